@@ -1,0 +1,3 @@
+"""evse-agent: the software inside an EV charging station."""
+
+__version__ = "0.1.0"
