@@ -1,0 +1,150 @@
+"""Composition root: builds the agent from its configuration and runs it.
+
+Hardware and simulator differ only in configuration (bus endpoints and devices);
+nothing here knows which one it talks to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from agent import __version__
+from agent.clock import Clock
+from agent.config import AgentConfig, ConfigError
+from agent.link import Link, endpoint_url
+from agent.session import Session
+from agent.settings import Settings
+from agent.station import Connector, Station
+from agent.store import Store
+
+log = logging.getLogger("evse_agent")
+
+
+def build_settings(config: AgentConfig, store: Store) -> Settings:
+    from agent.ocpp16.keys import initial_settings
+
+    return Settings(store, initial_settings(config.ocpp.keys, len(config.connectors)))
+
+
+def check(config: AgentConfig) -> None:
+    """Checks that need more than the schema (raises ConfigError)."""
+    from agent.ocpp16.keys import initial_settings
+
+    initial_settings(config.ocpp.keys, len(config.connectors))
+
+
+def build_hardware(config: AgentConfig):
+    """Buses, boards, meters and the card reader named in the config."""
+    from drivers.evse_din import EvseDinBoard
+    from drivers.modbus_bus import ModbusBus
+    from drivers.sdm630 import Sdm630Meter
+
+    buses = {}
+    for bus in config.buses:
+        if bus.kind == "tcp":
+            buses[bus.name] = ModbusBus.tcp(bus.host, bus.port, timeout=bus.timeout_s, retries=bus.retries, name=bus.name)
+        else:
+            buses[bus.name] = ModbusBus.rtu(
+                bus.device,
+                baudrate=bus.baudrate,
+                parity=bus.parity,
+                stopbits=bus.stopbits,
+                timeout=bus.timeout_s,
+                retries=bus.retries,
+                name=bus.name,
+            )
+    hardware = []
+    for section in config.connectors:
+        b = section.board
+        board = EvseDinBoard(
+            buses[b.bus].device(b.unit, min_interval_s=b.min_interval_s), centiamp_mode=b.centiamp_mode, rcd_bits=b.rcd_bits
+        )
+        meter = None
+        if section.meter is not None:
+            m = section.meter
+            meter = Sdm630Meter(buses[m.bus].device(m.unit, min_interval_s=m.min_interval_s))
+        hardware.append((section, board, meter))
+    reader = None
+    if config.card_reader.driver == "pcsc":
+        from drivers.pcsc_reader import PcscCardReader
+
+        reader = PcscCardReader(config.card_reader.reader, byte_order=config.card_reader.byte_order)
+    return buses, hardware, reader
+
+
+async def run(config: AgentConfig) -> None:
+    data_dir = Path(config.storage.data_dir)
+    store = Store(data_dir / "evse-agent.db")
+    settings = build_settings(config, store)
+    clock = Clock()
+    buses, hardware, reader = build_hardware(config)
+    connectors = [
+        Connector(
+            id=section.id,
+            board=board,
+            meter=meter,
+            session=Session(max_current_a=section.max_current_a),
+            poll_interval_s=section.poll_interval_s,
+            phases=section.phases,
+        )
+        for section, board, meter in hardware
+    ]
+    station = Station(connectors, store, settings, clock, card_reader=reader)
+
+    from agent.ocpp16.adapter import Ocpp16Backend
+
+    backend = Ocpp16Backend(
+        station,
+        store,
+        settings,
+        clock,
+        charge_point_id=config.charge_point.id,
+        vendor=config.charge_point.vendor,
+        model=config.charge_point.model,
+        serial_number=config.charge_point.serial_number,
+        firmware_version=f"evse-agent {__version__}",
+        response_timeout_s=config.ocpp.response_timeout_s,
+    )
+    station.backend = backend
+    link = Link(
+        endpoint_url(config.ocpp.csms_url, config.charge_point.id),
+        backend.subprotocol,
+        backend.run_session,
+        ping_interval_s=lambda: settings["websocket_ping_interval_s"],
+        reconnect_min_s=config.ocpp.reconnect_min_s,
+        reconnect_max_s=config.ocpp.reconnect_max_s,
+    )
+    log.info("evse-agent %s: charge point %s, backend %s", __version__, config.charge_point.id, link.url)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    tasks = [
+        asyncio.create_task(station.run(), name="station"),
+        asyncio.create_task(link.run(), name="link"),
+        asyncio.create_task(stop.wait(), name="stop"),
+    ]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task.get_name() != "stop" and task.exception() is not None:
+                raise task.exception()
+        log.info("evse-agent: stopping (sessions resume at the next start)")
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if reader is not None:
+            await reader.close()
+        for bus in buses.values():
+            await bus.close()
+        store.close()
+
+
+__all__ = ["run", "check", "ConfigError"]

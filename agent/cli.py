@@ -1,0 +1,82 @@
+"""The ``evse-agent`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from agent import __version__
+from agent.config import ConfigError, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="evse-agent", description="OCPP charge point agent for EV chargers")
+    parser.add_argument("--version", action="version", version=f"evse-agent {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the agent")
+    run.add_argument("--config", required=True, help="TOML configuration file")
+    run.add_argument("--csms-url", help="backend URL, without the charge point id (overrides ocpp.csms_url)")
+    run.add_argument("--charge-point-id", help="overrides charge_point.id")
+    run.add_argument("--data-dir", help="overrides storage.data_dir")
+    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides log.level")
+
+    check = commands.add_parser("check-config", help="check a configuration file and exit")
+    check.add_argument("--config", required=True)
+
+    demo = commands.add_parser("demo", help="simulator + demo backend + agent, until Ctrl-C")
+    demo.add_argument("--http-port", type=int, default=8765, help="simulator page port (default 8765)")
+    demo.add_argument("--csms-port", type=int, default=9000, help="demo backend port (default 9000)")
+    demo.add_argument("--modbus-port", type=int, default=5020, help="simulated RS-485 bus as Modbus TCP (default 5020)")
+
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from agent.demo import run_demo
+
+        return run_demo(http_port=args.http_port, csms_port=args.csms_port, modbus_port=args.modbus_port)
+
+    overrides = {}
+    if args.command == "run":
+        overrides = {
+            "ocpp.csms_url": args.csms_url,
+            "charge_point.id": args.charge_point_id,
+            "storage.data_dir": args.data_dir,
+            "log.level": args.log_level,
+        }
+    try:
+        config = load_config(args.config, **overrides)
+        from agent.app import check as check_semantics
+
+        check_semantics(config)
+    except ConfigError as exc:
+        print(f"evse-agent: config error: {exc}", file=sys.stderr)
+        return 1
+    if args.command == "check-config":
+        print(f"{args.config}: OK ({len(config.connectors)} connector(s), backend {config.ocpp.csms_url})")
+        return 0
+
+    logging.basicConfig(
+        level=config.log.level,
+        format=f"%(asctime)s %(levelname)s [{config.charge_point.id}] %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("ocpp").setLevel(logging.WARNING if config.log.level != "DEBUG" else logging.DEBUG)
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    from agent.app import run as run_agent
+    from agent.store import StorageError
+
+    try:
+        asyncio.run(run_agent(config))
+    except StorageError as exc:
+        logging.getLogger("evse_agent").critical("storage: %s", exc)
+        return 3
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

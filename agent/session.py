@@ -1,0 +1,369 @@
+"""The charging session of one connector, as a pure state machine.
+
+Rules of this module (after h11's ``_state.py``): everything that decides what a
+connector does lives here. It performs no I/O and reads no clock: events go in
+with the time they happened, commands come out, and the caller (``station``)
+carries them out. That keeps the IEC 61851-1 / OCPP logic testable without an
+event loop and shared by every OCPP version.
+
+The connector status is derived from the facts held here (pilot, authorisation,
+transaction, fault, availability) instead of being stored, so it cannot drift
+from them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from drivers.interfaces import PilotState
+
+# Below this the pilot PWM cannot signal a current: IEC 61851-1 Annex A.
+MIN_OFFER_A = 6.0
+
+
+class ConnectorStatus(enum.Enum):
+    """Version-neutral connector status; OCPP 1.6 §4.9 uses the same names."""
+
+    AVAILABLE = "Available"
+    PREPARING = "Preparing"
+    CHARGING = "Charging"
+    SUSPENDED_EV = "SuspendedEV"
+    SUSPENDED_EVSE = "SuspendedEVSE"
+    FINISHING = "Finishing"
+    UNAVAILABLE = "Unavailable"
+    FAULTED = "Faulted"
+
+
+class Fault(enum.Enum):
+    """Why a connector cannot charge; each maps to an OCPP error code in the adapter."""
+
+    RCD = "rcd"  # residual current: GroundFailure
+    PILOT = "pilot"  # pilot short / diode check: EVCommunicationError
+    OVERCURRENT = "overcurrent"  # EV draws more than offered: OverCurrentFailure
+    BOARD_COMM = "board_comm"  # EVSE board does not answer: InternalError
+    METER_COMM = "meter_comm"  # meter does not answer: PowerMeterFailure
+    OTHER = "other"
+
+
+# Faults after which the session cannot be continued safely: the transaction ends.
+# A silent board or meter only suspends it; it resumes when the device is back.
+ENDS_TRANSACTION = frozenset({Fault.RCD, Fault.PILOT, Fault.OVERCURRENT, Fault.OTHER})
+
+
+class StopReason(enum.Enum):
+    """Why a transaction ended (OCPP 1.6 §7.45 Reason, same spelling)."""
+
+    LOCAL = "Local"
+    REMOTE = "Remote"
+    EV_DISCONNECTED = "EVDisconnected"
+    DEAUTHORIZED = "DeAuthorized"
+    POWER_LOSS = "PowerLoss"
+    REBOOT = "Reboot"
+    SOFT_RESET = "SoftReset"
+    HARD_RESET = "HardReset"
+    UNLOCK_COMMAND = "UnlockCommand"
+    EMERGENCY_STOP = "EmergencyStop"
+    OTHER = "Other"
+
+
+# ---- events (in) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PilotChanged:
+    pilot: PilotState
+
+
+@dataclass(frozen=True)
+class CardPresented:
+    id_tag: str
+
+
+@dataclass(frozen=True)
+class AuthorizationResult:
+    id_tag: str
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class RemoteStartRequested:
+    id_tag: str
+
+
+@dataclass(frozen=True)
+class StopRequested:
+    reason: StopReason
+
+
+@dataclass(frozen=True)
+class TransactionRejected:
+    """StartTransaction.conf came back with an idTagInfo that is not Accepted."""
+
+    stop: bool  # StopTransactionOnInvalidId: stop (True) or only stop offering energy (False)
+
+
+@dataclass(frozen=True)
+class FaultRaised:
+    fault: Fault
+
+
+@dataclass(frozen=True)
+class FaultCleared:
+    fault: Fault
+
+
+@dataclass(frozen=True)
+class AvailabilityChanged:
+    available: bool
+
+
+@dataclass(frozen=True)
+class LimitChanged:
+    """The current the connector may offer (config maximum, smart charging, ...)."""
+
+    amps: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes; timeouts are checked."""
+
+
+@dataclass(frozen=True)
+class TransactionRestored:
+    """After a restart, a transaction found open in storage goes on."""
+
+    id_tag: str
+
+
+Event = (
+    PilotChanged
+    | CardPresented
+    | AuthorizationResult
+    | RemoteStartRequested
+    | StopRequested
+    | TransactionRejected
+    | FaultRaised
+    | FaultCleared
+    | AvailabilityChanged
+    | LimitChanged
+    | Tick
+    | TransactionRestored
+)
+
+# ---- commands (out) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authorize:
+    id_tag: str
+
+
+@dataclass(frozen=True)
+class StartTransaction:
+    id_tag: str
+
+
+@dataclass(frozen=True)
+class StopTransaction:
+    reason: StopReason
+    id_tag: str | None  # the card that stopped it, if one did
+
+
+@dataclass(frozen=True)
+class OfferCurrent:
+    amps: float  # 0 = no energy: PWM off, contactor open
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    status: ConnectorStatus
+    fault: Fault | None
+
+
+@dataclass(frozen=True)
+class CardIgnored:
+    """A card was presented but cannot do anything now (for the display / log)."""
+
+    id_tag: str
+    why: str
+
+
+Command = Authorize | StartTransaction | StopTransaction | OfferCurrent | StatusChanged | CardIgnored
+
+
+@dataclass
+class _Transaction:
+    id_tag: str
+    deauthorized: bool = False  # StartTransaction.conf said the tag is not valid
+
+
+@dataclass
+class Session:
+    """Per-connector facts and the rules that change them."""
+
+    max_current_a: float
+    connection_timeout_s: float = 60.0  # OCPP ConnectionTimeOut
+    stop_on_ev_disconnect: bool = True  # OCPP StopTransactionOnEVSideDisconnect
+    pilot: PilotState = PilotState.A
+    available: bool = True
+    faults: set[Fault] = field(default_factory=set)
+    limit_a: float | None = None  # None: the configured maximum
+    pending_auth: str | None = None  # Authorize sent, answer not there yet
+    authorized: tuple[str, float] | None = None  # (idTag, deadline) waiting for the plug
+    transaction: _Transaction | None = None
+    finishing: bool = False  # a transaction ended and the EV is still plugged
+    offered_a: float = 0.0
+    _status: tuple[ConnectorStatus, Fault | None] | None = None
+
+    # ---- derived facts -------------------------------------------------------------
+
+    @property
+    def plugged(self) -> bool:
+        return self.pilot not in (PilotState.A, PilotState.F)
+
+    @property
+    def fault(self) -> Fault | None:
+        """The fault to report: the first one raised of the most serious kind."""
+        for kind in Fault:
+            if kind in self.faults:
+                return kind
+        return None
+
+    @property
+    def allowed_a(self) -> float:
+        limit = self.max_current_a if self.limit_a is None else min(self.max_current_a, self.limit_a)
+        return limit if limit >= MIN_OFFER_A else 0.0
+
+    def status(self) -> ConnectorStatus:
+        if self.faults:
+            return ConnectorStatus.FAULTED
+        if self.transaction is not None:
+            if self.offered_a < MIN_OFFER_A:
+                return ConnectorStatus.SUSPENDED_EVSE
+            if self.pilot in (PilotState.C, PilotState.D):
+                return ConnectorStatus.CHARGING
+            return ConnectorStatus.SUSPENDED_EV
+        if not self.available:
+            return ConnectorStatus.UNAVAILABLE
+        if self.plugged:
+            return ConnectorStatus.FINISHING if self.finishing else ConnectorStatus.PREPARING
+        if self.authorized is not None or self.pending_auth is not None:
+            return ConnectorStatus.PREPARING
+        return ConnectorStatus.AVAILABLE
+
+    def can_start(self) -> bool:
+        """Whether a new transaction could start now (remote start, card)."""
+        return self.transaction is None and self.available and not self.faults and not self.finishing
+
+    # ---- the rules -----------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Command]:
+        """Apply ``event`` (which happened at monotonic time ``now``); return the commands."""
+        out: list[Command] = []
+        match event:
+            case PilotChanged(pilot):
+                self._on_pilot(pilot, now, out)
+            case CardPresented(id_tag):
+                self._on_card(id_tag, out)
+            case AuthorizationResult(id_tag, accepted):
+                if self.pending_auth == id_tag:
+                    self.pending_auth = None
+                    if accepted:
+                        self._authorized(id_tag, now, out)
+                    else:
+                        out.append(CardIgnored(id_tag, "not authorized"))
+            case RemoteStartRequested(id_tag):
+                if self.can_start():
+                    self._authorized(id_tag, now, out)
+            case StopRequested(reason):
+                self._stop(reason, None, out)
+            case TransactionRejected(stop):
+                if self.transaction is not None:
+                    if stop:
+                        self._stop(StopReason.DEAUTHORIZED, None, out)
+                    else:
+                        self.transaction.deauthorized = True
+            case FaultRaised(fault):
+                self.faults.add(fault)
+                self.pending_auth = None
+                self.authorized = None
+                if fault in ENDS_TRANSACTION:
+                    self._stop(StopReason.OTHER, None, out)
+            case FaultCleared(fault):
+                self.faults.discard(fault)
+            case AvailabilityChanged(available):
+                self.available = available
+            case LimitChanged(amps):
+                self.limit_a = amps
+            case Tick():
+                if self.authorized is not None and not self.plugged and now >= self.authorized[1]:
+                    # OCPP 1.6 §9.1.7 ConnectionTimeOut: the driver never plugged in.
+                    out.append(CardIgnored(self.authorized[0], "connection timeout"))
+                    self.authorized = None
+            case TransactionRestored(id_tag):
+                self.transaction = _Transaction(id_tag)
+                self.finishing = False
+        self._offer(out)
+        self._report_status(out)
+        return out
+
+    def _on_pilot(self, pilot: PilotState, now: float, out: list[Command]) -> None:
+        was_plugged = self.plugged
+        self.pilot = pilot
+        if was_plugged and not self.plugged:
+            self.finishing = False
+            if self.transaction is not None and self.stop_on_ev_disconnect:
+                self._stop(StopReason.EV_DISCONNECTED, None, out)
+        elif not was_plugged and self.plugged and self.authorized is not None:
+            id_tag, _deadline = self.authorized
+            self._begin(id_tag, out)
+
+    def _on_card(self, id_tag: str, out: list[Command]) -> None:
+        tx = self.transaction
+        if tx is not None:
+            if tx.id_tag == id_tag:
+                self._stop(StopReason.LOCAL, id_tag, out)
+            else:
+                out.append(CardIgnored(id_tag, "another card's session is running"))
+        elif self.authorized is not None and self.authorized[0] == id_tag:
+            self.authorized = None  # the same card again cancels the wait for the plug
+        elif not self.can_start():
+            out.append(CardIgnored(id_tag, "connector cannot start a session now"))
+        elif self.pending_auth is None:
+            self.pending_auth = id_tag
+            out.append(Authorize(id_tag))
+
+    def _authorized(self, id_tag: str, now: float, out: list[Command]) -> None:
+        if self.plugged and not self.finishing:
+            self._begin(id_tag, out)
+        else:
+            self.authorized = (id_tag, now + self.connection_timeout_s)
+
+    def _begin(self, id_tag: str, out: list[Command]) -> None:
+        self.authorized = None
+        self.transaction = _Transaction(id_tag)
+        out.append(StartTransaction(id_tag))
+
+    def _stop(self, reason: StopReason, id_tag: str | None, out: list[Command]) -> None:
+        if self.transaction is None:
+            return
+        self.transaction = None
+        self.finishing = self.plugged
+        # Open the contactor before the meter is read for meterStop.
+        self._offer(out)
+        out.append(StopTransaction(reason, id_tag))
+
+    def _offer(self, out: list[Command]) -> None:
+        tx = self.transaction
+        want = self.allowed_a if tx is not None and not tx.deauthorized and not self.faults else 0.0
+        if want != self.offered_a:
+            self.offered_a = want
+            out.append(OfferCurrent(want))
+
+    def _report_status(self, out: list[Command]) -> None:
+        now = (self.status(), self.fault)
+        if now != self._status:
+            self._status = now
+            out.append(StatusChanged(*now))

@@ -1,0 +1,448 @@
+"""The station: connectors, their hardware and their sessions, run together.
+
+It polls each board and meter, turns what it sees into session events, carries
+out the commands the sessions return (board writes, durable transaction
+messages, status reports) and answers what the backend asks (remote start/stop).
+It knows the backend only through ``agent.backend.Backend``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.backend import AuthorizationStatus, Backend
+from agent.clock import Clock
+from agent.session import (
+    AuthorizationResult,
+    Authorize,
+    CardIgnored,
+    CardPresented,
+    Command,
+    ConnectorStatus,
+    Event,
+    Fault,
+    FaultCleared,
+    FaultRaised,
+    OfferCurrent,
+    PilotChanged,
+    RemoteStartRequested,
+    Session,
+    StartTransaction,
+    StatusChanged,
+    StopReason,
+    StopRequested,
+    StopTransaction,
+    Tick,
+    TransactionRejected,
+    TransactionRestored,
+)
+from agent.settings import Settings
+from agent.store import Store, TransactionRecord
+from drivers.interfaces import (
+    BoardFault,
+    BoardStatus,
+    CardReader,
+    DeviceError,
+    DeviceUnavailable,
+    EvseBoard,
+    MeterReading,
+    PilotState,
+    PowerMeter,
+)
+
+log = logging.getLogger(__name__)
+
+# A device is reported lost after this many failed polls in a row.
+LOST_AFTER_FAILURES = 3
+# Overcurrent: any phase above offered × 1.1 + 1 A for this many meter reads in a row.
+OVERCURRENT_READS = 3
+
+BOARD_FAULTS = {
+    BoardFault.RCD: Fault.RCD,
+    BoardFault.DIODE: Fault.PILOT,
+    BoardFault.PILOT: Fault.PILOT,
+    BoardFault.VENTILATION: Fault.OTHER,
+    BoardFault.OVERCURRENT: Fault.OVERCURRENT,
+    BoardFault.OTHER: Fault.OTHER,
+}
+
+
+@dataclass
+class Connector:
+    id: int
+    board: EvseBoard
+    meter: PowerMeter | None
+    session: Session
+    poll_interval_s: float = 0.25
+    phases: int = 3
+    reading: MeterReading | None = None
+    tx_local_id: int | None = None
+    board_failures: int = 0
+    meter_failures: int = 0
+    over_current_reads: int = 0
+    next_sample: float = 0.0
+    restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
+    commands: asyncio.Queue = field(default_factory=asyncio.Queue)
+    last_status: BoardStatus | None = None
+
+
+class Station:
+    def __init__(
+        self,
+        connectors: list[Connector],
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        card_reader: CardReader | None = None,
+        monotonic: Callable[[], float] = Clock.monotonic,
+    ) -> None:
+        self.connectors = {c.id: c for c in connectors}
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.card_reader = card_reader
+        self.backend: Backend | None = None
+        self._monotonic = monotonic
+        self._tasks: list[asyncio.Task] = []
+        self.last_card: str | None = None
+        for record in store.open_transactions():
+            conn = self.connectors.get(record.connector_id)
+            if conn is not None:
+                conn.tx_local_id = record.local_id
+                conn.restored = record
+        settings.on_change(self._setting_changed)
+        for conn in connectors:
+            conn.session.connection_timeout_s = settings["connection_timeout_s"]
+            conn.session.stop_on_ev_disconnect = settings["stop_on_ev_disconnect"]
+
+    # ---- running ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        for conn in self.connectors.values():
+            self._tasks.append(asyncio.create_task(self._poll(conn), name=f"poll-{conn.id}"))
+            self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
+        if self.card_reader is not None:
+            self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+
+    async def shutdown(self) -> None:
+        """Stop polling; leave each board with charging off only if no session runs."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _setting_changed(self, name: str, value: Any) -> None:
+        for conn in self.connectors.values():
+            if name == "connection_timeout_s":
+                conn.session.connection_timeout_s = value
+            elif name == "stop_on_ev_disconnect":
+                conn.session.stop_on_ev_disconnect = value
+
+    def dispatch(self, conn: Connector, event: Event) -> None:
+        """Feed ``event`` to the connector's session and queue what it commands."""
+        commands = conn.session.handle(event, self._monotonic())
+        if commands:
+            log.debug("connector %d: %s -> %s", conn.id, event, commands)
+            conn.commands.put_nowait(commands)
+
+    # ---- hardware polling ----------------------------------------------------------
+
+    async def _poll(self, conn: Connector) -> None:
+        meter_every = max(1, round(1.0 / conn.poll_interval_s))
+        polls = 0
+        while True:
+            await self._poll_board(conn)
+            if conn.meter is not None and polls % meter_every == 0:
+                await self._poll_meter(conn)
+            if conn.restored is not None and conn.last_status is not None:
+                await self._resolve_restored(conn)
+            self._sample_meter_values(conn)
+            self.dispatch(conn, Tick())
+            polls += 1
+            await asyncio.sleep(conn.poll_interval_s)
+
+    async def _poll_board(self, conn: Connector) -> None:
+        try:
+            status = await conn.board.read_status()
+        except (DeviceUnavailable, DeviceError) as exc:
+            conn.board_failures += 1
+            if conn.board_failures == LOST_AFTER_FAILURES:
+                log.error("connector %d: EVSE board lost: %s", conn.id, exc)
+                self.dispatch(conn, FaultRaised(Fault.BOARD_COMM))
+            return
+        if conn.board_failures >= LOST_AFTER_FAILURES:
+            log.info("connector %d: EVSE board answers again", conn.id)
+            self.dispatch(conn, FaultCleared(Fault.BOARD_COMM))
+            # A board that was away may have rebooted: restate what we want from it.
+            conn.commands.put_nowait([OfferCurrent(conn.session.offered_a)])
+        conn.board_failures = 0
+        conn.last_status = status
+        board_fault = BOARD_FAULTS.get(status.fault) if status.fault else None
+        for fault in (Fault.RCD, Fault.PILOT):
+            if fault in conn.session.faults and board_fault is not fault:
+                self.dispatch(conn, FaultCleared(fault))
+        if board_fault is not None and board_fault not in conn.session.faults:
+            log.warning("connector %d: board reports %s", conn.id, status.fault.value)
+            self.dispatch(conn, FaultRaised(board_fault))
+        pilot = status.pilot
+        if pilot is PilotState.E and Fault.PILOT not in conn.session.faults:
+            self.dispatch(conn, FaultRaised(Fault.PILOT))
+        if pilot != conn.session.pilot:
+            if pilot is PilotState.A and Fault.OVERCURRENT in conn.session.faults:
+                self.dispatch(conn, FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance
+            self.dispatch(conn, PilotChanged(pilot))
+
+    async def _poll_meter(self, conn: Connector) -> None:
+        try:
+            reading = await conn.meter.read()
+        except (DeviceUnavailable, DeviceError) as exc:
+            conn.meter_failures += 1
+            if conn.meter_failures == LOST_AFTER_FAILURES:
+                log.error("connector %d: meter lost: %s", conn.id, exc)
+                self.dispatch(conn, FaultRaised(Fault.METER_COMM))
+            return
+        if conn.meter_failures >= LOST_AFTER_FAILURES:
+            log.info("connector %d: meter answers again", conn.id)
+            self.dispatch(conn, FaultCleared(Fault.METER_COMM))
+        conn.meter_failures = 0
+        conn.reading = reading
+        offered = conn.session.offered_a
+        if offered > 0 and reading.current_a and max(reading.current_a) > offered * 1.1 + 1.0:
+            conn.over_current_reads += 1
+            if conn.over_current_reads == OVERCURRENT_READS:
+                log.error("connector %d: EV draws %.1f A, offered %.1f A", conn.id, max(reading.current_a), offered)
+                self.dispatch(conn, FaultRaised(Fault.OVERCURRENT))
+        else:
+            conn.over_current_reads = 0
+
+    async def _fresh_energy_wh(self, conn: Connector) -> int:
+        """The meter's register now (for meterStart/meterStop), else the last reading."""
+        if conn.meter is not None:
+            try:
+                conn.reading = await conn.meter.read()
+            except (DeviceUnavailable, DeviceError) as exc:
+                log.warning("connector %d: meter read failed, using the last reading: %s", conn.id, exc)
+        return round(conn.reading.energy_wh) if conn.reading else 0
+
+    async def _resolve_restored(self, conn: Connector) -> None:
+        """A transaction was open when the agent stopped: resume it or close it (PowerLoss)."""
+        record, conn.restored = conn.restored, None
+        if record.stopped_at is not None:
+            return
+        if conn.session.plugged:
+            log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
+            conn.tx_local_id = record.local_id
+            self.dispatch(conn, TransactionRestored(record.id_tag))
+            return
+        log.info("connector %d: transaction %d ended while the agent was down (PowerLoss)", conn.id, record.local_id)
+        await self._finish_transaction(conn, StopReason.POWER_LOSS, None, record.local_id)
+
+    def _sample_meter_values(self, conn: Connector) -> None:
+        interval = self.settings["meter_sample_interval_s"]
+        if conn.tx_local_id is None or conn.session.transaction is None or interval <= 0 or conn.reading is None:
+            return
+        now = self._monotonic()
+        if now < conn.next_sample:
+            return
+        if conn.next_sample:
+            self.store.queue_meter_values(
+                conn.tx_local_id,
+                {"connector_id": conn.id, "samples": [self.sample(conn, "Sample.Periodic")]},
+            )
+            self._outbox_changed()
+        conn.next_sample = now + interval
+
+    def sample(self, conn: Connector, context: str, measurands: list[str] | None = None) -> dict[str, Any]:
+        """One sampled reading in the agent's neutral form (OCPP 1.6 §7.43 SampledValue names)."""
+        wanted = measurands if measurands is not None else self.settings["meter_sampled_data"]
+        reading = conn.reading
+        values: list[dict[str, Any]] = []
+        for measurand in wanted:
+            if measurand == "Energy.Active.Import.Register" and reading:
+                values.append(_value(measurand, reading.energy_wh, "Wh", context))
+            elif measurand == "Power.Active.Import" and reading:
+                values.append(_value(measurand, reading.power_w, "W", context))
+            elif measurand == "Current.Import" and reading:
+                for i, amps in enumerate(reading.current_a[: conn.phases]):
+                    values.append(_value(measurand, amps, "A", context, f"L{i + 1}"))
+            elif measurand == "Voltage" and reading:
+                for i, volts in enumerate(reading.voltage_v[: conn.phases]):
+                    values.append(_value(measurand, volts, "V", context, f"L{i + 1}-N"))
+            elif measurand == "Current.Offered":
+                values.append(_value(measurand, conn.session.offered_a, "A", context))
+        return {"timestamp": self.clock.iso(), "values": values}
+
+    # ---- carrying out commands -----------------------------------------------------
+
+    async def _execute(self, conn: Connector) -> None:
+        while True:
+            commands: list[Command] = await conn.commands.get()
+            for command in commands:
+                try:
+                    await self._run_command(conn, command)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("connector %d: %s failed", conn.id, command)
+
+    async def _run_command(self, conn: Connector, command: Command) -> None:
+        match command:
+            case OfferCurrent(amps):
+                try:
+                    await conn.board.set_current_limit(amps)
+                except (DeviceUnavailable, DeviceError) as exc:
+                    # The poll loop notices a lost board; it restates the offer when it is back.
+                    log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
+            case StartTransaction(id_tag):
+                meter_start = await self._fresh_energy_wh(conn)
+                timestamp = self.clock.iso()
+                conn.tx_local_id = self.store.begin_transaction(
+                    conn.id,
+                    id_tag,
+                    meter_start,
+                    timestamp,
+                    {"connector_id": conn.id, "id_tag": id_tag, "meter_start_wh": meter_start, "timestamp": timestamp},
+                )
+                conn.next_sample = 0.0
+                log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
+                self._outbox_changed()
+            case StopTransaction(reason, id_tag):
+                if conn.tx_local_id is not None:
+                    await self._finish_transaction(conn, reason, id_tag, conn.tx_local_id)
+            case Authorize(id_tag):
+                asyncio.create_task(self._authorize(conn, id_tag))
+            case StatusChanged(status, fault):
+                log.info("connector %d: %s%s", conn.id, status.value, f" ({fault.value})" if fault else "")
+                if self.backend is not None:
+                    self.backend.status_changed(conn.id, status, fault)
+            case CardIgnored(id_tag, why):
+                log.info("connector %d: card %s: %s", conn.id, id_tag, why)
+
+    async def _finish_transaction(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int) -> None:
+        if conn.session.offered_a == 0 and conn.last_status is not None and conn.last_status.relay_closed:
+            await self._wait_relay_open(conn)
+        meter_stop = await self._fresh_energy_wh(conn)
+        timestamp = self.clock.iso()
+        body: dict[str, Any] = {
+            "meter_stop_wh": meter_stop,
+            "timestamp": timestamp,
+            "reason": reason.value,
+            "transaction_data": [],
+        }
+        if id_tag:
+            body["id_tag"] = id_tag
+        stop_measurands = self.settings["stop_txn_sampled_data"]
+        if stop_measurands and conn.reading is not None:
+            body["transaction_data"].append(self.sample(conn, "Transaction.End", stop_measurands))
+        self.store.end_transaction(local_id, meter_stop, timestamp, reason.value, body)
+        if conn.tx_local_id == local_id:
+            conn.tx_local_id = None
+        log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
+        self._outbox_changed()
+
+    async def _wait_relay_open(self, conn: Connector, timeout_s: float = 2.0) -> None:
+        """Give the board a moment to report the contactor open, so meterStop is final."""
+        deadline = self._monotonic() + timeout_s
+        while self._monotonic() < deadline:
+            try:
+                status = await conn.board.read_status()
+            except (DeviceUnavailable, DeviceError):
+                return
+            if not status.relay_closed:
+                return
+            await asyncio.sleep(conn.poll_interval_s / 2)
+
+    async def _authorize(self, conn: Connector, id_tag: str) -> None:
+        status = await self.backend.authorize(id_tag) if self.backend is not None else None
+        if status is None:
+            # OCPP 1.6 §3.4: offline; without a local list only AllowOfflineTxForUnknownId lets it start.
+            accepted = bool(self.settings["allow_offline_tx_for_unknown_id"])
+            log.info("card %s: backend unreachable, %s offline", id_tag, "accepted" if accepted else "refused")
+        else:
+            accepted = status is AuthorizationStatus.ACCEPTED
+            log.info("card %s: %s", id_tag, status.value)
+        self.dispatch(conn, AuthorizationResult(id_tag, accepted))
+
+    def _outbox_changed(self) -> None:
+        if self.backend is not None:
+            self.backend.outbox_changed()
+
+    # ---- cards ---------------------------------------------------------------------
+
+    async def _read_cards(self) -> None:
+        async for id_tag in self.card_reader.cards():
+            self.last_card = id_tag
+            conn = self._connector_for_card(id_tag)
+            log.info("card %s presented -> connector %d", id_tag, conn.id)
+            self.dispatch(conn, CardPresented(id_tag))
+
+    def _connector_for_card(self, id_tag: str) -> Connector:
+        conns = list(self.connectors.values())
+        for conn in conns:  # the card's own session: a tap stops it
+            tx = conn.session.transaction
+            if tx is not None and tx.id_tag == id_tag:
+                return conn
+        for conn in conns:  # an EV plugged in and waiting for a card
+            if conn.session.plugged and conn.session.can_start() and conn.session.authorized is None:
+                return conn
+        for conn in conns:
+            if conn.session.can_start() and conn.session.authorized is None:
+                return conn
+        return conns[0]
+
+    # ---- what the backend asks -----------------------------------------------------
+
+    def remote_start(self, id_tag: str, connector_id: int | None) -> bool:
+        """OCPP 1.6 §5.11: Accepted when the connector can start; the session does the rest."""
+        if connector_id is None:
+            candidates = [c for c in self.connectors.values() if c.session.can_start() and c.session.authorized is None]
+            candidates.sort(key=lambda c: not c.session.plugged)
+            conn = candidates[0] if candidates else None
+        else:
+            conn = self.connectors.get(connector_id)
+        if conn is None or not conn.session.can_start() or conn.session.authorized is not None:
+            return False
+        if self.settings["authorize_remote_tx_requests"]:
+            asyncio.create_task(self._authorize_then_start(conn, id_tag))
+        else:
+            self.dispatch(conn, RemoteStartRequested(id_tag))
+        return True
+
+    async def _authorize_then_start(self, conn: Connector, id_tag: str) -> None:
+        status = await self.backend.authorize(id_tag) if self.backend is not None else None
+        if status is AuthorizationStatus.ACCEPTED:
+            self.dispatch(conn, RemoteStartRequested(id_tag))
+
+    def remote_stop(self, remote_tx_id: int) -> bool:
+        for conn in self.connectors.values():
+            if conn.tx_local_id is None or conn.session.transaction is None:
+                continue
+            record = self.store.transaction(conn.tx_local_id)
+            if record is not None and record.remote_id == remote_tx_id:
+                self.dispatch(conn, StopRequested(StopReason.REMOTE))
+                return True
+        return False
+
+    def transaction_rejected(self, local_tx_id: int) -> None:
+        """StartTransaction.conf said the idTag is not valid (OCPP 1.6 §5.16 StopTransactionOnInvalidId)."""
+        for conn in self.connectors.values():
+            if conn.tx_local_id == local_tx_id:
+                self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
+
+    def statuses(self) -> dict[int, tuple[ConnectorStatus, Fault | None]]:
+        return {c.id: (c.session.status(), c.session.fault) for c in self.connectors.values()}
+
+
+def _value(measurand: str, value: float, unit: str, context: str, phase: str | None = None) -> dict[str, Any]:
+    sampled = {"measurand": measurand, "value": f"{value:.1f}" if unit != "Wh" else f"{round(value)}", "unit": unit, "context": context}
+    if phase:
+        sampled["phase"] = phase
+    return sampled

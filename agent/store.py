@@ -1,0 +1,242 @@
+"""Durable state in SQLite: transactions, the outgoing transaction-message queue, settings.
+
+One connection, one writer (the event loop thread). WAL journal with
+``synchronous=FULL``: every commit is on disk before the call returns, so a message
+that was queued survives a power cut (NORMAL would lose the last commits on power loss,
+which for billing data is not acceptable; the cost is one fsync per queued message,
+a few per minute while charging).
+
+Schema changes are numbered migrations applied in order at open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE transactions (
+        local_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        meter_start_wh INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        remote_id INTEGER,
+        stopped_at TEXT,
+        meter_stop_wh INTEGER,
+        stop_reason TEXT
+    );
+    CREATE INDEX transactions_open ON transactions(connector_id) WHERE stopped_at IS NULL;
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        unique_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        local_tx_id INTEGER REFERENCES transactions(local_id),
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]
+
+
+class StorageError(RuntimeError):
+    """The database cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class TransactionRecord:
+    local_id: int
+    connector_id: int
+    id_tag: str
+    meter_start_wh: int
+    started_at: str
+    remote_id: int | None
+    stopped_at: str | None
+    meter_stop_wh: int | None
+    stop_reason: str | None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    seq: int
+    unique_id: str  # kept across resends, so a backend can tell a resend from a new message
+    kind: str  # "tx_start", "tx_meter", "tx_stop"
+    local_tx_id: int | None
+    body: dict[str, Any]
+    attempts: int
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            check = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise StorageError(f"{path}: database is damaged: {check}")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{path}: cannot open the database: {exc}") from exc
+        self.path = path
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("database: applying migration %d", number)
+            with self._tx():
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+
+    def _tx(self):
+        return _Transaction(self._db)
+
+    # ---- transactions --------------------------------------------------------------
+
+    def begin_transaction(
+        self, connector_id: int, id_tag: str, meter_start_wh: int, started_at: str, message: dict[str, Any]
+    ) -> int:
+        """Record a new transaction and queue its start message, atomically."""
+        with self._tx():
+            cur = self._db.execute(
+                "INSERT INTO transactions(connector_id, id_tag, meter_start_wh, started_at) VALUES (?,?,?,?)",
+                (connector_id, id_tag, meter_start_wh, started_at),
+            )
+            local_id = cur.lastrowid
+            self._enqueue("tx_start", local_id, message)
+        return local_id
+
+    def end_transaction(
+        self, local_id: int, meter_stop_wh: int, stopped_at: str, reason: str, message: dict[str, Any]
+    ) -> None:
+        """Record the end of a transaction and queue its stop message, atomically."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE transactions SET stopped_at=?, meter_stop_wh=?, stop_reason=? WHERE local_id=?",
+                (stopped_at, meter_stop_wh, reason, local_id),
+            )
+            self._enqueue("tx_stop", local_id, message)
+
+    def queue_meter_values(self, local_id: int, message: dict[str, Any]) -> None:
+        with self._tx():
+            self._enqueue("tx_meter", local_id, message)
+
+    def open_transactions(self) -> list[TransactionRecord]:
+        rows = self._db.execute("SELECT * FROM transactions WHERE stopped_at IS NULL ORDER BY local_id")
+        return [TransactionRecord(**dict(r)) for r in rows]
+
+    def transaction(self, local_id: int) -> TransactionRecord | None:
+        row = self._db.execute("SELECT * FROM transactions WHERE local_id=?", (local_id,)).fetchone()
+        return TransactionRecord(**dict(row)) if row else None
+
+    def transaction_by_remote_id(self, remote_id: int) -> TransactionRecord | None:
+        row = self._db.execute(
+            "SELECT * FROM transactions WHERE remote_id=? ORDER BY local_id DESC LIMIT 1", (remote_id,)
+        ).fetchone()
+        return TransactionRecord(**dict(row)) if row else None
+
+    # ---- the outbox ----------------------------------------------------------------
+
+    def _enqueue(self, kind: str, local_tx_id: int | None, body: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO outbox(unique_id, kind, local_tx_id, body, created_at) VALUES (?,?,?,?,?)",
+            (str(uuid.uuid4()), kind, local_tx_id, json.dumps(body), time.time()),
+        )
+
+    def outbox_head(self) -> OutboxMessage | None:
+        row = self._db.execute("SELECT * FROM outbox ORDER BY seq LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return OutboxMessage(
+            seq=row["seq"],
+            unique_id=row["unique_id"],
+            kind=row["kind"],
+            local_tx_id=row["local_tx_id"],
+            body=json.loads(row["body"]),
+            attempts=row["attempts"],
+        )
+
+    def outbox_length(self) -> int:
+        return self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def delivered(self, seq: int, *, remote_tx_id: int | None = None, local_tx_id: int | None = None) -> None:
+        """The backend confirmed ``seq``; a StartTransaction also binds the backend's id."""
+        with self._tx():
+            if remote_tx_id is not None and local_tx_id is not None:
+                self._db.execute(
+                    "UPDATE transactions SET remote_id=? WHERE local_id=?", (remote_tx_id, local_tx_id)
+                )
+            self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+            self._prune()
+
+    def failed_attempt(self, seq: int) -> None:
+        with self._tx():
+            self._db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq=?", (seq,))
+
+    def drop(self, seq: int) -> None:
+        with self._tx():
+            self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+
+    def _prune(self) -> None:
+        # Finished transactions whose messages were all delivered are kept for a while
+        # (history for support), but not without bound.
+        self._db.execute(
+            """DELETE FROM transactions WHERE stopped_at IS NOT NULL
+               AND local_id NOT IN (SELECT local_tx_id FROM outbox WHERE local_tx_id IS NOT NULL)
+               AND local_id <= (SELECT max(local_id) FROM transactions) - 1000"""
+        )
+
+    # ---- settings ------------------------------------------------------------------
+
+    def settings(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self._db.execute("SELECT key, value FROM settings")}
+
+    def put_setting(self, key: str, value: str) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction; run the statements one by one.
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class _Transaction:
+    """``with``: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")
