@@ -1,0 +1,211 @@
+"""The charging session as a pure state machine: events in, commands out, no event loop."""
+
+from agent.session import (
+    AuthorizationResult,
+    Authorize,
+    AvailabilityChanged,
+    CardIgnored,
+    CardPresented,
+    ConnectorStatus,
+    Fault,
+    FaultCleared,
+    FaultRaised,
+    LimitChanged,
+    OfferCurrent,
+    PilotChanged,
+    RemoteStartRequested,
+    Session,
+    StartTransaction,
+    StatusChanged,
+    StopReason,
+    StopRequested,
+    StopTransaction,
+    Tick,
+    TransactionRejected,
+    TransactionRestored,
+)
+from drivers.interfaces import PilotState
+
+A, B, C = PilotState.A, PilotState.B, PilotState.C
+
+
+def of(kind, commands):
+    return [c for c in commands if isinstance(c, kind)]
+
+
+def statuses(commands):
+    return [c.status for c in of(StatusChanged, commands)]
+
+
+def charging_session(tag="04A1B2C3") -> Session:
+    s = Session(max_current_a=16)
+    s.handle(Tick(), 0)
+    s.handle(PilotChanged(B), 1)
+    s.handle(CardPresented(tag), 2)
+    s.handle(AuthorizationResult(tag, True), 3)
+    s.handle(PilotChanged(C), 4)
+    return s
+
+
+def test_first_event_reports_available():
+    s = Session(max_current_a=16)
+    assert statuses(s.handle(Tick(), 0)) == [ConnectorStatus.AVAILABLE]
+    assert s.handle(Tick(), 1) == []  # no change, nothing to report
+
+
+def test_plug_then_card_starts_transaction_and_offers_current():
+    s = Session(max_current_a=16)
+    s.handle(Tick(), 0)
+    assert statuses(s.handle(PilotChanged(B), 1)) == [ConnectorStatus.PREPARING]
+    out = s.handle(CardPresented("04A1B2C3"), 2)
+    assert of(Authorize, out) == [Authorize("04A1B2C3")]
+    out = s.handle(AuthorizationResult("04A1B2C3", True), 3)
+    assert of(StartTransaction, out) == [StartTransaction("04A1B2C3")]
+    assert of(OfferCurrent, out) == [OfferCurrent(16)]
+    assert statuses(out) == [ConnectorStatus.SUSPENDED_EV]  # EV in B: not drawing yet
+    assert statuses(s.handle(PilotChanged(C), 4)) == [ConnectorStatus.CHARGING]
+
+
+def test_card_then_plug_starts_on_plug():
+    s = Session(max_current_a=16)
+    s.handle(CardPresented("AA"), 0)
+    out = s.handle(AuthorizationResult("AA", True), 1)
+    assert of(StartTransaction, out) == []
+    assert s.status() is ConnectorStatus.PREPARING
+    out = s.handle(PilotChanged(B), 5)
+    assert of(StartTransaction, out) == [StartTransaction("AA")]
+
+
+def test_connection_timeout_abandons_authorization():
+    s = Session(max_current_a=16, connection_timeout_s=30)
+    s.handle(CardPresented("AA"), 0)
+    s.handle(AuthorizationResult("AA", True), 1)
+    assert s.handle(Tick(), 30) == []
+    out = s.handle(Tick(), 31)
+    assert of(CardIgnored, out) == [CardIgnored("AA", "connection timeout")]
+    assert statuses(out) == [ConnectorStatus.AVAILABLE]
+    assert of(StartTransaction, s.handle(PilotChanged(B), 32)) == []
+
+
+def test_rejected_card_starts_nothing():
+    s = Session(max_current_a=16)
+    s.handle(PilotChanged(B), 0)
+    s.handle(CardPresented("BAD"), 1)
+    out = s.handle(AuthorizationResult("BAD", False), 2)
+    assert of(StartTransaction, out) == [] and of(OfferCurrent, out) == []
+    assert of(CardIgnored, out) == [CardIgnored("BAD", "not authorized")]
+    assert s.transaction is None
+
+
+def test_same_card_stops_with_reason_local_after_opening_contactor():
+    s = charging_session("AA")
+    out = s.handle(CardPresented("AA"), 10)
+    assert out[0] == OfferCurrent(0)  # contactor opens before the stop is recorded
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.LOCAL, "AA")]
+    assert statuses(out) == [ConnectorStatus.FINISHING]
+    assert statuses(s.handle(PilotChanged(A), 11)) == [ConnectorStatus.AVAILABLE]
+
+
+def test_other_card_does_not_stop_a_session():
+    s = charging_session("AA")
+    out = s.handle(CardPresented("BB"), 10)
+    assert of(StopTransaction, out) == [] and s.transaction is not None
+
+
+def test_unplug_stops_with_ev_disconnected():
+    s = charging_session()
+    out = s.handle(PilotChanged(A), 10)
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.EV_DISCONNECTED, None)]
+    assert of(OfferCurrent, out) == [OfferCurrent(0)]
+    assert statuses(out) == [ConnectorStatus.AVAILABLE]
+
+
+def test_unplug_keeps_transaction_when_stop_on_ev_side_disconnect_is_off():
+    s = charging_session()
+    s.stop_on_ev_disconnect = False
+    out = s.handle(PilotChanged(A), 10)
+    assert of(StopTransaction, out) == [] and s.transaction is not None
+
+
+def test_ev_pausing_is_suspended_ev():
+    s = charging_session()
+    assert statuses(s.handle(PilotChanged(B), 10)) == [ConnectorStatus.SUSPENDED_EV]
+
+
+def test_limit_below_six_amps_suspends_evse_without_ending():
+    s = charging_session()
+    out = s.handle(LimitChanged(4), 10)
+    assert of(OfferCurrent, out) == [OfferCurrent(0)]
+    assert statuses(out) == [ConnectorStatus.SUSPENDED_EVSE]
+    assert s.transaction is not None
+    out = s.handle(LimitChanged(10), 20)
+    assert of(OfferCurrent, out) == [OfferCurrent(10)]
+    assert statuses(out) == [ConnectorStatus.CHARGING]
+
+
+def test_remote_start_and_stop():
+    s = Session(max_current_a=32)
+    s.handle(PilotChanged(B), 0)
+    out = s.handle(RemoteStartRequested("REMOTE1"), 1)
+    assert of(StartTransaction, out) == [StartTransaction("REMOTE1")]
+    out = s.handle(StopRequested(StopReason.REMOTE), 2)
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.REMOTE, None)]
+
+
+def test_remote_start_is_ignored_while_a_transaction_runs():
+    s = charging_session("AA")
+    assert not s.can_start()
+    assert of(StartTransaction, s.handle(RemoteStartRequested("BB"), 10)) == []
+
+
+def test_rcd_trip_ends_transaction_and_faults():
+    s = charging_session()
+    out = s.handle(FaultRaised(Fault.RCD), 10)
+    assert out[0] == OfferCurrent(0)
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.OTHER, None)]
+    assert of(StatusChanged, out) == [StatusChanged(ConnectorStatus.FAULTED, Fault.RCD)]
+    out = s.handle(FaultCleared(Fault.RCD), 11)
+    assert statuses(out) == [ConnectorStatus.FINISHING]
+
+
+def test_lost_meter_suspends_and_resumes_the_transaction():
+    s = charging_session()
+    out = s.handle(FaultRaised(Fault.METER_COMM), 10)
+    assert of(OfferCurrent, out) == [OfferCurrent(0)]
+    assert of(StopTransaction, out) == [] and s.transaction is not None
+    out = s.handle(FaultCleared(Fault.METER_COMM), 20)
+    assert of(OfferCurrent, out) == [OfferCurrent(16)]
+    assert statuses(out) == [ConnectorStatus.CHARGING]
+
+
+def test_faulted_connector_refuses_cards():
+    s = Session(max_current_a=16)
+    s.handle(FaultRaised(Fault.PILOT), 0)
+    out = s.handle(CardPresented("AA"), 1)
+    assert of(Authorize, out) == [] and of(CardIgnored, out)
+
+
+def test_deauthorized_transaction_stops_or_suspends_per_setting():
+    s = charging_session()
+    out = s.handle(TransactionRejected(stop=True), 10)
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.DEAUTHORIZED, None)]
+    s = charging_session()
+    out = s.handle(TransactionRejected(stop=False), 10)
+    assert of(StopTransaction, out) == [] and of(OfferCurrent, out) == [OfferCurrent(0)]
+    assert s.status() is ConnectorStatus.SUSPENDED_EVSE
+
+
+def test_unavailable_connector_is_reported_and_cannot_start():
+    s = Session(max_current_a=16)
+    assert statuses(s.handle(AvailabilityChanged(False), 0)) == [ConnectorStatus.UNAVAILABLE]
+    s.handle(PilotChanged(B), 1)
+    assert of(Authorize, s.handle(CardPresented("AA"), 2)) == []
+
+
+def test_restored_transaction_offers_current_again():
+    s = Session(max_current_a=16)
+    s.handle(PilotChanged(C), 0)
+    out = s.handle(TransactionRestored("AA"), 1)
+    assert of(OfferCurrent, out) == [OfferCurrent(16)]
+    assert of(StartTransaction, out) == []  # never a second StartTransaction
+    assert s.status() is ConnectorStatus.CHARGING
