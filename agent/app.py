@@ -12,7 +12,7 @@ import logging
 import signal
 from pathlib import Path
 
-from agent import __version__
+from agent import __version__, systemd
 from agent.clock import Clock
 from agent.config import AgentConfig, ConfigError
 from agent.link import Link, endpoint_url
@@ -129,12 +129,15 @@ async def run(config: AgentConfig) -> None:
         asyncio.create_task(station.run(), name="station"),
         asyncio.create_task(link.run(), name="link"),
         asyncio.create_task(stop.wait(), name="stop"),
+        asyncio.create_task(systemd.feed_watchdog(), name="watchdog"),
     ]
+    systemd.notify(f"READY=1\nSTATUS=charge point {config.charge_point.id}, backend {link.url}")
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks[:3], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            if task.get_name() != "stop" and task.exception() is not None:
+            if task.get_name() not in ("stop", "watchdog") and task.exception() is not None:
                 raise task.exception()
+        systemd.notify("STOPPING=1")
         log.info("evse-agent: stopping (sessions resume at the next start)")
     finally:
         for task in tasks:

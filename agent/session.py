@@ -214,7 +214,9 @@ class Session:
     authorized: tuple[str, float] | None = None  # (idTag, deadline) waiting for the plug
     transaction: _Transaction | None = None
     finishing: bool = False  # a transaction ended and the EV is still plugged
-    offered_a: float = 0.0
+    # What the board was last told to offer; None until the first command, so the
+    # first event always states it (a board powers up offering its default current).
+    offered_a: float | None = None
     _status: tuple[ConnectorStatus, Fault | None] | None = None
 
     # ---- derived facts -------------------------------------------------------------
@@ -240,7 +242,7 @@ class Session:
         if self.faults:
             return ConnectorStatus.FAULTED
         if self.transaction is not None:
-            if self.offered_a < MIN_OFFER_A:
+            if (self.offered_a or 0.0) < MIN_OFFER_A:
                 return ConnectorStatus.SUSPENDED_EVSE
             if self.pilot in (PilotState.C, PilotState.D):
                 return ConnectorStatus.CHARGING

@@ -182,7 +182,7 @@ class Station:
             log.info("connector %d: EVSE board answers again", conn.id)
             self.dispatch(conn, FaultCleared(Fault.BOARD_COMM))
             # A board that was away may have rebooted: restate what we want from it.
-            conn.commands.put_nowait([OfferCurrent(conn.session.offered_a)])
+            conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
         conn.board_failures = 0
         conn.last_status = status
         board_fault = BOARD_FAULTS.get(status.fault) if status.fault else None
@@ -214,7 +214,7 @@ class Station:
             self.dispatch(conn, FaultCleared(Fault.METER_COMM))
         conn.meter_failures = 0
         conn.reading = reading
-        offered = conn.session.offered_a
+        offered = conn.session.offered_a or 0.0
         if offered > 0 and reading.current_a and max(reading.current_a) > offered * 1.1 + 1.0:
             conn.over_current_reads += 1
             if conn.over_current_reads == OVERCURRENT_READS:
@@ -277,7 +277,7 @@ class Station:
                 for i, volts in enumerate(reading.voltage_v[: conn.phases]):
                     values.append(_value(measurand, volts, "V", context, f"L{i + 1}-N"))
             elif measurand == "Current.Offered":
-                values.append(_value(measurand, conn.session.offered_a, "A", context))
+                values.append(_value(measurand, conn.session.offered_a or 0.0, "A", context))
         return {"timestamp": self.clock.iso(), "values": values}
 
     # ---- carrying out commands -----------------------------------------------------

@@ -47,9 +47,11 @@ def charging_session(tag="04A1B2C3") -> Session:
     return s
 
 
-def test_first_event_reports_available():
+def test_first_event_reports_available_and_switches_the_board_off():
     s = Session(max_current_a=16)
-    assert statuses(s.handle(Tick(), 0)) == [ConnectorStatus.AVAILABLE]
+    out = s.handle(Tick(), 0)
+    assert statuses(out) == [ConnectorStatus.AVAILABLE]
+    assert of(OfferCurrent, out) == [OfferCurrent(0)]  # a board boots offering its default current
     assert s.handle(Tick(), 1) == []  # no change, nothing to report
 
 
@@ -146,6 +148,7 @@ def test_limit_below_six_amps_suspends_evse_without_ending():
 def test_remote_start_and_stop():
     s = Session(max_current_a=32)
     s.handle(PilotChanged(B), 0)
+    assert s.offered_a == 0
     out = s.handle(RemoteStartRequested("REMOTE1"), 1)
     assert of(StartTransaction, out) == [StartTransaction("REMOTE1")]
     out = s.handle(StopRequested(StopReason.REMOTE), 2)

@@ -1,0 +1,226 @@
+"""The simulator process: model + Modbus TCP/RTU bus + vpcd card + HTTP API, on one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from .config import SimConfig, load_config
+from .modbus_bus import ModbusBus, RegisterWrite
+from .model import Fault, ModelEvent, SimModel
+from .vpcd_card import parse_uid, present
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.1  # real seconds between model steps (each step advances TICK_S x speed)
+
+
+class Simulator:
+    """Compose everything; the Python API mirrors the HTTP API for tests.
+
+    ``Simulator(config=None, *, http_port=None, modbus_port=None, speed=None, rtu_link=None,
+    vpcd_port=None, card_hold_s=None, http=True)``: keyword overrides replace config values
+    (port 0 = ephemeral; read the bound ports from the properties after :meth:`start`).
+    """
+
+    def __init__(self, config: SimConfig | None = None, *, http_port: int | None = None,
+                 modbus_port: int | None = None, speed: float | None = None,
+                 rtu_link: str | None = None, vpcd_port: int | None = None,
+                 card_hold_s: float | None = None, http: bool = True):
+        cfg = config or load_config()
+        if http_port is not None:
+            cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, port=http_port))
+        if modbus_port is not None or rtu_link is not None:
+            cfg = dataclasses.replace(cfg, modbus=dataclasses.replace(
+                cfg.modbus,
+                tcp_port=cfg.modbus.tcp_port if modbus_port is None else modbus_port,
+                rtu_link=cfg.modbus.rtu_link if rtu_link is None else rtu_link))
+        if vpcd_port is not None or card_hold_s is not None:
+            cfg = dataclasses.replace(cfg, vpcd=dataclasses.replace(
+                cfg.vpcd,
+                port=cfg.vpcd.port if vpcd_port is None else vpcd_port,
+                hold_s=cfg.vpcd.hold_s if card_hold_s is None else card_hold_s))
+        if speed is not None:
+            if speed <= 0:
+                raise ValueError("speed must be > 0")
+            cfg = dataclasses.replace(cfg, speed=float(speed))
+        self.config = cfg
+        self.model = SimModel(cfg.evses)
+        self.model.on_change = self._changed
+        self.register_writes: list[RegisterWrite] = []
+        self.bus = ModbusBus(self.model, on_write=self._on_write)
+        self.card: str | None = None  # UID (uppercase hex) currently on the reader
+        self.card_error: str | None = None
+        self._card_task: asyncio.Task | None = None
+        self._with_http = http
+        self._http_runner = None
+        self._http_port: int | None = None
+        self._tick_task: asyncio.Task | None = None
+        self._change = asyncio.Event()
+        self._running = False
+
+    # --- lifecycle -----------------------------------------------------------
+    async def start(self) -> None:
+        m = self.config.modbus
+        await self.bus.start_tcp(m.tcp_host, m.tcp_port)
+        if m.rtu_link:
+            await self.bus.start_rtu(m.rtu_link, m.baudrate)
+        if self._with_http:
+            from .http_api import start_http  # aiohttp only when serving HTTP
+
+            self._http_runner, self._http_port = await start_http(
+                self, self.config.http.host, self.config.http.port)
+        self._running = True
+        self._tick_task = asyncio.create_task(self._tick(), name="evse-sim tick")
+
+    async def stop(self) -> None:
+        self._running = False
+        self._changed()  # wake SSE streams so they end
+        for task in (self._tick_task, self._card_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._http_runner is not None:
+            await self._http_runner.cleanup()
+            self._http_runner = None
+        await self.bus.stop()
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def modbus_port(self) -> int | None:
+        return self.bus.tcp_port
+
+    @property
+    def rtu_link(self) -> str | None:
+        """Path the agent opens for Modbus RTU (None without RTU)."""
+        return self.bus.rtu_link
+
+    @property
+    def http_port(self) -> int | None:
+        return self._http_port
+
+    @property
+    def http_url(self) -> str | None:
+        if self._http_port is None:
+            return None
+        return f"http://{self.config.http.host}:{self._http_port}/"
+
+    @property
+    def speed(self) -> float:
+        return self.config.speed
+
+    @property
+    def events(self) -> list[ModelEvent]:
+        """Model events (relay/pilot/fault changes) with simulated timestamps."""
+        return self.model.events
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = loop.time()
+            self.model.advance((now - last) * self.config.speed)
+            last = now
+
+    # --- change notification ---------------------------------------------------
+    def _changed(self) -> None:
+        """Wake everyone waiting for a change (a fresh Event per generation)."""
+        event, self._change = self._change, asyncio.Event()
+        event.set()
+
+    def change_event(self) -> asyncio.Event:
+        """The event set at the next model change (take it *before* reading the state)."""
+        return self._change
+
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool],
+                       timeout: float = 5.0) -> dict[str, Any]:
+        """Return the first state for which ``predicate(state)`` is true.
+
+        Re-evaluated on every model change; raises ``TimeoutError`` after ``timeout`` s.
+        """
+        async with asyncio.timeout(timeout):
+            while True:
+                change = self._change  # take it before evaluating: no lost wake-ups
+                state = self.state()
+                if predicate(state):
+                    return state
+                await change.wait()
+
+    def _on_write(self, write: RegisterWrite) -> None:
+        self.register_writes.append(write)
+
+    # --- Python API (mirrors HTTP) -------------------------------------------
+    def state(self) -> dict[str, Any]:
+        s = self.model.state()
+        s["card"] = self.card
+        s["card_error"] = self.card_error
+        s["speed"] = self.config.speed
+        return s
+
+    def evse_state(self, evse_id: int) -> dict[str, Any]:
+        return self.model.evse(evse_id).state()
+
+    def plug(self, evse_id: int) -> None:
+        self.model.plug(evse_id)
+
+    def unplug(self, evse_id: int) -> None:
+        self.model.unplug(evse_id)
+
+    def set_ev_state(self, evse_id: int, state: str) -> None:
+        self.model.set_ev_state(evse_id, state)
+
+    def set_soc(self, evse_id: int, soc: float) -> None:
+        self.model.set_soc(evse_id, soc)
+
+    def inject_fault(self, evse_id: int, kind: str) -> None:
+        self.model.inject_fault(evse_id, Fault(kind))
+
+    def clear_fault(self, evse_id: int) -> None:
+        self.model.clear_fault(evse_id)
+
+    def tap_card(self, uid_hex: str, hold_s: float | None = None) -> asyncio.Task:
+        """Present a card to the vpcd reader for ``hold_s`` real seconds (config default).
+
+        Raises ValueError for a bad UID. A tap replaces a card still on the reader. The task
+        ends when the card is removed; it raises OSError if vpcd is unreachable.
+        """
+        uid = parse_uid(uid_hex)
+        if self._card_task is not None and not self._card_task.done():
+            self._card_task.cancel()
+        v = self.config.vpcd
+        self._card_task = asyncio.create_task(
+            self._tap(uid, v.hold_s if hold_s is None else hold_s), name="evse-sim card")
+        return self._card_task
+
+    async def _tap(self, uid: bytes, hold_s: float) -> None:
+        v = self.config.vpcd
+
+        def inserted() -> None:
+            self.card, self.card_error = uid.hex().upper(), None
+            self._changed()
+
+        try:
+            await present(uid, hold_s, v.host, v.port, on_present=inserted)
+        except OSError as exc:
+            self.card_error = f"vpcd {v.host}:{v.port}: {exc.strerror or exc}"
+            log.warning("card tap failed: %s", self.card_error)
+            raise
+        finally:
+            self.card = None
+            self._changed()

@@ -1,0 +1,161 @@
+"""Simulator configuration: TOML (tomllib) -> frozen dataclasses, strictly checked.
+
+A user file is merged over ``default.toml`` (tables key by key; a user ``[[evse]]`` list
+replaces the default list). Unknown keys and wrong types raise :class:`ConfigError` naming
+the offending key, e.g. ``evse[1].phases: expected int, got str``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import MISSING, dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+RCD_LAYOUTS = ("syssi", "pdf")
+
+
+class ConfigError(ValueError):
+    """A configuration file is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+@dataclass(frozen=True)
+class ModbusConfig:
+    tcp_host: str = "127.0.0.1"
+    tcp_port: int = 5020
+    rtu_link: str = ""  # "" = no RTU pty pair; else the path the agent opens
+    baudrate: int = 9600
+
+
+@dataclass(frozen=True)
+class VpcdConfig:
+    host: str = "127.0.0.1"
+    port: int = 35963
+    hold_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class EvseConfig:
+    id: int
+    board_unit: int
+    meter_unit: int
+    phases: int = 3
+    voltage: float = 230.0
+    default_current_a: int = 16
+    rcd_layout: str = "syssi"
+    battery_kwh: float = 60.0
+    soc_start: float = 0.3
+    max_current_a: float = 16.0
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    speed: float = 1.0
+    http: HttpConfig = HttpConfig()
+    modbus: ModbusConfig = ModbusConfig()
+    vpcd: VpcdConfig = VpcdConfig()
+    evses: tuple[EvseConfig, ...] = ()
+
+
+def _typed(cls: type, table: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from ``table``, checking key names and value types."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(table).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: unknown key")
+    kwargs = {}
+    for name, value in table.items():
+        want = known[name].type  # a string because of `from __future__ import annotations`
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+            "str": isinstance(value, str),
+        }[want]
+        if not ok:
+            raise ConfigError(f"{where}.{name}: expected {want}, got {type(value).__name__}")
+        kwargs[name] = float(value) if want == "float" else value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required key is missing
+        missing = [f.name for f in fields(cls) if f.name not in kwargs and f.default is MISSING]
+        raise ConfigError(f"{where}: missing key(s) {', '.join(missing)}") from exc
+
+
+def _check_evse(e: EvseConfig, where: str) -> None:
+    if e.phases not in (1, 3):
+        raise ConfigError(f"{where}.phases: must be 1 or 3")
+    if e.rcd_layout not in RCD_LAYOUTS:
+        raise ConfigError(f"{where}.rcd_layout: must be one of {RCD_LAYOUTS}")
+    for key in ("board_unit", "meter_unit"):
+        if not 1 <= getattr(e, key) <= 247:
+            raise ConfigError(f"{where}.{key}: Modbus unit id must be 1..247")
+    if not 0.0 <= e.soc_start <= 1.0:
+        raise ConfigError(f"{where}.soc_start: must be between 0 and 1")
+    if e.default_current_a != 0 and not 6 <= e.default_current_a <= 80:
+        raise ConfigError(f"{where}.default_current_a: must be 0 or 6..80 (reg 2000)")
+    if e.battery_kwh <= 0 or e.max_current_a <= 0 or e.voltage <= 0:
+        raise ConfigError(f"{where}: battery_kwh, max_current_a and voltage must be > 0")
+
+
+def parse_config(data: dict[str, Any]) -> SimConfig:
+    """Validate a TOML document (already merged with the defaults)."""
+    top = {"speed", "http", "modbus", "vpcd", "evse"}
+    for key in data:
+        if key not in top:
+            raise ConfigError(f"{key}: unknown key")
+    speed = data.get("speed", 1.0)
+    if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed <= 0:
+        raise ConfigError("speed: expected a number > 0")
+    evse_list = data.get("evse", [])
+    if not isinstance(evse_list, list) or not evse_list:
+        raise ConfigError("evse: expected at least one [[evse]] table")
+    evses = tuple(_typed(EvseConfig, t, f"evse[{i}]") for i, t in enumerate(evse_list))
+    units: set[int] = set()
+    ids: set[int] = set()
+    for i, e in enumerate(evses):
+        _check_evse(e, f"evse[{i}]")
+        if e.id in ids:
+            raise ConfigError(f"evse[{i}].id: duplicate id {e.id}")
+        ids.add(e.id)
+        for key in ("board_unit", "meter_unit"):
+            unit = getattr(e, key)
+            if unit in units:
+                raise ConfigError(f"evse[{i}].{key}: unit id {unit} used twice on the bus")
+            units.add(unit)
+    return SimConfig(
+        speed=float(speed),
+        http=_typed(HttpConfig, data.get("http", {}), "http"),
+        modbus=_typed(ModbusConfig, data.get("modbus", {}), "modbus"),
+        vpcd=_typed(VpcdConfig, data.get("vpcd", {}), "vpcd"),
+        evses=evses,
+    )
+
+
+def default_toml() -> dict[str, Any]:
+    text = resources.files("simulator").joinpath("default.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def load_config(path: str | Path | None = None) -> SimConfig:
+    """Load ``default.toml`` and merge the file at ``path`` (if any) over it."""
+    data = default_toml()
+    if path is not None:
+        try:
+            user = tomllib.loads(Path(path).read_text("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        for key, value in user.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+    return parse_config(data)

@@ -1,0 +1,171 @@
+"""HTTP API (aiohttp) and the web page of the simulator.
+
+GET  /api/state                  {"evses": [...], "card": uid|null, ...}
+POST /api/evses/{id}/plug        POST /api/evses/{id}/unplug
+POST /api/evses/{id}/ev          {"state": "B"|"C"}
+POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes hex)
+POST /api/evses/{id}/fault       {"kind": "rcd"|"overcurrent"|"pilot"|"comm"|"meter_comm"}
+DELETE /api/evses/{id}/fault
+GET  /api/events                 server-sent events: the state on every change
+GET  /                           static/index.html
+Errors: 4xx (503 if the card reader is unreachable) with {"error": "..."}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .model import Fault
+
+if TYPE_CHECKING:
+    from .app import Simulator
+
+STATIC = Path(__file__).parent / "static"
+SIM_KEY = web.AppKey("simulator", object)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _sim(request: web.Request) -> Simulator:
+    return request.app[SIM_KEY]  # type: ignore[return-value]
+
+
+def _evse_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    sim = _sim(request)
+    if not raw.isdigit() or int(raw) not in sim.model.evses:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"unknown evse {raw}"}),
+                               content_type="application/json")
+    return int(raw)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be JSON"}),
+                                 content_type="application/json") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}),
+                                 content_type="application/json")
+    return body
+
+
+async def get_state(request: web.Request) -> web.Response:
+    return web.json_response(_sim(request).state())
+
+
+async def plug(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    _sim(request).plug(evse_id)
+    return web.json_response(_sim(request).evse_state(evse_id))
+
+
+async def unplug(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    _sim(request).unplug(evse_id)
+    return web.json_response(_sim(request).evse_state(evse_id))
+
+
+async def set_ev(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    body = await _json_body(request)
+    state = body.get("state")
+    if state not in ("B", "C"):
+        return _error(400, 'state must be "B" (pause) or "C" (charge)')
+    try:
+        _sim(request).set_ev_state(evse_id, state)
+    except ValueError as exc:
+        return _error(409, str(exc))
+    return web.json_response(_sim(request).evse_state(evse_id))
+
+
+async def inject_fault(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    body = await _json_body(request)
+    kind = body.get("kind")
+    kinds = [f.value for f in Fault]
+    if kind not in kinds:
+        return _error(400, f"kind must be one of {kinds}")
+    _sim(request).inject_fault(evse_id, kind)
+    return web.json_response(_sim(request).evse_state(evse_id))
+
+
+async def clear_fault(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    _sim(request).clear_fault(evse_id)
+    return web.json_response(_sim(request).evse_state(evse_id))
+
+
+async def tap_card(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    body = await _json_body(request)
+    uid = body.get("uid")
+    try:
+        task = sim.tap_card(uid)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return _error(400, str(exc))
+    want = uid.upper()
+    try:  # answer once the card is on the reader (or the reader is unreachable)
+        await sim.wait_for(lambda s: s["card"] == want or task.done(), timeout=3.0)
+    except TimeoutError:
+        return _error(504, "card reader did not take the card")
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        return _error(503, f"card reader unavailable: {sim.card_error}")
+    return web.json_response({"uid": want, "hold_s": sim.config.vpcd.hold_s})
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: one ``data:`` line with the state JSON per change."""
+    sim = _sim(request)
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                       "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+    last = None
+    try:
+        while sim.running:
+            change = sim.change_event()
+            state = sim.state()
+            key = {k: v for k, v in state.items() if k != "sim_time_s"}
+            if key != last:
+                last = key
+                await resp.write(f"data: {json.dumps(state)}\n\n".encode())
+            await change.wait()
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return resp
+
+
+async def index(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+def build_app(sim: Simulator) -> web.Application:
+    app = web.Application()
+    app[SIM_KEY] = sim
+    app.router.add_get("/", index)
+    app.router.add_get("/api/state", get_state)
+    app.router.add_get("/api/events", events)
+    app.router.add_post("/api/evses/{id}/plug", plug)
+    app.router.add_post("/api/evses/{id}/unplug", unplug)
+    app.router.add_post("/api/evses/{id}/ev", set_ev)
+    app.router.add_post("/api/evses/{id}/fault", inject_fault)
+    app.router.add_delete("/api/evses/{id}/fault", clear_fault)
+    app.router.add_post("/api/card", tap_card)
+    return app
+
+
+async def start_http(sim: Simulator, host: str, port: int) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(build_app(sim), shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    return runner, bound

@@ -1,0 +1,104 @@
+"""The HTTP API contract, with aiohttp's client against a running simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+import aiohttp
+import pytest
+
+
+@pytest.fixture
+async def http(sim):
+    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{sim.http_port}") as s:
+        yield s
+
+
+async def test_state_shape(http):
+    async with http.get("/api/state") as r:
+        assert r.status == 200
+        body = await r.json()
+    assert body["card"] is None
+    assert [e["id"] for e in body["evses"]] == [1, 2]
+    e = body["evses"][0]
+    assert {"id", "plugged", "ev_state", "contactor_closed", "current_limit_a", "energy_wh",
+            "power_w", "fault"} <= e.keys()
+    assert e["plugged"] is False and e["ev_state"] == "A" and e["fault"] is None
+
+
+async def test_plug_ev_pause_resume_unplug(http, sim):
+    async with http.post("/api/evses/1/plug") as r:
+        assert r.status == 200 and (await r.json())["ev_state"] == "C"
+    async with http.post("/api/evses/1/ev", json={"state": "B"}) as r:
+        body = await r.json()
+        assert body["ev_state"] == "B" and body["contactor_closed"] is False
+    async with http.post("/api/evses/1/ev", json={"state": "C"}) as r:
+        assert (await r.json())["contactor_closed"] is True
+    async with http.post("/api/evses/1/unplug") as r:
+        assert (await r.json())["ev_state"] == "A"
+    assert sim.evse_state(1)["plugged"] is False
+
+
+async def test_fault_inject_and_clear(http):
+    await http.post("/api/evses/2/plug")
+    async with http.post("/api/evses/2/fault", json={"kind": "rcd"}) as r:
+        body = await r.json()
+        assert body["fault"] == "rcd" and body["contactor_closed"] is False
+    async with http.delete("/api/evses/2/fault") as r:
+        body = await r.json()
+        assert body["fault"] is None and body["contactor_closed"] is True
+
+
+@pytest.mark.parametrize("method,path,body,status", [
+    ("POST", "/api/evses/9/plug", None, 404),
+    ("POST", "/api/evses/x/unplug", None, 404),
+    ("POST", "/api/evses/1/ev", "not json", 400),
+    ("POST", "/api/evses/1/ev", {"state": "D"}, 400),
+    ("POST", "/api/evses/1/ev", {"state": "C"}, 409),  # nothing plugged in
+    ("POST", "/api/evses/1/fault", {"kind": "fire"}, 400),
+    ("POST", "/api/evses/1/fault", [1, 2], 400),
+    ("DELETE", "/api/evses/3/fault", None, 404),
+    ("POST", "/api/card", {"uid": "04A1B2"}, 400),
+    ("POST", "/api/card", {"uid": "zz"}, 400),
+    ("POST", "/api/card", {}, 400),
+    ("POST", "/api/card", "{", 400),
+])
+async def test_bad_requests(http, method, path, body, status):
+    kwargs = {"data": body} if isinstance(body, str) else {"json": body} if body is not None else {}
+    async with http.request(method, path, **kwargs) as r:
+        assert r.status == status
+        assert "error" in await r.json()
+
+
+async def test_card_tap_without_reader_is_503(http, sim):
+    sim.config = dataclasses.replace(sim.config, vpcd=dataclasses.replace(sim.config.vpcd, port=1))
+    async with http.post("/api/card", json={"uid": "04A1B2C3"}) as r:
+        assert r.status == 503
+        assert "error" in await r.json()
+
+
+async def test_events_stream_pushes_changes(http, sim):
+    async with http.get("/api/events") as r:
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+
+        async def next_state():
+            while True:
+                line = (await r.content.readline()).decode().strip()
+                if line.startswith("data: "):
+                    return json.loads(line[6:])
+
+        first = await asyncio.wait_for(next_state(), 2)
+        assert first["evses"][0]["plugged"] is False
+        sim.plug(1)
+        pushed = await asyncio.wait_for(next_state(), 2)
+        assert pushed["evses"][0]["plugged"] is True
+
+
+async def test_index_page(http):
+    async with http.get("/") as r:
+        assert r.status == 200
+        text = await r.text()
+    assert "EventSource" in text and "/api/events" in text
+    assert "http://" not in text and "https://" not in text  # nothing fetched from outside
