@@ -32,9 +32,21 @@ def _wait_port(port: int, proc: subprocess.Popen, what: str, timeout_s: float = 
     raise RuntimeError(f"{what} is not listening on port {port} after {timeout_s:.0f} s")
 
 
+def _agent_config(modbus_port: int, directory: str) -> Path:
+    """agent-sim.toml, with the simulated bus on ``modbus_port``."""
+    text = SIM_AGENT_CONFIG.read_text()
+    default = "port = 5020\n"
+    if text.count(default) != 1:
+        raise RuntimeError(f"{SIM_AGENT_CONFIG}: expected one '{default.strip()}' line for the simulated bus")
+    path = Path(directory) / "agent.toml"
+    path.write_text(text.replace(default, f"port = {modbus_port}\n"))
+    return path
+
+
 def run_demo(http_port: int = 8765, csms_port: int = 9000, modbus_port: int = 5020) -> int:
     python = sys.executable
     data_dir = tempfile.mkdtemp(prefix="evse-agent-demo-")
+    config = _agent_config(modbus_port, data_dir)
     procs: list[tuple[str, subprocess.Popen]] = []
     env = dict(os.environ, PYTHONUNBUFFERED="1")
 
@@ -55,7 +67,7 @@ def run_demo(http_port: int = 8765, csms_port: int = 9000, modbus_port: int = 50
             "agent.cli",
             "run",
             "--config",
-            str(SIM_AGENT_CONFIG),
+            str(config),
             "--csms-url",
             f"ws://127.0.0.1:{csms_port}",
             "--data-dir",

@@ -132,9 +132,10 @@ class Tick:
 
 @dataclass(frozen=True)
 class TransactionRestored:
-    """After a restart, a transaction found open in storage goes on."""
+    """After a restart, a transaction found open in storage goes on with the EV still plugged."""
 
     id_tag: str
+    pilot: PilotState
 
 
 Event = (
@@ -304,7 +305,8 @@ class Session:
                     # OCPP 1.6 §9.1.7 ConnectionTimeOut: the driver never plugged in.
                     out.append(CardIgnored(self.authorized[0], "connection timeout"))
                     self.authorized = None
-            case TransactionRestored(id_tag):
+            case TransactionRestored(id_tag, pilot):
+                self.pilot = pilot
                 self.transaction = _Transaction(id_tag)
                 self.finishing = False
         self._offer(out)

@@ -162,8 +162,6 @@ class Station:
             await self._poll_board(conn)
             if conn.meter is not None and polls % meter_every == 0:
                 await self._poll_meter(conn)
-            if conn.restored is not None and conn.last_status is not None:
-                await self._resolve_restored(conn)
             self._sample_meter_values(conn)
             self.dispatch(conn, Tick())
             polls += 1
@@ -193,6 +191,8 @@ class Station:
             log.warning("connector %d: board reports %s", conn.id, status.fault.value)
             self.dispatch(conn, FaultRaised(board_fault))
         pilot = status.pilot
+        if conn.restored is not None:
+            await self._resolve_restored(conn, pilot)
         if pilot is PilotState.E and Fault.PILOT not in conn.session.faults:
             self.dispatch(conn, FaultRaised(Fault.PILOT))
         if pilot != conn.session.pilot:
@@ -232,15 +232,15 @@ class Station:
                 log.warning("connector %d: meter read failed, using the last reading: %s", conn.id, exc)
         return round(conn.reading.energy_wh) if conn.reading else 0
 
-    async def _resolve_restored(self, conn: Connector) -> None:
-        """A transaction was open when the agent stopped: resume it or close it (PowerLoss)."""
+    async def _resolve_restored(self, conn: Connector, pilot: PilotState) -> None:
+        """A transaction was open when the agent stopped: resume it, or close it (PowerLoss)
+        when the EV left meanwhile. Decided on the first board reading, before anything
+        else is told to the session, so a resumed session is never switched off."""
         record, conn.restored = conn.restored, None
-        if record.stopped_at is not None:
-            return
-        if conn.session.plugged:
+        if pilot in (PilotState.B, PilotState.C, PilotState.D):
             log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
             conn.tx_local_id = record.local_id
-            self.dispatch(conn, TransactionRestored(record.id_tag))
+            self.dispatch(conn, TransactionRestored(record.id_tag, pilot))
             return
         log.info("connector %d: transaction %d ended while the agent was down (PowerLoss)", conn.id, record.local_id)
         await self._finish_transaction(conn, StopReason.POWER_LOSS, None, record.local_id)

@@ -79,7 +79,12 @@ class AgentProcess:
 
 
 def agent_config(*, modbus_port: int, csms_port: int, data_dir: Path, card_reader: bool = True,
-                 extra_keys: str = "") -> str:
+                 extra_keys: str = "", rtu_device: str | None = None) -> str:
+    bus = (
+        f'kind = "rtu"\ndevice = "{rtu_device}"\nbaudrate = 9600\ntimeout_s = 0.5'
+        if rtu_device
+        else f'kind = "tcp"\nhost = "127.0.0.1"\nport = {modbus_port}\ntimeout_s = 0.3'
+    )
     return f"""
 [charge_point]
 id = "CP-TEST-1"
@@ -103,10 +108,7 @@ data_dir = "{data_dir}"
 
 [[buses]]
 name = "sim"
-kind = "tcp"
-host = "127.0.0.1"
-port = {modbus_port}
-timeout_s = 0.3
+{bus}
 retries = 0
 
 [[connectors]]

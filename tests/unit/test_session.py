@@ -207,8 +207,8 @@ def test_unavailable_connector_is_reported_and_cannot_start():
 
 def test_restored_transaction_offers_current_again():
     s = Session(max_current_a=16)
-    s.handle(PilotChanged(C), 0)
-    out = s.handle(TransactionRestored("AA"), 1)
-    assert of(OfferCurrent, out) == [OfferCurrent(16)]
+    out = s.handle(TransactionRestored("AA", C), 1)
+    assert of(OfferCurrent, out) == [OfferCurrent(16)]  # never a moment with the board off
+    assert statuses(out) == [ConnectorStatus.CHARGING]
     assert of(StartTransaction, out) == []  # never a second StartTransaction
     assert s.status() is ConnectorStatus.CHARGING
