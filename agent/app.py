@@ -15,6 +15,7 @@ from pathlib import Path
 from agent import __version__, systemd
 from agent.clock import Clock
 from agent.config import AgentConfig, ConfigError
+from agent.lifecycle import Lifecycle
 from agent.link import Link, endpoint_url
 from agent.session import Session
 from agent.settings import Settings
@@ -76,7 +77,9 @@ def build_hardware(config: AgentConfig):
     return buses, hardware, reader
 
 
-async def run(config: AgentConfig) -> None:
+async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
+    """Run until stopped; True when a restart was asked for (``cli`` then re-executes)."""
+    lifecycle = lifecycle or Lifecycle()
     data_dir = Path(config.storage.data_dir)
     store = Store(data_dir / "evse-agent.db")
     settings = build_settings(config, store)
@@ -108,6 +111,7 @@ async def run(config: AgentConfig) -> None:
         serial_number=config.charge_point.serial_number,
         firmware_version=f"evse-agent {__version__}",
         response_timeout_s=config.ocpp.response_timeout_s,
+        lifecycle=lifecycle,
     )
     station.backend = backend
     link = Link(
@@ -121,14 +125,13 @@ async def run(config: AgentConfig) -> None:
     log.info("evse-agent %s: charge point %s, backend %s", __version__, config.charge_point.id, link.url)
 
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, lifecycle.request_stop, signal.Signals(signum).name)
     tasks = [
         asyncio.create_task(station.run(), name="station"),
         asyncio.create_task(link.run(), name="link"),
-        asyncio.create_task(stop.wait(), name="stop"),
+        asyncio.create_task(lifecycle.stopping.wait(), name="stop"),
         asyncio.create_task(systemd.feed_watchdog(), name="watchdog"),
     ]
     systemd.notify(f"READY=1\nSTATUS=charge point {config.charge_point.id}, backend {link.url}")
@@ -138,7 +141,7 @@ async def run(config: AgentConfig) -> None:
             if task.get_name() not in ("stop", "watchdog") and task.exception() is not None:
                 raise task.exception()
         systemd.notify("STOPPING=1")
-        log.info("evse-agent: stopping (sessions resume at the next start)")
+        log.info("evse-agent: stopping (%s; sessions resume at the next start)", lifecycle.reason)
     finally:
         for task in tasks:
             task.cancel()
@@ -148,6 +151,7 @@ async def run(config: AgentConfig) -> None:
         for bus in buses.values():
             await bus.close()
         store.close()
+    return lifecycle.restart_requested
 
 
 __all__ = ["run", "check", "ConfigError"]

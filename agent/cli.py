@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from agent import __version__
@@ -69,12 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     from agent.store import StorageError
 
     try:
-        asyncio.run(run_agent(config))
+        restart = asyncio.run(run_agent(config))
     except StorageError as exc:
         logging.getLogger("evse_agent").critical("storage: %s", exc)
         return 3
     except KeyboardInterrupt:
-        pass
+        return 0
+    if restart:
+        # Reset / firmware installed: the same command line again, in this process's place.
+        logging.shutdown()
+        os.execv(sys.executable, [sys.executable, "-m", "agent.cli", *(argv if argv is not None else sys.argv[1:])])
     return 0
 
 

@@ -19,6 +19,7 @@ from ocpp.v16.enums import RegistrationStatus
 
 from agent.backend import AuthorizationStatus
 from agent.clock import Clock
+from agent.lifecycle import Lifecycle
 from agent.ocpp16.handlers import ChargePoint16
 from agent.ocpp16.keys import ConfigurationKeys
 from agent.ocpp16.wire import SpecConnection
@@ -63,8 +64,10 @@ class Ocpp16Backend:
         serial_number: str,
         firmware_version: str,
         response_timeout_s: float = 30.0,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self.station = station
+        self.lifecycle = lifecycle or Lifecycle()
         self.store = store
         self.settings = settings
         self.clock = clock
