@@ -37,3 +37,7 @@ class Backend(Protocol):
     def outbox_changed(self) -> None:
         """A transaction message was queued durably; send it when possible."""
         ...
+
+    def meter_values(self, connector_id: int, sample: dict) -> None:
+        """A reading outside any transaction (clock-aligned); sent if online, else dropped."""
+        ...

@@ -215,6 +215,7 @@ class Session:
     authorized: tuple[str, float] | None = None  # (idTag, deadline) waiting for the plug
     transaction: _Transaction | None = None
     finishing: bool = False  # a transaction ended and the EV is still plugged
+    scheduled_available: bool | None = None  # availability to apply when the transaction ends
     # What the board was last told to offer; None until the first command, so the
     # first event always states it (a board powers up offering its default current).
     offered_a: float | None = None
@@ -297,7 +298,12 @@ class Session:
             case FaultCleared(fault):
                 self.faults.discard(fault)
             case AvailabilityChanged(available):
-                self.available = available
+                if not available and self.transaction is not None:
+                    # OCPP 1.6 §5.2: Scheduled, applied when the transaction has ended.
+                    self.scheduled_available = False
+                else:
+                    self.available = available
+                    self.scheduled_available = None
             case LimitChanged(amps):
                 self.limit_a = amps
             case Tick():
@@ -355,6 +361,8 @@ class Session:
             return
         self.transaction = None
         self.finishing = self.plugged
+        if self.scheduled_available is not None:
+            self.available, self.scheduled_available = self.scheduled_available, None
         # Open the contactor before the meter is read for meterStop.
         self._offer(out)
         out.append(StopTransaction(reason, id_tag))

@@ -19,6 +19,7 @@ from agent.clock import Clock
 from agent.session import (
     AuthorizationResult,
     Authorize,
+    AvailabilityChanged,
     CardIgnored,
     CardPresented,
     Command,
@@ -86,6 +87,7 @@ class Connector:
     over_current_reads: int = 0
     next_sample: float = 0.0
     restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
+    stop_txn_data: list[dict[str, Any]] = field(default_factory=list)  # samples for StopTransaction
     commands: asyncio.Queue = field(default_factory=asyncio.Queue)
     last_status: BoardStatus | None = None
 
@@ -115,9 +117,14 @@ class Station:
                 conn.tx_local_id = record.local_id
                 conn.restored = record
         settings.on_change(self._setting_changed)
+        stored = store.settings()
         for conn in connectors:
             conn.session.connection_timeout_s = settings["connection_timeout_s"]
             conn.session.stop_on_ev_disconnect = settings["stop_on_ev_disconnect"]
+            # Availability set by the backend persists across restarts (OCPP 1.6 §5.2).
+            if stored.get(f"availability.{conn.id}") == "inoperative":
+                conn.session.available = False
+        self._transaction_ended = asyncio.Event()
 
     # ---- running ---------------------------------------------------------------------
 
@@ -127,6 +134,7 @@ class Station:
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
         if self.card_reader is not None:
             self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
+        self._tasks.append(asyncio.create_task(self._clock_aligned_samples(), name="aligned-samples"))
         try:
             await asyncio.gather(*self._tasks)
         finally:
@@ -258,6 +266,9 @@ class Station:
                 {"connector_id": conn.id, "samples": [self.sample(conn, "Sample.Periodic")]},
             )
             self._outbox_changed()
+            if self.settings["stop_txn_sampled_data"]:
+                # OCPP 1.6 §9.1.31 StopTxnSampledData: every MeterValueSampleInterval of the transaction.
+                conn.stop_txn_data.append(self.sample(conn, "Sample.Periodic", self.settings["stop_txn_sampled_data"]))
         conn.next_sample = now + interval
 
     def sample(self, conn: Connector, context: str, measurands: list[str] | None = None) -> dict[str, Any]:
@@ -312,6 +323,7 @@ class Station:
                     {"connector_id": conn.id, "id_tag": id_tag, "meter_start_wh": meter_start, "timestamp": timestamp},
                 )
                 conn.next_sample = 0.0
+                conn.stop_txn_data = []
                 log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
                 self._outbox_changed()
             case StopTransaction(reason, id_tag):
@@ -339,12 +351,16 @@ class Station:
         }
         if id_tag:
             body["id_tag"] = id_tag
-        stop_measurands = self.settings["stop_txn_sampled_data"]
+        stop_measurands = list(
+            dict.fromkeys(self.settings["stop_txn_sampled_data"] + self.settings["stop_txn_aligned_data"])
+        )
         if stop_measurands and conn.reading is not None:
-            body["transaction_data"].append(self.sample(conn, "Transaction.End", stop_measurands))
+            body["transaction_data"] = conn.stop_txn_data + [self.sample(conn, "Transaction.End", stop_measurands)]
         self.store.end_transaction(local_id, meter_stop, timestamp, reason.value, body)
         if conn.tx_local_id == local_id:
             conn.tx_local_id = None
+            conn.stop_txn_data = []
+        self._transaction_ended.set()
         log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
         self._outbox_changed()
 
@@ -436,6 +452,70 @@ class Station:
         for conn in self.connectors.values():
             if conn.tx_local_id == local_tx_id:
                 self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
+
+    def change_availability(self, connector_id: int, available: bool) -> str:
+        """OCPP 1.6 §5.2: "Accepted", "Scheduled" (after the running transaction) or "Rejected"."""
+        if connector_id == 0:
+            targets = list(self.connectors.values())
+        elif connector_id in self.connectors:
+            targets = [self.connectors[connector_id]]
+        else:
+            return "Rejected"
+        scheduled = False
+        for conn in targets:
+            self.store.put_setting(f"availability.{conn.id}", "operative" if available else "inoperative")
+            self.dispatch(conn, AvailabilityChanged(available))
+            scheduled = scheduled or conn.session.scheduled_available is not None
+        return "Scheduled" if scheduled else "Accepted"
+
+    async def stop_all(self, reason: StopReason, timeout_s: float = 10.0) -> None:
+        """End every running transaction (Reset) and wait until each stop is stored."""
+        running = [c for c in self.connectors.values() if c.session.transaction is not None]
+        for conn in running:
+            self.dispatch(conn, StopRequested(reason))
+        async with asyncio.timeout(timeout_s):
+            while any(c.tx_local_id is not None for c in running):
+                self._transaction_ended.clear()
+                await self._transaction_ended.wait()
+
+    def unlock(self, connector_id: int) -> bool:
+        """OCPP 1.6 §5.18: finish the connector's transaction first; True if there was one."""
+        conn = self.connectors.get(connector_id)
+        if conn is None or conn.session.transaction is None:
+            return False
+        self.dispatch(conn, StopRequested(StopReason.UNLOCK_COMMAND))
+        return True
+
+    def charge_point_status(self) -> tuple[ConnectorStatus, Fault | None]:
+        """Connector 0: Unavailable when every connector is, else Available."""
+        if all(not c.session.available for c in self.connectors.values()):
+            return ConnectorStatus.UNAVAILABLE, None
+        return ConnectorStatus.AVAILABLE, None
+
+    async def _clock_aligned_samples(self) -> None:
+        """OCPP 1.6 §9.1.3 ClockAlignedDataInterval: samples at whole multiples of the
+        interval since midnight (backend time), MeterValuesAlignedData measurands."""
+        while True:
+            interval = self.settings["clock_aligned_interval_s"]
+            if interval <= 0:
+                await asyncio.sleep(5)
+                continue
+            now = self.clock.now()
+            since_midnight = now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6
+            await asyncio.sleep(interval - since_midnight % interval)
+            for conn in self.connectors.values():
+                if conn.reading is None:
+                    continue
+                sample = self.sample(conn, "Sample.Clock", self.settings["meter_aligned_data"])
+                if conn.tx_local_id is not None and conn.session.transaction is not None:
+                    self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample]})
+                    self._outbox_changed()
+                    if self.settings["stop_txn_aligned_data"]:
+                        conn.stop_txn_data.append(
+                            self.sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"])
+                        )
+                elif self.backend is not None:
+                    self.backend.meter_values(conn.id, sample)
 
     def statuses(self) -> dict[int, tuple[ConnectorStatus, Fault | None]]:
         return {c.id: (c.session.status(), c.session.fault) for c in self.connectors.values()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ocpp.exceptions import OCPPError
@@ -84,9 +85,12 @@ class Ocpp16Backend:
         self._ws = None
         self._accepted = False
         self._outbox_wakeup = asyncio.Event()
+        self._outbox_drained = asyncio.Event()
         self._status_wakeup = asyncio.Event()
         self._unsent_status: dict[int, tuple[ConnectorStatus, Fault | None]] = {}
         self.registration: str | None = None
+        # DataTransfer (§4.3 / §5.6) handlers by vendorId: (messageId, data) -> (status, data).
+        self.data_transfer_handlers: dict[str, Callable[[str | None, str | None], tuple[str, str | None]]] = {}
 
     # ---- the Backend interface -----------------------------------------------------
 
@@ -111,6 +115,16 @@ class Ocpp16Backend:
     def outbox_changed(self) -> None:
         self._outbox_wakeup.set()
 
+    def meter_values(self, connector_id: int, sample: dict) -> None:
+        if self.online:
+            asyncio.ensure_future(self._send_untracked(call.MeterValues(connector_id=connector_id, meter_value=[_meter_value(sample)])))
+
+    async def _send_untracked(self, payload: Any) -> None:
+        try:
+            await self.call(payload)
+        except (OCPPError, LinkDown, asyncio.TimeoutError) as exc:
+            log.warning("%s: %r", type(payload).__name__, exc)
+
     # ---- one connection ------------------------------------------------------------
 
     async def run_session(self, ws) -> None:
@@ -128,7 +142,7 @@ class Ocpp16Backend:
             if boot in done and boot.exception() is None and not closed.done():
                 # Registered: everything that was waiting can go now.
                 self._unsent_status.update(self.station.statuses())
-                self._unsent_status.setdefault(0, (ConnectorStatus.AVAILABLE, None))
+                self._unsent_status[0] = self.station.charge_point_status()
                 self._status_wakeup.set()
                 self._outbox_wakeup.set()
                 workers = [
@@ -236,12 +250,21 @@ class Ocpp16Backend:
             )
         )
 
+    async def drain_outbox(self, timeout_s: float) -> None:
+        """Wait until every queued transaction message was delivered (TimeoutError if not)."""
+        async with asyncio.timeout(timeout_s):
+            while self.store.outbox_length():
+                self._outbox_drained.clear()
+                self._outbox_wakeup.set()
+                await self._outbox_drained.wait()
+
     # ---- the outbox of transaction messages ----------------------------------------
 
     async def _send_outbox(self) -> None:
         while True:
             message = self.store.outbox_head()
             if message is None:
+                self._outbox_drained.set()
                 self._outbox_wakeup.clear()
                 await self._outbox_wakeup.wait()
                 continue

@@ -22,7 +22,7 @@ from ocpp.v16.enums import (
     TriggerMessageStatus,
 )
 
-from agent.session import ConnectorStatus
+from agent.ocpp16.core import CoreHandlers
 
 if TYPE_CHECKING:
     from agent.ocpp16.adapter import Ocpp16Backend
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ChargePoint16(ChargePoint):
+class ChargePoint16(CoreHandlers, ChargePoint):
     def __init__(self, backend: Ocpp16Backend, connection, response_timeout: float) -> None:
         super().__init__(backend.charge_point_id, connection, response_timeout=response_timeout)
         self.backend = backend
@@ -90,7 +90,7 @@ class ChargePoint16(ChargePoint):
                 statuses = self.station.statuses()
                 for cid in [connector_id] if connector_id else sorted(statuses):
                     if cid == 0:
-                        await backend.send_status(0, ConnectorStatus.AVAILABLE, None)
+                        await backend.send_status(0, *self.station.charge_point_status())
                     else:
                         await backend.send_status(cid, *statuses[cid])
             elif requested_message == MessageTrigger.meter_values:

@@ -179,3 +179,13 @@ async def make_agent(tmp_path, sim):
     if agents:
         print(f"--- agent log ({tmp_path / 'agent.log'}) ---")
         print(agents[-1].log()[-6000:])
+
+
+@pytest.fixture
+async def raw_csms():
+    from tests.integration.raw_csms import RawCsms
+
+    peer = RawCsms()
+    await peer.start()
+    yield peer
+    await peer.stop()

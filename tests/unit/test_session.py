@@ -212,3 +212,13 @@ def test_restored_transaction_offers_current_again():
     assert statuses(out) == [ConnectorStatus.CHARGING]
     assert of(StartTransaction, out) == []  # never a second StartTransaction
     assert s.status() is ConnectorStatus.CHARGING
+
+
+def test_inoperative_during_a_transaction_is_scheduled_until_it_ends():
+    s = charging_session()
+    out = s.handle(AvailabilityChanged(False), 10)
+    assert s.transaction is not None and statuses(out) == []  # still charging
+    assert s.scheduled_available is False
+    out = s.handle(StopRequested(StopReason.REMOTE), 11)
+    assert of(StopTransaction, out) and statuses(out) == [ConnectorStatus.UNAVAILABLE]
+    assert statuses(s.handle(AvailabilityChanged(True), 12)) == [ConnectorStatus.FINISHING]

@@ -1,0 +1,164 @@
+"""OCPP 1.6 Core profile behaviour, driven through real websockets (ocpp-csms, raw frames)."""
+
+from __future__ import annotations
+
+import json
+
+from ocpp.v16 import call
+from ocpp_csms import AvailabilityType, MessageTrigger, ResetType, BootEvent, MeterValuesEvent, StatusEvent, TransactionStartedEvent, TransactionStoppedEvent
+
+from tests.integration.test_outages import start_charging
+from tests.integration.test_session_flow import booted, evse, status_reached
+
+
+async def test_change_availability_persists_and_is_scheduled_during_a_transaction(sim, csms, make_agent):
+    agent = await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    cp = csms.charge_points["CP-TEST-1"]
+    assert await cp.async_change_availability(1, AvailabilityType.INOPERATIVE) == "Accepted"
+    await csms.recorder.wait_for(status_reached(csms, "Unavailable"))
+    assert await cp.async_remote_start_transaction("TAG", connector_id=1) == "Rejected"
+    # It stays inoperative across a restart.
+    await agent.kill()
+    mark = len(csms.recorder.events)
+    await agent.start()
+    await csms.recorder.wait_for(status_reached(csms, "Unavailable"), after=mark, timeout=20)
+    # Connector 0: the whole charge point.
+    await csms.recorder.wait_for(lambda e: isinstance(e, StatusEvent) and e.connector.connector_id == 0
+                                 and e.connector.status == "Unavailable", after=mark)
+    assert await cp.async_change_availability(0, AvailabilityType.OPERATIVE) == "Accepted"
+    await csms.recorder.wait_for(status_reached(csms, "Available"), after=mark)
+
+    tx = await start_charging(sim, csms)
+    assert await cp.async_change_availability(1, AvailabilityType.INOPERATIVE) == "Scheduled"
+    assert evse(sim.state())["contactor_closed"]  # the session goes on
+    assert await cp.async_remote_stop_transaction(tx.transaction_id) == "Accepted"
+    await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent))
+    await csms.recorder.wait_for(status_reached(csms, "Unavailable"), after=mark + 1)
+
+
+async def test_soft_reset_stops_the_transaction_and_boots_again(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    await start_charging(sim, csms)
+    cp = csms.charge_points["CP-TEST-1"]
+    assert await cp.async_reset(ResetType.SOFT) == "Accepted"
+    stopped = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent))
+    assert stopped.transaction.stop_reason == "SoftReset"
+    await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), after=csms.recorder.events.index(stopped), timeout=30)
+    assert len(csms.recorder.of(BootEvent)) == 2
+
+
+async def test_hard_reset_uses_its_own_reason(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    await start_charging(sim, csms)
+    assert await csms.charge_points["CP-TEST-1"].async_reset(ResetType.HARD) == "Accepted"
+    stopped = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent))
+    assert stopped.transaction.stop_reason == "HardReset"
+    await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), after=csms.recorder.events.index(stopped), timeout=30)
+
+
+async def test_unlock_connector_without_a_lock_stops_the_transaction(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    await start_charging(sim, csms)
+    assert await csms.charge_points["CP-TEST-1"].async_unlock_connector(1) == "NotSupported"
+    stopped = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent))
+    assert stopped.transaction.stop_reason == "UnlockCommand"
+
+
+async def test_data_transfer_to_an_unknown_vendor(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    result = await csms.charge_points["CP-TEST-1"].async_data_transfer("com.example.nobody", "Hello", "{}")
+    assert result.status == "UnknownVendorId"
+
+
+async def test_configuration_keys_through_the_backend_persist(sim, csms, make_agent):
+    agent = await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    cp = csms.charge_points["CP-TEST-1"]
+    assert await cp.async_change_configuration("HeartbeatInterval", "123") == "Accepted"
+    assert await cp.async_change_configuration("HeartbeatInterval", "abc") == "Rejected"
+    assert await cp.async_change_configuration("NumberOfConnectors", "4") == "Rejected"
+    assert await cp.async_change_configuration("NoSuchKey", "1") == "NotSupported"
+    await agent.kill()
+    mark = len(csms.recorder.events)
+    await agent.start()
+    await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), after=mark, timeout=20)
+    config = await cp.async_get_configuration(["MeterValueSampleInterval", "NumberOfConnectors", "Bogus"])
+    assert config.values["NumberOfConnectors"].readonly is True
+    assert config.values["NumberOfConnectors"].value == "1"
+    assert "Bogus" in config.unknown_keys
+    # The heartbeat interval from BootNotification.conf (60 s here) wins, as §4.2 says.
+    everything = await cp.async_get_configuration()
+    assert "SupportedFeatureProfiles" in everything.values
+    assert everything.values["HeartbeatInterval"].value == "60"
+
+
+async def test_trigger_message(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    cp = csms.charge_points["CP-TEST-1"]
+    mark = len(csms.recorder.events)
+    assert await cp.async_trigger_message(MessageTrigger.STATUS_NOTIFICATION, connector_id=1) == "Accepted"
+    await csms.recorder.wait_for(lambda e: isinstance(e, StatusEvent) and e.connector.connector_id == 1, after=mark)
+    assert await cp.async_trigger_message(MessageTrigger.METER_VALUES, connector_id=1) == "Accepted"
+    await csms.recorder.wait_for(lambda e: isinstance(e, MeterValuesEvent), after=mark)
+    assert await cp.async_trigger_message(MessageTrigger.BOOT_NOTIFICATION) == "Accepted"
+    await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), after=mark)
+    assert await cp.async_trigger_message(MessageTrigger.HEARTBEAT) == "Accepted"
+    assert await cp.async_trigger_message(MessageTrigger.STATUS_NOTIFICATION, connector_id=7) == "Rejected"
+
+
+async def test_bad_frames_get_the_ocpp_j_error_codes_and_never_stop_charging(sim, raw_csms, make_agent):
+    await make_agent(raw_csms.port, card_reader=False)
+    await raw_csms.connected()
+    sim.plug(1)
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "RAW", "connectorId": 1})
+    assert (await raw_csms.response_to(uid))[2] == {"status": "Accepted"}
+    await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "StartTransaction")
+    await sim.wait_for(lambda s: evse(s)["contactor_closed"], timeout=10)
+
+    async def error_code(text: str) -> str:
+        unique_id = json.loads(text)[1]
+        await raw_csms.send(text)
+        return (await raw_csms.response_to(unique_id))[2]
+
+    # OCPP-J 1.6 §4.2.3
+    assert await error_code('[2,"e1","NoSuchAction",{}]') == "NotImplemented"
+    assert await error_code('[2,"e2","CertificateSigned",{"certificateChain":"x"}]') == "NotSupported"
+    assert await error_code('[2,"e3","RemoteStopTransaction",{}]') == "ProtocolError"
+    assert await error_code('[2,"e4","RemoteStopTransaction",{"transactionId":"one"}]') == "TypeConstraintViolation"
+    assert await error_code('[2,"e5","ChangeAvailability",{"connectorId":1,"type":"Sideways"}]') == "FormationViolation"
+    assert await error_code('[2,"e6","Heartbeat"]') == "FormationViolation"
+    await raw_csms.send("this is not json")
+    await raw_csms.send('[3,"never-sent",{}]')  # a CALLRESULT for a CALL never made
+    # Still connected, still answering, still charging.
+    uid = await raw_csms.call("GetConfiguration", {"key": ["HeartbeatInterval"]})
+    assert (await raw_csms.response_to(uid))[0] == 3
+    assert evse(sim.state())["contactor_closed"]
+    assert len(raw_csms.calls("BootNotification")) == 1
+
+
+async def test_transaction_message_rejected_is_retried_then_dropped(sim, raw_csms, make_agent):
+    raw_csms.answer["StopTransaction"] = lambda payload: ("error", "InternalError")
+    await make_agent(raw_csms.port, card_reader=False, extra_keys="TransactionMessageAttempts = 3")
+    await raw_csms.connected()
+    sim.plug(1)
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "RAW", "connectorId": 1})
+    await raw_csms.response_to(uid)
+    await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "StartTransaction")
+    sim.unplug(1)
+    await raw_csms.wait_for(lambda f: len(raw_csms.calls("StopTransaction")) == 3, timeout=20)
+    # Dropped after three attempts (TransactionMessageRetryInterval × attempt apart, 1 s here):
+    # the next message in the queue goes out, and the stop is not sent a fourth time.
+    raw_csms.answer.pop("StopTransaction")
+    sim.plug(1)
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "RAW2", "connectorId": 1})
+    await raw_csms.response_to(uid)
+    await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "StartTransaction" and f[3]["idTag"] == "RAW2", timeout=20)
+    assert len(raw_csms.calls("StopTransaction")) == 3
+    stops = raw_csms.calls("StopTransaction")
+    assert len({f[1] for f in stops}) == 1  # the same message id on every attempt
