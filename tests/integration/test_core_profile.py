@@ -162,3 +162,67 @@ async def test_transaction_message_rejected_is_retried_then_dropped(sim, raw_csm
     assert len(raw_csms.calls("StopTransaction")) == 3
     stops = raw_csms.calls("StopTransaction")
     assert len({f[1] for f in stops}) == 1  # the same message id on every attempt
+
+
+async def test_clock_aligned_and_stop_transaction_data(sim, raw_csms, make_agent):
+    await make_agent(
+        raw_csms.port,
+        card_reader=False,
+        extra_keys='ClockAlignedDataInterval = 1\nStopTxnSampledData = ["Energy.Active.Import.Register"]\n'
+        'StopTxnAlignedData = ["Power.Active.Import"]',
+    )
+    await raw_csms.connected()
+    # Outside a transaction: clock-aligned readings without a transactionId.
+    idle = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "MeterValues")
+    assert "transactionId" not in idle[3]
+    assert idle[3]["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Clock"
+    sim.plug(1)
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "RAW", "connectorId": 1})
+    await raw_csms.response_to(uid)
+    start = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "StartTransaction")
+    mark = len(raw_csms.received)
+    await raw_csms.wait_for(
+        lambda f: f[0] == 2 and f[2] == "MeterValues" and "transactionId" in f[3]
+        and f[3]["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Clock", after=mark)
+    await raw_csms.wait_for(
+        lambda f: f[0] == 2 and f[2] == "MeterValues" and "transactionId" in f[3]
+        and f[3]["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic", after=mark)
+    sim.unplug(1)
+    stop = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "StopTransaction")
+    contexts = {v["context"] for mv in stop[3]["transactionData"] for v in mv["sampledValue"]}
+    assert {"Sample.Periodic", "Sample.Clock", "Transaction.End"} <= contexts
+    assert stop[3]["meterStop"] >= start[3]["meterStart"]
+
+
+async def test_connection_timeout_abandons_an_authorized_start(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False, extra_keys="ConnectionTimeOut = 1")
+    await booted(csms)
+    cp = csms.charge_points["CP-TEST-1"]
+    mark = len(csms.recorder.events)
+    assert await cp.async_remote_start_transaction("LATE", connector_id=1) == "Accepted"
+    await csms.recorder.wait_for(status_reached(csms, "Preparing"), after=mark)
+    await csms.recorder.wait_for(status_reached(csms, "Available"), after=mark)
+    sim.plug(1)
+    await csms.recorder.wait_for(status_reached(csms, "Preparing"), after=mark + 2)
+    assert not csms.recorder.of(TransactionStartedEvent)
+
+
+async def test_invalid_id_tag_in_start_transaction_deauthorizes(sim, raw_csms, make_agent):
+    raw_csms.answer["StartTransaction"] = lambda p: ("result", {"transactionId": 7, "idTagInfo": {"status": "Invalid"}})
+    await make_agent(raw_csms.port, card_reader=False)
+    await raw_csms.connected()
+    sim.plug(1)
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "WHO", "connectorId": 1})
+    await raw_csms.response_to(uid)
+    stop = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "StopTransaction")
+    assert stop[3]["reason"] == "DeAuthorized" and stop[3]["transactionId"] == 7
+    await sim.wait_for(lambda s: not evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 0)
+
+
+async def test_timestamps_follow_the_backend_clock(sim, raw_csms, make_agent):
+    future = "2031-01-02T03:04:05Z"
+    raw_csms.answer["BootNotification"] = lambda p: ("result", {"status": "Accepted", "currentTime": future, "interval": 300})
+    await make_agent(raw_csms.port, card_reader=False)
+    await raw_csms.connected()
+    status = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "StatusNotification")
+    assert status[3]["timestamp"].startswith("2031-01-02T03:0")
