@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from pathlib import Path
 
 from agent import __version__, systemd
@@ -20,7 +21,7 @@ from agent.link import Link, endpoint_url
 from agent.session import Session
 from agent.settings import Settings
 from agent.station import Connector, Station
-from agent.store import Store
+from agent.store import DatabaseCorrupt, StorageError, Store
 
 log = logging.getLogger("evse_agent")
 
@@ -36,6 +37,34 @@ def check(config: AgentConfig) -> None:
     from agent.ocpp16.keys import initial_settings
 
     initial_settings(config.ocpp.keys, len(config.connectors))
+
+
+def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
+    """The database, or a safe stand-in: (store, whether it keeps anything).
+
+    A damaged file is moved aside (kept for inspection) and a new one started; a data
+    directory that cannot be written (read-only file system, disk full, permissions)
+    leaves the agent on a memory store with every connector Faulted, so it still
+    switches the boards off, reports to the backend and can be reached, but charges
+    nothing that could not be billed.
+    """
+    try:
+        return Store(path, max_queued=max_queued), True
+    except DatabaseCorrupt as exc:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        log.critical("storage: %s; moving it aside as %s.corrupt-%s and starting a new one", exc, path.name, stamp)
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                damaged = path.with_name(path.name + suffix)
+                if damaged.exists():
+                    damaged.rename(damaged.with_name(f"{damaged.name}.corrupt-{stamp}"))
+            return Store(path, max_queued=max_queued), True
+        except (OSError, StorageError) as again:
+            exc = again
+    except StorageError as error:
+        exc = error
+    log.critical("storage: %s; running without storage: no charging until it is fixed", exc)
+    return Store(":memory:", max_queued=max_queued), False
 
 
 def build_hardware(config: AgentConfig):
@@ -77,11 +106,42 @@ def build_hardware(config: AgentConfig):
     return buses, hardware, reader
 
 
+def build_firmware_management(config: AgentConfig, store: Store, station: Station, settings: Settings, clock: Clock, backend, lifecycle: Lifecycle):
+    """OCPP 1.6 §3.11: firmware updates and diagnostics on the backend; returns what must run."""
+    from agent.diagnostics import DiagnosticsCollector
+    from agent.firmware import FirmwareUpdater, transactions_running
+    from agent.ocpp16.firmware import report_sender
+    from agent.reports import ReportQueue
+    from agent.settings import DEFAULTS
+
+    data_dir = Path(config.storage.data_dir)
+    reports = ReportQueue(report_sender(backend))
+    backend.firmware = FirmwareUpdater(
+        store,
+        directory=data_dir / "firmware",
+        installer=config.firmware.installer,
+        install_timeout_s=config.firmware.install_timeout_s,
+        busy=lambda: transactions_running(station),
+        report=reports.put,
+        restart=lambda: lifecycle.request_restart("firmware installed"),
+        now=clock.now,
+    )
+    backend.diagnostics = DiagnosticsCollector(
+        config=config,
+        store=store,
+        station=station,
+        settings=lambda: {name: settings[name] for name in DEFAULTS},
+        directory=data_dir / "diagnostics",
+        report=reports.put,
+        now=clock.now,
+    )
+    return [reports.run(), backend.firmware.run()]
+
+
 async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     """Run until stopped; True when a restart was asked for (``cli`` then re-executes)."""
     lifecycle = lifecycle or Lifecycle()
-    data_dir = Path(config.storage.data_dir)
-    store = Store(data_dir / "evse-agent.db")
+    store, storage_ok = open_store(Path(config.storage.data_dir) / "evse-agent.db", config.storage.max_queued_messages)
     settings = build_settings(config, store)
     clock = Clock()
     buses, hardware, reader = build_hardware(config)
@@ -96,7 +156,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         )
         for section, board, meter in hardware
     ]
-    station = Station(connectors, store, settings, clock, card_reader=reader)
+    station = Station(connectors, store, settings, clock, card_reader=reader, storage_ok=storage_ok)
 
     from agent.ocpp16.adapter import Ocpp16Backend
 
@@ -133,6 +193,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         asyncio.create_task(link.run(), name="link"),
         asyncio.create_task(lifecycle.stopping.wait(), name="stop"),
         asyncio.create_task(systemd.feed_watchdog(), name="watchdog"),
+        *(asyncio.create_task(work) for work in build_firmware_management(config, store, station, settings, clock, backend, lifecycle)),
     ]
     systemd.notify(f"READY=1\nSTATUS=charge point {config.charge_point.id}, backend {link.url}")
     try:

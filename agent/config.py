@@ -47,11 +47,24 @@ class OcppSection:
 @dataclass(frozen=True)
 class StorageSection:
     data_dir: str = "/var/lib/evse-agent"
+    # Bound of the queue of transaction messages waiting for the backend; past it the
+    # oldest periodic MeterValues are dropped (never StartTransaction / StopTransaction).
+    max_queued_messages: int = 50_000
 
 
 @dataclass(frozen=True)
 class LogSection:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Also log to this file ("" = stderr only); GetDiagnostics uploads it (agent/diagnostics.py).
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class FirmwareSection:
+    # OCPP 1.6 §5.19: the command that installs a downloaded firmware file; {file} is its path.
+    # Exit status 0 = installed (the agent then restarts itself), anything else = failed.
+    installer: str = "/usr/local/bin/evse-install-firmware {file}"
+    install_timeout_s: float = 1800.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,7 @@ class AgentConfig:
     buses: list[BusSection] = field(default_factory=list)
     connectors: list[ConnectorSection] = field(default_factory=list)
     card_reader: CardReaderSection = field(default_factory=CardReaderSection)
+    firmware: FirmwareSection = field(default_factory=FirmwareSection)
 
 
 def load_config(path: str | Path, **overrides: Any) -> AgentConfig:
@@ -213,6 +227,10 @@ def _check_semantics(config: AgentConfig) -> None:
         raise ConfigError("ocpp.reconnect_min_s: must be > 0 and <= ocpp.reconnect_max_s")
     if config.ocpp.response_timeout_s <= 0:
         raise ConfigError("ocpp.response_timeout_s: must be > 0")
+    if not config.firmware.installer.strip():
+        raise ConfigError("firmware.installer: must name a command")
+    if config.firmware.install_timeout_s <= 0:
+        raise ConfigError("firmware.install_timeout_s: must be > 0")
     bus_names = [b.name for b in config.buses]
     for i, bus in enumerate(config.buses):
         if bus_names.count(bus.name) > 1:

@@ -33,6 +33,7 @@ class ConnectorStatus(enum.Enum):
     FINISHING = "Finishing"
     UNAVAILABLE = "Unavailable"
     FAULTED = "Faulted"
+    RESERVED = "Reserved"
 
 
 class Fault(enum.Enum):
@@ -43,12 +44,13 @@ class Fault(enum.Enum):
     OVERCURRENT = "overcurrent"  # EV draws more than offered: OverCurrentFailure
     BOARD_COMM = "board_comm"  # EVSE board does not answer: InternalError
     METER_COMM = "meter_comm"  # meter does not answer: PowerMeterFailure
+    STORAGE = "storage"  # transactions cannot be stored: nothing may be charged unbilled
     OTHER = "other"
 
 
 # Faults after which the session cannot be continued safely: the transaction ends.
 # A silent board or meter only suspends it; it resumes when the device is back.
-ENDS_TRANSACTION = frozenset({Fault.RCD, Fault.PILOT, Fault.OVERCURRENT, Fault.OTHER})
+ENDS_TRANSACTION = frozenset({Fault.RCD, Fault.PILOT, Fault.OVERCURRENT, Fault.STORAGE, Fault.OTHER})
 
 
 class StopReason(enum.Enum):
@@ -78,12 +80,14 @@ class PilotChanged:
 @dataclass(frozen=True)
 class CardPresented:
     id_tag: str
+    parent_id_tag: str | None = None  # the card's group (OCPP 1.6 §5.16), when known
 
 
 @dataclass(frozen=True)
 class AuthorizationResult:
     id_tag: str
     accepted: bool
+    parent_id_tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,38 @@ class Tick:
     """Time passes; timeouts are checked."""
 
 
+class ReserveResult(enum.Enum):
+    """Answer to a reservation request (OCPP 1.6 ReserveNow.conf ReservationStatus, same spelling)."""
+
+    ACCEPTED = "Accepted"
+    OCCUPIED = "Occupied"
+    FAULTED = "Faulted"
+    UNAVAILABLE = "Unavailable"
+    REJECTED = "Rejected"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The connector is held for ``id_tag`` (or its group) until ``expires_at`` (monotonic)."""
+
+    reservation_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class ReservationMade:
+    """OCPP 1.6 §3.12.1: the station asks ``Session.reserve_result`` first; the same id replaces."""
+
+    reservation: Reservation
+
+
+@dataclass(frozen=True)
+class ReservationCancelled:
+    reservation_id: int
+
+
 @dataclass(frozen=True)
 class TransactionRestored:
     """After a restart, a transaction found open in storage goes on with the EV still plugged."""
@@ -151,6 +187,8 @@ Event = (
     | LimitChanged
     | Tick
     | TransactionRestored
+    | ReservationMade
+    | ReservationCancelled
 )
 
 # ---- commands (out) ----------------------------------------------------------------
@@ -164,6 +202,7 @@ class Authorize:
 @dataclass(frozen=True)
 class StartTransaction:
     id_tag: str
+    reservation_id: int | None = None  # the reservation this transaction used (OCPP 1.6 §3.12.1)
 
 
 @dataclass(frozen=True)
@@ -191,13 +230,24 @@ class CardIgnored:
     why: str
 
 
-Command = Authorize | StartTransaction | StopTransaction | OfferCurrent | StatusChanged | CardIgnored
+@dataclass(frozen=True)
+class ReservationEnded:
+    """The reservation is over (used, expired, cancelled, faulted, unavailable): forget it."""
+
+    reservation_id: int
+    why: str
+
+
+Command = (
+    Authorize | StartTransaction | StopTransaction | OfferCurrent | StatusChanged | CardIgnored | ReservationEnded
+)
 
 
 @dataclass
 class _Transaction:
     id_tag: str
     deauthorized: bool = False  # StartTransaction.conf said the tag is not valid
+    parent_id_tag: str | None = None  # any card of this group may stop it (OCPP 1.6 §5.16)
 
 
 @dataclass
@@ -213,9 +263,11 @@ class Session:
     limit_a: float | None = None  # None: the configured maximum
     pending_auth: str | None = None  # Authorize sent, answer not there yet
     authorized: tuple[str, float] | None = None  # (idTag, deadline) waiting for the plug
+    authorized_parent: str | None = None  # the parent idTag of ``authorized``
     transaction: _Transaction | None = None
     finishing: bool = False  # a transaction ended and the EV is still plugged
     scheduled_available: bool | None = None  # availability to apply when the transaction ends
+    reservation: Reservation | None = None  # OCPP 1.6 §3.12
     # What the board was last told to offer; None until the first command, so the
     # first event always states it (a board powers up offering its default current).
     offered_a: float | None = None
@@ -251,6 +303,8 @@ class Session:
             return ConnectorStatus.SUSPENDED_EV
         if not self.available:
             return ConnectorStatus.UNAVAILABLE
+        if self.reservation is not None and self.authorized is None and self.pending_auth is None:
+            return ConnectorStatus.RESERVED  # plugged by someone else or not: still held
         if self.plugged:
             return ConnectorStatus.FINISHING if self.finishing else ConnectorStatus.PREPARING
         if self.authorized is not None or self.pending_auth is not None:
@@ -261,6 +315,24 @@ class Session:
         """Whether a new transaction could start now (remote start, card)."""
         return self.transaction is None and self.available and not self.faults and not self.finishing
 
+    def reserve_result(self, reservation_id: int) -> ReserveResult:
+        """OCPP 1.6 §5.13: can this connector be reserved now (its own reservation is replaced)?"""
+        if self.faults:
+            return ReserveResult.FAULTED
+        if not self.available:
+            return ReserveResult.UNAVAILABLE
+        busy = self.transaction is not None or self.plugged or self.authorized is not None or self.pending_auth
+        held = self.reservation is not None and self.reservation.reservation_id != reservation_id
+        return ReserveResult.OCCUPIED if busy or held else ReserveResult.ACCEPTED
+
+    def reserved_for_other(self, id_tag: str, parent_id_tag: str | None = None) -> bool:
+        """OCPP 1.6 §3.12.1: only the reservation's idTag or parent idTag may start, matched
+        against the incoming idTag or its parent idTag."""
+        r = self.reservation
+        if r is None:
+            return False
+        return not ({id_tag, parent_id_tag} & {r.id_tag, r.parent_id_tag}) - {None}
+
     # ---- the rules -----------------------------------------------------------------
 
     def handle(self, event: Event, now: float) -> list[Command]:
@@ -269,17 +341,20 @@ class Session:
         match event:
             case PilotChanged(pilot):
                 self._on_pilot(pilot, now, out)
-            case CardPresented(id_tag):
-                self._on_card(id_tag, out)
-            case AuthorizationResult(id_tag, accepted):
+            case CardPresented(id_tag, parent_id_tag):
+                if not self._reservation_takes_card(id_tag, parent_id_tag, now, out):
+                    self._on_card(id_tag, parent_id_tag, out)
+            case AuthorizationResult(id_tag, accepted, parent_id_tag):
                 if self.pending_auth == id_tag:
                     self.pending_auth = None
-                    if accepted:
-                        self._authorized(id_tag, now, out)
+                    if accepted and self.reserved_for_other(id_tag, parent_id_tag):
+                        out.append(CardIgnored(id_tag, "reserved"))
+                    elif accepted:
+                        self._authorized(id_tag, now, out, parent_id_tag)
                     else:
                         out.append(CardIgnored(id_tag, "not authorized"))
             case RemoteStartRequested(id_tag):
-                if self.can_start():
+                if self.can_start() and not self.reserved_for_other(id_tag):
                     self._authorized(id_tag, now, out)
             case StopRequested(reason):
                 self._stop(reason, None, out)
@@ -315,6 +390,15 @@ class Session:
                 self.pilot = pilot
                 self.transaction = _Transaction(id_tag)
                 self.finishing = False
+            case ReservationMade(reservation):
+                # An EV already plugged does not stop it (restored, or its driver's card claims it).
+                held = self.reservation is not None and self.reservation.reservation_id != reservation.reservation_id
+                if self.transaction is None and not held:
+                    self.reservation = reservation
+            case ReservationCancelled(reservation_id):
+                if self.reservation is not None and self.reservation.reservation_id == reservation_id:
+                    self._end_reservation("cancelled", out)
+        self._check_reservation(now, out)
         self._offer(out)
         self._report_status(out)
         return out
@@ -330,10 +414,11 @@ class Session:
             id_tag, _deadline = self.authorized
             self._begin(id_tag, out)
 
-    def _on_card(self, id_tag: str, out: list[Command]) -> None:
+    def _on_card(self, id_tag: str, parent_id_tag: str | None, out: list[Command]) -> None:
         tx = self.transaction
         if tx is not None:
-            if tx.id_tag == id_tag:
+            # OCPP 1.6 §5.16: the card that started it, or one with the same parent idTag.
+            if tx.id_tag == id_tag or (parent_id_tag is not None and parent_id_tag == tx.parent_id_tag):
                 self._stop(StopReason.LOCAL, id_tag, out)
             else:
                 out.append(CardIgnored(id_tag, "another card's session is running"))
@@ -345,7 +430,23 @@ class Session:
             self.pending_auth = id_tag
             out.append(Authorize(id_tag))
 
-    def _authorized(self, id_tag: str, now: float, out: list[Command]) -> None:
+    def _reservation_takes_card(self, id_tag: str, parent_id_tag: str | None, now: float, out: list[Command]) -> bool:
+        """OCPP 1.6 §3.12.1, a card at a reserved connector that could start: the reservation's
+        own idTag starts at once (its driver booked it); a card whose group is known not to
+        match is refused. Others go on to Authorize, whose answer names their group."""
+        r = self.reservation
+        if r is None or not self.can_start() or self.authorized is not None or self.pending_auth is not None:
+            return False
+        if id_tag == r.id_tag:
+            self._authorized(id_tag, now, out, parent_id_tag)
+        elif parent_id_tag is not None and self.reserved_for_other(id_tag, parent_id_tag):
+            out.append(CardIgnored(id_tag, "reserved"))
+        else:
+            return False
+        return True
+
+    def _authorized(self, id_tag: str, now: float, out: list[Command], parent_id_tag: str | None = None) -> None:
+        self.authorized_parent = parent_id_tag
         if self.plugged and not self.finishing:
             self._begin(id_tag, out)
         else:
@@ -353,8 +454,28 @@ class Session:
 
     def _begin(self, id_tag: str, out: list[Command]) -> None:
         self.authorized = None
-        self.transaction = _Transaction(id_tag)
-        out.append(StartTransaction(id_tag))
+        self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent)
+        self.authorized_parent = None
+        used = self.reservation  # only its idTag or group gets this far (reserved_for_other)
+        out.append(StartTransaction(id_tag, used.reservation_id if used else None))
+        if used is not None:
+            self._end_reservation("used", out)
+
+    def _check_reservation(self, now: float, out: list[Command]) -> None:
+        """OCPP 1.6 §3.12.1: a reservation ends at its expiry, or when the connector becomes
+        Faulted or Unavailable."""
+        if self.reservation is None:
+            return
+        if now >= self.reservation.expires_at:
+            self._end_reservation("expired", out)
+        elif self.faults:
+            self._end_reservation("faulted", out)
+        elif not self.available:
+            self._end_reservation("unavailable", out)
+
+    def _end_reservation(self, why: str, out: list[Command]) -> None:
+        out.append(ReservationEnded(self.reservation.reservation_id, why))
+        self.reservation = None
 
     def _stop(self, reason: StopReason, id_tag: str | None, out: list[Command]) -> None:
         if self.transaction is None:

@@ -9,12 +9,15 @@ It knows the backend only through ``agent.backend.Backend``.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.backend import AuthorizationStatus, Backend
+from agent.authorization import Authorizer, LocalAuthorization
+from agent.backend import Backend
+from agent.charging_limits import ChargingLimits
 from agent.clock import Clock
 from agent.session import (
     AuthorizationResult,
@@ -31,6 +34,8 @@ from agent.session import (
     OfferCurrent,
     PilotChanged,
     RemoteStartRequested,
+    ReservationEnded,
+    ReserveResult,
     Session,
     StartTransaction,
     StatusChanged,
@@ -41,8 +46,9 @@ from agent.session import (
     TransactionRejected,
     TransactionRestored,
 )
+from agent.reservations import ReservationDesk
 from agent.settings import Settings
-from agent.store import Store, TransactionRecord
+from agent.store import StorageError, Store, TransactionRecord
 from drivers.interfaces import (
     BoardFault,
     BoardStatus,
@@ -101,13 +107,17 @@ class Station:
         clock: Clock,
         card_reader: CardReader | None = None,
         monotonic: Callable[[], float] = Clock.monotonic,
+        storage_ok: bool = True,
     ) -> None:
         self.connectors = {c.id: c for c in connectors}
+        self.storage_ok = storage_ok  # False: running on a memory store, nothing is kept
         self.store = store
         self.settings = settings
         self.clock = clock
         self.card_reader = card_reader
         self.backend: Backend | None = None
+        # OCPP 1.6 §3.5: local list, cache and the rules; the adapter feeds the cache.
+        self.authorizer = Authorizer(LocalAuthorization(store, settings, clock.now), settings)
         self._monotonic = monotonic
         self._tasks: list[asyncio.Task] = []
         self.last_card: str | None = None
@@ -125,16 +135,24 @@ class Station:
             if stored.get(f"availability.{conn.id}") == "inoperative":
                 conn.session.available = False
         self._transaction_ended = asyncio.Event()
+        # OCPP 1.6 §3.12: after availability and open transactions are known.
+        self.reservations = ReservationDesk(store, clock, monotonic, self.connectors, self.dispatch)
+        self.reservations.restore()
+        self.charging_limits = ChargingLimits(self, monotonic)  # smart charging profiles
 
     # ---- running ---------------------------------------------------------------------
 
     async def run(self) -> None:
         for conn in self.connectors.values():
+            if not self.storage_ok:
+                self.dispatch(conn, FaultRaised(Fault.STORAGE))
             self._tasks.append(asyncio.create_task(self._poll(conn), name=f"poll-{conn.id}"))
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
         if self.card_reader is not None:
             self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
         self._tasks.append(asyncio.create_task(self._clock_aligned_samples(), name="aligned-samples"))
+        self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage"))
+        self._tasks.append(asyncio.create_task(self.charging_limits.run(), name="charging-limits"))
         try:
             await asyncio.gather(*self._tasks)
         finally:
@@ -167,11 +185,16 @@ class Station:
         meter_every = max(1, round(1.0 / conn.poll_interval_s))
         polls = 0
         while True:
-            await self._poll_board(conn)
-            if conn.meter is not None and polls % meter_every == 0:
-                await self._poll_meter(conn)
-            self._sample_meter_values(conn)
-            self.dispatch(conn, Tick())
+            try:
+                await self._poll_board(conn)
+                if conn.meter is not None and polls % meter_every == 0:
+                    await self._poll_meter(conn)
+                self._sample_meter_values(conn)
+                self.dispatch(conn, Tick())
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the poll loop is what keeps the connector safe: it never ends
+                log.exception("connector %d: poll failed", conn.id)
             polls += 1
             await asyncio.sleep(conn.poll_interval_s)
 
@@ -301,6 +324,13 @@ class Station:
                     await self._run_command(conn, command)
                 except asyncio.CancelledError:
                     raise
+                except StorageError as exc:
+                    log.critical("connector %d: %s could not be stored: %s", conn.id, command, exc)
+                    if isinstance(command, StartTransaction):
+                        # A transaction that cannot be stored cannot be billed: it does not
+                        # start, and the energy offer that came with it is never made.
+                        self.dispatch(conn, FaultRaised(Fault.STORAGE))
+                        break
                 except Exception:
                     log.exception("connector %d: %s failed", conn.id, command)
 
@@ -312,7 +342,7 @@ class Station:
                 except (DeviceUnavailable, DeviceError) as exc:
                     # The poll loop notices a lost board; it restates the offer when it is back.
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
-            case StartTransaction(id_tag):
+            case StartTransaction(id_tag, reservation_id):
                 meter_start = await self._fresh_energy_wh(conn)
                 timestamp = self.clock.iso()
                 conn.tx_local_id = self.store.begin_transaction(
@@ -320,7 +350,8 @@ class Station:
                     id_tag,
                     meter_start,
                     timestamp,
-                    {"connector_id": conn.id, "id_tag": id_tag, "meter_start_wh": meter_start, "timestamp": timestamp},
+                    {"connector_id": conn.id, "id_tag": id_tag, "meter_start_wh": meter_start, "timestamp": timestamp,
+                     "reservation_id": reservation_id},
                 )
                 conn.next_sample = 0.0
                 conn.stop_txn_data = []
@@ -337,6 +368,8 @@ class Station:
                     self.backend.status_changed(conn.id, status, fault)
             case CardIgnored(id_tag, why):
                 log.info("connector %d: card %s: %s", conn.id, id_tag, why)
+            case ReservationEnded(reservation_id, why):
+                self.reservations.ended(conn.id, reservation_id, why)
 
     async def _finish_transaction(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int) -> None:
         if conn.session.offered_a == 0 and conn.last_status is not None and conn.last_status.relay_closed:
@@ -377,15 +410,14 @@ class Station:
             await asyncio.sleep(conn.poll_interval_s / 2)
 
     async def _authorize(self, conn: Connector, id_tag: str) -> None:
-        status = await self.backend.authorize(id_tag) if self.backend is not None else None
-        if status is None:
-            # OCPP 1.6 §3.4: offline; without a local list only AllowOfflineTxForUnknownId lets it start.
-            accepted = bool(self.settings["allow_offline_tx_for_unknown_id"])
-            log.info("card %s: backend unreachable, %s offline", id_tag, "accepted" if accepted else "refused")
-        else:
-            accepted = status is AuthorizationStatus.ACCEPTED
-            log.info("card %s: %s", id_tag, status.value)
-        self.dispatch(conn, AuthorizationResult(id_tag, accepted))
+        try:
+            verdict = await self.authorizer.authorize(id_tag, self.backend)
+        except Exception:  # never leave the session waiting for an answer: refuse
+            log.exception("card %s: authorization failed", id_tag)
+            self.dispatch(conn, AuthorizationResult(id_tag, False))
+            return
+        log.info("card %s: %s", id_tag, verdict.why)
+        self.dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
 
     def _outbox_changed(self) -> None:
         if self.backend is not None:
@@ -396,16 +428,32 @@ class Station:
     async def _read_cards(self) -> None:
         async for id_tag in self.card_reader.cards():
             self.last_card = id_tag
-            conn = self._connector_for_card(id_tag)
+            parent = None
+            running = [c.session.transaction for c in self.connectors.values() if c.session.transaction]
+            if any(tx.parent_id_tag for tx in running) and all(tx.id_tag != id_tag for tx in running):
+                # A card of the same group may stop a session (OCPP 1.6 §5.16): learn its parent.
+                try:
+                    parent = await self.authorizer.parent_of(id_tag, self.backend)
+                except Exception:  # the card still counts as itself; the reader goes on
+                    log.exception("card %s: cannot learn its parent idTag", id_tag)
+            conn = self._connector_for_card(id_tag, parent)
             log.info("card %s presented -> connector %d", id_tag, conn.id)
-            self.dispatch(conn, CardPresented(id_tag))
+            if self.reservations.refuses(conn, id_tag, parent):
+                log.info("card %s: the last free connector is kept for a reservation", id_tag)
+                continue
+            self.reservations.claim(conn, id_tag, parent)
+            self.dispatch(conn, CardPresented(id_tag, parent))
 
-    def _connector_for_card(self, id_tag: str) -> Connector:
+    def _connector_for_card(self, id_tag: str, parent_id_tag: str | None = None) -> Connector:
         conns = list(self.connectors.values())
-        for conn in conns:  # the card's own session: a tap stops it
+        for conn in conns:  # the card's own session (or its group's): a tap stops it
             tx = conn.session.transaction
-            if tx is not None and tx.id_tag == id_tag:
+            if tx is not None and (tx.id_tag == id_tag or (parent_id_tag and tx.parent_id_tag == parent_id_tag)):
                 return conn
+        for conn in conns:  # the connector reserved for this card (OCPP 1.6 §3.12)
+            if conn.session.reservation is not None and not conn.session.reserved_for_other(id_tag, parent_id_tag):
+                return conn
+        conns = [c for c in conns if not c.session.reserved_for_other(id_tag, parent_id_tag)] or conns
         for conn in conns:  # an EV plugged in and waiting for a card
             if conn.session.plugged and conn.session.can_start() and conn.session.authorized is None:
                 return conn
@@ -420,12 +468,16 @@ class Station:
         """OCPP 1.6 §5.11: Accepted when the connector can start; the session does the rest."""
         if connector_id is None:
             candidates = [c for c in self.connectors.values() if c.session.can_start() and c.session.authorized is None]
-            candidates.sort(key=lambda c: not c.session.plugged)
+            candidates = [c for c in candidates if not c.session.reserved_for_other(id_tag)]  # OCPP 1.6 §3.12
+            candidates.sort(key=lambda c: (c.session.reservation is None, not c.session.plugged))
             conn = candidates[0] if candidates else None
         else:
             conn = self.connectors.get(connector_id)
         if conn is None or not conn.session.can_start() or conn.session.authorized is not None:
             return False
+        if conn.session.reserved_for_other(id_tag) or self.reservations.refuses(conn, id_tag):
+            return False  # OCPP 1.6 §3.12.1
+        self.reservations.claim(conn, id_tag)
         if self.settings["authorize_remote_tx_requests"]:
             asyncio.create_task(self._authorize_then_start(conn, id_tag))
         else:
@@ -433,9 +485,20 @@ class Station:
         return True
 
     async def _authorize_then_start(self, conn: Connector, id_tag: str) -> None:
-        status = await self.backend.authorize(id_tag) if self.backend is not None else None
-        if status is AuthorizationStatus.ACCEPTED:
+        verdict = await self.authorizer.authorize(id_tag, self.backend)
+        log.info("remote start %s: %s", id_tag, verdict.why)
+        if verdict.accepted:
             self.dispatch(conn, RemoteStartRequested(id_tag))
+
+    def reserve(
+        self, connector_id: int, id_tag: str, parent_id_tag: str | None, expiry: dt.datetime, reservation_id: int
+    ) -> ReserveResult:
+        """OCPP 1.6 §5.13: reserve a connector (0: any) for ``id_tag`` until ``expiry`` (wall clock)."""
+        return self.reservations.reserve(connector_id, id_tag, parent_id_tag, expiry, reservation_id)
+
+    def cancel_reservation(self, reservation_id: int) -> bool:
+        """OCPP 1.6 §5.1: False when no reservation has this id."""
+        return self.reservations.cancel(reservation_id)
 
     def remote_stop(self, remote_tx_id: int) -> bool:
         for conn in self.connectors.values():
@@ -452,6 +515,21 @@ class Station:
         for conn in self.connectors.values():
             if conn.tx_local_id == local_tx_id:
                 self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
+
+    async def _watch_storage(self, every_s: float = 30.0) -> None:
+        """Clear the storage fault once the database takes writes again."""
+        while True:
+            await asyncio.sleep(every_s)
+            faulted = [c for c in self.connectors.values() if Fault.STORAGE in c.session.faults]
+            if not faulted or not self.storage_ok:
+                continue
+            try:
+                self.store.put_setting("storage.probe", self.clock.iso())
+            except StorageError:
+                continue
+            log.info("storage: writable again")
+            for conn in faulted:
+                self.dispatch(conn, FaultCleared(Fault.STORAGE))
 
     def change_availability(self, connector_id: int, available: bool) -> str:
         """OCPP 1.6 §5.2: "Accepted", "Scheduled" (after the running transaction) or "Rejected"."""
@@ -506,16 +584,20 @@ class Station:
             for conn in self.connectors.values():
                 if conn.reading is None:
                     continue
-                sample = self.sample(conn, "Sample.Clock", self.settings["meter_aligned_data"])
-                if conn.tx_local_id is not None and conn.session.transaction is not None:
-                    self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample]})
-                    self._outbox_changed()
-                    if self.settings["stop_txn_aligned_data"]:
-                        conn.stop_txn_data.append(
-                            self.sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"])
-                        )
-                elif self.backend is not None:
-                    self.backend.meter_values(conn.id, sample)
+                try:
+                    self._aligned_sample(conn)
+                except StorageError as exc:
+                    log.warning("connector %d: clock-aligned sample not stored: %s", conn.id, exc)
+
+    def _aligned_sample(self, conn: Connector) -> None:
+        sample = self.sample(conn, "Sample.Clock", self.settings["meter_aligned_data"])
+        if conn.tx_local_id is not None and conn.session.transaction is not None:
+            self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample]})
+            self._outbox_changed()
+            if self.settings["stop_txn_aligned_data"]:
+                conn.stop_txn_data.append(self.sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"]))
+        elif self.backend is not None:
+            self.backend.meter_values(conn.id, sample)
 
     def statuses(self) -> dict[int, tuple[ConnectorStatus, Fault | None]]:
         return {c.id: (c.session.status(), c.session.fault) for c in self.connectors.values()}

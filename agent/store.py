@@ -51,6 +51,55 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 2: OCPP 1.6 §3.5 local authorization list and authorization cache (agent/authorization.py)
+    """
+    CREATE TABLE local_auth_list (
+        id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+        status TEXT NOT NULL,
+        expiry TEXT,
+        parent_id_tag TEXT
+    );
+    CREATE TABLE local_auth_meta (
+        list_version INTEGER NOT NULL
+    );
+    INSERT INTO local_auth_meta(list_version) VALUES (0);
+    CREATE TABLE auth_cache (
+        id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+        status TEXT NOT NULL,
+        expiry TEXT,
+        parent_id_tag TEXT,
+        updated_at REAL NOT NULL
+    );
+    """,
+    # 3: OCPP 1.6 §5.19 the firmware update in progress, kept across restarts (agent/firmware.py)
+    """
+    CREATE TABLE firmware_update (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        location TEXT NOT NULL,
+        retrieve_at TEXT NOT NULL,
+        attempts_left INTEGER NOT NULL,
+        retry_interval_s REAL NOT NULL,
+        state TEXT NOT NULL,
+        file TEXT
+    );
+    """,
+    # 4: OCPP 1.6 §3.12 reservations, kept across restarts (agent/reservations.py)
+    """
+    CREATE TABLE reservations (
+        reservation_id INTEGER PRIMARY KEY,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        parent_id_tag TEXT,
+        expiry TEXT NOT NULL
+    );
+    """,
+    # 5: OCPP 1.6 §3.13 charging profiles, kept across restarts (agent/charging_limits.py)
+    """
+    CREATE TABLE charging_profiles (
+        profile_id INTEGER PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -81,22 +130,42 @@ class OutboxMessage:
     attempts: int
 
 
+class DatabaseCorrupt(StorageError):
+    """The file is not a usable SQLite database (damaged, truncated, overwritten)."""
+
+
+# Outbox bound: past it, the oldest periodic MeterValues go first; StartTransaction and
+# StopTransaction are never dropped (billing needs them, and there are few of them).
+DEFAULT_MAX_QUEUED = 50_000
+
+
 class Store:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path | str, *, max_queued: int = DEFAULT_MAX_QUEUED) -> None:
+        """``path`` ":memory:" keeps nothing across restarts (the degraded mode when the
+        data directory cannot be written)."""
+        self.path = path
+        self.max_queued = max_queued
+        if path != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"{Path(path).parent}: cannot create the data directory: {exc.strerror}") from exc
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
+            # One writer (this process): a lock held elsewhere is a fault, not something to queue behind.
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=1.0)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             check = self._db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise StorageError(f"{path}: database is damaged: {check}")
+                raise DatabaseCorrupt(f"{path}: database is damaged: {check}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            message = str(exc)
+            if "not a database" in message or "malformed" in message or "corrupt" in message:
+                raise DatabaseCorrupt(f"{path}: the database file is damaged: {exc}") from exc
             raise StorageError(f"{path}: cannot open the database: {exc}") from exc
-        self.path = path
 
     def close(self) -> None:
         self._db.close()
@@ -112,6 +181,15 @@ class Store:
 
     def _tx(self):
         return _Transaction(self._db)
+
+    # ---- for modules that keep their own tables (created by a migration above) ------
+
+    def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+    def atomic(self) -> _Transaction:
+        """``with store.atomic():`` the statements inside commit together or not at all."""
+        return self._tx()
 
     # ---- transactions --------------------------------------------------------------
 
@@ -160,6 +238,17 @@ class Store:
     # ---- the outbox ----------------------------------------------------------------
 
     def _enqueue(self, kind: str, local_tx_id: int | None, body: dict[str, Any]) -> None:
+        queued = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        if queued >= self.max_queued:
+            dropped = self._db.execute(
+                "DELETE FROM outbox WHERE seq = (SELECT min(seq) FROM outbox WHERE kind='tx_meter') RETURNING seq"
+            ).fetchall()
+            log.warning(
+                "outbox: %d messages queued (limit %d): %s",
+                queued,
+                self.max_queued,
+                "dropped the oldest MeterValues" if dropped else "only start/stop messages left, keeping all",
+            )
         self._db.execute(
             "INSERT INTO outbox(unique_id, kind, local_tx_id, body, created_at) VALUES (?,?,?,?,?)",
             (str(uuid.uuid4()), kind, local_tx_id, json.dumps(body), time.time()),
@@ -233,10 +322,21 @@ class _Transaction:
         self._db = db
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"database: cannot write: {exc}") from exc
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self._db.execute("COMMIT")
-        else:
+        try:
+            if exc_type is None:
+                self._db.execute("COMMIT")
+                return
             self._db.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            # Disk full, read-only file system, I/O error: say so, and what could not be stored.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StorageError(f"database: cannot write: {error}") from error
+        if isinstance(exc, sqlite3.Error):
+            raise StorageError(f"database: cannot write: {exc}") from exc

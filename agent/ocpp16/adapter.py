@@ -18,11 +18,12 @@ from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
-from agent.backend import AuthorizationStatus
+from agent.backend import IdTagInfo
 from agent.clock import Clock
 from agent.lifecycle import Lifecycle
 from agent.ocpp16.handlers import ChargePoint16
 from agent.ocpp16.keys import ConfigurationKeys
+from agent.ocpp16.local_auth import id_tag_info
 from agent.ocpp16.wire import SpecConnection
 from agent.session import ConnectorStatus, Fault
 from agent.settings import Settings
@@ -41,6 +42,7 @@ ERROR_CODES: dict[Fault | None, tuple[str, str | None]] = {
     Fault.OVERCURRENT: ("OverCurrentFailure", "E-OVERCURRENT"),
     Fault.BOARD_COMM: ("InternalError", "E-BOARD-COMM"),
     Fault.METER_COMM: ("PowerMeterFailure", "E-METER-COMM"),
+    Fault.STORAGE: ("InternalError", "E-STORAGE"),
     Fault.OTHER: ("OtherError", "E-OTHER"),
 }
 
@@ -91,6 +93,10 @@ class Ocpp16Backend:
         self.registration: str | None = None
         # DataTransfer (§4.3 / §5.6) handlers by vendorId: (messageId, data) -> (status, data).
         self.data_transfer_handlers: dict[str, Callable[[str | None, str | None], tuple[str, str | None]]] = {}
+        # Firmware Management (§3.11): agent.firmware.FirmwareUpdater and
+        # agent.diagnostics.DiagnosticsCollector, set by the composition root (agent/app.py).
+        self.firmware = None
+        self.diagnostics = None
 
     # ---- the Backend interface -----------------------------------------------------
 
@@ -98,7 +104,7 @@ class Ocpp16Backend:
     def online(self) -> bool:
         return self._accepted and self._cp is not None
 
-    async def authorize(self, id_tag: str) -> AuthorizationStatus | None:
+    async def authorize(self, id_tag: str) -> IdTagInfo | None:
         if not self.online:
             return None
         try:
@@ -106,7 +112,17 @@ class Ocpp16Backend:
         except (OCPPError, LinkDown, asyncio.TimeoutError) as exc:
             log.warning("Authorize %s: no answer (%s)", id_tag, type(exc).__name__)
             return None
-        return AuthorizationStatus(result.id_tag_info["status"])
+        return self._remember(id_tag, result.id_tag_info)
+
+    def _remember(self, id_tag: str, wire: dict[str, Any]) -> IdTagInfo | None:
+        """OCPP 1.6 §3.5.2: every idTagInfo received goes to the authorization cache."""
+        try:
+            info = id_tag_info(wire)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("idTagInfo for %s not understood (%r): not cached", id_tag, exc)
+            return None
+        self.station.authorizer.local.remember(id_tag, info)
+        return info
 
     def status_changed(self, connector_id: int, status: ConnectorStatus, fault: Fault | None) -> None:
         self._unsent_status[connector_id] = (status, fault)
@@ -293,12 +309,15 @@ class Ocpp16Backend:
             return
         if message.kind == "tx_start":
             self.store.delivered(message.seq, remote_tx_id=result.transaction_id, local_tx_id=message.local_tx_id)
+            self._remember(message.body["id_tag"], result.id_tag_info)
             status = result.id_tag_info.get("status")
             if status != "Accepted":
                 log.warning("StartTransaction: idTag %s", status)
                 self.station.transaction_rejected(message.local_tx_id)
         else:
             self.store.delivered(message.seq)
+            if message.kind == "tx_stop" and message.body.get("id_tag") and result.id_tag_info:
+                self._remember(message.body["id_tag"], result.id_tag_info)
 
     def _render(self, message: OutboxMessage) -> Any | None:
         body = message.body
@@ -308,6 +327,7 @@ class Ocpp16Backend:
                 id_tag=body["id_tag"],
                 meter_start=body["meter_start_wh"],
                 timestamp=body["timestamp"],
+                reservation_id=body.get("reservation_id"),  # §3.12.1: the reservation it used
             )
         record = self.store.transaction(message.local_tx_id)
         if record is None or record.remote_id is None:

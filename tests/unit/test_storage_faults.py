@@ -1,0 +1,67 @@
+"""Storage that fails: a damaged file, a directory that cannot be written, a full queue."""
+
+import logging
+import sqlite3
+
+import pytest
+
+from agent.app import open_store
+from agent.store import StorageError, Store
+
+
+def test_damaged_database_is_moved_aside_and_a_new_one_started(tmp_path, caplog):
+    path = tmp_path / "evse-agent.db"
+    path.write_bytes(b"garbage" * 1000)
+    with caplog.at_level(logging.CRITICAL):
+        store, ok = open_store(path, 100)
+    assert ok and store.outbox_length() == 0
+    assert any(p.name.startswith("evse-agent.db.corrupt-") for p in tmp_path.iterdir())
+    assert "damaged" in caplog.text and "moving it aside" in caplog.text
+    store.close()
+
+
+def test_unwritable_directory_gives_a_memory_store_and_says_so(tmp_path, caplog):
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    # A read-only bind of the data directory is what a read-only root looks like to us;
+    # a file where the directory should be is a portable stand-in that even root cannot write through.
+    blocker = locked / "data"
+    blocker.write_text("not a directory")
+    with caplog.at_level(logging.CRITICAL):
+        store, ok = open_store(blocker / "evse-agent.db", 100)
+    assert not ok and store.path == ":memory:"
+    assert "running without storage" in caplog.text
+    store.close()
+
+
+def test_write_failures_are_storage_errors(tmp_path):
+    store = Store(tmp_path / "db")
+    local = store.begin_transaction(1, "AA", 0, "t", {})
+    # Another process holding the write lock is the same failure path as a full disk:
+    # the write cannot happen, and the caller is told so instead of crashing.
+    other = sqlite3.connect(tmp_path / "db", timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StorageError, match="cannot write"):
+        store.end_transaction(local, 10, "t2", "Local", {})
+    other.rollback()
+    store.end_transaction(local, 10, "t2", "Local", {})  # and works again after
+    assert store.outbox_length() == 2
+    store.close()
+
+
+def test_queue_bound_drops_oldest_meter_values_never_start_or_stop(tmp_path, caplog):
+    store = Store(tmp_path / "db", max_queued=3)
+    local = store.begin_transaction(1, "AA", 0, "t", {"n": "start"})
+    store.queue_meter_values(local, {"n": "mv1"})
+    store.queue_meter_values(local, {"n": "mv2"})
+    with caplog.at_level(logging.WARNING):
+        store.queue_meter_values(local, {"n": "mv3"})
+    assert "dropped the oldest MeterValues" in caplog.text
+    store.end_transaction(local, 5, "t2", "Local", {"n": "stop"})
+    kinds = []
+    while (head := store.outbox_head()) is not None:
+        kinds.append(head.body["n"])
+        store.delivered(head.seq)
+    assert kinds[0] == "start" and kinds[-1] == "stop"
+    assert "mv1" not in kinds and "mv3" in kinds
+    store.close()
