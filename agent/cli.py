@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("websockets").setLevel(logging.WARNING)
     logging.getLogger("ocpp").setLevel(logging.WARNING if config.log.level != "DEBUG" else logging.DEBUG)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    if config.log.file:  # [log] file: also to a file, which GetDiagnostics uploads
+        from agent.diagnostics import log_file_handler
+
+        logging.getLogger().addHandler(log_file_handler(config.log.file))
     from agent.app import run as run_agent
     from agent.store import StorageError
 

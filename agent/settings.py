@@ -27,6 +27,11 @@ DEFAULTS: dict[str, Any] = {
     "local_authorize_offline": True,
     "local_pre_authorize": False,
     "allow_offline_tx_for_unknown_id": False,
+    # OCPP 1.6 §3.5 local authorization (agent/authorization.py); the max lengths are read-only keys
+    "local_auth_list_enabled": True,
+    "local_auth_list_max_length": 1000,
+    "send_local_list_max_length": 100,
+    "authorization_cache_enabled": True,
     "transaction_message_attempts": 3,
     "transaction_message_retry_interval_s": 60,
     "unlock_on_ev_disconnect": True,

@@ -91,6 +91,7 @@ class Connector:
     board_failures: int = 0
     meter_failures: int = 0
     over_current_reads: int = 0
+    offer_mismatches: int = 0
     next_sample: float = 0.0
     restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
     stop_txn_data: list[dict[str, Any]] = field(default_factory=list)  # samples for StopTransaction
@@ -214,6 +215,7 @@ class Station:
             conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
         conn.board_failures = 0
         conn.last_status = status
+        self._check_board_offer(conn, status)
         board_fault = BOARD_FAULTS.get(status.fault) if status.fault else None
         for fault in (Fault.RCD, Fault.PILOT):
             if fault in conn.session.faults and board_fault is not fault:
@@ -230,6 +232,23 @@ class Station:
             if pilot is PilotState.A and Fault.OVERCURRENT in conn.session.faults:
                 self.dispatch(conn, FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance
             self.dispatch(conn, PilotChanged(pilot))
+
+    def _check_board_offer(self, conn: Connector, status: BoardStatus) -> None:
+        """A board that rebooted offers its power-up current again (EVSE-DIN: 1000 := 2000).
+        Whether it offers anything at all must match what the session wants; on two
+        readings in a row that disagree, the wanted offer is written again."""
+        wanted = conn.session.offered_a
+        if wanted is None or (wanted > 0) == (status.offered_current_a > 0):
+            conn.offer_mismatches = 0
+            return
+        conn.offer_mismatches += 1
+        if conn.offer_mismatches == 2:
+            log.warning(
+                "connector %d: board offers %.1f A but should offer %.1f A (rebooted?): setting it again",
+                conn.id, status.offered_current_a, wanted,
+            )
+            conn.commands.put_nowait([OfferCurrent(wanted)])
+            conn.offer_mismatches = 0
 
     async def _poll_meter(self, conn: Connector) -> None:
         try:

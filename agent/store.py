@@ -221,6 +221,11 @@ class Store:
         with self._tx():
             self._enqueue("tx_meter", local_id, message)
 
+    def queue_security_event(self, message: dict[str, Any]) -> None:
+        """A security event (agent/security_events.py), delivered in order like transaction messages."""
+        with self._tx():
+            self._enqueue("security_event", None, message)
+
     def open_transactions(self) -> list[TransactionRecord]:
         rows = self._db.execute("SELECT * FROM transactions WHERE stopped_at IS NULL ORDER BY local_id")
         return [TransactionRecord(**dict(r)) for r in rows]

@@ -36,12 +36,30 @@ from .interfaces import DeviceError, DeviceUnavailable
 log = logging.getLogger(__name__)
 
 _DT = ModbusClientMixin.DATATYPE
+DATATYPE = _DT  # pymodbus' register data types (UINT32, INT16, UINT64, FLOAT32, ...)
 
 
 def decode_float32(regs: Sequence[int]) -> list[float]:
     """IEEE-754 float32 values, high word first ("ABCD", hardware.md §3)."""
     value = ModbusClientMixin.convert_from_registers(list(regs), _DT.FLOAT32, word_order="big")
     return list(value) if isinstance(value, list) else [float(value)]  # type: ignore[arg-type]
+
+
+def decode_values(
+    regs: Sequence[int], datatype: ModbusClientMixin.DATATYPE, word_order: str = "big"
+) -> list[int | float]:
+    """Consecutive ``datatype`` values (pymodbus' conversion), always as a list.
+
+    Big-endian bytes within a register; ``word_order`` "big" = high word first
+    (the Modbus convention), "little" = word-swapped.
+    """
+    size = datatype.value[1]
+    if size < 1 or len(regs) % size:
+        raise ValueError(f"{len(regs)} registers do not hold whole {datatype.name} values")
+    return [
+        ModbusClientMixin.convert_from_registers(list(regs[i : i + size]), datatype, word_order=word_order)  # type: ignore[arg-type]
+        for i in range(0, len(regs), size)
+    ]
 
 
 def encode_float32(values: Sequence[float]) -> list[int]:

@@ -1,4 +1,4 @@
-"""Eastron SDM630 (and single-phase SDM120 / SDM72D-M v2 subset) — hardware.md §3.
+"""Eastron SDM630, SDM72D-M v2 (same map), SDM72 v1 and single-phase SDM120 — hardware.md §3.
 
 Input registers (FC04), IEEE-754 float32, high word first ("ABCD"), PDU
 addresses (manual 30001 = 0x0000):
@@ -92,6 +92,21 @@ class Sdm120Meter(Sdm630Meter):
         return MeterReading(energy_kwh * 1000.0, power, (amps,), (volts,))
 
 
-# SDM72D-M v2 uses the SDM630 map (evcc eastron-sdm72v2_630.yaml); the old v1
-# has no voltages/currents and is not supported here.
-Sdm72Meter = Sdm630Meter
+class Sdm72Meter(Sdm630Meter):
+    """SDM72D-M v2: the full SDM630 float map (evcc ``eastron-sdm72v2_630.yaml``, hardware.md §3)."""
+
+
+class Sdm72V1Meter(Sdm630Meter):
+    """The old SDM72 (v1): only 0x34 total P, 0x48 import, 0x4A export and 0x156 total.
+
+    No voltages or currents (so no overcurrent check from this meter), and each
+    value is read on its own (openWB: some SDM72 read only 10 registers at once).
+    """
+
+    async def read(self) -> MeterReading:
+        (power,) = await self._dev.read_input_float32(REG_POWER)
+        (energy_kwh,) = await self._dev.read_input_float32(REG_IMPORT)
+        _finite([power, energy_kwh], "SDM72 value")
+        if energy_kwh < 0:
+            raise DeviceError(f"SDM: negative import energy {energy_kwh} kWh")
+        return MeterReading(energy_kwh * 1000.0, power)

@@ -191,6 +191,9 @@ class Simulator:
     def inject_fault(self, evse_id: int, kind: str) -> None:
         self.model.inject_fault(evse_id, Fault(kind))
 
+    def reboot_board(self, evse_id: int) -> None:
+        self.model.reboot_board(evse_id)
+
     def clear_fault(self, evse_id: int) -> None:
         self.model.clear_fault(evse_id)
 

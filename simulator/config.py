@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any
 
 RCD_LAYOUTS = ("syssi", "pdf")
+BOARD_KINDS = ("evse-din", "heidelberg", "bender", "openevse")  # simulator.devices.BOARDS
+METER_KINDS = ("sdm630", "sdm72", "sdm72-v1", "sdm120", "abb-b23", "none")
+WORD_ORDERS = ("big", "little")
+OWN_METER_BOARDS = ("heidelberg", "bender", "openevse")  # may run with meter = "none"
 
 
 class ConfigError(ValueError):
@@ -32,6 +36,7 @@ class ModbusConfig:
     tcp_port: int = 5020
     rtu_link: str = ""  # "" = no RTU pty pair; else the path the agent opens
     baudrate: int = 9600
+    parity: str = "N"  # "E" for a Heidelberg line (19200 8E1)
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,13 @@ class VpcdConfig:
 @dataclass(frozen=True)
 class EvseConfig:
     id: int
-    board_unit: int
-    meter_unit: int
+    board_unit: int = 0  # 0: not on the bus (openevse)
+    meter_unit: int = 0  # 0: no separate meter (meter = "none")
+    board: str = "evse-din"  # BOARD_KINDS
+    meter: str = "sdm630"  # METER_KINDS
+    energy_word_order: str = "big"  # heidelberg registers 15-18: "big" = high word first
+    rapi_port: int = 0  # openevse: TCP port of its RAPI endpoint (0 = any free port)
+    rapi_link: str = ""  # openevse: also a pty at this path (socat), "" = none
     phases: int = 3
     voltage: float = 230.0
     default_current_a: int = 16
@@ -95,15 +105,35 @@ def _check_evse(e: EvseConfig, where: str) -> None:
         raise ConfigError(f"{where}.phases: must be 1 or 3")
     if e.rcd_layout not in RCD_LAYOUTS:
         raise ConfigError(f"{where}.rcd_layout: must be one of {RCD_LAYOUTS}")
-    for key in ("board_unit", "meter_unit"):
-        if not 1 <= getattr(e, key) <= 247:
+    if e.board not in BOARD_KINDS:
+        raise ConfigError(f"{where}.board: must be one of {BOARD_KINDS}")
+    if e.meter not in METER_KINDS:
+        raise ConfigError(f"{where}.meter: must be one of {METER_KINDS}")
+    if e.meter == "none" and e.board not in OWN_METER_BOARDS:
+        raise ConfigError(f"{where}.meter: a {e.board} board has no meter of its own")
+    if e.energy_word_order not in WORD_ORDERS:
+        raise ConfigError(f"{where}.energy_word_order: must be one of {WORD_ORDERS}")
+    for key in _bus_units(e):
+        unit = getattr(e, key)
+        if unit == 0:
+            raise ConfigError(f"{where}: missing key(s) {key}")
+        tcp_only = key == "board_unit" and e.board == "bender" and unit == 255  # Modbus TCP unit 255
+        if not (1 <= unit <= 247 or tcp_only):
             raise ConfigError(f"{where}.{key}: Modbus unit id must be 1..247")
+    if not 0 <= e.rapi_port < 65536:
+        raise ConfigError(f"{where}.rapi_port: not a TCP port")
     if not 0.0 <= e.soc_start <= 1.0:
         raise ConfigError(f"{where}.soc_start: must be between 0 and 1")
     if e.default_current_a != 0 and not 6 <= e.default_current_a <= 80:
         raise ConfigError(f"{where}.default_current_a: must be 0 or 6..80 (reg 2000)")
     if e.battery_kwh <= 0 or e.max_current_a <= 0 or e.voltage <= 0:
         raise ConfigError(f"{where}: battery_kwh, max_current_a and voltage must be > 0")
+
+
+def _bus_units(e: EvseConfig) -> list[str]:
+    """The unit keys of ``e`` that sit on the simulated Modbus bus."""
+    keys = [] if e.board == "openevse" else ["board_unit"]
+    return keys + ([] if e.meter == "none" else ["meter_unit"])
 
 
 def parse_config(data: dict[str, Any]) -> SimConfig:
@@ -126,7 +156,7 @@ def parse_config(data: dict[str, Any]) -> SimConfig:
         if e.id in ids:
             raise ConfigError(f"evse[{i}].id: duplicate id {e.id}")
         ids.add(e.id)
-        for key in ("board_unit", "meter_unit"):
+        for key in _bus_units(e):
             unit = getattr(e, key)
             if unit in units:
                 raise ConfigError(f"evse[{i}].{key}: unit id {unit} used twice on the bus")

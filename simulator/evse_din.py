@@ -84,6 +84,7 @@ DEFAULT_CONFIG_BITS = Cfg.BUTTON_CHANGES_CURRENT | Cfg.ALLOW_STATE_D | Cfg.PILOT
 class Refusal(IntEnum):
     """Modbus exception codes the board answers with."""
 
+    ILLEGAL_FUNCTION = 1
     ILLEGAL_ADDRESS = 2
     ILLEGAL_VALUE = 3
 
@@ -95,10 +96,21 @@ class BoardInputs:
     pilot: Pilot
     rcd_error: bool
     diode_fail: bool
+    overcurrent: bool = False  # the EV draws more than offered (boards that measure it trip)
+
+
+READ_FC = frozenset({3})  # FC03 read
+WRITE_FC = frozenset({6, 16})  # FC06 (openWB) and FC16 (evcc) writes
+# pymodbus reads the registers back after a write (to build the FC06 echo) with the
+# write's function code, so reads under a write FC must be allowed too.
+READ_BACK_FC = READ_FC | WRITE_FC
 
 
 class EvseDinBoard:
     """Register file and firmware rules of one board."""
+
+    on_bus = True  # served on the simulated RS-485 bus
+    blocks = BLOCKS
 
     def __init__(self, unit: int, default_current_a: int = 16, rcd_layout: str = "syssi"):
         self.unit = unit
@@ -120,6 +132,11 @@ class EvseDinBoard:
         self.current_raw = default_current_a  # power-up: 1000 := 2000
         self.relay = False
         self.rcd_clear_requested = False  # set by 1004 bit2, consumed by the owner
+
+    def power_up(self) -> None:
+        """A reboot or brown-out: 1000 := 2000 again (hardware.md §2a), relay open."""
+        self.current_raw = self._raw(self.config[Reg.DEFAULT_CURRENT])
+        self.relay = False
 
     # --- scale -------------------------------------------------------------
     @property
@@ -184,6 +201,30 @@ class EvseDinBoard:
         if address in (Reg.COMMAND, Reg.ERROR_TIMEOUT, Reg.SELFTEST_TIMEOUT):
             return 0
         return self.config.get(address, 0)
+
+    # --- the bus (same shape for every simulated board) ----------------------
+    def bus_read(self, fc: int, address: int, count: int, inputs: BoardInputs) -> list[int] | Refusal:
+        if fc not in READ_BACK_FC:
+            return Refusal.ILLEGAL_FUNCTION
+        return [self.read(address + i, inputs) for i in range(count)]
+
+    def bus_write(self, fc: int, address: int, values: list[int]) -> Refusal | None:
+        """FC06/FC16: all registers are checked first, then applied (all or nothing)."""
+        if fc not in WRITE_FC:
+            return Refusal.ILLEGAL_FUNCTION
+        for i, v in enumerate(values):
+            if refusal := self.check_write(address + i, v):
+                return refusal
+        for i, v in enumerate(values):
+            self.write(address + i, v)
+        return None
+
+    def accessed(self, now: float) -> None:
+        """A request reached the board at sim time ``now`` (no watchdog on this board)."""
+
+    def tick(self, now: float) -> bool:
+        """Time passed; True if a firmware timer fired (none here)."""
+        return False
 
     def check_write(self, address: int, value: int) -> Refusal | None:
         """Validate one register write without applying it."""

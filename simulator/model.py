@@ -1,4 +1,4 @@
-"""Pure physical model of the charge points: EV + EVSE-DIN board + SDM630 meter per EVSE.
+"""Pure physical model of the charge points: EV + board + meter per EVSE (kinds: simulator.devices).
 
 No I/O and no clock: the owner calls :meth:`SimModel.advance` with simulated seconds.
 Every mutation calls the ``on_change`` listener (if any) so an event loop can wake waiters.
@@ -12,7 +12,8 @@ from enum import Enum
 from typing import Any
 
 from .config import EvseConfig
-from .evse_din import BoardInputs, EvseDinBoard, Refusal
+from .devices import make_board, make_meter_image
+from .evse_din import BoardInputs, Refusal
 from .pilot import Pilot
 from .sdm630 import Sdm630
 
@@ -55,8 +56,9 @@ class EvsePoint:
         self.cfg = cfg
         self.id = cfg.id
         self.ev = Ev(cfg.battery_kwh, cfg.soc_start, cfg.max_current_a)
-        self.board = EvseDinBoard(cfg.board_unit, cfg.default_current_a, cfg.rcd_layout)
-        self.meter = Sdm630(cfg.meter_unit, voltage=cfg.voltage)
+        self.meter = Sdm630(cfg.meter_unit, voltage=cfg.voltage)  # the measurements at this point
+        self.board = make_board(cfg, self.meter)  # cfg.board: evse-din, heidelberg, bender, openevse
+        self.meter_image = make_meter_image(cfg, self.meter)  # None: only the board's own meter
         self.fault: Fault | None = None
         self._emit = emit
         self._last_pilot = self.pilot
@@ -81,6 +83,7 @@ class EvsePoint:
             pilot=self.ev_pilot,
             rcd_error=self.fault is Fault.RCD,
             diode_fail=self.fault is Fault.PILOT,
+            overcurrent=self.fault is Fault.OVERCURRENT,
         )
 
     @property
@@ -147,6 +150,8 @@ class EvsePoint:
             "board_unit": self.cfg.board_unit,
             "meter_unit": self.cfg.meter_unit,
             "phases": self.cfg.phases,
+            "board": self.cfg.board,
+            "meter": self.cfg.meter,
             "configured_current_raw": self.board.current_raw,
             "centi_amps": self.board.centi,
         }
@@ -180,6 +185,8 @@ class SimModel:
     def advance(self, dt_s: float) -> None:
         self.sim_time += dt_s
         for p in self.evses.values():
+            if p.board.tick(self.sim_time):  # a board's watchdog expired (heidelberg)
+                self._emit(p.id, "watchdog", p.board.current_raw)
             p.advance(dt_s)
         self._changed()
 
@@ -215,6 +222,13 @@ class SimModel:
         self._emit(evse_id, "fault", p.fault.value)
         self._touch(p)
 
+    def reboot_board(self, evse_id: int) -> None:
+        """The board restarts: its volatile registers go back to their power-up values."""
+        p = self.evse(evse_id)
+        p.board.power_up()
+        self._emit(evse_id, "board", "rebooted")
+        self._touch(p)
+
     def clear_fault(self, evse_id: int) -> None:
         p = self.evse(evse_id)
         if p.fault is not None:
@@ -228,10 +242,11 @@ class SimModel:
 
     # --- the bus -----------------------------------------------------------
     def board_at(self, unit: int) -> EvsePoint | None:
-        return next((p for p in self.evses.values() if p.cfg.board_unit == unit), None)
+        return next((p for p in self.evses.values() if p.board.on_bus and p.cfg.board_unit == unit), None)
 
     def meter_at(self, unit: int) -> EvsePoint | None:
-        return next((p for p in self.evses.values() if p.cfg.meter_unit == unit), None)
+        return next((p for p in self.evses.values()
+                     if p.meter_image is not None and p.cfg.meter_unit == unit), None)
 
     def unit_silent(self, unit: int) -> bool:
         """True if nothing on the bus would answer ``unit`` (absent or comm-faulted)."""
@@ -241,27 +256,48 @@ class SimModel:
             return p.fault is Fault.METER_COMM
         return True
 
-    def board_read(self, unit: int, address: int, count: int) -> list[int]:
+    def board_read(self, unit: int, address: int, count: int, fc: int = 3) -> list[int] | Refusal:
+        """A read request (its function code decides the register table); feeds watchdogs."""
         p = self._board(unit)
-        inputs = p.inputs()
-        return [p.board.read(address + i, inputs) for i in range(count)]
+        p.board.accessed(self.sim_time)
+        return p.board.bus_read(fc, address, count, p.inputs())
 
-    def board_write(self, unit: int, address: int, values: list[int]) -> Refusal | None:
+    def board_write(self, unit: int, address: int, values: list[int], fc: int = 16) -> Refusal | None:
         """FC06/FC16: all registers are checked first, then applied (all or nothing)."""
         p = self._board(unit)
-        for i, v in enumerate(values):
-            if refusal := p.board.check_write(address + i, v):
-                return refusal
-        for i, v in enumerate(values):
-            p.board.write(address + i, v)
+        p.board.accessed(self.sim_time)
+        if refusal := p.board.bus_write(fc, address, values):
+            return refusal
         self._touch(p)
         return None
+
+    def meter_read(self, unit: int, fc: int, address: int, count: int) -> list[int] | int:
+        """Registers of the meter image at ``unit``, or a Modbus exception code."""
+        p = self.meter_at(unit)
+        if p is None:
+            raise KeyError(f"no meter at unit {unit}")
+        return p.meter_image.read(fc, address, count)
 
     def meter_registers(self, unit: int) -> list[int]:
         p = self.meter_at(unit)
         if p is None:
             raise KeyError(f"no meter at unit {unit}")
         return p.meter.registers()
+
+    def rapi_command(self, evse_id: int, line: str) -> str | None:
+        """One RAPI frame to an OpenEVSE board; None when it stays silent (comm fault)."""
+        p = self.evse(evse_id)
+        if p.fault is Fault.COMM:
+            return None
+        p.board.accessed(self.sim_time)
+        reply = p.board.command(line, p.inputs())
+        self._touch(p)
+        return reply
+
+    def rapi_state_line(self, evse_id: int) -> str:
+        """The ``$AT`` line an OpenEVSE board sends when its state changes."""
+        p = self.evse(evse_id)
+        return p.board.async_state(p.inputs())
 
     def _board(self, unit: int) -> EvsePoint:
         p = self.board_at(unit)

@@ -68,3 +68,42 @@ class Sdm630:
         for addr, value in self.values().items():
             regs[addr], regs[addr + 1] = float_to_regs(value)
         return regs
+
+
+# Addresses each Eastron model serves (hardware.md §3); a read touching any other
+# register is refused with ILLEGAL ADDRESS (2), as a strict meter would.
+SDM120_ADDRESSES = frozenset({0x00, 0x06, 0x0C, 0x12, 0x18, 0x1E, 0x46, 0x48, 0x4A, 0x4C, 0x4E, 0x156, 0x158})
+SDM72_V1_ADDRESSES = frozenset({0x34, 0x48, 0x4A, 0x156})
+ILLEGAL_FUNCTION, ILLEGAL_ADDRESS = 1, 2
+
+
+class SdmImage:
+    """The input-register image of one Eastron variant over a connector's measurements.
+
+    ``sdm630``: 0x0000..0x016B (unlisted registers read 0.0); ``sdm72`` (SDM72D-M v2):
+    the same map without the SDM630-only per-phase energies 0x15A..0x16B; ``sdm72-v1``
+    and ``sdm120``: only their listed float pairs (the SDM120 reports phase L1).
+    """
+
+    read_fc = frozenset({4})
+
+    def __init__(self, meter: Sdm630, variant: str = "sdm630"):
+        if variant not in ("sdm630", "sdm72", "sdm72-v1", "sdm120"):
+            raise ValueError(f"unknown SDM variant {variant!r}")
+        self.meter = meter
+        self.variant = variant
+        self.blocks = ((0, REGISTER_COUNT if variant == "sdm630" else 0x15A),)
+
+    def _served(self, address: int) -> bool:
+        pairs = {"sdm120": SDM120_ADDRESSES, "sdm72-v1": SDM72_V1_ADDRESSES}.get(self.variant)
+        if pairs is None:
+            return address < self.blocks[0][1]
+        return (address & ~1) in pairs
+
+    def read(self, fc: int, address: int, count: int) -> list[int] | int:
+        """Registers, or a Modbus exception code."""
+        if fc not in self.read_fc:
+            return ILLEGAL_FUNCTION
+        if not all(self._served(a) for a in range(address, address + count)):
+            return ILLEGAL_ADDRESS
+        return self.meter.registers()[address : address + count]

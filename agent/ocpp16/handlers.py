@@ -15,14 +15,16 @@ from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import (
     Action,
     ConfigurationStatus,
-    DiagnosticsStatus,
-    FirmwareStatus,
     MessageTrigger,
     RemoteStartStopStatus,
     TriggerMessageStatus,
 )
 
 from agent.ocpp16.core import CoreHandlers
+from agent.ocpp16.firmware import FirmwareManagementHandlers
+from agent.ocpp16.local_auth import LocalAuthListHandlers
+from agent.ocpp16.reservation import ReservationHandlers
+from agent.ocpp16.smart_charging import SmartChargingHandlers
 
 if TYPE_CHECKING:
     from agent.ocpp16.adapter import Ocpp16Backend
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ChargePoint16(CoreHandlers, ChargePoint):
+class ChargePoint16(CoreHandlers, LocalAuthListHandlers, FirmwareManagementHandlers, SmartChargingHandlers, ReservationHandlers, ChargePoint):
     def __init__(self, backend: Ocpp16Backend, connection, response_timeout: float) -> None:
         super().__init__(backend.charge_point_id, connection, response_timeout=response_timeout)
         self.backend = backend
@@ -41,7 +43,11 @@ class ChargePoint16(CoreHandlers, ChargePoint):
     def on_remote_start(self, id_tag: str, connector_id: int | None = None, charging_profile=None):
         if connector_id is not None and connector_id not in self.station.connectors:
             return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
+        if not self.remote_start_profile(charging_profile, id_tag, connector_id):
+            return call_result.RemoteStartTransaction(status=RemoteStartStopStatus.rejected)
         accepted = self.station.remote_start(id_tag, connector_id)
+        if charging_profile is not None and not accepted:
+            self.station.charging_limits.drop_pending(id_tag)
         log.info("RemoteStartTransaction %s on %s: %s", id_tag, connector_id, accepted)
         status = RemoteStartStopStatus.accepted if accepted else RemoteStartStopStatus.rejected
         return call_result.RemoteStartTransaction(status=status)
@@ -100,9 +106,9 @@ class ChargePoint16(CoreHandlers, ChargePoint):
                         continue
                     await backend.send_meter_values_now(conn)
             elif requested_message == MessageTrigger.diagnostics_status_notification:
-                await backend.call(call.DiagnosticsStatusNotification(status=DiagnosticsStatus.idle))
+                await backend.call(call.DiagnosticsStatusNotification(status=self.diagnostics_status()))
             elif requested_message == MessageTrigger.firmware_status_notification:
-                await backend.call(call.FirmwareStatusNotification(status=FirmwareStatus.idle))
+                await backend.call(call.FirmwareStatusNotification(status=self.firmware_status()))
         except Exception as exc:  # the trigger was accepted; a failed follow-up is only logged
             log.warning("TriggerMessage %s: follow-up failed: %r", requested_message, exc)
 

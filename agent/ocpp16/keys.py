@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agent.settings import Settings
+from agent.charging_limits import LIMITS as CHARGING_LIMITS
+from agent.settings import DEFAULTS, Settings
 
 MEASURANDS = frozenset(
     {
@@ -25,7 +26,9 @@ MEASURANDS = frozenset(
         "SoC",
     }
 )
-FEATURE_PROFILES = "Core,RemoteTrigger"
+FEATURE_PROFILES = "Core,RemoteTrigger,LocalAuthListManagement,SmartCharging,FirmwareManagement,Reservation"
+# §9.5.1: reservations of connector 0 ("any connector") are supported (agent/reservations.py).
+RESERVE_CONNECTOR_ZERO_SUPPORTED = True
 GET_CONFIGURATION_MAX_KEYS = 64
 
 
@@ -61,7 +64,11 @@ class Key:
 def core_keys(number_of_connectors: int) -> dict[str, Key]:
     keys = [
         Key("AllowOfflineTxForUnknownId", Kind.BOOL, "allow_offline_tx_for_unknown_id"),
+        Key("AuthorizationCacheEnabled", Kind.BOOL, "authorization_cache_enabled"),  # §9.1.2
         Key("AuthorizeRemoteTxRequests", Kind.BOOL, "authorize_remote_tx_requests"),
+        Key("ChargeProfileMaxStackLevel", Kind.INT, fixed=lambda: CHARGING_LIMITS.max_stack_level),  # §9.4.1
+        Key("ChargingScheduleAllowedChargingRateUnit", Kind.CSL, fixed=lambda: "Current,Power"),  # §9.4.2
+        Key("ChargingScheduleMaxPeriods", Kind.INT, fixed=lambda: CHARGING_LIMITS.max_periods),  # §9.4.3
         Key("ClockAlignedDataInterval", Kind.INT, "clock_aligned_interval_s", maximum=86400),
         Key("ConnectionTimeOut", Kind.INT, "connection_timeout_s", minimum=1, maximum=3600),
         Key("ConnectorPhaseRotation", Kind.CSL, "connector_phase_rotation", max_items=number_of_connectors + 1),
@@ -69,8 +76,11 @@ def core_keys(number_of_connectors: int) -> dict[str, Key]:
         Key("GetConfigurationMaxKeys", Kind.INT, fixed=lambda: GET_CONFIGURATION_MAX_KEYS),
         Key("HeartbeatInterval", Kind.INT, "heartbeat_interval_s", maximum=86400),
         Key("LightIntensity", Kind.INT, "light_intensity_pct", maximum=100),
+        Key("LocalAuthListEnabled", Kind.BOOL, "local_auth_list_enabled"),  # §9.3.1
+        Key("LocalAuthListMaxLength", Kind.INT, fixed=lambda: DEFAULTS["local_auth_list_max_length"]),  # §9.3.2
         Key("LocalAuthorizeOffline", Kind.BOOL, "local_authorize_offline"),
         Key("LocalPreAuthorize", Kind.BOOL, "local_pre_authorize"),
+        Key("MaxChargingProfilesInstalled", Kind.INT, fixed=lambda: CHARGING_LIMITS.max_profiles),  # §9.4.5
         Key("MeterValuesAlignedData", Kind.CSL, "meter_aligned_data", allowed=MEASURANDS),
         Key("MeterValuesAlignedDataMaxLength", Kind.INT, fixed=lambda: 10),
         Key("MeterValuesSampledData", Kind.CSL, "meter_sampled_data", allowed=MEASURANDS),
@@ -78,7 +88,9 @@ def core_keys(number_of_connectors: int) -> dict[str, Key]:
         Key("MeterValueSampleInterval", Kind.INT, "meter_sample_interval_s", maximum=86400),
         Key("MinimumStatusDuration", Kind.INT, "minimum_status_duration_s", maximum=3600),
         Key("NumberOfConnectors", Kind.INT, fixed=lambda: number_of_connectors),
+        Key("ReserveConnectorZeroSupported", Kind.BOOL, fixed=lambda: RESERVE_CONNECTOR_ZERO_SUPPORTED),  # §9.5.1
         Key("ResetRetries", Kind.INT, "reset_retries", maximum=10),
+        Key("SendLocalListMaxLength", Kind.INT, fixed=lambda: DEFAULTS["send_local_list_max_length"]),  # §9.3.3
         Key("StopTransactionOnEVSideDisconnect", Kind.BOOL, "stop_on_ev_disconnect"),
         Key("StopTransactionOnInvalidId", Kind.BOOL, "stop_on_invalid_id"),
         Key("StopTxnAlignedData", Kind.CSL, "stop_txn_aligned_data", allowed=MEASURANDS),

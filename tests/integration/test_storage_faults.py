@@ -51,3 +51,4 @@ async def test_damaged_database_is_set_aside_and_charging_works(tmp_path, sim, c
         await sim.wait_for(lambda s: evse(s)["contactor_closed"], timeout=10)
     finally:
         await agent.stop()
+

@@ -222,3 +222,24 @@ def test_inoperative_during_a_transaction_is_scheduled_until_it_ends():
     out = s.handle(StopRequested(StopReason.REMOTE), 11)
     assert of(StopTransaction, out) and statuses(out) == [ConnectorStatus.UNAVAILABLE]
     assert statuses(s.handle(AvailabilityChanged(True), 12)) == [ConnectorStatus.FINISHING]
+
+
+def test_a_card_with_the_same_parent_id_tag_stops_the_session():
+    # OCPP 1.6 §5.16: any card of the group (same parentIdTag) may end the transaction.
+    s = Session(max_current_a=16)
+    s.handle(CardPresented("AA"), 0)
+    s.handle(AuthorizationResult("AA", True, "FLEET-1"), 1)  # authorized before the plug
+    s.handle(PilotChanged(C), 2)
+    assert s.transaction.parent_id_tag == "FLEET-1"
+    out = s.handle(CardPresented("BB", "FLEET-2"), 3)
+    assert of(StopTransaction, out) == [] and of(CardIgnored, out)
+    out = s.handle(CardPresented("CC"), 4)  # parent unknown: not the group
+    assert of(StopTransaction, out) == []
+    out = s.handle(CardPresented("DD", "FLEET-1"), 5)
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.LOCAL, "DD")]
+
+
+def test_without_a_parent_only_the_same_card_stops_the_session():
+    s = charging_session("AA")
+    assert s.transaction.parent_id_tag is None
+    assert of(StopTransaction, s.handle(CardPresented("BB", None), 10)) == []

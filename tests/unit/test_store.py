@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from agent.store import StorageError, Store
+from agent.store import MIGRATIONS, StorageError, Store
 
 
 def test_outbox_is_ordered_and_binds_the_backend_transaction_id(tmp_path):
@@ -45,4 +45,4 @@ def test_damaged_database_is_a_clear_error(tmp_path):
 
 def test_schema_version_is_recorded(tmp_path):
     Store(tmp_path / "db").close()
-    assert sqlite3.connect(tmp_path / "db").execute("PRAGMA user_version").fetchone()[0] == 1
+    assert sqlite3.connect(tmp_path / "db").execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

@@ -1,0 +1,126 @@
+"""OCPP 1.6 Firmware Management profile (§3.11): UpdateFirmware (§5.19), GetDiagnostics (§5.9),
+and the FirmwareStatusNotification (§4.5) / DiagnosticsStatusNotification (§4.4) they cause.
+
+The work itself is version-neutral (``agent/firmware.py``, ``agent/diagnostics.py``); this
+module checks the request in ``@on`` (a location the agent cannot use gets a CALLERROR
+naming it), starts the work from ``@after`` (so no notification can overtake the answer),
+and sends the neutral status reports as 1.6 notifications (``report_sender``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ocpp.exceptions import GenericError, OCPPError, PropertyConstraintViolationError
+from ocpp.routing import after, on
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action
+
+from agent.diagnostics import DiagnosticsRequest, DiagnosticsStatus
+from agent.firmware import FirmwareBusy, FirmwareStatus
+from agent.transfer import UnsupportedLocation
+
+log = logging.getLogger(__name__)
+
+
+class FirmwareManagementHandlers:
+    """Mixin for ChargePoint16 (needs ``self.backend`` with ``firmware`` and ``diagnostics``)."""
+
+    # §5.19 UpdateFirmware
+    @on(Action.update_firmware)
+    def on_update_firmware(self, location: str, retrieve_date: str, retries: int | None = None, retry_interval: int | None = None):
+        updater = self.backend.firmware
+        if updater is None:
+            raise GenericError(description="firmware updates are not set up on this charge point")
+        _parse_time(retrieve_date, "retrieveDate")
+        try:
+            updater.check(location)
+        except UnsupportedLocation as exc:
+            raise PropertyConstraintViolationError(description=f"location: {exc}") from None
+        except FirmwareBusy as exc:
+            raise GenericError(description=str(exc)) from None
+        return call_result.UpdateFirmware()
+
+    @after(Action.update_firmware)
+    def after_update_firmware(self, location: str, retrieve_date: str, retries: int | None = None, retry_interval: int | None = None):
+        try:
+            self.backend.firmware.update(location, _parse_time(retrieve_date, "retrieveDate"), retries, retry_interval)
+        except (UnsupportedLocation, FirmwareBusy, OCPPError) as exc:  # checked in @on; changed since
+            log.warning("UpdateFirmware: not started: %s", exc)
+
+    # §5.9 GetDiagnostics
+    @on(Action.get_diagnostics)
+    def on_get_diagnostics(
+        self,
+        location: str,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        start_time: str | None = None,
+        stop_time: str | None = None,
+        call_unique_id: str = "",
+    ):
+        collector = self.backend.diagnostics
+        if collector is None:
+            return call_result.GetDiagnostics()  # §5.9: no file name when no diagnostics are available
+        start = _parse_time(start_time, "startTime") if start_time else None
+        stop = _parse_time(stop_time, "stopTime") if stop_time else None
+        try:
+            request = collector.request(location, start, stop, retries, retry_interval)
+        except UnsupportedLocation as exc:
+            raise PropertyConstraintViolationError(description=f"location: {exc}") from None
+        self._diagnostics_requests()[call_unique_id] = request
+        return call_result.GetDiagnostics(file_name=request.file_name)
+
+    @after(Action.get_diagnostics)
+    def after_get_diagnostics(self, call_unique_id: str = "", **_):
+        request: DiagnosticsRequest | None = self._diagnostics_requests().pop(call_unique_id, None)
+        if request is not None:
+            self.backend.diagnostics.start(request)
+
+    def _diagnostics_requests(self) -> dict[str, DiagnosticsRequest]:
+        if not hasattr(self, "_pending_diagnostics"):
+            self._pending_diagnostics: dict[str, DiagnosticsRequest] = {}
+        return self._pending_diagnostics
+
+    # §4.4 / §4.5 for TriggerMessage (§5.17): Idle unless an upload / update is under way.
+    def diagnostics_status(self) -> str:
+        collector = self.backend.diagnostics
+        return (collector.status if collector is not None else DiagnosticsStatus.IDLE).value
+
+    def firmware_status(self) -> str:
+        updater = self.backend.firmware
+        return (updater.status if updater is not None else FirmwareStatus.IDLE).value
+
+
+def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
+    """Neutral status reports → §4.4 / §4.5 notifications, for ``agent.reports.ReportQueue``."""
+    from agent.ocpp16.adapter import LinkDown  # the adapter imports the handlers, which import this
+
+    async def send(report: FirmwareStatus | DiagnosticsStatus) -> bool:
+        if isinstance(report, FirmwareStatus):
+            payload = call.FirmwareStatusNotification(status=report.value)
+        else:
+            payload = call.DiagnosticsStatusNotification(status=report.value)
+        if not backend.online:
+            return False
+        try:
+            await backend.call(payload)
+        except (LinkDown, asyncio.TimeoutError):
+            return False
+        except OCPPError as exc:
+            log.warning("%s %s: refused by the backend: %s", type(payload).__name__, report.value, exc)
+        return True
+
+    return send
+
+
+def _parse_time(text: str, field: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise PropertyConstraintViolationError(description=f"{field}: {text!r} is not a date and time") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)

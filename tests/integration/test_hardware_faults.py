@@ -1,0 +1,93 @@
+"""Devices that fail: the contactor opens, the backend is told with a fitting error code,
+the session stops or waits as fits, and everything recovers when the device is back."""
+
+from __future__ import annotations
+
+from ocpp_csms import StatusEvent, TransactionStoppedEvent
+
+from tests.integration.test_outages import start_charging
+from tests.integration.test_session_flow import booted, evse, status_reached
+
+
+def faulted(code: str, vendor: str):
+    return lambda e: (isinstance(e, StatusEvent) and e.connector.connector_id == 1 and e.connector.status == "Faulted"
+                      and e.connector.error_code == code and e.connector.vendor_error_code == vendor)
+
+
+async def test_rcd_trip_stops_the_session_and_reports_ground_failure(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    await start_charging(sim, csms)
+    sim.inject_fault(1, "rcd")
+    await sim.wait_for(lambda s: not evse(s)["contactor_closed"])
+    await csms.recorder.wait_for(faulted("GroundFailure", "E-RCD"))
+    stopped = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent))
+    assert stopped.transaction.stop_reason == "Other"
+    await sim.wait_for(lambda s: evse(s)["current_limit_a"] == 0)
+    sim.clear_fault(1)
+    await csms.recorder.wait_for(status_reached(csms, "Finishing"), after=csms.recorder.events.index(stopped))
+
+
+async def test_overcurrent_stops_the_session(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    await start_charging(sim, csms)
+    sim.inject_fault(1, "overcurrent")
+    await csms.recorder.wait_for(faulted("OverCurrentFailure", "E-OVERCURRENT"), timeout=20)
+    await sim.wait_for(lambda s: not evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 0)
+    stopped = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent))
+    assert stopped.transaction.stop_reason == "Other"
+    sim.clear_fault(1)
+    sim.unplug(1)  # a new EV gets a new chance
+    await csms.recorder.wait_for(status_reached(csms, "Available"), after=csms.recorder.events.index(stopped))
+
+
+async def test_silent_board_faults_the_connector_and_the_session_resumes(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    tx = await start_charging(sim, csms)
+    sim.inject_fault(1, "comm")
+    await csms.recorder.wait_for(faulted("InternalError", "E-BOARD-COMM"), timeout=20)
+    mark = len(csms.recorder.events)
+    sim.clear_fault(1)
+    await csms.recorder.wait_for(status_reached(csms, "Charging"), after=mark, timeout=20)
+    assert not csms.recorder.of(TransactionStoppedEvent)
+    await sim.wait_for(lambda s: evse(s)["contactor_closed"], timeout=10)
+    assert await csms.charge_points["CP-TEST-1"].async_remote_stop_transaction(tx.transaction_id) == "Accepted"
+
+
+async def test_silent_meter_suspends_the_session_until_it_answers(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    await start_charging(sim, csms)
+    sim.inject_fault(1, "meter_comm")
+    await csms.recorder.wait_for(faulted("PowerMeterFailure", "E-METER-COMM"), timeout=20)
+    # No energy may flow that cannot be measured.
+    await sim.wait_for(lambda s: not evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 0, timeout=10)
+    mark = len(csms.recorder.events)
+    sim.clear_fault(1)
+    await csms.recorder.wait_for(status_reached(csms, "Charging"), after=mark, timeout=20)
+    assert not csms.recorder.of(TransactionStoppedEvent)
+
+
+async def test_a_rebooted_board_is_switched_off_again(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    await sim.wait_for(lambda s: evse(s)["current_limit_a"] == 0)
+    sim.plug(1)
+    sim.reboot_board(1)  # back to its power-up current (16 A): an unbilled session would start
+    state = await sim.wait_for(lambda s: evse(s)["current_limit_a"] > 0)
+    assert evse(state)["current_limit_a"] == 16
+    await sim.wait_for(lambda s: evse(s)["current_limit_a"] == 0 and not evse(s)["contactor_closed"], timeout=10)
+
+
+async def test_a_board_rebooted_mid_session_gets_its_current_back(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    await start_charging(sim, csms)
+    cp = csms.charge_points["CP-TEST-1"]
+    await cp.async_change_configuration("MeterValueSampleInterval", "1")
+    sim.set_ev_state(1, "B")
+    sim.reboot_board(1)
+    sim.set_ev_state(1, "C")
+    await sim.wait_for(lambda s: evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 16, timeout=10)
