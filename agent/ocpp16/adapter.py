@@ -86,6 +86,7 @@ class Ocpp16Backend:
         self._cp: ChargePoint16 | None = None
         self._ws = None
         self._accepted = False
+        self._registered_once = False
         self._outbox_wakeup = asyncio.Event()
         self._outbox_drained = asyncio.Event()
         self._status_wakeup = asyncio.Event()
@@ -202,7 +203,15 @@ class Ocpp16Backend:
             raise
 
     async def _register(self) -> None:
-        """OCPP 1.6 §4.2: BootNotification until Accepted; Pending/Rejected retry after ``interval``."""
+        """OCPP 1.6 §4.2: BootNotification until Accepted; Pending/Rejected retry after ``interval``.
+
+        Once per start of the agent: a reconnect is not a reboot (some backends close open
+        transactions on a BootNotification), so after one Accepted a new connection goes
+        straight on with a Heartbeat to sync the clock."""
+        if self._registered_once:
+            self._accepted = True
+            await self.heartbeat()
+            return
         while True:
             result = await self.call(self._boot)
             self.clock.sync(result.current_time)
@@ -211,6 +220,7 @@ class Ocpp16Backend:
                 if result.interval > 0:
                     self.settings.set("heartbeat_interval_s", result.interval)
                 self._accepted = True
+                self._registered_once = True
                 log.info("BootNotification accepted, heartbeat every %d s", self.settings["heartbeat_interval_s"])
                 return
             retry = result.interval if result.interval > 0 else 30

@@ -14,6 +14,9 @@ class CuttableProxy:
         self._open = True
         self._pipes: set[asyncio.StreamWriter] = set()
         self.connections = 0
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._connected = asyncio.Event()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -36,6 +39,20 @@ class CuttableProxy:
     def restore(self) -> None:
         self._open = True
 
+    def freeze(self) -> None:
+        """Keep every connection open but pass nothing: a link that died silently
+        (a mobile network dropping packets), which only pings can detect."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
+    async def wait_connections(self, count: int, timeout: float = 30.0) -> None:
+        async with asyncio.timeout(timeout):
+            while self.connections < count:
+                self._connected.clear()
+                await self._connected.wait()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self._open:
             writer.transport.abort()
@@ -46,12 +63,14 @@ class CuttableProxy:
             writer.transport.abort()
             return
         self.connections += 1
+        self._connected.set()
         self._pipes.update({writer, up_writer})
         await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer), return_exceptions=True)
 
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         finally:

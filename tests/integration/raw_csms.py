@@ -49,6 +49,8 @@ class RawCsms:
         now = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
         if action in self.answer:
             kind, value = self.answer[action](payload)
+            if kind == "hold":  # never answer
+                return
             if kind == "error":
                 await ws.send(json.dumps([4, unique_id, value, "test", {}]))
                 return

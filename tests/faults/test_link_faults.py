@@ -1,0 +1,87 @@
+"""The link misbehaving: backends that accept and drop at once, links that die silently,
+answers that never come."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from websockets.asyncio.server import serve
+
+from ocpp_csms import ConnectedEvent
+
+from tests.integration.test_session_flow import booted, evse
+
+
+async def test_a_backend_that_accepts_and_drops_at_once_is_not_hammered(sim, make_agent):
+    arrivals: list[float] = []
+    enough = asyncio.Event()
+
+    async def accept_and_close(ws):
+        arrivals.append(time.monotonic())
+        if len(arrivals) >= 8:
+            enough.set()
+        await ws.close()
+
+    async with serve(accept_and_close, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
+        port = server.sockets[0].getsockname()[1]
+        # reconnect_min_s = 0.2, reconnect_max_s = 1 in the test config
+        await make_agent(port, card_reader=False)
+        await asyncio.wait_for(enough.wait(), 30)
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    # websockets' own reconnect would come back within milliseconds every time (its backoff
+    # resets after each handshake); ours keeps backing off: never under the minimum, and
+    # spread out by its jitter.
+    assert min(gaps) >= 0.19, gaps
+    assert len({round(g, 2) for g in gaps}) > 3, gaps
+
+
+async def test_a_silently_dead_link_is_detected_by_ping_and_replaced(sim, csms, proxy, make_agent):
+    await make_agent(proxy.port, card_reader=False, extra_keys="WebSocketPingInterval = 1")
+    await booted(csms)
+    assert proxy.connections == 1
+    proxy.freeze()
+    # Nothing was closed: only the missing pong can tell the agent; it then connects anew.
+    await proxy.wait_connections(2, timeout=20)
+    mark = len(csms.recorder.events)
+    proxy.thaw()
+    await csms.recorder.wait_for(lambda e: isinstance(e, ConnectedEvent), after=mark, timeout=20)
+    cp = csms.charge_points["CP-TEST-1"]
+    sim.plug(1)
+    assert await cp.async_remote_start_transaction("AFTER", connector_id=1) == "Accepted"
+    await sim.wait_for(lambda s: evse(s)["contactor_closed"], timeout=10)
+
+
+async def test_a_call_pending_when_the_link_drops_is_sent_again_at_once(sim, raw_csms, make_agent, tmp_path):
+    from tests.integration.proxy import CuttableProxy
+
+    proxy = CuttableProxy("127.0.0.1", raw_csms.port)
+    await proxy.start()
+    answered = asyncio.Event()
+
+    def hold_start(payload):
+        answered.set()
+        return ("hold", None)
+
+    raw_csms.answer["StartTransaction"] = hold_start
+    try:
+        # response_timeout_s is 5 s in the test config; a late failure would only come then.
+        await make_agent(proxy.port, card_reader=False)
+        await raw_csms.connected()
+        sim.plug(1)
+        uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "PENDING", "connectorId": 1})
+        await raw_csms.response_to(uid)
+        await answered.wait()
+        first = raw_csms.calls("StartTransaction")[0]
+        raw_csms.answer.pop("StartTransaction")
+        cut_at = time.monotonic()
+        proxy.cut()
+        proxy.restore()
+        again = await raw_csms.wait_for(
+            lambda f: f[0] == 2 and f[2] == "StartTransaction" and f is not first, timeout=20,
+            after=raw_csms.received.index(first) + 1,
+        )
+        assert again[1] == first[1]  # the same message, resent with its message id
+        assert time.monotonic() - cut_at < 5.0, "the pending call waited out its response timeout"
+    finally:
+        await proxy.stop()
