@@ -25,6 +25,7 @@ class RawCsms:
         self._tx_ids = itertools.count(100)
         # action -> function(payload) returning ("result", payload) or ("error", code)
         self.answer: dict[str, Callable[[dict], tuple[str, object]]] = {}
+        self.connections = 0
 
     async def start(self) -> None:
         self._server = await serve(self._handle, "127.0.0.1", 0, subprotocols=["ocpp1.6"])
@@ -36,6 +37,8 @@ class RawCsms:
 
     async def _handle(self, ws: ServerConnection) -> None:
         self.ws = ws
+        self.connections += 1
+        self._changed.set()
         with contextlib.suppress(Exception):
             async for text in ws:
                 frame = json.loads(text)
@@ -48,6 +51,7 @@ class RawCsms:
         _, unique_id, action, payload = frame
         now = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
         if action in self.answer:
+            self.current_id = unique_id  # the message being answered, for answer functions
             kind, value = self.answer[action](payload)
             if kind == "hold":  # never answer
                 return
