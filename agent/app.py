@@ -34,9 +34,11 @@ def build_settings(config: AgentConfig, store: Store) -> Settings:
 
 def check(config: AgentConfig) -> None:
     """Checks that need more than the schema (raises ConfigError)."""
+    from agent.link_security import check_files
     from agent.ocpp16.keys import initial_settings
 
     initial_settings(config.ocpp.keys, len(config.connectors))
+    check_files(config)
 
 
 def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
@@ -68,36 +70,10 @@ def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
 
 
 def build_hardware(config: AgentConfig):
-    """Buses, boards, meters and the card reader named in the config."""
-    from drivers.evse_din import EvseDinBoard
-    from drivers.modbus_bus import ModbusBus
-    from drivers.sdm630 import Sdm630Meter
+    """Buses, boards, meters and the card reader named in the config (agent.hardware)."""
+    from agent.hardware import build_connectors
 
-    buses = {}
-    for bus in config.buses:
-        if bus.kind == "tcp":
-            buses[bus.name] = ModbusBus.tcp(bus.host, bus.port, timeout=bus.timeout_s, retries=bus.retries, name=bus.name)
-        else:
-            buses[bus.name] = ModbusBus.rtu(
-                bus.device,
-                baudrate=bus.baudrate,
-                parity=bus.parity,
-                stopbits=bus.stopbits,
-                timeout=bus.timeout_s,
-                retries=bus.retries,
-                name=bus.name,
-            )
-    hardware = []
-    for section in config.connectors:
-        b = section.board
-        board = EvseDinBoard(
-            buses[b.bus].device(b.unit, min_interval_s=b.min_interval_s), centiamp_mode=b.centiamp_mode, rcd_bits=b.rcd_bits
-        )
-        meter = None
-        if section.meter is not None:
-            m = section.meter
-            meter = Sdm630Meter(buses[m.bus].device(m.unit, min_interval_s=m.min_interval_s))
-        hardware.append((section, board, meter))
+    buses, hardware = build_connectors(config)
     reader = None
     if config.card_reader.driver == "pcsc":
         from drivers.pcsc_reader import PcscCardReader
@@ -156,7 +132,15 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         )
         for section, board, meter in hardware
     ]
-    station = Station(connectors, store, settings, clock, card_reader=reader, storage_ok=storage_ok)
+    station = Station(
+        connectors,
+        store,
+        settings,
+        clock,
+        card_reader=reader,
+        storage_ok=storage_ok,
+        storage_recheck_s=config.storage.recheck_interval_s,
+    )
 
     from agent.ocpp16.adapter import Ocpp16Backend
 
@@ -174,6 +158,9 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         lifecycle=lifecycle,
     )
     station.backend = backend
+    from agent.ocpp16.security import install_security
+
+    security = install_security(backend, config)  # security profiles, certificates, security events
     link = Link(
         endpoint_url(config.ocpp.csms_url, config.charge_point.id),
         backend.subprotocol,
@@ -181,7 +168,9 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         ping_interval_s=lambda: settings["websocket_ping_interval_s"],
         reconnect_min_s=config.ocpp.reconnect_min_s,
         reconnect_max_s=config.ocpp.reconnect_max_s,
+        policy=security,
     )
+    security.reconnect = link.reconnect
     log.info("evse-agent %s: charge point %s, backend %s", __version__, config.charge_point.id, link.url)
 
     loop = asyncio.get_running_loop()
@@ -202,6 +191,10 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
             if task.get_name() not in ("stop", "watchdog") and task.exception() is not None:
                 raise task.exception()
         systemd.notify("STOPPING=1")
+        if lifecycle.restart_requested:  # delivered after the restart (Security Whitepaper)
+            from agent.security_events import SecurityEvent
+
+            security.events.record(SecurityEvent.RESET_OR_REBOOT, lifecycle.reason)
         log.info("evse-agent: stopping (%s; sessions resume at the next start)", lifecycle.reason)
     finally:
         for task in tasks:

@@ -39,6 +39,14 @@ class OcppSection:
     response_timeout_s: float = 30.0
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 300.0
+    # OCPP 1.6 Security Whitepaper profiles (agent/link_security.py): 0 none, 1 HTTP Basic over
+    # ws://, 2 TLS + HTTP Basic, 3 TLS with a client certificate. The backend may raise it.
+    security_profile: Literal[0, 1, 2, 3] = 0
+    ca_bundle: str = ""  # PEM CA certificates the backend's TLS certificate must chain to
+    client_cert: str = ""  # PEM chain (profile 3)
+    client_key: str = ""  # its private key, a 0600 file (profile 3)
+    # The AuthorizationKey (hexadecimal) for profiles 1 and 2; "" = <data_dir>/authorization-key.
+    authorization_key_file: str = ""
     # Initial values of OCPP configuration keys; the backend may change them later
     # (ChangeConfiguration), and those changes persist in the data directory.
     keys: dict[str, Any] = field(default_factory=dict)
@@ -50,6 +58,8 @@ class StorageSection:
     # Bound of the queue of transaction messages waiting for the backend; past it the
     # oldest periodic MeterValues are dropped (never StartTransaction / StopTransaction).
     max_queued_messages: int = 50_000
+    # While storage fails (disk full, read-only), how often to try writing again.
+    recheck_interval_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -81,19 +91,31 @@ class BusSection:
     retries: int = 1
 
 
+# Board drivers that talk Modbus (need ``bus``) and those on a serial line of their own (need ``device``).
+MODBUS_BOARDS = ("evse-din", "heidelberg", "bender")
+SERIAL_BOARDS = ("openevse",)
+
+
 @dataclass(frozen=True)
 class BoardSection:
-    driver: Literal["evse-din"]
-    bus: str
+    driver: Literal["evse-din", "heidelberg", "bender", "openevse"]
+    bus: str = ""  # Modbus drivers: the [[buses]] name
     unit: int = 1
     min_interval_s: float = 0.1  # EVSE-DIN wants 100-200 ms between accesses
-    centiamp_mode: Literal["auto", "on", "off"] = "auto"
-    rcd_bits: Literal["syssi", "pdf"] = "syssi"
+    centiamp_mode: Literal["auto", "on", "off"] = "auto"  # evse-din
+    rcd_bits: Literal["syssi", "pdf"] = "syssi"  # evse-din
+    watchdog_ms: int = 15000  # heidelberg: register 257, 0 = off
+    failsafe_current_a: float = 0.0  # heidelberg: register 262, what the box offers once the watchdog expired
+    energy_word_order: Literal["big", "little"] = "big"  # heidelberg: registers 15-18
+    device: str = ""  # openevse: /dev/ttyUSB0, a pty, or socket://host:port
+    baudrate: int = 115200  # openevse
+    timeout_s: float = 1.0  # openevse: wait for a RAPI reply
+    pause_command: Literal["sleep", "disable"] = "sleep"  # openevse: FS or FD for 0 A
 
 
 @dataclass(frozen=True)
 class MeterSection:
-    driver: Literal["sdm630"]
+    driver: Literal["sdm630", "sdm72", "sdm72-v1", "sdm120", "abb-b23"]
     bus: str
     unit: int = 2
     min_interval_s: float = 0.0
@@ -219,7 +241,13 @@ def _check_semantics(config: AgentConfig) -> None:
     url = urlsplit(config.ocpp.csms_url)
     if url.scheme not in ("ws", "wss") or not url.hostname:
         raise ConfigError(f"ocpp.csms_url: {config.ocpp.csms_url!r} is not a ws:// or wss:// URL")
-    if url.scheme == "ws" and not config.ocpp.allow_unencrypted and not _is_loopback(url.hostname):
+    _check_security(config)
+    if (
+        url.scheme == "ws"
+        and config.ocpp.security_profile < 2
+        and not config.ocpp.allow_unencrypted
+        and not _is_loopback(url.hostname)
+    ):
         raise ConfigError(
             "ocpp.csms_url: ws:// sends the link unencrypted; use wss:// or set ocpp.allow_unencrypted = true"
         )
@@ -254,14 +282,57 @@ def _check_semantics(config: AgentConfig) -> None:
             raise ConfigError(f"{where}.max_current_a: {conn.max_current_a} is outside 6-80 A (IEC 61851-1)")
         if conn.poll_interval_s <= 0:
             raise ConfigError(f"{where}.poll_interval_s: must be > 0")
+        _check_board(conn.board, f"{where}.board", conn.poll_interval_s)
         for part in ("board", "meter"):
             device = getattr(conn, part)
-            if device is None:
+            if device is None or (part == "board" and device.driver in SERIAL_BOARDS):
                 continue
             if device.bus not in bus_names:
                 raise ConfigError(f"{where}.{part}.bus: no bus named {device.bus!r} (have: {', '.join(bus_names)})")
-            if not 1 <= device.unit <= 247:
-                raise ConfigError(f"{where}.{part}.unit: {device.unit} is outside 1-247")
+            tcp = next(b for b in config.buses if b.name == device.bus).kind == "tcp"
+            if not (1 <= device.unit <= 247 or (tcp and device.unit == 255)):
+                raise ConfigError(f"{where}.{part}.unit: {device.unit} is outside 1-247 (255 only on a tcp bus)")
+
+
+def _check_board(board: BoardSection, where: str, poll_interval_s: float) -> None:
+    """Driver-specific keys: a Modbus board needs ``bus``, a serial one ``device``."""
+    if board.driver in SERIAL_BOARDS:
+        if not board.device:
+            raise ConfigError(f"{where}.device: required for the {board.driver} driver (serial port or socket://host:port)")
+        if board.bus:
+            raise ConfigError(f"{where}.bus: the {board.driver} driver is not on a Modbus bus; use device")
+        if board.baudrate <= 0 or board.timeout_s <= 0:
+            raise ConfigError(f"{where}: baudrate and timeout_s must be > 0")
+        return
+    if not board.bus:
+        raise ConfigError(f"{where}.bus: required for the {board.driver} driver")
+    if board.device:
+        raise ConfigError(f"{where}.device: only for serial boards ({', '.join(SERIAL_BOARDS)}); the bus has the device")
+    if board.driver == "heidelberg":
+        if not 0 <= board.watchdog_ms <= 0xFFFF:
+            raise ConfigError(f"{where}.watchdog_ms: must be 0-65535 (register 257)")
+        # evcc polls every timeout/4; the station reads the board every poll_interval_s
+        if board.watchdog_ms and board.watchdog_ms < 4000 * poll_interval_s:
+            raise ConfigError(f"{where}.watchdog_ms: must be at least 4 x poll_interval_s ({4000 * poll_interval_s:.0f} ms)")
+        if board.failsafe_current_a != 0 and not 6 <= board.failsafe_current_a <= 16:
+            raise ConfigError(f"{where}.failsafe_current_a: must be 0 or 6-16 A (register 262)")
+
+
+def _check_security(config: AgentConfig) -> None:
+    ocpp = config.ocpp
+    profile = ocpp.security_profile
+    if profile == 1 and not ocpp.allow_unencrypted:
+        raise ConfigError(
+            "ocpp.security_profile: 1 sends the link unencrypted; set ocpp.allow_unencrypted = true or use 2 or 3"
+        )
+    if profile in (1, 2) and ":" in config.charge_point.id:
+        raise ConfigError("charge_point.id: must not contain ':' with HTTP Basic authentication (RFC 7617)")
+    if profile >= 2 and not ocpp.ca_bundle:
+        raise ConfigError(f"ocpp.ca_bundle: security profile {profile} verifies the backend against it: required")
+    if bool(ocpp.client_cert) != bool(ocpp.client_key):
+        raise ConfigError("ocpp.client_cert, ocpp.client_key: give both or neither")
+    if profile == 3 and not ocpp.client_cert:
+        raise ConfigError("ocpp.client_cert: security profile 3 authenticates with it: required (with ocpp.client_key)")
 
 
 def _is_loopback(host: str) -> bool:

@@ -109,9 +109,11 @@ class Station:
         card_reader: CardReader | None = None,
         monotonic: Callable[[], float] = Clock.monotonic,
         storage_ok: bool = True,
+        storage_recheck_s: float = 30.0,
     ) -> None:
         self.connectors = {c.id: c for c in connectors}
         self.storage_ok = storage_ok  # False: running on a memory store, nothing is kept
+        self.storage_recheck_s = storage_recheck_s
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -136,6 +138,7 @@ class Station:
             if stored.get(f"availability.{conn.id}") == "inoperative":
                 conn.session.available = False
         self._transaction_ended = asyncio.Event()
+        self._unstored_stops: list[tuple] = []  # (local_id, meter_stop, timestamp, reason, body)
         # OCPP 1.6 §3.12: after availability and open transactions are known.
         self.reservations = ReservationDesk(store, clock, monotonic, self.connectors, self.dispatch)
         self.reservations.restore()
@@ -303,10 +306,15 @@ class Station:
         if now < conn.next_sample:
             return
         if conn.next_sample:
-            self.store.queue_meter_values(
-                conn.tx_local_id,
-                {"connector_id": conn.id, "samples": [self.sample(conn, "Sample.Periodic")]},
-            )
+            try:
+                self.store.queue_meter_values(
+                    conn.tx_local_id,
+                    {"connector_id": conn.id, "samples": [self.sample(conn, "Sample.Periodic")]},
+                )
+            except StorageError as exc:
+                log.critical("connector %d: meter values not stored: %s; stopping the session", conn.id, exc)
+                self.dispatch(conn, FaultRaised(Fault.STORAGE))
+                return
             self._outbox_changed()
             if self.settings["stop_txn_sampled_data"]:
                 # OCPP 1.6 §9.1.31 StopTxnSampledData: every MeterValueSampleInterval of the transaction.
@@ -408,7 +416,19 @@ class Station:
         )
         if stop_measurands and conn.reading is not None:
             body["transaction_data"] = conn.stop_txn_data + [self.sample(conn, "Transaction.End", stop_measurands)]
-        self.store.end_transaction(local_id, meter_stop, timestamp, reason.value, body)
+        try:
+            self.store.end_transaction(local_id, meter_stop, timestamp, reason.value, body)
+        except StorageError as exc:
+            # Disk full / read-only: the stop is kept in memory and stored when the disk
+            # takes writes again (_watch_storage); the session ends all the same.
+            log.critical(
+                "connector %d: StopTransaction of transaction %d (%s, meterStop %d Wh at %s) not stored: %s; "
+                "kept in memory until storage works again",
+                conn.id, local_id, reason.value, meter_stop, timestamp, exc,
+            )
+            self._unstored_stops.append((local_id, meter_stop, timestamp, reason.value, body))
+            if Fault.STORAGE not in conn.session.faults:
+                self.dispatch(conn, FaultRaised(Fault.STORAGE))
         if conn.tx_local_id == local_id:
             conn.tx_local_id = None
             conn.stop_txn_data = []
@@ -535,14 +555,19 @@ class Station:
             if conn.tx_local_id == local_tx_id:
                 self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
 
-    async def _watch_storage(self, every_s: float = 30.0) -> None:
-        """Clear the storage fault once the database takes writes again."""
+    async def _watch_storage(self) -> None:
+        """Store what could not be stored, and clear the storage fault, once the database
+        takes writes again."""
         while True:
-            await asyncio.sleep(every_s)
+            await asyncio.sleep(self.storage_recheck_s)
             faulted = [c for c in self.connectors.values() if Fault.STORAGE in c.session.faults]
             if not faulted or not self.storage_ok:
                 continue
             try:
+                while self._unstored_stops:
+                    self.store.end_transaction(*self._unstored_stops[0])
+                    self._unstored_stops.pop(0)
+                    self._outbox_changed()
                 self.store.put_setting("storage.probe", self.clock.iso())
             except StorageError:
                 continue

@@ -79,7 +79,7 @@ class AgentProcess:
 
 
 def agent_config(*, modbus_port: int, csms_port: int, data_dir: Path, card_reader: bool = True,
-                 extra_keys: str = "", rtu_device: str | None = None) -> str:
+                 extra_keys: str = "", rtu_device: str | None = None, extra_ocpp: str = "") -> str:
     bus = (
         f'kind = "rtu"\ndevice = "{rtu_device}"\nbaudrate = 9600\ntimeout_s = 0.5'
         if rtu_device
@@ -96,6 +96,7 @@ csms_url = "ws://127.0.0.1:{csms_port}/ocpp"
 response_timeout_s = 5
 reconnect_min_s = 0.2
 reconnect_max_s = 1
+{extra_ocpp}
 
 [ocpp.keys]
 MeterValueSampleInterval = 1
@@ -105,6 +106,7 @@ TransactionMessageRetryInterval = 1
 
 [storage]
 data_dir = "{data_dir}"
+recheck_interval_s = 0.5
 
 [[buses]]
 name = "sim"

@@ -52,3 +52,26 @@ async def test_damaged_database_is_set_aside_and_charging_works(tmp_path, sim, c
     finally:
         await agent.stop()
 
+
+
+async def test_disk_full_mid_session_stops_charging_and_keeps_the_stop(sim, csms, make_agent):
+    import resource
+
+    from ocpp_csms import TransactionStoppedEvent
+
+    from tests.integration.test_outages import start_charging
+
+    agent = await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    tx = await start_charging(sim, csms)
+    # The disk is full: no file of the agent may grow (SQLite gets "database or disk is full").
+    limits = resource.prlimit(agent.proc.pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(agent.proc.pid, resource.RLIMIT_FSIZE, (1, limits[1]))
+    try:
+        await csms.recorder.wait_for(faulted_storage, timeout=20)
+        final = await sim.wait_for(lambda s: not evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 0)
+    finally:
+        resource.prlimit(agent.proc.pid, resource.RLIMIT_FSIZE, limits)  # space again
+    stopped = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent), timeout=30)
+    assert stopped.transaction.transaction_id == tx.transaction_id
+    assert abs(stopped.transaction.meter_stop - evse(final)["energy_wh"]) <= 1
