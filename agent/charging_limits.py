@@ -25,7 +25,6 @@ from agent.smart_charging import (
     Composite,
     Limits,
     Profile,
-    Purpose,
     RateUnit,
     SmartCharging,
     from_dict,
@@ -42,6 +41,7 @@ POLL_S = 1.0  # how often transactions starting / ending are looked for
 VOLTAGE_HYSTERESIS_V = 5.0  # the meter's voltage is taken over when it moved this far
 PENDING_GRACE_S = 60.0  # a remote start's profile waits ConnectionTimeOut + this for its transaction
 LIMITS = Limits()
+RECHECK = dt.timedelta(hours=1)  # a cached next change is recomputed at least this often
 
 
 class ChargingLimits:
@@ -60,6 +60,8 @@ class ChargingLimits:
         self._had_transaction: dict[int, bool] = {}
         self._voltage: dict[int, float] = {}
         self._wakeup = asyncio.Event()
+        self._generation = 0  # counts changes of profiles and transactions
+        self._next: dict[int, tuple[tuple, dt.datetime, dt.datetime | None]] = {}
 
     # ---- what the backend asks -----------------------------------------------------
 
@@ -102,7 +104,7 @@ class ChargingLimits:
         while True:
             self._wakeup.clear()
             try:
-                wait = self._step()
+                wait = self.step()
             except Exception:  # a bug here must not stop charging; the limits are tried again
                 log.exception("charging limits: step failed")
                 wait = POLL_S
@@ -111,13 +113,15 @@ class ChargingLimits:
             except TimeoutError:
                 pass
 
-    def _step(self) -> float:
+    def step(self) -> float:
+        """One pass over the connectors; the seconds until the next one is due."""
         self._sync_transactions()
         now = self._now()
         if self.smart.pending:
             before = len(self.smart.pending)
             self.smart.expire_pending(now)
             if len(self.smart.pending) != before:
+                self._generation += 1
                 log.info("charging limits: a remote start's profile expired unused")
         wait = POLL_S
         for conn in self.station.connectors.values():
@@ -135,7 +139,7 @@ class ChargingLimits:
         voltage = self._voltage_for(conn.id)
         want = self.smart.limit_at(conn.id, now, voltage)
         wait = POLL_S
-        nxt = self.smart.next_change_after(conn.id, now, voltage)
+        nxt = self._next_change(conn.id, now, voltage)
         if nxt is not None:
             wait = min(wait, (nxt - now).total_seconds())
         if want == self._applied.get(conn.id):
@@ -149,6 +153,20 @@ class ChargingLimits:
         self._applied[conn.id] = want
         self.station.dispatch(conn, LimitChanged(conn.session.max_current_a if want is None else want))
         return wait
+
+    def _next_change(self, connector_id: int, now: dt.datetime, voltage: float) -> dt.datetime | None:
+        """``next_change_after``, kept until it passes or anything it depends on changes
+        (it looks a week ahead, too much work for every second)."""
+        basis = (self._generation, voltage, self.smart.transaction_key(connector_id))
+        cached = self._next.get(connector_id)
+        if cached is not None:
+            was_basis, computed_at, nxt = cached
+            fresh = computed_at <= now and (nxt is None or now < nxt) and now - computed_at < RECHECK
+            if was_basis == basis and fresh:
+                return nxt
+        nxt = self.smart.next_change_after(connector_id, now, voltage)
+        self._next[connector_id] = (basis, now, nxt)
+        return nxt
 
     # ---- bookkeeping ---------------------------------------------------------------
 
@@ -172,9 +190,11 @@ class ChargingLimits:
             for profile in self.smart.transaction_started(conn.id, key, start, record.id_tag):
                 log.info("connector %d: remote start's TxProfile %d applies to transaction %d", conn.id, profile.id, key)
         if changed:
+            self._generation += 1
             self._save()
 
     def _changed(self) -> None:
+        self._generation += 1
         self._save()
         self._wakeup.set()
 
@@ -228,4 +248,4 @@ def _parse_time(text: str) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
-__all__ = ["ChargingLimits", "Purpose", "RateUnit"]
+__all__ = ["ChargingLimits", "LIMITS"]

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
+
+# A change of the agent's time by more than this is a "SettingSystemTime" security event.
+JUMP_S = 60.0
 
 
 class Clock:
     def __init__(self) -> None:
         self.offset_s = 0.0
+        # Told (old offset, new offset) when a sync moves the time by more than JUMP_S.
+        self.on_jump: Callable[[float, float], None] | None = None
 
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(time.time() + self.offset_s, tz=dt.timezone.utc)
@@ -30,7 +36,9 @@ class Clock:
             return
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.timezone.utc)
-        self.offset_s = when.timestamp() - time.time()
+        old, self.offset_s = self.offset_s, when.timestamp() - time.time()
+        if self.on_jump is not None and abs(self.offset_s - old) > JUMP_S:
+            self.on_jump(old, self.offset_s)
 
     @staticmethod
     def monotonic() -> float:

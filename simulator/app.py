@@ -12,6 +12,7 @@ from typing import Any
 from .config import SimConfig, load_config
 from .modbus_bus import ModbusBus, RegisterWrite
 from .model import Fault, ModelEvent, SimModel
+from .rapi_endpoint import RapiEndpoint
 from .vpcd_card import parse_uid, present
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Simulator:
         self.model.on_change = self._changed
         self.register_writes: list[RegisterWrite] = []
         self.bus = ModbusBus(self.model, on_write=self._on_write)
+        self.rapi: dict[int, RapiEndpoint] = {}  # evse id -> RAPI endpoint of an openevse board
         self.card: str | None = None  # UID (uppercase hex) currently on the reader
         self.card_error: str | None = None
         self._card_task: asyncio.Task | None = None
@@ -68,7 +70,12 @@ class Simulator:
         m = self.config.modbus
         await self.bus.start_tcp(m.tcp_host, m.tcp_port)
         if m.rtu_link:
-            await self.bus.start_rtu(m.rtu_link, m.baudrate)
+            await self.bus.start_rtu(m.rtu_link, m.baudrate, m.parity)
+        for e in self.config.evses:
+            if e.board == "openevse":
+                endpoint = RapiEndpoint(self.model, e.id, self.change_event)
+                await endpoint.start(m.tcp_host, e.rapi_port, e.rapi_link)
+                self.rapi[e.id] = endpoint
         if self._with_http:
             from .http_api import start_http  # aiohttp only when serving HTTP
 
@@ -88,6 +95,8 @@ class Simulator:
         if self._http_runner is not None:
             await self._http_runner.cleanup()
             self._http_runner = None
+        for endpoint in self.rapi.values():
+            await endpoint.stop()
         await self.bus.stop()
 
     async def __aenter__(self) -> Simulator:
@@ -109,6 +118,11 @@ class Simulator:
     def rtu_link(self) -> str | None:
         """Path the agent opens for Modbus RTU (None without RTU)."""
         return self.bus.rtu_link
+
+    @property
+    def rapi_ports(self) -> dict[int, int]:
+        """evse id -> TCP port of its OpenEVSE RAPI endpoint (``socket://host:port``)."""
+        return {evse_id: e.port for evse_id, e in self.rapi.items() if e.port is not None}
 
     @property
     def http_port(self) -> int | None:

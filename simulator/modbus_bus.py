@@ -28,17 +28,15 @@ from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from . import evse_din, sdm630
+from .evse_din import Refusal
 from .model import SimModel
 
 log = logging.getLogger(__name__)
 
-BOARD_READ_FC = frozenset({3})  # hardware.md §2a: FC03 read
-BOARD_WRITE_FC = frozenset({6, 16})  # FC06 (openWB) and FC16 (evcc) writes
-# pymodbus reads the registers back after a write (to build the FC06 echo) with the
-# write's function code, so reads under a write FC must be allowed too.
-BOARD_READ_BACK_FC = BOARD_READ_FC | BOARD_WRITE_FC
-METER_READ_FC = frozenset({4})  # hardware.md §3: FC04 input registers
+# Which function codes a device accepts is the device's own business: each board
+# and meter image checks them (EVSE-DIN FC03/06/16, Heidelberg FC04 + FC03/06/16,
+# SDM FC04, ABB FC03, ...). pymodbus reads the registers back after a write (to
+# build the FC06 echo) with the write's function code, so the boards allow that.
 
 
 @dataclass(frozen=True)
@@ -68,28 +66,22 @@ class ModbusBus:
     def devices(self) -> list[SimDevice]:
         devs = []
         for p in self.model.evses.values():
-            board_data = [
-                SimData(address=a, count=n, values=0, datatype=DataType.REGISTERS)
-                for a, n in evse_din.BLOCKS
-            ]
-            devs.append(SimDevice(id=p.cfg.board_unit, simdata=board_data,
-                                  action=partial(self._board_action, p.cfg.board_unit)))
-            meter_data = [SimData(address=0, count=sdm630.REGISTER_COUNT, values=0,
-                                  datatype=DataType.REGISTERS)]
-            devs.append(SimDevice(id=p.cfg.meter_unit, simdata=meter_data,
-                                  action=partial(self._meter_action, p.cfg.meter_unit)))
+            if p.board.on_bus:
+                devs.append(SimDevice(id=p.cfg.board_unit, simdata=_simdata(p.board.blocks),
+                                      action=partial(self._board_action, p.cfg.board_unit)))
+            if p.meter_image is not None:
+                devs.append(SimDevice(id=p.cfg.meter_unit, simdata=_simdata(p.meter_image.blocks),
+                                      action=partial(self._meter_action, p.cfg.meter_unit)))
         return devs
 
     async def _board_action(self, unit, fc, start, address, count, regs, set_values):
         if set_values is None:
-            if fc not in BOARD_READ_BACK_FC:
-                return ExcCodes.ILLEGAL_FUNCTION
-            values = self.model.board_read(unit, address, count)
+            values = self.model.board_read(unit, address, count, fc)
+            if isinstance(values, Refusal):
+                return ExcCodes(int(values))
             regs[address - start : address - start + count] = values
             return None
-        if fc not in BOARD_WRITE_FC:
-            return ExcCodes.ILLEGAL_FUNCTION
-        refusal = self.model.board_write(unit, address, [int(v) for v in set_values])
+        refusal = self.model.board_write(unit, address, [int(v) for v in set_values], fc)
         if self.on_write:
             self.on_write(RegisterWrite(self.model.sim_time, unit, fc, address,
                                         tuple(int(v) for v in set_values),
@@ -97,10 +89,12 @@ class ModbusBus:
         return ExcCodes(int(refusal)) if refusal else None
 
     async def _meter_action(self, unit, fc, start, address, count, regs, set_values):
-        if set_values is not None or fc not in METER_READ_FC:
+        if set_values is not None:
             return ExcCodes.ILLEGAL_FUNCTION
-        image = self.model.meter_registers(unit)
-        regs[address - start : address - start + count] = image[address : address + count]
+        values = self.model.meter_read(unit, fc, address, count)
+        if isinstance(values, int):
+            return ExcCodes(values)
+        regs[address - start : address - start + count] = values
         return None
 
     def _drop_silent(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU | None:
@@ -118,7 +112,7 @@ class ModbusBus:
         self.tcp_port = self._tcp.transport.sockets[0].getsockname()[1]
         return self.tcp_port
 
-    async def start_rtu(self, link: str, baudrate: int) -> str:
+    async def start_rtu(self, link: str, baudrate: int, parity: str = "N") -> str:
         """Spawn ``socat`` for a pty pair: the agent opens ``link``, we serve ``link``-sim."""
         socat = shutil.which("socat")
         if socat is None:
@@ -144,7 +138,7 @@ class ModbusBus:
         # exits when the agent closes its port, and the bus would be gone after a restart.
         self._hold_fd = os.open(agent, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         self._rtu = ModbusSerialServer(self.devices(), port=str(sim), framer=FramerType.RTU,
-                                       baudrate=baudrate, ignore_missing_devices=True,
+                                       baudrate=baudrate, parity=parity, ignore_missing_devices=True,
                                        trace_pdu=self._drop_silent)
         await self._rtu.serve_forever(background=True)
         self.rtu_link = str(agent)
@@ -163,3 +157,7 @@ class ModbusBus:
             with contextlib.suppress(ProcessLookupError):
                 await self._socat.wait()
         self._socat = None
+
+
+def _simdata(blocks) -> list[SimData]:
+    return [SimData(address=a, count=n, values=0, datatype=DataType.REGISTERS) for a, n in blocks]

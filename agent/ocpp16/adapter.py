@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ocpp.exceptions import OCPPError
+from ocpp.exceptions import NotImplementedError as OcppNotImplemented
+from ocpp.exceptions import NotSupportedError, OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
@@ -305,6 +306,10 @@ class Ocpp16Backend:
         try:
             result = await self.call(payload, unique_id=message.unique_id)
         except (OCPPError, asyncio.TimeoutError) as exc:
+            if message.kind == "security_event" and isinstance(exc, (OcppNotImplemented, NotSupportedError)):
+                log.warning("outbox: the backend does not take SecurityEventNotification (%r); dropped", exc)
+                self.store.drop(message.seq)
+                return
             # OCPP 1.6 §4.10 / §9.1.37-38: retry TransactionMessageAttempts times,
             # TransactionMessageRetryInterval × attempt apart, then give up.
             attempts = message.attempts + 1
@@ -331,6 +336,8 @@ class Ocpp16Backend:
 
     def _render(self, message: OutboxMessage) -> Any | None:
         body = message.body
+        if message.kind == "security_event":  # Security Whitepaper: agent/security_events.py
+            return call.SecurityEventNotification(type=body["type"], timestamp=body["timestamp"], tech_info=body["tech_info"])
         if message.kind == "tx_start":
             return call.StartTransaction(
                 connector_id=body["connector_id"],

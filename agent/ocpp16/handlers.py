@@ -24,6 +24,7 @@ from agent.ocpp16.core import CoreHandlers
 from agent.ocpp16.firmware import FirmwareManagementHandlers
 from agent.ocpp16.local_auth import LocalAuthListHandlers
 from agent.ocpp16.reservation import ReservationHandlers
+from agent.ocpp16.security import SecurityHandlers
 from agent.ocpp16.smart_charging import SmartChargingHandlers
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ChargePoint16(CoreHandlers, LocalAuthListHandlers, FirmwareManagementHandlers, SmartChargingHandlers, ReservationHandlers, ChargePoint):
+class ChargePoint16(CoreHandlers, LocalAuthListHandlers, FirmwareManagementHandlers, SmartChargingHandlers, ReservationHandlers, SecurityHandlers, ChargePoint):
     def __init__(self, backend: Ocpp16Backend, connection, response_timeout: float) -> None:
         super().__init__(backend.charge_point_id, connection, response_timeout=response_timeout)
         self.backend = backend
@@ -70,7 +71,8 @@ class ChargePoint16(CoreHandlers, LocalAuthListHandlers, FirmwareManagementHandl
     @on(Action.change_configuration)
     def on_change_configuration(self, key: str, value: str):
         result = self.backend.keys.change(key, value)
-        log.info("ChangeConfiguration %s=%s: %s", key, value, result.value)
+        shown = "<write-only>" if key == "AuthorizationKey" else value  # never log the password
+        log.info("ChangeConfiguration %s=%s: %s", key, shown, result.value)
         return call_result.ChangeConfiguration(status=ConfigurationStatus(result.value))
 
     # §5.17 TriggerMessage

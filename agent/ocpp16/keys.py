@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from agent.charging_limits import LIMITS as CHARGING_LIMITS
 from agent.settings import DEFAULTS, Settings
@@ -107,21 +107,39 @@ def core_keys(number_of_connectors: int) -> dict[str, Key]:
     return {k.name: k for k in keys}
 
 
+class ExtraKeys(Protocol):
+    """Keys with behaviour of their own (write-only, raise-only...), kept outside this table."""
+
+    def names(self) -> list[str]: ...
+
+    def entry(self, name: str) -> dict[str, Any]: ...  # the GetConfiguration entry
+
+    def change(self, name: str, value: str) -> ChangeResult: ...
+
+
 class ConfigurationKeys:
     """GetConfiguration / ChangeConfiguration for one charge point."""
 
     def __init__(self, settings: Settings, number_of_connectors: int) -> None:
         self._settings = settings
         self._keys = core_keys(number_of_connectors)
+        # Keys another module keeps (e.g. agent/ocpp16/security_keys.py), by name.
+        self._extra: dict[str, ExtraKeys] = {}
+
+    def add(self, extra: ExtraKeys) -> None:
+        self._extra.update(dict.fromkeys(extra.names(), extra))
 
     def names(self) -> list[str]:
-        return list(self._keys)
+        return [*self._keys, *self._extra]
 
     def get(self, names: list[str] | None) -> tuple[list[dict[str, Any]], list[str]]:
         """§5.8: (configurationKey entries, unknownKey names)."""
         known, unknown = [], []
-        for name in names if names else self._keys:
+        for name in names if names else self.names():
             key = self._keys.get(name)
+            if name in self._extra:
+                known.append(self._extra[name].entry(name))
+                continue
             if key is None:
                 unknown.append(name)
                 continue
@@ -129,6 +147,8 @@ class ConfigurationKeys:
         return known, unknown
 
     def change(self, name: str, value: str) -> ChangeResult:
+        if name in self._extra:
+            return self._extra[name].change(name, value)
         key = self._keys.get(name)
         if key is None:
             return ChangeResult.NOT_SUPPORTED

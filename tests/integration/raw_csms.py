@@ -15,7 +15,8 @@ from websockets.asyncio.server import ServerConnection, serve
 
 
 class RawCsms:
-    def __init__(self) -> None:
+    def __init__(self, ssl_context=None) -> None:
+        self._ssl = ssl_context  # wss:// with this server context
         self.received: list[list] = []  # every frame from the agent, parsed
         self._changed = asyncio.Event()
         self.ws: ServerConnection | None = None
@@ -28,7 +29,7 @@ class RawCsms:
         self.connections = 0
 
     async def start(self) -> None:
-        self._server = await serve(self._handle, "127.0.0.1", 0, subprotocols=["ocpp1.6"])
+        self._server = await serve(self._handle, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ssl=self._ssl)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

@@ -11,7 +11,7 @@ import tarfile
 
 import pytest
 from ocpp.v16 import call
-from ocpp_csms import BootEvent, DiagnosticsStatusEvent, FirmwareStatusEvent, MessageTrigger, TransactionStartedEvent, TransactionStoppedEvent
+from ocpp_csms import BootEvent, CsmsCallError, DiagnosticsStatusEvent, FirmwareStatusEvent, MessageTrigger, TransactionStartedEvent, TransactionStoppedEvent
 
 from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 from tests.integration.conftest import AgentProcess, agent_config
@@ -196,6 +196,13 @@ async def test_unreachable_upload_fails_after_the_retries(sim, csms, firmware_ag
     await firmware_agent(csms.port)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
+    # A location the agent cannot use is refused at once, naming the problem.
+    for request in (
+        call.GetDiagnostics(location="file:///var/lib/evse-agent/"),
+        call.UpdateFirmware(location="file:///tmp/fw.bin", retrieve_date=iso(now())),
+    ):
+        with pytest.raises(CsmsCallError, match="scheme 'file'"):
+            await cp.async_call(request)
     result = await cp.async_call(call.GetDiagnostics(location=f"ftp://127.0.0.1:{closed_port()}/", retries=2, retry_interval=1))
     assert result.file_name
     await csms.recorder.wait_for(diagnostics_status(csms, "UploadFailed"), timeout=20)

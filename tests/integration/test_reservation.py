@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from ocpp.v16 import call
 from ocpp_csms import AvailabilityType, StatusEvent, TransactionStartedEvent
 
-from tests.integration.test_session_flow import booted, status_reached
+from tests.integration.test_session_flow import CARD, booted, status_reached
 
 DRIVER, STRANGER = "DRIVER-1", "STRANGER-2"
 
@@ -149,3 +150,19 @@ async def test_reservation_survives_an_agent_restart(sim, csms, make_agent):
     assert await cp.async_remote_start_transaction(STRANGER, connector_id=1) == "Rejected"
     assert await cancel(cp, 21) == "Accepted"
     await csms.recorder.wait_for(status_reached(csms, "Available"), after=mark)
+
+
+@pytest.mark.pcsc
+async def test_cards_at_a_reserved_connector(sim, csms, make_agent):
+    await make_agent(csms.port)
+    await booted(csms)
+    cp = csms.charge_points["CP-TEST-1"]
+    assert await reserve(cp, 31, id_tag=CARD) == "Accepted"
+    sim.plug(1)
+    await csms.recorder.wait_for(status_reached(csms, "Reserved"))
+    await sim.tap_card("DEADBEEF")  # authorized by the backend, but not the reservation's card
+    assert csms.recorder.of(TransactionStartedEvent) == []
+    sim.tap_card(CARD)  # the booked card starts at once
+    started = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStartedEvent))
+    assert started.transaction.id_tag == CARD and started.transaction.reservation_id == 31
+    assert [e.transaction.id_tag for e in csms.recorder.of(TransactionStartedEvent)] == [CARD]
