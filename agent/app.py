@@ -21,6 +21,8 @@ from agent.link import Link, endpoint_url
 from agent.session import Session
 from agent.settings import Settings
 from agent.station import Connector, Station
+from agent.status_socket import SOCKET_NAME, StatusServer
+from agent.status_socket import snapshot as status_snapshot
 from agent.store import DatabaseCorrupt, StorageError, Store
 
 log = logging.getLogger("evse_agent")
@@ -172,6 +174,14 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     )
     security.reconnect = link.reconnect
     log.info("evse-agent %s: charge point %s, backend %s", __version__, config.charge_point.id, link.url)
+    status_server = StatusServer(
+        Path(config.storage.data_dir) / SOCKET_NAME,
+        lambda: status_snapshot(config.charge_point.id, __version__, station, backend, link, store),
+    )
+    try:
+        await status_server.start()
+    except OSError as exc:  # a read-only data directory: the agent runs all the same
+        log.warning("status socket %s: %s", status_server.path, exc)
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -200,6 +210,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await status_server.stop()
         if reader is not None:
             await reader.close()
         for bus in buses.values():

@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check-config", help="check a configuration file and exit")
     check.add_argument("--config", required=True)
 
+    status = commands.add_parser("status", help="the live state of the running agent")
+    status.add_argument("--config", default="/etc/evse-agent/agent.toml", help="the agent's configuration file")
+    status.add_argument("--data-dir", help="the agent's data directory (overrides the config)")
+    status.add_argument("--json", action="store_true", help="print the raw JSON")
+
     demo = commands.add_parser("demo", help="simulator + demo backend + agent, until Ctrl-C")
     demo.add_argument("--http-port", type=int, default=8765, help="simulator page port (default 8765)")
     demo.add_argument("--csms-port", type=int, default=9000, help="demo backend port (default 9000)")
@@ -37,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         from agent.demo import run_demo
 
         return run_demo(http_port=args.http_port, csms_port=args.csms_port, modbus_port=args.modbus_port)
+
+    if args.command == "status":
+        return show_status(args)
 
     overrides = {}
     if args.command == "run":
@@ -84,6 +92,32 @@ def main(argv: list[str] | None = None) -> int:
         # Reset / firmware installed: the same command line again, in this process's place.
         logging.shutdown()
         os.execv(sys.executable, [sys.executable, "-m", "agent.cli", *(argv if argv is not None else sys.argv[1:])])
+    return 0
+
+
+def show_status(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from agent.status_socket import SOCKET_NAME, query, render
+
+    data_dir = args.data_dir
+    if data_dir is None:
+        try:
+            data_dir = load_config(args.config).storage.data_dir
+        except ConfigError as exc:
+            print(f"evse-agent: {exc} (or give --data-dir)", file=sys.stderr)
+            return 1
+    path = Path(data_dir) / SOCKET_NAME
+    try:
+        status = query(path)
+    except (FileNotFoundError, ConnectionRefusedError):
+        print(f"evse-agent: no agent is running with data directory {data_dir} ({path} does not answer)", file=sys.stderr)
+        return 2
+    except PermissionError:
+        print(f"evse-agent: {path}: permission denied (run as the agent's user or root)", file=sys.stderr)
+        return 2
+    print(json.dumps(status, indent=2) if args.json else render(status))
     return 0
 
 

@@ -3,7 +3,8 @@
 One ``.tar.gz`` per request, named ``diagnostics-<charge point id>-<UTC time to the ms>.tar.gz``:
 
 - ``state.json``: agent version, time, each connector's state, open transactions, the
-  length of the transaction-message queue, the settings and the configuration, with
+  length of the transaction-message queue, the connector history (status changes,
+  faults, sessions: agent/history.py), the settings and the configuration, with
   secrets removed (values of keys named like passwords, secrets, tokens or
   AuthorizationKey, and passwords inside URLs);
 - ``agent.log``: the lines of the agent's log file (``[log] file``, with its rotated
@@ -183,6 +184,7 @@ class DiagnosticsCollector:
                 "connectors": connectors,
                 "open_transactions": [dataclasses.asdict(t) for t in self._store.open_transactions()],
                 "outbox_length": self._store.outbox_length(),
+                "history": self._station.history.recent(1000),
                 "settings": self._settings(),
                 "config": dataclasses.asdict(self._config),
             }

@@ -47,6 +47,7 @@ from agent.session import (
     TransactionRestored,
 )
 from agent.reservations import ReservationDesk
+from agent.history import History
 from agent.settings import Settings
 from agent.store import StorageError, Store, TransactionRecord
 from drivers.interfaces import (
@@ -139,6 +140,7 @@ class Station:
                 conn.session.available = False
         self._transaction_ended = asyncio.Event()
         self._unstored_stops: list[tuple] = []  # (local_id, meter_stop, timestamp, reason, body)
+        self.history = History(store, clock.iso)
         # OCPP 1.6 §3.12: after availability and open transactions are known.
         self.reservations = ReservationDesk(store, clock, monotonic, self.connectors, self.dispatch)
         self.reservations.restore()
@@ -383,6 +385,7 @@ class Station:
                 conn.next_sample = 0.0
                 conn.stop_txn_data = []
                 log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
+                self.history.record(conn.id, "start", f"transaction {conn.tx_local_id} by {id_tag} at {meter_start} Wh")
                 self._outbox_changed()
             case StopTransaction(reason, id_tag):
                 if conn.tx_local_id is not None:
@@ -391,6 +394,7 @@ class Station:
                 asyncio.create_task(self._authorize(conn, id_tag))
             case StatusChanged(status, fault):
                 log.info("connector %d: %s%s", conn.id, status.value, f" ({fault.value})" if fault else "")
+                self.history.record(conn.id, "status", status.value + (f" ({fault.value})" if fault else ""))
                 if self.backend is not None:
                     self.backend.status_changed(conn.id, status, fault)
             case CardIgnored(id_tag, why):
@@ -434,6 +438,7 @@ class Station:
             conn.stop_txn_data = []
         self._transaction_ended.set()
         log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
+        self.history.record(conn.id, "stop", f"transaction {local_id} ({reason.value}) at {meter_stop} Wh")
         self._outbox_changed()
 
     async def _wait_relay_open(self, conn: Connector, timeout_s: float = 2.0) -> None:

@@ -100,6 +100,16 @@ MIGRATIONS: list[str] = [
         body TEXT NOT NULL
     );
     """,
+    # 6: connector history for support (agent/history.py)
+    """
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        connector_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    """,
 ]
 
 
