@@ -17,8 +17,9 @@ KEEP = 5000
 
 
 class History:
-    def __init__(self, store: Store, now) -> None:
+    def __init__(self, store: Store, now, keep: int = KEEP) -> None:
         self._store = store
+        self._keep = keep
         self._now = now  # -> ISO 8601 text (the station's clock)
         self._since_prune = 0
 
@@ -32,7 +33,7 @@ class History:
                 self._since_prune += 1
                 if self._since_prune >= 100:
                     self._since_prune = 0
-                    self._store.execute("DELETE FROM history WHERE id <= (SELECT max(id) FROM history) - ?", (KEEP,))
+                    self._store.execute("DELETE FROM history WHERE id <= (SELECT max(id) FROM history) - ?", (self._keep,))
         except StorageError as exc:  # history is for support; it never stops charging
             log.debug("history not stored: %s", exc)
 

@@ -1,13 +1,11 @@
-from agent import history as history_module
 from agent.history import History
 from agent.store import Store
 
 
-def test_history_is_kept_in_order_and_bounded(tmp_path, monkeypatch):
+def test_history_is_kept_in_order_and_bounded(tmp_path):
     store = Store(tmp_path / "db")
-    monkeypatch.setattr(history_module, "KEEP", 150)  # our own constant, to keep the test small
     stamps = iter(f"t{i:04d}" for i in range(1000))
-    history = History(store, lambda: next(stamps))
+    history = History(store, lambda: next(stamps), keep=150)
     for i in range(400):
         history.record(1, "status", f"S{i}")
     recent = history.recent(1000)
