@@ -67,11 +67,11 @@ class ClientCertificate:
 
 class CertificateStore:
     def __init__(self, directory: Path, max_certificates: int = 10) -> None:
+        # Directories are made when first written to (an unwritable data directory only
+        # fails the certificate operations, with an OSError).
         self.directory = directory
         self.max_certificates = max_certificates
-        for kind in RootKind:
-            (directory / kind.value).mkdir(parents=True, exist_ok=True)
-        self._own = private_directory(directory / "charge-point")
+        self._own = directory / "charge-point"
 
     # ---- root certificates -----------------------------------------------------------
 
@@ -100,6 +100,7 @@ class CertificateStore:
         if not path.exists():
             if self.count() >= self.max_certificates:
                 raise StoreFull(f"the certificate store is full ({self.max_certificates} certificates)")
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         log.info("certificate store: installed %s root %s", kind.value, cert.subject.rfc4514_string())
         return self.certificate_id(cert, kind)
@@ -170,6 +171,7 @@ class CertificateStore:
     def new_csr(self, common_name: str, organization: str) -> str:
         """A new key pair (kept until its certificate arrives) and its PEM CSR (RFC 2986)."""
         key = ec.generate_private_key(ec.SECP256R1())
+        private_directory(self._own)
         write_secret(self._own / "pending.key", _private_pem(key))
         subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
         if organization:

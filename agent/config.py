@@ -122,6 +122,42 @@ class MeterSection:
 
 
 @dataclass(frozen=True)
+class PinSection:
+    """One GPIO line (BCM number); ``active_high = false`` for a LOW-active relay or contact."""
+
+    pin: int
+    active_high: bool = True
+    pull_up: bool | None = None  # inputs: true = internal pull-up, false = pull-down; absent = none
+
+
+@dataclass(frozen=True)
+class GpioSection:
+    """A connector's GPIO safety I/O (agent/safety_io.py); every line is optional."""
+
+    contactor: PinSection | None = None  # main contactor relay, closed only while charging in C/D
+    contactor_feedback: PinSection | None = None  # auxiliary contact, active = closed
+    feedback_debounce_s: float = 0.25  # Tinkerforge WARP: 250 ms
+    rcd: PinSection | None = None  # RCD/RCM trip input, active = tripped
+    rcm_test: PinSection | None = None  # RCM self-test output, pulsed at each session start
+    rcm_test_pulse_s: float = 0.25
+    rcm_test_timeout_s: float = 1.0  # the trip must come within this after the pulse starts
+    emergency_stop: PinSection | None = None  # active = pressed
+    stop_button: PinSection | None = None  # active = pressed: stops the running session
+    lock_direction: PinSection | None = None  # active = towards locked
+    lock_motor: PinSection | None = None  # pulsed for a move
+    lock_feedback: PinSection | None = None  # active = locked
+    lock_pulse_s: float = 1.0  # openWB: 1 s motor pulse
+    lock_check_s: float = 0.3  # after the pulse, before the position is judged
+    lock_retry_s: float = 5.0  # SmartEVSE: retry every 5 s
+    lock_attempts: int = 3  # failed moves in a row before ConnectorLockFailure
+    lock_max_moves: int = 10  # openWB: at most 10 moves ...
+    lock_window_s: float = 60.0  # ... per 60 s
+    led_green: PinSection | None = None
+    led_blue: PinSection | None = None
+    led_red: PinSection | None = None
+
+
+@dataclass(frozen=True)
 class ConnectorSection:
     id: int
     board: BoardSection
@@ -129,6 +165,7 @@ class ConnectorSection:
     max_current_a: float = 16.0
     phases: Literal[1, 3] = 3
     poll_interval_s: float = 0.25
+    gpio: GpioSection | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +173,16 @@ class CardReaderSection:
     driver: Literal["pcsc", "none"] = "none"
     reader: str = ""  # part of the PC/SC reader name; "" = the first reader
     byte_order: Literal["as_read", "reversed"] = "as_read"
+
+
+@dataclass(frozen=True)
+class GpioFactorySection:
+    """Which gpiozero pin factory drives ``[connectors.gpio]``: "default" (lgpio on a Pi) or
+    "pigpio" (a pigpio daemon at host:port: a real one, or ``evse-sim``'s)."""
+
+    factory: Literal["default", "pigpio"] = "default"
+    host: str = "localhost"
+    port: int = 8888
 
 
 @dataclass(frozen=True)
@@ -148,6 +195,7 @@ class AgentConfig:
     connectors: list[ConnectorSection] = field(default_factory=list)
     card_reader: CardReaderSection = field(default_factory=CardReaderSection)
     firmware: FirmwareSection = field(default_factory=FirmwareSection)
+    gpio: GpioFactorySection = field(default_factory=GpioFactorySection)
 
 
 def load_config(path: str | Path, **overrides: Any) -> AgentConfig:
@@ -276,6 +324,7 @@ def _check_semantics(config: AgentConfig) -> None:
     ids = [c.id for c in config.connectors]
     if sorted(ids) != list(range(1, len(ids) + 1)):
         raise ConfigError(f"connectors: ids must be 1..{len(ids)} (OCPP numbers connectors from 1), got {ids}")
+    used_pins: dict[int, str] = {}  # GPIO pins taken so far, across connectors
     for i, conn in enumerate(config.connectors):
         where = f"connectors[{i}]"
         if not 6 <= conn.max_current_a <= 80:
@@ -283,6 +332,10 @@ def _check_semantics(config: AgentConfig) -> None:
         if conn.poll_interval_s <= 0:
             raise ConfigError(f"{where}.poll_interval_s: must be > 0")
         _check_board(conn.board, f"{where}.board", conn.poll_interval_s)
+        if conn.gpio is not None:
+            from agent.safety_io import check_gpio_config
+
+            check_gpio_config(conn.gpio, f"{where}.gpio", used_pins)
         for part in ("board", "meter"):
             device = getattr(conn, part)
             if device is None or (part == "board" and device.driver in SERIAL_BOARDS):

@@ -24,7 +24,7 @@ The password never appears in a URL or a log line: it goes in an ``Authorization
 from __future__ import annotations
 
 import base64
-import binascii
+import contextlib
 import json
 import logging
 import os
@@ -129,7 +129,7 @@ class LinkSecurity:
         if state is None or state.get("config") != asdict(self._from_config):
             # First start, or the operator edited the file, which is how a profile is lowered.
             self.active, self.pending = self._from_config, None
-            self.new_key_file.unlink(missing_ok=True)
+            _remove(self.new_key_file)
             self._save()
         else:
             self.active = Credentials(**state["active"])
@@ -193,7 +193,7 @@ class LinkSecurity:
                 self.pending.profile, self._failures, _reason(error), self.active.profile,
             )
             if self.pending.new_key:
-                self.new_key_file.unlink(missing_ok=True)
+                _remove(self.new_key_file)
             self.pending, self._failures = None, 0
             self._save()
             self._remember_secrets()
@@ -385,6 +385,11 @@ def _change(previous: Credentials, now: Credentials) -> str:
     if previous.client_cert != now.client_cert:
         return "new charge point certificate in use"
     return "new AuthorizationKey in use"
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):  # gone already, or a data directory that cannot be written
+        path.unlink()
 
 
 def _pem(cert: x509.Certificate) -> str:

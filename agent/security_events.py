@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from agent.clock import Clock
-from agent.store import Store
+from agent.store import StorageError, Store
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ class SecurityEvents:
 
     def record(self, event: SecurityEvent, tech_info: str | None = None) -> None:
         info = tech_info[:TECH_INFO_MAX] if tech_info else None
-        self._store.queue_security_event({"type": event.value, "timestamp": self._clock.iso(), "tech_info": info})
         log.warning("security event %s%s", event.value, f": {info}" if info else "")
+        try:
+            self._store.queue_security_event({"type": event.value, "timestamp": self._clock.iso(), "tech_info": info})
+        except StorageError as exc:  # reported in the log only; nothing else stops for it
+            log.error("security event %s not queued: %s", event.value, exc)
+            return
         self.queued()

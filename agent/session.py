@@ -40,6 +40,11 @@ class Fault(enum.Enum):
     """Why a connector cannot charge; each maps to an OCPP error code in the adapter."""
 
     RCD = "rcd"  # residual current: GroundFailure
+    EMERGENCY_STOP = "emergency_stop"  # e-stop pressed: Faulted until released
+    WELDED = "welded"  # contactor feedback closed while commanded open: PowerSwitchFailure
+    CONTACTOR = "contactor"  # contactor feedback open while commanded closed: PowerSwitchFailure
+    RCM_TEST = "rcm_test"  # the RCM self-test did not trip: GroundFailure
+    LOCK = "lock"  # the cable lock does not reach its position: ConnectorLockFailure
     PILOT = "pilot"  # pilot short / diode check: EVCommunicationError
     OVERCURRENT = "overcurrent"  # EV draws more than offered: OverCurrentFailure
     BOARD_COMM = "board_comm"  # EVSE board does not answer: InternalError
@@ -50,7 +55,8 @@ class Fault(enum.Enum):
 
 # Faults after which the session cannot be continued safely: the transaction ends.
 # A silent board or meter only suspends it; it resumes when the device is back.
-ENDS_TRANSACTION = frozenset({Fault.RCD, Fault.PILOT, Fault.OVERCURRENT, Fault.STORAGE, Fault.OTHER})
+ENDS_TRANSACTION = frozenset({Fault.RCD, Fault.PILOT, Fault.OVERCURRENT, Fault.STORAGE, Fault.OTHER,
+                              Fault.EMERGENCY_STOP, Fault.WELDED, Fault.CONTACTOR, Fault.RCM_TEST})
 
 
 class StopReason(enum.Enum):
@@ -369,7 +375,8 @@ class Session:
                 self.pending_auth = None
                 self.authorized = None
                 if fault in ENDS_TRANSACTION:
-                    self._stop(StopReason.OTHER, None, out)
+                    reason = StopReason.EMERGENCY_STOP if fault is Fault.EMERGENCY_STOP else StopReason.OTHER
+                    self._stop(reason, None, out)
             case FaultCleared(fault):
                 self.faults.discard(fault)
             case AvailabilityChanged(available):

@@ -93,6 +93,7 @@ class Connector:
     meter_failures: int = 0
     over_current_reads: int = 0
     offer_mismatches: int = 0
+    board_fault: Fault | None = None  # the fault the board itself reports now
     next_sample: float = 0.0
     restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
     stop_txn_data: list[dict[str, Any]] = field(default_factory=list)  # samples for StopTransaction
@@ -221,18 +222,21 @@ class Station:
         conn.board_failures = 0
         conn.last_status = status
         self._check_board_offer(conn, status)
-        board_fault = BOARD_FAULTS.get(status.fault) if status.fault else None
-        for fault in (Fault.RCD, Fault.PILOT):
-            if fault in conn.session.faults and board_fault is not fault:
-                self.dispatch(conn, FaultCleared(fault))
-        if board_fault is not None and board_fault not in conn.session.faults:
-            log.warning("connector %d: board reports %s", conn.id, status.fault.value)
-            self.dispatch(conn, FaultRaised(board_fault))
+        # What the board reports is the truth for the faults it reports: raised while it
+        # reports them, cleared when it stops (the board latches e.g. an RCD trip itself).
+        reported = BOARD_FAULTS.get(status.fault) if status.fault else None
+        if reported is None and status.pilot is PilotState.E:
+            reported = Fault.PILOT  # IEC 61851-1 state E: CP shorted to PE
+        if conn.board_fault is not None and conn.board_fault is not reported:
+            log.info("connector %d: board no longer reports %s", conn.id, conn.board_fault.value)
+            self.dispatch(conn, FaultCleared(conn.board_fault))
+        if reported is not None and reported is not conn.board_fault:
+            log.warning("connector %d: board reports %s", conn.id, reported.value)
+            self.dispatch(conn, FaultRaised(reported))
+        conn.board_fault = reported
         pilot = status.pilot
         if conn.restored is not None:
             await self._resolve_restored(conn, pilot)
-        if pilot is PilotState.E and Fault.PILOT not in conn.session.faults:
-            self.dispatch(conn, FaultRaised(Fault.PILOT))
         if pilot != conn.session.pilot:
             if pilot is PilotState.A and Fault.OVERCURRENT in conn.session.faults:
                 self.dispatch(conn, FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance

@@ -8,7 +8,7 @@ so a board, meter or reader can be swapped by configuration (EVerest's
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -87,3 +87,129 @@ class CardReader(Protocol):
     def cards(self) -> AsyncIterator[str]: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class I2cBus(Protocol):
+    """One I²C bus (a Pi's /dev/i2c-1, or the simulator's bus over TCP).
+
+    The calls are what the chip sees on the wire (hardware.md §5): ``write`` and ``read``
+    are one i2c_rdwr message each; ``write_block(addr, reg, data)`` is a write of
+    ``[reg] + data`` (SMBus "I2C block write", ≤ 32 bytes) and ``read_block(addr, reg, n)``
+    a write of ``[reg]`` then a read of ``n`` bytes after a repeated start. A device that
+    does not acknowledge raises :class:`DeviceUnavailable`. Implementations serialise the
+    calls of every device on the bus and keep blocking I/O off the event loop.
+    """
+
+    async def write_block(self, addr: int, reg: int, data: bytes) -> None: ...
+
+    async def read_block(self, addr: int, reg: int, n: int) -> bytes: ...
+
+    async def write(self, addr: int, data: bytes) -> None: ...
+
+    async def read(self, addr: int, n: int) -> bytes: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Display(Protocol):
+    """A small monochrome display; ``show`` takes a :class:`drivers.bitmap.Bitmap` of its size."""
+
+    width: int
+    height: int
+
+    async def show(self, image) -> None: ...
+
+    async def show_neutral(self) -> None:
+        """A blank (all dark) screen: what is left when the agent knows nothing to show."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class TemperatureSensor(Protocol):
+    async def read_celsius(self) -> float: ...
+
+    async def close(self) -> None: ...
+
+
+# ---- GPIO safety I/O (drivers/gpio.py) ------------------------------------------------
+# Plain (not async) calls: a GPIO write is a register or ioctl (pigpio: one loopback
+# round trip), and the contactor must open from the event loop at once, not via a thread.
+
+
+@runtime_checkable
+class Contactor(Protocol):
+    """A contactor switched by a relay output, with its auxiliary contact read back if wired."""
+
+    def switch(self, closed: bool) -> None: ...
+
+    @property
+    def commanded_closed(self) -> bool: ...
+
+    def feedback_closed(self) -> bool | None:
+        """What the auxiliary contact says; None when none is wired."""
+        ...
+
+    def release(self) -> None:
+        """Open the contactor and free the pins."""
+        ...
+
+
+@runtime_checkable
+class TripInput(Protocol):
+    """A safety contact: RCD/RCM trip, emergency stop, stop button.
+
+    ``on_change(callback)``: ``callback(active)`` runs on the driver's own thread at each change.
+    """
+
+    def is_active(self) -> bool: ...
+
+    def on_change(self, callback: Callable[[bool], None] | None) -> None: ...
+
+    def release(self) -> None: ...
+
+
+@runtime_checkable
+class PulseOutput(Protocol):
+    """An output pulsed for a while (the RCM self-test wire)."""
+
+    def pulse(self, seconds: float) -> None:
+        """Activate the output now and deactivate it after ``seconds`` (returns at once)."""
+        ...
+
+    def release(self) -> None: ...
+
+
+@runtime_checkable
+class CableLock(Protocol):
+    """A socket's cable lock actuator, with a position switch if wired."""
+
+    def move(self, lock: bool, seconds: float) -> None:
+        """Drive the actuator towards locked / unlocked for ``seconds`` (returns at once)."""
+        ...
+
+    def is_locked(self) -> bool | None:
+        """The position switch; None when none is wired."""
+        ...
+
+    def release(self) -> None: ...
+
+
+class LightPattern(enum.Enum):
+    OFF = "off"
+    ON = "on"
+    BLINK_SLOW = "blink_slow"  # 1 s on, 1 s off
+    BLINK_FAST = "blink_fast"  # 0.2 s on, 0.2 s off
+    FLASH = "flash"  # 0.1 s on, 1.9 s off
+
+
+@runtime_checkable
+class StatusLight(Protocol):
+    """One status LED."""
+
+    def show(self, pattern: LightPattern) -> None: ...
+
+    def release(self) -> None: ...

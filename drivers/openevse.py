@@ -340,7 +340,7 @@ class OpenEvseBoard:
             log.warning("%s: controller rebooted (%s)", self.link.name, " ".join(frame.tokens))
             self._rebooted = True
 
-    async def _ok(self, command: str, *params: Any) -> RapiFrame:
+    async def expect_ok(self, command: str, *params: Any) -> RapiFrame:
         reply = await self.link.command(command, *params)
         if reply.kind != "OK":
             raise DeviceError(f"{self.link.name}: {command} refused: ${reply.kind} {' '.join(reply.tokens)}")
@@ -350,9 +350,9 @@ class OpenEvseBoard:
         if self._rebooted and self.wanted_a is not None:
             self._rebooted = False  # it comes up enabled at its EEPROM current: restate ours
             await self.set_current_limit(self.wanted_a)
-        state = decode_gs((await self._ok("GS")).tokens)
+        state = decode_gs((await self.expect_ok("GS")).tokens)
         self.last_state = state
-        cap = await self._ok("GC")  # min hmax current cmax
+        cap = await self.expect_ok("GC")  # min hmax current cmax
         amps = _int(cap.tokens, 2, "current capacity")
         return decode_status(state, amps)
 
@@ -360,12 +360,12 @@ class OpenEvseBoard:
         value = encode_current(amps)  # raises ValueError before any I/O
         self.wanted_a = amps
         if value == 0:
-            await self._ok("FS" if self.pause_command == "sleep" else "FD")
+            await self.expect_ok("FS" if self.pause_command == "sleep" else "FD")
             return
         reply = await self.link.command("SC", value, "V")  # V: volatile, no EEPROM write
         if reply.kind == "NK":  # clamped by the controller: it offers what it says
             log.warning("%s: SC %d clamped to %s A", self.link.name, value, " ".join(reply.tokens))
-        await self._ok("FE")
+        await self.expect_ok("FE")
 
     async def close(self) -> None:
         await self.link.close()
@@ -381,9 +381,9 @@ class OpenEvseMeter:
     async def read(self) -> MeterReading:
         board = self._board
         if board.last_state is None:
-            board.last_state = decode_gs((await board._ok("GS")).tokens)
-        amps, volts = decode_gg((await board._ok("GG")).tokens)
-        gu = (await board._ok("GU")).tokens
+            board.last_state = decode_gs((await board.expect_ok("GS")).tokens)
+        amps, volts = decode_gg((await board.expect_ok("GG")).tokens)
+        gu = (await board.expect_ok("GU")).tokens
         energy = self._energy.update(_int(gu, 0, "Ws"), _int(gu, 1, "Wh"), board.last_state.ev_connected)
         return MeterReading(energy_wh=energy, power_w=amps * volts, current_a=(amps,), voltage_v=(volts,))
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import SimConfig, load_config
+from .i2c_devices import I2cChips
 from .modbus_bus import ModbusBus, RegisterWrite
 from .model import Fault, ModelEvent, SimModel
 from .rapi_endpoint import RapiEndpoint
@@ -31,7 +32,7 @@ class Simulator:
     def __init__(self, config: SimConfig | None = None, *, http_port: int | None = None,
                  modbus_port: int | None = None, speed: float | None = None,
                  rtu_link: str | None = None, vpcd_port: int | None = None,
-                 card_hold_s: float | None = None, http: bool = True):
+                 card_hold_s: float | None = None, http: bool = True, i2c_port: int | None = None):
         cfg = config or load_config()
         if http_port is not None:
             cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, port=http_port))
@@ -45,6 +46,8 @@ class Simulator:
                 cfg.vpcd,
                 port=cfg.vpcd.port if vpcd_port is None else vpcd_port,
                 hold_s=cfg.vpcd.hold_s if card_hold_s is None else card_hold_s))
+        if i2c_port is not None:  # serve the I²C bus on 127.0.0.1 (0 = any free port)
+            cfg = dataclasses.replace(cfg, i2c=dataclasses.replace(cfg.i2c, listen=f"127.0.0.1:{i2c_port}"))
         if speed is not None:
             if speed <= 0:
                 raise ValueError("speed must be > 0")
@@ -54,6 +57,7 @@ class Simulator:
         self.model.on_change = self._changed
         self.register_writes: list[RegisterWrite] = []
         self.bus = ModbusBus(self.model, on_write=self._on_write)
+        self.i2c = I2cChips(cfg, self._changed)  # OLEDs, temperature sensor, PN532
         self.rapi: dict[int, RapiEndpoint] = {}  # evse id -> RAPI endpoint of an openevse board
         self.card: str | None = None  # UID (uppercase hex) currently on the reader
         self.card_error: str | None = None
@@ -76,6 +80,7 @@ class Simulator:
                 endpoint = RapiEndpoint(self.model, e.id, self.change_event)
                 await endpoint.start(m.tcp_host, e.rapi_port, e.rapi_link)
                 self.rapi[e.id] = endpoint
+        await self.i2c.start()
         if self._with_http:
             from .http_api import start_http  # aiohttp only when serving HTTP
 
@@ -97,6 +102,7 @@ class Simulator:
             self._http_runner = None
         for endpoint in self.rapi.values():
             await endpoint.stop()
+        await self.i2c.stop()
         await self.bus.stop()
 
     async def __aenter__(self) -> Simulator:
@@ -123,6 +129,11 @@ class Simulator:
     def rapi_ports(self) -> dict[int, int]:
         """evse id -> TCP port of its OpenEVSE RAPI endpoint (``socket://host:port``)."""
         return {evse_id: e.port for evse_id, e in self.rapi.items() if e.port is not None}
+
+    @property
+    def i2c_port(self) -> int | None:
+        """TCP port of the simulated I²C bus (``sim = "127.0.0.1:PORT"``), None when not served."""
+        return self.i2c.port
 
     @property
     def http_port(self) -> int | None:
@@ -185,6 +196,7 @@ class Simulator:
         s["card"] = self.card
         s["card_error"] = self.card_error
         s["speed"] = self.config.speed
+        s["i2c"] = self.i2c.state()
         return s
 
     def evse_state(self, evse_id: int) -> dict[str, Any]:
@@ -211,13 +223,28 @@ class Simulator:
     def clear_fault(self, evse_id: int) -> None:
         self.model.clear_fault(evse_id)
 
-    def tap_card(self, uid_hex: str, hold_s: float | None = None) -> asyncio.Task:
-        """Present a card to the vpcd reader for ``hold_s`` real seconds (config default).
+    def set_temperature(self, celsius: float) -> None:
+        """What the I²C temperature sensor measures from now on."""
+        self.i2c.set_temperature(celsius)
 
-        Raises ValueError for a bad UID. A tap replaces a card still on the reader. The task
-        ends when the card is removed; it raises OSError if vpcd is unreachable.
+    def display(self, evse_id: int) -> dict[str, Any]:
+        """The OLED of ``evse_id`` as a viewer sees it (simulator/ssd1306.py ``picture``)."""
+        self.model.evse(evse_id)  # KeyError for an unknown evse
+        twin = self.i2c.displays.get(evse_id)
+        if twin is None:
+            raise LookupError(f"evse {evse_id} has no display")
+        return twin.picture()
+
+    def tap_card(self, uid_hex: str, hold_s: float | None = None) -> asyncio.Task:
+        """Present a card to the vpcd reader and the PN532 for ``hold_s`` real seconds (config default).
+
+        Raises ValueError for a bad UID or when there is no reader. A tap replaces a card still
+        on the reader. The task ends when the card is removed; it raises OSError if vpcd is
+        unreachable and no PN532 took the card (``[vpcd] port = 0``: no vpcd card at all).
         """
         uid = parse_uid(uid_hex)
+        if self.i2c.nfc is None and not self.config.vpcd.port:
+            raise ValueError("no card reader: vpcd port is 0 and there is no PN532")
         if self._card_task is not None and not self._card_task.done():
             self._card_task.cancel()
         v = self.config.vpcd
@@ -232,12 +259,23 @@ class Simulator:
             self.card, self.card_error = uid.hex().upper(), None
             self._changed()
 
+        nfc = self.i2c.nfc
+        if nfc is not None:  # the PN532 twin holds the card for the same time
+            nfc.card = uid
+            inserted()
         try:
-            await present(uid, hold_s, v.host, v.port, on_present=inserted)
+            if not v.port:
+                await asyncio.sleep(hold_s)
+            else:
+                await present(uid, hold_s, v.host, v.port, on_present=inserted)
         except OSError as exc:
             self.card_error = f"vpcd {v.host}:{v.port}: {exc.strerror or exc}"
             log.warning("card tap failed: %s", self.card_error)
-            raise
+            if nfc is None:
+                raise
+            await asyncio.sleep(hold_s)
         finally:
+            if nfc is not None and nfc.card == uid:
+                nfc.card = None
             self.card = None
             self._changed()

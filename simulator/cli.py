@@ -50,7 +50,10 @@ async def run(args: argparse.Namespace) -> int:
     try:
         print(endpoints_line(sim), flush=True)
         for e in cfg.evses:
-            print(f"evse-sim: evse {e.id}: board unit {e.board_unit}, meter unit {e.meter_unit},"
+            board = (f"rapi socket://{cfg.modbus.tcp_host}:{sim.rapi_ports[e.id]}" if e.board == "openevse"
+                     else f"unit {e.board_unit}")
+            meter = "the board's own" if e.meter == "none" else f"{e.meter} unit {e.meter_unit}"
+            print(f"evse-sim: evse {e.id}: {e.board} board {board}, meter {meter},"
                   f" {e.phases} phase(s)", flush=True)
         await stop.wait()
     finally:

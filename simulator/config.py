@@ -47,6 +47,21 @@ class VpcdConfig:
 
 
 @dataclass(frozen=True)
+class I2cConfig:
+    """The simulated I²C bus (simulator/i2c_bus.py): its chips and where it is served."""
+
+    listen: str = ""  # "host:port" of its TCP endpoint (port 0 = any free one); "" = not served
+    temperature_sensor: str = "tmp102"  # I2C_SENSORS
+    temperature_address: int = 0x48
+    nfc: str = "none"  # "pn532" or "none"
+    nfc_address: int = 0x24
+    ambient_c: float = 25.0  # the sensor's temperature until the API sets another
+
+
+I2C_SENSORS = ("tmp102", "lm75", "none")
+
+
+@dataclass(frozen=True)
 class EvseConfig:
     id: int
     board_unit: int = 0  # 0: not on the bus (openevse)
@@ -63,6 +78,7 @@ class EvseConfig:
     battery_kwh: float = 60.0
     soc_start: float = 0.3
     max_current_a: float = 16.0
+    display_address: int = 0  # I²C address of this connector's SSD1306 (0x3C = 60); 0 = none
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,7 @@ class SimConfig:
     http: HttpConfig = HttpConfig()
     modbus: ModbusConfig = ModbusConfig()
     vpcd: VpcdConfig = VpcdConfig()
+    i2c: I2cConfig = I2cConfig()
     evses: tuple[EvseConfig, ...] = ()
 
 
@@ -138,7 +155,7 @@ def _bus_units(e: EvseConfig) -> list[str]:
 
 def parse_config(data: dict[str, Any]) -> SimConfig:
     """Validate a TOML document (already merged with the defaults)."""
-    top = {"speed", "http", "modbus", "vpcd", "evse"}
+    top = {"speed", "http", "modbus", "vpcd", "i2c", "evse"}
     for key in data:
         if key not in top:
             raise ConfigError(f"{key}: unknown key")
@@ -166,8 +183,33 @@ def parse_config(data: dict[str, Any]) -> SimConfig:
         http=_typed(HttpConfig, data.get("http", {}), "http"),
         modbus=_typed(ModbusConfig, data.get("modbus", {}), "modbus"),
         vpcd=_typed(VpcdConfig, data.get("vpcd", {}), "vpcd"),
+        i2c=_check_i2c(_typed(I2cConfig, data.get("i2c", {}), "i2c"), evses),
         evses=evses,
     )
+
+
+def _check_i2c(i2c: I2cConfig, evses: tuple[EvseConfig, ...]) -> I2cConfig:
+    """Chips on distinct addresses in 0x03-0x77; a known sensor kind; listen as host:port."""
+    if i2c.temperature_sensor not in I2C_SENSORS:
+        raise ConfigError(f"i2c.temperature_sensor: must be one of {I2C_SENSORS}")
+    if i2c.nfc not in ("pn532", "none"):
+        raise ConfigError("i2c.nfc: must be \"pn532\" or \"none\"")
+    host, _, port = i2c.listen.rpartition(":")
+    if i2c.listen and (not host or not port.isdigit() or int(port) > 65535):
+        raise ConfigError(f"i2c.listen: {i2c.listen!r} is not host:port")
+    chips = [(f"evse id {e.id} display_address", e.display_address) for e in evses if e.display_address]
+    if i2c.temperature_sensor != "none":
+        chips.append(("i2c.temperature_address", i2c.temperature_address))
+    if i2c.nfc != "none":
+        chips.append(("i2c.nfc_address", i2c.nfc_address))
+    seen: set[int] = set()
+    for where, address in chips:
+        if not 0x03 <= address <= 0x77:
+            raise ConfigError(f"{where}: I2C address {address} is outside 3-119 (0x03-0x77)")
+        if address in seen:
+            raise ConfigError(f"{where}: I2C address 0x{address:02X} used twice")
+        seen.add(address)
+    return i2c
 
 
 def default_toml() -> dict[str, Any]:

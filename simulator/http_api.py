@@ -6,6 +6,11 @@ POST /api/evses/{id}/ev          {"state": "B"|"C"}
 POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes hex)
 POST /api/evses/{id}/fault       {"kind": "rcd"|"overcurrent"|"pilot"|"comm"|"meter_comm"}
 DELETE /api/evses/{id}/fault
+GET  /api/evses/{id}/display     the OLED as seen: {"width":128,"height":64,"on":bool,"contrast":n,
+                                 "frames":n,"rows":["0101…" × 64]} (1 = lit), 404 without a display
+POST /api/temperature            {"celsius": 71.5}  what the I²C temperature sensor measures
+POST /api/i2c/{addr}/fault       {"kind": "comm"}   the chip at addr (36 or 0x24) stops answering
+DELETE /api/i2c/{addr}/fault
 GET  /api/events                 server-sent events: the state on every change
 GET  /                           static/index.html
 Errors: 4xx (503 if the card reader is unreachable) with {"error": "..."}.
@@ -122,6 +127,46 @@ async def tap_card(request: web.Request) -> web.Response:
     return web.json_response({"uid": want, "hold_s": sim.config.vpcd.hold_s})
 
 
+async def display(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    try:
+        return web.json_response(_sim(request).display(evse_id))
+    except LookupError as exc:
+        return _error(404, str(exc))
+
+
+async def set_temperature(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    celsius = body.get("celsius")
+    if isinstance(celsius, bool) or not isinstance(celsius, (int, float)) or not -55 <= celsius <= 150:
+        return _error(400, "celsius must be a number from -55 to 150")
+    try:
+        _sim(request).set_temperature(celsius)
+    except ValueError as exc:
+        return _error(409, str(exc))
+    return web.json_response(_sim(request).i2c.state())
+
+
+def _i2c_address(request: web.Request) -> int:
+    raw = request.match_info["addr"]
+    try:
+        return int(raw, 0)
+    except ValueError:
+        raise web.HTTPNotFound(text=json.dumps({"error": f"bad I2C address {raw}"}),
+                               content_type="application/json") from None
+
+
+async def i2c_fault(request: web.Request) -> web.Response:
+    address = _i2c_address(request)
+    if request.method == "POST" and (await _json_body(request)).get("kind") != "comm":
+        return _error(400, 'kind must be "comm"')
+    try:
+        _sim(request).i2c.set_silent(address, request.method == "POST")
+    except ValueError as exc:
+        return _error(404, str(exc))
+    return web.json_response(_sim(request).i2c.state())
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: one ``data:`` line with the state JSON per change."""
     sim = _sim(request)
@@ -159,6 +204,10 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/api/evses/{id}/fault", inject_fault)
     app.router.add_delete("/api/evses/{id}/fault", clear_fault)
     app.router.add_post("/api/card", tap_card)
+    app.router.add_get("/api/evses/{id}/display", display)
+    app.router.add_post("/api/temperature", set_temperature)
+    app.router.add_post("/api/i2c/{addr}/fault", i2c_fault)
+    app.router.add_delete("/api/i2c/{addr}/fault", i2c_fault)
     return app
 
 

@@ -128,7 +128,7 @@ async def test_bad_frames_get_the_ocpp_j_error_codes_and_never_stop_charging(sim
 
     # OCPP-J 1.6 §4.2.3
     assert await error_code('[2,"e1","NoSuchAction",{}]') == "NotImplemented"
-    assert await error_code('[2,"e2","CertificateSigned",{"certificateChain":"x"}]') == "NotSupported"
+    assert await error_code('[2,"e2","Authorize",{"idTag":"X"}]') == "NotSupported"  # a CP → CSMS action
     assert await error_code('[2,"e3","RemoteStopTransaction",{}]') == "ProtocolError"
     assert await error_code('[2,"e4","RemoteStopTransaction",{"transactionId":"one"}]') == "TypeConstraintViolation"
     assert await error_code('[2,"e5","ChangeAvailability",{"connectorId":1,"type":"Sideways"}]') == "FormationViolation"

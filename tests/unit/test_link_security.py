@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import ssl
 from dataclasses import replace
@@ -56,8 +57,6 @@ class Parts:
 
     def events_queued(self) -> list[str]:
         rows = self.store.execute("SELECT body FROM outbox WHERE kind='security_event' ORDER BY seq").fetchall()
-        import json
-
         return [json.loads(r[0])["type"] for r in rows]
 
 

@@ -1,0 +1,95 @@
+"""5. Backlog replay: N queued transaction messages delivered after a long outage.
+
+The outbox is filled through the agent's own store API (agent.store.Store, the same calls
+the station makes: begin_transaction, queue_meter_values × N-2, end_transaction) in the
+data directory, as if the agent had charged offline for a long time; then the agent starts
+with durable storage as configured (WAL, synchronous=FULL) and delivers them, one
+outstanding CALL at a time. Rate = messages / time between the first and the last arriving
+at the backend.
+
+The lockstep limit: a bare websocket client (no OCPP library, no storage) sending the very
+frames the agent sent to the same backend, each after the previous one's answer; run before
+and after the agent, the mean of the two."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+from agent.store import Store
+from tests.benchmarks.backend import Frame, is_call
+from tests.benchmarks.harness import Rig
+from tests.benchmarks.report import Row, ratio_row
+
+TX_ACTIONS = ("StartTransaction", "MeterValues", "StopTransaction")
+
+
+def fill_outbox(data_dir: Path, messages: int) -> None:
+    """One offline transaction of ``messages`` transaction messages, queued as the station does."""
+    store = Store(data_dir / "evse-agent.db")
+    store.execute("PRAGMA synchronous=OFF")  # filling only: the agent opens it with FULL
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+
+    def iso(s: int) -> str:
+        return (start + dt.timedelta(seconds=s)).isoformat().replace("+00:00", "Z")
+
+    local_id = store.begin_transaction(1, "BACKLOG", 0, iso(0), {
+        "connector_id": 1, "id_tag": "BACKLOG", "meter_start_wh": 0, "timestamp": iso(0), "reservation_id": None})
+    for n in range(1, messages - 1):
+        wh = n * 30
+        store.queue_meter_values(local_id, {"connector_id": 1, "samples": [{"timestamp": iso(n * 10), "values": [
+            {"measurand": "Energy.Active.Import.Register", "value": str(wh), "unit": "Wh", "context": "Sample.Periodic"},
+            {"measurand": "Power.Active.Import", "value": "11040.0", "unit": "W", "context": "Sample.Periodic"},
+            {"measurand": "Current.Import", "value": "16.0", "unit": "A", "context": "Sample.Periodic", "phase": "L1"},
+        ]}]})
+    end = (messages - 1) * 10
+    store.end_transaction(local_id, (messages - 2) * 30, iso(end), "EVDisconnected", {
+        "meter_stop_wh": (messages - 2) * 30, "timestamp": iso(end), "reason": "EVDisconnected", "transaction_data": []})
+    assert store.outbox_length() == messages
+    store.close()
+
+
+def rate(frames: list[Frame]) -> float:
+    """Messages per second between the first and the last arrival."""
+    return (len(frames) - 1) / (frames[-1].received - frames[0].received)
+
+
+async def lockstep(rig: Rig, texts: list[str]) -> float:
+    """The bare client: the same frames, one at a time; its rate as the backend saw it."""
+    mark = len(rig.csms.frames)
+    async with connect(f"ws://127.0.0.1:{rig.csms.port}/LOCKSTEP", subprotocols=["ocpp1.6"],
+                       ping_interval=None, max_size=None) as ws:
+        for text in texts:
+            await ws.send(text)
+            await ws.recv()
+    return rate([f for f in rig.csms.frames[mark:] if f.path == "/LOCKSTEP"])
+
+
+async def backlog_replay(rig: Rig, *, messages: int) -> list[Row]:
+    agent = rig.agent("backlog")
+    data_dir = rig.workdir / "backlog-data"
+    t0 = time.perf_counter()
+    fill_outbox(data_dir, messages)
+    fill_s = time.perf_counter() - t0
+    mark = len(rig.csms.frames)
+    await rig.booted(agent)
+    await rig.csms.wait_for(is_call("StopTransaction"), timeout=max(60, messages / 50), after=mark)
+    delivered = [f for f in rig.csms.frames[mark:] if f.frame[0] == 2 and f.frame[2] in TX_ACTIONS]
+    await agent.stop()
+    assert len(delivered) == messages, f"{len(delivered)} of {messages} delivered"
+    agent_rate = rate(delivered)
+    texts = [json.dumps(f.frame, separators=(",", ":")) for f in delivered]
+    limits = [await lockstep(rig, texts)]
+    limits.append(await lockstep(rig, texts))
+    limit = sum(limits) / len(limits)
+    return [ratio_row(
+        "backlog.replay", f"{messages} queued transaction messages delivered, durable storage", "msg/s",
+        agent_rate, limit, 0.8, at_least=True,
+        notes=f"floor = lockstep limit: a bare websocket client sending the same frames one at a time "
+              f"(runs: {', '.join(f'{x:.0f}' for x in limits)} msg/s); replay took {messages / agent_rate:.1f} s",
+        details={"agent_rate": agent_rate, "lockstep_rates": limits, "fill_s": fill_s},
+    )]

@@ -1,0 +1,112 @@
+"""1. Footprint and idle CPU, 2. start-up: the agent against the import-only floor.
+
+Footprint: VmRSS of ``evse-agent run`` with two connectors, connected to the loopback
+backend and charging on both, against a Python process that imports exactly the library
+modules the agent had imported by then (its own ``-X importtime`` list). Idle CPU:
+utime + stime from /proc/PID/stat over a window of steady charging (MeterValues every 10 s).
+Start-up: process creation → BootNotification received by the backend, against process
+creation → imports done in the floor process; pairs run alternately, the ratio of medians."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections import defaultdict
+
+from tests.benchmarks.backend import is_call
+from tests.benchmarks.floor import end_floor, library_modules, parse_importtime, start_floor
+from tests.benchmarks.harness import Rig, cpu_seconds, rss_kb
+from tests.benchmarks.report import Row, limit_row, ratio_row
+
+
+async def footprint(rig: Rig, *, idle_s: float, card_reader: bool) -> list[Row]:
+    agent = rig.agent("footprint", python_flags=("-X", "importtime"), card_reader=card_reader)
+    await rig.booted(agent)
+    for connector in (1, 2):
+        await rig.charging(connector, f"FOOT{connector}")
+    if idle_s >= 20:  # steady: the first periodic MeterValues of both connectors went out
+        mark = len(rig.csms.frames)
+        for connector in (1, 2):
+            await rig.csms.wait_for(is_call("MeterValues", connectorId=connector), timeout=30, after=mark)
+    pid = agent.proc.pid
+    before, loop = cpu_seconds(pid), asyncio.get_running_loop()
+    t0 = loop.time()
+    await asyncio.sleep(idle_s)  # the measuring window itself
+    cpu_pct = (cpu_seconds(pid) - before) / (loop.time() - t0) * 100
+    meter_values = len(rig.csms.calls("MeterValues"))
+    agent_kb = rss_kb(pid)
+    modules = library_modules(parse_importtime(agent.log()))
+    floor_proc, _ = await start_floor(modules)
+    floor_kb = rss_kb(floor_proc.pid)
+    await end_floor(floor_proc)
+    await agent.stop()
+    return [
+        ratio_row(
+            "footprint.rss", "RSS, 2 connectors charging, connected", "MB", agent_kb / 1024, floor_kb / 1024, 1.25,
+            notes=f"floor: python importing the {len(modules)} library modules the running agent had imported"
+            + ("" if card_reader else " (smoke: no card reader)"),
+            details={"agent_kb": agent_kb, "floor_kb": floor_kb, "modules": len(modules)},
+        ),
+        limit_row(
+            "footprint.idle_cpu", f"CPU while charging on 2 connectors, {idle_s:g} s window", "% core", cpu_pct, 1.0,
+            notes="utime+stime of the agent process; board polled every 0.25 s and meter every 1 s per connector",
+            details={"window_s": idle_s, "meter_values_seen": meter_values},
+        ),
+    ]
+
+
+def import_costs(imports: list[tuple[str, int, int, int]]) -> list[tuple[str, float]]:
+    """Milliseconds of import time by top-level package (self times summed), largest first."""
+    by_top: dict[str, int] = defaultdict(int)
+    for name, self_us, _cum, _depth in imports:
+        by_top[name.split(".")[0]] += self_us
+    return sorted(((k, v / 1000) for k, v in by_top.items()), key=lambda kv: -kv[1])
+
+
+def unneeded(imports: list[tuple[str, int, int, int]]) -> dict[str, float]:
+    """Cumulative ms of imports a charge point running OCPP 1.6 with EVSE-DIN + SDM630 does not
+    need at start-up (other OCPP versions, HTTP server/client stacks, crypto, other drivers)."""
+    suspects = ("ocpp.v201", "ocpp.v21", "aiohttp", "cryptography", "pymodbus.server", "pymodbus.simulator",
+                "gpiozero", "smbus2", "serial_asyncio", "ftplib", "urllib.request", "http.client", "tarfile",
+                "agent.firmware", "agent.diagnostics", "agent.transfer", "agent.certificates",
+                "agent.link_security", "agent.smart_charging", "drivers.heidelberg", "drivers.bender",
+                "drivers.openevse", "drivers.abb_b23")
+    found = {}
+    for name, _self, cum, _depth in imports:
+        if name in suspects and name not in found:
+            found[name] = cum / 1000
+    return found
+
+
+async def startup(rig: Rig, *, runs: int, card_reader: bool) -> list[Row]:
+    # One run with -X importtime (not timed): what it imports, and the floor's module list.
+    probe = rig.agent("startup-probe", python_flags=("-X", "importtime"), card_reader=card_reader)
+    await rig.booted(probe)
+    await probe.stop()
+    imports = parse_importtime(probe.log())
+    modules = library_modules(imports)
+    agent_s, floor_s = [], []
+    for n in range(runs):  # A B A B ...: a drift of the machine's speed hits both alike
+        agent = rig.agent(f"startup-{n}", card_reader=card_reader)
+        mark = len(rig.csms.frames)
+        booted = await rig.booted(agent, after=mark)
+        agent_s.append(booted - agent.started)
+        await agent.stop()
+        proc, elapsed = await start_floor(modules)
+        await end_floor(proc)
+        floor_s.append(elapsed)
+    agent_ms, floor_ms = statistics.median(agent_s) * 1000, statistics.median(floor_s) * 1000
+    extra = unneeded(imports)
+    costs = import_costs(imports)
+    notes = "floor: python importing the same library modules; " + (
+        "not needed at start-up: " + ", ".join(f"{k} {v:.0f} ms" for k, v in extra.items()) if extra
+        else "nothing imported beyond OCPP 1.6 and the configured drivers"
+    )
+    return [
+        ratio_row(
+            "startup.boot", "process start -> BootNotification at the backend", "ms", agent_ms, floor_ms, 2.0,
+            notes=notes,
+            details={"agent_ms": [round(s * 1000, 1) for s in agent_s], "floor_ms": [round(s * 1000, 1) for s in floor_s],
+                     "unneeded_cumulative_ms": extra, "import_ms_by_package": dict(costs[:15])},
+        )
+    ]

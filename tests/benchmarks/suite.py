@@ -1,0 +1,97 @@
+"""The benchmarks by name, and the settings of each mode."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from tests.benchmarks.harness import Rig
+from tests.benchmarks.report import Row
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    idle_s: float  # idle CPU window
+    startup_runs: int
+    taps: int  # card taps (or remote starts in smoke mode)
+    card_reader: bool  # the shared vpcd reader: never in smoke mode (the test suite)
+    safety_runs: int  # per trigger kind
+    backlog: int  # queued transaction messages
+    fleet_sizes: tuple[int, ...]
+    fleet_window_s: float
+    fleet_interval_s: float
+
+
+MODES = {
+    "full": Mode("full", 60, 7, 20, True, 20, 10_000, (250, 500, 1000, 2000, 4000), 30, 10),
+    "quick": Mode("quick", 10, 3, 5, True, 5, 2_000, (100, 400), 10, 5),
+    "smoke": Mode("smoke", 1, 1, 2, False, 1, 50, (10,), 2, 1),
+}
+
+
+async def _footprint(workdir: Path, mode: Mode) -> list[Row]:
+    from tests.benchmarks.footprint import footprint
+
+    async with Rig(workdir) as rig:
+        return await footprint(rig, idle_s=mode.idle_s, card_reader=mode.card_reader)
+
+
+async def _startup(workdir: Path, mode: Mode) -> list[Row]:
+    from tests.benchmarks.footprint import startup
+
+    async with Rig(workdir) as rig:
+        return await startup(rig, runs=mode.startup_runs, card_reader=mode.card_reader)
+
+
+async def _tap(workdir: Path, mode: Mode) -> list[Row]:
+    from tests.benchmarks.tap import tap_to_power
+
+    async with Rig(workdir) as rig:
+        return await tap_to_power(rig, taps=mode.taps, card=mode.card_reader)
+
+
+async def _safety(workdir: Path, mode: Mode) -> list[Row]:
+    from tests.benchmarks.safety import safety_reaction
+
+    async with Rig(workdir) as rig:
+        return await safety_reaction(rig, runs=mode.safety_runs)
+
+
+async def _backlog(workdir: Path, mode: Mode) -> list[Row]:
+    from tests.benchmarks.backlog import backlog_replay
+
+    async with Rig(workdir) as rig:
+        return await backlog_replay(rig, messages=mode.backlog)
+
+
+async def _scale(workdir: Path, mode: Mode) -> list[Row]:
+    from tests.benchmarks.scale import simulator_scale
+
+    return await simulator_scale(workdir, sizes=mode.fleet_sizes, window_s=mode.fleet_window_s,
+                                 interval_s=mode.fleet_interval_s)
+
+
+BENCHMARKS = {
+    "footprint": _footprint,
+    "startup": _startup,
+    "tap": _tap,
+    "safety": _safety,
+    "backlog": _backlog,
+    "scale": _scale,
+}
+
+
+async def run_all(workdir: Path, mode_name: str, names: list[str], progress: TextIO | None = None) -> list[Row]:
+    mode = MODES[mode_name]
+    rows: list[Row] = []
+    for name in names:
+        started = time.monotonic()
+        if progress:
+            print(f"benchmark {name} ({mode.name}) ...", file=progress, flush=True)
+        rows += await BENCHMARKS[name](workdir / name, mode)
+        if progress:
+            print(f"benchmark {name}: {time.monotonic() - started:.0f} s", file=progress, flush=True)
+    return rows
