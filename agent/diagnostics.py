@@ -173,8 +173,7 @@ class DiagnosticsCollector:
                     "transaction_local_id": conn.tx_local_id,
                     "board_status": _plain(conn.last_status),
                     "meter_reading": _plain(conn.reading),
-                    "board_failures": conn.board_failures,
-                    "meter_failures": conn.meter_failures,
+                    "failed_reads_in_a_row": dict(conn.device_failures),
                 }
             )
         return redact(

@@ -89,8 +89,7 @@ class Connector:
     phases: int = 3
     reading: MeterReading | None = None
     tx_local_id: int | None = None
-    board_failures: int = 0
-    meter_failures: int = 0
+    device_failures: dict[str, int] = field(default_factory=dict)  # failed reads in a row: "board", "meter"
     over_current_reads: int = 0
     offer_mismatches: int = 0
     board_fault: Fault | None = None  # the fault the board itself reports now
@@ -99,6 +98,7 @@ class Connector:
     stop_txn_data: list[dict[str, Any]] = field(default_factory=list)  # samples for StopTransaction
     commands: asyncio.Queue = field(default_factory=asyncio.Queue)
     last_status: BoardStatus | None = None
+    safety: Any = None  # agent.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
 
 
 class Station:
@@ -126,6 +126,7 @@ class Station:
         self._monotonic = monotonic
         self._tasks: list[asyncio.Task] = []
         self.last_card: str | None = None
+        self.temperature_c: float | None = None  # the station's sensor, kept by agent/thermal.py
         for record in store.open_transactions():
             conn = self.connectors.get(record.connector_id)
             if conn is not None:
@@ -155,6 +156,9 @@ class Station:
                 self.dispatch(conn, FaultRaised(Fault.STORAGE))
             self._tasks.append(asyncio.create_task(self._poll(conn), name=f"poll-{conn.id}"))
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
+            if conn.safety is not None:
+                conn.safety.attach(conn, lambda e, c=conn: self.dispatch(c, e), lambda: bool(self.backend and self.backend.online))
+                self._tasks.append(asyncio.create_task(conn.safety.run(), name=f"safety-{conn.id}"))
         if self.card_reader is not None:
             self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
         self._tasks.append(asyncio.create_task(self._clock_aligned_samples(), name="aligned-samples"))
@@ -182,6 +186,8 @@ class Station:
     def dispatch(self, conn: Connector, event: Event) -> None:
         """Feed ``event`` to the connector's session and queue what it commands."""
         commands = conn.session.handle(event, self._monotonic())
+        if conn.safety is not None:
+            conn.safety.session_changed()  # the GPIO contactor follows the session at once
         if commands:
             log.debug("connector %d: %s -> %s", conn.id, event, commands)
             conn.commands.put_nowait(commands)
@@ -205,21 +211,32 @@ class Station:
             polls += 1
             await asyncio.sleep(conn.poll_interval_s)
 
-    async def _poll_board(self, conn: Connector) -> None:
+    async def _read_device(self, conn: Connector, what: str, read, fault: Fault):
+        """``read()`` from a board or meter; None when it failed. After LOST_AFTER_FAILURES
+        failures in a row the device counts as lost (``fault`` raised); its first answer
+        after that clears the fault."""
+        failures = conn.device_failures
         try:
-            status = await conn.board.read_status()
+            value = await read()
         except (DeviceUnavailable, DeviceError) as exc:
-            conn.board_failures += 1
-            if conn.board_failures == LOST_AFTER_FAILURES:
-                log.error("connector %d: EVSE board lost: %s", conn.id, exc)
-                self.dispatch(conn, FaultRaised(Fault.BOARD_COMM))
+            failures[what] = failures.get(what, 0) + 1
+            if failures[what] == LOST_AFTER_FAILURES:
+                log.error("connector %d: %s lost: %s", conn.id, what, exc)
+                self.dispatch(conn, FaultRaised(fault))
+            return None
+        if failures.get(what, 0) >= LOST_AFTER_FAILURES:
+            log.info("connector %d: %s answers again", conn.id, what)
+            self.dispatch(conn, FaultCleared(fault))
+            if what == "board":
+                # A board that was away may have rebooted: restate what we want from it.
+                conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
+        failures[what] = 0
+        return value
+
+    async def _poll_board(self, conn: Connector) -> None:
+        status = await self._read_device(conn, "board", conn.board.read_status, Fault.BOARD_COMM)
+        if status is None:
             return
-        if conn.board_failures >= LOST_AFTER_FAILURES:
-            log.info("connector %d: EVSE board answers again", conn.id)
-            self.dispatch(conn, FaultCleared(Fault.BOARD_COMM))
-            # A board that was away may have rebooted: restate what we want from it.
-            conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
-        conn.board_failures = 0
         conn.last_status = status
         self._check_board_offer(conn, status)
         # What the board reports is the truth for the faults it reports: raised while it
@@ -227,7 +244,8 @@ class Station:
         reported = BOARD_FAULTS.get(status.fault) if status.fault else None
         if reported is None and status.pilot is PilotState.E:
             reported = Fault.PILOT  # IEC 61851-1 state E: CP shorted to PE
-        if conn.board_fault is not None and conn.board_fault is not reported:
+        held = conn.safety is not None and conn.board_fault is not None and conn.safety.holds(conn.board_fault)
+        if conn.board_fault is not None and conn.board_fault is not reported and not held:
             log.info("connector %d: board no longer reports %s", conn.id, conn.board_fault.value)
             self.dispatch(conn, FaultCleared(conn.board_fault))
         if reported is not None and reported is not conn.board_fault:
@@ -260,18 +278,9 @@ class Station:
             conn.offer_mismatches = 0
 
     async def _poll_meter(self, conn: Connector) -> None:
-        try:
-            reading = await conn.meter.read()
-        except (DeviceUnavailable, DeviceError) as exc:
-            conn.meter_failures += 1
-            if conn.meter_failures == LOST_AFTER_FAILURES:
-                log.error("connector %d: meter lost: %s", conn.id, exc)
-                self.dispatch(conn, FaultRaised(Fault.METER_COMM))
+        reading = await self._read_device(conn, "meter", conn.meter.read, Fault.METER_COMM)
+        if reading is None:
             return
-        if conn.meter_failures >= LOST_AFTER_FAILURES:
-            log.info("connector %d: meter answers again", conn.id)
-            self.dispatch(conn, FaultCleared(Fault.METER_COMM))
-        conn.meter_failures = 0
         conn.reading = reading
         offered = conn.session.offered_a or 0.0
         if offered > 0 and reading.current_a and max(reading.current_a) > offered * 1.1 + 1.0:
@@ -345,6 +354,8 @@ class Station:
                     values.append(_value(measurand, volts, "V", context, f"L{i + 1}-N"))
             elif measurand == "Current.Offered":
                 values.append(_value(measurand, conn.session.offered_a or 0.0, "A", context))
+            elif measurand == "Temperature" and self.temperature_c is not None:
+                values.append(_value(measurand, self.temperature_c, "Celsius", context))
         return {"timestamp": self.clock.iso(), "values": values}
 
     # ---- carrying out commands -----------------------------------------------------
@@ -370,6 +381,8 @@ class Station:
     async def _run_command(self, conn: Connector, command: Command) -> None:
         match command:
             case OfferCurrent(amps):
+                if conn.safety is not None:
+                    amps = conn.safety.gate_offer(amps)  # lock before power, RCM self-test first
                 try:
                     await conn.board.set_current_limit(amps)
                 except (DeviceUnavailable, DeviceError) as exc:

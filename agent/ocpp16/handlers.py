@@ -33,7 +33,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ChargePoint16(CoreHandlers, LocalAuthListHandlers, FirmwareManagementHandlers, SmartChargingHandlers, ReservationHandlers, SecurityHandlers, ChargePoint):
+class ChargePoint16(
+    # One mixin per OCPP 1.6 feature profile (and the security extensions); the library's
+    # routing finds their @on / @after handlers through inheritance.
+    CoreHandlers,
+    LocalAuthListHandlers,
+    FirmwareManagementHandlers,
+    SmartChargingHandlers,
+    ReservationHandlers,
+    SecurityHandlers,
+    ChargePoint,
+):
     def __init__(self, backend: Ocpp16Backend, connection, response_timeout: float) -> None:
         super().__init__(backend.charge_point_id, connection, response_timeout=response_timeout)
         self.backend = backend
