@@ -26,6 +26,7 @@ class Fault(str, Enum):
     PILOT = "pilot"  # CP shorted / diode missing: state E, 1007 bit1
     COMM = "comm"  # the board stops answering on RS-485
     METER_COMM = "meter_comm"  # the meter stops answering on RS-485
+    GARBAGE = "garbage"  # the board answers, with nonsense in every register (a firmware fault)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class EvsePoint:
         self.board = make_board(cfg, self.meter)  # cfg.board: evse-din, heidelberg, bender, openevse
         self.meter_image = make_meter_image(cfg, self.meter)  # None: only the board's own meter
         self.fault: Fault | None = None
+        self.main_contactor_open = False  # a GPIO main contactor (simulator.gpio) with open contacts
         self._emit = emit
         self._last_pilot = self.pilot
 
@@ -93,7 +95,7 @@ class EvsePoint:
     @property
     def ev_current_a(self) -> float:
         """Current the EV draws per phase while the relay is closed."""
-        if not self.board.relay:
+        if not self.board.relay or self.main_contactor_open:
             return 0.0
         offered = self.current_limit_a
         if self.fault is Fault.OVERCURRENT:
@@ -260,6 +262,8 @@ class SimModel:
         """A read request (its function code decides the register table); feeds watchdogs."""
         p = self._board(unit)
         p.board.accessed(self.sim_time)
+        if p.fault is Fault.GARBAGE:
+            return [0xFFFF] * count
         return p.board.bus_read(fc, address, count, p.inputs())
 
     def board_write(self, unit: int, address: int, values: list[int], fc: int = 16) -> Refusal | None:

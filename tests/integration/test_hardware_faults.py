@@ -91,3 +91,16 @@ async def test_a_board_rebooted_mid_session_gets_its_current_back(sim, csms, mak
     sim.reboot_board(1)
     sim.set_ev_state(1, "C")
     await sim.wait_for(lambda s: evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 16, timeout=10)
+
+
+async def test_a_board_answering_garbage_faults_the_connector_until_it_makes_sense(sim, csms, make_agent):
+    await make_agent(csms.port, card_reader=False)
+    await booted(csms)
+    tx = await start_charging(sim, csms)
+    sim.inject_fault(1, "garbage")
+    await csms.recorder.wait_for(faulted("InternalError", "E-BOARD-COMM"), timeout=20)
+    mark = len(csms.recorder.events)
+    sim.clear_fault(1)
+    await csms.recorder.wait_for(status_reached(csms, "Charging"), after=mark, timeout=20)
+    assert not csms.recorder.of(TransactionStoppedEvent)
+    assert await csms.charge_points["CP-TEST-1"].async_remote_stop_transaction(tx.transaction_id) == "Accepted"
