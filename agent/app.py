@@ -17,6 +17,7 @@ from agent import __version__, systemd
 from agent.clock import Clock
 from agent.config import AgentConfig, ConfigError
 from agent.lifecycle import Lifecycle
+from agent.peripherals import BUS_KEY, build_peripherals
 from agent.link import Link, endpoint_url
 from agent.session import Session
 from agent.settings import Settings
@@ -76,11 +77,20 @@ def build_hardware(config: AgentConfig):
     from agent.hardware import build_connectors
 
     buses, hardware = build_connectors(config)
+    from agent.peripherals import build_i2c_bus
+
+    if (i2c := build_i2c_bus(config)) is not None:
+        buses[BUS_KEY] = i2c  # the display, the temperature sensor, a PN532 (agent.peripherals)
     reader = None
     if config.card_reader.driver == "pcsc":
         from drivers.pcsc_reader import PcscCardReader
 
         reader = PcscCardReader(config.card_reader.reader, byte_order=config.card_reader.byte_order)
+    elif config.card_reader.driver == "pn532":
+        from drivers.pn532 import Pn532CardReader
+
+        reader = Pn532CardReader(i2c, config.card_reader.address, byte_order=config.card_reader.byte_order,
+                                 poll_interval_s=config.card_reader.poll_interval_s)
     return buses, hardware, reader
 
 
@@ -123,6 +133,9 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     settings = build_settings(config, store)
     clock = Clock()
     buses, hardware, reader = build_hardware(config)
+    from agent.safety_io import build_gpio
+
+    gpio_factory, safeties = build_gpio(config)  # GPIO contactor, RCD, e-stop, lock, LEDs per connector
     connectors = [
         Connector(
             id=section.id,
@@ -131,6 +144,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
             session=Session(max_current_a=section.max_current_a),
             poll_interval_s=section.poll_interval_s,
             phases=section.phases,
+            safety=safeties.get(section.id),
         )
         for section, board, meter in hardware
     ]
@@ -193,6 +207,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         asyncio.create_task(lifecycle.stopping.wait(), name="stop"),
         asyncio.create_task(systemd.feed_watchdog(), name="watchdog"),
         *(asyncio.create_task(work) for work in build_firmware_management(config, store, station, settings, clock, backend, lifecycle)),
+        *(asyncio.create_task(work) for work in build_peripherals(config, station, buses.get(BUS_KEY))),  # OLED, thermal
     ]
     systemd.notify(f"READY=1\nSTATUS=charge point {config.charge_point.id}, backend {link.url}")
     try:
@@ -215,6 +230,10 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
             await reader.close()
         for bus in buses.values():
             await bus.close()
+        for safety in safeties.values():
+            safety.release()  # contactor open, lines freed
+        if gpio_factory is not None:
+            gpio_factory.close()
         store.close()
     return lifecycle.restart_requested
 

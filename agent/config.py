@@ -170,9 +170,47 @@ class ConnectorSection:
 
 @dataclass(frozen=True)
 class CardReaderSection:
-    driver: Literal["pcsc", "none"] = "none"
+    driver: Literal["pcsc", "pn532", "none"] = "none"
     reader: str = ""  # part of the PC/SC reader name; "" = the first reader
     byte_order: Literal["as_read", "reversed"] = "as_read"
+    address: int = 0x24  # pn532: I²C address (on the [i2c] bus)
+    poll_interval_s: float = 0.2  # pn532: how often the field is searched for a card
+
+
+@dataclass(frozen=True)
+class I2cSection:
+    """The I²C bus of the display, the temperature sensor and a PN532: one of the two."""
+
+    device: str = ""  # a kernel adapter: "/dev/i2c-1" on a Pi
+    sim: str = ""  # the simulator's bus: "127.0.0.1:5021" (drivers/i2c_bus.py protocol)
+    timeout_s: float = 0.5  # sim only
+
+
+@dataclass(frozen=True)
+class DisplaySection:
+    """An SSD1306 OLED showing one connector (agent/displays.py)."""
+
+    driver: Literal["ssd1306"] = "ssd1306"
+    address: int = 0x3C
+    height: Literal[64, 32] = 64
+    connector: int = 1
+    # The QR code shown while the connector is free: {charge_point_id} and {connector_id}
+    # are filled in; "" = no QR code.
+    qr_url: str = ""
+    refresh_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class TemperatureSection:
+    """The station's temperature sensor (agent/thermal.py)."""
+
+    kind: Literal["tmp102", "lm75", "none"] = "none"
+    address: int = 0x48
+    resolution_bits: int = 9  # lm75 family: 9 (LM75), 11 (LM75B), 12 (TMP75)
+    derate_above_c: float = 60.0
+    stop_above_c: float = 75.0
+    hysteresis_c: float = 5.0
+    interval_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -196,6 +234,9 @@ class AgentConfig:
     card_reader: CardReaderSection = field(default_factory=CardReaderSection)
     firmware: FirmwareSection = field(default_factory=FirmwareSection)
     gpio: GpioFactorySection = field(default_factory=GpioFactorySection)
+    i2c: I2cSection = field(default_factory=I2cSection)
+    displays: list[DisplaySection] = field(default_factory=list)
+    temperature: TemperatureSection = field(default_factory=TemperatureSection)
 
 
 def load_config(path: str | Path, **overrides: Any) -> AgentConfig:
@@ -290,6 +331,7 @@ def _check_semantics(config: AgentConfig) -> None:
     if url.scheme not in ("ws", "wss") or not url.hostname:
         raise ConfigError(f"ocpp.csms_url: {config.ocpp.csms_url!r} is not a ws:// or wss:// URL")
     _check_security(config)
+    _check_i2c(config)
     if (
         url.scheme == "ws"
         and config.ocpp.security_profile < 2
@@ -395,3 +437,56 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _check_i2c(config: AgentConfig) -> None:
+    """The I²C devices: a bus named once, addresses 0x03-0x77 used once, sane thresholds."""
+    users = [(f"displays[{i}].address", d.address) for i, d in enumerate(config.displays)]
+    if config.temperature.kind != "none":
+        users.append(("temperature.address", config.temperature.address))
+    if config.card_reader.driver == "pn532":
+        users.append(("card_reader.address", config.card_reader.address))
+    bus = config.i2c
+    if bus.device and bus.sim:
+        raise ConfigError("i2c: name either device or sim, not both")
+    if users and not (bus.device or bus.sim):
+        raise ConfigError(f"i2c: {users[0][0].split('.')[0]} is on I2C: set i2c.device (\"/dev/i2c-1\") or i2c.sim")
+    host, _, port = bus.sim.rpartition(":")
+    if bus.sim and (not host or not port.isdigit() or not 0 < int(port) < 65536):
+        raise ConfigError(f"i2c.sim: {bus.sim!r} is not host:port")
+    if bus.timeout_s <= 0:
+        raise ConfigError("i2c.timeout_s: must be > 0")
+    seen: dict[int, str] = {}
+    for where, address in users:
+        if not 0x03 <= address <= 0x77:
+            raise ConfigError(f"{where}: 0x{address:02X} is outside the 7-bit I2C range 0x03-0x77")
+        if address in seen:
+            raise ConfigError(f"{where}: 0x{address:02X} is already {seen[address]}")
+        seen[address] = where
+    ids = {c.id for c in config.connectors}
+    for i, d in enumerate(config.displays):
+        if d.connector not in ids:
+            raise ConfigError(f"displays[{i}].connector: no connector {d.connector}")
+        if d.refresh_s <= 0:
+            raise ConfigError(f"displays[{i}].refresh_s: must be > 0")
+        try:
+            url = d.qr_url.format(charge_point_id=config.charge_point.id, connector_id=d.connector)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"displays[{i}].qr_url: only {{charge_point_id}} and {{connector_id}} may be filled in ({exc})") from None
+        if url:
+            from agent.screens import qr_matrix
+
+            try:
+                qr_matrix(url, d.height)
+            except ValueError as exc:
+                raise ConfigError(f"displays[{i}].qr_url: {exc}") from None
+    t = config.temperature
+    if t.kind != "none":
+        if not t.derate_above_c < t.stop_above_c:
+            raise ConfigError("temperature.derate_above_c: must be below temperature.stop_above_c")
+        if t.hysteresis_c < 0 or t.interval_s <= 0:
+            raise ConfigError("temperature: hysteresis_c must be >= 0 and interval_s > 0")
+        if not 9 <= t.resolution_bits <= 12:
+            raise ConfigError("temperature.resolution_bits: must be 9-12")
+    if config.card_reader.poll_interval_s <= 0:
+        raise ConfigError("card_reader.poll_interval_s: must be > 0")

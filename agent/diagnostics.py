@@ -14,6 +14,13 @@ One ``.tar.gz`` per request, named ``diagnostics-<charge point id>-<UTC time to 
 The archive is uploaded as ``agent/transfer.py`` describes (FTP STOR into the location,
 or an HTTP(S) multipart POST to it), ``retries`` times ``retryInterval`` apart, reporting
 Uploading, then Uploaded or UploadFailed.
+
+GetLog (OCPP 1.6 Security Whitepaper ed. 3) asks for the same through a request with a
+``request_id``: DiagnosticsLog is the archive above; SecurityLog is
+``securitylog-<charge point id>-<UTC time>.tar.gz`` holding ``security.log``, the security
+events the agent recorded (agent/security_log.py) between oldestTimestamp and
+latestTimestamp. Their statuses are reported as ``LogReport`` (with the request id) for
+LogStatusNotification.
 """
 
 from __future__ import annotations
@@ -66,6 +73,16 @@ class DiagnosticsRequest:
     stop: dt.datetime | None
     attempts: int
     retry_interval_s: float
+    security_log: bool = False  # GetLog SecurityLog: the security events instead of the diagnostics
+    request_id: int | None = None  # GetLog's requestId
+
+
+@dataclasses.dataclass(frozen=True)
+class LogReport:
+    """The status of a GetLog upload, for LogStatusNotification."""
+
+    status: DiagnosticsStatus
+    request_id: int
 
 
 def log_file_handler(path: str | Path) -> logging.Handler:
@@ -89,8 +106,10 @@ class DiagnosticsCollector:
         directory: Path,
         report: Callable[..., None],
         now: Callable[[], dt.datetime],
+        security_log_files: Callable[[], list[Path]] = list,
     ) -> None:
         self._config = config
+        self._security_log_files = security_log_files
         self._store = store
         self._station = station
         self._settings = settings
@@ -99,6 +118,7 @@ class DiagnosticsCollector:
         self._now = now
         self._task: asyncio.Task | None = None
         self.status = DiagnosticsStatus.IDLE
+        self.request_id: int | None = None  # of the GetLog request the status belongs to
 
     def request(
         self,
@@ -107,19 +127,30 @@ class DiagnosticsCollector:
         stop: dt.datetime | None = None,
         retries: int | None = None,
         retry_interval_s: float | None = None,
+        *,
+        security_log: bool = False,
+        request_id: int | None = None,
     ) -> DiagnosticsRequest:
         """§5.9: check the location and name the file (raises UnsupportedLocation)."""
         check_location(location)
         when = self._now()
         stamp = f"{when:%Y%m%dT%H%M%S}{when.microsecond // 1000:03d}Z"  # ms: two requests differ
+        prefix = "securitylog" if security_log else "diagnostics"
         return DiagnosticsRequest(
             location=location,
-            file_name=f"diagnostics-{_safe(self._config.charge_point.id)}-{stamp}.tar.gz",
+            file_name=f"{prefix}-{_safe(self._config.charge_point.id)}-{stamp}.tar.gz",
             start=start,
             stop=stop,
             attempts=max(1, retries if retries is not None else DEFAULT_ATTEMPTS),
             retry_interval_s=max(0.0, retry_interval_s if retry_interval_s is not None else DEFAULT_RETRY_INTERVAL_S),
+            security_log=security_log,
+            request_id=request_id,
         )
+
+    @property
+    def busy(self) -> bool:
+        """Whether an upload is under way (a new request would cancel it)."""
+        return self._task is not None and not self._task.done()
 
     def start(self, request: DiagnosticsRequest) -> None:
         """Collect and upload in a task; a new request replaces one still running."""
@@ -130,10 +161,12 @@ class DiagnosticsCollector:
     async def _work(self, request: DiagnosticsRequest) -> None:
         path = self._directory / request.file_name
         try:
-            state = self.snapshot()  # on the event loop: the store is not shared with threads
-            log_files = _log_files(self._config.log.file)
-            await asyncio.to_thread(write_archive, path, state, log_files, request.start, request.stop)
-            self._set(DiagnosticsStatus.UPLOADING)
+            if request.security_log:
+                state, log_files, log_name = None, self._security_log_files(), "security.log"
+            else:  # the state is taken on the event loop: the store is not shared with threads
+                state, log_files, log_name = self.snapshot(), _log_files(self._config.log.file), "agent.log"
+            await asyncio.to_thread(write_archive, path, state, log_files, request.start, request.stop, log_name=log_name)
+            self._set(DiagnosticsStatus.UPLOADING, request)
             ok = await with_retries(
                 f"diagnostics upload to {redact_url(request.location)}",
                 lambda: upload(path, request.location),
@@ -141,18 +174,19 @@ class DiagnosticsCollector:
                 request.retry_interval_s,
             )
             log.log(logging.INFO if ok else logging.ERROR, "diagnostics: %s %s", request.file_name, "uploaded" if ok else "not uploaded")
-            self._set(DiagnosticsStatus.UPLOADED if ok else DiagnosticsStatus.UPLOAD_FAILED, final=True)
+            self._set(DiagnosticsStatus.UPLOADED if ok else DiagnosticsStatus.UPLOAD_FAILED, request, final=True)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("diagnostics: collecting %s failed", request.file_name)
-            self._set(DiagnosticsStatus.UPLOAD_FAILED, final=True)
+            self._set(DiagnosticsStatus.UPLOAD_FAILED, request, final=True)
         finally:
             path.unlink(missing_ok=True)
 
-    def _set(self, status: DiagnosticsStatus, *, final: bool = False) -> None:
+    def _set(self, status: DiagnosticsStatus, request: DiagnosticsRequest, *, final: bool = False) -> None:
         self.status = DiagnosticsStatus.IDLE if final else status
-        self._report(status)
+        self.request_id = request.request_id
+        self._report(status if request.request_id is None else LogReport(status, request.request_id))
 
     def snapshot(self) -> dict[str, Any]:
         """What ``state.json`` holds, secrets removed."""
@@ -191,16 +225,24 @@ class DiagnosticsCollector:
 
 
 def write_archive(
-    path: Path, state: dict[str, Any], log_files: Iterable[Path], start: dt.datetime | None, stop: dt.datetime | None
+    path: Path,
+    state: dict[str, Any] | None,
+    log_files: Iterable[Path],
+    start: dt.datetime | None,
+    stop: dt.datetime | None,
+    *,
+    log_name: str = "agent.log",
 ) -> None:
-    """Write the .tar.gz: ``state.json`` and, if there is a log, ``agent.log`` (lines in [start, stop])."""
+    """Write the .tar.gz: ``state.json`` (unless ``state`` is None) and, if there is a log,
+    ``log_name`` (lines in [start, stop])."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as archive:
-        _add(archive, "state.json", json.dumps(state, indent=2, default=str).encode())
+        if state is not None:
+            _add(archive, "state.json", json.dumps(state, indent=2, default=str).encode())
         log_files = [p for p in log_files if p.is_file()]
         if log_files:
             lines = (line for p in log_files for line in p.read_text(encoding="utf-8", errors="replace").splitlines(True))
-            _add(archive, "agent.log", "".join(log_lines_between(lines, start, stop)).encode())
+            _add(archive, log_name, "".join(log_lines_between(lines, start, stop)).encode())
 
 
 def log_lines_between(lines: Iterable[str], start: dt.datetime | None, stop: dt.datetime | None) -> Iterator[str]:
@@ -225,6 +267,11 @@ def redact(value: Any, name: str = "") -> Any:
     if isinstance(value, str) and "://" in value:
         return redact_url(value)
     return value
+
+
+def rotated_log_files(path: str | Path) -> list[Path]:
+    """A log file written by ``log_file_handler`` and its rotated predecessors, oldest first."""
+    return _log_files(str(path))
 
 
 def _log_files(path: str) -> list[Path]:

@@ -10,11 +10,22 @@ The update is in the store from the moment it is accepted, with the tries it has
 so a restart or a power cut resumes it where it was. An installation that was cut off
 halfway cannot be judged: it is reported InstallationFailed.
 
+A signed update (OCPP 1.6 Security Whitepaper ed. 3, SignedUpdateFirmware; the request
+is checked in ``agent/ocpp16/signed_firmware.py``) goes the same way with the whitepaper's
+statuses and its request id: DownloadScheduled while waiting for the retrieve date, then
+after the download the signature is verified over the file (``agent/firmware_signature.py``):
+a bad one is reported InvalidSignature (security event InvalidFirmwareSignature) and the file
+deleted, never installed; a good one SignatureVerified, InstallScheduled until the install
+date, Installing, and Installed after the restart (security event FirmwareUpdated, as for
+an unsigned update).
+
 The installer is an operator-supplied command (``[firmware] installer``): ``{file}`` in
 it is replaced by the downloaded file's path (without ``{file}`` the path is appended).
 It must return rather than reboot the machine: exit status 0 means installed, anything
 else (or no exit within ``install_timeout_s``) InstallationFailed. The agent then
-restarts itself to run what was installed.
+restarts itself to run what was installed. When the new software rolled itself back
+because it did not come up (``agent/self_update.py``), ``rollback_reason`` says so after
+the restart and the update is reported InstallationFailed instead of Installed.
 """
 
 from __future__ import annotations
@@ -30,6 +41,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from agent.firmware_signature import FirmwareSignatureError, verify_file_signature
+from agent.security_events import SecurityEvent
 from agent.store import Store
 from agent.transfer import check_location, download, redact_url, with_retries
 
@@ -41,7 +54,8 @@ IDLE_POLL_S = 1.0
 
 
 class FirmwareStatus(enum.Enum):
-    """OCPP 1.6 §7.25 FirmwareStatus (the same names serve other versions' adapters)."""
+    """OCPP 1.6 §7.25 FirmwareStatus (the same names serve other versions' adapters), and
+    below it the Security Whitepaper's FirmwareStatusEnumType additions (signed updates only)."""
 
     IDLE = "Idle"
     DOWNLOADING = "Downloading"
@@ -50,6 +64,10 @@ class FirmwareStatus(enum.Enum):
     INSTALLING = "Installing"
     INSTALLED = "Installed"
     INSTALLATION_FAILED = "InstallationFailed"
+    DOWNLOAD_SCHEDULED = "DownloadScheduled"
+    INVALID_SIGNATURE = "InvalidSignature"
+    SIGNATURE_VERIFIED = "SignatureVerified"
+    INSTALL_SCHEDULED = "InstallScheduled"
 
 
 class Stage(enum.Enum):
@@ -66,6 +84,25 @@ class FirmwareBusy(Exception):
 
 
 @dataclass(frozen=True)
+class Signed:
+    """What a signed update adds (SignedUpdateFirmware.req): its request id, the signing
+    certificate (PEM, already checked against the manufacturer root) and the file's signature."""
+
+    request_id: int
+    signing_certificate: str
+    signature: str  # base64
+    install_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SignedReport:
+    """A status of a signed update, for SignedFirmwareStatusNotification."""
+
+    status: FirmwareStatus
+    request_id: int
+
+
+@dataclass(frozen=True)
 class PendingUpdate:
     location: str
     retrieve_at: dt.datetime
@@ -73,6 +110,7 @@ class PendingUpdate:
     retry_interval_s: float
     stage: Stage
     file: str | None = None
+    signed: Signed | None = None
 
 
 def transactions_running(station) -> bool:
@@ -93,6 +131,8 @@ class FirmwareUpdater:
         now: Callable[[], dt.datetime],
         install_timeout_s: float = 1800.0,
         idle_poll_s: float = IDLE_POLL_S,
+        security_events=None,
+        rollback_reason: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._store = store
         self._directory = directory
@@ -103,8 +143,11 @@ class FirmwareUpdater:
         self._now = now
         self._install_timeout_s = install_timeout_s
         self._idle_poll_s = idle_poll_s
+        self._security_events = security_events  # agent.security_events.SecurityEvents
+        self._rollback_reason = rollback_reason
         self._task: asyncio.Task | None = None
         self.status = FirmwareStatus.IDLE
+        self.request_id: int | None = None  # of the signed update the status belongs to
 
     # ---- what the backend asks ------------------------------------------------------
 
@@ -116,8 +159,22 @@ class FirmwareUpdater:
         if current is not None and current.stage is Stage.INSTALLING:
             raise FirmwareBusy("a firmware installation is running")
 
-    def update(self, location: str, retrieve_at: dt.datetime, retries: int | None, retry_interval_s: float | None) -> None:
-        """§5.19 UpdateFirmware: store the update and start on it (replacing one not yet installing)."""
+    def pending(self) -> bool:
+        """Whether an update waits to be downloaded or installed (a new one would cancel it)."""
+        current = self._load()
+        return current is not None and current.stage in (Stage.SCHEDULED, Stage.DOWNLOADED)
+
+    def update(
+        self,
+        location: str,
+        retrieve_at: dt.datetime,
+        retries: int | None,
+        retry_interval_s: float | None,
+        signed: Signed | None = None,
+    ) -> bool:
+        """§5.19 UpdateFirmware (or SignedUpdateFirmware with ``signed``): store the update and
+        start on it, replacing one not yet installing. True when it replaced one still to
+        download or install (the whitepaper's AcceptedCanceled)."""
         self.check(location)
         if self._task is not None:
             self._task.cancel()
@@ -126,14 +183,16 @@ class FirmwareUpdater:
             Path(replaced.file).unlink(missing_ok=True)
         update = PendingUpdate(
             location=location,
-            retrieve_at=retrieve_at if retrieve_at.tzinfo else retrieve_at.replace(tzinfo=dt.timezone.utc),
+            retrieve_at=_aware(retrieve_at),
             attempts_left=max(1, retries if retries is not None else DEFAULT_ATTEMPTS),
             retry_interval_s=max(0.0, retry_interval_s if retry_interval_s is not None else DEFAULT_RETRY_INTERVAL_S),
             stage=Stage.SCHEDULED,
+            signed=signed,
         )
         self._save(update)
-        log.info("firmware: update from %s at %s accepted", redact_url(location), update.retrieve_at.isoformat())
+        log.info("firmware: %supdate from %s at %s accepted", "signed " if signed else "", redact_url(location), update.retrieve_at.isoformat())
         self._start(update)
+        return replaced is not None and replaced.stage in (Stage.SCHEDULED, Stage.DOWNLOADED)
 
     # ---- running --------------------------------------------------------------------
 
@@ -142,12 +201,11 @@ class FirmwareUpdater:
         update = self._load() if self._task is None else None  # None: update() came first
         if update is not None:
             if update.stage is Stage.INSTALLED:
-                log.info("firmware: installed before this restart; reporting Installed")
-                self._report(FirmwareStatus.INSTALLED, self._clear_installed)
+                self._installed_before_restart(update)
             elif update.stage is Stage.INSTALLING:
                 log.error("firmware: the agent stopped while the installer ran; reporting InstallationFailed")
                 self._clear()
-                self._report(FirmwareStatus.INSTALLATION_FAILED)
+                self._report(_report_of(update, FirmwareStatus.INSTALLATION_FAILED))
             else:
                 self._start(update)
         try:
@@ -155,6 +213,17 @@ class FirmwareUpdater:
         finally:
             if self._task is not None:
                 self._task.cancel()
+
+    def _installed_before_restart(self, update: PendingUpdate) -> None:
+        reason = self._rollback_reason()
+        if reason:
+            log.error("firmware: the installed software did not come up and was rolled back (%s); reporting InstallationFailed", reason)
+            self._clear()
+            self._report(_report_of(update, FirmwareStatus.INSTALLATION_FAILED))
+            return
+        log.info("firmware: installed before this restart; reporting Installed")
+        self._security_event(SecurityEvent.FIRMWARE_UPDATED, f"firmware from {redact_url(update.location)} installed")
+        self._report(_report_of(update, FirmwareStatus.INSTALLED), self._clear_installed)
 
     def _start(self, update: PendingUpdate) -> None:
         self._task = asyncio.create_task(self._work(update), name="firmware-update")
@@ -168,18 +237,43 @@ class FirmwareUpdater:
                 update = await self._download(update)
                 if update is None:
                     return
+            if update.signed is not None and not await self._signature_verified(update):
+                return
             await self._install(update)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("firmware: update failed")
             self._clear()
-            self._set(FirmwareStatus.IDLE)
+            self._set(FirmwareStatus.IDLE, update)
+
+    async def _signature_verified(self, update: PendingUpdate) -> bool:
+        """Security Whitepaper: the signature over the downloaded file, before anything installs it."""
+        signed, file = update.signed, Path(update.file)
+        try:
+            await asyncio.to_thread(verify_file_signature, signed.signing_certificate, signed.signature, file)
+        except (FirmwareSignatureError, OSError) as exc:
+            log.error("firmware: %s: not installed", exc)
+            file.unlink(missing_ok=True)
+            self._clear()
+            self._security_event(SecurityEvent.INVALID_FIRMWARE_SIGNATURE, str(exc))
+            self._set(FirmwareStatus.INVALID_SIGNATURE, update, final=True)
+            return False
+        log.info("firmware: the signature over %s verified", file.name)
+        self._set(FirmwareStatus.SIGNATURE_VERIFIED, update)
+        delay = (signed.install_at - self._now()).total_seconds() if signed.install_at else 0
+        if delay > 0:
+            log.info("firmware: installing in %.0f s (installDateTime)", delay)
+            self._set(FirmwareStatus.INSTALL_SCHEDULED, update)
+            await asyncio.sleep(delay)
+        return True
 
     async def _download(self, update: PendingUpdate) -> PendingUpdate | None:
         delay = (update.retrieve_at - self._now()).total_seconds()
         if delay > 0:
             log.info("firmware: download in %.0f s", delay)
+            if update.signed is not None:
+                self._set(FirmwareStatus.DOWNLOAD_SCHEDULED, update)
             await asyncio.sleep(delay)
         dest = self._directory / _file_name(update.location)
         attempts = update.attempts_left
@@ -187,7 +281,7 @@ class FirmwareUpdater:
         def before_attempt(number: int) -> None:
             self._save(replace(update, attempts_left=attempts - number))
 
-        self._set(FirmwareStatus.DOWNLOADING)
+        self._set(FirmwareStatus.DOWNLOADING, update)
         ok = await with_retries(
             f"firmware download from {redact_url(update.location)}",
             lambda: download(update.location, dest),
@@ -198,12 +292,12 @@ class FirmwareUpdater:
         if not ok:
             log.error("firmware: download failed after %d attempt(s)", attempts)
             self._clear()
-            self._set(FirmwareStatus.DOWNLOAD_FAILED, final=True)
+            self._set(FirmwareStatus.DOWNLOAD_FAILED, update, final=True)
             return None
         log.info("firmware: downloaded %s (%d bytes)", dest, dest.stat().st_size)
         update = replace(update, stage=Stage.DOWNLOADED, file=str(dest))
         self._save(update)
-        self._set(FirmwareStatus.DOWNLOADED)
+        self._set(FirmwareStatus.DOWNLOADED, update)
         return update
 
     async def _install(self, update: PendingUpdate) -> None:
@@ -212,12 +306,12 @@ class FirmwareUpdater:
             while self._busy():
                 await asyncio.sleep(self._idle_poll_s)
         self._save(replace(update, stage=Stage.INSTALLING))
-        self._set(FirmwareStatus.INSTALLING)
+        self._set(FirmwareStatus.INSTALLING, update)
         installed = await self._run_installer(Path(update.file))
         Path(update.file).unlink(missing_ok=True)
         if not installed:
             self._clear()
-            self._set(FirmwareStatus.INSTALLATION_FAILED, final=True)
+            self._set(FirmwareStatus.INSTALLATION_FAILED, update, final=True)
             return
         # §5.19: Installed is reported after the restart that runs the new firmware.
         self._save(replace(update, stage=Stage.INSTALLED))
@@ -248,14 +342,20 @@ class FirmwareUpdater:
 
     # ---- status and storage ---------------------------------------------------------
 
-    def _set(self, status: FirmwareStatus, *, final: bool = False) -> None:
+    def _set(self, status: FirmwareStatus, update: PendingUpdate, *, final: bool = False) -> None:
         self.status = FirmwareStatus.IDLE if final else status
-        self._report(status)
+        self.request_id = update.signed.request_id if update.signed is not None else None
+        self._report(_report_of(update, status))
+
+    def _security_event(self, event: SecurityEvent, tech_info: str) -> None:
+        if self._security_events is not None:
+            self._security_events.record(event, tech_info)
 
     def _load(self) -> PendingUpdate | None:
         row = self._store.execute("SELECT * FROM firmware_update WHERE id = 1").fetchone()
         if row is None:
             return None
+        signed = self._store.execute("SELECT * FROM signed_firmware_update WHERE id = 1").fetchone()
         return PendingUpdate(
             location=row["location"],
             retrieve_at=dt.datetime.fromisoformat(row["retrieve_at"]),
@@ -263,6 +363,12 @@ class FirmwareUpdater:
             retry_interval_s=row["retry_interval_s"],
             stage=Stage(row["state"]),
             file=row["file"],
+            signed=None if signed is None else Signed(
+                request_id=signed["request_id"],
+                signing_certificate=signed["signing_certificate"],
+                signature=signed["signature"],
+                install_at=dt.datetime.fromisoformat(signed["install_at"]) if signed["install_at"] else None,
+            ),
         )
 
     def _save(self, update: PendingUpdate) -> None:
@@ -279,15 +385,36 @@ class FirmwareUpdater:
                     update.file,
                 ),
             )
+            self._store.execute("DELETE FROM signed_firmware_update")
+            if update.signed is not None:
+                signed = update.signed
+                self._store.execute(
+                    "INSERT INTO signed_firmware_update(id, request_id, signing_certificate, signature, install_at)"
+                    " VALUES (1, ?, ?, ?, ?)",
+                    (signed.request_id, signed.signing_certificate, signed.signature,
+                     _aware(signed.install_at).isoformat() if signed.install_at else None),
+                )
 
     def _clear(self) -> None:
         with self._store.atomic():
             self._store.execute("DELETE FROM firmware_update")
+            self._store.execute("DELETE FROM signed_firmware_update")
 
     def _clear_installed(self) -> None:
         """The backend has Installed; a newer update stored meanwhile stays."""
         with self._store.atomic():
-            self._store.execute("DELETE FROM firmware_update WHERE state = ?", (Stage.INSTALLED.value,))
+            deleted = self._store.execute("DELETE FROM firmware_update WHERE state = ?", (Stage.INSTALLED.value,)).rowcount
+            if deleted:
+                self._store.execute("DELETE FROM signed_firmware_update")
+
+
+def _report_of(update: PendingUpdate, status: FirmwareStatus) -> FirmwareStatus | SignedReport:
+    """What the protocol adapter gets: the bare status, or with the signed update's request id."""
+    return status if update.signed is None else SignedReport(status, update.signed.request_id)
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def installer_command(template: str, file: Path) -> list[str]:

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 CHECK_INTERVAL_S = 0.05
 GPIO_PINS = range(0, 28)  # BCM 0-27 on the 40-pin header
+OUTPUTS = ("contactor", "rcm_test", "lock_direction", "lock_motor", "led_green", "led_blue", "led_red")
 
 
 @dataclass
@@ -96,6 +97,7 @@ class ConnectorSafety:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tested_tx: object | None = None  # the transaction whose RCM self-test has run
         self._offer_held = False  # an offer was kept back until power is allowed
+        self._raised: set[Fault] = set()  # trip faults raised here (the board may raise RCD too)
 
     # ---- wiring into the station ---------------------------------------------------------
 
@@ -209,12 +211,16 @@ class ConnectorSafety:
         fault = Fault.RCD if name == "rcd" else Fault.EMERGENCY_STOP
         active = device.is_active()
         faults = self._conn.session.faults
-        if active and fault not in faults:
-            self._open_contactor()
-            self._dispatch(FaultRaised(fault))
-        elif not active and fault in faults:
-            log.info("connector %d: %s input released", self._conn.id, name)
-            self._dispatch(FaultCleared(fault))
+        if active:
+            self._raised.add(fault)
+            if fault not in faults:
+                self._open_contactor()
+                self._dispatch(FaultRaised(fault))
+        elif fault in self._raised:
+            self._raised.discard(fault)
+            if fault in faults and getattr(self._conn, "board_fault", None) is not fault:  # not the board's own
+                log.info("connector %d: %s input released", self._conn.id, name)
+                self._dispatch(FaultCleared(fault))
 
     # ---- the periodic check -------------------------------------------------------------
 
@@ -324,7 +330,7 @@ class ConnectorSafety:
         while self._monotonic() < deadline:
             if self.lock_plan.settled(False, lock.is_locked()):
                 return True
-            if self.lock_plan.failures:
+            if self.lock_plan.want is False and self.lock_plan.failures:
                 return False
             await asyncio.sleep(CHECK_INTERVAL_S)
         return False
@@ -377,9 +383,7 @@ def check_gpio_config(section: Any, where: str, used_pins: dict[int, str]) -> No
         if pin.pin in used_pins:
             raise ConfigError(f"{key}.pin: GPIO {pin.pin} is already used by {used_pins[pin.pin]}")
         used_pins[pin.pin] = key
-        if pin.pull_up is not None and name in ("contactor", "rcm_test", "lock_direction", "lock_motor") + tuple(
-            n for n in ("led_green", "led_blue", "led_red")
-        ):
+        if pin.pull_up is not None and name in OUTPUTS:
             raise ConfigError(f"{key}.pull_up: {name} is an output; pulls are for inputs")
     pairs = (("contactor_feedback", "contactor"), ("rcm_test", "rcd"), ("lock_direction", "lock_motor"),
              ("lock_motor", "lock_direction"), ("lock_feedback", "lock_motor"))
@@ -392,3 +396,14 @@ def check_gpio_config(section: Any, where: str, used_pins: dict[int, str]) -> No
         raise ConfigError(f"{where}.rcm_test_timeout_s: must be >= rcm_test_pulse_s > 0")
     if section.lock_attempts < 1 or section.lock_max_moves < 1 or section.lock_window_s <= 0:
         raise ConfigError(f"{where}: lock_attempts and lock_max_moves must be >= 1, lock_window_s > 0")
+
+
+def build_gpio(config: Any) -> tuple[Any, dict[int, ConnectorSafety]]:
+    """(pin factory or None, {connector id: ConnectorSafety}) for every ``[connectors.gpio]``."""
+    sections = {c.id: c.gpio for c in config.connectors if c.gpio is not None}
+    if not sections:
+        return None, {}
+    from drivers.gpio import pin_factory
+
+    factory = pin_factory(config.gpio.factory, config.gpio.host, config.gpio.port)
+    return factory, {connector_id: build_safety(section, factory) for connector_id, section in sections.items()}

@@ -83,7 +83,7 @@ class LockPlan:
     budget: MoveBudget = field(default_factory=MoveBudget)
     believed: bool = False
     failures: int = 0
-    _want: bool = False
+    want: bool = False  # where the last step wanted the lock
     _moving_to: bool | None = None
     _judge_at: float = 0.0
     _next_move_at: float = 0.0
@@ -107,8 +107,8 @@ class LockPlan:
 
     def step(self, want: bool, switch: bool | None, now: float) -> bool | None:
         """The move to start now (True = lock, False = unlock), or None."""
-        if want != self._want:
-            self._want, self.failures, self._next_move_at = want, 0, now
+        if want != self.want:
+            self.want, self.failures, self._next_move_at = want, 0, now
         if self._moving_to is not None:
             if now < self._judge_at:
                 return None

@@ -50,6 +50,8 @@ class Fault(enum.Enum):
     BOARD_COMM = "board_comm"  # EVSE board does not answer: InternalError
     METER_COMM = "meter_comm"  # meter does not answer: PowerMeterFailure
     STORAGE = "storage"  # transactions cannot be stored: nothing may be charged unbilled
+    HIGH_TEMPERATURE = "high_temperature"  # above the stop threshold (agent/thermal.py): suspends
+    TEMP_SENSOR = "temp_sensor"  # the temperature sensor does not answer: suspends
     OTHER = "other"
 
 
@@ -136,6 +138,13 @@ class LimitChanged:
 
 
 @dataclass(frozen=True)
+class DerateChanged:
+    """Thermal derating (agent/thermal.py), kept apart from ``LimitChanged``; None = none."""
+
+    amps: float | None
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes; timeouts are checked."""
 
@@ -191,6 +200,7 @@ Event = (
     | FaultCleared
     | AvailabilityChanged
     | LimitChanged
+    | DerateChanged
     | Tick
     | TransactionRestored
     | ReservationMade
@@ -267,6 +277,7 @@ class Session:
     available: bool = True
     faults: set[Fault] = field(default_factory=set)
     limit_a: float | None = None  # None: the configured maximum
+    derate_a: float | None = None  # thermal derating; None: none
     pending_auth: str | None = None  # Authorize sent, answer not there yet
     authorized: tuple[str, float] | None = None  # (idTag, deadline) waiting for the plug
     authorized_parent: str | None = None  # the parent idTag of ``authorized``
@@ -296,6 +307,8 @@ class Session:
     @property
     def allowed_a(self) -> float:
         limit = self.max_current_a if self.limit_a is None else min(self.max_current_a, self.limit_a)
+        if self.derate_a is not None:
+            limit = min(limit, self.derate_a)
         return limit if limit >= MIN_OFFER_A else 0.0
 
     def status(self) -> ConnectorStatus:
@@ -388,6 +401,8 @@ class Session:
                     self.scheduled_available = None
             case LimitChanged(amps):
                 self.limit_a = amps
+            case DerateChanged(amps):
+                self.derate_a = amps
             case Tick():
                 if self.authorized is not None and not self.plugged and now >= self.authorized[1]:
                     # OCPP 1.6 §9.1.7 ConnectionTimeOut: the driver never plugged in.

@@ -156,7 +156,7 @@ class Pn532CardReader:
                 uid = await self.chip.read_passive_target()
             except (DeviceUnavailable, DeviceError) as exc:
                 if not failing:
-                    log.error("PN532 0x%02X: %s; trying again every %.0f s", self.chip.address, exc, self.retry_delay_s)
+                    log.error("%s; trying again every %g s", exc, self.retry_delay_s)
                 failing, self._set_up = True, False
                 await self._pause(self.retry_delay_s)
                 continue

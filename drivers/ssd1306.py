@@ -9,6 +9,7 @@ order, after setting the column and page window (horizontal addressing mode).
 from __future__ import annotations
 
 import logging
+import time
 
 from drivers.bitmap import Bitmap
 from drivers.interfaces import I2cBus
@@ -31,17 +32,21 @@ INIT = {
 
 class Ssd1306Display:
     """``Display`` on an SSD1306; the init sequence is sent before the first picture and again
-    after any failed write (the module may have lost power)."""
+    after any failed write (the module may have lost power). Every ``reassert_s`` the settings
+    are sent again before a picture (without switching the panel off): a module that lost
+    power unnoticed lights up again."""
 
     def __init__(self, bus: I2cBus, address: int = 0x3C, width: int = 128, height: int = 64,
-                 contrast: int = 0xCF) -> None:
+                 contrast: int = 0xCF, reassert_s: float = 60.0) -> None:
         if height not in INIT or width != 128:
             raise ValueError(f"{width}x{height}: the SSD1306 driver knows 128x64 and 128x32")
         self.bus = bus
         self.address = address
         self.width, self.height = width, height
         self.contrast = contrast
+        self.reassert_s = reassert_s
         self._ready = False
+        self._asserted_at = 0.0
 
     async def command(self, *cmds: int) -> None:
         for i in range(0, len(cmds), COMMAND_CHUNK):
@@ -53,6 +58,7 @@ class Ssd1306Display:
         await self._write_frame(bytes(self.width * self.height // 8))  # clear the RAM, then light up
         await self.command(DISPLAY_ON)
         self._ready = True
+        self._asserted_at = time.monotonic()
 
     async def _write_frame(self, data: bytes) -> None:
         await self.command(0x21, 0, self.width - 1, 0x22, 0, self.height // 8 - 1)
@@ -64,6 +70,9 @@ class Ssd1306Display:
         try:
             if not self._ready:
                 await self.init()
+            elif time.monotonic() >= self._asserted_at + self.reassert_s:
+                await self.command(*INIT[self.height][1:-1], self.contrast, DISPLAY_ON)
+                self._asserted_at = time.monotonic()
             await self._write_frame(image.pages())
         except Exception:
             self._ready = False

@@ -10,15 +10,20 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import SimConfig, load_config
+from .gpio import GpioBench
 from .i2c_devices import I2cChips
 from .modbus_bus import ModbusBus, RegisterWrite
 from .model import Fault, ModelEvent, SimModel
+from .ocpp_log import OcppLog
+from .pigpio_server import PigpioServer
+from .plug_sessions import PlugSessions
 from .rapi_endpoint import RapiEndpoint
 from .vpcd_card import parse_uid, present
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1  # real seconds between model steps (each step advances TICK_S x speed)
+MIN_SPEED, MAX_SPEED = 0.1, 3600.0  # what set_speed accepts (3600: an hour per second)
 
 
 class Simulator:
@@ -54,10 +59,14 @@ class Simulator:
             cfg = dataclasses.replace(cfg, speed=float(speed))
         self.config = cfg
         self.model = SimModel(cfg.evses)
+        self.sessions = PlugSessions()  # per connector: plug to unplug, power over time
         self.model.on_change = self._changed
         self.register_writes: list[RegisterWrite] = []
         self.bus = ModbusBus(self.model, on_write=self._on_write)
         self.i2c = I2cChips(cfg, self._changed)  # OLEDs, temperature sensor, PN532
+        self.ocpp_log = OcppLog(self._changed)  # what a backend reports it exchanged (the page's log)
+        self.gpio = GpioBench([e.id for e in cfg.evses], self._gpio_changed)  # contactor, RCD, lock, LEDs
+        self.pigpio = PigpioServer(self.gpio)  # the GPIO over pigpiod's socket protocol
         self.rapi: dict[int, RapiEndpoint] = {}  # evse id -> RAPI endpoint of an openevse board
         self.card: str | None = None  # UID (uppercase hex) currently on the reader
         self.card_error: str | None = None
@@ -81,6 +90,7 @@ class Simulator:
                 await endpoint.start(m.tcp_host, e.rapi_port, e.rapi_link)
                 self.rapi[e.id] = endpoint
         await self.i2c.start()
+        await self.pigpio.start(self.config.gpio.host, self.config.gpio.port)
         if self._with_http:
             from .http_api import start_http  # aiohttp only when serving HTTP
 
@@ -103,6 +113,7 @@ class Simulator:
         for endpoint in self.rapi.values():
             await endpoint.stop()
         await self.i2c.stop()
+        await self.pigpio.stop()
         await self.bus.stop()
 
     async def __aenter__(self) -> Simulator:
@@ -111,6 +122,17 @@ class Simulator:
 
     async def __aexit__(self, *exc) -> None:
         await self.stop()
+
+    @property
+    def gpio_port(self) -> int | None:
+        """TCP port of the pigpio daemon protocol (gpiozero ``PiGPIOFactory(host, port)``)."""
+        return self.pigpio.port
+
+    def _gpio_changed(self) -> None:
+        for evse_id, point in self.model.evses.items():
+            point.main_contactor_open = self.gpio.main_contactor_open(evse_id)
+            point.update()
+        self._changed()
 
     @property
     def running(self) -> bool:
@@ -166,6 +188,7 @@ class Simulator:
     # --- change notification ---------------------------------------------------
     def _changed(self) -> None:
         """Wake everyone waiting for a change (a fresh Event per generation)."""
+        self.sessions.observe(self.model)
         event, self._change = self._change, asyncio.Event()
         event.set()
 
@@ -196,11 +219,14 @@ class Simulator:
         s["card"] = self.card
         s["card_error"] = self.card_error
         s["speed"] = self.config.speed
+        s["gpio"] = self.gpio.state()
         s["i2c"] = self.i2c.state()
+        for e in s["evses"]:
+            e["session"] = self.sessions.state(e["id"])
         return s
 
     def evse_state(self, evse_id: int) -> dict[str, Any]:
-        return self.model.evse(evse_id).state()
+        return {**self.model.evse(evse_id).state(), "session": self.sessions.state(evse_id)}
 
     def plug(self, evse_id: int) -> None:
         self.model.plug(evse_id)
@@ -213,6 +239,22 @@ class Simulator:
 
     def set_soc(self, evse_id: int, soc: float) -> None:
         self.model.set_soc(evse_id, soc)
+
+    def set_battery(self, evse_id: int, capacity_kwh: float | None = None, soc: float | None = None) -> None:
+        """The plugged (or next) EV's battery: its size in kWh (> 0) and its charge now (0-1)."""
+        point = self.model.evse(evse_id)
+        if capacity_kwh is not None:
+            if capacity_kwh <= 0:
+                raise ValueError("capacity_kwh must be > 0")
+            point.ev.battery_kwh = float(capacity_kwh)
+        self.model.set_soc(evse_id, point.ev.soc if soc is None else soc)
+
+    def set_speed(self, speed: float) -> None:
+        """Simulated seconds per real second, from the next model step on."""
+        if not MIN_SPEED <= speed <= MAX_SPEED:
+            raise ValueError(f"speed must be from {MIN_SPEED:g} to {MAX_SPEED:g}")
+        self.config = dataclasses.replace(self.config, speed=float(speed))
+        self._changed()
 
     def inject_fault(self, evse_id: int, kind: str) -> None:
         self.model.inject_fault(evse_id, Fault(kind))

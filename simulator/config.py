@@ -82,12 +82,21 @@ class EvseConfig:
 
 
 @dataclass(frozen=True)
+class GpioConfig:
+    """The pigpio daemon's socket interface over the simulated GPIO lines (simulator.gpio)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0  # pigpiod's is 8888; 0 = any free port
+
+
+@dataclass(frozen=True)
 class SimConfig:
     speed: float = 1.0
     http: HttpConfig = HttpConfig()
     modbus: ModbusConfig = ModbusConfig()
     vpcd: VpcdConfig = VpcdConfig()
     i2c: I2cConfig = I2cConfig()
+    gpio: GpioConfig = GpioConfig()
     evses: tuple[EvseConfig, ...] = ()
 
 
@@ -155,7 +164,7 @@ def _bus_units(e: EvseConfig) -> list[str]:
 
 def parse_config(data: dict[str, Any]) -> SimConfig:
     """Validate a TOML document (already merged with the defaults)."""
-    top = {"speed", "http", "modbus", "vpcd", "i2c", "evse"}
+    top = {"speed", "http", "modbus", "vpcd", "i2c", "gpio", "evse"}
     for key in data:
         if key not in top:
             raise ConfigError(f"{key}: unknown key")
@@ -184,6 +193,7 @@ def parse_config(data: dict[str, Any]) -> SimConfig:
         modbus=_typed(ModbusConfig, data.get("modbus", {}), "modbus"),
         vpcd=_typed(VpcdConfig, data.get("vpcd", {}), "vpcd"),
         i2c=_check_i2c(_typed(I2cConfig, data.get("i2c", {}), "i2c"), evses),
+        gpio=_typed(GpioConfig, data.get("gpio", {}), "gpio"),
         evses=evses,
     )
 

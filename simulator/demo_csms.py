@@ -1,7 +1,9 @@
 """A tiny demo central system (OCPP 1.6-J server side) that accepts everything.
 
-``python -m simulator.demo_csms [--host 127.0.0.1] [--port 9000]``; charge points connect to
-``ws://HOST:PORT/<charge point id>``. One readable line is printed per message received.
+``python -m simulator.demo_csms [--host 127.0.0.1] [--port 9000] [--sim-url URL]``; charge
+points connect to ``ws://HOST:PORT/<charge point id>``. One readable line is printed per message
+received. With ``--sim-url`` (the simulator's page, e.g. http://127.0.0.1:8765) every frame in
+both directions also goes to the page's OCPP log (simulator/ocpp_feed.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from websockets.asyncio.server import ServerConnection, serve
+
+from .ocpp_feed import FrameListener, SimLogFeed, TappedConnection
 
 HEARTBEAT_INTERVAL = 300
 
@@ -108,8 +112,9 @@ class DemoChargePoint(ChargePoint):
 class DemoCsms:
     """Start/stop the demo server; ``lines`` keeps what was printed (for tests)."""
 
-    def __init__(self, printer: Callable[[str], None] | None = print):
+    def __init__(self, printer: Callable[[str], None] | None = print, on_frame: FrameListener | None = None):
         self.printer = printer
+        self.on_frame = on_frame  # every frame, both ways (SimLogFeed)
         self.lines: list[str] = []
         self.tx_ids = itertools.count(1)
         self.charge_points: dict[str, DemoChargePoint] = {}
@@ -126,7 +131,7 @@ class DemoCsms:
             await ws.close(1002, "subprotocol ocpp1.6 required")
             return
         cp_id = ws.request.path.strip("/").split("/")[-1] or "unknown"
-        cp = DemoChargePoint(cp_id, ws, self)
+        cp = DemoChargePoint(cp_id, TappedConnection(ws, cp_id, self.on_frame) if self.on_frame else ws, self)
         self.charge_points[cp_id] = cp
         self.log(f"CSMS: {cp_id} connected")
         try:
@@ -149,8 +154,11 @@ class DemoCsms:
             self._server = None
 
 
-async def _run(host: str, port: int) -> None:
-    csms = DemoCsms(printer=lambda line: print(line, flush=True))
+async def _run(host: str, port: int, sim_url: str | None = None) -> None:
+    feed = SimLogFeed(sim_url) if sim_url else None
+    if feed is not None:
+        await feed.start()
+    csms = DemoCsms(printer=lambda line: print(line, flush=True), on_frame=feed)
     bound = await csms.start(host, port)
     print(f"demo-csms: listening on ws://{host}:{bound}/<charge point id> (ocpp1.6)", flush=True)
     stop = asyncio.Event()
@@ -159,14 +167,17 @@ async def _run(host: str, port: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await csms.stop()
+    if feed is not None:
+        await feed.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="demo-csms", description=__doc__.splitlines()[0])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9000)
+    p.add_argument("--sim-url", help="the simulator page (http://HOST:PORT): feed its OCPP log")
     args = p.parse_args(argv)
-    asyncio.run(_run(args.host, args.port))
+    asyncio.run(_run(args.host, args.port, args.sim_url))
     return 0
 
 

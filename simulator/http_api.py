@@ -11,8 +11,11 @@ GET  /api/evses/{id}/display     the OLED as seen: {"width":128,"height":64,"on"
 POST /api/temperature            {"celsius": 71.5}  what the I²C temperature sensor measures
 POST /api/i2c/{addr}/fault       {"kind": "comm"}   the chip at addr (36 or 0x24) stops answering
 DELETE /api/i2c/{addr}/fault
-GET  /api/events                 server-sent events: the state on every change
+GET  /api/events                 server-sent events: the state on every change (unnamed events),
+                                 and each OCPP log entry as an "ocpp" event (the last
+                                 OCPP_BACKLOG of them first)
 GET  /                           static/index.html
+Routes for the page (speed, battery, plug sessions, OCPP log): simulator/page_api.py.
 Errors: 4xx (503 if the card reader is unreachable) with {"error": "..."}.
 """
 
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from .app import Simulator
 
 STATIC = Path(__file__).parent / "static"
+OCPP_BACKLOG = 200  # OCPP log entries a new event stream starts with
 SIM_KEY = web.AppKey("simulator", object)
 
 
@@ -174,6 +178,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                                        "Cache-Control": "no-cache"})
     await resp.prepare(request)
     last = None
+    logged = max(0, sim.ocpp_log.last_seq - OCPP_BACKLOG)
     try:
         while sim.running:
             change = sim.change_event()
@@ -182,6 +187,9 @@ async def events(request: web.Request) -> web.StreamResponse:
             if key != last:
                 last = key
                 await resp.write(f"data: {json.dumps(state)}\n\n".encode())
+            for entry in sim.ocpp_log.since(logged):
+                await resp.write(f"event: ocpp\ndata: {json.dumps(entry)}\n\n".encode())
+                logged = entry["seq"]
             await change.wait()
     except (ConnectionResetError, asyncio.CancelledError):
         pass
@@ -208,6 +216,9 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/api/temperature", set_temperature)
     app.router.add_post("/api/i2c/{addr}/fault", i2c_fault)
     app.router.add_delete("/api/i2c/{addr}/fault", i2c_fault)
+    from .page_api import add_page_routes  # it imports this module's helpers
+
+    add_page_routes(app)
     return app
 
 

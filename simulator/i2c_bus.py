@@ -41,9 +41,11 @@ class SimI2cBus:
     def __init__(self, on_transfer: Callable[[int], None] | None = None) -> None:
         self.chips: dict[int, Any] = {}
         self.silent: set[int] = set()
+        self.nacks: dict[int, int] = {}  # address -> transfers not acknowledged
         self.transfers = 0
         self._on_transfer = on_transfer  # called with the address after each transfer
         self._server: asyncio.base_events.Server | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
         self.port: int | None = None
 
     def attach(self, address: int, chip: Any) -> None:
@@ -61,6 +63,7 @@ class SimI2cBus:
         """Run one transfer; ``(status, read bytes)``."""
         chip = self.chips.get(address)
         if chip is None or address in self.silent:
+            self.nacks[address] = self.nacks.get(address, 0) + 1
             return NACK, b""
         out = bytearray()
         for kind, payload in messages:
@@ -82,11 +85,14 @@ class SimI2cBus:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in list(self._connections):  # Python 3.11's close() leaves them open
+                writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
         try:
             while True:
                 try:
@@ -101,6 +107,7 @@ class SimI2cBus:
         except ConnectionError:
             return
         finally:
+            self._connections.discard(writer)
             writer.close()
 
     def _request(self, body: bytes) -> tuple[int, bytes]:

@@ -148,6 +148,7 @@ class EvsePoint:
             "power_w": round(self.power_w, 1),
             "energy_wh": round(self.meter.import_kwh * 1000, 3),
             "soc": round(self.ev.soc, 4),
+            "battery_kwh": self.ev.battery_kwh,
             "fault": self.fault.value if self.fault else None,
             "board_unit": self.cfg.board_unit,
             "meter_unit": self.cfg.meter_unit,

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import ocpp.messages
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.exceptions import NotSupportedError, OCPPError
 from ocpp.v16 import call
@@ -36,11 +35,6 @@ log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"
 
-# Schema validation in the event loop rather than a worker thread: the hop to the thread
-# pool and back cost more than validating a message (~0.1 ms warm), twice per CALL
-# (tests/benchmarks, backlog replay).
-ocpp.messages.ASYNC_VALIDATION = False
-
 # OCPP 1.6 §7.6 ChargePointErrorCode, with a vendorErrorCode for support staff.
 ERROR_CODES: dict[Fault | None, tuple[str, str | None]] = {
     None: ("NoError", None),
@@ -56,6 +50,8 @@ ERROR_CODES: dict[Fault | None, tuple[str, str | None]] = {
     Fault.CONTACTOR: ("PowerSwitchFailure", "E-CONTACTOR"),
     Fault.RCM_TEST: ("GroundFailure", "E-RCM-TEST"),
     Fault.LOCK: ("ConnectorLockFailure", "E-LOCK"),
+    Fault.HIGH_TEMPERATURE: ("HighTemperature", "E-TEMP-HIGH"),  # agent/thermal.py
+    Fault.TEMP_SENSOR: ("InternalError", "E-TEMP-SENSOR"),
 }
 
 
@@ -199,6 +195,9 @@ class Ocpp16Backend:
         if cp is None:
             raise LinkDown("not connected")
         request = asyncio.ensure_future(cp.call(payload, suppress=False, unique_id=unique_id))
+        # A request that fails after we stopped waiting for it (the link closed first) has
+        # nobody left to tell: retrieve its exception so asyncio does not log it as lost.
+        request.add_done_callback(lambda task: task.cancelled() or task.exception())
         closed = asyncio.ensure_future(ws.wait_closed())
         try:
             await asyncio.wait({request, closed}, return_when=asyncio.FIRST_COMPLETED)

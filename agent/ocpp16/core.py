@@ -55,13 +55,20 @@ class CoreHandlers:
             log.warning("Reset: restarting with messages still queued (they are sent after the restart)")
         self.backend.lifecycle.request_restart(f"Reset {type}")
 
-    # §5.18 UnlockConnector: this hardware has no lock (yet); a running transaction
-    # on the connector is finished first all the same.
+    # §5.18 UnlockConnector: a running transaction on the connector is finished first
+    # (reason UnlockCommand); then its cable lock, where one is configured, opens once the
+    # contactor is open (agent/safety_io.py): Unlocked or UnlockFailed. No lock: NotSupported.
     @on(Action.unlock_connector)
-    def on_unlock_connector(self, connector_id: int):
+    async def on_unlock_connector(self, connector_id: int):
         stopped = self.station.unlock(connector_id)
-        log.info("UnlockConnector %d: no lock; transaction stopped: %s", connector_id, stopped)
-        return call_result.UnlockConnector(status=UnlockStatus.not_supported)
+        conn = self.station.connectors.get(connector_id)
+        safety = getattr(conn, "safety", None)
+        unlocked = await safety.unlock() if safety is not None else None
+        log.info("UnlockConnector %d: transaction stopped: %s; lock: %s", connector_id, stopped,
+                 {None: "none", True: "unlocked", False: "failed"}[unlocked])
+        if unlocked is None:
+            return call_result.UnlockConnector(status=UnlockStatus.not_supported)
+        return call_result.UnlockConnector(status=UnlockStatus.unlocked if unlocked else UnlockStatus.unlock_failed)
 
     # §5.6 DataTransfer: vendor handlers registered on the backend adapter.
     @on(Action.data_transfer)

@@ -30,7 +30,7 @@ def _modbus_rtu_ms(request_bytes: int, response_bytes: int, baud: int, bits_per_
     return (request_bytes + response_bytes) * char_ms + 2 * silence
 
 
-def rtu_estimate(baud: int, poll_s: float, min_interval_s: float = 0.1) -> dict[str, float]:
+def rtu_estimate(baud: int, poll_s: float, min_interval_s: float = 0.1, boards: int = 2) -> dict[str, float]:
     """The agent's reaction over RTU: wait for the next poll, possibly behind one bus transaction
     already on the line (the longest: the SDM630 total block, FC04 22 registers), then the
     status read (FC03 8 registers: 8 + 21 bytes), the EVSE-DIN's minimum spacing between two
@@ -40,8 +40,10 @@ def rtu_estimate(baud: int, poll_s: float, min_interval_s: float = 0.1) -> dict[
     write = _modbus_rtu_ms(11, 8, baud)
     busy = _modbus_rtu_ms(8, 49, baud)
     fixed = read + min_interval_s * 1000 + write
-    return {"typical_ms": poll_s * 1000 / 2 + fixed, "worst_ms": poll_s * 1000 + busy + fixed,
-            "read_ms": read, "write_ms": write}
+    # The line cannot poll faster than it carries the two boards' status reads.
+    cycle = max(poll_s * 1000, boards * (read + min_interval_s * 1000))
+    return {"typical_ms": cycle / 2 + fixed, "worst_ms": cycle + busy + fixed,
+            "read_ms": read, "write_ms": write, "poll_cycle_ms": cycle}
 
 
 async def _one(rig: Rig, kind: str) -> dict:

@@ -63,7 +63,7 @@ async def _one_tap(rig: Rig, agent, *, card: bool) -> dict:
     await rig.status(1, "Preparing", after=mark)
     presented = time.time()
     if card:
-        removed = rig.sim.tap_card(CARD, hold_s=0.3)
+        removed = rig.sim.tap_card(CARD, hold_s=1.0)
     else:
         path = next(iter(rig.csms.connections))
         await rig.csms.call(path, "RemoteStartTransaction", {"idTag": CARD, "connectorId": 1})

@@ -79,7 +79,9 @@ class AgentProcess:
 
 
 def agent_config(*, modbus_port: int, csms_port: int, data_dir: Path, card_reader: bool = True,
-                 extra_keys: str = "", rtu_device: str | None = None, extra_ocpp: str = "") -> str:
+                 extra_keys: str = "", rtu_device: str | None = None, extra_ocpp: str = "",
+                 gpio: str = "") -> str:
+    """``gpio``: TOML appended at the end ([gpio] and [connectors.gpio] tables, tests/integration/test_gpio_safety.py)."""
     bus = (
         f'kind = "rtu"\ndevice = "{rtu_device}"\nbaudrate = 9600\ntimeout_s = 0.5'
         if rtu_device
@@ -130,7 +132,7 @@ unit = 2
 [card_reader]
 driver = "{'pcsc' if card_reader else 'none'}"
 reader = "Virtual PCD"
-"""
+""" + gpio
 
 
 @pytest.fixture

@@ -97,8 +97,12 @@ async def test_events_stream_pushes_changes(http, sim):
 
 
 async def test_index_page(http):
-    async with http.get("/") as r:
-        assert r.status == 200
-        text = await r.text()
-    assert "EventSource" in text and "/api/events" in text
-    assert "http://" not in text and "https://" not in text  # nothing fetched from outside
+    texts = []
+    for path in ("/", "/static/page.js", "/static/page.css"):
+        async with http.get(path) as r:
+            assert r.status == 200, path
+            texts.append(await r.text())
+    assert 'src="/static/page.js"' in texts[0] and 'href="/static/page.css"' in texts[0]
+    assert "EventSource" in texts[1] and "/api/events" in texts[1]
+    for text in texts:
+        assert "http://" not in text and "https://" not in text  # nothing fetched from outside

@@ -1,0 +1,52 @@
+"""Each benchmark in its smoke mode (seconds, no card reader): it still runs and produces its
+rows. Timing targets are not asserted here: this machine is shared and noisy, and the
+benchmarks are for ``python -m tests.benchmarks``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.benchmarks.__main__ import main
+from tests.benchmarks.report import percentile, ratio_row
+from tests.benchmarks.suite import run_all
+
+EXPECTED = {
+    "footprint": {"footprint.rss", "footprint.idle_cpu"},
+    "startup": {"startup.boot"},
+    "tap": {"tap.agent_p99"},
+    "safety": {f"safety.{k}@{p}s" for k in ("rcd", "unplug", "c_to_b") for p in ("0.25", "0.05")},
+    "backlog": {"backlog.replay"},
+    "scale": {"scale.fleet", "scale.cost"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_benchmark_produces_its_rows(name, tmp_path):
+    rows = await run_all(tmp_path, "smoke", [name])
+    assert {r.name for r in rows} == EXPECTED[name]
+    for row in rows:
+        assert row.value is not None and row.target and row.measures
+        assert row.passed is None or row.passed or row.miss  # a missed target says by how much
+
+
+def test_command_prints_the_table_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["--smoke", "--only", "startup", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| startup.boot |" in printed
+    data = json.loads(out.read_text())
+    assert data["mode"] == "smoke" and data["rows"][0]["name"] == "startup.boot"
+    assert data["rows"][0]["ratio"] == pytest.approx(data["rows"][0]["value"] / data["rows"][0]["floor"])
+
+
+def test_rows_say_by_how_much_a_target_is_missed():
+    assert ratio_row("x", "x", "MB", 60, 40, 1.25).miss == "20 % over (1.50 x floor)"
+    assert ratio_row("x", "x", "msg/s", 400, 1000, 0.8, at_least=True).miss == "50 % under (0.40 x floor)"
+    assert ratio_row("x", "x", "MB", 45, 40, 1.25).passed
+
+
+def test_p99_of_few_samples_is_the_largest():
+    assert percentile([3.0, 1.0, 2.0], 99) == 3.0
+    assert percentile(list(range(1, 201)), 99) == 198
