@@ -100,10 +100,13 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
     from agent.firmware import FirmwareUpdater, transactions_running
     from agent.ocpp16.firmware import report_sender
     from agent.reports import ReportQueue
+    from agent.security_log import install_security_log
+    from agent.self_update import running_release
     from agent.settings import DEFAULTS
 
     data_dir = Path(config.storage.data_dir)
     reports = ReportQueue(report_sender(backend))
+    release = running_release()  # a release of agent/self_update.py: confirmed once accepted, else rolled back
     backend.firmware = FirmwareUpdater(
         store,
         directory=data_dir / "firmware",
@@ -113,6 +116,8 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
         report=reports.put,
         restart=lambda: lifecycle.request_restart("firmware installed"),
         now=clock.now,
+        security_events=backend.security_events,
+        rollback_reason=release.take_rollback if release else lambda: None,
     )
     backend.diagnostics = DiagnosticsCollector(
         config=config,
@@ -122,8 +127,12 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
         directory=data_dir / "diagnostics",
         report=reports.put,
         now=clock.now,
+        security_log_files=install_security_log(data_dir),  # GetLog SecurityLog (installed in run())
     )
-    return [reports.run(), backend.firmware.run()]
+    if release is None:
+        return [reports.run(), backend.firmware.run()]
+    backend.on_registered = release.confirm
+    return [reports.run(), backend.firmware.run(), release.watch(lifecycle.request_restart)]
 
 
 async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
@@ -174,6 +183,10 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         lifecycle=lifecycle,
     )
     station.backend = backend
+    from agent.security_log import install_security_log
+
+    # The security log (GetLog SecurityLog) keeps every security event from the first one on.
+    install_security_log(Path(config.storage.data_dir), lambda: backend.security.secrets() if hasattr(backend, "security") else ())
     from agent.ocpp16.security import install_security
 
     security = install_security(backend, config)  # security profiles, certificates, security events

@@ -37,7 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--csms-port", type=int, default=9000, help="demo backend port (default 9000)")
     demo.add_argument("--modbus-port", type=int, default=5020, help="simulated RS-485 bus as Modbus TCP (default 5020)")
 
+    from agent import self_update
+
+    install = commands.add_parser("install-release", help="install a new release of evse-agent and switch to it ([firmware] installer)")
+    self_update.add_install_arguments(install)
+
     args = parser.parse_args(argv)
+    if args.command == "install-release":
+        return self_update.install_command(args)
     if args.command == "demo":
         from agent.demo import run_demo
 
@@ -91,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     if restart:
         # Reset / firmware installed: the same command line again, in this process's place.
         logging.shutdown()
-        os.execv(sys.executable, [sys.executable, "-m", "agent.cli", *(argv if argv is not None else sys.argv[1:])])
+        args_again = argv if argv is not None else sys.argv[1:]
+        from agent.self_update import restart_command  # the current release: it may be a new one
+
+        command = restart_command(args_again) or [sys.executable, "-m", "agent.cli", *args_again]
+        os.execv(command[0], command)
     return 0
 
 

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 DEFAULT_ATTEMPTS = 3  # when the request does not say (§6.55 retries)
 DEFAULT_RETRY_INTERVAL_S = 60.0  # when the request does not say (§6.55 retryInterval)
 IDLE_POLL_S = 1.0
+SCHEDULED_AFTER_S = 0.5  # a wait shorter than this (clocks a moment apart) is not reported as scheduled
 
 
 class FirmwareStatus(enum.Enum):
@@ -264,7 +265,8 @@ class FirmwareUpdater:
         delay = (signed.install_at - self._now()).total_seconds() if signed.install_at else 0
         if delay > 0:
             log.info("firmware: installing in %.0f s (installDateTime)", delay)
-            self._set(FirmwareStatus.INSTALL_SCHEDULED, update)
+            if delay >= SCHEDULED_AFTER_S:
+                self._set(FirmwareStatus.INSTALL_SCHEDULED, update)
             await asyncio.sleep(delay)
         return True
 
@@ -272,7 +274,7 @@ class FirmwareUpdater:
         delay = (update.retrieve_at - self._now()).total_seconds()
         if delay > 0:
             log.info("firmware: download in %.0f s", delay)
-            if update.signed is not None:
+            if update.signed is not None and delay >= SCHEDULED_AFTER_S:
                 self._set(FirmwareStatus.DOWNLOAD_SCHEDULED, update)
             await asyncio.sleep(delay)
         dest = self._directory / _file_name(update.location)

@@ -108,6 +108,11 @@ class DemoChargePoint(ChargePoint):
         self._log(f"DiagnosticsStatusNotification {status}")
         return call_result.DiagnosticsStatusNotification()
 
+    @on(Action.security_event_notification)  # OCPP 1.6 Security Whitepaper §4.8
+    def on_security_event(self, type, timestamp, **kw):  # noqa: A002 - the payload's name
+        self._log(f"SecurityEventNotification {type}")
+        return call_result.SecurityEventNotification()
+
 
 class DemoCsms:
     """Start/stop the demo server; ``lines`` keeps what was printed (for tests)."""

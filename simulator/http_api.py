@@ -6,6 +6,9 @@ POST /api/evses/{id}/ev          {"state": "B"|"C"}
 POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes hex)
 POST /api/evses/{id}/fault       {"kind": "rcd"|"overcurrent"|"pilot"|"comm"|"meter_comm"}
 DELETE /api/evses/{id}/fault
+POST /api/evses/{id}/gpio        {"what": "welded"|"stuck_open"|"rcd_tripped"|"rcm_broken"|"estop_pressed"|
+                                 "button_pressed"|"lock_jammed", "value": bool}  (simulator.gpio; the
+                                 GPIO lines, LEDs and lock are in /api/state "gpio")
 GET  /api/evses/{id}/display     the OLED as seen: {"width":128,"height":64,"on":bool,"contrast":n,
                                  "frames":n,"rows":["0101…" × 64]} (1 = lit), 404 without a display
 POST /api/temperature            {"celsius": 71.5}  what the I²C temperature sensor measures
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .gpio import SETTABLE
 from .model import Fault
 
 if TYPE_CHECKING:
@@ -105,6 +109,18 @@ async def inject_fault(request: web.Request) -> web.Response:
         return _error(400, f"kind must be one of {kinds}")
     _sim(request).inject_fault(evse_id, kind)
     return web.json_response(_sim(request).evse_state(evse_id))
+
+
+async def set_gpio(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    body = await _json_body(request)
+    what, value = body.get("what"), body.get("value")
+    if what not in SETTABLE or not isinstance(value, bool):
+        return _error(400, f"what must be one of {list(SETTABLE)} and value true or false")
+    if evse_id not in _sim(request).gpio.points:
+        return _error(404, f"evse {evse_id} has no GPIO wiring")
+    _sim(request).gpio.set(evse_id, what, value)
+    return web.json_response(_sim(request).gpio.state()[evse_id])
 
 
 async def clear_fault(request: web.Request) -> web.Response:
@@ -211,6 +227,7 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/api/evses/{id}/ev", set_ev)
     app.router.add_post("/api/evses/{id}/fault", inject_fault)
     app.router.add_delete("/api/evses/{id}/fault", clear_fault)
+    app.router.add_post("/api/evses/{id}/gpio", set_gpio)
     app.router.add_post("/api/card", tap_card)
     app.router.add_get("/api/evses/{id}/display", display)
     app.router.add_post("/api/temperature", set_temperature)

@@ -1,7 +1,8 @@
 """The HTTP API the simulator page adds to simulator/http_api.py (same error contract).
 
 GET  /static/...                 page.css, page.js (index.html is served at /)
-GET  /api/meta                   {"faults": [...], "speed": {"min": x, "max": y}}
+GET  /api/meta                   {"faults": [...], "gpio": [...], "speed": {"min": x, "max": y}}
+                                 (faults: POST /api/evses/{id}/fault kinds; gpio: its /gpio "what"s)
 POST /api/speed                  {"speed": 60}   simulated seconds per real second
 POST /api/evses/{id}/battery     {"capacity_kwh": 40, "soc": 0.2}   either or both; soc 0-1
 GET  /api/evses/{id}/session     the current or last plug session with its power samples
@@ -16,6 +17,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .app import MAX_SPEED, MIN_SPEED
+from .gpio import SETTABLE
 from .http_api import STATIC, _error, _evse_id, _json_body, _sim
 from .model import Fault
 from .ocpp_log import OcppLogError
@@ -26,7 +28,7 @@ def _number(value: object) -> bool:
 
 
 async def meta(_request: web.Request) -> web.Response:
-    return web.json_response({"faults": [f.value for f in Fault],
+    return web.json_response({"faults": [f.value for f in Fault], "gpio": list(SETTABLE),
                               "speed": {"min": MIN_SPEED, "max": MAX_SPEED}})
 
 

@@ -8,7 +8,10 @@
 #   1. apt-get install the Debian packages the build and pcscd need
 #   2. system groups gpio and i2c (and dialout) if missing; system user evse-agent
 #      (no login, home /var/lib/evse-agent) in groups dialout, gpio, i2c
-#   3. /opt/evse-agent/venv with this checkout pip-installed into it (not editable)
+#   3. /opt/evse-agent/releases/<version>, a venv with this checkout pip-installed into it (not
+#      editable), /opt/evse-agent/current pointing at it, and /opt/evse-agent/release-check;
+#      /opt/evse-agent owned by evse-agent, so that a firmware update can install the next
+#      release (evse-agent install-release, agent/self_update.py)
 #   4. /etc/evse-agent/agent.toml from config/agent.example.toml, only if absent
 #      (root:evse-agent 0640; an existing config is never touched)
 #   5. /var/lib/evse-agent (evse-agent:evse-agent 0700)
@@ -18,8 +21,8 @@
 # Environment:
 #   ROOT=DIR (or DESTDIR=DIR, or --root DIR)  write everything under DIR instead of /, for tests
 #       and staging. Does not run apt-get, groupadd/useradd/usermod, chown or systemctl: it
-#       prints what it would do. Scripts in the staged venv point at DIR/opt/evse-agent/venv,
-#       so the staged venv is for checking, not for copying elsewhere.
+#       prints what it would do. Scripts in the staged venv point at
+#       DIR/opt/evse-agent/releases/<version>, so it is for checking, not for copying elsewhere.
 #   PYTHON=PATH               interpreter for the venv (default /usr/bin/python3, Debian's:
 #       the service cannot read a pyenv under /root, ProtectHome=yes hides it)
 #   EVSE_AGENT_SKIP_VENV=1    skip step 3 (and so the check-config of step 7)
@@ -65,7 +68,10 @@ if ! $staged && (($(id -u) != 0)); then
 fi
 
 OPT="$ROOT/opt/evse-agent"
-VENV="$OPT/venv"
+VERSION="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$SRC/agent/__init__.py")"
+[[ -n "$VERSION" ]] || die "$SRC/agent/__init__.py names no __version__"
+VENV="$OPT/releases/$VERSION"
+CURRENT="$OPT/current"
 ETC="$ROOT/etc/evse-agent"
 CONFIG="$ETC/agent.toml"
 STATE="$ROOT/var/lib/evse-agent"
@@ -123,9 +129,12 @@ fi
 own() {
   if $staged; then note "would run: chown $1 ${2#"$ROOT"}"; else chown "$1" "$2"; fi
 }
+own_tree() {
+  if $staged; then note "would run: chown -R $1 ${2#"$ROOT"}"; else chown -R "$1" "$2"; fi
+}
 
-# 3. The venv --------------------------------------------------------------------------------
-install -d -m 0755 "$OPT"
+# 3. The release ------------------------------------------------------------------------------
+install -d -m 0755 "$OPT" "$OPT/releases"
 if [[ "${EVSE_AGENT_SKIP_VENV:-0}" == 1 ]]; then
   say "venv: skipped (EVSE_AGENT_SKIP_VENV=1)"
 else
@@ -150,8 +159,16 @@ else
   say "venv: pip install $SRC (not editable)"
   PIP_ROOT_USER_ACTION=ignore "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input "$build"
   [[ -x "$VENV/bin/evse-agent" ]] || die "$VENV/bin/evse-agent missing after pip install"
+  # The operator's install is the confirmed release: no rollback pending from a firmware update.
+  say "release: ${CURRENT#"$ROOT"} -> releases/$VERSION"
+  ln -sfn "releases/$VERSION" "$OPT/.current.new"
+  mv -T "$OPT/.current.new" "$CURRENT"
+  rm -f "$OPT/pending.json" "$OPT/rolled-back.json"
+  if [[ -d "$OPT/venv" ]]; then note "removing the old layout's ${OPT#"$ROOT"}/venv"; rm -rf "$OPT/venv"; fi
 fi
+install -m 0755 "$SRC/agent/self_update.py" "$OPT/release-check"
 if [[ -f "$SRC/README.md" ]]; then install -m 0644 "$SRC/README.md" "$OPT/README.md"; fi
+own_tree "$SERVICE_USER:$SERVICE_USER" "$OPT"
 
 # 4. Configuration ---------------------------------------------------------------------------
 install -d -m 0750 "$ETC"
@@ -175,9 +192,9 @@ install -d -m 0755 "$UNIT_DIR"
 install -m 0644 "$SRC/systemd/evse-agent.service" "$UNIT"
 
 # 7. Check the config, enable and start --------------------------------------------------------
-if [[ -x "$VENV/bin/evse-agent" ]]; then
+if [[ -x "$CURRENT/bin/evse-agent" ]]; then
   say "check-config"
-  check=("$VENV/bin/evse-agent" check-config --config "$CONFIG")
+  check=("$CURRENT/bin/evse-agent" check-config --config "$CONFIG")
   # As the service user, which also checks that it can read the file.
   if ! $staged && command -v runuser >/dev/null; then check=(runuser -u "$SERVICE_USER" -- "${check[@]}"); fi
   if ! "${check[@]}"; then

@@ -106,6 +106,8 @@ class Ocpp16Backend:
         # agent.diagnostics.DiagnosticsCollector, set by the composition root (agent/app.py).
         self.firmware = None
         self.diagnostics = None
+        # Told once per start when BootNotification is Accepted (agent/self_update.py confirms a new release).
+        self.on_registered: Callable[[], None] = lambda: None
 
     # ---- the Backend interface -----------------------------------------------------
 
@@ -232,6 +234,7 @@ class Ocpp16Backend:
                     self.settings.set("heartbeat_interval_s", result.interval)
                 self._accepted = True
                 self._registered_once = True
+                self.on_registered()
                 log.info("BootNotification accepted, heartbeat every %d s", self.settings["heartbeat_interval_s"])
                 return
             retry = result.interval if result.interval > 0 else 30

@@ -20,8 +20,8 @@ from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
-from agent.diagnostics import DiagnosticsRequest, DiagnosticsStatus
-from agent.firmware import FirmwareBusy, FirmwareStatus
+from agent.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
+from agent.firmware import FirmwareBusy, FirmwareStatus, SignedReport
 from agent.transfer import UnsupportedLocation
 
 log = logging.getLogger(__name__)
@@ -89,19 +89,38 @@ class FirmwareManagementHandlers:
     # §4.4 / §4.5 for TriggerMessage (§5.17): Idle unless an upload / update is under way.
     def diagnostics_status(self) -> str:
         collector = self.backend.diagnostics
-        return (collector.status if collector is not None else DiagnosticsStatus.IDLE).value
+        if collector is None or collector.request_id is not None:  # nothing, or a GetLog upload
+            return DiagnosticsStatus.IDLE.value
+        return collector.status.value
 
     def firmware_status(self) -> str:
         updater = self.backend.firmware
-        return (updater.status if updater is not None else FirmwareStatus.IDLE).value
+        status = updater.status if updater is not None else FirmwareStatus.IDLE
+        return CORE_FIRMWARE_STATUS.get(status, status).value
+
+
+# A signed update's whitepaper statuses, as the nearest §7.25 FirmwareStatus of 1.6 itself.
+CORE_FIRMWARE_STATUS = {
+    FirmwareStatus.DOWNLOAD_SCHEDULED: FirmwareStatus.IDLE,
+    FirmwareStatus.SIGNATURE_VERIFIED: FirmwareStatus.DOWNLOADED,
+    FirmwareStatus.INSTALL_SCHEDULED: FirmwareStatus.DOWNLOADED,
+    FirmwareStatus.INVALID_SIGNATURE: FirmwareStatus.INSTALLATION_FAILED,
+}
 
 
 def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
-    """Neutral status reports → §4.4 / §4.5 notifications, for ``agent.reports.ReportQueue``."""
+    """Neutral status reports → §4.4 / §4.5 notifications, for ``agent.reports.ReportQueue``;
+    those of a signed update or a GetLog → the Security Whitepaper's
+    SignedFirmwareStatusNotification / LogStatusNotification with their requestId."""
     from agent.ocpp16.adapter import LinkDown  # the adapter imports the handlers, which import this
+    from agent.ocpp16.signed_firmware import UPLOAD_LOG_STATUS
 
-    async def send(report: FirmwareStatus | DiagnosticsStatus) -> bool:
-        if isinstance(report, FirmwareStatus):
+    async def send(report: FirmwareStatus | DiagnosticsStatus | SignedReport | LogReport) -> bool:
+        if isinstance(report, SignedReport):
+            payload = call.SignedFirmwareStatusNotification(status=report.status.value, request_id=report.request_id)
+        elif isinstance(report, LogReport):
+            payload = call.LogStatusNotification(status=UPLOAD_LOG_STATUS[report.status].value, request_id=report.request_id)
+        elif isinstance(report, FirmwareStatus):
             payload = call.FirmwareStatusNotification(status=report.value)
         else:
             payload = call.DiagnosticsStatusNotification(status=report.value)
@@ -112,7 +131,7 @@ def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
         except (LinkDown, asyncio.TimeoutError):
             return False
         except OCPPError as exc:
-            log.warning("%s %s: refused by the backend: %s", type(payload).__name__, report.value, exc)
+            log.warning("%s %s: refused by the backend: %s", type(payload).__name__, payload.status, exc)
         return True
 
     return send

@@ -25,6 +25,7 @@ from agent.ocpp16.firmware import FirmwareManagementHandlers
 from agent.ocpp16.local_auth import LocalAuthListHandlers
 from agent.ocpp16.reservation import ReservationHandlers
 from agent.ocpp16.security import SecurityHandlers
+from agent.ocpp16.signed_firmware import SignedFirmwareHandlers
 from agent.ocpp16.smart_charging import SmartChargingHandlers
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class ChargePoint16(
     SmartChargingHandlers,
     ReservationHandlers,
     SecurityHandlers,
+    SignedFirmwareHandlers,
     ChargePoint,
 ):
     def __init__(self, backend: Ocpp16Backend, connection, response_timeout: float) -> None:

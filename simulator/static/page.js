@@ -10,12 +10,16 @@ const BUILT_IN_CARDS = [
   { name: "Alice", uid: "04A1B2C3D4E5F6" }, { name: "Bob", uid: "04A1B2C3" },
   { name: "Fleet card", uid: "0102030405060708090A" }, { name: "Visitor", uid: "DEADBEEF" },
 ];
+const GPIO_TEXT = { welded: "contactor welded", stuck_open: "contactor stuck open", rcd_tripped: "residual current",
+                    rcm_broken: "RCM test broken", estop_pressed: "E-stop pressed", button_pressed: "stop button held",
+                    lock_jammed: "lock jammed" };
 const NOISE = new Set(["Heartbeat", "MeterValues"]);
 const MAX_LOG_ROWS = 300;
 const CARDS_KEY = "evse-sim.cards";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 let faults = Object.keys(FAULT_TEXT).slice(0, 5);
+let gpioStates = [];       // what POST /api/evses/{id}/gpio can set (from /api/meta)
 let state = null;          // the last state pushed
 let receivedAt = 0;        // performance.now() when it came
 const views = new Map();   // evse id -> its view
@@ -68,6 +72,12 @@ function makeView(e) {
   const clear = document.createElement("button");
   clear.dataset.act = "clear"; clear.textContent = "clear fault";
   f.faults.appendChild(clear);
+  for (const what of gpioStates) {
+    const b = document.createElement("button");
+    b.dataset.act = "gpio"; b.dataset.what = what; b.textContent = GPIO_TEXT[what] || what;
+    b.title = `${what}: click to switch on or off`;
+    f.wiring.appendChild(b);
+  }
 
   const base = `/api/evses/${e.id}`;
   el.addEventListener("click", (ev) => {
@@ -77,6 +87,7 @@ function makeView(e) {
     else if (act === "ev") api("POST", `${base}/ev`, { state: now.ev_request === "C" ? "B" : "C" });
     else if (act === "fault") api("POST", `${base}/fault`, { kind: b.dataset.kind });
     else if (act === "clear") api("DELETE", `${base}/fault`);
+    else if (act === "gpio") api("POST", `${base}/gpio`, { what: b.dataset.what, value: !b.classList.contains("active") });
   });
   f["battery-form"].addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -93,9 +104,10 @@ function renderEvse(view, e) {
   view.e = e;
   f["pilot-letter"].textContent = e.ev_state;
   f["pilot-letter"].className = `pilot-badge ${e.ev_state}`;
-  const meter = e.meter === "none" ? "own meter" : `${e.meter} meter (unit ${e.meter_unit})`;
-  const board = e.board_unit ? `${e.board} board (unit ${e.board_unit})` : `${e.board} board`;
+  const meter = e.meter === "none" ? "own meter" : `${e.meter} #${e.meter_unit}`;
+  const board = e.board_unit ? `${e.board} #${e.board_unit}` : e.board;
   f.hardware.textContent = `${board} · ${meter}`;
+  f.hardware.title = "board and meter, with their Modbus unit ids";
 
   f.power.textContent = `${(e.power_w / 1000).toFixed(2)} kW`;
   f.power.dataset.watts = e.power_w;
@@ -199,7 +211,10 @@ function drawChart(view) {
   const L = 44, R = 10, T = 10, B = 20, pw = w - L - R, ph = h - T - B;
   const t0 = s.started_s, t1 = s.ended_s === null ? simNow() : s.ended_s;
   const span = Math.max(t1 - t0, 60);
-  const peak = Math.max(1000, ...view.samples.map(p => p[1]));
+  const seen = Math.max(0, ...view.samples.map(p => p[1]));
+  c.dataset.samples = view.samples.length;  // what is drawn, for a reader of the DOM (tests)
+  c.dataset.peakW = seen;
+  const peak = Math.max(1000, seen);
   const top = niceCeil(peak * 1.1 / 1000) * 1000;
   const x = t => L + (Math.min(t, t1) - t0) / span * pw;
   const y = v => T + ph - v / top * ph;
@@ -209,7 +224,8 @@ function drawChart(view) {
   for (const frac of [0, 0.5, 1]) {
     const yy = Math.round(y(top * frac)) + 0.5;
     ctx.beginPath(); ctx.moveTo(L, yy); ctx.lineTo(w - R, yy); ctx.stroke();
-    ctx.fillText(`${(top * frac / 1000).toFixed(top < 4000 ? 1 : 0)} kW`, L - 6, yy);
+    const kw = top * frac / 1000;
+    ctx.fillText(`${Number.isInteger(kw) ? kw : kw.toFixed(1)} kW`, L - 6, yy);
   }
   ctx.textBaseline = "alphabetic";
   ctx.textAlign = "left"; ctx.fillText("0:00", L, h - 5);
@@ -236,6 +252,7 @@ function renderHardware(view, e) {
   const gpio = state.gpio && state.gpio[String(e.id)];
   f["oled-frame"].hidden = !display;
   f.gpio.hidden = !gpio;
+  f.wiring.hidden = !gpio || !gpioStates.length;
   f["hardware-row"].hidden = !display && !gpio;
   if (display) {
     const key = `${display.on}/${display.frames}`;
@@ -252,6 +269,7 @@ function renderHardware(view, e) {
     if (gpio.estop_pressed) parts.push("EMERGENCY STOP pressed");
     if (gpio.rcd_tripped) parts.push("RCD tripped");
     f["gpio-text"].textContent = parts.join(" · ") || "LEDs on the GPIO header";
+    view.el.querySelectorAll("button[data-act=gpio]").forEach(b => b.classList.toggle("active", !!gpio[b.dataset.what]));
   }
 }
 
@@ -260,14 +278,17 @@ function drawOled(canvas, picture) {
   canvas.width = picture.width; canvas.height = picture.height;
   const img = ctx.createImageData(picture.width, picture.height);
   const glow = 140 + Math.round((picture.contrast ?? 255) / 255 * 115);
+  let litCount = 0;
   picture.rows.forEach((row, yy) => {
     for (let xx = 0; xx < row.length; xx++) {
       const i = (yy * picture.width + xx) * 4, lit = picture.on && row[xx] === "1";
+      litCount += lit;
       img.data[i] = lit ? glow * 0.62 : 6; img.data[i + 1] = lit ? glow * 0.9 : 9; img.data[i + 2] = lit ? glow : 16;
       img.data[i + 3] = 255;
     }
   });
   ctx.putImageData(img, 0, 0);
+  canvas.dataset.lit = litCount;  // what is drawn, for a reader of the DOM (tests)
 }
 
 // ---- OCPP: what the backend saw, and what it says about each connector ----------------------
@@ -304,6 +325,12 @@ function compact(v) {
 function summary(entry) {
   const p = entry.payload;
   if (entry.type === "malformed") return String(p);
+  if (entry.type === "CALL" && entry.action === "StatusNotification" && p) {
+    const error = p.errorCode && p.errorCode !== "NoError" ? ` · ${p.errorCode}` : "";
+    const more = [p.vendorErrorCode, p.info].filter(Boolean).join(" ");
+    return `connector ${p.connectorId} · ${p.status}${error}${more ? ` (${more})` : ""}`;
+  }
+  if (entry.type === "CALLRESULT" && p && typeof p === "object" && !Object.keys(p).length) return "ok";
   if (entry.type === "CALL" && entry.action === "MeterValues" && p && Array.isArray(p.meterValue)) {
     const parts = [];
     for (const mv of p.meterValue) {
@@ -434,4 +461,5 @@ function connect() {
 }
 
 renderCards();
-fetch("/api/meta").then(r => r.json()).then(m => { faults = m.faults; }).catch(() => {}).finally(connect);
+fetch("/api/meta").then(r => r.json()).then(m => { faults = m.faults; gpioStates = m.gpio || []; })
+  .catch(() => {}).finally(connect);

@@ -36,6 +36,7 @@ class LoopbackCsms:
     def __init__(self, *, heartbeat_interval: int = 300, record: bool = True) -> None:
         self.heartbeat_interval = heartbeat_interval
         self.record = record  # False: count only (the scale benchmark's thousands of chargers)
+        self.delay_s: dict[str, float] = {}  # action -> seconds to wait before answering
         self.frames: list[Frame] = []
         self.count = 0
         self.connections: dict[str, ServerConnection] = {}
@@ -68,6 +69,8 @@ class LoopbackCsms:
                     self.frames.append(entry)
                     self._changed.set()
                 if frame[0] == 2:
+                    if frame[2] in self.delay_s:
+                        await asyncio.sleep(self.delay_s[frame[2]])  # a slow backend, on purpose
                     await ws.send(json.dumps([3, frame[1], self._answer(frame[2], frame[3])]))
                     entry.answered = time.time()
                 elif frame[1] in self._pending:

@@ -255,7 +255,7 @@ async def test_pn532_that_never_gets_ready_is_unavailable(bus):
         await chip.read_passive_target()
 
 
-async def _next_card(reader: Pn532CardReader, cards) -> str:
+async def _next_card(cards) -> str:
     return await asyncio.wait_for(anext(cards), 5)
 
 
@@ -267,7 +267,7 @@ async def test_pn532_reader_yields_uppercase_hex_once_per_presentation(bus, uid)
     reader = Pn532CardReader(client, 0x24, poll_interval_s=0.01)
     cards = reader.cards()
     twin.card = bytes.fromhex(uid)
-    assert await _next_card(reader, cards) == uid.upper()
+    assert await _next_card(cards) == uid.upper()
     polls = twin.commands.count(0x4A)
     pending = asyncio.ensure_future(anext(cards))
     while twin.commands.count(0x4A) < polls + 5:  # the card lies there: no second report
@@ -289,7 +289,7 @@ async def test_pn532_reversed_byte_order(bus):
     twin.card = bytes.fromhex("26DEFAE7")
     reader = Pn532CardReader(client, 0x24, byte_order="reversed", poll_interval_s=0.01)
     cards = reader.cards()
-    assert await _next_card(reader, cards) == "E7FADE26"  # hardware.md §4's example
+    assert await _next_card(cards) == "E7FADE26"  # hardware.md §4's example
     await reader.close()
     await cards.aclose()
 

@@ -106,3 +106,13 @@ async def test_index_page(http):
     assert "EventSource" in texts[1] and "/api/events" in texts[1]
     for text in texts:
         assert "http://" not in text and "https://" not in text  # nothing fetched from outside
+
+
+async def test_gpio_states_are_set_and_shown(http):
+    async with http.post("/api/evses/1/gpio", json={"what": "estop_pressed", "value": True}) as r:
+        assert r.status == 200 and (await r.json())["estop_pressed"] is True
+    async with http.get("/api/state") as r:
+        gpio = (await r.json())["gpio"]["1"]
+    assert gpio["estop_pressed"] is True and gpio["leds"] == {"led_green": False, "led_blue": False, "led_red": False}
+    async with http.post("/api/evses/1/gpio", json={"what": "melted", "value": True}) as r:
+        assert r.status == 400 and "welded" in (await r.json())["error"]

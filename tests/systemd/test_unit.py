@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 UNIT_SRC = REPO / "systemd" / "evse-agent.service"
 INSTALL = REPO / "systemd" / "install.sh"
 UNINSTALL = REPO / "systemd" / "uninstall.sh"
-BINARY = "/opt/evse-agent/venv/bin/evse-agent"
+BINARY = "/opt/evse-agent/current/bin/evse-agent"
+RELEASE_CHECK = "/opt/evse-agent/release-check"
 MAX_EXPOSURE = 2.0
 
 SKIP_VENV = os.environ.get("EVSE_AGENT_SKIP_VENV") == "1"
@@ -74,16 +75,16 @@ def values(key: str, section: str = "Service") -> list[str]:
 
 
 def unit_with_binary(dest_dir: Path) -> Path:
-    """The unit with ExecStart*/ExecStartPre pointing at an executable that exists here."""
+    """The unit with ExecStart*/ExecStartPre pointing at executables that exist here."""
     exe = Path(sys.executable).with_name("evse-agent")
     if not os.access(exe, os.X_OK):
         found = shutil.which("evse-agent")
         assert found, "no evse-agent executable to stand in for " + BINARY
         exe = Path(found)
     text = UNIT_SRC.read_text()
-    assert BINARY in text
+    assert BINARY in text and RELEASE_CHECK in text
     unit = dest_dir / UNIT_SRC.name
-    unit.write_text(text.replace(BINARY, str(exe)))
+    unit.write_text(text.replace(BINARY, str(exe)).replace(RELEASE_CHECK, str(REPO / "agent" / "self_update.py")))
     return unit
 
 
@@ -136,6 +137,9 @@ def test_unit_directives():
     assert int(watchdog) > 0
     assert values("Restart") == ["always"]
     assert values("ExecStart")[0].split()[:2] == [BINARY, "run"]
+    # The release check runs first, and its failure does not stop the start ("-").
+    assert [v.split()[0] for v in values("ExecStartPre")] == [f"-{RELEASE_CHECK}", BINARY]
+    assert values("ReadWritePaths") == ["/opt/evse-agent"]  # where install-release puts releases
     assert values("User") == ["evse-agent"]
     assert values("SupplementaryGroups")[0].split() == ["dialout", "gpio", "i2c"]
     assert values("StateDirectory") == ["evse-agent"]
@@ -193,6 +197,10 @@ def run_script(script: Path, root: Path, *args: str, skip_venv: bool = SKIP_VENV
     return result
 
 
+def agent_version() -> str:
+    return re.search(r'__version__ = "([^"]+)"', (REPO / "agent/__init__.py").read_text()).group(1)
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
@@ -217,6 +225,8 @@ def test_install_tree(installed):
     assert mode(root / "etc/evse-agent") == 0o750
     assert mode(root / "var/lib/evse-agent") == 0o700
     assert (root / "opt/evse-agent").is_dir()
+    assert os.access(root / RELEASE_CHECK.lstrip("/"), os.X_OK)
+    assert "chown -R evse-agent:evse-agent /opt/evse-agent" in result.stdout
     # Nothing outside the staged root's usual places.
     assert {p.name for p in root.iterdir()} == {"etc", "opt", "var"}
     # What it would have done to the system is said, not done.
@@ -226,6 +236,8 @@ def test_install_tree(installed):
     if not SKIP_VENV:
         exe = root / BINARY.lstrip("/")
         assert os.access(exe, os.X_OK)
+        current = root / "opt/evse-agent/current"
+        assert os.readlink(current) == f"releases/{agent_version()}"  # relative: valid in the staged root too
         assert "check-config" in result.stdout and "agent.toml: OK" in result.stdout
 
 

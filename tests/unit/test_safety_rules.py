@@ -238,3 +238,16 @@ def test_a_lock_failure_suspends_the_session_until_the_lock_gets_there():
     assert s.status() is ConnectorStatus.FAULTED
     out = s.handle(FaultCleared(Fault.LOCK), 6)
     assert OfferCurrent(16) in out and s.status() is ConnectorStatus.CHARGING
+
+
+def test_the_gpio_faults_have_ocpp16_error_codes():
+    from ocpp.v16.enums import ChargePointErrorCode
+
+    from agent.ocpp16.adapter import ERROR_CODES
+
+    assert ERROR_CODES[Fault.WELDED] == ("PowerSwitchFailure", "E-WELDED")
+    assert ERROR_CODES[Fault.CONTACTOR] == ("PowerSwitchFailure", "E-CONTACTOR")
+    assert ERROR_CODES[Fault.RCM_TEST] == ("GroundFailure", "E-RCM-TEST")
+    assert ERROR_CODES[Fault.LOCK] == ("ConnectorLockFailure", "E-LOCK")
+    assert ERROR_CODES[Fault.EMERGENCY_STOP] == ("OtherError", "E-ESTOP")
+    assert all(ChargePointErrorCode(code) for code, _ in ERROR_CODES.values())
