@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.transfer import check_location, redact_url, upload, with_retries
+from agent.transfer import UploadRefusal, check_location, redact_url, upload, upload_refusal, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ class LogReport:
 
     status: DiagnosticsStatus
     request_id: int
+    refusal: UploadRefusal | None = None  # with UPLOAD_FAILED: the server said why
 
 
 def log_file_handler(path: str | Path) -> logging.Handler:
@@ -167,14 +168,21 @@ class DiagnosticsCollector:
                 state, log_files, log_name = self.snapshot(), _log_files(self._config.log.file), "agent.log"
             await asyncio.to_thread(write_archive, path, state, log_files, request.start, request.stop, log_name=log_name)
             self._set(DiagnosticsStatus.UPLOADING, request)
+            errors: list[Exception] = []
+
+            async def attempt() -> None:
+                try:
+                    await upload(path, request.location)
+                except Exception as exc:
+                    errors.append(exc)
+                    raise
+
             ok = await with_retries(
-                f"diagnostics upload to {redact_url(request.location)}",
-                lambda: upload(path, request.location),
-                request.attempts,
-                request.retry_interval_s,
+                f"diagnostics upload to {redact_url(request.location)}", attempt, request.attempts, request.retry_interval_s
             )
             log.log(logging.INFO if ok else logging.ERROR, "diagnostics: %s %s", request.file_name, "uploaded" if ok else "not uploaded")
-            self._set(DiagnosticsStatus.UPLOADED if ok else DiagnosticsStatus.UPLOAD_FAILED, request, final=True)
+            refusal = upload_refusal(errors[-1]) if errors and not ok else None
+            self._set(DiagnosticsStatus.UPLOADED if ok else DiagnosticsStatus.UPLOAD_FAILED, request, final=True, refusal=refusal)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -183,10 +191,10 @@ class DiagnosticsCollector:
         finally:
             path.unlink(missing_ok=True)
 
-    def _set(self, status: DiagnosticsStatus, request: DiagnosticsRequest, *, final: bool = False) -> None:
+    def _set(self, status: DiagnosticsStatus, request: DiagnosticsRequest, *, final: bool = False, refusal: UploadRefusal | None = None) -> None:
         self.status = DiagnosticsStatus.IDLE if final else status
         self.request_id = request.request_id
-        self._report(status if request.request_id is None else LogReport(status, request.request_id))
+        self._report(status if request.request_id is None else LogReport(status, request.request_id, refusal))
 
     def snapshot(self) -> dict[str, Any]:
         """What ``state.json`` holds, secrets removed."""

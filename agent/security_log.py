@@ -28,6 +28,9 @@ def install_security_log(data_dir: Path, secrets: Callable[[], Iterable[str]] = 
     An unwritable data directory leaves the agent without a security log (logged), not stopped."""
     path = Path(data_dir) / SECURITY_LOG_NAME
     logger = logging.getLogger(EVENTS_LOGGER)
+    for handler in [h for h in logger.handlers if getattr(h, "security_log", path) != path]:
+        logger.removeHandler(handler)  # an agent run earlier in this process, elsewhere
+        handler.close()
     if not any(getattr(h, "security_log", None) == path for h in logger.handlers):
         try:
             handler = log_file_handler(path)

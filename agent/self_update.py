@@ -377,7 +377,7 @@ class RunningRelease:
         if record is None or record.get("previous") != self.name:
             return None
         self.releases.remove(ROLLED_BACK)
-        return f"release {record.get('release')}: {record.get('reason')}"
+        return str(record.get("reason") or f"release {record.get('release')} was rolled back")
 
     async def watch(self, restart) -> None:
         """Roll back when this release is not confirmed by its deadline (``restart(reason)``)."""

@@ -18,6 +18,7 @@ Every transfer is tried ``attempts`` times, ``interval_s`` apart (``retries`` /
 from __future__ import annotations
 
 import asyncio
+import enum
 import ftplib
 import logging
 import os
@@ -38,6 +39,37 @@ TIMEOUT_S = 60.0  # per connect / read on the socket, not for the whole file
 
 class UnsupportedLocation(ValueError):
     """A location this agent cannot transfer to or from."""
+
+
+class UploadRefusal(enum.Enum):
+    """Why a server refused an upload, when it said so (the Security Whitepaper's
+    UploadLogStatus tells these apart from an upload that just failed)."""
+
+    PERMISSION_DENIED = "PermissionDenied"  # FTP 530/532/550/553, HTTP 401/403
+    NOT_SUPPORTED = "NotSupportedOperation"  # FTP 502/504, HTTP 405/501
+    BAD_MESSAGE = "BadMessage"  # FTP 500/501 or a garbled reply, HTTP 400/413/415
+
+
+def upload_refusal(exc: BaseException) -> UploadRefusal | None:
+    """The refusal ``exc`` (from ``upload``) reports, or None for any other failure."""
+    if isinstance(exc, ftplib.error_perm):
+        code = str(exc)[:3]
+        if code in ("530", "532", "550", "553"):
+            return UploadRefusal.PERMISSION_DENIED
+        if code in ("502", "504"):
+            return UploadRefusal.NOT_SUPPORTED
+        if code in ("500", "501"):
+            return UploadRefusal.BAD_MESSAGE
+    elif isinstance(exc, ftplib.error_proto):
+        return UploadRefusal.BAD_MESSAGE
+    elif isinstance(exc, aiohttp.ClientResponseError):
+        if exc.status in (401, 403):
+            return UploadRefusal.PERMISSION_DENIED
+        if exc.status in (405, 501):
+            return UploadRefusal.NOT_SUPPORTED
+        if exc.status in (400, 413, 415):
+            return UploadRefusal.BAD_MESSAGE
+    return None
 
 
 def check_location(url: str) -> None:

@@ -119,7 +119,8 @@ def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
         if isinstance(report, SignedReport):
             payload = call.SignedFirmwareStatusNotification(status=report.status.value, request_id=report.request_id)
         elif isinstance(report, LogReport):
-            payload = call.LogStatusNotification(status=UPLOAD_LOG_STATUS[report.status].value, request_id=report.request_id)
+            status = report.refusal.value if report.refusal is not None else UPLOAD_LOG_STATUS[report.status].value
+            payload = call.LogStatusNotification(status=status, request_id=report.request_id)
         elif isinstance(report, FirmwareStatus):
             payload = call.FirmwareStatusNotification(status=report.value)
         else:

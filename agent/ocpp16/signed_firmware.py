@@ -12,7 +12,10 @@ The work is the version-neutral firmware updater and diagnostics collector
   installation under way, is Rejected; replacing an update still to download or install is
   AcceptedCanceled. The signature is checked after the download (agent/firmware.py).
 - GetLog: DiagnosticsLog (the GetDiagnostics archive) or SecurityLog (agent/security_log.py),
-  named in the answer; AcceptedCanceled when it replaces an upload under way.
+  named in the answer; AcceptedCanceled when it replaces an upload under way; a location the
+  agent cannot use is Rejected. LogStatusNotification: Uploading, then Uploaded, or
+  PermissionDenied / NotSupportedOperation / BadMessage when the server said why it refused
+  the upload (agent/transfer.py), else UploadFailure.
 
 ``signed_firmware_status_notification()`` and ``log_status_notification()`` build the
 notification with the real current status (and its requestId while one is under way) for

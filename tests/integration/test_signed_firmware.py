@@ -18,7 +18,7 @@ import tarfile
 from ocpp.v16 import call
 from ocpp_csms import BootEvent, SecurityEvent
 
-from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
+from tests.file_servers import FTP_PASSWORD_QUOTED, closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 from tests.firmware_signing import signer
 from tests.integration.test_firmware import FIRMWARE, firmware_agent, iso, now  # noqa: F401 (fixture)
 from tests.integration.test_session_flow import booted
@@ -180,7 +180,7 @@ async def test_get_log_uploads_the_security_log_and_the_diagnostics_log(sim, raw
     assert json.loads(members["state.json"])["config"]["charge_point"]["id"] == CP
 
 
-async def test_get_log_failure_and_the_triggered_status(sim, raw_csms, firmware_agent):
+async def test_get_log_failure_and_the_triggered_status(sim, raw_csms, firmware_agent, ftp_server):
     await firmware_agent(raw_csms.port)
     await raw_csms.connected()
     # A location the agent cannot use is Rejected; nothing starts.
@@ -206,3 +206,11 @@ async def test_get_log_failure_and_the_triggered_status(sim, raw_csms, firmware_
     await raw_csms.response_to(await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": "LogStatusNotification"}))
     triggered = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "LogStatusNotification", after=trigger_mark)
     assert triggered[3] == {"status": "Idle"}
+
+    # A server that refuses the login says why: PermissionDenied.
+    mark = len(raw_csms.received)
+    wrong_password = ftp_server.url("/").replace(FTP_PASSWORD_QUOTED, "wrong")
+    get_log = {"logType": "DiagnosticsLog", "requestId": 32, "retries": 1, "log": {"remoteLocation": wrong_password}}
+    assert (await raw_csms.response_to(await raw_csms.call("GetLog", get_log)))[2]["status"] == "Accepted"
+    await wait_status(raw_csms, "LogStatusNotification", "PermissionDenied", after=mark)
+    assert notifications(raw_csms, "LogStatusNotification", mark)[-1] == {"status": "PermissionDenied", "requestId": 32}
