@@ -327,6 +327,11 @@ def _check_semantics(config: AgentConfig) -> None:
     cp_id = config.charge_point.id
     if not cp_id or len(cp_id) > 48 or any(c in cp_id for c in "/?#% "):
         raise ConfigError("charge_point.id: must be 1-48 characters without '/', '?', '#', '%' or spaces")
+    # OCPP 1.6 §6.2 BootNotification.req: CiString20 vendor and model, CiString25 serial number.
+    for key, limit in (("vendor", 20), ("model", 20), ("serial_number", 25)):
+        value = getattr(config.charge_point, key)
+        if len(value) > limit:
+            raise ConfigError(f"charge_point.{key}: {value!r} is longer than {limit} characters (OCPP BootNotification)")
     url = urlsplit(config.ocpp.csms_url)
     if url.scheme not in ("ws", "wss") or not url.hostname:
         raise ConfigError(f"ocpp.csms_url: {config.ocpp.csms_url!r} is not a ws:// or wss:// URL")

@@ -1,5 +1,5 @@
 """The "Heidelberg + PN532 + OLED + TMP102" build end to end: the shipped config files
-(config/sim-heidelberg-oled.toml for evse-sim, config/agent-sim-heidelberg-oled.toml for the
+(simulator/builds/heidelberg-oled.toml for evse-sim, config/agent-sim-heidelberg-oled.toml for the
 agent, ports made ephemeral), the real agent process, ocpp-csms.
 
 A card tapped on the PN532 starts the session, the OLED shows "Charging" and the power,
@@ -64,7 +64,7 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 @pytest.fixture
 async def oled_sim():
-    simulator = Simulator(load_config(ROOT / "config" / "sim-heidelberg-oled.toml"),
+    simulator = Simulator(load_config(ROOT / "simulator" / "builds" / "heidelberg-oled.toml"),
                           http=False, modbus_port=0, i2c_port=0, speed=5.0)
     await simulator.start()
     yield simulator

@@ -31,10 +31,11 @@ def write(tmp_path, text):
     return path
 
 
-@pytest.mark.parametrize("name", ["agent.example.toml", "agent-sim.toml"])
-def test_shipped_configs_are_valid(name):
-    config = load_config(ROOT / "config" / name)
-    assert config.connectors
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.toml")), ids=lambda p: p.name)
+def test_every_shipped_config_passes_check_config(path):
+    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
 
 
 def test_minimal_config_gets_defaults(tmp_path):
@@ -87,3 +88,8 @@ def test_check_config_command(tmp_path):
 def test_version_command():
     run = subprocess.run([sys.executable, "-m", "agent.cli", "--version"], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("evse-agent ")
+
+
+def test_boot_notification_fields_fit_ocpp(tmp_path):
+    with pytest.raises(ConfigError, match="charge_point.model: .* longer than 20"):
+        load_config(write(tmp_path, MINIMAL.replace('id = "CP-1"', 'id = "CP-1"\nmodel = "A model name far too long for OCPP"')))
