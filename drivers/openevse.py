@@ -194,19 +194,19 @@ class EnergyRegister:
 
     def __init__(self) -> None:
         self.folded: bool | None = None
-        self._last: tuple[int, int] | None = None
+        self._last: tuple[int, int, bool] | None = None
         self.energy_wh = 0.0
 
     def update(self, session_ws: int, total_wh: int, ev_connected: bool) -> float:
         if self._last is None:
             self.folded = not ev_connected  # no session running: the last one is in the total
         else:
-            last_ws, last_total = self._last
-            if session_ws < last_ws:
-                self.folded = False  # a new session started
+            last_ws, last_total, was_connected = self._last
+            if session_ws < last_ws or (ev_connected and not was_connected):
+                self.folded = False  # a new session started (its Ws count from 0 again)
             if total_wh > last_total:
                 self.folded = True
-        self._last = (session_ws, total_wh)
+        self._last = (session_ws, total_wh, ev_connected)
         energy = total_wh + (0.0 if self.folded else session_ws / 3600.0)
         # the fold rounds the session down to whole Wh: hide that sub-Wh step back
         if self.energy_wh - 1.0 < energy < self.energy_wh:

@@ -204,6 +204,10 @@ def test_rapi_energy_register_folds_the_session_once():
     assert e.update(7200, 1010, ev_connected=True) == 1012
     first = openevse.EnergyRegister()  # agent starts with no EV: last session already in the total
     assert first.update(36000, 1010, ev_connected=False) == 1010
+    # ...then an EV arrives: its session counts from the plug-in, although the Ws read
+    # between polls never went down (the firmware reset them to 0 at the plug-in)
+    assert first.update(3600, 1010, ev_connected=True) == 1011
+    assert first.update(36000, 1010, ev_connected=True) == 1020
 
 
 def test_rapi_current_encoding():

@@ -52,12 +52,13 @@ class AgentProcess:
         self.config_path = config_path
         self.log_path = log_path
         self.proc: asyncio.subprocess.Process | None = None
+        self.extra_args: list[str] = []  # more `evse-agent run` flags (--csms-url, --data-dir, ...)
 
     async def start(self) -> None:
         log = open(self.log_path, "ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "agent.cli", "run", "--config", str(self.config_path), "--log-level", "DEBUG",
-            stdout=log, stderr=log, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            *self.extra_args, stdout=log, stderr=log, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
         log.close()
 
