@@ -24,12 +24,14 @@ import logging
 import os
 import posixpath
 import shutil
+import sys
 import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import aiohttp
+# aiohttp is imported where an HTTP upload happens: it costs 200-370 ms at start-up on its
+# own, for something a charger does a few times a year (tests/benchmarks, start-up row).
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def upload_refusal(exc: BaseException) -> UploadRefusal | None:
             return UploadRefusal.BAD_MESSAGE
     elif isinstance(exc, ftplib.error_proto):
         return UploadRefusal.BAD_MESSAGE
-    elif isinstance(exc, aiohttp.ClientResponseError):
+    elif (aiohttp := sys.modules.get("aiohttp")) is not None and isinstance(exc, aiohttp.ClientResponseError):
         if exc.status in (401, 403):
             return UploadRefusal.PERMISSION_DENIED
         if exc.status in (405, 501):
@@ -162,6 +164,8 @@ def _upload_ftp(path: Path, location: str, timeout_s: float) -> None:
 
 
 async def _upload_http(path: Path, location: str, timeout_s: float) -> None:
+    import aiohttp
+
     timeout = aiohttp.ClientTimeout(sock_connect=timeout_s, sock_read=timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         with open(path, "rb") as source:
