@@ -73,11 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config}: OK ({len(config.connectors)} connector(s), backend {config.ocpp.csms_url})")
         return 0
 
-    logging.basicConfig(
-        level=config.log.level,
-        format=f"%(asctime)s %(levelname)s [{config.charge_point.id}] %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from agent.journal import JournalHandler, under_systemd
+
+    if under_systemd():  # straight to the journal, with CHARGE_POINT_ID / CONNECTOR_ID fields
+        journal = JournalHandler(config.charge_point.id)
+        journal.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logging.basicConfig(level=config.log.level, handlers=[journal])
+    else:
+        logging.basicConfig(
+            level=config.log.level,
+            format=f"%(asctime)s %(levelname)s [{config.charge_point.id}] %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
     logging.getLogger("websockets").setLevel(logging.WARNING)
     logging.getLogger("ocpp").setLevel(logging.WARNING if config.log.level != "DEBUG" else logging.DEBUG)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
