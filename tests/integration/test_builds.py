@@ -13,9 +13,11 @@ from tests.integration.conftest import ROOT, AgentProcess
 from tests.integration.test_session_flow import booted, evse, status_reached
 
 BUILDS = {
-    # agent config -> (simulator build or None for the simulator's default, text to point at the simulator)
+    # agent config -> simulator build (None: the simulator's default two-connector wallbox)
     "agent-sim.toml": None,
     "agent-sim-openevse.toml": ROOT / "simulator" / "builds" / "openevse.toml",
+    # the real-hardware template, its /dev/ttyUSB0 replaced by the simulator's RTU pty
+    "agent.example.toml": None,
 }
 
 
@@ -29,9 +31,12 @@ def ephemeral(sim_config):
 async def test_build_runs_a_session(agent_config, tmp_path, csms):
     build = BUILDS[agent_config]
     sim_config = ephemeral(load_sim_config(build)) if build else load_sim_config()
-    async with Simulator(sim_config, http_port=0, modbus_port=0, speed=20.0) as sim:
+    rtu_link = str(tmp_path / "ttyUSB0") if agent_config == "agent.example.toml" else None
+    async with Simulator(sim_config, http_port=0, modbus_port=0, speed=20.0, rtu_link=rtu_link) as sim:
         text = (ROOT / "config" / agent_config).read_text()
         text = text.replace("port = 5020\n", f"port = {sim.modbus_port}\n")
+        if rtu_link:
+            text = text.replace('device = "/dev/ttyUSB0"', f'device = "{rtu_link}"')
         for evse_id, port in sim.rapi_ports.items():
             text = text.replace("socket://127.0.0.1:5030", f"socket://127.0.0.1:{port}")
         config = tmp_path / "agent.toml"
