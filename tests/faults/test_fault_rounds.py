@@ -78,6 +78,7 @@ async def _try_call(ledger: LedgerCsms, action: str, payload: dict) -> str | Non
         return None
 
 
+@pytest.mark.timeout(120 + ROUNDS * 10)
 async def test_fault_rounds(sim, ledger, make_agent):
     rng = random.Random(SEED)
     proxy = CuttableProxy("127.0.0.1", ledger.port)

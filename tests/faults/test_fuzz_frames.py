@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,6 +62,7 @@ def well_formed_call(text: str) -> str | None:
     return None
 
 
+@pytest.mark.timeout(120 + EXAMPLES * 3)
 async def test_random_frames_never_stop_a_session(sim, make_agent):
     ledger = LedgerCsms()
     await ledger.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from ocpp_csms import MeterValuesEvent, TransactionStartedEvent, TransactionStoppedEvent
 
 from tests.integration.test_session_flow import booted, evse, status_reached
@@ -26,6 +27,7 @@ def storage_bytes(data_dir: Path) -> int:
     return sum(p.stat().st_size for p in data_dir.glob("evse-agent.db*"))
 
 
+@pytest.mark.timeout(120 + CRASH_LOOPS * 10)
 async def test_crash_loop_loses_nothing_and_storage_stays_bounded(sim, csms, make_agent, tmp_path):
     agent = await make_agent(csms.port, card_reader=False)
     await booted(csms)
@@ -58,6 +60,7 @@ async def test_crash_loop_loses_nothing_and_storage_stays_bounded(sim, csms, mak
     assert sizes[-1] <= sizes[0] + 4_200_000
 
 
+@pytest.mark.timeout(120 + SESSIONS * 10)
 async def test_many_sessions_keep_memory_and_storage_flat(sim, csms, make_agent, tmp_path):
     agent = await make_agent(csms.port, card_reader=False)
     await booted(csms)
