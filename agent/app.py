@@ -190,6 +190,9 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     from agent.ocpp16.security import install_security
 
     security = install_security(backend, config)  # security profiles, certificates, security events
+    from agent.ocpp16.driver_features import install_driver_features
+
+    notes, driver_work = install_driver_features(config, backend)  # price/cost, messages, free vend
     link = Link(
         endpoint_url(config.ocpp.csms_url, config.charge_point.id),
         backend.subprotocol,
@@ -220,7 +223,8 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         asyncio.create_task(lifecycle.stopping.wait(), name="stop"),
         asyncio.create_task(systemd.feed_watchdog(), name="watchdog"),
         *(asyncio.create_task(work) for work in build_firmware_management(config, store, station, settings, clock, backend, lifecycle)),
-        *(asyncio.create_task(work) for work in build_peripherals(config, station, buses.get(BUS_KEY))),  # OLED, thermal
+        *(asyncio.create_task(work) for work in build_peripherals(config, station, buses.get(BUS_KEY), notes)),  # OLED, thermal
+        *(asyncio.create_task(work) for work in driver_work),
     ]
     systemd.notify(f"READY=1\nSTATUS=charge point {config.charge_point.id}, backend {link.url}")
     try:

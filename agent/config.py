@@ -175,6 +175,8 @@ class CardReaderSection:
     byte_order: Literal["as_read", "reversed"] = "as_read"
     address: int = 0x24  # pn532: I²C address (on the [i2c] bus)
     poll_interval_s: float = 0.2  # pn532: how often the field is searched for a card
+    # Also try the reversed byte order against the local list / cache (agent/card_ids.py).
+    match_reversed: bool = False
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,26 @@ class GpioFactorySection:
 
 
 @dataclass(frozen=True)
+class DriverSection:
+    """What the driver reads: price, cost and messages (agent/driver_info.py, agent/pricing.py)."""
+
+    language: str = "en"  # Language (RFC 5646); the backend may change it
+    supported_languages: list[str] = field(default_factory=lambda: ["en"])  # SupportedLanguages
+    currency_format: str = "{amount} €"  # how a cost is printed: "{amount} €", "${amount}"
+    decimals: int = 2  # NumberOfDecimalsForCostValues until the backend sets it
+    default_price_text: str = ""  # the DefaultPrice priceText until the backend sets one
+    idle_text: str = ""  # shown on a free connector when nothing else is
+    final_cost_s: float = 120.0  # a final cost stays up this long once the EV has left
+
+
+@dataclass(frozen=True)
+class FreeVendSection:
+    """Plug in and charge with this idTag, no card (agent/free_vend.py); "" = off."""
+
+    id_tag: str = ""
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     charge_point: ChargePointSection = field(default_factory=ChargePointSection)
     ocpp: OcppSection = field(default_factory=OcppSection)
@@ -237,6 +259,8 @@ class AgentConfig:
     i2c: I2cSection = field(default_factory=I2cSection)
     displays: list[DisplaySection] = field(default_factory=list)
     temperature: TemperatureSection = field(default_factory=TemperatureSection)
+    driver: DriverSection = field(default_factory=DriverSection)
+    free_vend: FreeVendSection = field(default_factory=FreeVendSection)
 
 
 def load_config(path: str | Path, **overrides: Any) -> AgentConfig:
@@ -337,6 +361,7 @@ def _check_semantics(config: AgentConfig) -> None:
         raise ConfigError(f"ocpp.csms_url: {config.ocpp.csms_url!r} is not a ws:// or wss:// URL")
     _check_security(config)
     _check_i2c(config)
+    _check_driver(config)
     if (
         url.scheme == "ws"
         and config.ocpp.security_profile < 2
@@ -495,3 +520,24 @@ def _check_i2c(config: AgentConfig) -> None:
             raise ConfigError("temperature.resolution_bits: must be 9-12")
     if config.card_reader.poll_interval_s <= 0:
         raise ConfigError("card_reader.poll_interval_s: must be > 0")
+
+
+def _check_driver(config: AgentConfig) -> None:
+    """[driver] and [free_vend]: languages, the currency format, the free vend idTag."""
+    from agent.pricing import PricingError, check_currency_format
+
+    d = config.driver
+    if not d.supported_languages or any(not lang.strip() for lang in d.supported_languages):
+        raise ConfigError("driver.supported_languages: at least one language code, none empty")
+    if d.language.lower() not in {lang.lower() for lang in d.supported_languages}:
+        raise ConfigError(f"driver.language: {d.language!r} is not in driver.supported_languages")
+    try:
+        check_currency_format(d.currency_format)
+    except PricingError as exc:
+        raise ConfigError(f"driver.currency_format: {exc}") from None
+    if not 0 <= d.decimals <= 6:
+        raise ConfigError("driver.decimals: must be 0-6")
+    if d.final_cost_s < 0:
+        raise ConfigError("driver.final_cost_s: must be >= 0")
+    if len(config.free_vend.id_tag) > 20:  # OCPP 1.6 IdToken: CiString20
+        raise ConfigError(f"free_vend.id_tag: {config.free_vend.id_tag!r} is longer than 20 characters")

@@ -29,6 +29,7 @@ from agent.ocpp16.wire import SpecConnection
 from agent.session import ConnectorStatus, Fault
 from agent.settings import Settings
 from agent.station import Station
+from agent.status_hold import StatusHold
 from agent.store import OutboxMessage, Store
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class Ocpp16Backend:
         self._outbox_drained = asyncio.Event()
         self._status_wakeup = asyncio.Event()
         self._unsent_status: dict[int, tuple[ConnectorStatus, Fault | None]] = {}
+        self.status_hold = StatusHold(lambda: settings["minimum_status_duration_s"])  # §9.1.19
         self.registration: str | None = None
         # DataTransfer (§4.3 / §5.6) handlers by vendorId: (messageId, data) -> (status, data).
         self.data_transfer_handlers: dict[str, Callable[[str | None, str | None], tuple[str, str | None]]] = {}
@@ -136,7 +138,8 @@ class Ocpp16Backend:
         return info
 
     def status_changed(self, connector_id: int, status: ConnectorStatus, fault: Fault | None) -> None:
-        self._unsent_status[connector_id] = (status, fault)
+        # §9.1.19 MinimumStatusDuration: sent once it has lasted that long (agent/status_hold.py).
+        self.status_hold.changed(connector_id, (status, fault), Clock.monotonic())
         self._status_wakeup.set()
 
     def outbox_changed(self) -> None:
@@ -256,8 +259,13 @@ class Ocpp16Backend:
 
     async def _send_statuses(self) -> None:
         while True:
-            await self._status_wakeup.wait()
+            due = self.status_hold.next_due()
+            try:
+                await asyncio.wait_for(self._status_wakeup.wait(), None if due is None else max(0.0, due - Clock.monotonic()))
+            except TimeoutError:
+                pass
             self._status_wakeup.clear()
+            self._unsent_status.update(self.status_hold.due(Clock.monotonic()))
             while self._unsent_status:
                 connector_id = min(self._unsent_status)
                 status, fault = self._unsent_status.pop(connector_id)
@@ -277,6 +285,8 @@ class Ocpp16Backend:
             )
         except (OCPPError, asyncio.TimeoutError) as exc:
             log.warning("StatusNotification %d %s: %s", connector_id, status.value, exc)
+            return
+        self.status_hold.reported(connector_id, (status, fault))
 
     async def send_meter_values_now(self, conn) -> None:
         """TriggerMessage MeterValues (§5.17): the latest reading, outside the durable queue."""

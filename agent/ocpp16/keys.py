@@ -149,6 +149,8 @@ class ConfigurationKeys:
     def change(self, name: str, value: str) -> ChangeResult:
         if name in self._extra:
             return self._extra[name].change(name, value)
+        if name.partition(",")[0] in self._extra:  # "DefaultPriceText,<language>" (agent/ocpp16/pricing_keys.py)
+            return self._extra[name.partition(",")[0]].change(name, value)
         key = self._keys.get(name)
         if key is None:
             return ChangeResult.NOT_SUPPORTED
