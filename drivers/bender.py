@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .interfaces import BoardStatus, DeviceError, MeterReading, PilotState
+from .interfaces import BoardStatus, DeviceError, MeterReading, PilotState, checked_offer
 from .modbus_bus import DATATYPE, ModbusDevice, decode_values
 
 DEFAULT_UNIT = 255
@@ -33,7 +33,7 @@ METER_FIRST = 212  # 212..227 in one request
 METER_COUNT = 16
 REG_HEMS_CURRENT = 1000
 NOT_AVAILABLE = 0xFFFFFFFF
-MIN_A, MAX_A = 6.0, 80.0
+MAX_A = 80.0
 
 _CP = {1: PilotState.A, 2: PilotState.B, 3: PilotState.C, 4: PilotState.D}
 RELAY_OFF = 0
@@ -73,13 +73,7 @@ def decode_reading(regs: Sequence[int]) -> MeterReading:
 
 def encode_current(amps: float) -> int:
     """A -> register 1000 (whole amps, rounded down). 0 = stop; (0, 6) is refused."""
-    if not math.isfinite(amps) or amps < 0:
-        raise ValueError(f"invalid current {amps!r}")
-    if amps == 0:
-        return 0
-    if amps < MIN_A:
-        raise ValueError(f"{amps} A is below the IEC 61851 minimum of {MIN_A} A (use 0 to stop)")
-    return int(math.floor(min(amps, MAX_A) + 1e-9))
+    return int(math.floor(checked_offer(amps, MAX_A) + 1e-9))
 
 
 class BenderBoard:

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from .interfaces import BoardFault, BoardStatus, DeviceError, PilotState
+from .interfaces import BoardFault, BoardStatus, DeviceError, PilotState, checked_offer
 from .modbus_bus import ModbusDevice
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ REG_CONFIG = 2005
 CONFIG_CENTIAMPS = 1 << 7  # 2005 bit7: 0.01 A in 1000 (evcc/openWB: FW >= 17)
 CENTIAMP_MIN_FW = 17
 
-MIN_A = 6.0  # 1000 allows 0 or 6..80 A
+# 1000 allows 0 or 6..80 A (drivers.interfaces.checked_offer)
 MAX_A = 80.0
 
 # 1007 bits (hardware.md §2a)
@@ -102,13 +102,7 @@ def decode_status(
 
 def encode_current(amps: float, centiamps: bool) -> int:
     """A -> register 1000 value. 0 = off; (0, 6) is refused; > 80 A is clamped."""
-    if not math.isfinite(amps) or amps < 0:
-        raise ValueError(f"invalid current {amps!r}")
-    if amps == 0:
-        return 0
-    if amps < MIN_A:
-        raise ValueError(f"{amps} A is below the IEC 61851 minimum of {MIN_A} A (use 0 to stop)")
-    amps = min(amps, MAX_A)
+    amps = checked_offer(amps, MAX_A)
     if centiamps:
         return int(math.floor(amps * 100 + 1e-6))
     return int(math.floor(amps + 1e-9))  # never offer more than asked

@@ -32,7 +32,7 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal, TypeVar
 
-from .interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState
+from .interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
 from .modbus_bus import DATATYPE, ModbusDevice, decode_values
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ REG_MAX_CURRENT = 261
 REG_FAILSAFE = 262
 STANDBY_DISABLED = 4
 
-MIN_A, MAX_A = 6.0, 16.0  # 261/262: 0 or 60..160 (0.1 A)
+MAX_A = 16.0  # 261/262: 0 or 60..160 (0.1 A)
 WATCHDOG_MAX_MS = 0xFFFF
 
 # 5: state code -> (pilot, PWM on, contactor closed, fault)
@@ -101,13 +101,7 @@ def decode_temperature(measure: Sequence[int]) -> float:
 
 def encode_current(amps: float) -> int:
     """A -> 261/262 value (0.1 A). 0 = off; (0, 6) is refused; > 16 A is clamped."""
-    if not math.isfinite(amps) or amps < 0:
-        raise ValueError(f"invalid current {amps!r}")
-    if amps == 0:
-        return 0
-    if amps < MIN_A:
-        raise ValueError(f"{amps} A is below the IEC 61851 minimum of {MIN_A} A (use 0 to stop)")
-    return int(math.floor(min(amps, MAX_A) * 10 + 1e-6))  # never offer more than asked
+    return int(math.floor(checked_offer(amps, MAX_A) * 10 + 1e-6))  # never offer more than asked
 
 
 class HeidelbergBoard:

@@ -8,9 +8,25 @@ so a board, meter or reader can be swapped by configuration (EVerest's
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+
+# IEC 61851-1 Annex A: the pilot PWM cannot signal less than 6 A; 0 means no energy.
+MIN_OFFER_A = 6.0
+
+
+def checked_offer(amps: float, maximum_a: float) -> float:
+    """The current a board may be told to offer: 0 (stop), or 6 A up to ``maximum_a``
+    (clamped). A value between 0 and 6 A, negative or not a number is a ValueError,
+    raised before any I/O. Every board driver scales this to its own registers."""
+    if not math.isfinite(amps) or amps < 0:
+        raise ValueError(f"invalid current {amps!r}")
+    if 0 < amps < MIN_OFFER_A:
+        raise ValueError(f"{amps} A is below the IEC 61851 minimum of {MIN_OFFER_A:g} A (use 0 to stop)")
+    return min(amps, maximum_a)
 
 
 class DeviceUnavailable(Exception):

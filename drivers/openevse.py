@@ -33,12 +33,11 @@ from typing import Any, Literal
 
 import serial
 
-from .interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState
+from .interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
 
 log = logging.getLogger(__name__)
 
 BAUDRATE = 115200
-MIN_A = 6.0
 MAX_A = 80.0
 
 # evsestate (J1772EvseController.h EVSE_STATE_*) -> (pilot override, fault)
@@ -217,11 +216,7 @@ class EnergyRegister:
 
 def encode_current(amps: float) -> int:
     """A -> SC parameter (whole amps, rounded down); (0, 6) refused; 0 handled by the caller."""
-    if not math.isfinite(amps) or amps < 0:
-        raise ValueError(f"invalid current {amps!r}")
-    if 0 < amps < MIN_A:
-        raise ValueError(f"{amps} A is below the IEC 61851 minimum of {MIN_A} A (use 0 to stop)")
-    return int(math.floor(min(amps, MAX_A) + 1e-9))
+    return int(math.floor(checked_offer(amps, MAX_A) + 1e-9))
 
 
 # ---- the link ------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from ocpp.v16 import call
 from ocpp_csms import AvailabilityType, MessageTrigger, ResetType, BootEvent, MeterValuesEvent, StatusEvent, TransactionStartedEvent, TransactionStoppedEvent
 
 from tests.integration.test_outages import start_charging

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
