@@ -3,7 +3,8 @@
 It polls each board and meter, turns what it sees into session events, carries
 out the commands the sessions return (board writes, durable transaction
 messages, status reports) and answers what the backend asks (remote start/stop).
-It knows the backend only through ``agent.backend.Backend``.
+It knows the backend only through ``agent.backend.Backend``. Polling the devices is in
+``agent/polling.py`` and meter values in ``agent/metering.py`` (mixins of ``Station``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from agent.session import (
     FaultCleared,
     FaultRaised,
     OfferCurrent,
-    PilotChanged,
     RemoteStartRequested,
     ReservationEnded,
     ReserveResult,
@@ -42,41 +42,25 @@ from agent.session import (
     StopReason,
     StopRequested,
     StopTransaction,
-    Tick,
     TransactionRejected,
-    TransactionRestored,
 )
 from agent.reservations import ReservationDesk
 from agent.history import History
+from agent.metering import MeterSampling
+from agent.polling import DevicePolling
 from agent.settings import Settings
 from agent.store import StorageError, Store, TransactionRecord
 from drivers.interfaces import (
-    BoardFault,
     BoardStatus,
     CardReader,
     DeviceError,
     DeviceUnavailable,
     EvseBoard,
     MeterReading,
-    PilotState,
     PowerMeter,
 )
 
 log = logging.getLogger(__name__)
-
-# A device is reported lost after this many failed polls in a row.
-LOST_AFTER_FAILURES = 3
-# Overcurrent: any phase above offered × 1.1 + 1 A for this many meter reads in a row.
-OVERCURRENT_READS = 3
-
-BOARD_FAULTS = {
-    BoardFault.RCD: Fault.RCD,
-    BoardFault.DIODE: Fault.PILOT,
-    BoardFault.PILOT: Fault.PILOT,
-    BoardFault.VENTILATION: Fault.OTHER,
-    BoardFault.OVERCURRENT: Fault.OVERCURRENT,
-    BoardFault.OTHER: Fault.OTHER,
-}
 
 
 @dataclass
@@ -101,7 +85,7 @@ class Connector:
     safety: Any = None  # agent.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
 
 
-class Station:
+class Station(DevicePolling, MeterSampling):
     def __init__(
         self,
         connectors: list[Connector],
@@ -191,172 +175,6 @@ class Station:
         if commands:
             log.debug("connector %d: %s -> %s", conn.id, event, commands)
             conn.commands.put_nowait(commands)
-
-    # ---- hardware polling ----------------------------------------------------------
-
-    async def _poll(self, conn: Connector) -> None:
-        meter_every = max(1, round(1.0 / conn.poll_interval_s))
-        polls = 0
-        while True:
-            try:
-                await self._poll_board(conn)
-                if conn.meter is not None and polls % meter_every == 0:
-                    await self._poll_meter(conn)
-                self._sample_meter_values(conn)
-                self.dispatch(conn, Tick())
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the poll loop is what keeps the connector safe: it never ends
-                log.exception("connector %d: poll failed", conn.id)
-            polls += 1
-            await asyncio.sleep(conn.poll_interval_s)
-
-    async def _read_device(self, conn: Connector, what: str, read, fault: Fault):
-        """``read()`` from a board or meter; None when it failed. After LOST_AFTER_FAILURES
-        failures in a row the device counts as lost (``fault`` raised); its first answer
-        after that clears the fault."""
-        failures = conn.device_failures
-        try:
-            value = await read()
-        except (DeviceUnavailable, DeviceError) as exc:
-            failures[what] = failures.get(what, 0) + 1
-            if failures[what] == LOST_AFTER_FAILURES:
-                log.error("connector %d: %s lost: %s", conn.id, what, exc)
-                self.dispatch(conn, FaultRaised(fault))
-            return None
-        if failures.get(what, 0) >= LOST_AFTER_FAILURES:
-            log.info("connector %d: %s answers again", conn.id, what)
-            self.dispatch(conn, FaultCleared(fault))
-            if what == "board":
-                # A board that was away may have rebooted: restate what we want from it.
-                conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
-        failures[what] = 0
-        return value
-
-    async def _poll_board(self, conn: Connector) -> None:
-        status = await self._read_device(conn, "board", conn.board.read_status, Fault.BOARD_COMM)
-        if status is None:
-            return
-        conn.last_status = status
-        self._check_board_offer(conn, status)
-        # What the board reports is the truth for the faults it reports: raised while it
-        # reports them, cleared when it stops (the board latches e.g. an RCD trip itself).
-        reported = BOARD_FAULTS.get(status.fault) if status.fault else None
-        if reported is None and status.pilot is PilotState.E:
-            reported = Fault.PILOT  # IEC 61851-1 state E: CP shorted to PE
-        held = conn.safety is not None and conn.board_fault is not None and conn.safety.holds(conn.board_fault)
-        if conn.board_fault is not None and conn.board_fault is not reported and not held:
-            log.info("connector %d: board no longer reports %s", conn.id, conn.board_fault.value)
-            self.dispatch(conn, FaultCleared(conn.board_fault))
-        if reported is not None and reported is not conn.board_fault:
-            log.warning("connector %d: board reports %s", conn.id, reported.value)
-            self.dispatch(conn, FaultRaised(reported))
-        conn.board_fault = reported
-        pilot = status.pilot
-        if conn.restored is not None:
-            await self._resolve_restored(conn, pilot)
-        if pilot != conn.session.pilot:
-            if pilot is PilotState.A and Fault.OVERCURRENT in conn.session.faults:
-                self.dispatch(conn, FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance
-            self.dispatch(conn, PilotChanged(pilot))
-
-    def _check_board_offer(self, conn: Connector, status: BoardStatus) -> None:
-        """A board that rebooted offers its power-up current again (EVSE-DIN: 1000 := 2000).
-        Whether it offers anything at all must match what the session wants; on two
-        readings in a row that disagree, the wanted offer is written again."""
-        wanted = conn.session.offered_a
-        if wanted is None or (wanted > 0) == (status.offered_current_a > 0):
-            conn.offer_mismatches = 0
-            return
-        conn.offer_mismatches += 1
-        if conn.offer_mismatches == 2:
-            log.warning(
-                "connector %d: board offers %.1f A but should offer %.1f A (rebooted?): setting it again",
-                conn.id, status.offered_current_a, wanted,
-            )
-            conn.commands.put_nowait([OfferCurrent(wanted)])
-            conn.offer_mismatches = 0
-
-    async def _poll_meter(self, conn: Connector) -> None:
-        reading = await self._read_device(conn, "meter", conn.meter.read, Fault.METER_COMM)
-        if reading is None:
-            return
-        conn.reading = reading
-        offered = conn.session.offered_a or 0.0
-        if offered > 0 and reading.current_a and max(reading.current_a) > offered * 1.1 + 1.0:
-            conn.over_current_reads += 1
-            if conn.over_current_reads == OVERCURRENT_READS:
-                log.error("connector %d: EV draws %.1f A, offered %.1f A", conn.id, max(reading.current_a), offered)
-                self.dispatch(conn, FaultRaised(Fault.OVERCURRENT))
-        else:
-            conn.over_current_reads = 0
-
-    async def _fresh_energy_wh(self, conn: Connector) -> int:
-        """The meter's register now (for meterStart/meterStop), else the last reading."""
-        if conn.meter is not None:
-            try:
-                conn.reading = await conn.meter.read()
-            except (DeviceUnavailable, DeviceError) as exc:
-                log.warning("connector %d: meter read failed, using the last reading: %s", conn.id, exc)
-        return round(conn.reading.energy_wh) if conn.reading else 0
-
-    async def _resolve_restored(self, conn: Connector, pilot: PilotState) -> None:
-        """A transaction was open when the agent stopped: resume it, or close it (PowerLoss)
-        when the EV left meanwhile. Decided on the first board reading, before anything
-        else is told to the session, so a resumed session is never switched off."""
-        record, conn.restored = conn.restored, None
-        if pilot in (PilotState.B, PilotState.C, PilotState.D):
-            log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
-            conn.tx_local_id = record.local_id
-            self.dispatch(conn, TransactionRestored(record.id_tag, pilot))
-            return
-        log.info("connector %d: transaction %d ended while the agent was down (PowerLoss)", conn.id, record.local_id)
-        await self._finish_transaction(conn, StopReason.POWER_LOSS, None, record.local_id)
-
-    def _sample_meter_values(self, conn: Connector) -> None:
-        interval = self.settings["meter_sample_interval_s"]
-        if conn.tx_local_id is None or conn.session.transaction is None or interval <= 0 or conn.reading is None:
-            return
-        now = self._monotonic()
-        if now < conn.next_sample:
-            return
-        if conn.next_sample:
-            try:
-                self.store.queue_meter_values(
-                    conn.tx_local_id,
-                    {"connector_id": conn.id, "samples": [self.sample(conn, "Sample.Periodic")]},
-                )
-            except StorageError as exc:
-                log.critical("connector %d: meter values not stored: %s; stopping the session", conn.id, exc)
-                self.dispatch(conn, FaultRaised(Fault.STORAGE))
-                return
-            self._outbox_changed()
-            if self.settings["stop_txn_sampled_data"]:
-                # OCPP 1.6 §9.1.31 StopTxnSampledData: every MeterValueSampleInterval of the transaction.
-                conn.stop_txn_data.append(self.sample(conn, "Sample.Periodic", self.settings["stop_txn_sampled_data"]))
-        conn.next_sample = now + interval
-
-    def sample(self, conn: Connector, context: str, measurands: list[str] | None = None) -> dict[str, Any]:
-        """One sampled reading in the agent's neutral form (OCPP 1.6 §7.43 SampledValue names)."""
-        wanted = measurands if measurands is not None else self.settings["meter_sampled_data"]
-        reading = conn.reading
-        values: list[dict[str, Any]] = []
-        for measurand in wanted:
-            if measurand == "Energy.Active.Import.Register" and reading:
-                values.append(_value(measurand, reading.energy_wh, "Wh", context))
-            elif measurand == "Power.Active.Import" and reading:
-                values.append(_value(measurand, reading.power_w, "W", context))
-            elif measurand == "Current.Import" and reading:
-                for i, amps in enumerate(reading.current_a[: conn.phases]):
-                    values.append(_value(measurand, amps, "A", context, f"L{i + 1}"))
-            elif measurand == "Voltage" and reading:
-                for i, volts in enumerate(reading.voltage_v[: conn.phases]):
-                    values.append(_value(measurand, volts, "V", context, f"L{i + 1}-N"))
-            elif measurand == "Current.Offered":
-                values.append(_value(measurand, conn.session.offered_a or 0.0, "A", context))
-            elif measurand == "Temperature" and self.temperature_c is not None:
-                values.append(_value(measurand, self.temperature_c, "Celsius", context))
-        return {"timestamp": self.clock.iso(), "values": values}
 
     # ---- carrying out commands -----------------------------------------------------
 
@@ -636,41 +454,5 @@ class Station:
             return ConnectorStatus.UNAVAILABLE, None
         return ConnectorStatus.AVAILABLE, None
 
-    async def _clock_aligned_samples(self) -> None:
-        """OCPP 1.6 §9.1.3 ClockAlignedDataInterval: samples at whole multiples of the
-        interval since midnight (backend time), MeterValuesAlignedData measurands."""
-        while True:
-            interval = self.settings["clock_aligned_interval_s"]
-            if interval <= 0:
-                await asyncio.sleep(5)
-                continue
-            now = self.clock.now()
-            since_midnight = now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6
-            await asyncio.sleep(interval - since_midnight % interval)
-            for conn in self.connectors.values():
-                if conn.reading is None:
-                    continue
-                try:
-                    self._aligned_sample(conn)
-                except StorageError as exc:
-                    log.warning("connector %d: clock-aligned sample not stored: %s", conn.id, exc)
-
-    def _aligned_sample(self, conn: Connector) -> None:
-        sample = self.sample(conn, "Sample.Clock", self.settings["meter_aligned_data"])
-        if conn.tx_local_id is not None and conn.session.transaction is not None:
-            self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample]})
-            self._outbox_changed()
-            if self.settings["stop_txn_aligned_data"]:
-                conn.stop_txn_data.append(self.sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"]))
-        elif self.backend is not None:
-            self.backend.meter_values(conn.id, sample)
-
     def statuses(self) -> dict[int, tuple[ConnectorStatus, Fault | None]]:
         return {c.id: (c.session.status(), c.session.fault) for c in self.connectors.values()}
-
-
-def _value(measurand: str, value: float, unit: str, context: str, phase: str | None = None) -> dict[str, Any]:
-    sampled = {"measurand": measurand, "value": f"{value:.1f}" if unit != "Wh" else f"{round(value)}", "unit": unit, "context": context}
-    if phase:
-        sampled["phase"] = phase
-    return sampled
