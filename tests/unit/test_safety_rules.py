@@ -34,18 +34,9 @@ from agent.session import (
     Tick,
 )
 from drivers.interfaces import LightPattern, PilotState
+from tests.unit.test_session import charging_session
 
 A, B, C = PilotState.A, PilotState.B, PilotState.C
-
-
-def charging_session(tag="04A1B2C3") -> Session:
-    s = Session(max_current_a=16)
-    s.handle(Tick(), 0)
-    s.handle(PilotChanged(B), 1)
-    s.handle(CardPresented(tag), 2)
-    s.handle(AuthorizationResult(tag, True), 3)
-    s.handle(PilotChanged(C), 4)
-    return s
 
 
 # ---- the main contactor ----------------------------------------------------------------
