@@ -190,6 +190,12 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     from agent.ocpp16.security import install_security
 
     security = install_security(backend, config)  # security profiles, certificates, security events
+    from agent.security_events import SecurityEvent
+
+    # A backend time the clock refuses (agent/clock.py: outside 2024-2100, or a jump not confirmed).
+    clock.on_refused = lambda text, why: security.events.record(
+        SecurityEvent.INVALID_MESSAGES, f"currentTime {text!r} refused: {why}"
+    )
     from agent.ocpp16.driver_features import install_driver_features
 
     notes, driver_work = install_driver_features(config, backend)  # price/cost, messages, free vend
@@ -234,8 +240,6 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
                 raise task.exception()
         systemd.notify("STOPPING=1")
         if lifecycle.restart_requested:  # delivered after the restart (Security Whitepaper)
-            from agent.security_events import SecurityEvent
-
             security.events.record(SecurityEvent.RESET_OR_REBOOT, lifecycle.reason)
         log.info("evse-agent: stopping (%s; sessions resume at the next start)", lifecycle.reason)
     finally:

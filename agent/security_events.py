@@ -31,6 +31,9 @@ class SecurityEvent(str, enum.Enum):
     INVALID_CENTRAL_SYSTEM_CERTIFICATE = "InvalidCentralSystemCertificate"
     INVALID_CHARGE_POINT_CERTIFICATE = "InvalidChargePointCertificate"
     INVALID_TLS_VERSION = "InvalidTLSVersion"
+    INVALID_TLS_CIPHER_SUITE = "InvalidTLSCipherSuite"  # A00.FR.322
+    # "Messages that are not valid OCPP messages": a backend time the clock refuses (agent/clock.py).
+    INVALID_MESSAGES = "InvalidMessages"
     # Secure firmware update (agent/firmware.py, agent/ocpp16/signed_firmware.py).
     FIRMWARE_UPDATED = "FirmwareUpdated"
     INVALID_FIRMWARE_SIGNATURE = "InvalidFirmwareSignature"

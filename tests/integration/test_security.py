@@ -337,12 +337,20 @@ async def test_extended_trigger_message_and_setting_system_time(sim, raw_csms, m
     unknown_connector = await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": "MeterValues", "connectorId": 7})
     assert (await raw_csms.response_to(unknown_connector))[2] == {"status": "Rejected"}
 
-    # The backend's clock is an hour ahead: the agent's time jumps, a security event says so.
-    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-    raw_csms.answer["Heartbeat"] = lambda payload: ("result", {"currentTime": later})
-    await raw_csms.response_to(await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}))
+    # The backend's clock was corrected by an hour: refused at first (agent/clock.py), taken once
+    # three heartbeats in a row report it; a security event says so each time.
+    raw_csms.answer["Heartbeat"] = lambda payload: (
+        "result", {"currentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))}
+    )
+    for _ in range(3):
+        before = len(raw_csms.received)
+        await raw_csms.response_to(await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}))
+        await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "Heartbeat", after=before)
+    refused = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "SecurityEventNotification" and f[3]["type"] == "InvalidMessages")
+    assert "refused: moves the time by +3600 s" in refused[3]["techInfo"] or "+3599 s" in refused[3]["techInfo"]
     event = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "SecurityEventNotification" and f[3]["type"] == "SettingSystemTime")
     assert "+3600 s" in event[3]["techInfo"] or "+3599 s" in event[3]["techInfo"]
+    assert len([f for f in raw_csms.calls("SecurityEventNotification") if f[3]["type"] == "InvalidMessages"]) == 1
 
 
 async def test_reset_is_reported_after_the_restart(sim, raw_csms, make_agent):
