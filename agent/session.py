@@ -50,6 +50,8 @@ class Fault(enum.Enum):
     BOARD_COMM = "board_comm"  # EVSE board does not answer: InternalError
     METER_COMM = "meter_comm"  # meter does not answer: PowerMeterFailure
     STORAGE = "storage"  # transactions cannot be stored: nothing may be charged unbilled
+    # A transaction's start could not be recorded for another reason: cleared at unplug.
+    NOT_RECORDED = "not_recorded"
     HIGH_TEMPERATURE = "high_temperature"  # above the stop threshold (agent/thermal.py): suspends
     TEMP_SENSOR = "temp_sensor"  # the temperature sensor does not answer: suspends
     OTHER = "other"
@@ -58,7 +60,8 @@ class Fault(enum.Enum):
 # Faults after which the session cannot be continued safely: the transaction ends.
 # A silent board or meter only suspends it; it resumes when the device is back.
 ENDS_TRANSACTION = frozenset({Fault.RCD, Fault.PILOT, Fault.OVERCURRENT, Fault.STORAGE, Fault.OTHER,
-                              Fault.EMERGENCY_STOP, Fault.WELDED, Fault.CONTACTOR, Fault.RCM_TEST})
+                              Fault.EMERGENCY_STOP, Fault.WELDED, Fault.CONTACTOR, Fault.RCM_TEST,
+                              Fault.NOT_RECORDED})
 
 
 class StopReason(enum.Enum):
@@ -106,6 +109,12 @@ class RemoteStartRequested:
 @dataclass(frozen=True)
 class StopRequested:
     reason: StopReason
+
+
+@dataclass(frozen=True)
+class TransactionRecorded:
+    """The station stored the transaction's start and queued its StartTransaction (one
+    database commit): only now may the session offer energy, which can then be billed."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,7 @@ Event = (
     | AuthorizationResult
     | RemoteStartRequested
     | StopRequested
+    | TransactionRecorded
     | TransactionRejected
     | FaultRaised
     | FaultCleared
@@ -262,6 +272,8 @@ Command = (
 @dataclass
 class _Transaction:
     id_tag: str
+    # Stored and queued (TransactionRecorded, or restored from storage): energy may flow.
+    recorded: bool = False
     deauthorized: bool = False  # StartTransaction.conf said the tag is not valid
     parent_id_tag: str | None = None  # any card of this group may stop it (OCPP 1.6 §5.16)
 
@@ -315,6 +327,8 @@ class Session:
         if self.faults:
             return ConnectorStatus.FAULTED
         if self.transaction is not None:
+            if not self.transaction.recorded:
+                return ConnectorStatus.PREPARING  # its StartTransaction is being recorded
             if (self.offered_a or 0.0) < MIN_OFFER_A:
                 return ConnectorStatus.SUSPENDED_EVSE
             if self.pilot in (PilotState.C, PilotState.D):
@@ -377,6 +391,9 @@ class Session:
                     self._authorized(id_tag, now, out)
             case StopRequested(reason):
                 self._stop(reason, None, out)
+            case TransactionRecorded():
+                if self.transaction is not None:
+                    self.transaction.recorded = True
             case TransactionRejected(stop):
                 if self.transaction is not None:
                     if stop:
@@ -410,7 +427,7 @@ class Session:
                     self.authorized = None
             case TransactionRestored(id_tag, pilot):
                 self.pilot = pilot
-                self.transaction = _Transaction(id_tag)
+                self.transaction = _Transaction(id_tag, recorded=True)  # it was, before the restart
                 self.finishing = False
             case ReservationMade(reservation):
                 # An EV already plugged does not stop it (restored, or its driver's card claims it).
@@ -430,6 +447,7 @@ class Session:
         self.pilot = pilot
         if was_plugged and not self.plugged:
             self.finishing = False
+            self.faults.discard(Fault.NOT_RECORDED)  # the next EV may try again
             if self.transaction is not None and self.stop_on_ev_disconnect:
                 self._stop(StopReason.EV_DISCONNECTED, None, out)
         elif not was_plugged and self.plugged and self.authorized is not None:
@@ -511,8 +529,9 @@ class Session:
         out.append(StopTransaction(reason, id_tag))
 
     def _offer(self, out: list[Command]) -> None:
+        # No energy that could not be billed: only for a transaction whose start is recorded.
         tx = self.transaction
-        want = self.allowed_a if tx is not None and not tx.deauthorized and not self.faults else 0.0
+        want = self.allowed_a if tx is not None and tx.recorded and not tx.deauthorized and not self.faults else 0.0
         if want != self.offered_a:
             self.offered_a = want
             out.append(OfferCurrent(want))

@@ -42,6 +42,7 @@ from agent.session import (
     StopReason,
     StopRequested,
     StopTransaction,
+    TransactionRecorded,
     TransactionRejected,
 )
 from agent.reservations import ReservationDesk
@@ -188,11 +189,6 @@ class Station(DevicePolling, MeterSampling):
                     raise
                 except StorageError as exc:
                     log.critical("connector %d: %s could not be stored: %s", conn.id, command, exc)
-                    if isinstance(command, StartTransaction):
-                        # A transaction that cannot be stored cannot be billed: it does not
-                        # start, and the energy offer that came with it is never made.
-                        self.dispatch(conn, FaultRaised(Fault.STORAGE))
-                        break
                 except Exception:
                     log.exception("connector %d: %s failed", conn.id, command)
 
@@ -207,18 +203,31 @@ class Station(DevicePolling, MeterSampling):
                     # The poll loop notices a lost board; it restates the offer when it is back.
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
             case StartTransaction(id_tag, reservation_id):
-                meter_start = await self._fresh_energy_wh(conn)
-                timestamp = self.clock.iso()
-                conn.tx_local_id = self.store.begin_transaction(
-                    conn.id,
-                    id_tag,
-                    meter_start,
-                    timestamp,
-                    {"connector_id": conn.id, "id_tag": id_tag, "meter_start_wh": meter_start, "timestamp": timestamp,
-                     "reservation_id": reservation_id},
-                )
+                try:
+                    meter_start = await self._fresh_energy_wh(conn)
+                    timestamp = self.clock.iso()
+                    conn.tx_local_id = self.store.begin_transaction(
+                        conn.id,
+                        id_tag,
+                        meter_start,
+                        timestamp,
+                        {"connector_id": conn.id, "id_tag": id_tag, "meter_start_wh": meter_start,
+                         "timestamp": timestamp, "reservation_id": reservation_id},
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # A transaction that is not stored and queued cannot be billed: whatever the
+                    # reason, it does not start and no energy is offered for it (the session
+                    # waits for TransactionRecorded); the connector faults.
+                    storage = isinstance(exc, StorageError)
+                    log.critical("connector %d: transaction by %s not recorded, no energy offered: %s: %s",
+                                 conn.id, id_tag, type(exc).__name__, exc, exc_info=not storage)
+                    self.dispatch(conn, FaultRaised(Fault.STORAGE if storage else Fault.NOT_RECORDED))
+                    return
                 conn.next_sample = 0.0
                 conn.stop_txn_data = []
+                self.dispatch(conn, TransactionRecorded())  # now the session offers energy
                 log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
                 self.history.record(conn.id, "start", f"transaction {conn.tx_local_id} by {id_tag} at {meter_start} Wh")
                 self._outbox_changed()
@@ -254,7 +263,10 @@ class Station(DevicePolling, MeterSampling):
             dict.fromkeys(self.settings["stop_txn_sampled_data"] + self.settings["stop_txn_aligned_data"])
         )
         if stop_measurands and conn.reading is not None:
-            body["transaction_data"] = conn.stop_txn_data + [self.sample(conn, "Transaction.End", stop_measurands)]
+            try:
+                body["transaction_data"] = conn.stop_txn_data + [self.sample(conn, "Transaction.End", stop_measurands)]
+            except Exception:  # the stop is recorded all the same, without its transactionData
+                log.exception("connector %d: transactionData of transaction %d left out", conn.id, local_id)
         try:
             self.store.end_transaction(local_id, meter_stop, timestamp, reason.value, body)
         except StorageError as exc:

@@ -21,6 +21,7 @@ from agent.session import (
     StopRequested,
     StopTransaction,
     Tick,
+    TransactionRecorded,
     TransactionRejected,
     TransactionRestored,
 )
@@ -43,6 +44,7 @@ def charging_session(tag="04A1B2C3") -> Session:
     s.handle(PilotChanged(B), 1)
     s.handle(CardPresented(tag), 2)
     s.handle(AuthorizationResult(tag, True), 3)
+    s.handle(TransactionRecorded(), 3)  # the station stored and queued the StartTransaction
     s.handle(PilotChanged(C), 4)
     return s
 
@@ -63,6 +65,8 @@ def test_plug_then_card_starts_transaction_and_offers_current():
     assert of(Authorize, out) == [Authorize("04A1B2C3")]
     out = s.handle(AuthorizationResult("04A1B2C3", True), 3)
     assert of(StartTransaction, out) == [StartTransaction("04A1B2C3")]
+    assert of(OfferCurrent, out) == []  # not before the start is recorded
+    out = s.handle(TransactionRecorded(), 3)
     assert of(OfferCurrent, out) == [OfferCurrent(16)]
     assert statuses(out) == [ConnectorStatus.SUSPENDED_EV]  # EV in B: not drawing yet
     assert statuses(s.handle(PilotChanged(C), 4)) == [ConnectorStatus.CHARGING]
@@ -243,3 +247,67 @@ def test_without_a_parent_only_the_same_card_stops_the_session():
     s = charging_session("AA")
     assert s.transaction.parent_id_tag is None
     assert of(StopTransaction, s.handle(CardPresented("BB", None), 10)) == []
+
+
+# ---- no energy that could not be billed (issue 17, item 3) ---------------------------------
+
+
+def test_no_current_is_offered_until_the_start_is_recorded():
+    s = Session(max_current_a=16)
+    s.handle(Tick(), 0)
+    s.handle(PilotChanged(C), 1)  # an EV asking for energy at once
+    out = s.handle(RemoteStartRequested("REMOTE1"), 2)
+    assert of(StartTransaction, out) == [StartTransaction("REMOTE1")]
+    assert of(OfferCurrent, out) == [] and s.offered_a == 0
+    assert s.status() is ConnectorStatus.PREPARING  # nothing to report until it is recorded
+    for event in (Tick(), PilotChanged(B), PilotChanged(C), LimitChanged(32), FaultCleared(Fault.STORAGE)):
+        assert of(OfferCurrent, s.handle(event, 3)) == [], event
+    out = s.handle(TransactionRecorded(), 4)
+    assert of(OfferCurrent, out) == [OfferCurrent(16)]
+    assert statuses(out) == [ConnectorStatus.CHARGING]
+
+
+def test_a_start_that_could_not_be_recorded_faults_the_connector_and_offers_nothing():
+    s = Session(max_current_a=16)
+    s.handle(Tick(), 0)
+    s.handle(PilotChanged(C), 1)
+    s.handle(RemoteStartRequested("REMOTE1"), 2)
+    out = s.handle(FaultRaised(Fault.NOT_RECORDED), 3)  # what the station says when the store raised
+    assert of(OfferCurrent, out) == [] and s.offered_a == 0
+    assert s.transaction is None
+    assert of(StatusChanged, out) == [StatusChanged(ConnectorStatus.FAULTED, Fault.NOT_RECORDED)]
+    # A late confirmation cannot revive it, and nothing else starts while the EV stays.
+    assert of(OfferCurrent, s.handle(TransactionRecorded(), 4)) == []
+    assert of(StartTransaction, s.handle(RemoteStartRequested("REMOTE2"), 5)) == []
+    # Unplugging clears it; the next EV may try again.
+    assert statuses(s.handle(PilotChanged(A), 6)) == [ConnectorStatus.AVAILABLE]
+    s.handle(PilotChanged(C), 7)
+    assert of(StartTransaction, s.handle(RemoteStartRequested("REMOTE2"), 8)) == [StartTransaction("REMOTE2")]
+
+
+def test_a_storage_failure_at_the_start_offers_nothing_either():
+    s = Session(max_current_a=16)
+    s.handle(Tick(), 0)
+    s.handle(PilotChanged(C), 1)
+    s.handle(RemoteStartRequested("REMOTE1"), 2)
+    out = s.handle(FaultRaised(Fault.STORAGE), 3)
+    assert of(OfferCurrent, out) == [] and s.offered_a == 0
+    assert statuses(out) == [ConnectorStatus.FAULTED]
+
+
+def test_a_stop_before_the_start_is_recorded_is_still_handed_to_the_station():
+    """The station records the start before the stop (one command queue per connector), so the
+    StopTransaction must still come: it ends what was recorded meanwhile."""
+    s = Session(max_current_a=16)
+    s.handle(Tick(), 0)
+    s.handle(PilotChanged(C), 1)
+    s.handle(RemoteStartRequested("REMOTE1"), 2)
+    out = s.handle(StopRequested(StopReason.REMOTE), 3)
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.REMOTE, None)]
+    assert of(OfferCurrent, s.handle(TransactionRecorded(), 4)) == []  # too late to start anything
+
+
+def test_a_restored_transaction_counts_as_recorded():
+    s = Session(max_current_a=16)
+    out = s.handle(TransactionRestored("AA", C), 1)
+    assert of(OfferCurrent, out) == [OfferCurrent(16)] and s.transaction.recorded

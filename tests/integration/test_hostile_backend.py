@@ -1,0 +1,98 @@
+"""A hostile backend (tests/integration/raw_csms.py) sending what the OCPP 1.6 schemas allow but no
+honest backend sends, against the agent as a process and the simulator (issue 17)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from tests.integration.test_session_flow import evse
+
+YEAR_9999 = "9999-12-31T23:59:59Z"
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def sane(timestamp: str) -> bool:
+    """An OCPP timestamp within a minute of the real time."""
+    when = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return abs((when - now_utc()).total_seconds()) < 60
+
+
+def status(connector_id: int, value: str):
+    return lambda f: f[0] == 2 and f[2] == "StatusNotification" and f[3]["connectorId"] == connector_id and f[3]["status"] == value
+
+
+def call_of(action: str, **fields):
+    return lambda f: f[0] == 2 and f[2] == action and all(f[3].get(k) == v for k, v in fields.items())
+
+
+# ---- item 3: a backend time past year 9999 -------------------------------------------------------
+
+
+async def test_a_year_9999_backend_time_is_refused_and_every_session_is_recorded(sim, raw_csms, make_agent):
+    """The backend answers every Heartbeat with year 9999 (one a second). The agent refuses that
+    time, reports it, and goes on dating its messages: a remote start gets its StartTransaction
+    before energy flows, a remote stop its StopTransaction."""
+    boot_now = now_utc().isoformat().replace("+00:00", "Z")
+    raw_csms.answer["BootNotification"] = lambda p: ("result", {"status": "Accepted", "currentTime": boot_now, "interval": 1})
+    raw_csms.answer["Heartbeat"] = lambda p: ("result", {"currentTime": YEAR_9999})
+    await make_agent(raw_csms.port, card_reader=False)
+    await raw_csms.connected()
+    first = await raw_csms.wait_for(call_of("Heartbeat"))
+    # A second heartbeat, a second later: a clock that took 9999-12-31T23:59:59 is past year 9999 now.
+    await raw_csms.wait_for(call_of("Heartbeat"), after=raw_csms.received.index(first) + 1)
+    refused = await raw_csms.wait_for(call_of("SecurityEventNotification", type="InvalidMessages"))
+    assert YEAR_9999 in refused[3]["techInfo"] and "refused" in refused[3]["techInfo"]
+
+    sim.plug(1)
+    preparing = await raw_csms.wait_for(status(1, "Preparing"))
+    assert sane(preparing[3]["timestamp"])
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "HOSTILE", "connectorId": 1})
+    assert (await raw_csms.response_to(uid))[2] == {"status": "Accepted"}
+    await sim.wait_for(lambda s: evse(s)["contactor_closed"] and evse(s)["power_w"] > 1000, timeout=10)
+    # Energy flows: its StartTransaction was queued, and is delivered, with a true timestamp.
+    start = await raw_csms.wait_for(call_of("StartTransaction", idTag="HOSTILE"), timeout=5)
+    assert sane(start[3]["timestamp"])
+    await raw_csms.wait_for(status(1, "Charging"))
+    transaction_id = 100  # raw_csms numbers transactions from 100
+
+    uid = await raw_csms.call("RemoteStopTransaction", {"transactionId": transaction_id})
+    assert (await raw_csms.response_to(uid))[2] == {"status": "Accepted"}
+    stop = await raw_csms.wait_for(call_of("StopTransaction", transactionId=transaction_id, reason="Remote"))
+    assert sane(stop[3]["timestamp"]) and stop[3]["meterStop"] >= start[3]["meterStart"]
+    await sim.wait_for(lambda s: not evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 0)
+    # Still refused, and reported once, however often the backend repeats it.
+    assert len([f for f in raw_csms.calls("SecurityEventNotification") if f[3]["type"] == "InvalidMessages"]) == 1
+
+
+async def test_a_start_the_agent_cannot_record_offers_no_energy(sim, raw_csms, make_agent):
+    """An idTag the database cannot store (a lone UTF-16 surrogate: valid JSON, one character,
+    within the schema's 20): the start is not recorded, so no energy is offered and the connector
+    is Faulted until the EV leaves; the next session charges normally."""
+    await make_agent(raw_csms.port, card_reader=False)
+    await raw_csms.connected()
+    sim.plug(1)
+    await raw_csms.wait_for(status(1, "Preparing"))
+    await raw_csms.send('[2,"lone","RemoteStartTransaction",{"idTag":"\\ud800","connectorId":1}]')
+    assert (await raw_csms.response_to("lone"))[2] == {"status": "Accepted"}
+    faulted = await raw_csms.wait_for(status(1, "Faulted"))
+    assert faulted[3]["errorCode"] == "InternalError" and faulted[3]["vendorErrorCode"] == "E-TX-RECORD"
+    state = evse(sim.state())
+    assert not state["contactor_closed"] and state["current_limit_a"] == 0 and state["power_w"] == 0
+    assert raw_csms.calls("StartTransaction") == []
+
+    sim.unplug(1)
+    await raw_csms.wait_for(status(1, "Available"), after=raw_csms.received.index(faulted))
+    sim.plug(1)
+    mark = len(raw_csms.received)
+    await raw_csms.wait_for(status(1, "Preparing"), after=mark)
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "GOOD", "connectorId": 1})
+    assert (await raw_csms.response_to(uid))[2] == {"status": "Accepted"}
+    await raw_csms.wait_for(call_of("StartTransaction", idTag="GOOD"))
+    await sim.wait_for(lambda s: evse(s)["contactor_closed"], timeout=10)
+
