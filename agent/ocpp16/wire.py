@@ -1,23 +1,52 @@
-"""Corrections to what the ocpp library puts on the wire, per OCPP-J 1.6.
+"""Corrections to what the ocpp library puts on the wire and takes from it, per OCPP-J 1.6.
 
-The library (2.1.0) answers an unknown action with NotSupported and a known action
-without handler with NotImplemented; OCPP-J 1.6 §4.2.3 defines them the other way
-round ("NotImplemented: Requested Action is not known by receiver", "NotSupported:
-Requested Action is recognized but not supported by the receiver"). It also spells
-FormationViolation as FormatViolation, which is the OCPP 2.0 spelling. The agent
-registers a handler for every action it supports, so a straight swap is exact.
+Outgoing: the library (2.1.0) answers an unknown action with NotSupported and a known action
+without handler with NotImplemented; OCPP-J 1.6 §4.2.3 defines them the other way round
+("NotImplemented: Requested Action is not known by receiver", "NotSupported: Requested Action
+is recognized but not supported by the receiver"). It also spells FormationViolation as
+FormatViolation, which is the OCPP 2.0 spelling. The agent registers a handler for every action
+it supports, so a straight swap is exact.
+
+Incoming: every frame is screened before the library sees it, because some frames the schemas
+let through make the library raise out of its receive loop, which drops the connection (a bad
+frame must never do that, nor stop a session):
+
+- a CALL whose structure is wrong: FormationViolation (the library would drop it silently);
+- ``NaN`` / ``Infinity`` / ``-Infinity``: not JSON (RFC 8259 §6), FormationViolation;
+- a number beyond ±(2^53 − 1), the range in which JSON implementations agree on a number
+  (RFC 8259 §6), e.g. ``1e308``: PropertyConstraintViolation. No OCPP 1.6 field (ids, A, W,
+  seconds) needs more; such numbers made the library's schema check raise;
+- JSON nested too deeply to parse: FormationViolation when the CALL's id can be read;
+- a CALLRESULT carrying such numbers is handed on as a CALLERROR for the call that waits for
+  it, and a CALLERROR with a code OCPP-J 1.6 does not define as a GenericError, so the caller
+  gets an OCPP error it handles instead of an exception that ends the connection.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
 
-CALLERROR = 4
+log = logging.getLogger(__name__)
+
+CALL, CALLRESULT, CALLERROR = 2, 3, 4
 ERROR_CODE_FIXES = {
     "NotSupported": "NotImplemented",
     "NotImplemented": "NotSupported",
     "FormatViolation": "FormationViolation",
 }
+# OCPP-J 1.6 §4.2.3 error codes (and the library's own spellings, which it maps to exceptions).
+KNOWN_ERROR_CODES = frozenset({
+    "NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError", "FormationViolation",
+    "PropertyConstraintViolation", "OccurenceConstraintViolation", "TypeConstraintViolation", "GenericError",
+    "FormatViolation", "OccurrenceConstraintViolation",
+})
+NUMBER_LIMIT = 2**53 - 1  # RFC 8259 §6: integers in [-(2**53)+1, (2**53)-1] are interoperable
+_CALL_ID = re.compile(r'^\s*\[\s*2\s*,\s*"((?:[^"\\]|\\.){1,36})"')
 
 
 def fix_outgoing(frame: str) -> str:
@@ -33,39 +62,102 @@ def fix_outgoing(frame: str) -> str:
     return frame
 
 
-def call_error_for_malformed(frame: str | bytes) -> str | None:
-    """OCPP-J 1.6 §4.2.3: a CALL we can identify but not read gets a CALLERROR.
+class _NotJson:
+    """What ``NaN``, ``Infinity`` and ``-Infinity`` parse to here (json.loads takes them)."""
 
-    Returns the CALLERROR frame for a CALL whose structure is wrong (the library
-    would drop it silently), or None when the frame is fine or has no usable id.
-    """
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Screened:
+    """What to do with one incoming frame."""
+
+    message: Any = None  # the frame parsed (None: not JSON, the library says so itself)
+    answer: str | None = None  # a CALLERROR to send back
+    forward: str | None = None  # what the library gets; None: nothing
+
+
+def screen(frame: str | bytes) -> Screened:
+    """Check an incoming frame (see the module docstring)."""
     try:
-        message = json.loads(frame)
+        message = json.loads(frame, parse_constant=_NotJson)
+    except RecursionError:
+        return _too_deep(frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
     except ValueError:
-        return None
-    if not isinstance(message, list) or not message or message[0] != 2:
-        return None
-    if len(message) >= 2 and isinstance(message[1], str) and message[1]:
+        return Screened(forward=frame)  # not JSON: the library logs it and drops it
+    if not isinstance(message, list) or not message:
+        return Screened(message, forward=frame)
+    kind = message[0]
+    if kind == CALL and len(message) >= 2 and isinstance(message[1], str) and message[1]:
         if len(message) != 4 or not isinstance(message[2], str) or not isinstance(message[3], dict):
-            return json.dumps(
-                [CALLERROR, message[1], "FormationViolation", "CALL must be [2, id, action, {payload}]", {}]
-            )
+            return Screened(message, answer=_call_error(message[1], "FormationViolation", "CALL must be [2, id, action, {payload}]"))
+        problem = _bad_number(message[3])
+        if problem is not None:
+            log.warning("%s %s refused: %s", message[2], message[1], problem[1])
+            return Screened(message, answer=_call_error(message[1], *problem))
+    elif kind == CALLRESULT and len(message) == 3 and isinstance(message[1], str):
+        problem = _bad_number(message[2])
+        if problem is not None:
+            log.warning("answer to %s refused: %s", message[1], problem[1])
+            return Screened(message, forward=_call_error(message[1], *problem))
+    elif kind == CALLERROR and len(message) >= 3 and isinstance(message[1], str) and message[2] not in KNOWN_ERROR_CODES:
+        log.warning("CALLERROR %r for %s: not an OCPP-J 1.6 error code, taken as GenericError", message[2], message[1])
+        return Screened(message, forward=_call_error(message[1], "GenericError", f"error code {message[2]!r}"[:255]))
+    return Screened(message, forward=frame)
+
+
+def _too_deep(frame: str) -> Screened:
+    match = _CALL_ID.match(frame)
+    try:
+        unique_id = json.loads(f'"{match.group(1)}"') if match else None
+    except ValueError:
+        unique_id = None
+    if not unique_id:
+        log.warning("frame dropped: JSON nested too deeply to read")
+        return Screened()
+    return Screened(answer=_call_error(unique_id, "FormationViolation", "JSON nested too deeply"))
+
+
+def call_error_for_malformed(frame: str | bytes) -> str | None:
+    """OCPP-J 1.6 §4.2.3: the CALLERROR for a CALL we can identify but not take, else None."""
+    return screen(frame).answer
+
+
+def _call_error(unique_id: str, code: str, description: str) -> str:
+    return json.dumps([CALLERROR, unique_id, code, description, {}])
+
+
+def _bad_number(value: Any) -> tuple[str, str] | None:
+    """(error code, why) for the first number no OCPP field can hold, else None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, _NotJson):
+            return "FormationViolation", f"{item.name} is not a JSON number (RFC 8259 section 6)"
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            if not (math.isfinite(item) and -NUMBER_LIMIT <= item <= NUMBER_LIMIT):
+                return "PropertyConstraintViolation", f"{item!r:.40} is out of range (at most 2^53 - 1 in magnitude)"
     return None
 
 
 class SpecConnection:
-    """The connection the ocpp library sees: the websocket, with the fixes above."""
+    """The connection the ocpp library sees: the websocket, with the corrections above."""
 
     def __init__(self, ws) -> None:
         self._ws = ws
 
     async def recv(self) -> str:
         while True:
-            frame = await self._ws.recv()
-            error = call_error_for_malformed(frame)
-            if error is None:
-                return frame
-            await self._ws.send(error)
+            screened = screen(await self._ws.recv())
+            if screened.answer is not None:
+                await self._ws.send(screened.answer)
+            if screened.forward is not None:
+                return screened.forward
 
     async def send(self, frame: str) -> None:
         await self._ws.send(fix_outgoing(frame))

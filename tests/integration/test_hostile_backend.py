@@ -96,3 +96,50 @@ async def test_a_start_the_agent_cannot_record_offers_no_energy(sim, raw_csms, m
     await raw_csms.wait_for(call_of("StartTransaction", idTag="GOOD"))
     await sim.wait_for(lambda s: evse(s)["contactor_closed"], timeout=10)
 
+
+# ---- item 7: numbers no OCPP field can hold --------------------------------------------------------
+
+
+def profile(unique_id: str, limit: str) -> str:
+    return (
+        f'[2,"{unique_id}","SetChargingProfile",{{"connectorId":0,"csChargingProfiles":{{"chargingProfileId":7,'
+        '"stackLevel":0,"chargingProfilePurpose":"ChargePointMaxProfile","chargingProfileKind":"Absolute",'
+        f'"chargingSchedule":{{"chargingRateUnit":"A","chargingSchedulePeriod":[{{"startPeriod":0,"limit":{limit}}}]}}}}}}]'
+    )
+
+
+async def test_bad_numbers_and_odd_frames_get_call_errors_and_keep_the_link_and_the_session(sim, raw_csms, make_agent):
+    boot_now = now_utc().isoformat().replace("+00:00", "Z")
+    raw_csms.answer["BootNotification"] = lambda p: ("result", {"status": "Accepted", "currentTime": boot_now, "interval": 1})
+    await make_agent(raw_csms.port, card_reader=False)
+    await raw_csms.connected()
+    sim.plug(1)
+    await raw_csms.wait_for(status(1, "Preparing"))
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": "RAW", "connectorId": 1})
+    await raw_csms.response_to(uid)
+    await raw_csms.wait_for(call_of("StartTransaction"))
+    await sim.wait_for(lambda s: evse(s)["contactor_closed"], timeout=10)
+
+    async def answer(text: str) -> list:
+        unique_id = json.loads(text.replace("NaN", "0").replace("Infinity", "0"))[1]
+        await raw_csms.send(text)
+        return await raw_csms.response_to(unique_id)
+
+    # OCPP-J 1.6 §4.2.3: NaN and Infinity are not JSON; 1e308 is a number no field can hold.
+    assert (await answer(profile("nan", "NaN")))[2] == "FormationViolation"
+    assert (await answer(profile("inf", "Infinity")))[2] == "FormationViolation"
+    assert (await answer(profile("big", "1e308")))[2] == "PropertyConstraintViolation"
+    deep = '[2,"deep","DataTransfer",{"vendorId":"x","data":' + "[" * 100_000 + "]" * 100_000 + "}]"
+    await raw_csms.send(deep)
+    assert (await raw_csms.response_to("deep"))[2] == "FormationViolation"
+    # A heartbeat answered with an error code OCPP does not define (heartbeats every second here).
+    raw_csms.answer["Heartbeat"] = lambda p: ("error", "Teapot")
+    mark = len(raw_csms.received)
+    await raw_csms.wait_for(call_of("Heartbeat"), after=mark)
+    await raw_csms.wait_for(call_of("Heartbeat"), after=len(raw_csms.received))
+    raw_csms.answer.pop("Heartbeat")
+
+    # The same connection, the same session, and a good profile is still taken.
+    assert (await answer(profile("good", "10")))[2] == {"status": "Accepted"}
+    assert raw_csms.connections == 1 and len(raw_csms.calls("BootNotification")) == 1
+    assert evse(sim.state())["contactor_closed"] and not raw_csms.calls("StopTransaction")

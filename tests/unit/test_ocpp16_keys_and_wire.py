@@ -3,7 +3,7 @@ import json
 import pytest
 
 from agent.ocpp16.keys import ChangeResult, ConfigurationKeys
-from agent.ocpp16.wire import call_error_for_malformed, fix_outgoing
+from agent.ocpp16.wire import call_error_for_malformed, fix_outgoing, screen
 from agent.settings import Settings
 from agent.store import Store
 
@@ -72,3 +72,52 @@ def test_malformed_call_gets_formation_violation():
     assert error[:3] == [4, "abc", "FormationViolation"]
     assert call_error_for_malformed('[2, "abc", "Heartbeat", {}]') is None
     assert call_error_for_malformed("not json") is None
+
+
+# ---- frames that made the library raise out of its receive loop (issue 17, item 7) -------------
+
+
+def profile_frame(limit: str, unique_id: str = "p1") -> str:
+    return (
+        f'[2,"{unique_id}","SetChargingProfile",{{"connectorId":0,"csChargingProfiles":{{"chargingProfileId":1,'
+        '"stackLevel":0,"chargingProfilePurpose":"ChargePointMaxProfile","chargingProfileKind":"Absolute",'
+        f'"chargingSchedule":{{"chargingRateUnit":"A","chargingSchedulePeriod":[{{"startPeriod":0,"limit":{limit}}}]}}}}}}]'
+    )
+
+
+@pytest.mark.parametrize(
+    "limit, code",
+    [("NaN", "FormationViolation"), ("Infinity", "FormationViolation"), ("-Infinity", "FormationViolation"),
+     ("1e308", "PropertyConstraintViolation"), ("1e400", "PropertyConstraintViolation"),
+     ("-9007199254740992", "PropertyConstraintViolation")],
+)
+def test_numbers_no_ocpp_field_can_hold_get_a_call_error(limit, code):
+    screened = screen(profile_frame(limit))
+    assert screened.forward is None
+    assert json.loads(screened.answer)[:3] == [4, "p1", code]
+
+
+def test_ordinary_numbers_pass():
+    for limit in ("16", "16.5", "0", "9007199254740991", "22000.0"):
+        screened = screen(profile_frame(limit))
+        assert screened.answer is None and screened.forward == profile_frame(limit)
+
+
+def test_an_answer_with_such_a_number_becomes_an_error_for_the_waiting_call():
+    screened = screen('[3,"m7",{"transactionId":1e308,"idTagInfo":{"status":"Accepted"}}]')
+    assert screened.answer is None
+    assert json.loads(screened.forward)[:3] == [4, "m7", "PropertyConstraintViolation"]
+    assert json.loads(screen('[3,"m8",{"currentTime":NaN}]').forward)[:3] == [4, "m8", "FormationViolation"]
+
+
+def test_an_unknown_error_code_becomes_generic_error():
+    assert json.loads(screen('[4,"m9","Teapot","",{}]').forward)[:3] == [4, "m9", "GenericError"]
+    assert screen('[4,"m9","ProtocolError","",{}]').forward == '[4,"m9","ProtocolError","",{}]'
+
+
+def test_json_nested_too_deeply_gets_formation_violation_or_is_dropped():
+    deep = "[" * 100_000 + "]" * 100_000
+    screened = screen('[2,"d1","DataTransfer",{"vendorId":"x","data":' + deep + "}]")
+    assert json.loads(screened.answer)[:3] == [4, "d1", "FormationViolation"] and screened.forward is None
+    screened = screen(deep)
+    assert screened.answer is None and screened.forward is None
