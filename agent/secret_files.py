@@ -3,10 +3,16 @@
 Secret files are written owner-only (0600) and replaced atomically, so a power cut leaves the
 old secret or the new one, never half of one. The log filter removes secrets from every line
 (including the frames the ``ocpp`` library logs and tracebacks), by value and by shape.
+
+A secret the backend sends (ChangeConfiguration AuthorizationKey) is recognised on the parsed
+frame, not on its text, which JSON lets the backend escape at will (``"Authorization\\u004bey"``):
+``learn_secret`` is told the parsed value before the library sees the frame, and from then on
+every form it was written in, or may be printed in, is removed from every log line.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -28,6 +34,34 @@ _PATTERNS = [
     # A PEM private key.
     re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)"),
 ]
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+# Short values are removed only in quotes: a bare "1234" would take every 1234 out of the log.
+_BARE_MIN = 8
+_LEARNED_MAX = 32
+_learned: dict[str, str] = {}  # form -> replacement, oldest first; shared by every RedactSecrets
+
+
+def learn_secret(value: str, raw: str = "") -> None:
+    """Remove ``value`` from every log line from now on: as the JSON string literal(s) it was
+    written as in ``raw`` (the frame it came in), as JSON and Python would print it, and bare."""
+    if not isinstance(value, str) or not value:
+        return
+    forms = {json.dumps(value): f'"{REDACTED}"', json.dumps(value, ensure_ascii=False): f'"{REDACTED}"',
+             repr(value): repr(REDACTED)}
+    for literal in _JSON_STRING.findall(raw):
+        try:
+            if json.loads(literal) == value:
+                forms[literal] = f'"{REDACTED}"'
+        except ValueError:
+            continue
+    if len(value) >= _BARE_MIN:
+        forms[value] = REDACTED
+        forms[repr(value)[1:-1]] = REDACTED
+    for form, replacement in forms.items():
+        _learned.pop(form, None)
+        _learned[form] = replacement
+    while len(_learned) > _LEARNED_MAX:
+        del _learned[next(iter(_learned))]
 
 
 def write_secret(path: Path, data: bytes) -> None:
@@ -81,6 +115,8 @@ class RedactSecrets(logging.Filter):
         for secret in self._secrets():
             if secret:
                 text = text.replace(secret, REDACTED)
+        for form, replacement in sorted(_learned.items(), key=lambda item: -len(item[0])):  # quoted forms first
+            text = text.replace(form, replacement)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -20,6 +20,10 @@ frame must never do that, nor stop a session):
 - a CALLRESULT carrying such numbers is handed on as a CALLERROR for the call that waits for
   it, and a CALLERROR with a code OCPP-J 1.6 does not define as a GenericError, so the caller
   gets an OCPP error it handles instead of an exception that ends the connection.
+
+An AuthorizationKey in a CALL (Security Whitepaper §7.2, write-only) is recognised on the parsed
+frame, however its name or value are escaped, and handed to the log filter before the library
+logs the frame (agent/secret_files.py).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from agent.secret_files import learn_secret
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +151,14 @@ def _bad_number(value: Any) -> tuple[str, str] | None:
     return None
 
 
+def _learn_secrets(message: Any, frame: str | bytes) -> None:
+    """The value of an AuthorizationKey in a CALL's payload, by its parsed name, is a secret."""
+    if not (isinstance(message, list) and len(message) == 4 and message[0] == CALL and isinstance(message[3], dict)):
+        return
+    if str(message[3].get("key", "")).casefold() == "authorizationkey":
+        learn_secret(message[3].get("value"), frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
+
+
 class SpecConnection:
     """The connection the ocpp library sees: the websocket, with the corrections above."""
 
@@ -153,7 +167,9 @@ class SpecConnection:
 
     async def recv(self) -> str:
         while True:
-            screened = screen(await self._ws.recv())
+            frame = await self._ws.recv()
+            screened = screen(frame)
+            _learn_secrets(screened.message, frame)
             if screened.answer is not None:
                 await self._ws.send(screened.answer)
             if screened.forward is not None:

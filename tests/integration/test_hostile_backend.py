@@ -4,10 +4,14 @@ honest backend sends, against the agent as a process and the simulator (issue 17
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import tarfile
 
 import pytest
 
+from tests.file_servers import http_server  # noqa: F401 (fixture)
+from tests.integration.conftest import AgentProcess, agent_config
 from tests.integration.test_session_flow import evse
 
 YEAR_9999 = "9999-12-31T23:59:59Z"
@@ -29,6 +33,29 @@ def status(connector_id: int, value: str):
 
 def call_of(action: str, **fields):
     return lambda f: f[0] == 2 and f[2] == action and all(f[3].get(k) == v for k, v in fields.items())
+
+
+@pytest.fixture
+async def logging_agent(tmp_path, sim):
+    """The agent (DEBUG, as AgentProcess runs it) with a ``[log] file``, which GetDiagnostics uploads."""
+    agents: list[AgentProcess] = []
+
+    async def make(csms_port: int, extra: str = "") -> AgentProcess:
+        config = tmp_path / "agent.toml"
+        config.write_text(
+            agent_config(modbus_port=sim.modbus_port, csms_port=csms_port, data_dir=tmp_path / "data", card_reader=False)
+            + f'\n[log]\nfile = "{tmp_path / "logs" / "agent.log"}"\n' + extra
+        )
+        agent = AgentProcess(config, tmp_path / "agent.log")
+        await agent.start()
+        agents.append(agent)
+        return agent
+
+    yield make
+    for agent in agents:
+        await agent.stop()
+    if agents:
+        print(agents[-1].log()[-6000:])
 
 
 # ---- item 3: a backend time past year 9999 -------------------------------------------------------
@@ -143,3 +170,37 @@ async def test_bad_numbers_and_odd_frames_get_call_errors_and_keep_the_link_and_
     assert (await answer(profile("good", "10")))[2] == {"status": "Accepted"}
     assert raw_csms.connections == 1 and len(raw_csms.calls("BootNotification")) == 1
     assert evse(sim.state())["contactor_closed"] and not raw_csms.calls("StopTransaction")
+
+
+# ---- item 6: an AuthorizationKey whose name arrives escaped ------------------------------------------
+
+KEY = "0123456789abcdef0123456789abcdef"
+OTHER_KEY = "fedcba9876543210fedcba9876543210"
+
+
+async def test_an_escaped_authorization_key_reaches_no_log_and_no_diagnostics(raw_csms, logging_agent, http_server, tmp_path):
+    agent = await logging_agent(raw_csms.port)
+    await raw_csms.connected()
+    # DEBUG: the library logs the frame as it came, the key's name JSON-escaped.
+    await raw_csms.send('[2,"k1","ChangeConfiguration",{"key":"Authorization\\u004bey","value":"%s"}]' % KEY)
+    assert (await raw_csms.response_to("k1"))[2] == {"status": "Accepted"}
+    # ERROR: the library refuses a frame (a property the schema does not have) and logs its payload.
+    await raw_csms.send('[2,"k2","ChangeConfiguration",{"key":"AuthorizationKey","value":"%s","why":1}]' % OTHER_KEY)
+    assert (await raw_csms.response_to("k2"))[2] == "FormationViolation"
+    uid = await raw_csms.call("GetDiagnostics", {"location": http_server.url("/upload")})
+    name = (await raw_csms.response_to(uid))[2]["fileName"]
+    await raw_csms.wait_for(call_of("DiagnosticsStatusNotification", status="Uploaded"), timeout=20)
+    with tarfile.open(fileobj=io.BytesIO(http_server.uploads[name])) as tar:
+        archive = b"".join(tar.extractfile(m).read() for m in tar.getmembers()).decode(errors="replace")
+
+    logs = {
+        "stderr": agent.log(),
+        "[log] file": (tmp_path / "logs" / "agent.log").read_text(),
+        "security log": (tmp_path / "data" / "security.log").read_text(),
+        "diagnostics": archive,
+    }
+    assert "receive message" in logs["stderr"] and "Error while handling request" in logs["stderr"]
+    assert "ChangeConfiguration" in logs["diagnostics"]
+    for where, text in logs.items():
+        for secret in (KEY, KEY.upper(), OTHER_KEY, OTHER_KEY.upper()):
+            assert secret not in text, f"{secret} in the {where}"
