@@ -62,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             "log.level": args.log_level,
         }
     try:
+        if overrides.get("ocpp.csms_url") is not None:
+            from agent.config import check_csms_url
+
+            check_csms_url(overrides["ocpp.csms_url"], "--csms-url")
         config = load_config(args.config, **overrides)
         from agent.app import check as check_semantics
 

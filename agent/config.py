@@ -356,9 +356,8 @@ def _check_semantics(config: AgentConfig) -> None:
         value = getattr(config.charge_point, key)
         if len(value) > limit:
             raise ConfigError(f"charge_point.{key}: {value!r} is longer than {limit} characters (OCPP BootNotification)")
+    check_csms_url(config.ocpp.csms_url, "ocpp.csms_url")
     url = urlsplit(config.ocpp.csms_url)
-    if url.scheme not in ("ws", "wss") or not url.hostname:
-        raise ConfigError(f"ocpp.csms_url: {config.ocpp.csms_url!r} is not a ws:// or wss:// URL")
     _check_security(config)
     _check_i2c(config)
     _check_driver(config)
@@ -417,6 +416,22 @@ def _check_semantics(config: AgentConfig) -> None:
             tcp = next(b for b in config.buses if b.name == device.bus).kind == "tcp"
             if not (1 <= device.unit <= 247 or (tcp and device.unit == 255)):
                 raise ConfigError(f"{where}.{part}.unit: {device.unit} is outside 1-247 (255 only on a tcp bus)")
+
+
+def check_csms_url(csms_url: str, key: str) -> None:
+    """A ws:// or wss:// URL with no user or password in it (raises ConfigError naming ``key``).
+
+    websockets sends a URL's user and password as HTTP Basic auth, and the URL is logged and
+    shown (systemd status, ``evse-agent status``): the password of security profiles 1 and 2
+    is the AuthorizationKey, in its own 0600 file (``ocpp.authorization_key_file``)."""
+    url = urlsplit(csms_url)
+    if "@" in url.netloc:
+        raise ConfigError(
+            f"{key}: must not contain a user or password (user:password@...); the password is the "
+            "AuthorizationKey, kept in ocpp.authorization_key_file (security profile 1 or 2)"
+        )
+    if url.scheme not in ("ws", "wss") or not url.hostname:
+        raise ConfigError(f"{key}: {csms_url!r} is not a ws:// or wss:// URL")
 
 
 def _check_board(board: BoardSection, where: str, poll_interval_s: float) -> None:

@@ -56,6 +56,10 @@ def test_minimal_config_gets_defaults(tmp_path):
         (('csms_url = "ws://127.0.0.1:9000"', 'csms_url = "http://x"'), "ocpp.csms_url"),
         (("id = 1\n", "id = 1\nmax_current_a = 100\n"), "connectors[0].max_current_a: 100.0 is outside"),
         (('id = "CP-1"', 'id = "CP/1"'), "charge_point.id"),
+        (('csms_url = "ws://127.0.0.1:9000"', 'csms_url = "wss://cp1:s3cret@csms.example.com/ocpp"'),
+         "ocpp.csms_url: must not contain a user or password"),
+        (('csms_url = "ws://127.0.0.1:9000"', 'csms_url = "ws://cp1@127.0.0.1:9000"'),
+         "ocpp.csms_url: must not contain a user or password"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, change, message):
@@ -93,3 +97,20 @@ def test_version_command():
 def test_boot_notification_fields_fit_ocpp(tmp_path):
     with pytest.raises(ConfigError, match="charge_point.model: .* longer than 20"):
         load_config(write(tmp_path, MINIMAL.replace('id = "CP-1"', 'id = "CP-1"\nmodel = "A model name far too long for OCPP"')))
+
+
+def test_a_password_in_the_backend_url_is_refused_without_being_echoed(tmp_path):
+    """HTTP Basic credentials in the URL would be sent and logged in clear (issue 17, item 9)."""
+    bad = write(tmp_path, MINIMAL.replace('csms_url = "ws://127.0.0.1:9000"', 'csms_url = "wss://cp1:s3cret@csms.example.com/"'))
+    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(bad)], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "ocpp.csms_url: must not contain a user or password" in run.stderr and "s3cret" not in run.stderr
+    good = write(tmp_path, MINIMAL)
+    run = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "run", "--config", str(good), "--data-dir", str(tmp_path / "data"),
+         "--csms-url", "ws://cp1:s3cret@127.0.0.1:9000"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 1
+    assert "--csms-url: must not contain a user or password" in run.stderr and "s3cret" not in run.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything ran
