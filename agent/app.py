@@ -44,6 +44,18 @@ def check(config: AgentConfig) -> None:
     check_files(config)
 
 
+def make_private(data_dir: Path) -> None:
+    """The data directory, created or found, is its owner's only (0700): a directory made
+    world-readable by an earlier start under umask 022 is closed too. A directory that cannot
+    be created or changed is left to open_store, which says so."""
+    from agent.secret_files import private_directory
+
+    try:
+        private_directory(data_dir)
+    except OSError as exc:
+        log.warning("data directory %s: cannot make it private: %s", data_dir, exc.strerror)
+
+
 def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
     """The database, or a safe stand-in: (store, whether it keeps anything).
 
@@ -138,6 +150,7 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
 async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     """Run until stopped; True when a restart was asked for (``cli`` then re-executes)."""
     lifecycle = lifecycle or Lifecycle()
+    make_private(Path(config.storage.data_dir))
     store, storage_ok = open_store(Path(config.storage.data_dir) / "evse-agent.db", config.storage.max_queued_messages)
     settings = build_settings(config, store)
     clock = Clock()

@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config}: OK ({len(config.connectors)} connector(s), backend {config.ocpp.csms_url})")
         return 0
 
+    # Everything the agent creates (data directory, database, logs, firmware, diagnostics) is its
+    # own only, whatever umask it was started with: the same as the unit's UMask=0077.
+    os.umask(0o077)
     from agent.journal import JournalHandler, under_systemd
 
     if under_systemd():  # straight to the journal, with CHARGE_POINT_ID / CONNECTOR_ID fields

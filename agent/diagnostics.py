@@ -26,6 +26,7 @@ LogStatusNotification.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
@@ -33,6 +34,7 @@ import io
 import json
 import logging
 import logging.handlers
+import os
 import re
 import tarfile
 import time
@@ -90,6 +92,8 @@ def log_file_handler(path: str | Path) -> logging.Handler:
     """The agent's log file (``[log] file``): rotated at 5 MB, two old files kept, UTC times."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    with contextlib.suppress(OSError):  # one left readable by others by an earlier start: the owner's only
+        os.chmod(path, 0o600)
     formatter = logging.Formatter(LOG_FORMAT, datefmt=LOG_DATEFMT)
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
