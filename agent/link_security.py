@@ -64,6 +64,13 @@ _REFUSED_CLIENT_CERTIFICATE = {
     "TLSV13_ALERT_CERTIFICATE_REQUIRED",
 }
 _TLS_VERSION = {"TLSV1_ALERT_PROTOCOL_VERSION", "UNSUPPORTED_PROTOCOL", "WRONG_SSL_VERSION"}
+# Security Whitepaper (ed. 3) A00.FR.318: the TLS 1.2 cipher suites of a Charge Point,
+# TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+# TLS_RSA_WITH_AES_128_GCM_SHA256 and TLS_RSA_WITH_AES_256_GCM_SHA384 (OpenSSL names), and no
+# other: no CBC, no DHE (A00.FR.319). TLS 1.3 suites (all AEAD) are not affected.
+TLS12_CIPHERS = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-GCM-SHA384"
+# A server that allows none of them answers the handshake with this alert (RFC 5246 §7.4.1.3).
+_CIPHER_SUITE = {"SSLV3_ALERT_HANDSHAKE_FAILURE", "NO_CIPHERS_AVAILABLE", "NO_SHARED_CIPHER"}
 
 
 @dataclass(frozen=True)
@@ -328,6 +335,7 @@ class LinkSecurity:
                 raise ConnectOptionsError("no CA certificate to verify the backend against")
             context = ssl.create_default_context(cadata="".join(_pem(c) for c in roots))
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(TLS12_CIPHERS)
         if creds.profile == 3:
             if not creds.client_cert or not creds.client_key:
                 raise ConnectOptionsError("security profile 3 without a client certificate")
@@ -367,6 +375,8 @@ def _classify(error: BaseException) -> SecurityEvent | None:
                 return SecurityEvent.FAILED_TO_AUTHENTICATE_AT_CENTRAL_SYSTEM
             if reason in _TLS_VERSION:
                 return SecurityEvent.INVALID_TLS_VERSION
+            if reason in _CIPHER_SUITE:
+                return SecurityEvent.INVALID_TLS_CIPHER_SUITE  # A00.FR.322
         seen = seen.__cause__ or seen.__context__
     return None
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import ssl
 import tarfile
 
 import pytest
 
 from tests.file_servers import http_server  # noqa: F401 (fixture)
 from tests.integration.conftest import AgentProcess, agent_config
+from tests.integration.test_security import log_shows
 from tests.integration.test_session_flow import evse
+from tests.integration.tls_front import TlsFront
+from tests.pki import TestCA, server_context
 
 YEAR_9999 = "9999-12-31T23:59:59Z"
 
@@ -204,3 +208,43 @@ async def test_an_escaped_authorization_key_reaches_no_log_and_no_diagnostics(ra
     for where, text in logs.items():
         for secret in (KEY, KEY.upper(), OTHER_KEY, OTHER_KEY.upper()):
             assert secret not in text, f"{secret} in the {where}"
+
+
+# ---- item 12: TLS cipher suites ----------------------------------------------------------------------
+
+
+async def test_a_backend_offering_only_cbc_suites_is_refused_and_reported(sim, raw_csms, tmp_path):
+    """Security Whitepaper A00.FR.318/322: with TLS 1.2 only the four AES-GCM suites; a backend
+    that allows none of them is refused (InvalidTLSCipherSuite), one that does is taken."""
+    ca = TestCA("CPO Root CA")
+    ca_path = ca.write(tmp_path / "pki" / "ca.pem")
+
+    def tls12(ciphers: str) -> ssl.SSLContext:
+        context = server_context(ca.server(), tmp_path / "pki")
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(ciphers)
+        return context
+
+    front = TlsFront(tls12("ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA"), raw_csms.port)  # CBC only
+    front.start()
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        agent_config(modbus_port=sim.modbus_port, csms_port=front.port, data_dir=tmp_path / "data", card_reader=False,
+                     extra_ocpp=f'ca_bundle = "{ca_path}"').replace('csms_url = "ws://', 'csms_url = "wss://')
+    )
+    agent = AgentProcess(config, tmp_path / "agent.log")
+    await agent.start()
+    try:
+        await log_shows(agent, "security event InvalidTLSCipherSuite")
+        assert front.handshakes and all(outcome == "refused" for outcome, _ in front.handshakes)
+        assert raw_csms.connections == 0
+        front.context = tls12("ECDHE-ECDSA-AES256-GCM-SHA384")
+        await raw_csms.connected()
+        assert front.handshakes[-1] == ("accepted", "ECDHE-ECDSA-AES256-GCM-SHA384")
+        event = await raw_csms.wait_for(call_of("SecurityEventNotification", type="InvalidTLSCipherSuite"))
+        assert "HANDSHAKE_FAILURE" in event[3]["techInfo"]
+    finally:
+        await agent.stop()
+        front.stop()
+        print(agent.log()[-4000:])
+

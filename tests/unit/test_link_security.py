@@ -292,3 +292,11 @@ def test_secret_files_others_can_read_are_reported(parts, tmp_path, caplog):
     assert warn_if_exposed(security.secret_files()) == [key_file]
     key_file.chmod(0o600)
     assert warn_if_exposed(security.secret_files()) == []
+
+
+def test_tls_1_2_offers_only_the_whitepaper_cipher_suites(parts, tmp_path):
+    """Security Whitepaper A00.FR.318: AES-GCM with ECDHE-ECDSA or RSA; no CBC, no DHE (issue 17, item 12)."""
+    ca = TestCA("CPO Root CA").write(tmp_path / "ca.pem")
+    context = parts.security(security_profile=2, ca_bundle=str(ca)).options(URL).ssl
+    tls12 = {c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"}
+    assert tls12 == {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "AES128-GCM-SHA256", "AES256-GCM-SHA384"}
