@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         from agent.diagnostics import log_file_handler
 
         logging.getLogger().addHandler(log_file_handler(config.log.file))
+    from agent import log_escape
+
+    log_escape.install(logging.getLogger().handlers)  # a backend string never forges a log line
     from agent.app import run as run_agent
     from agent.store import StorageError
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from agent.diagnostics import log_file_handler, rotated_log_files
+from agent.log_escape import EscapeControlCharacters
 from agent.secret_files import RedactSecrets
 
 SECURITY_LOG_NAME = "security.log"
@@ -39,6 +40,7 @@ def install_security_log(data_dir: Path, secrets: Callable[[], Iterable[str]] = 
             return list
         handler.security_log = path
         handler.setLevel(logging.INFO)
+        handler.addFilter(EscapeControlCharacters())  # one event, one line
         handler.addFilter(RedactSecrets(secrets))
         logger.addHandler(handler)
         logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))

@@ -248,3 +248,20 @@ async def test_a_backend_offering_only_cbc_suites_is_refused_and_reported(sim, r
         front.stop()
         print(agent.log()[-4000:])
 
+
+
+# ---- item 12: backend strings that would forge log lines ---------------------------------------------
+
+
+async def test_a_newline_in_a_backend_string_forges_no_log_line(sim, raw_csms, logging_agent, tmp_path):
+    agent = await logging_agent(raw_csms.port)
+    await raw_csms.connected()
+    sim.plug(1)
+    await raw_csms.wait_for(status(1, "Preparing"))
+    tag = "A\nFORGED CRITICAL"  # an idTag within the schema's 20 characters
+    uid = await raw_csms.call("RemoteStartTransaction", {"idTag": tag, "connectorId": 1})
+    assert (await raw_csms.response_to(uid))[2] == {"status": "Accepted"}
+    await raw_csms.wait_for(call_of("StartTransaction", idTag=tag))  # the idTag itself goes on unchanged
+    for where, text in (("stderr", agent.log()), ("[log] file", (tmp_path / "logs" / "agent.log").read_text())):
+        assert "started by A\\nFORGED CRITICAL" in text, where
+        assert not [line for line in text.splitlines() if line.startswith("FORGED")], where
