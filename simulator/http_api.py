@@ -20,13 +20,21 @@ GET  /api/events                 server-sent events: the state on every change (
 GET  /                           static/index.html
 Routes for the page (speed, battery, plug sessions, OCPP log): simulator/page_api.py.
 Errors: 4xx (503 if the card reader is unreachable) with {"error": "..."}.
+
+A development tool on a laptop, reachable by any web page its browser opens: a request is
+refused (403) when its Host names the server by a DNS name other than ``localhost`` or the
+configured ``[http] host`` (DNS rebinding: a page of the attacker's name resolved to 127.0.0.1),
+or when it carries an Origin other than the server's own (a cross-site request; browsers send
+Origin with every POST and DELETE). Clients that are not browsers send no Origin.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -216,8 +224,35 @@ async def index(_request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+def _own_name(hostname: str | None, configured: str) -> bool:
+    """An IP address (no DNS to rebind), localhost, or the host the server was configured with."""
+    if not hostname:
+        return False
+    if hostname.lower() in ("localhost", configured.lower()):
+        return True
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
+
+
+def same_origin_only(configured_host: str):
+    @web.middleware
+    async def check(request: web.Request, handler):
+        host = request.headers.get("Host", "")
+        if host and not _own_name(urlsplit(f"//{host}").hostname, configured_host):
+            return _error(403, f"Host {host!r} is not this simulator (DNS rebinding?)")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.lower() != f"{request.scheme}://{host}".lower():
+            return _error(403, f"cross-site request from {origin!r} refused")
+        return await handler(request)
+
+    return check
+
+
 def build_app(sim: Simulator) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[same_origin_only(sim.config.http.host)])
     app[SIM_KEY] = sim
     app.router.add_get("/", index)
     app.router.add_get("/api/state", get_state)

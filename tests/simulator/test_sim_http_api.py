@@ -116,3 +116,31 @@ async def test_gpio_states_are_set_and_shown(http):
     assert gpio["estop_pressed"] is True and gpio["leds"] == {"led_green": False, "led_blue": False, "led_red": False}
     async with http.post("/api/evses/1/gpio", json={"what": "melted", "value": True}) as r:
         assert r.status == 400 and "welded" in (await r.json())["error"]
+
+
+# ---- a web page the developer's browser opens must not drive the simulator (issue 17, item 12) ---
+
+
+async def test_a_cross_site_request_is_refused(http, sim):
+    async with http.post("/api/evses/1/plug", headers={"Origin": "http://evil.example"}) as r:
+        assert r.status == 403 and "cross-site" in (await r.json())["error"]
+    async with http.post("/api/evses/1/plug", headers={"Origin": "null"}) as r:  # a sandboxed frame, file://
+        assert r.status == 403
+    assert sim.evse_state(1)["plugged"] is False
+    async with http.post("/api/evses/1/plug", headers={"Origin": f"http://127.0.0.1:{sim.http_port}"}) as r:
+        assert r.status == 200  # the simulator's own page
+    assert sim.evse_state(1)["plugged"] is True
+
+
+async def test_dns_rebinding_is_refused(http, sim):
+    rebound = {"Host": f"evil.example:{sim.http_port}"}  # a name of the attacker's, resolved to 127.0.0.1
+    async with http.get("/api/state", headers=rebound) as r:
+        assert r.status == 403 and "DNS rebinding" in (await r.json())["error"]
+    async with http.post("/api/evses/1/plug", headers={**rebound, "Origin": f"http://evil.example:{sim.http_port}"}) as r:
+        assert r.status == 403
+    assert sim.evse_state(1)["plugged"] is False
+    for host in (f"localhost:{sim.http_port}", f"127.0.0.1:{sim.http_port}", f"[::1]:{sim.http_port}"):
+        async with http.get("/api/state", headers={"Host": host}) as r:
+            assert r.status == 200, host
+    async with http.get("/", headers={"Host": f"localhost:{sim.http_port}"}) as r:
+        assert r.status == 200 and "<html" in (await r.text()).lower()
