@@ -87,6 +87,14 @@ class Screened:
 def screen(frame: str | bytes) -> Screened:
     """Check an incoming frame (see the module docstring)."""
     try:
+        return _screen(frame)
+    except Exception:  # a fault here must not cost the connection: the library judges the frame
+        log.exception("frame screening failed; handing the frame on as it is")
+        return Screened(forward=frame)
+
+
+def _screen(frame: str | bytes) -> Screened:
+    try:
         message = json.loads(frame, parse_constant=_NotJson)
     except RecursionError:
         return _too_deep(frame if isinstance(frame, str) else frame.decode("utf-8", "replace"))
@@ -107,7 +115,8 @@ def screen(frame: str | bytes) -> Screened:
         if problem is not None:
             log.warning("answer to %s refused: %s", message[1], problem[1])
             return Screened(message, forward=_call_error(message[1], *problem))
-    elif kind == CALLERROR and len(message) >= 3 and isinstance(message[1], str) and message[2] not in KNOWN_ERROR_CODES:
+    elif (kind == CALLERROR and len(message) >= 3 and isinstance(message[1], str) and isinstance(message[2], str)
+          and message[2] not in KNOWN_ERROR_CODES):
         log.warning("CALLERROR %r for %s: not an OCPP-J 1.6 error code, taken as GenericError", message[2], message[1])
         return Screened(message, forward=_call_error(message[1], "GenericError", f"error code {message[2]!r}"[:255]))
     return Screened(message, forward=frame)

@@ -121,3 +121,9 @@ def test_json_nested_too_deeply_gets_formation_violation_or_is_dropped():
     assert json.loads(screened.answer)[:3] == [4, "d1", "FormationViolation"] and screened.forward is None
     screened = screen(deep)
     assert screened.answer is None and screened.forward is None
+
+
+def test_frames_of_any_shape_pass_screening_to_the_library():
+    for frame in ('[4,"x",[1],"",{}]', '[4,"x",{"a":1}]', '[3]', '[2]', '[4]', '[3,["x"],{}]', '{"a":1}', '[]', '7'):
+        screened = screen(frame)
+        assert screened.forward == frame and screened.answer is None, frame
