@@ -114,7 +114,11 @@ class StopRequested:
 @dataclass(frozen=True)
 class TransactionRecorded:
     """The station stored the transaction's start and queued its StartTransaction (one
-    database commit): only now may the session offer energy, which can then be billed."""
+    database commit): only now may the session offer energy, which can then be billed.
+    ``start`` is the StartTransaction command's: a late confirmation of an earlier start
+    never counts for a newer transaction."""
+
+    start: int
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class Authorize:
 class StartTransaction:
     id_tag: str
     reservation_id: int | None = None  # the reservation this transaction used (OCPP 1.6 §3.12.1)
+    start: int = field(default=0, compare=False)  # numbers the starts, for TransactionRecorded
 
 
 @dataclass(frozen=True)
@@ -274,6 +279,7 @@ class _Transaction:
     id_tag: str
     # Stored and queued (TransactionRecorded, or restored from storage): energy may flow.
     recorded: bool = False
+    start: int = 0  # the number of its StartTransaction command
     deauthorized: bool = False  # StartTransaction.conf said the tag is not valid
     parent_id_tag: str | None = None  # any card of this group may stop it (OCPP 1.6 §5.16)
 
@@ -301,6 +307,7 @@ class Session:
     # first event always states it (a board powers up offering its default current).
     offered_a: float | None = None
     _status: tuple[ConnectorStatus, Fault | None] | None = None
+    _starts: int = 0  # StartTransaction commands issued
 
     # ---- derived facts -------------------------------------------------------------
 
@@ -391,8 +398,8 @@ class Session:
                     self._authorized(id_tag, now, out)
             case StopRequested(reason):
                 self._stop(reason, None, out)
-            case TransactionRecorded():
-                if self.transaction is not None:
+            case TransactionRecorded(start):
+                if self.transaction is not None and self.transaction.start == start:
                     self.transaction.recorded = True
             case TransactionRejected(stop):
                 if self.transaction is not None:
@@ -494,10 +501,11 @@ class Session:
 
     def _begin(self, id_tag: str, out: list[Command]) -> None:
         self.authorized = None
-        self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent)
+        self._starts += 1
+        self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent, start=self._starts)
         self.authorized_parent = None
         used = self.reservation  # only its idTag or group gets this far (reserved_for_other)
-        out.append(StartTransaction(id_tag, used.reservation_id if used else None))
+        out.append(StartTransaction(id_tag, used.reservation_id if used else None, start=self._starts))
         if used is not None:
             self._end_reservation("used", out)
 

@@ -202,7 +202,7 @@ class Station(DevicePolling, MeterSampling):
                 except (DeviceUnavailable, DeviceError) as exc:
                     # The poll loop notices a lost board; it restates the offer when it is back.
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
-            case StartTransaction(id_tag, reservation_id):
+            case StartTransaction(id_tag, reservation_id, start):
                 try:
                     meter_start = await self._fresh_energy_wh(conn)
                     timestamp = self.clock.iso()
@@ -227,7 +227,7 @@ class Station(DevicePolling, MeterSampling):
                     return
                 conn.next_sample = 0.0
                 conn.stop_txn_data = []
-                self.dispatch(conn, TransactionRecorded())  # now the session offers energy
+                self.dispatch(conn, TransactionRecorded(start))  # now the session offers energy
                 log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
                 self.history.record(conn.id, "start", f"transaction {conn.tx_local_id} by {id_tag} at {meter_start} Wh")
                 self._outbox_changed()

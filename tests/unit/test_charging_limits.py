@@ -82,7 +82,7 @@ def test_while_charging_the_limit_changes_at_most_every_5_s(tmp_path):
     limits = station.charging_limits
     station.dispatch(conn, PilotChanged(PilotState.C))
     station.dispatch(conn, RemoteStartRequested("TAG"))
-    station.dispatch(conn, TransactionRecorded())  # as Station._run_command does once it is stored
+    station.dispatch(conn, TransactionRecorded(1))  # as Station._run_command does once it is stored
     assert conn.session.offered_a == 16.0
     limits.step()  # the PWM started now
     limits.install(tx_default(1, 10.0))

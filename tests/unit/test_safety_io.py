@@ -112,7 +112,7 @@ class Rig:
         self.dispatch(PilotChanged(PilotState.B))
         self.dispatch(CardPresented("AA"))
         self.dispatch(AuthorizationResult("AA", True))
-        self.dispatch(TransactionRecorded())  # what the station does once the start is stored
+        self.dispatch(TransactionRecorded(1))  # what the station does once the start is stored
         self.dispatch(PilotChanged(PilotState.C))
 
     def check_at(self, now: float) -> None:

@@ -44,7 +44,7 @@ def charging_session(tag="04A1B2C3") -> Session:
     s.handle(PilotChanged(B), 1)
     s.handle(CardPresented(tag), 2)
     s.handle(AuthorizationResult(tag, True), 3)
-    s.handle(TransactionRecorded(), 3)  # the station stored and queued the StartTransaction
+    s.handle(TransactionRecorded(1), 3)  # the station stored and queued the StartTransaction
     s.handle(PilotChanged(C), 4)
     return s
 
@@ -66,7 +66,7 @@ def test_plug_then_card_starts_transaction_and_offers_current():
     out = s.handle(AuthorizationResult("04A1B2C3", True), 3)
     assert of(StartTransaction, out) == [StartTransaction("04A1B2C3")]
     assert of(OfferCurrent, out) == []  # not before the start is recorded
-    out = s.handle(TransactionRecorded(), 3)
+    out = s.handle(TransactionRecorded(1), 3)
     assert of(OfferCurrent, out) == [OfferCurrent(16)]
     assert statuses(out) == [ConnectorStatus.SUSPENDED_EV]  # EV in B: not drawing yet
     assert statuses(s.handle(PilotChanged(C), 4)) == [ConnectorStatus.CHARGING]
@@ -262,7 +262,7 @@ def test_no_current_is_offered_until_the_start_is_recorded():
     assert s.status() is ConnectorStatus.PREPARING  # nothing to report until it is recorded
     for event in (Tick(), PilotChanged(B), PilotChanged(C), LimitChanged(32), FaultCleared(Fault.STORAGE)):
         assert of(OfferCurrent, s.handle(event, 3)) == [], event
-    out = s.handle(TransactionRecorded(), 4)
+    out = s.handle(TransactionRecorded(1), 4)
     assert of(OfferCurrent, out) == [OfferCurrent(16)]
     assert statuses(out) == [ConnectorStatus.CHARGING]
 
@@ -277,7 +277,7 @@ def test_a_start_that_could_not_be_recorded_faults_the_connector_and_offers_noth
     assert s.transaction is None
     assert of(StatusChanged, out) == [StatusChanged(ConnectorStatus.FAULTED, Fault.NOT_RECORDED)]
     # A late confirmation cannot revive it, and nothing else starts while the EV stays.
-    assert of(OfferCurrent, s.handle(TransactionRecorded(), 4)) == []
+    assert of(OfferCurrent, s.handle(TransactionRecorded(1), 4)) == []
     assert of(StartTransaction, s.handle(RemoteStartRequested("REMOTE2"), 5)) == []
     # Unplugging clears it; the next EV may try again.
     assert statuses(s.handle(PilotChanged(A), 6)) == [ConnectorStatus.AVAILABLE]
@@ -304,10 +304,23 @@ def test_a_stop_before_the_start_is_recorded_is_still_handed_to_the_station():
     s.handle(RemoteStartRequested("REMOTE1"), 2)
     out = s.handle(StopRequested(StopReason.REMOTE), 3)
     assert of(StopTransaction, out) == [StopTransaction(StopReason.REMOTE, None)]
-    assert of(OfferCurrent, s.handle(TransactionRecorded(), 4)) == []  # too late to start anything
+    assert of(OfferCurrent, s.handle(TransactionRecorded(1), 4)) == []  # too late to start anything
 
 
 def test_a_restored_transaction_counts_as_recorded():
     s = Session(max_current_a=16)
     out = s.handle(TransactionRestored("AA", C), 1)
     assert of(OfferCurrent, out) == [OfferCurrent(16)] and s.transaction.recorded
+
+
+def test_a_late_confirmation_of_an_earlier_start_does_not_count_for_a_newer_one():
+    s = Session(max_current_a=16)
+    s.handle(Tick(), 0)
+    s.handle(PilotChanged(C), 1)
+    first = of(StartTransaction, s.handle(RemoteStartRequested("ONE"), 2))[0]
+    s.handle(PilotChanged(A), 3)  # the EV leaves while the first start is being recorded
+    s.handle(PilotChanged(C), 4)
+    second = of(StartTransaction, s.handle(RemoteStartRequested("TWO"), 5))[0]
+    assert (first.start, second.start) == (1, 2)
+    assert of(OfferCurrent, s.handle(TransactionRecorded(first.start), 6)) == []
+    assert of(OfferCurrent, s.handle(TransactionRecorded(second.start), 7)) == [OfferCurrent(16)]

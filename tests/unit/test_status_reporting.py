@@ -68,7 +68,7 @@ def charging_session() -> Session:
     s.handle(PilotChanged(B), 0)
     s.handle(CardPresented("CARD"), 0)
     s.handle(AuthorizationResult("CARD", True), 0)
-    s.handle(TransactionRecorded(), 0)  # the station stored and queued its StartTransaction
+    s.handle(TransactionRecorded(1), 0)  # the station stored and queued its StartTransaction
     s.handle(PilotChanged(C), 0)
     assert s.status() is ConnectorStatus.CHARGING
     return s
