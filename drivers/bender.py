@@ -23,8 +23,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .interfaces import BoardStatus, DeviceError, MeterReading, PilotState, checked_offer
-from .modbus_bus import DATATYPE, ModbusDevice, decode_values
+from drivers.interfaces import BoardStatus, DeviceError, MeterReading, PilotState, checked_offer
+from drivers.modbus_bus import DATATYPE, ModbusDevice, decode_values
 
 DEFAULT_UNIT = 255
 REG_CP_STATE = 122

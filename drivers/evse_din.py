@@ -17,8 +17,8 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from .interfaces import BoardFault, BoardStatus, DeviceError, PilotState, checked_offer
-from .modbus_bus import ModbusDevice
+from drivers.interfaces import BoardFault, BoardStatus, DeviceError, PilotState, checked_offer
+from drivers.modbus_bus import ModbusDevice
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal, TypeVar
 
-from .interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
-from .modbus_bus import DATATYPE, ModbusDevice, decode_values
+from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
+from drivers.modbus_bus import DATATYPE, ModbusDevice, decode_values
 
 log = logging.getLogger(__name__)
 

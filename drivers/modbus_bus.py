@@ -31,7 +31,7 @@ from pymodbus.client.mixin import ModbusClientMixin
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 from pymodbus.framer import FramerType
 
-from .interfaces import DeviceError, DeviceUnavailable
+from drivers.interfaces import DeviceError, DeviceUnavailable
 
 log = logging.getLogger(__name__)
 

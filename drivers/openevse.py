@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import serial
 
-from .interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
+from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .interfaces import DeviceError, MeterReading
-from .modbus_bus import ModbusDevice, decode_float32
+from drivers.interfaces import DeviceError, MeterReading
+from drivers.modbus_bus import ModbusDevice, decode_float32
 
 REG_VOLTAGE = 0x00
 REG_CURRENT = 0x06

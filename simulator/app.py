@@ -9,16 +9,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .config import SimConfig, load_config
-from .gpio import GpioBench
-from .i2c_devices import I2cChips
-from .modbus_bus import ModbusBus, RegisterWrite
-from .model import Fault, ModelEvent, SimModel
-from .ocpp_log import OcppLog
-from .pigpio_server import PigpioServer
-from .plug_sessions import PlugSessions
-from .rapi_endpoint import RapiEndpoint
-from .vpcd_card import parse_uid, present
+from simulator.config import SimConfig, load_config
+from simulator.gpio import GpioBench
+from simulator.i2c_devices import I2cChips
+from simulator.modbus_bus import ModbusBus, RegisterWrite
+from simulator.model import Fault, ModelEvent, SimModel
+from simulator.ocpp_log import OcppLog
+from simulator.pigpio_server import PigpioServer
+from simulator.plug_sessions import PlugSessions
+from simulator.rapi_endpoint import RapiEndpoint
+from simulator.vpcd_card import parse_uid, present
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Simulator:
         await self.i2c.start()
         await self.pigpio.start(self.config.gpio.host, self.config.gpio.port)
         if self._with_http:
-            from .http_api import start_http  # aiohttp only when serving HTTP
+            from simulator.http_api import start_http  # aiohttp only when serving HTTP
 
             self._http_runner, self._http_port = await start_http(
                 self, self.config.http.host, self.config.http.port)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pymodbus.client.mixin import ModbusClientMixin
 
-from .evse_din import BoardInputs, Refusal
-from .pilot import Pilot
-from .sdm630 import Sdm630
+from simulator.evse_din import BoardInputs, Refusal
+from simulator.pilot import Pilot
+from simulator.sdm630 import Sdm630
 
 BLOCKS = ((100, 2), (104, 1), (120, 3), (140, 12), (200, 28), (1000, 3))
 READ_FC = frozenset({3, 6, 16})  # 6/16: pymodbus reads back after a write

@@ -8,8 +8,8 @@ import logging
 import signal
 import sys
 
-from .app import Simulator
-from .config import ConfigError, load_config
+from simulator.app import Simulator
+from simulator.config import ConfigError, load_config
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

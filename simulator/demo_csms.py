@@ -22,7 +22,7 @@ from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from websockets.asyncio.server import ServerConnection, serve
 
-from .ocpp_feed import FrameListener, SimLogFeed, TappedConnection
+from simulator.ocpp_feed import FrameListener, SimLogFeed, TappedConnection
 
 HEARTBEAT_INTERVAL = 300
 

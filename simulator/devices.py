@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .abb_b23 import AbbB23Image
-from .bender import BenderBoard
-from .config import EvseConfig
-from .evse_din import EvseDinBoard
-from .heidelberg import HeidelbergBoard
-from .openevse import OpenEvseBoard
-from .sdm630 import Sdm630, SdmImage
+from simulator.abb_b23 import AbbB23Image
+from simulator.bender import BenderBoard
+from simulator.config import EvseConfig
+from simulator.evse_din import EvseDinBoard
+from simulator.heidelberg import HeidelbergBoard
+from simulator.openevse import OpenEvseBoard
+from simulator.sdm630 import Sdm630, SdmImage
 
 BOARDS: dict[str, Callable[[EvseConfig, Sdm630], Any]] = {
     "evse-din": lambda c, m: EvseDinBoard(c.board_unit, c.default_current_a, c.rcd_layout),

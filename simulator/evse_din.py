@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .pilot import Pilot
+from simulator.pilot import Pilot
 
 FIRMWARE = 18  # reg 1005; FW >= 17 knows 2005 bit7 = 0.01 A mode
 CABLE_LIMIT_A = 32  # reg 1003, PP coding of a 32 A Type 2 cable (hardware.md §1.2)

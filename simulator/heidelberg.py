@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from pymodbus.client.mixin import ModbusClientMixin
 
-from .evse_din import BoardInputs, Refusal
-from .pilot import Pilot
-from .sdm630 import Sdm630
+from simulator.evse_din import BoardInputs, Refusal
+from simulator.pilot import Pilot
+from simulator.sdm630 import Sdm630
 
 INPUT_BLOCKS = ((4, 15), (100, 34), (200, 4))  # 4..18, 100..133, 200..203
 HOLDING_FIRST, HOLDING_COUNT = 257, 6  # 257..262

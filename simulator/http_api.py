@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .gpio import SETTABLE
-from .model import Fault
+from simulator.gpio import SETTABLE
+from simulator.model import Fault
 
 if TYPE_CHECKING:
-    from .app import Simulator
+    from simulator.app import Simulator
 
 STATIC = Path(__file__).parent / "static"
 OCPP_BACKLOG = 200  # OCPP log entries a new event stream starts with
@@ -233,7 +233,7 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/api/temperature", set_temperature)
     app.router.add_post("/api/i2c/{addr}/fault", i2c_fault)
     app.router.add_delete("/api/i2c/{addr}/fault", i2c_fault)
-    from .page_api import add_page_routes  # it imports this module's helpers
+    from simulator.page_api import add_page_routes  # it imports this module's helpers
 
     add_page_routes(app)
     return app

@@ -28,8 +28,8 @@ from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from .evse_din import Refusal
-from .model import SimModel
+from simulator.evse_din import Refusal
+from simulator.model import SimModel
 
 log = logging.getLogger(__name__)
 

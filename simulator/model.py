@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .config import EvseConfig
-from .devices import make_board, make_meter_image
-from .evse_din import BoardInputs, Refusal
-from .pilot import Pilot
-from .sdm630 import Sdm630
+from simulator.config import EvseConfig
+from simulator.devices import make_board, make_meter_image
+from simulator.evse_din import BoardInputs, Refusal
+from simulator.pilot import Pilot
+from simulator.sdm630 import Sdm630
 
 OVERCURRENT_FACTOR = 1.3  # "overcurrent" fault: the EV draws 30 % more than offered
 

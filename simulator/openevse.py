@@ -15,9 +15,9 @@ added (whole Wh) to the total only when the EV is unplugged.
 
 from __future__ import annotations
 
-from .evse_din import BoardInputs
-from .pilot import Pilot
-from .sdm630 import Sdm630
+from simulator.evse_din import BoardInputs
+from simulator.pilot import Pilot
+from simulator.sdm630 import Sdm630
 
 MIN_A, HW_MAX_A = 6, 32
 FIRMWARE, RAPI_VERSION = "8.2.1", "5.2.1"

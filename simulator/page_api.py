@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .app import MAX_SPEED, MIN_SPEED
-from .gpio import SETTABLE
-from .http_api import STATIC, _error, _evse_id, _json_body, _sim
-from .model import Fault
-from .ocpp_log import OcppLogError
+from simulator.app import MAX_SPEED, MIN_SPEED
+from simulator.gpio import SETTABLE
+from simulator.http_api import STATIC, _error, _evse_id, _json_body, _sim
+from simulator.model import Fault
+from simulator.ocpp_log import OcppLogError
 
 
 def _number(value: object) -> bool:

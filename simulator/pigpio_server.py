@@ -18,7 +18,7 @@ import logging
 import struct
 import time
 
-from .gpio import GPIO_COUNT, INPUT, OUTPUT, GpioBench
+from simulator.gpio import GPIO_COUNT, INPUT, OUTPUT, GpioBench
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from .model import Fault, SimModel
+from simulator.model import Fault, SimModel
 
 log = logging.getLogger(__name__)
 
