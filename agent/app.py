@@ -20,11 +20,11 @@ from agent.lifecycle import Lifecycle
 from agent.peripherals import BUS_KEY, build_peripherals
 from agent.link import Link, endpoint_url
 from agent.session import Session
-from agent.settings import Settings
+from agent.persistence.settings import Settings
 from agent.station import Connector, Station
 from agent.status_socket import SOCKET_NAME, StatusServer
 from agent.status_socket import snapshot as status_snapshot
-from agent.store import DatabaseCorrupt, StorageError, Store
+from agent.persistence.store import DatabaseCorrupt, StorageError, Store
 
 log = logging.getLogger("evse_agent")
 
@@ -102,7 +102,7 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
     from agent.reports import ReportQueue
     from agent.security_log import install_security_log
     from agent.self_update import running_release
-    from agent.settings import DEFAULTS
+    from agent.persistence.settings import DEFAULTS
 
     data_dir = Path(config.storage.data_dir)
     reports = ReportQueue(report_sender(backend))

@@ -8,7 +8,7 @@ rules that decide whether an idTag may charge (OCPP 1.6 §3.5, version-neutral).
   that are in the list: the list wins over the cache.
 - An entry whose expiry date has passed counts as Expired (§3.5.2).
 
-Both live in SQLite (tables from migration 2 in ``agent/store.py``) and survive restarts.
+Both live in SQLite (tables from migration 2 in ``agent/persistence/store.py``) and survive restarts.
 Nothing here awaits anything except ``Authorizer.authorize`` / ``parent_of``, which ask
 the backend through ``agent.backend.Backend``.
 """
@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.backend import AuthorizationStatus, Backend, IdTagInfo
-from agent.settings import Settings
-from agent.store import Store
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger().addHandler(log_file_handler(config.log.file))
     from agent.app import run as run_agent
-    from agent.store import StorageError
+    from agent.persistence.store import StorageError
 
     try:
         restart = asyncio.run(run_agent(config))

@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlsplit
 
 from agent.firmware_signature import FirmwareSignatureError, verify_file_signature
 from agent.security_events import SecurityEvent
-from agent.store import Store
+from agent.persistence.store import Store
 from agent.transfer import check_location, download, redact_url, with_retries
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent.store import StorageError, Store
+from agent.persistence.store import StorageError, Store
 
 log = logging.getLogger(__name__)
 

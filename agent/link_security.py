@@ -43,7 +43,7 @@ from agent.config import AgentConfig, ConfigError
 from agent.link import ConnectOptions, ConnectOptionsError
 from agent.secret_files import write_secret
 from agent.security_events import SecurityEvent, SecurityEvents
-from agent.store import Store
+from agent.persistence.store import Store
 
 log = logging.getLogger(__name__)
 

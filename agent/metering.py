@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from agent.session import Fault, FaultRaised
-from agent.store import StorageError
+from agent.persistence.store import StorageError
 
 if TYPE_CHECKING:
     from agent.station import Connector

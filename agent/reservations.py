@@ -2,7 +2,7 @@
 
 A reservation of one connector lives in that connector's session (``agent/session.py``:
 status Reserved, who may start, expiry, end). This module answers reservation
-requests, keeps every reservation in SQLite (migration 4 in ``agent/store.py``) so it
+requests, keeps every reservation in SQLite (migration 4 in ``agent/persistence/store.py``) so it
 survives a restart (one whose expiry passed while the agent was down is dropped), and
 implements the reservation of "any connector" (connector 0):
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from agent.clock import Clock
 from agent.session import Reservation, ReservationCancelled, ReservationMade, ReserveResult
-from agent.store import Store
+from agent.persistence.store import Store
 
 if TYPE_CHECKING:
     from agent.session import Event

@@ -2,7 +2,7 @@
 
 OCPP 1.6 Security Whitepaper (ed. 3) §4 / Appendix 1: the charge point reports security
 events with SecurityEventNotification; critical ones must reach the Central System, so they
-go through the same durable outbox (agent/store.py) as transaction messages, in order,
+go through the same durable outbox (agent/persistence/store.py) as transaction messages, in order,
 after a reconnect or a restart.
 """
 
@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from agent.clock import Clock
-from agent.store import StorageError, Store
+from agent.persistence.store import StorageError, Store
 
 log = logging.getLogger(__name__)
 

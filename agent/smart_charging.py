@@ -509,7 +509,7 @@ def _dt(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
 
 
-# ---- storage form (JSON-able, for agent/store.py) ------------------------------------
+# ---- storage form (JSON-able, for agent/persistence/store.py) ------------------------------------
 
 
 def to_dict(p: Profile) -> dict[str, Any]:

@@ -48,8 +48,8 @@ from agent.reservations import ReservationDesk
 from agent.history import History
 from agent.metering import MeterSampling
 from agent.polling import DevicePolling
-from agent.settings import Settings
-from agent.store import StorageError, Store, TransactionRecord
+from agent.persistence.settings import Settings
+from agent.persistence.store import StorageError, Store, TransactionRecord
 from drivers.interfaces import (
     BoardStatus,
     CardReader,

@@ -27,10 +27,10 @@ from agent.ocpp16.keys import ConfigurationKeys
 from agent.ocpp16.local_auth import id_tag_info
 from agent.ocpp16.wire import SpecConnection
 from agent.session import ConnectorStatus, Fault
-from agent.settings import Settings
+from agent.persistence.settings import Settings
 from agent.station import Station
 from agent.status_hold import StatusHold
-from agent.store import OutboxMessage, Store
+from agent.persistence.store import OutboxMessage, Store
 
 log = logging.getLogger(__name__)
 

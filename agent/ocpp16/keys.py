@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agent.charging_limits import LIMITS as CHARGING_LIMITS
-from agent.settings import DEFAULTS, Settings
+from agent.persistence.settings import DEFAULTS, Settings
 
 MEASURANDS = frozenset(
     {

@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.link_security import LinkSecurity
 from agent.ocpp16.keys import ChangeResult
-from agent.store import Store
+from agent.persistence.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import pytest
 
 from agent.authorization import Authorizer, ListEntry, LocalAuthorization, UpdateStatus, offline_verdict
 from agent.backend import AuthorizationStatus, IdTagInfo
-from agent.settings import Settings
-from agent.store import Store
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 
 ACCEPTED = IdTagInfo(AuthorizationStatus.ACCEPTED)
 BLOCKED = IdTagInfo(AuthorizationStatus.BLOCKED)

@@ -7,10 +7,10 @@ import datetime as dt
 
 from agent.clock import Clock
 from agent.session import PilotChanged, RemoteStartRequested, Session
-from agent.settings import Settings
+from agent.persistence.settings import Settings
 from agent.smart_charging import Kind, Period, Profile, Purpose, RateUnit, Schedule
 from agent.station import Connector, Station
-from agent.store import Store
+from agent.persistence.store import Store
 from drivers.interfaces import BoardStatus, PilotState
 
 T0 = dt.datetime(2026, 3, 4, 12, 0, tzinfo=dt.timezone.utc)

@@ -28,8 +28,8 @@ from agent.session import (
     StopReason,
     StopRequested,
 )
-from agent.settings import Settings
-from agent.store import Store
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 from drivers.interfaces import PilotState
 from tests.unit.test_charging_limits import make_station
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.firmware import FirmwareBusy, FirmwareStatus, FirmwareUpdater, Stage, installer_command
-from agent.store import Store
+from agent.persistence.store import Store
 from agent.transfer import UnsupportedLocation, check_location, download, redact_url, with_retries
 from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 

@@ -17,7 +17,7 @@ from agent.clock import Clock
 from agent.firmware import FirmwareStatus, FirmwareUpdater, Signed, SignedReport
 from agent.firmware_signature import FirmwareSignatureError, check_signing_certificate, verify_file_signature
 from agent.security_events import SecurityEvents
-from agent.store import Store
+from agent.persistence.store import Store
 from tests.file_servers import http_server  # noqa: F401 (fixture)
 from tests.firmware_signing import signer
 from tests.pki import TestCA

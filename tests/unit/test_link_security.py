@@ -20,8 +20,8 @@ from agent.ocpp16.keys import ChangeResult, ConfigurationKeys
 from agent.ocpp16.security_keys import SecurityKeys
 from agent.secret_files import REDACTED, RedactSecrets, warn_if_exposed
 from agent.security_events import SecurityEvents
-from agent.settings import Settings
-from agent.store import Store
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 from tests.pki import NOW, TestCA
 
 KEY = b"sixteen+ bytes!!".hex()  # 16 bytes as 32 hex digits

@@ -23,8 +23,8 @@ from agent.pricing import (
     choose,
     parse_offset,
 )
-from agent.settings import Settings
-from agent.store import Store
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 
 UTC = dt.timezone.utc
 

@@ -18,7 +18,7 @@ from agent.session import (
     StartTransaction,
 )
 from agent.station import Connector
-from agent.store import Store
+from agent.persistence.store import Store
 from drivers.interfaces import PilotState
 
 NOW = 1000.0  # the monotonic clock, frozen

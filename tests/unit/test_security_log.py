@@ -10,7 +10,7 @@ from agent.clock import Clock
 from agent.diagnostics import log_lines_between
 from agent.security_events import SecurityEvent, SecurityEvents
 from agent.security_log import EVENTS_LOGGER, install_security_log
-from agent.store import Store
+from agent.persistence.store import Store
 
 
 def test_security_events_are_kept_in_the_security_log(tmp_path):

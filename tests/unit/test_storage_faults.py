@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from agent.app import open_store
-from agent.store import StorageError, Store
+from agent.persistence.store import StorageError, Store
 
 
 def test_damaged_database_is_moved_aside_and_a_new_one_started(tmp_path, caplog):

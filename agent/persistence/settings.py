@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from agent.store import Store
+from agent.persistence.store import Store
 
 DEFAULTS: dict[str, Any] = {
     "heartbeat_interval_s": 300,
