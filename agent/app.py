@@ -37,7 +37,7 @@ def build_settings(config: AgentConfig, store: Store) -> Settings:
 
 def check(config: AgentConfig) -> None:
     """Checks that need more than the schema (raises ConfigError)."""
-    from agent.link_security import check_files
+    from agent.security.link_security import check_files
     from agent.ocpp16.keys import initial_settings
 
     initial_settings(config.ocpp.keys, len(config.connectors))
@@ -100,7 +100,7 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
     from agent.firmware import FirmwareUpdater, transactions_running
     from agent.ocpp16.firmware import report_sender
     from agent.reports import ReportQueue
-    from agent.security_log import install_security_log
+    from agent.security.security_log import install_security_log
     from agent.self_update import running_release
     from agent.persistence.settings import DEFAULTS
 
@@ -183,7 +183,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         lifecycle=lifecycle,
     )
     station.backend = backend
-    from agent.security_log import install_security_log
+    from agent.security.security_log import install_security_log
 
     # The security log (GetLog SecurityLog) keeps every security event from the first one on.
     install_security_log(Path(config.storage.data_dir), lambda: backend.security.secrets() if hasattr(backend, "security") else ())
@@ -234,7 +234,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
                 raise task.exception()
         systemd.notify("STOPPING=1")
         if lifecycle.restart_requested:  # delivered after the restart (Security Whitepaper)
-            from agent.security_events import SecurityEvent
+            from agent.security.events import SecurityEvent
 
             security.events.record(SecurityEvent.RESET_OR_REBOOT, lifecycle.reason)
         log.info("evse-agent: stopping (%s; sessions resume at the next start)", lifecycle.reason)

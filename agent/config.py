@@ -39,7 +39,7 @@ class OcppSection:
     response_timeout_s: float = 30.0
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 300.0
-    # OCPP 1.6 Security Whitepaper profiles (agent/link_security.py): 0 none, 1 HTTP Basic over
+    # OCPP 1.6 Security Whitepaper profiles (agent/security/link_security.py): 0 none, 1 HTTP Basic over
     # ws://, 2 TLS + HTTP Basic, 3 TLS with a client certificate. The backend may raise it.
     security_profile: Literal[0, 1, 2, 3] = 0
     ca_bundle: str = ""  # PEM CA certificates the backend's TLS certificate must chain to

@@ -18,7 +18,7 @@ Uploading, then Uploaded or UploadFailed.
 GetLog (OCPP 1.6 Security Whitepaper ed. 3) asks for the same through a request with a
 ``request_id``: DiagnosticsLog is the archive above; SecurityLog is
 ``securitylog-<charge point id>-<UTC time>.tar.gz`` holding ``security.log``, the security
-events the agent recorded (agent/security_log.py) between oldestTimestamp and
+events the agent recorded (agent/security/security_log.py) between oldestTimestamp and
 latestTimestamp. Their statuses are reported as ``LogReport`` (with the request id) for
 LogStatusNotification.
 """

@@ -13,7 +13,7 @@ halfway cannot be judged: it is reported InstallationFailed.
 A signed update (OCPP 1.6 Security Whitepaper ed. 3, SignedUpdateFirmware; the request
 is checked in ``agent/ocpp16/signed_firmware.py``) goes the same way with the whitepaper's
 statuses and its request id: DownloadScheduled while waiting for the retrieve date, then
-after the download the signature is verified over the file (``agent/firmware_signature.py``):
+after the download the signature is verified over the file (``agent/security/firmware_signature.py``):
 a bad one is reported InvalidSignature (security event InvalidFirmwareSignature) and the file
 deleted, never installed; a good one SignatureVerified, InstallScheduled until the install
 date, Installing, and Installed after the restart (security event FirmwareUpdated, as for
@@ -41,8 +41,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from agent.firmware_signature import FirmwareSignatureError, verify_file_signature
-from agent.security_events import SecurityEvent
+from agent.security.firmware_signature import FirmwareSignatureError, verify_file_signature
+from agent.security.events import SecurityEvent
 from agent.persistence.store import Store
 from agent.transfer import check_location, download, redact_url, with_retries
 
@@ -144,7 +144,7 @@ class FirmwareUpdater:
         self._now = now
         self._install_timeout_s = install_timeout_s
         self._idle_poll_s = idle_poll_s
-        self._security_events = security_events  # agent.security_events.SecurityEvents
+        self._security_events = security_events  # agent.security.events.SecurityEvents
         self._rollback_reason = rollback_reason
         self._task: asyncio.Task | None = None
         self.status = FirmwareStatus.IDLE

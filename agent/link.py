@@ -46,7 +46,7 @@ class ConnectOptions:
 
 
 class ConnectPolicy(Protocol):
-    """What to connect with, and what came of it (agent/link_security.py)."""
+    """What to connect with, and what came of it (agent/security/link_security.py)."""
 
     def options(self, url: str) -> ConnectOptions: ...
 

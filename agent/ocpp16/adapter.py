@@ -359,7 +359,7 @@ class Ocpp16Backend:
 
     def _render(self, message: OutboxMessage) -> Any | None:
         body = message.body
-        if message.kind == "security_event":  # Security Whitepaper: agent/security_events.py
+        if message.kind == "security_event":  # Security Whitepaper: agent/security/events.py
             return call.SecurityEventNotification(type=body["type"], timestamp=body["timestamp"], tech_info=body["tech_info"])
         if message.kind == "tx_start":
             return call.StartTransaction(

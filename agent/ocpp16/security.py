@@ -29,11 +29,11 @@ from ocpp.v16.enums import (
     UploadLogStatus,
 )
 
-from agent.certificates import CertificateError, CertificateId, CertificateStore, RootKind, StoreFull
-from agent.link_security import LinkSecurity
+from agent.security.certificates import CertificateError, CertificateId, CertificateStore, RootKind, StoreFull
+from agent.security.link_security import LinkSecurity
 from agent.ocpp16.security_keys import SecurityKeys
-from agent.secret_files import install_redaction, warn_if_exposed
-from agent.security_events import SecurityEvent, SecurityEvents
+from agent.security.secret_files import install_redaction, warn_if_exposed
+from agent.security.events import SecurityEvent, SecurityEvents
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent.link_security import LinkSecurity
+from agent.security.link_security import LinkSecurity
 from agent.ocpp16.keys import ChangeResult
 from agent.persistence.store import Store
 

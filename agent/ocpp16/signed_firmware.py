@@ -11,7 +11,7 @@ The work is the version-neutral firmware updater and diagnostics collector
   event InvalidFirmwareSigningCertificate; a location the agent cannot download from, or an
   installation under way, is Rejected; replacing an update still to download or install is
   AcceptedCanceled. The signature is checked after the download (agent/firmware.py).
-- GetLog: DiagnosticsLog (the GetDiagnostics archive) or SecurityLog (agent/security_log.py),
+- GetLog: DiagnosticsLog (the GetDiagnostics archive) or SecurityLog (agent/security/security_log.py),
   named in the answer; AcceptedCanceled when it replaces an upload under way; a location the
   agent cannot use is Rejected. LogStatusNotification: Uploading, then Uploaded, or
   PermissionDenied / NotSupportedOperation / BadMessage when the server said why it refused
@@ -30,12 +30,12 @@ from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, Log, LogStatus, UpdateFirmwareStatus, UploadLogStatus
 
-from agent.certificates import RootKind
+from agent.security.certificates import RootKind
 from agent.diagnostics import DiagnosticsRequest, DiagnosticsStatus
 from agent.firmware import FirmwareBusy, FirmwareStatus, Signed
-from agent.firmware_signature import FirmwareSignatureError, check_signing_certificate
+from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
 from agent.ocpp16.firmware import _parse_time
-from agent.security_events import SecurityEvent
+from agent.security.events import SecurityEvent
 from agent.transfer import UnsupportedLocation
 
 log = logging.getLogger(__name__)

@@ -242,7 +242,7 @@ class Store:
             self._enqueue("tx_meter", local_id, message)
 
     def queue_security_event(self, message: dict[str, Any]) -> None:
-        """A security event (agent/security_events.py), delivered in order like transaction messages."""
+        """A security event (agent/security/events.py), delivered in order like transaction messages."""
         with self._tx():
             self._enqueue("security_event", None, message)
 

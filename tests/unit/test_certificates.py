@@ -1,4 +1,4 @@
-"""The certificate store (agent/certificates.py): root certificates, their OCPP ids, and the
+"""The certificate store (agent/security/certificates.py): root certificates, their OCPP ids, and the
 charge point's own key pair, CSR and signed certificate."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
 
-from agent.certificates import CertificateError, CertificateId, CertificateStore, RootKind, StoreFull
+from agent.security.certificates import CertificateError, CertificateId, CertificateStore, RootKind, StoreFull
 from tests.pki import NOW, TestCA, pem
 
 

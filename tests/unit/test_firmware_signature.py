@@ -1,5 +1,5 @@
 """Signed firmware (Security Whitepaper ed. 3): the signing certificate against the manufacturer
-root (agent/firmware_signature.py) and the signed update's course in the firmware updater
+root (agent/security/firmware_signature.py) and the signed update's course in the firmware updater
 (agent/firmware.py) on a real store, a real HTTP server and real installer scripts."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from agent.clock import Clock
 from agent.firmware import FirmwareStatus, FirmwareUpdater, Signed, SignedReport
-from agent.firmware_signature import FirmwareSignatureError, check_signing_certificate, verify_file_signature
-from agent.security_events import SecurityEvents
+from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate, verify_file_signature
+from agent.security.events import SecurityEvents
 from agent.persistence.store import Store
 from tests.file_servers import http_server  # noqa: F401 (fixture)
 from tests.firmware_signing import signer

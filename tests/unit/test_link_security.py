@@ -1,5 +1,5 @@
 """Security profiles, the AuthorizationKey, switching to new settings and falling back
-(agent/link_security.py), the security configuration keys, and secrets kept out of logs."""
+(agent/security/link_security.py), the security configuration keys, and secrets kept out of logs."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from dataclasses import replace
 
 import pytest
 
-from agent.certificates import CertificateStore, RootKind
+from agent.security.certificates import CertificateStore, RootKind
 from agent.clock import Clock
 from agent.config import AgentConfig, ChargePointSection, ConfigError, OcppSection, StorageSection, load_config
 from agent.link import ConnectOptionsError
-from agent.link_security import FALLBACK_AFTER_FAILURES, LinkSecurity, authorization_key_bytes, url_for_profile
+from agent.security.link_security import FALLBACK_AFTER_FAILURES, LinkSecurity, authorization_key_bytes, url_for_profile
 from agent.ocpp16.keys import ChangeResult, ConfigurationKeys
 from agent.ocpp16.security_keys import SecurityKeys
-from agent.secret_files import REDACTED, RedactSecrets, warn_if_exposed
-from agent.security_events import SecurityEvents
+from agent.security.secret_files import REDACTED, RedactSecrets, warn_if_exposed
+from agent.security.events import SecurityEvents
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 from tests.pki import NOW, TestCA

@@ -18,7 +18,7 @@ ones stay stored until then, and are used again if the new ones fail
 ``FALLBACK_AFTER_FAILURES`` times in a row first.
 
 The password never appears in a URL or a log line: it goes in an ``Authorization`` header
-(websockets logs URIs), and ``secrets()`` feeds the log filter of agent/secret_files.py.
+(websockets logs URIs), and ``secrets()`` feeds the log filter of agent/security/secret_files.py.
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
-from agent.certificates import CertificateStore, ClientCertificate, RootKind, load_certificates
+from agent.security.certificates import CertificateStore, ClientCertificate, RootKind, load_certificates
 from agent.config import AgentConfig, ConfigError
 from agent.link import ConnectOptions, ConnectOptionsError
-from agent.secret_files import write_secret
-from agent.security_events import SecurityEvent, SecurityEvents
+from agent.security.secret_files import write_secret
+from agent.security.events import SecurityEvent, SecurityEvents
 from agent.persistence.store import Store
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The security log: every security event the agent records, kept in the data directory.
 
 OCPP 1.6 Security Whitepaper (ed. 3), GetLog with logType SecurityLog: "the security
-logging of the Charge Point". ``agent/security_events.py`` logs each event it records
+logging of the Charge Point". ``agent/security/events.py`` logs each event it records
 (``security event <type>: <techInfo>``) before queueing its SecurityEventNotification; the
 queue forgets an event once the backend has it, the log keeps it. A handler on that
 module's logger writes those lines to ``<data_dir>/security.log`` (rotated like the agent's
@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from agent.diagnostics import log_file_handler, rotated_log_files
-from agent.secret_files import RedactSecrets
+from agent.security.secret_files import RedactSecrets
 
 SECURITY_LOG_NAME = "security.log"
-EVENTS_LOGGER = "agent.security_events"
+EVENTS_LOGGER = "agent.security.events"
 
 
 def install_security_log(data_dir: Path, secrets: Callable[[], Iterable[str]] = tuple) -> Callable[[], list[Path]]:

@@ -29,7 +29,7 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, VerificationError
 from cryptography.x509.verification import Store as TrustStore
 
-from agent.secret_files import private_directory, write_secret
+from agent.security.secret_files import private_directory, write_secret
 
 log = logging.getLogger(__name__)
 
