@@ -96,17 +96,17 @@ def build_hardware(config: AgentConfig):
 
 def build_firmware_management(config: AgentConfig, store: Store, station: Station, settings: Settings, clock: Clock, backend, lifecycle: Lifecycle):
     """OCPP 1.6 §3.11: firmware updates and diagnostics on the backend; returns what must run."""
-    from agent.diagnostics import DiagnosticsCollector
-    from agent.firmware import FirmwareUpdater, transactions_running
+    from agent.maintenance.diagnostics import DiagnosticsCollector
+    from agent.maintenance.firmware import FirmwareUpdater, transactions_running
     from agent.ocpp16.firmware import report_sender
     from agent.reports import ReportQueue
     from agent.security.security_log import install_security_log
-    from agent.self_update import running_release
+    from agent.maintenance.self_update import running_release
     from agent.persistence.settings import DEFAULTS
 
     data_dir = Path(config.storage.data_dir)
     reports = ReportQueue(report_sender(backend))
-    release = running_release()  # a release of agent/self_update.py: confirmed once accepted, else rolled back
+    release = running_release()  # a release of agent/maintenance/self_update.py: confirmed once accepted, else rolled back
     backend.firmware = FirmwareUpdater(
         store,
         directory=data_dir / "firmware",

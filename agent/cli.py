@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--csms-port", type=int, default=9000, help="demo backend port (default 9000)")
     demo.add_argument("--modbus-port", type=int, default=5020, help="simulated RS-485 bus as Modbus TCP (default 5020)")
 
-    from agent import self_update
+    from agent.maintenance import self_update
 
     install = commands.add_parser("install-release", help="install a new release of evse-agent and switch to it ([firmware] installer)")
     self_update.add_install_arguments(install)
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("ocpp").setLevel(logging.WARNING if config.log.level != "DEBUG" else logging.DEBUG)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     if config.log.file:  # [log] file: also to a file, which GetDiagnostics uploads
-        from agent.diagnostics import log_file_handler
+        from agent.maintenance.diagnostics import log_file_handler
 
         logging.getLogger().addHandler(log_file_handler(config.log.file))
     from agent.app import run as run_agent
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         # Reset / firmware installed: the same command line again, in this process's place.
         logging.shutdown()
         args_again = argv if argv is not None else sys.argv[1:]
-        from agent.self_update import restart_command  # the current release: it may be a new one
+        from agent.maintenance.self_update import restart_command  # the current release: it may be a new one
 
         command = restart_command(args_again) or [sys.executable, "-m", "agent.cli", *args_again]
         os.execv(command[0], command)

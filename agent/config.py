@@ -65,7 +65,7 @@ class StorageSection:
 @dataclass(frozen=True)
 class LogSection:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # Also log to this file ("" = stderr only); GetDiagnostics uploads it (agent/diagnostics.py).
+    # Also log to this file ("" = stderr only); GetDiagnostics uploads it (agent/maintenance/diagnostics.py).
     file: str = ""
 
 

@@ -11,7 +11,7 @@
 #   3. /opt/evse-agent/releases/<version>, a venv with this checkout pip-installed into it (not
 #      editable), /opt/evse-agent/current pointing at it, and /opt/evse-agent/release-check;
 #      /opt/evse-agent owned by evse-agent, so that a firmware update can install the next
-#      release (evse-agent install-release, agent/self_update.py)
+#      release (evse-agent install-release, agent/maintenance/self_update.py)
 #   4. /etc/evse-agent/agent.toml from config/agent.example.toml, only if absent
 #      (root:evse-agent 0640; an existing config is never touched)
 #   5. /var/lib/evse-agent (evse-agent:evse-agent 0700)
@@ -166,7 +166,7 @@ else
   rm -f "$OPT/pending.json" "$OPT/rolled-back.json"
   if [[ -d "$OPT/venv" ]]; then note "removing the old layout's ${OPT#"$ROOT"}/venv"; rm -rf "$OPT/venv"; fi
 fi
-install -m 0755 "$SRC/agent/self_update.py" "$OPT/release-check"
+install -m 0755 "$SRC/agent/maintenance/self_update.py" "$OPT/release-check"
 if [[ -f "$SRC/README.md" ]]; then install -m 0644 "$SRC/README.md" "$OPT/README.md"; fi
 own_tree "$SERVICE_USER:$SERVICE_USER" "$OPT"
 

@@ -1,4 +1,4 @@
-"""Releases of this project for self-update tests (agent/self_update.py).
+"""Releases of this project for self-update tests (agent/maintenance/self_update.py).
 
 ``build_wheel`` writes a wheel (PEP 427) of this checkout's packages with another version
 (and, for a broken release, an entry point that exits at once), with the dependencies of
@@ -19,7 +19,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from agent.self_update import install_check_script
+from agent.maintenance.self_update import install_check_script
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("agent", "drivers", "simulator")

@@ -104,11 +104,11 @@ class Ocpp16Backend:
         self.registration: str | None = None
         # DataTransfer (§4.3 / §5.6) handlers by vendorId: (messageId, data) -> (status, data).
         self.data_transfer_handlers: dict[str, Callable[[str | None, str | None], tuple[str, str | None]]] = {}
-        # Firmware Management (§3.11): agent.firmware.FirmwareUpdater and
-        # agent.diagnostics.DiagnosticsCollector, set by the composition root (agent/app.py).
+        # Firmware Management (§3.11): agent.maintenance.firmware.FirmwareUpdater and
+        # agent.maintenance.diagnostics.DiagnosticsCollector, set by the composition root (agent/app.py).
         self.firmware = None
         self.diagnostics = None
-        # Told once per start when BootNotification is Accepted (agent/self_update.py confirms a new release).
+        # Told once per start when BootNotification is Accepted (agent/maintenance/self_update.py confirms a new release).
         self.on_registered: Callable[[], None] = lambda: None
 
     # ---- the Backend interface -----------------------------------------------------

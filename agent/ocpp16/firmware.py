@@ -1,7 +1,7 @@
 """OCPP 1.6 Firmware Management profile (§3.11): UpdateFirmware (§5.19), GetDiagnostics (§5.9),
 and the FirmwareStatusNotification (§4.5) / DiagnosticsStatusNotification (§4.4) they cause.
 
-The work itself is version-neutral (``agent/firmware.py``, ``agent/diagnostics.py``); this
+The work itself is version-neutral (``agent/maintenance/firmware.py``, ``agent/maintenance/diagnostics.py``); this
 module checks the request in ``@on`` (a location the agent cannot use gets a CALLERROR
 naming it), starts the work from ``@after`` (so no notification can overtake the answer),
 and sends the neutral status reports as 1.6 notifications (``report_sender``).
@@ -20,9 +20,9 @@ from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
-from agent.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
-from agent.firmware import FirmwareBusy, FirmwareStatus, SignedReport
-from agent.transfer import UnsupportedLocation
+from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
+from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, SignedReport
+from agent.maintenance.transfer import UnsupportedLocation
 
 log = logging.getLogger(__name__)
 

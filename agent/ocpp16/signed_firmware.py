@@ -2,7 +2,7 @@
 SignedFirmwareStatusNotification (secure firmware update) and GetLog / LogStatusNotification.
 
 The work is the version-neutral firmware updater and diagnostics collector
-(``agent/firmware.py``, ``agent/diagnostics.py``) that UpdateFirmware and GetDiagnostics use
+(``agent/maintenance/firmware.py``, ``agent/maintenance/diagnostics.py``) that UpdateFirmware and GetDiagnostics use
 (``agent/ocpp16/firmware.py``). Here the requests are checked in ``@on`` and started from
 ``@after`` (no notification can overtake the answer):
 
@@ -10,12 +10,12 @@ The work is the version-neutral firmware updater and diagnostics collector
   ManufacturerRootCertificate and be valid now, else InvalidCertificate and the security
   event InvalidFirmwareSigningCertificate; a location the agent cannot download from, or an
   installation under way, is Rejected; replacing an update still to download or install is
-  AcceptedCanceled. The signature is checked after the download (agent/firmware.py).
+  AcceptedCanceled. The signature is checked after the download (agent/maintenance/firmware.py).
 - GetLog: DiagnosticsLog (the GetDiagnostics archive) or SecurityLog (agent/security/security_log.py),
   named in the answer; AcceptedCanceled when it replaces an upload under way; a location the
   agent cannot use is Rejected. LogStatusNotification: Uploading, then Uploaded, or
   PermissionDenied / NotSupportedOperation / BadMessage when the server said why it refused
-  the upload (agent/transfer.py), else UploadFailure.
+  the upload (agent/maintenance/transfer.py), else UploadFailure.
 
 ``signed_firmware_status_notification()`` and ``log_status_notification()`` build the
 notification with the real current status (and its requestId while one is under way) for
@@ -31,12 +31,12 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, Log, LogStatus, UpdateFirmwareStatus, UploadLogStatus
 
 from agent.security.certificates import RootKind
-from agent.diagnostics import DiagnosticsRequest, DiagnosticsStatus
-from agent.firmware import FirmwareBusy, FirmwareStatus, Signed
+from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus
+from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, Signed
 from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
 from agent.ocpp16.firmware import _parse_time
 from agent.security.events import SecurityEvent
-from agent.transfer import UnsupportedLocation
+from agent.maintenance.transfer import UnsupportedLocation
 
 log = logging.getLogger(__name__)
 

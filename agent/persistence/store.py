@@ -71,7 +71,7 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
-    # 3: OCPP 1.6 §5.19 the firmware update in progress, kept across restarts (agent/firmware.py)
+    # 3: OCPP 1.6 §5.19 the firmware update in progress, kept across restarts (agent/maintenance/firmware.py)
     """
     CREATE TABLE firmware_update (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -110,7 +110,7 @@ MIGRATIONS: list[str] = [
         detail TEXT NOT NULL
     );
     """,
-    # 7: Security Whitepaper SignedUpdateFirmware: what a signed update adds to firmware_update (agent/firmware.py)
+    # 7: Security Whitepaper SignedUpdateFirmware: what a signed update adds to firmware_update (agent/maintenance/firmware.py)
     """
     CREATE TABLE signed_firmware_update (
         id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -31,7 +31,7 @@ class SecurityEvent(str, enum.Enum):
     INVALID_CENTRAL_SYSTEM_CERTIFICATE = "InvalidCentralSystemCertificate"
     INVALID_CHARGE_POINT_CERTIFICATE = "InvalidChargePointCertificate"
     INVALID_TLS_VERSION = "InvalidTLSVersion"
-    # Secure firmware update (agent/firmware.py, agent/ocpp16/signed_firmware.py).
+    # Secure firmware update (agent/maintenance/firmware.py, agent/ocpp16/signed_firmware.py).
     FIRMWARE_UPDATED = "FirmwareUpdated"
     INVALID_FIRMWARE_SIGNATURE = "InvalidFirmwareSignature"
     INVALID_FIRMWARE_SIGNING_CERTIFICATE = "InvalidFirmwareSigningCertificate"

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from agent.diagnostics import log_file_handler, rotated_log_files
+from agent.maintenance.diagnostics import log_file_handler, rotated_log_files
 from agent.security.secret_files import RedactSecrets
 
 SECURITY_LOG_NAME = "security.log"

@@ -1,4 +1,4 @@
-"""The agent updating itself (agent/self_update.py) through UpdateFirmware from ocpp-csms, with
+"""The agent updating itself (agent/maintenance/self_update.py) through UpdateFirmware from ocpp-csms, with
 real releases: wheels of this project (tests/release_wheel.py) installed by
 ``evse-agent install-release`` into virtual environments under a releases root.
 

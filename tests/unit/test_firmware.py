@@ -1,4 +1,4 @@
-"""Firmware updates (agent/firmware.py, agent/transfer.py) against real FTP and HTTP servers on
+"""Firmware updates (agent/maintenance/firmware.py, agent/maintenance/transfer.py) against real FTP and HTTP servers on
 loopback, a real SQLite store and real installer scripts."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.firmware import FirmwareBusy, FirmwareStatus, FirmwareUpdater, Stage, installer_command
+from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, FirmwareUpdater, Stage, installer_command
 from agent.persistence.store import Store
-from agent.transfer import UnsupportedLocation, check_location, download, redact_url, with_retries
+from agent.maintenance.transfer import UnsupportedLocation, check_location, download, redact_url, with_retries
 from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 
 FIRMWARE = b"\x7fELF new firmware " * 1000

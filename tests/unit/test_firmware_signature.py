@@ -1,6 +1,6 @@
 """Signed firmware (Security Whitepaper ed. 3): the signing certificate against the manufacturer
 root (agent/security/firmware_signature.py) and the signed update's course in the firmware updater
-(agent/firmware.py) on a real store, a real HTTP server and real installer scripts."""
+(agent/maintenance/firmware.py) on a real store, a real HTTP server and real installer scripts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from agent.clock import Clock
-from agent.firmware import FirmwareStatus, FirmwareUpdater, Signed, SignedReport
+from agent.maintenance.firmware import FirmwareStatus, FirmwareUpdater, Signed, SignedReport
 from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate, verify_file_signature
 from agent.security.events import SecurityEvents
 from agent.persistence.store import Store

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 from agent.clock import Clock
-from agent.diagnostics import log_lines_between
+from agent.maintenance.diagnostics import log_lines_between
 from agent.security.events import SecurityEvent, SecurityEvents
 from agent.security.security_log import EVENTS_LOGGER, install_security_log
 from agent.persistence.store import Store

@@ -1,4 +1,4 @@
-"""Releases of the agent itself (agent/self_update.py): the start check that rolls an unconfirmed
+"""Releases of the agent itself (agent/maintenance/self_update.py): the start check that rolls an unconfirmed
 release back, confirmation, the rollback record, and installs refused before anything is
 switched. Releases are plain directories here, except where a real install runs
 (a wheel of this project, tests/release_wheel.py, into a real virtual environment)."""
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.self_update import ReleaseError, Releases, RunningRelease, check, install, restart_command
+from agent.maintenance.self_update import ReleaseError, Releases, RunningRelease, check, install, restart_command
 from tests.release_wheel import build_wheel, first_release
 
 

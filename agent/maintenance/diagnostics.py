@@ -11,7 +11,7 @@ One ``.tar.gz`` per request, named ``diagnostics-<charge point id>-<UTC time to 
   predecessors, oldest first) between startTime and stopTime, when a log file is
   configured.
 
-The archive is uploaded as ``agent/transfer.py`` describes (FTP STOR into the location,
+The archive is uploaded as ``agent/maintenance/transfer.py`` describes (FTP STOR into the location,
 or an HTTP(S) multipart POST to it), ``retries`` times ``retryInterval`` apart, reporting
 Uploading, then Uploaded or UploadFailed.
 
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.transfer import UploadRefusal, check_location, redact_url, upload, upload_refusal, with_retries
+from agent.maintenance.transfer import UploadRefusal, check_location, redact_url, upload, upload_refusal, with_retries
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ it is replaced by the downloaded file's path (without ``{file}`` the path is app
 It must return rather than reboot the machine: exit status 0 means installed, anything
 else (or no exit within ``install_timeout_s``) InstallationFailed. The agent then
 restarts itself to run what was installed. When the new software rolled itself back
-because it did not come up (``agent/self_update.py``), ``rollback_reason`` says so after
+because it did not come up (``agent/maintenance/self_update.py``), ``rollback_reason`` says so after
 the restart and the update is reported InstallationFailed instead of Installed.
 """
 
@@ -44,7 +44,7 @@ from urllib.parse import unquote, urlsplit
 from agent.security.firmware_signature import FirmwareSignatureError, verify_file_signature
 from agent.security.events import SecurityEvent
 from agent.persistence.store import Store
-from agent.transfer import check_location, download, redact_url, with_retries
+from agent.maintenance.transfer import check_location, download, redact_url, with_retries
 
 log = logging.getLogger(__name__)
 
