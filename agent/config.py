@@ -190,7 +190,7 @@ class I2cSection:
 
 @dataclass(frozen=True)
 class DisplaySection:
-    """An SSD1306 OLED showing one connector (agent/displays.py)."""
+    """An SSD1306 OLED showing one connector (agent/ui/displays.py)."""
 
     driver: Literal["ssd1306"] = "ssd1306"
     address: int = 0x3C
@@ -227,7 +227,7 @@ class GpioFactorySection:
 
 @dataclass(frozen=True)
 class DriverSection:
-    """What the driver reads: price, cost and messages (agent/driver_info.py, agent/pricing.py)."""
+    """What the driver reads: price, cost and messages (agent/ui/notes.py, agent/pricing.py)."""
 
     language: str = "en"  # Language (RFC 5646); the backend may change it
     supported_languages: list[str] = field(default_factory=lambda: ["en"])  # SupportedLanguages
@@ -504,7 +504,7 @@ def _check_i2c(config: AgentConfig) -> None:
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(f"displays[{i}].qr_url: only {{charge_point_id}} and {{connector_id}} may be filled in ({exc})") from None
         if url:
-            from agent.screens import qr_matrix
+            from agent.ui.screens import qr_matrix
 
             try:
                 qr_matrix(url, d.height)

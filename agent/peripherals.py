@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from agent.config import AgentConfig
 
 if TYPE_CHECKING:
-    from agent.displays import ScreenNotes
+    from agent.ui.displays import ScreenNotes
     from agent.station import Station
     from drivers.interfaces import I2cBus
 
@@ -46,7 +46,7 @@ def build_peripherals(config: AgentConfig, station: Station, bus: I2cBus | None,
         return []
     work = []
     if config.displays:
-        from agent.displays import DisplayRunner, ScreenNotes, qr_payload
+        from agent.ui.displays import DisplayRunner, ScreenNotes, qr_payload
         from drivers.ssd1306 import Ssd1306Display
 
         notes = notes or ScreenNotes()

@@ -5,7 +5,7 @@ a charge point shows: the price before a session (a default price text, or the d
 once the card is identified), the running cost during it and the final cost after it. The
 OCPP adapter parses its messages (``agent/ocpp16/costmsg.py`` for 1.6) into the calls below;
 this module keeps them per connector and turns them into the short texts of
-``agent.displays.ScreenNotes``. Nothing here does I/O or reads a clock: times are passed in.
+``agent.ui.displays.ScreenNotes``. Nothing here does I/O or reads a clock: times are passed in.
 
 Texts come in several languages (``Texts``: language code → text); the one shown is the best
 match to the configured language (``choose``). Amounts are ``Decimal``, rounded to

@@ -163,7 +163,7 @@ class CostMessages:
         self.backend = backend
         self.station = backend.station
         self.pricing = pricing
-        self.changed = changed  # the driver's texts changed (agent.driver_info.DriverInfo.changed)
+        self.changed = changed  # the driver's texts changed (agent.ui.notes.DriverInfo.changed)
         self._monotonic = monotonic or Clock.monotonic
         self.check_s = check_s
         self.triggers: dict[int, MeterTrigger] = {}  # by connector

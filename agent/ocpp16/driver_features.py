@@ -8,8 +8,8 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from agent.clock import Clock
-from agent.displays import ScreenNotes
-from agent.driver_info import DriverInfo, MessageBoard
+from agent.ui.displays import ScreenNotes
+from agent.ui.notes import DriverInfo, MessageBoard
 from agent.ocpp16 import costmsg, display_messages
 from agent.ocpp16.pricing_keys import PricingKeys
 from agent.pricing import Pricing

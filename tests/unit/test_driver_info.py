@@ -1,4 +1,4 @@
-"""What the driver reads (agent/driver_info.py), backend display messages
+"""What the driver reads (agent/ui/notes.py), backend display messages
 (agent/ocpp16/display_messages.py), free vend (agent/free_vend.py) and the reversed card
 match (agent/card_ids.py), on a real Station whose commands are not executed; no event loop."""
 
@@ -11,8 +11,8 @@ from decimal import Decimal
 from agent.authorization import ListEntry, LocalAuthorization
 from agent.backend import AuthorizationStatus, IdTagInfo
 from agent.card_ids import known_form, reversed_id_tag
-from agent.displays import ScreenNotes
-from agent.driver_info import DriverInfo, MessageBoard, Priority, reservation_text
+from agent.ui.displays import ScreenNotes
+from agent.ui.notes import DriverInfo, MessageBoard, Priority, reservation_text
 from agent.free_vend import FreeVend
 from agent.ocpp16.display_messages import DisplayMessages
 from agent.pricing import Cost, Pricing

@@ -3,7 +3,7 @@
 ``MessageBoard`` keeps the messages the backend sent (``agent/ocpp16/display_messages.py``),
 each for a connector (0: all), with a priority, texts in several languages and an end.
 ``DriverInfo`` puts, for each connector, the one text of each kind that should be read now
-into ``agent.displays.ScreenNotes`` (which the display draws), every ``refresh_s`` and at
+into ``agent.ui.displays.ScreenNotes`` (which the display draws), every ``refresh_s`` and at
 once when the backend changed something (``changed()``):
 
 - price: the identified driver's price (SetUserPrice), else the default price text
@@ -33,7 +33,7 @@ from agent.pricing import Pricing, Texts, choose
 from agent.session import ConnectorStatus
 
 if TYPE_CHECKING:
-    from agent.displays import ScreenNotes
+    from agent.ui.displays import ScreenNotes
     from agent.station import Connector, Station
 
 log = logging.getLogger(__name__)

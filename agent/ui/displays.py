@@ -1,4 +1,4 @@
-"""Keeps each connector's display showing its state (``agent.screens`` draws it).
+"""Keeps each connector's display showing its state (``agent.ui.screens`` draws it).
 
 ``ScreenNotes`` is where the rest of the agent puts what the driver should read beside the
 connector's state: a message for a while, the price before a session, the running or
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from agent.clock import Clock
-from agent.screens import ConnectorView, compose
+from agent.ui.screens import ConnectorView, compose
 from drivers.interfaces import DeviceError, DeviceUnavailable, Display
 
 if TYPE_CHECKING:

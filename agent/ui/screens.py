@@ -1,7 +1,7 @@
 """What the connector's display shows: a pure function from its state to a 1-bit picture.
 
 No I/O and no clock: ``compose(view, qr_payload)`` returns a :class:`drivers.bitmap.Bitmap`
-(128×64 by default). Text is drawn with the 5×7 table in ``agent.font5x7``; QR codes come
+(128×64 by default). Text is drawn with the 5×7 table in ``agent.ui.font5x7``; QR codes come
 from ``segno``. Two layouts:
 
 - with a QR code (a payload is given and no session runs on an Available / Preparing
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.font5x7 import ADVANCE, HEIGHT, glyph, text_width
+from agent.ui.font5x7 import ADVANCE, HEIGHT, glyph, text_width
 from drivers.bitmap import Bitmap
 
 TITLES = {
