@@ -19,7 +19,7 @@ from agent.config import AgentConfig, ConfigError
 from agent.lifecycle import Lifecycle
 from agent.peripherals import BUS_KEY, build_peripherals
 from agent.link import Link, endpoint_url
-from agent.session import Session
+from agent.core.session import Session
 from agent.persistence.settings import Settings
 from agent.station import Connector, Station
 from agent.status_socket import SOCKET_NAME, StatusServer

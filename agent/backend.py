@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from agent.session import ConnectorStatus, Fault
+from agent.core.session import ConnectorStatus, Fault
 
 
 class AuthorizationStatus(enum.Enum):

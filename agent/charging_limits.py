@@ -1,6 +1,6 @@
 """Charging profiles applied to the connectors: the station's side of smart charging.
 
-Owns the ``SmartCharging`` profiles (``agent/smart_charging.py``) for the station: keeps
+Owns the ``SmartCharging`` profiles (``agent/core/smart_charging.py``) for the station: keeps
 them in the store, tells them which transaction runs where, and applies each
 connector's limit to its session with ``LimitChanged`` at every period start and
 whenever profiles change. While a connector offers current (PWM on) its limit changes
@@ -19,8 +19,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.session import LimitChanged
-from agent.smart_charging import (
+from agent.core.session import LimitChanged
+from agent.core.smart_charging import (
     NOMINAL_VOLTAGE_V,
     Composite,
     Limits,

@@ -227,7 +227,7 @@ class GpioFactorySection:
 
 @dataclass(frozen=True)
 class DriverSection:
-    """What the driver reads: price, cost and messages (agent/ui/notes.py, agent/pricing.py)."""
+    """What the driver reads: price, cost and messages (agent/ui/notes.py, agent/core/pricing.py)."""
 
     language: str = "en"  # Language (RFC 5646); the backend may change it
     supported_languages: list[str] = field(default_factory=lambda: ["en"])  # SupportedLanguages
@@ -524,7 +524,7 @@ def _check_i2c(config: AgentConfig) -> None:
 
 def _check_driver(config: AgentConfig) -> None:
     """[driver] and [free_vend]: languages, the currency format, the free vend idTag."""
-    from agent.pricing import PricingError, check_currency_format
+    from agent.core.pricing import PricingError, check_currency_format
 
     d = config.driver
     if not d.supported_languages or any(not lang.strip() for lang in d.supported_languages):

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from agent.session import RemoteStartRequested
+from agent.core.session import RemoteStartRequested
 
 if TYPE_CHECKING:
     from agent.station import Connector, Station

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from agent.session import Fault, FaultRaised
+from agent.core.session import Fault, FaultRaised
 from agent.persistence.store import StorageError
 
 if TYPE_CHECKING:

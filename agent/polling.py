@@ -13,7 +13,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from agent.session import (
+from agent.core.session import (
     Fault,
     FaultCleared,
     FaultRaised,

@@ -1,6 +1,6 @@
 """Reservations (OCPP 1.6 §3.12), version-neutral: the station's side of them.
 
-A reservation of one connector lives in that connector's session (``agent/session.py``:
+A reservation of one connector lives in that connector's session (``agent/core/session.py``:
 status Reserved, who may start, expiry, end). This module answers reservation
 requests, keeps every reservation in SQLite (migration 4 in ``agent/persistence/store.py``) so it
 survives a restart (one whose expiry passed while the agent was down is dropped), and
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.clock import Clock
-from agent.session import Reservation, ReservationCancelled, ReservationMade, ReserveResult
+from agent.core.session import Reservation, ReservationCancelled, ReservationMade, ReserveResult
 from agent.persistence.store import Store
 
 if TYPE_CHECKING:
-    from agent.session import Event
+    from agent.core.session import Event
     from agent.station import Connector
 
 log = logging.getLogger(__name__)

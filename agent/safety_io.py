@@ -1,4 +1,4 @@
-"""A connector's GPIO safety I/O, run beside its session (rules: ``agent.safety_rules``).
+"""A connector's GPIO safety I/O, run beside its session (rules: ``agent.core.safety_rules``).
 
 - Main contactor (optional; in series with the board's own relay, as on an EVSE-DIN
   build): closed only while the session offers current and the EV is in C/D, opened at
@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.safety_rules import (
+from agent.core.safety_rules import (
     LIGHT_NAMES,
     LIGHTS,
     Feedback,
@@ -48,7 +48,7 @@ from agent.safety_rules import (
     contactor_should_close,
     indication,
 )
-from agent.session import Event, Fault, FaultCleared, FaultRaised, OfferCurrent, StopReason, StopRequested
+from agent.core.session import Event, Fault, FaultCleared, FaultRaised, OfferCurrent, StopReason, StopRequested
 from drivers.interfaces import CableLock, Contactor, PilotState, PulseOutput, StatusLight, TripInput
 
 log = logging.getLogger(__name__)

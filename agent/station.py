@@ -20,7 +20,7 @@ from agent.authorization import Authorizer, LocalAuthorization
 from agent.backend import Backend
 from agent.charging_limits import ChargingLimits
 from agent.clock import Clock
-from agent.session import (
+from agent.core.session import (
     AuthorizationResult,
     Authorize,
     AvailabilityChanged,

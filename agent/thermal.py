@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.clock import Clock
-from agent.session import MIN_OFFER_A, DerateChanged, Fault, FaultCleared, FaultRaised
+from agent.core.session import MIN_OFFER_A, DerateChanged, Fault, FaultCleared, FaultRaised
 from drivers.interfaces import DeviceError, DeviceUnavailable, TemperatureSensor
 
 if TYPE_CHECKING:

@@ -26,10 +26,10 @@ from agent.ocpp16.handlers import ChargePoint16
 from agent.ocpp16.keys import ConfigurationKeys
 from agent.ocpp16.local_auth import id_tag_info
 from agent.ocpp16.wire import SpecConnection
-from agent.session import ConnectorStatus, Fault
+from agent.core.session import ConnectorStatus, Fault
 from agent.persistence.settings import Settings
 from agent.station import Station
-from agent.status_hold import StatusHold
+from agent.core.status_hold import StatusHold
 from agent.persistence.store import OutboxMessage, Store
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ class Ocpp16Backend:
         return info
 
     def status_changed(self, connector_id: int, status: ConnectorStatus, fault: Fault | None) -> None:
-        # §9.1.19 MinimumStatusDuration: sent once it has lasted that long (agent/status_hold.py).
+        # §9.1.19 MinimumStatusDuration: sent once it has lasted that long (agent/core/status_hold.py).
         self.status_hold.changed(connector_id, (status, fault), Clock.monotonic())
         self._status_wakeup.set()
 

@@ -16,7 +16,7 @@ from ocpp.v16.enums import (
     UnlockStatus,
 )
 
-from agent.session import StopReason
+from agent.core.session import StopReason
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ DataTransfer with vendorId ``org.openchargealliance.costmsg`` from the backend.
 
 ``data`` is a JSON text, checked against the schemas below (jsonschema, the ``ocpp``
 library's own validator); a message that does not fit is answered Rejected with the reason
-in ``data`` and changes nothing. The texts go to ``agent.pricing.Pricing`` (version-neutral);
+in ``data`` and changes nothing. The texts go to ``agent.core.pricing.Pricing`` (version-neutral);
 configuration keys are in ``agent/ocpp16/pricing_keys.py``.
 """
 
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from agent.pricing import ChargingPrice, Cost, Pricing, PricingError, Texts, amount
+from agent.core.pricing import ChargingPrice, Cost, Pricing, PricingError, Texts, amount
 
 if TYPE_CHECKING:
     from agent.ocpp16.adapter import Ocpp16Backend

@@ -12,7 +12,7 @@ from agent.ui.displays import ScreenNotes
 from agent.ui.notes import DriverInfo, MessageBoard
 from agent.ocpp16 import costmsg, display_messages
 from agent.ocpp16.pricing_keys import PricingKeys
-from agent.pricing import Pricing
+from agent.core.pricing import Pricing
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig

@@ -2,7 +2,7 @@
 ClearChargingProfile (§5.7), GetCompositeSchedule (§5.13), and the charging profile of
 a RemoteStartTransaction (§5.11).
 
-Only the translation between OCPP 1.6 messages and ``agent/smart_charging.py`` lives
+Only the translation between OCPP 1.6 messages and ``agent/core/smart_charging.py`` lives
 here; what a profile means is decided there, and applied by ``agent/charging_limits.py``.
 """
 
@@ -22,7 +22,7 @@ from ocpp.v16.enums import (
     GetCompositeScheduleStatus,
 )
 
-from agent.smart_charging import (
+from agent.core.smart_charging import (
     Kind,
     Period,
     Profile,

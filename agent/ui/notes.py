@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.clock import Clock
-from agent.pricing import Pricing, Texts, choose
-from agent.session import ConnectorStatus
+from agent.core.pricing import Pricing, Texts, choose
+from agent.core.session import ConnectorStatus
 
 if TYPE_CHECKING:
     from agent.ui.displays import ScreenNotes

@@ -69,7 +69,7 @@ def unneeded(imports: list[tuple[str, int, int, int]]) -> dict[str, float]:
     suspects = ("ocpp.v201", "ocpp.v21", "aiohttp", "cryptography", "pymodbus.server", "pymodbus.simulator",
                 "gpiozero", "smbus2", "serial_asyncio", "ftplib", "urllib.request", "http.client", "tarfile",
                 "agent.maintenance.firmware", "agent.maintenance.diagnostics", "agent.maintenance.transfer", "agent.security.certificates",
-                "agent.security.link_security", "agent.smart_charging", "drivers.heidelberg", "drivers.bender",
+                "agent.security.link_security", "agent.core.smart_charging", "drivers.heidelberg", "drivers.bender",
                 "drivers.openevse", "drivers.abb_b23")
     found = {}
     for name, _self, cum, _depth in imports:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from agent.clock import Clock
-from agent.session import PilotChanged, RemoteStartRequested, Session
+from agent.core.session import PilotChanged, RemoteStartRequested, Session
 from agent.persistence.settings import Settings
-from agent.smart_charging import Kind, Period, Profile, Purpose, RateUnit, Schedule
+from agent.core.smart_charging import Kind, Period, Profile, Purpose, RateUnit, Schedule
 from agent.station import Connector, Station
 from agent.persistence.store import Store
 from drivers.interfaces import BoardStatus, PilotState

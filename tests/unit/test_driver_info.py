@@ -15,8 +15,8 @@ from agent.ui.displays import ScreenNotes
 from agent.ui.notes import DriverInfo, MessageBoard, Priority, reservation_text
 from agent.free_vend import FreeVend
 from agent.ocpp16.display_messages import DisplayMessages
-from agent.pricing import Cost, Pricing
-from agent.session import (
+from agent.core.pricing import Cost, Pricing
+from agent.core.session import (
     AuthorizationResult,
     CardPresented,
     Fault,

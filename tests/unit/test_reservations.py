@@ -8,7 +8,7 @@ import pytest
 
 from agent.clock import Clock
 from agent.reservations import ReservationDesk
-from agent.session import (
+from agent.core.session import (
     ConnectorStatus,
     PilotChanged,
     RemoteStartRequested,

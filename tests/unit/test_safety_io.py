@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from agent.config import GpioSection
 from agent.safety_io import ConnectorSafety, SafetyDevices
-from agent.session import (
+from agent.core.session import (
     AuthorizationResult,
     CardPresented,
     ConnectorStatus,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from agent.session import (
+from agent.core.session import (
     ConnectorStatus,
     DerateChanged,
     Fault,

@@ -10,7 +10,7 @@ import collections
 import enum
 from dataclasses import dataclass, field
 
-from agent.session import MIN_OFFER_A, ConnectorStatus, Session
+from agent.core.session import MIN_OFFER_A, ConnectorStatus, Session
 from drivers.interfaces import LightPattern, PilotState
 
 
