@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 
 from agent import __version__, systemd
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.config import AgentConfig, ConfigError
 from agent.lifecycle import Lifecycle
 from agent.peripherals import BUS_KEY, build_peripherals
 from agent.link import Link, endpoint_url
 from agent.core.session import Session
 from agent.persistence.settings import Settings
-from agent.station import Connector, Station
+from agent.station.station import Connector, Station
 from agent.status_socket import SOCKET_NAME, StatusServer
 from agent.status_socket import snapshot as status_snapshot
 from agent.persistence.store import DatabaseCorrupt, StorageError, Store
@@ -142,7 +142,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     settings = build_settings(config, store)
     clock = Clock()
     buses, hardware, reader = build_hardware(config)
-    from agent.safety_io import build_gpio
+    from agent.station.safety_io import build_gpio
 
     gpio_factory, safeties = build_gpio(config)  # GPIO contactor, RCD, e-stop, lock, LEDs per connector
     connectors = [

@@ -132,7 +132,7 @@ class PinSection:
 
 @dataclass(frozen=True)
 class GpioSection:
-    """A connector's GPIO safety I/O (agent/safety_io.py); every line is optional."""
+    """A connector's GPIO safety I/O (agent/station/safety_io.py); every line is optional."""
 
     contactor: PinSection | None = None  # main contactor relay, closed only while charging in C/D
     contactor_feedback: PinSection | None = None  # auxiliary contact, active = closed
@@ -175,7 +175,7 @@ class CardReaderSection:
     byte_order: Literal["as_read", "reversed"] = "as_read"
     address: int = 0x24  # pn532: I²C address (on the [i2c] bus)
     poll_interval_s: float = 0.2  # pn532: how often the field is searched for a card
-    # Also try the reversed byte order against the local list / cache (agent/card_ids.py).
+    # Also try the reversed byte order against the local list / cache (agent/station/card_ids.py).
     match_reversed: bool = False
 
 
@@ -204,7 +204,7 @@ class DisplaySection:
 
 @dataclass(frozen=True)
 class TemperatureSection:
-    """The station's temperature sensor (agent/thermal.py)."""
+    """The station's temperature sensor (agent/station/thermal.py)."""
 
     kind: Literal["tmp102", "lm75", "none"] = "none"
     address: int = 0x48
@@ -240,7 +240,7 @@ class DriverSection:
 
 @dataclass(frozen=True)
 class FreeVendSection:
-    """Plug in and charge with this idTag, no card (agent/free_vend.py); "" = off."""
+    """Plug in and charge with this idTag, no card (agent/station/free_vend.py); "" = off."""
 
     id_tag: str = ""
 
@@ -405,7 +405,7 @@ def _check_semantics(config: AgentConfig) -> None:
             raise ConfigError(f"{where}.poll_interval_s: must be > 0")
         _check_board(conn.board, f"{where}.board", conn.poll_interval_s)
         if conn.gpio is not None:
-            from agent.safety_io import check_gpio_config
+            from agent.station.safety_io import check_gpio_config
 
             check_gpio_config(conn.gpio, f"{where}.gpio", used_pins)
         for part in ("board", "meter"):

@@ -17,7 +17,7 @@ import socket
 import struct
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
-# The agent's lines about a connector start with "connector N:" (agent/station.py).
+# The agent's lines about a connector start with "connector N:" (agent/station/station.py).
 CONNECTOR = re.compile(r"^connector (\d+)\b")
 PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
 

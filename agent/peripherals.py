@@ -13,7 +13,7 @@ from agent.config import AgentConfig
 
 if TYPE_CHECKING:
     from agent.ui.displays import ScreenNotes
-    from agent.station import Station
+    from agent.station.station import Station
     from drivers.interfaces import I2cBus
 
 BUS_KEY = "i2c:bus"  # its key among the buses the composition root closes
@@ -59,7 +59,7 @@ def build_peripherals(config: AgentConfig, station: Station, bus: I2cBus | None,
             )
             work.append(runner.run())
     if config.temperature.kind != "none":
-        from agent.thermal import ThermalGuard, ThermalLimits
+        from agent.station.thermal import ThermalGuard, ThermalLimits
 
         t = config.temperature
         limits = ThermalLimits(t.derate_above_c, t.stop_above_c, t.hysteresis_c)

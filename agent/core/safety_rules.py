@@ -1,4 +1,4 @@
-"""The pure rules behind the GPIO safety I/O (``agent.safety_io`` runs them): when the main
+"""The pure rules behind the GPIO safety I/O (``agent.station.safety_io`` runs them): when the main
 contactor may close, when its auxiliary contact disagrees, how the cable lock moves and
 retries, the RCM self-test, and what the status LEDs show. No I/O, no clock: time is
 passed in, so each rule is tested without an event loop or a pin.

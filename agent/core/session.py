@@ -50,7 +50,7 @@ class Fault(enum.Enum):
     BOARD_COMM = "board_comm"  # EVSE board does not answer: InternalError
     METER_COMM = "meter_comm"  # meter does not answer: PowerMeterFailure
     STORAGE = "storage"  # transactions cannot be stored: nothing may be charged unbilled
-    HIGH_TEMPERATURE = "high_temperature"  # above the stop threshold (agent/thermal.py): suspends
+    HIGH_TEMPERATURE = "high_temperature"  # above the stop threshold (agent/station/thermal.py): suspends
     TEMP_SENSOR = "temp_sensor"  # the temperature sensor does not answer: suspends
     OTHER = "other"
 
@@ -139,7 +139,7 @@ class LimitChanged:
 
 @dataclass(frozen=True)
 class DerateChanged:
-    """Thermal derating (agent/thermal.py), kept apart from ``LimitChanged``; None = none."""
+    """Thermal derating (agent/station/thermal.py), kept apart from ``LimitChanged``; None = none."""
 
     amps: float | None
 

@@ -4,7 +4,7 @@ One ``.tar.gz`` per request, named ``diagnostics-<charge point id>-<UTC time to 
 
 - ``state.json``: agent version, time, each connector's state, open transactions, the
   length of the transaction-message queue, the connector history (status changes,
-  faults, sessions: agent/history.py), the settings and the configuration, with
+  faults, sessions: agent/station/history.py), the settings and the configuration, with
   secrets removed (values of keys named like passwords, secrets, tokens or
   AuthorizationKey, and passwords inside URLs);
 - ``agent.log``: the lines of the agent's log file (``[log] file``, with its rotated

@@ -20,7 +20,7 @@ from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
 from agent.backend import IdTagInfo
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.lifecycle import Lifecycle
 from agent.ocpp16.handlers import ChargePoint16
 from agent.ocpp16.keys import ConfigurationKeys
@@ -28,7 +28,7 @@ from agent.ocpp16.local_auth import id_tag_info
 from agent.ocpp16.wire import SpecConnection
 from agent.core.session import ConnectorStatus, Fault
 from agent.persistence.settings import Settings
-from agent.station import Station
+from agent.station.station import Station
 from agent.core.status_hold import StatusHold
 from agent.persistence.store import OutboxMessage, Store
 
@@ -51,7 +51,7 @@ ERROR_CODES: dict[Fault | None, tuple[str, str | None]] = {
     Fault.CONTACTOR: ("PowerSwitchFailure", "E-CONTACTOR"),
     Fault.RCM_TEST: ("GroundFailure", "E-RCM-TEST"),
     Fault.LOCK: ("ConnectorLockFailure", "E-LOCK"),
-    Fault.HIGH_TEMPERATURE: ("HighTemperature", "E-TEMP-HIGH"),  # agent/thermal.py
+    Fault.HIGH_TEMPERATURE: ("HighTemperature", "E-TEMP-HIGH"),  # agent/station/thermal.py
     Fault.TEMP_SENSOR: ("InternalError", "E-TEMP-SENSOR"),
 }
 

@@ -31,7 +31,7 @@ from agent.core.pricing import ChargingPrice, Cost, Pricing, PricingError, Texts
 
 if TYPE_CHECKING:
     from agent.ocpp16.adapter import Ocpp16Backend
-    from agent.station import Connector
+    from agent.station.station import Connector
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class CostMessages:
 
     def __init__(self, backend: Ocpp16Backend, pricing: Pricing, changed=lambda: None, *,
                  monotonic=None, check_s: float = 1.0) -> None:
-        from agent.clock import Clock
+        from agent.station.clock import Clock
 
         self.backend = backend
         self.station = backend.station

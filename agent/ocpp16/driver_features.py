@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.ui.displays import ScreenNotes
 from agent.ui.notes import DriverInfo, MessageBoard
 from agent.ocpp16 import costmsg, display_messages
@@ -37,11 +37,11 @@ def install_driver_features(config: AgentConfig, backend: Ocpp16Backend) -> tupl
         board, set(station.connectors), lambda: pricing.language, Clock.monotonic, info.changed)
     work = [info.run(), costs.run()]
     if config.free_vend.id_tag:
-        from agent.free_vend import FreeVend
+        from agent.station.free_vend import FreeVend
 
         work.append(FreeVend(station, config.free_vend.id_tag).run())
     if config.card_reader.match_reversed and station.card_reader is not None:
-        from agent.card_ids import ReversedMatchReader
+        from agent.station.card_ids import ReversedMatchReader
 
         station.card_reader = ReversedMatchReader(station.card_reader, station.authorizer.local)
     return notes, work

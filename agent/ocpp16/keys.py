@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agent.charging_limits import LIMITS as CHARGING_LIMITS
+from agent.station.charging_limits import LIMITS as CHARGING_LIMITS
 from agent.persistence.settings import DEFAULTS, Settings
 
 MEASURANDS = frozenset(
@@ -27,7 +27,7 @@ MEASURANDS = frozenset(
     }
 )
 FEATURE_PROFILES = "Core,RemoteTrigger,LocalAuthListManagement,SmartCharging,FirmwareManagement,Reservation"
-# §9.5.1: reservations of connector 0 ("any connector") are supported (agent/reservations.py).
+# §9.5.1: reservations of connector 0 ("any connector") are supported (agent/station/reservations.py).
 RESERVE_CONNECTOR_ZERO_SUPPORTED = True
 GET_CONFIGURATION_MAX_KEYS = 64
 

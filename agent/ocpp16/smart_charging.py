@@ -3,7 +3,7 @@ ClearChargingProfile (§5.7), GetCompositeSchedule (§5.13), and the charging pr
 a RemoteStartTransaction (§5.11).
 
 Only the translation between OCPP 1.6 messages and ``agent/core/smart_charging.py`` lives
-here; what a profile means is decided there, and applied by ``agent/charging_limits.py``.
+here; what a profile means is decided there, and applied by ``agent/station/charging_limits.py``.
 """
 
 from __future__ import annotations

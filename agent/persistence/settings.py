@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "local_authorize_offline": True,
     "local_pre_authorize": False,
     "allow_offline_tx_for_unknown_id": False,
-    # OCPP 1.6 §3.5 local authorization (agent/authorization.py); the max lengths are read-only keys
+    # OCPP 1.6 §3.5 local authorization (agent/station/authorization.py); the max lengths are read-only keys
     "local_auth_list_enabled": True,
     "local_auth_list_max_length": 1000,
     "send_local_list_max_length": 100,

@@ -51,7 +51,7 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
-    # 2: OCPP 1.6 §3.5 local authorization list and authorization cache (agent/authorization.py)
+    # 2: OCPP 1.6 §3.5 local authorization list and authorization cache (agent/station/authorization.py)
     """
     CREATE TABLE local_auth_list (
         id_tag TEXT PRIMARY KEY COLLATE NOCASE,
@@ -83,7 +83,7 @@ MIGRATIONS: list[str] = [
         file TEXT
     );
     """,
-    # 4: OCPP 1.6 §3.12 reservations, kept across restarts (agent/reservations.py)
+    # 4: OCPP 1.6 §3.12 reservations, kept across restarts (agent/station/reservations.py)
     """
     CREATE TABLE reservations (
         reservation_id INTEGER PRIMARY KEY,
@@ -93,14 +93,14 @@ MIGRATIONS: list[str] = [
         expiry TEXT NOT NULL
     );
     """,
-    # 5: OCPP 1.6 §3.13 charging profiles, kept across restarts (agent/charging_limits.py)
+    # 5: OCPP 1.6 §3.13 charging profiles, kept across restarts (agent/station/charging_limits.py)
     """
     CREATE TABLE charging_profiles (
         profile_id INTEGER PRIMARY KEY,
         body TEXT NOT NULL
     );
     """,
-    # 6: connector history for support (agent/history.py)
+    # 6: connector history for support (agent/station/history.py)
     """
     CREATE TABLE history (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

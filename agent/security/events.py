@@ -12,7 +12,7 @@ import enum
 import logging
 from collections.abc import Callable
 
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.persistence.store import StorageError, Store
 
 log = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.ui.screens import ConnectorView, compose
 from drivers.interfaces import DeviceError, DeviceUnavailable, Display
 
 if TYPE_CHECKING:
-    from agent.station import Station
+    from agent.station.station import Station
 
 log = logging.getLogger(__name__)
 

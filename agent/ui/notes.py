@@ -28,13 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.core.pricing import Pricing, Texts, choose
 from agent.core.session import ConnectorStatus
 
 if TYPE_CHECKING:
     from agent.ui.displays import ScreenNotes
-    from agent.station import Connector, Station
+    from agent.station.station import Connector, Station
 
 log = logging.getLogger(__name__)
 

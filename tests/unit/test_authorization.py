@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from agent.authorization import Authorizer, ListEntry, LocalAuthorization, UpdateStatus, offline_verdict
+from agent.station.authorization import Authorizer, ListEntry, LocalAuthorization, UpdateStatus, offline_verdict
 from agent.backend import AuthorizationStatus, IdTagInfo
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store

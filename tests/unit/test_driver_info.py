@@ -1,6 +1,6 @@
 """What the driver reads (agent/ui/notes.py), backend display messages
-(agent/ocpp16/display_messages.py), free vend (agent/free_vend.py) and the reversed card
-match (agent/card_ids.py), on a real Station whose commands are not executed; no event loop."""
+(agent/ocpp16/display_messages.py), free vend (agent/station/free_vend.py) and the reversed card
+match (agent/station/card_ids.py), on a real Station whose commands are not executed; no event loop."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from agent.authorization import ListEntry, LocalAuthorization
+from agent.station.authorization import ListEntry, LocalAuthorization
 from agent.backend import AuthorizationStatus, IdTagInfo
-from agent.card_ids import known_form, reversed_id_tag
+from agent.station.card_ids import known_form, reversed_id_tag
 from agent.ui.displays import ScreenNotes
 from agent.ui.notes import DriverInfo, MessageBoard, Priority, reservation_text
-from agent.free_vend import FreeVend
+from agent.station.free_vend import FreeVend
 from agent.ocpp16.display_messages import DisplayMessages
 from agent.core.pricing import Cost, Pricing
 from agent.core.session import (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.maintenance.firmware import FirmwareStatus, FirmwareUpdater, Signed, SignedReport
 from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate, verify_file_signature
 from agent.security.events import SecurityEvents

@@ -1,4 +1,4 @@
-from agent.history import History
+from agent.station.history import History
 from agent.persistence.store import Store
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from agent.security.certificates import CertificateStore, RootKind
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.config import AgentConfig, ChargePointSection, ConfigError, OcppSection, StorageSection, load_config
 from agent.link import ConnectOptionsError
 from agent.security.link_security import FALLBACK_AFTER_FAILURES, LinkSecurity, authorization_key_bytes, url_for_profile

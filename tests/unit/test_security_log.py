@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.maintenance.diagnostics import log_lines_between
 from agent.security.events import SecurityEvent, SecurityEvents
 from agent.security.security_log import EVENTS_LOGGER, install_security_log

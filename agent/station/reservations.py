@@ -24,13 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.core.session import Reservation, ReservationCancelled, ReservationMade, ReserveResult
 from agent.persistence.store import Store
 
 if TYPE_CHECKING:
     from agent.core.session import Event
-    from agent.station import Connector
+    from agent.station.station import Connector
 
 log = logging.getLogger(__name__)
 

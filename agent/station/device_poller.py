@@ -26,9 +26,9 @@ from agent.core.session import (
 from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, PilotState
 
 if TYPE_CHECKING:
-    from agent.station import Connector
+    from agent.station.station import Connector
 
-log = logging.getLogger("agent.station")
+log = logging.getLogger("agent.station.station")
 
 # A device is reported lost after this many failed polls in a row.
 LOST_AFTER_FAILURES = 3

@@ -15,9 +15,9 @@ from agent.core.session import Fault, FaultRaised
 from agent.persistence.store import StorageError
 
 if TYPE_CHECKING:
-    from agent.station import Connector
+    from agent.station.station import Connector
 
-log = logging.getLogger("agent.station")
+log = logging.getLogger("agent.station.station")
 
 
 class MeterSampling:

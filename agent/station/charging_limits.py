@@ -32,7 +32,7 @@ from agent.core.smart_charging import (
 )
 
 if TYPE_CHECKING:
-    from agent.station import Connector, Station
+    from agent.station.station import Connector, Station
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ It polls each board and meter, turns what it sees into session events, carries
 out the commands the sessions return (board writes, durable transaction
 messages, status reports) and answers what the backend asks (remote start/stop).
 It knows the backend only through ``agent.backend.Backend``. Polling the devices is in
-``agent/polling.py`` and meter values in ``agent/metering.py`` (mixins of ``Station``).
+``agent/station/device_poller.py`` and meter values in ``agent/station/meter_sampler.py`` (mixins of ``Station``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.authorization import Authorizer, LocalAuthorization
+from agent.station.authorization import Authorizer, LocalAuthorization
 from agent.backend import Backend
-from agent.charging_limits import ChargingLimits
-from agent.clock import Clock
+from agent.station.charging_limits import ChargingLimits
+from agent.station.clock import Clock
 from agent.core.session import (
     AuthorizationResult,
     Authorize,
@@ -44,10 +44,10 @@ from agent.core.session import (
     StopTransaction,
     TransactionRejected,
 )
-from agent.reservations import ReservationDesk
-from agent.history import History
-from agent.metering import MeterSampling
-from agent.polling import DevicePolling
+from agent.station.reservations import ReservationDesk
+from agent.station.history import History
+from agent.station.meter_sampler import MeterSampling
+from agent.station.device_poller import DevicePolling
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
 from drivers.interfaces import (
@@ -82,7 +82,7 @@ class Connector:
     stop_txn_data: list[dict[str, Any]] = field(default_factory=list)  # samples for StopTransaction
     commands: asyncio.Queue = field(default_factory=asyncio.Queue)
     last_status: BoardStatus | None = None
-    safety: Any = None  # agent.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
+    safety: Any = None  # agent.station.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
 
 
 class Station(DevicePolling, MeterSampling):
@@ -110,7 +110,7 @@ class Station(DevicePolling, MeterSampling):
         self._monotonic = monotonic
         self._tasks: list[asyncio.Task] = []
         self.last_card: str | None = None
-        self.temperature_c: float | None = None  # the station's sensor, kept by agent/thermal.py
+        self.temperature_c: float | None = None  # the station's sensor, kept by agent/station/thermal.py
         for record in store.open_transactions():
             conn = self.connectors.get(record.connector_id)
             if conn is not None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from agent.core.session import RemoteStartRequested
 
 if TYPE_CHECKING:
-    from agent.station import Connector, Station
+    from agent.station.station import Connector, Station
 
 log = logging.getLogger(__name__)
 

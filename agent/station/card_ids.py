@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from agent.authorization import LocalAuthorization
+from agent.station.authorization import LocalAuthorization
 from drivers.interfaces import CardReader
 
 log = logging.getLogger(__name__)

@@ -91,7 +91,7 @@ class ConnectorSafety:
         )
         self.rcm = RcmSelfTest(section.rcm_test_pulse_s, section.rcm_test_timeout_s)
         self.trip_latencies_s: list[float] = []  # input callback -> contactor commanded open
-        self._conn: Any = None  # agent.station.Connector
+        self._conn: Any = None  # agent.station.station.Connector
         self._dispatch: Callable[[Event], None] | None = None
         self._online: Callable[[], bool] = lambda: False
         self._loop: asyncio.AbstractEventLoop | None = None

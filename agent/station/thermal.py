@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agent.clock import Clock
+from agent.station.clock import Clock
 from agent.core.session import MIN_OFFER_A, DerateChanged, Fault, FaultCleared, FaultRaised
 from drivers.interfaces import DeviceError, DeviceUnavailable, TemperatureSensor
 
 if TYPE_CHECKING:
-    from agent.station import Connector, Station
+    from agent.station.station import Connector, Station
 
 log = logging.getLogger(__name__)
 
