@@ -18,7 +18,7 @@ from agent.station.clock import Clock
 from agent.config import AgentConfig, ConfigError
 from agent.lifecycle import Lifecycle
 from agent.peripherals import BUS_KEY, build_peripherals
-from agent.link import Link, endpoint_url
+from agent.backend.link import Link, endpoint_url
 from agent.core.session import Session
 from agent.persistence.settings import Settings
 from agent.station.station import Connector, Station
@@ -99,7 +99,7 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
     from agent.maintenance.diagnostics import DiagnosticsCollector
     from agent.maintenance.firmware import FirmwareUpdater, transactions_running
     from agent.ocpp16.firmware import report_sender
-    from agent.reports import ReportQueue
+    from agent.backend.reports import ReportQueue
     from agent.security.security_log import install_security_log
     from agent.maintenance.self_update import running_release
     from agent.persistence.settings import DEFAULTS

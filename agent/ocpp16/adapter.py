@@ -19,7 +19,7 @@ from ocpp.exceptions import NotSupportedError, OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
-from agent.backend import IdTagInfo
+from agent.backend.ports import IdTagInfo
 from agent.station.clock import Clock
 from agent.lifecycle import Lifecycle
 from agent.ocpp16.handlers import ChargePoint16

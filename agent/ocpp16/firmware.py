@@ -109,7 +109,7 @@ CORE_FIRMWARE_STATUS = {
 
 
 def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
-    """Neutral status reports → §4.4 / §4.5 notifications, for ``agent.reports.ReportQueue``;
+    """Neutral status reports → §4.4 / §4.5 notifications, for ``agent.backend.reports.ReportQueue``;
     those of a signed update or a GetLog → the Security Whitepaper's
     SignedFirmwareStatusNotification / LogStatusNotification with their requestId."""
     from agent.ocpp16.adapter import LinkDown  # the adapter imports the handlers, which import this

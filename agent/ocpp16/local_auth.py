@@ -15,7 +15,7 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, ClearCacheStatus, UpdateStatus, UpdateType
 
 from agent.station.authorization import ListEntry
-from agent.backend import AuthorizationStatus, IdTagInfo
+from agent.backend.ports import AuthorizationStatus, IdTagInfo
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from agent.security.certificates import CertificateStore, ClientCertificate, RootKind, load_certificates
 from agent.config import AgentConfig, ConfigError
-from agent.link import ConnectOptions, ConnectOptionsError
+from agent.backend.link import ConnectOptions, ConnectOptionsError
 from agent.security.secret_files import write_secret
 from agent.security.events import SecurityEvent, SecurityEvents
 from agent.persistence.store import Store
@@ -108,7 +108,7 @@ def url_for_profile(url: str, profile: int) -> str:
 
 
 class LinkSecurity:
-    """The Link's ConnectPolicy (agent/link.py)."""
+    """The Link's ConnectPolicy (agent/backend/link.py)."""
 
     def __init__(self, config: AgentConfig, store: Store, certificates: CertificateStore, events: SecurityEvents) -> None:
         ocpp = config.ocpp

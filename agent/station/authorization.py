@@ -10,7 +10,7 @@ rules that decide whether an idTag may charge (OCPP 1.6 §3.5, version-neutral).
 
 Both live in SQLite (tables from migration 2 in ``agent/persistence/store.py``) and survive restarts.
 Nothing here awaits anything except ``Authorizer.authorize`` / ``parent_of``, which ask
-the backend through ``agent.backend.Backend``.
+the backend through ``agent.backend.ports.Backend``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.backend import AuthorizationStatus, Backend, IdTagInfo
+from agent.backend.ports import AuthorizationStatus, Backend, IdTagInfo
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 

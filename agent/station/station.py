@@ -3,7 +3,7 @@
 It polls each board and meter, turns what it sees into session events, carries
 out the commands the sessions return (board writes, durable transaction
 messages, status reports) and answers what the backend asks (remote start/stop).
-It knows the backend only through ``agent.backend.Backend``. Polling the devices is in
+It knows the backend only through ``agent.backend.ports.Backend``. Polling the devices is in
 ``agent/station/device_poller.py`` and meter values in ``agent/station/meter_sampler.py`` (mixins of ``Station``).
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.station.authorization import Authorizer, LocalAuthorization
-from agent.backend import Backend
+from agent.backend.ports import Backend
 from agent.station.charging_limits import ChargingLimits
 from agent.station.clock import Clock
 from agent.core.session import (

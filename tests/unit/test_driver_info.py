@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 
 from agent.station.authorization import ListEntry, LocalAuthorization
-from agent.backend import AuthorizationStatus, IdTagInfo
+from agent.backend.ports import AuthorizationStatus, IdTagInfo
 from agent.station.card_ids import known_form, reversed_id_tag
 from agent.ui.displays import ScreenNotes
 from agent.ui.notes import DriverInfo, MessageBoard, Priority, reservation_text
