@@ -40,8 +40,8 @@ def build_wheel(dest: Path, version: str, *, broken: bool = False) -> Path:
     init = files["agent/__init__.py"].decode()
     files["agent/__init__.py"] = init.replace('__version__ = "', f'__version__ = "{version}"  # was "', 1).encode()
     if broken:
-        cli = files["agent/cli.py"].decode()
-        files["agent/cli.py"] = cli.replace("def main(argv: list[str] | None = None) -> int:", BROKEN_MAIN, 1).encode()
+        cli = files["agent/app/cli.py"].decode()
+        files["agent/app/cli.py"] = cli.replace("def main(argv: list[str] | None = None) -> int:", BROKEN_MAIN, 1).encode()
     setup = configparser.ConfigParser()
     setup.read(REPO / "setup.cfg")
     requires = [line.strip() for line in setup["options"]["install_requires"].splitlines() if line.strip() and not line.strip().startswith("#")]
@@ -50,7 +50,7 @@ def build_wheel(dest: Path, version: str, *, broken: bool = False) -> Path:
         + [f"Requires-Dist: {r}" for r in requires]
     ).encode() + b"\n"
     files[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests/release_wheel.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\nevse-agent = agent.cli:main\nevse-sim = simulator.cli:main\n"
+    files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\nevse-agent = agent.app.cli:main\nevse-sim = simulator.cli:main\n"
     files[f"{dist_info}/top_level.txt"] = "\n".join(PACKAGES).encode() + b"\n"
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in files.items()]
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + f"\n{dist_info}/RECORD,,\n").encode()

@@ -283,7 +283,7 @@ def _pip_install(target: Path, wheel: Path, use_index: bool, python: str) -> Non
 
 def _check_release(target: Path, version: str) -> None:
     """The new release imports (with its dependencies) and is the version it says."""
-    probe = "import agent, agent.app, agent.cli; print(agent.__version__)"
+    probe = "import agent, agent.app.composition, agent.app.cli; print(agent.__version__)"
     output = _run([str(target / "bin" / "python"), "-I", "-c", probe], "checking the new release")
     found = output.strip().splitlines()[-1] if output.strip() else ""
     if _bare(found) != _bare(version):

@@ -21,7 +21,7 @@ from ocpp.v16.enums import RegistrationStatus
 
 from agent.backend.ports import IdTagInfo
 from agent.station.clock import Clock
-from agent.lifecycle import Lifecycle
+from agent.app.lifecycle import Lifecycle
 from agent.ocpp16.handlers import ChargePoint16
 from agent.ocpp16.keys import ConfigurationKeys
 from agent.ocpp16.local_auth import id_tag_info
@@ -105,7 +105,7 @@ class Ocpp16Backend:
         # DataTransfer (§4.3 / §5.6) handlers by vendorId: (messageId, data) -> (status, data).
         self.data_transfer_handlers: dict[str, Callable[[str | None, str | None], tuple[str, str | None]]] = {}
         # Firmware Management (§3.11): agent.maintenance.firmware.FirmwareUpdater and
-        # agent.maintenance.diagnostics.DiagnosticsCollector, set by the composition root (agent/app.py).
+        # agent.maintenance.diagnostics.DiagnosticsCollector, set by the composition root (agent/app/composition.py).
         self.firmware = None
         self.diagnostics = None
         # Told once per start when BootNotification is Accepted (agent/maintenance/self_update.py confirms a new release).

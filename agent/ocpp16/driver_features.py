@@ -1,6 +1,6 @@
 """What the driver sees and how they start, wired to the OCPP 1.6 adapter: price and cost
 (California Pricing DataTransfer + keys), backend display messages, free vend and the
-reversed-byte-order card match. Called once by the composition root (``agent/app.py``)."""
+reversed-byte-order card match. Called once by the composition root (``agent/app/composition.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from agent.ocpp16.pricing_keys import PricingKeys
 from agent.core.pricing import Pricing
 
 if TYPE_CHECKING:
-    from agent.config import AgentConfig
+    from agent.app.config import AgentConfig
     from agent.ocpp16.adapter import Ocpp16Backend
 
 

@@ -198,7 +198,7 @@ def _parse(key: Key, text: str) -> Any:
 
 def initial_settings(values: dict[str, Any], number_of_connectors: int) -> dict[str, Any]:
     """Config file ``[ocpp.keys]`` (OCPP key names) → agent settings; errors name the key."""
-    from agent.config import ConfigError
+    from agent.app.config import ConfigError
 
     keys = core_keys(number_of_connectors)
     settings: dict[str, Any] = {}

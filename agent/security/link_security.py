@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from agent.security.certificates import CertificateStore, ClientCertificate, RootKind, load_certificates
-from agent.config import AgentConfig, ConfigError
+from agent.app.config import AgentConfig, ConfigError
 from agent.backend.link import ConnectOptions, ConnectOptionsError
 from agent.security.secret_files import write_secret
 from agent.security.events import SecurityEvent, SecurityEvents

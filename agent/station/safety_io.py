@@ -82,7 +82,7 @@ class SafetyDevices:
 class ConnectorSafety:
     def __init__(self, devices: SafetyDevices, section: Any, monotonic: Callable[[], float] = time.monotonic):
         self.devices = devices
-        self.section = section  # agent.config.GpioSection
+        self.section = section  # agent.app.config.GpioSection
         self._monotonic = monotonic
         self.feedback = FeedbackWatch(section.feedback_debounce_s)
         self.lock_plan = LockPlan(
@@ -340,7 +340,7 @@ class ConnectorSafety:
 
 
 def build_safety(section: Any, factory: Any) -> ConnectorSafety:
-    """The devices named in a ``[connectors.gpio]`` table (agent.config.GpioSection)."""
+    """The devices named in a ``[connectors.gpio]`` table (agent.app.config.GpioSection)."""
     from drivers.gpio import (
         GpioCableLock,
         GpioContactor,
@@ -370,7 +370,7 @@ def build_safety(section: Any, factory: Any) -> ConnectorSafety:
 
 def check_gpio_config(section: Any, where: str, used_pins: dict[int, str]) -> None:
     """Raise ConfigError for a ``[connectors.gpio]`` table that cannot work."""
-    from agent.config import ConfigError
+    from agent.app.config import ConfigError
 
     for name in ("contactor", "contactor_feedback", "rcd", "rcm_test", "emergency_stop", "stop_button",
                  "lock_direction", "lock_motor", "lock_feedback", "led_green", "led_blue", "led_red"):

@@ -6,7 +6,7 @@
 - install.sh and uninstall.sh run with ``ROOT=<tmp dir>``, with stubs for apt-get, useradd,
   groupadd, usermod, chown and systemctl first on PATH that record any call, so that a call
   fails the test instead of changing the machine.
-- agent.systemd.notify()/feed_watchdog() send to a datagram socket this test binds.
+- agent.app.systemd.notify()/feed_watchdog() send to a datagram socket this test binds.
 """
 
 from __future__ import annotations
@@ -309,7 +309,7 @@ def test_scripts_reject_unknown_arguments(tmp_path):
 
 # --- sd_notify -----------------------------------------------------------------------------
 
-NOTIFIER = ("import asyncio, agent.systemd as s; "
+NOTIFIER = ("import asyncio, agent.app.systemd as s; "
             "assert s.notify('READY=1'); "
             "asyncio.run(asyncio.wait_for(s.feed_watchdog(), 60))")
 
@@ -393,7 +393,7 @@ def test_no_notify_socket_no_watchdog(monkeypatch):
     """Outside systemd nothing is sent and the watchdog coroutine returns at once."""
     import asyncio
 
-    from agent import systemd as sd
+    from agent.app import systemd as sd
 
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, load_config
+from agent.app.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def write(tmp_path, text):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.toml")), ids=lambda p: p.name)
 def test_every_shipped_config_passes_check_config(path):
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(path)],
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(path)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
 
@@ -74,19 +74,19 @@ def test_overrides_win(tmp_path):
 
 def test_check_config_command(tmp_path):
     good = write(tmp_path, MINIMAL)
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(good)], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(good)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     bad = tmp_path / "bad.toml"
     bad.write_text(MINIMAL + "\n[ocpp.keys]\nHeartbeatInterval = 'often'\n")
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(bad)], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(bad)], capture_output=True, text=True)
     assert run.returncode == 1
     assert "ocpp.keys.HeartbeatInterval" in run.stderr
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(tmp_path / "nope.toml")], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(tmp_path / "nope.toml")], capture_output=True, text=True)
     assert run.returncode == 1 and "cannot read" in run.stderr
 
 
 def test_version_command():
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "--version"], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "--version"], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("evse-agent ")
 
 

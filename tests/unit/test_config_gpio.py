@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import ConfigError, PinSection, load_config
+from agent.app.config import ConfigError, PinSection, load_config
 from simulator.gpio import agent_toml
 
 HEAD = """

@@ -1,4 +1,4 @@
-"""Board/meter driver keys in the agent config, and the driver registry (agent.hardware)."""
+"""Board/meter driver keys in the agent config, and the driver registry (agent.app.hardware)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from agent.config import ConfigError, load_config
-from agent.hardware import BOARDS, build_connectors
+from agent.app.config import ConfigError, load_config
+from agent.app.hardware import BOARDS, build_connectors
 from drivers.abb_b23 import AbbB23Meter
 from drivers.bender import BenderBoard, BenderMeter
 from drivers.heidelberg import HeidelbergBoard, HeidelbergMeter

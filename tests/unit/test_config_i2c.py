@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from agent.config import ConfigError, load_config
+from agent.app.config import ConfigError, load_config
 from tests.unit.test_config import MINIMAL, ROOT, write
 
 I2C = """
@@ -54,6 +54,6 @@ def test_i2c_config_errors_name_the_key(tmp_path, change, message):
 
 @pytest.mark.parametrize("name", ["agent-sim-heidelberg-oled.toml", "agent.example.toml"])
 def test_the_shipped_build_passes_check_config(name):
-    done = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(ROOT / "config" / name)],
+    done = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(ROOT / "config" / name)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -8,7 +8,7 @@ import json
 import logging
 import tarfile
 
-from agent.config import AgentConfig, OcppSection
+from agent.app.config import AgentConfig, OcppSection
 from agent.maintenance.diagnostics import log_file_handler, log_lines_between, redact, write_archive
 from agent.maintenance.transfer import upload, with_retries
 from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)

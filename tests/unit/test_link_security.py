@@ -13,7 +13,7 @@ import pytest
 
 from agent.security.certificates import CertificateStore, RootKind
 from agent.station.clock import Clock
-from agent.config import AgentConfig, ChargePointSection, ConfigError, OcppSection, StorageSection, load_config
+from agent.app.config import AgentConfig, ChargePointSection, ConfigError, OcppSection, StorageSection, load_config
 from agent.backend.link import ConnectOptionsError
 from agent.security.link_security import FALLBACK_AFTER_FAILURES, LinkSecurity, authorization_key_bytes, url_for_profile
 from agent.ocpp16.keys import ChangeResult, ConfigurationKeys

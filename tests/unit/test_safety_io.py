@@ -8,7 +8,7 @@ import asyncio
 import threading
 from types import SimpleNamespace
 
-from agent.config import GpioSection
+from agent.app.config import GpioSection
 from agent.station.safety_io import ConnectorSafety, SafetyDevices
 from agent.core.session import (
     AuthorizationResult,

@@ -153,7 +153,7 @@ def test_an_archive_installs_and_a_release_that_does_not_import_is_refused(tmp_p
     with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(unimportable, "w") as target:
         for item in source.infolist():
             data = source.read(item)
-            target.writestr(item, b"this is not python\n" if item.filename == "agent/app.py" else data)
+            target.writestr(item, b"this is not python\n" if item.filename == "agent/app/composition.py" else data)
     with pytest.raises(ReleaseError, match="checking the new release failed"):
         install(unimportable, root, python=python)
     assert current(root) == "releases/1.1.0"

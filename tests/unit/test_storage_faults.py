@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from agent.app import open_store
+from agent.app.composition import open_store
 from agent.persistence.store import StorageError, Store
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agent.config import AgentConfig, BoardSection, BusSection, MeterSection
+from agent.app.config import AgentConfig, BoardSection, BusSection, MeterSection
 from drivers.interfaces import EvseBoard, PowerMeter
 from drivers.modbus_bus import ModbusBus
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SIM_AGENT_CONFIG = ROOT / "config" / "agent-sim.toml"
 
 
@@ -65,7 +65,7 @@ def run_demo(http_port: int = 8765, csms_port: int = 9000, modbus_port: int = 50
         start(
             "agent",
             "-m",
-            "agent.cli",
+            "agent.app.cli",
             "run",
             "--config",
             str(config),

@@ -9,7 +9,7 @@ import os
 import sys
 
 from agent import __version__
-from agent.config import ConfigError, load_config
+from agent.app.config import ConfigError, load_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "install-release":
         return self_update.install_command(args)
     if args.command == "demo":
-        from agent.demo import run_demo
+        from agent.app.demo import run_demo
 
         return run_demo(http_port=args.http_port, csms_port=args.csms_port, modbus_port=args.modbus_port)
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     try:
         config = load_config(args.config, **overrides)
-        from agent.app import check as check_semantics
+        from agent.app.composition import check as check_semantics
 
         check_semantics(config)
     except ConfigError as exc:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.config}: OK ({len(config.connectors)} connector(s), backend {config.ocpp.csms_url})")
         return 0
 
-    from agent.journal import JournalHandler, under_systemd
+    from agent.app.journal import JournalHandler, under_systemd
 
     if under_systemd():  # straight to the journal, with CHARGE_POINT_ID / CONNECTOR_ID fields
         journal = JournalHandler(config.charge_point.id)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         from agent.maintenance.diagnostics import log_file_handler
 
         logging.getLogger().addHandler(log_file_handler(config.log.file))
-    from agent.app import run as run_agent
+    from agent.app.composition import run as run_agent
     from agent.persistence.store import StorageError
 
     try:
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         args_again = argv if argv is not None else sys.argv[1:]
         from agent.maintenance.self_update import restart_command  # the current release: it may be a new one
 
-        command = restart_command(args_again) or [sys.executable, "-m", "agent.cli", *args_again]
+        command = restart_command(args_again) or [sys.executable, "-m", "agent.app.cli", *args_again]
         os.execv(command[0], command)
     return 0
 
@@ -117,7 +117,7 @@ def show_status(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from agent.status_socket import SOCKET_NAME, query, render
+    from agent.app.status_socket import SOCKET_NAME, query, render
 
     data_dir = args.data_dir
     if data_dir is None:

@@ -13,17 +13,19 @@ import signal
 import time
 from pathlib import Path
 
-from agent import __version__, systemd
+from agent import __version__
+
+from agent.app import systemd
 from agent.station.clock import Clock
-from agent.config import AgentConfig, ConfigError
-from agent.lifecycle import Lifecycle
-from agent.peripherals import BUS_KEY, build_peripherals
+from agent.app.config import AgentConfig, ConfigError
+from agent.app.lifecycle import Lifecycle
+from agent.app.peripherals import BUS_KEY, build_peripherals
 from agent.backend.link import Link, endpoint_url
 from agent.core.session import Session
 from agent.persistence.settings import Settings
 from agent.station.station import Connector, Station
-from agent.status_socket import SOCKET_NAME, StatusServer
-from agent.status_socket import snapshot as status_snapshot
+from agent.app.status_socket import SOCKET_NAME, StatusServer
+from agent.app.status_socket import snapshot as status_snapshot
 from agent.persistence.store import DatabaseCorrupt, StorageError, Store
 
 log = logging.getLogger("evse_agent")
@@ -73,14 +75,14 @@ def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
 
 
 def build_hardware(config: AgentConfig):
-    """Buses, boards, meters and the card reader named in the config (agent.hardware)."""
-    from agent.hardware import build_connectors
+    """Buses, boards, meters and the card reader named in the config (agent.app.hardware)."""
+    from agent.app.hardware import build_connectors
 
     buses, hardware = build_connectors(config)
-    from agent.peripherals import build_i2c_bus
+    from agent.app.peripherals import build_i2c_bus
 
     if (i2c := build_i2c_bus(config)) is not None:
-        buses[BUS_KEY] = i2c  # the display, the temperature sensor, a PN532 (agent.peripherals)
+        buses[BUS_KEY] = i2c  # the display, the temperature sensor, a PN532 (agent.app.peripherals)
     reader = None
     if config.card_reader.driver == "pcsc":
         from drivers.pcsc_reader import PcscCardReader

@@ -1,6 +1,6 @@
 """The I²C peripherals from the config: the bus, the displays and the temperature guard.
 
-The PN532 card reader is built in ``agent.app.build_hardware`` with the other readers;
+The PN532 card reader is built in ``agent.app.composition.build_hardware`` with the other readers;
 it uses the bus made here.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from agent.config import AgentConfig
+from agent.app.config import AgentConfig
 
 if TYPE_CHECKING:
     from agent.ui.displays import ScreenNotes
