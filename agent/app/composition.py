@@ -192,7 +192,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     from agent.ocpp16.security import install_security
 
     security = install_security(backend, config)  # security profiles, certificates, security events
-    from agent.ocpp16.driver_features import install_driver_features
+    from agent.ocpp16.user_features import install_driver_features
 
     notes, driver_work = install_driver_features(config, backend)  # price/cost, messages, free vend
     link = Link(
