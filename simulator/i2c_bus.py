@@ -5,7 +5,7 @@ after the address byte) and ``read(n) -> bytes`` (one read message of ``n`` byte
 An address with no chip, or a chip made ``silent`` (the ``comm`` fault), does not
 acknowledge: the master sees a NACK (on Linux: ENXIO / EREMOTEIO).
 
-Wire protocol (the agent's ``drivers.i2c_bus.TcpI2c`` speaks it), mirroring ``i2c_rdwr``:
+Wire protocol (the agent's ``drivers.bus.i2c.TcpI2c`` speaks it), mirroring ``i2c_rdwr``:
 
     request   u16 length (big-endian) | addr u8 | count u8 | count × message
               message: kind u8 (0 write, 1 read) | len u16 | data (writes only)

@@ -85,11 +85,11 @@ def build_hardware(config: AgentConfig):
         buses[BUS_KEY] = i2c  # the display, the temperature sensor, a PN532 (agent.app.peripherals)
     reader = None
     if config.card_reader.driver == "pcsc":
-        from drivers.pcsc_reader import PcscCardReader
+        from drivers.readers.pcsc import PcscCardReader
 
         reader = PcscCardReader(config.card_reader.reader, byte_order=config.card_reader.byte_order)
     elif config.card_reader.driver == "pn532":
-        from drivers.pn532 import Pn532CardReader
+        from drivers.readers.pn532 import Pn532CardReader
 
         reader = Pn532CardReader(i2c, config.card_reader.address, byte_order=config.card_reader.byte_order,
                                  poll_interval_s=config.card_reader.poll_interval_s)

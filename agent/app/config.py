@@ -184,7 +184,7 @@ class I2cSection:
     """The I²C bus of the display, the temperature sensor and a PN532: one of the two."""
 
     device: str = ""  # a kernel adapter: "/dev/i2c-1" on a Pi
-    sim: str = ""  # the simulator's bus: "127.0.0.1:5021" (drivers/i2c_bus.py protocol)
+    sim: str = ""  # the simulator's bus: "127.0.0.1:5021" (drivers/bus/i2c.py protocol)
     timeout_s: float = 0.5  # sim only
 
 

@@ -13,18 +13,18 @@ from typing import Any
 
 from agent.app.config import AgentConfig, BoardSection, BusSection, MeterSection
 from drivers.interfaces import EvseBoard, PowerMeter
-from drivers.modbus_bus import ModbusBus
+from drivers.bus.modbus import ModbusBus
 
 
 def _evse_din(b: BoardSection, buses: dict[str, Any]) -> EvseBoard:
-    from drivers.evse_din import EvseDinBoard
+    from drivers.boards.evse_din import EvseDinBoard
 
     device = buses[b.bus].device(b.unit, min_interval_s=b.min_interval_s)
     return EvseDinBoard(device, centiamp_mode=b.centiamp_mode, rcd_bits=b.rcd_bits)
 
 
 def _heidelberg(b: BoardSection, buses: dict[str, Any]) -> EvseBoard:
-    from drivers.heidelberg import HeidelbergBoard
+    from drivers.boards.heidelberg import HeidelbergBoard
 
     return HeidelbergBoard(
         buses[b.bus].device(b.unit, min_interval_s=b.min_interval_s),
@@ -35,13 +35,13 @@ def _heidelberg(b: BoardSection, buses: dict[str, Any]) -> EvseBoard:
 
 
 def _bender(b: BoardSection, buses: dict[str, Any]) -> EvseBoard:
-    from drivers.bender import BenderBoard
+    from drivers.boards.bender import BenderBoard
 
     return BenderBoard(buses[b.bus].device(b.unit, min_interval_s=b.min_interval_s))
 
 
 def _openevse(b: BoardSection, buses: dict[str, Any]) -> EvseBoard:
-    from drivers.openevse import OpenEvseBoard, RapiLink
+    from drivers.boards.openevse import OpenEvseBoard, RapiLink
 
     key = f"rapi:{b.device}"
     if key in buses:
@@ -59,8 +59,8 @@ BOARDS: dict[str, Callable[[BoardSection, dict[str, Any]], EvseBoard]] = {
 
 
 def _meter_class(driver: str) -> Callable[[Any], PowerMeter]:
-    from drivers.abb_b23 import AbbB23Meter
-    from drivers.sdm630 import Sdm72Meter, Sdm72V1Meter, Sdm120Meter, Sdm630Meter
+    from drivers.meters.abb_b23 import AbbB23Meter
+    from drivers.meters.eastron import Sdm72Meter, Sdm72V1Meter, Sdm120Meter, Sdm630Meter
 
     return {
         "sdm630": Sdm630Meter,

@@ -23,7 +23,7 @@ def build_i2c_bus(config: AgentConfig) -> I2cBus | None:
     bus = config.i2c
     if not (bus.device or bus.sim):
         return None
-    from drivers.i2c_bus import open_bus
+    from drivers.bus.i2c import open_bus
 
     return open_bus(device=bus.device, sim=bus.sim, timeout_s=bus.timeout_s)
 
@@ -31,10 +31,10 @@ def build_i2c_bus(config: AgentConfig) -> I2cBus | None:
 def build_temperature_sensor(config: AgentConfig, bus: I2cBus):
     t = config.temperature
     if t.kind == "tmp102":
-        from drivers.temperature import Tmp102Sensor
+        from drivers.i2c.temperature import Tmp102Sensor
 
         return Tmp102Sensor(bus, t.address)
-    from drivers.temperature import Lm75Sensor
+    from drivers.i2c.temperature import Lm75Sensor
 
     return Lm75Sensor(bus, t.address, resolution_bits=t.resolution_bits)
 
@@ -47,7 +47,7 @@ def build_peripherals(config: AgentConfig, station: Station, bus: I2cBus | None,
     work = []
     if config.displays:
         from agent.ui.displays import DisplayRunner, ScreenNotes, qr_payload
-        from drivers.ssd1306 import Ssd1306Display
+        from drivers.i2c.ssd1306 import Ssd1306Display
 
         notes = notes or ScreenNotes()
         for section in config.displays:

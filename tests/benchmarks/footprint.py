@@ -69,8 +69,8 @@ def unneeded(imports: list[tuple[str, int, int, int]]) -> dict[str, float]:
     suspects = ("ocpp.v201", "ocpp.v21", "aiohttp", "cryptography", "pymodbus.server", "pymodbus.simulator",
                 "gpiozero", "smbus2", "serial_asyncio", "ftplib", "urllib.request", "http.client", "tarfile",
                 "agent.maintenance.firmware", "agent.maintenance.diagnostics", "agent.maintenance.transfer", "agent.security.certificates",
-                "agent.security.link_security", "agent.core.smart_charging", "drivers.heidelberg", "drivers.bender",
-                "drivers.openevse", "drivers.abb_b23")
+                "agent.security.link_security", "agent.core.smart_charging", "drivers.boards.heidelberg", "drivers.boards.bender",
+                "drivers.boards.openevse", "drivers.meters.abb_b23")
     found = {}
     for name, _self, cum, _depth in imports:
         if name in suspects and name not in found:

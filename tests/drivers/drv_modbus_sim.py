@@ -15,7 +15,7 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from drivers.modbus_bus import encode_float32
+from drivers.bus.modbus import encode_float32
 
 EVSE_UNIT = 1
 METER_UNIT = 2

@@ -7,11 +7,11 @@ import math
 import pytest
 from pymodbus.client.mixin import ModbusClientMixin
 
-from drivers.evse_din import centiamps_enabled, decode_current, decode_status, encode_current
+from drivers.boards.evse_din import centiamps_enabled, decode_current, decode_status, encode_current
 from drivers.interfaces import BoardFault, DeviceError, PilotState
-from drivers.modbus_bus import decode_float32, encode_float32
-from drivers.pcsc_reader import format_uid, parse_uid_response
-from drivers.sdm630 import decode_reading
+from drivers.bus.modbus import decode_float32, encode_float32
+from drivers.readers.pcsc import format_uid, parse_uid_response
+from drivers.meters.eastron import decode_reading
 
 
 def regs(*, cfg=16, pwm=16, vehicle=2, cable=32, fw=18, evse=2, bits=0):

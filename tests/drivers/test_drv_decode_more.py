@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from drivers import abb_b23, bender, heidelberg, openevse
+from drivers.meters import abb_b23
+
+from drivers.boards import bender
+
+from drivers.boards import heidelberg
+
+from drivers.boards import openevse
 from drivers.interfaces import BoardFault, DeviceError, PilotState
-from drivers.modbus_bus import DATATYPE, decode_values
+from drivers.bus.modbus import DATATYPE, decode_values
 
 
 # ---- Heidelberg (hardware.md §2b) ---------------------------------------------------------

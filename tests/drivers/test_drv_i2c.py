@@ -11,11 +11,11 @@ import asyncio
 import pytest
 
 from drivers.bitmap import Bitmap
-from drivers.i2c_bus import READ, WRITE, SmbusI2c, TcpI2c, open_bus
+from drivers.bus.i2c import READ, WRITE, SmbusI2c, TcpI2c, open_bus
 from drivers.interfaces import DeviceError, DeviceUnavailable, Display, I2cBus, TemperatureSensor
-from drivers.pn532 import Pn532, Pn532CardReader, information_frame
-from drivers.ssd1306 import INIT, Ssd1306Display
-from drivers.temperature import Lm75Sensor, Tmp102Sensor
+from drivers.readers.pn532 import Pn532, Pn532CardReader, information_frame
+from drivers.i2c.ssd1306 import INIT, Ssd1306Display
+from drivers.i2c.temperature import Lm75Sensor, Tmp102Sensor
 from simulator.i2c_bus import SimI2cBus
 from simulator.pn532 import Pn532Twin
 from simulator.ssd1306 import Ssd1306Twin

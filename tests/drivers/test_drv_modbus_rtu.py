@@ -8,10 +8,10 @@ import pytest
 from drv_modbus_sim import EVSE_UNIT, METER_UNIT, free_port, start_tcp_server
 from pymodbus.framer import FramerType
 
-from drivers.evse_din import EvseDinBoard
+from drivers.boards.evse_din import EvseDinBoard
 from drivers.interfaces import DeviceError, DeviceUnavailable, PilotState
-from drivers.modbus_bus import ModbusBus
-from drivers.sdm630 import Sdm630Meter
+from drivers.bus.modbus import ModbusBus
+from drivers.meters.eastron import Sdm630Meter
 
 
 @pytest.mark.rtu

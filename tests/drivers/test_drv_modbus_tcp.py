@@ -8,12 +8,12 @@ import time
 import pytest
 
 from drv_modbus_sim import EVSE_UNIT, METER_UNIT, free_port, start_tcp_server
-from drivers.evse_din import EvseDinBoard
+from drivers.boards.evse_din import EvseDinBoard
 from drivers.interfaces import (
     BoardFault, DeviceError, DeviceUnavailable, EvseBoard, PilotState, PowerMeter,
 )
-from drivers.modbus_bus import ModbusBus
-from drivers.sdm630 import Sdm120Meter, Sdm630Meter
+from drivers.bus.modbus import ModbusBus
+from drivers.meters.eastron import Sdm120Meter, Sdm630Meter
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from smartcard import scard
 
-from drivers import pcsc_reader
+from drivers.readers import pcsc as pcsc_reader
 from drivers.interfaces import CardReader
-from drivers.pcsc_reader import PcscCardReader
+from drivers.readers.pcsc import PcscCardReader
 from simulator import vpcd_card
 
 pytestmark = pytest.mark.pcsc

@@ -12,13 +12,13 @@ import shutil
 
 import pytest
 
-from drivers.abb_b23 import AbbB23Meter
-from drivers.bender import BenderBoard
-from drivers.heidelberg import HeidelbergBoard
+from drivers.meters.abb_b23 import AbbB23Meter
+from drivers.boards.bender import BenderBoard
+from drivers.boards.heidelberg import HeidelbergBoard
 from drivers.interfaces import BoardFault, DeviceError, DeviceUnavailable, EvseBoard, PilotState, PowerMeter
-from drivers.modbus_bus import ModbusBus
-from drivers.openevse import OpenEvseBoard, RapiLink
-from drivers.sdm630 import Sdm72Meter, Sdm72V1Meter, Sdm120Meter
+from drivers.bus.modbus import ModbusBus
+from drivers.boards.openevse import OpenEvseBoard, RapiLink
+from drivers.meters.eastron import Sdm72Meter, Sdm72V1Meter, Sdm120Meter
 from simulator.app import Simulator
 from simulator.config import default_toml, parse_config
 

@@ -6,11 +6,11 @@ import aiohttp
 import pytest
 
 from drivers.bitmap import Bitmap
-from drivers.i2c_bus import TcpI2c
+from drivers.bus.i2c import TcpI2c
 from drivers.interfaces import DeviceUnavailable
-from drivers.pn532 import Pn532
-from drivers.ssd1306 import Ssd1306Display
-from drivers.temperature import Tmp102Sensor
+from drivers.readers.pn532 import Pn532
+from drivers.i2c.ssd1306 import Ssd1306Display
+from drivers.i2c.temperature import Tmp102Sensor
 from simulator.app import Simulator
 from simulator.config import ConfigError, default_toml, parse_config
 

@@ -8,11 +8,11 @@ import pytest
 
 from agent.app.config import ConfigError, load_config
 from agent.app.hardware import BOARDS, build_connectors
-from drivers.abb_b23 import AbbB23Meter
-from drivers.bender import BenderBoard, BenderMeter
-from drivers.heidelberg import HeidelbergBoard, HeidelbergMeter
-from drivers.openevse import OpenEvseBoard, OpenEvseMeter, RapiLink
-from drivers.sdm630 import Sdm72V1Meter
+from drivers.meters.abb_b23 import AbbB23Meter
+from drivers.boards.bender import BenderBoard, BenderMeter
+from drivers.boards.heidelberg import HeidelbergBoard, HeidelbergMeter
+from drivers.boards.openevse import OpenEvseBoard, OpenEvseMeter, RapiLink
+from drivers.meters.eastron import Sdm72V1Meter
 
 HEAD = """
 [charge_point]

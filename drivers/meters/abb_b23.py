@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drivers.interfaces import DeviceError, MeterReading
-from drivers.modbus_bus import DATATYPE, ModbusDevice, decode_values
+from drivers.bus.modbus import DATATYPE, ModbusDevice, decode_values
 
 REG_VOLTAGE = 0x5B00
 REG_CURRENT = 0x5B0C

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from drivers.interfaces import BoardFault, BoardStatus, DeviceError, PilotState, checked_offer
-from drivers.modbus_bus import ModbusDevice
+from drivers.bus.modbus import ModbusDevice
 
 log = logging.getLogger(__name__)
 

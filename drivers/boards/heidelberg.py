@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal, TypeVar
 
 from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
-from drivers.modbus_bus import DATATYPE, ModbusDevice, decode_values
+from drivers.bus.modbus import DATATYPE, ModbusDevice, decode_values
 
 log = logging.getLogger(__name__)
 

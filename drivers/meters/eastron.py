@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 
 from drivers.interfaces import DeviceError, MeterReading
-from drivers.modbus_bus import ModbusDevice, decode_float32
+from drivers.bus.modbus import ModbusDevice, decode_float32
 
 REG_VOLTAGE = 0x00
 REG_CURRENT = 0x06

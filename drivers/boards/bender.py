@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 
 from drivers.interfaces import BoardStatus, DeviceError, MeterReading, PilotState, checked_offer
-from drivers.modbus_bus import DATATYPE, ModbusDevice, decode_values
+from drivers.bus.modbus import DATATYPE, ModbusDevice, decode_values
 
 DEFAULT_UNIT = 255
 REG_CP_STATE = 122
