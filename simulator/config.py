@@ -48,7 +48,7 @@ class VpcdConfig:
 
 @dataclass(frozen=True)
 class I2cConfig:
-    """The simulated I²C bus (simulator/i2c_bus.py): its chips and where it is served."""
+    """The simulated I²C bus (simulator/wire/i2c.py): its chips and where it is served."""
 
     listen: str = ""  # "host:port" of its TCP endpoint (port 0 = any free one); "" = not served
     temperature_sensor: str = "tmp102"  # I2C_SENSORS
@@ -83,7 +83,7 @@ class EvseConfig:
 
 @dataclass(frozen=True)
 class GpioConfig:
-    """The pigpio daemon's socket interface over the simulated GPIO lines (simulator.gpio)."""
+    """The pigpio daemon's socket interface over the simulated GPIO lines (simulator.twins.gpio)."""
 
     host: str = "127.0.0.1"
     port: int = 0  # pigpiod's is 8888; 0 = any free port

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.config import SimConfig
-from simulator.i2c_bus import SimI2cBus
-from simulator.pn532 import Pn532Twin
-from simulator.ssd1306 import Ssd1306Twin
-from simulator.temperature import TEMPERATURE_SENSORS
+from simulator.wire.i2c import SimI2cBus
+from simulator.twins.readers.pn532 import Pn532Twin
+from simulator.twins.i2c.ssd1306 import Ssd1306Twin
+from simulator.twins.i2c.temperature import TEMPERATURE_SENSORS
 
 
 class I2cChips:

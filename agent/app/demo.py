@@ -57,7 +57,7 @@ def run_demo(http_port: int = 8765, csms_port: int = 9000, modbus_port: int = 50
 
     try:
         sim = start("simulator", "-m", "simulator.cli", "--http-port", str(http_port), "--modbus-port", str(modbus_port))
-        csms = start("demo CSMS", "-m", "simulator.demo_csms", "--port", str(csms_port),
+        csms = start("demo CSMS", "-m", "simulator.csms.demo_csms", "--port", str(csms_port),
                      "--sim-url", f"http://127.0.0.1:{http_port}")  # its OCPP log on the page
         _wait_port(modbus_port, sim, "the simulator")
         _wait_port(http_port, sim, "the simulator page")

@@ -3,7 +3,7 @@
 ``SmbusI2c("/dev/i2c-1")``: every smbus2 call blocks (an ioctl), so all of them run on one
 worker thread of their own; that thread also serialises the devices on the bus.
 
-``TcpI2c("127.0.0.1:5021")``: the simulator's bus (simulator/i2c_bus.py). The framed protocol
+``TcpI2c("127.0.0.1:5021")``: the simulator's bus (simulator/wire/i2c.py). The framed protocol
 mirrors Linux ``i2c_rdwr`` (one transfer = messages to one address, repeated starts between):
 
     request   u16 length (big-endian) | addr u8 | count u8 | count × message

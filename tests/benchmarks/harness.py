@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.app import Simulator
-from simulator.modbus_bus import RegisterWrite
+from simulator.wire.modbus import RegisterWrite
 
 ROOT = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")

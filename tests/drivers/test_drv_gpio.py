@@ -1,6 +1,6 @@
 """GPIO drivers (drivers/gpio.py) through gpiozero's real PiGPIOFactory and the pigpio client,
-over TCP to the simulator's pigpio daemon protocol (simulator.pigpio_server) and its wiring
-model (simulator.gpio). The server runs on its own thread and loop: gpiozero blocks."""
+over TCP to the simulator's pigpio daemon protocol (simulator.wire.pigpio) and its wiring
+model (simulator.twins.gpio). The server runs on its own thread and loop: gpiozero blocks."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from drivers.gpio import (
     pin_factory,
 )
 from drivers.interfaces import CableLock, Contactor, LightPattern, PulseOutput, StatusLight, TripInput
-from simulator.gpio import PUD_UP, WIRING, GpioBench
-from simulator.pigpio_server import PigpioServer
+from simulator.twins.gpio import PUD_UP, WIRING, GpioBench
+from simulator.wire.pigpio import PigpioServer
 
 W = WIRING[1]
 

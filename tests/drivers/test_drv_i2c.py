@@ -1,6 +1,6 @@
 """I²C drivers against the simulator's chip twins, over the simulated bus's TCP transport.
 
-The twins (simulator/ssd1306.py, temperature.py, pn532.py) are written from the datasheet
+The twins (simulator/twins/i2c/ssd1306.py, temperature.py, pn532.py) are written from the datasheet
 notes in hardware.md §5; the checks are on the bytes they received and what they answer.
 """
 
@@ -16,10 +16,10 @@ from drivers.interfaces import DeviceError, DeviceUnavailable, Display, I2cBus, 
 from drivers.readers.pn532 import Pn532, Pn532CardReader, information_frame
 from drivers.i2c.ssd1306 import INIT, Ssd1306Display
 from drivers.i2c.temperature import Lm75Sensor, Tmp102Sensor
-from simulator.i2c_bus import SimI2cBus
-from simulator.pn532 import Pn532Twin
-from simulator.ssd1306 import Ssd1306Twin
-from simulator.temperature import Lm75Twin, Tmp102Twin
+from simulator.wire.i2c import SimI2cBus
+from simulator.twins.readers.pn532 import Pn532Twin
+from simulator.twins.i2c.ssd1306 import Ssd1306Twin
+from simulator.twins.i2c.temperature import Lm75Twin, Tmp102Twin
 
 
 class Recording:

@@ -1,6 +1,6 @@
 """PcscCardReader against the real pcscd + vpcd, with the simulator's virtual card.
 
-The card is ``simulator.vpcd_card.present`` (hardware.md §4): connecting to vpcd inserts
+The card is ``simulator.twins.readers.vpcd_card.present`` (hardware.md §4): connecting to vpcd inserts
 it, closing the socket removes it. A tap here keeps the card on the reader until the test
 has seen what it waits for, then takes it away and waits until pcscd has seen it go.
 
@@ -25,7 +25,7 @@ from smartcard import scard
 from drivers.readers import pcsc as pcsc_reader
 from drivers.interfaces import CardReader
 from drivers.readers.pcsc import PcscCardReader
-from simulator import vpcd_card
+from simulator.twins.readers import vpcd_card
 
 pytestmark = pytest.mark.pcsc
 
@@ -98,7 +98,7 @@ async def empty_reader():
         unusable(f"pcscd/vpcd not usable: {exc}")
 
 
-# ---- the virtual card: simulator.vpcd_card ----
+# ---- the virtual card: simulator.twins.readers.vpcd_card ----
 @pytest.fixture
 def apdus(monkeypatch) -> list[bytes]:
     """Every C-APDU the virtual card answers (a spy around the simulator's ``respond``)."""

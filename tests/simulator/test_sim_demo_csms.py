@@ -7,7 +7,7 @@ import asyncio
 from ocpp.v16 import ChargePoint, call
 from websockets.asyncio.client import connect
 
-from simulator.demo_csms import DemoCsms
+from simulator.csms.demo_csms import DemoCsms
 
 
 async def test_boot_authorize_and_transaction_ids():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.config import EvseConfig
-from simulator.evse_din import Refusal, Reg
+from simulator.twins.boards.evse_din import Refusal, Reg
 from simulator.model import Fault, SimModel
 from simulator.pilot import Pilot
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from ocpp.v16 import ChargePoint, call
 from websockets.asyncio.client import connect
 
-from simulator.demo_csms import DemoCsms
-from simulator.ocpp_feed import SimLogFeed
+from simulator.csms.demo_csms import DemoCsms
+from simulator.web.ocpp_feed import SimLogFeed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,7 @@ async def test_an_absent_simulator_costs_the_backend_nothing(unused_tcp_port, ca
     csms = DemoCsms(printer=None, on_frame=feed)
     port = await csms.start("127.0.0.1", 0)
     try:
-        with caplog.at_level(logging.WARNING, logger="simulator.ocpp_feed"):
+        with caplog.at_level(logging.WARNING, logger="simulator.web.ocpp_feed"):
             async with connect(f"ws://127.0.0.1:{port}/CP-1", subprotocols=["ocpp1.6"]) as ws:
                 cp = ChargePoint("CP-1", ws, response_timeout=5)
                 runner = asyncio.create_task(cp.start())
@@ -70,9 +70,9 @@ async def test_an_absent_simulator_costs_the_backend_nothing(unused_tcp_port, ca
 
 
 async def test_the_demo_csms_command_feeds_the_page_given_sim_url(sim):
-    """``python -m simulator.demo_csms --sim-url``, as ``evse-agent demo`` starts it."""
+    """``python -m simulator.csms.demo_csms --sim-url``, as ``evse-agent demo`` starts it."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "simulator.demo_csms", "--port", "0", "--sim-url", sim.http_url.rstrip("/"),
+        sys.executable, "-m", "simulator.csms.demo_csms", "--port", "0", "--sim-url", sim.http_url.rstrip("/"),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT)
     try:
         line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()

@@ -160,7 +160,7 @@ async def test_bad_ocpp_log_posts_are_400_and_log_nothing(http, sim, body):
 
 
 async def test_ocpp_log_keeps_the_recent_past(sim):
-    from simulator.ocpp_log import MAX_ENTRIES
+    from simulator.web.ocpp_log import MAX_ENTRIES
 
     for n in range(MAX_ENTRIES + 10):
         sim.ocpp_log.add("CP-1", "cp->csms", [2, str(n), "Heartbeat", {}])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.config import ConfigError, default_toml, parse_config
-from simulator.evse_din import Refusal
+from simulator.twins.boards.evse_din import Refusal
 from simulator.model import SimModel
 
 

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from simulator.app import Simulator
-from simulator.vpcd_card import parse_uid, respond
+from simulator.twins.readers.vpcd_card import parse_uid, respond
 
 pytestmark = pytest.mark.pcsc
 

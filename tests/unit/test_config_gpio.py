@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.app.config import ConfigError, PinSection, load_config
-from simulator.gpio import agent_toml
+from simulator.twins.gpio import agent_toml
 
 HEAD = """
 [charge_point]

@@ -7,7 +7,7 @@ direction + motor pulse + feedback, hardware.md §6) and three status LEDs.
 
 Levels are electrical (what a pin reads or is driven to); ``WIRING`` says, per signal,
 which level means "active", and which pull the input needs, so an agent config can be
-written from it (:func:`agent_toml`). ``simulator.pigpio_server`` serves these lines over
+written from it (:func:`agent_toml`). ``simulator.wire.pigpio`` serves these lines over
 the pigpio daemon's socket protocol.
 """
 

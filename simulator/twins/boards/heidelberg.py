@@ -2,7 +2,7 @@
 
 Pure logic, no I/O, written from the register table (not from the agent's driver).
 Input registers (FC04) report state and the box's own meter, which reads the
-simulated measurements of the connector (:class:`simulator.sdm630.Sdm630`);
+simulated measurements of the connector (:class:`simulator.twins.meters.eastron.Sdm630`);
 holding registers (FC03/06/16) take the commands.
 
 Resolved unknowns of the real firmware:
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from pymodbus.client.mixin import ModbusClientMixin
 
-from simulator.evse_din import BoardInputs, Refusal
+from simulator.twins.boards.evse_din import BoardInputs, Refusal
 from simulator.pilot import Pilot
-from simulator.sdm630 import Sdm630
+from simulator.twins.meters.eastron import Sdm630
 
 INPUT_BLOCKS = ((4, 15), (100, 34), (200, 4))  # 4..18, 100..133, 200..203
 HOLDING_FIRST, HOLDING_COUNT = 257, 6  # 257..262

@@ -7,7 +7,7 @@ POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes h
 POST /api/evses/{id}/fault       {"kind": "rcd"|"overcurrent"|"pilot"|"comm"|"meter_comm"}
 DELETE /api/evses/{id}/fault
 POST /api/evses/{id}/gpio        {"what": "welded"|"stuck_open"|"rcd_tripped"|"rcm_broken"|"estop_pressed"|
-                                 "button_pressed"|"lock_jammed", "value": bool}  (simulator.gpio; the
+                                 "button_pressed"|"lock_jammed", "value": bool}  (simulator.twins.gpio; the
                                  GPIO lines, LEDs and lock are in /api/state "gpio")
 GET  /api/evses/{id}/display     the OLED as seen: {"width":128,"height":64,"on":bool,"contrast":n,
                                  "frames":n,"rows":["0101…" × 64]} (1 = lit), 404 without a display
@@ -18,7 +18,7 @@ GET  /api/events                 server-sent events: the state on every change (
                                  and each OCPP log entry as an "ocpp" event (the last
                                  OCPP_BACKLOG of them first)
 GET  /                           static/index.html
-Routes for the page (speed, battery, plug sessions, OCPP log): simulator/page_api.py.
+Routes for the page (speed, battery, plug sessions, OCPP log): simulator/web/page_api.py.
 Errors: 4xx (503 if the card reader is unreachable) with {"error": "..."}.
 """
 
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from simulator.gpio import SETTABLE
+from simulator.twins.gpio import SETTABLE
 from simulator.model import Fault
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/api/temperature", set_temperature)
     app.router.add_post("/api/i2c/{addr}/fault", i2c_fault)
     app.router.add_delete("/api/i2c/{addr}/fault", i2c_fault)
-    from simulator.page_api import add_page_routes  # it imports this module's helpers
+    from simulator.web.page_api import add_page_routes  # it imports this module's helpers
 
     add_page_routes(app)
     return app

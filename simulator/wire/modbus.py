@@ -28,7 +28,7 @@ from pymodbus.pdu import ModbusPDU
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from simulator.evse_din import Refusal
+from simulator.twins.boards.evse_din import Refusal
 from simulator.model import SimModel
 
 log = logging.getLogger(__name__)

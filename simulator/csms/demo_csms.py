@@ -1,9 +1,9 @@
 """A tiny demo central system (OCPP 1.6-J server side) that accepts everything.
 
-``python -m simulator.demo_csms [--host 127.0.0.1] [--port 9000] [--sim-url URL]``; charge
+``python -m simulator.csms.demo_csms [--host 127.0.0.1] [--port 9000] [--sim-url URL]``; charge
 points connect to ``ws://HOST:PORT/<charge point id>``. One readable line is printed per message
 received. With ``--sim-url`` (the simulator's page, e.g. http://127.0.0.1:8765) every frame in
-both directions also goes to the page's OCPP log (simulator/ocpp_feed.py).
+both directions also goes to the page's OCPP log (simulator/web/ocpp_feed.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from websockets.asyncio.server import ServerConnection, serve
 
-from simulator.ocpp_feed import FrameListener, SimLogFeed, TappedConnection
+from simulator.web.ocpp_feed import FrameListener, SimLogFeed, TappedConnection
 
 HEARTBEAT_INTERVAL = 300
 

@@ -1,5 +1,5 @@
 // evse-sim page: live state over server-sent events (/api/events), controls over the JSON API
-// (simulator/http_api.py, simulator/page_api.py). Plain JS, no build step, nothing external.
+// (simulator/web/http_api.py, simulator/web/page_api.py). Plain JS, no build step, nothing external.
 "use strict";
 
 const FAULT_TEXT = { rcd: "RCD trip", overcurrent: "overcurrent", pilot: "pilot / diode", comm: "board silent",

@@ -1,5 +1,5 @@
 """The pigpio daemon's socket interface (pigpiod, abyz.me.uk/rpi/pigpio/sif.html) over a
-:class:`simulator.gpio.GpioBench`, so gpiozero's own ``PiGPIOFactory(host, port)`` drives the
+:class:`simulator.twins.gpio.GpioBench`, so gpiozero's own ``PiGPIOFactory(host, port)`` drives the
 simulated charger's GPIO through the real ``pigpio`` client over TCP.
 
 Request: ``cmd, p1, p2, p3`` (four little-endian uint32), then ``p3`` extension bytes. The
@@ -18,7 +18,7 @@ import logging
 import struct
 import time
 
-from simulator.gpio import GPIO_COUNT, INPUT, OUTPUT, GpioBench
+from simulator.twins.gpio import GPIO_COUNT, INPUT, OUTPUT, GpioBench
 
 log = logging.getLogger(__name__)
 

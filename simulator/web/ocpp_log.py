@@ -1,7 +1,7 @@
 """The OCPP messages between a charge point and a backend, as the simulator page shows them.
 
-The simulator sees no OCPP traffic; a backend that does (simulator/demo_csms.py with
-``--sim-url``, through simulator/ocpp_feed.py) hands each frame over, raw, with its direction.
+The simulator sees no OCPP traffic; a backend that does (simulator/csms/demo_csms.py with
+``--sim-url``, through simulator/web/ocpp_feed.py) hands each frame over, raw, with its direction.
 Frames are OCPP-J 1.6 §4.1 arrays: CALL ``[2, id, action, payload]``, CALLRESULT
 ``[3, id, payload]``, CALLERROR ``[4, id, errorCode, errorDescription, errorDetails]``. A result
 or error carries no action: it is the action of the CALL with the same id (§4.1.2), sent the

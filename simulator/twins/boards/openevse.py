@@ -2,7 +2,7 @@
 
 Pure logic, no I/O, written from the protocol description and OpenEVSE's
 ``rapi_proc.cpp`` / ``EnergyMeter.cpp`` (not from the agent's driver). The
-endpoint (``simulator.rapi_endpoint``) feeds it lines and sends what it returns.
+endpoint (``simulator.wire.rapi``) feeds it lines and sends what it returns.
 
 Frames ``$CC p1 p2 [:SS]^XK``: XK = XOR of all characters before '^' (``*CK`` =
 8-bit sum, or no checksum, are accepted too); a bad checksum gets ``$NK``.
@@ -15,9 +15,9 @@ added (whole Wh) to the total only when the EV is unplugged.
 
 from __future__ import annotations
 
-from simulator.evse_din import BoardInputs
+from simulator.twins.boards.evse_din import BoardInputs
 from simulator.pilot import Pilot
-from simulator.sdm630 import Sdm630
+from simulator.twins.meters.eastron import Sdm630
 
 MIN_A, HW_MAX_A = 6, 32
 FIRMWARE, RAPI_VERSION = "8.2.1", "5.2.1"

@@ -3,7 +3,7 @@
 Pure logic, no I/O, written from the register table (not from the agent's driver).
 All registers are holding registers (FC03 read; FC06/FC16 write only to the HEMS
 registers 1000-1002). The meter registers show the simulated measurements of
-the connector (:class:`simulator.sdm630.Sdm630`).
+the connector (:class:`simulator.twins.meters.eastron.Sdm630`).
 
 Resolved unknowns: the CP state register (122) documents only 1..4; the twin
 reports 5 for E (pilot short / diode fault) and 6 for F (residual current
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from pymodbus.client.mixin import ModbusClientMixin
 
-from simulator.evse_din import BoardInputs, Refusal
+from simulator.twins.boards.evse_din import BoardInputs, Refusal
 from simulator.pilot import Pilot
-from simulator.sdm630 import Sdm630
+from simulator.twins.meters.eastron import Sdm630
 
 BLOCKS = ((100, 2), (104, 1), (120, 3), (140, 12), (200, 28), (1000, 3))
 READ_FC = frozenset({3, 6, 16})  # 6/16: pymodbus reads back after a write

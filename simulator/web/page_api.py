@@ -1,4 +1,4 @@
-"""The HTTP API the simulator page adds to simulator/http_api.py (same error contract).
+"""The HTTP API the simulator page adds to simulator/web/http_api.py (same error contract).
 
 GET  /static/...                 page.css, page.js (index.html is served at /)
 GET  /api/meta                   {"faults": [...], "gpio": [...], "speed": {"min": x, "max": y}}
@@ -8,7 +8,7 @@ POST /api/evses/{id}/battery     {"capacity_kwh": 40, "soc": 0.2}   either or bo
 GET  /api/evses/{id}/session     the current or last plug session with its power samples
                                  {"started_s", "ended_s", "energy_wh", "peak_w", "samples": [[t, W], ...]}
                                  (404 before the first plug)
-GET  /api/ocpp-log?since=N       {"entries": [...]} (simulator/ocpp_log.py), after seq N
+GET  /api/ocpp-log?since=N       {"entries": [...]} (simulator/web/ocpp_log.py), after seq N
 POST /api/ocpp-log               {"cp": "CP-1", "direction": "cp->csms"|"csms->cp", "frame": [...] | "raw text"}
 """
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from simulator.app import MAX_SPEED, MIN_SPEED
-from simulator.gpio import SETTABLE
-from simulator.http_api import STATIC, _error, _evse_id, _json_body, _sim
+from simulator.twins.gpio import SETTABLE
+from simulator.web.http_api import STATIC, _error, _evse_id, _json_body, _sim
 from simulator.model import Fault
-from simulator.ocpp_log import OcppLogError
+from simulator.web.ocpp_log import OcppLogError
 
 
 def _number(value: object) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pymodbus.client.mixin import ModbusClientMixin
 
-from simulator.sdm630 import FREQUENCY_HZ, Sdm630
+from simulator.twins.meters.eastron import FREQUENCY_HZ, Sdm630
 
 DT = ModbusClientMixin.DATATYPE
 BLOCKS = ((0x5000, 8), (0x5460, 24), (0x5B00, 0x3E), (0x8900, 2))
