@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-
 # IEC 61851-1 Annex A: the pilot PWM cannot signal less than 6 A; 0 means no energy.
 MIN_OFFER_A = 6.0
 

@@ -1,4 +1,5 @@
-"""Which simulated board and meter an ``[[evse]]`` entry gets (its ``board`` / ``meter`` keys).
+"""Which simulated board and meter an ``[[evse]]`` entry gets (its ``board`` / ``meter`` keys):
+the twin registry. A new board's twin is one line in ``BOARDS``.
 
 Every board offers the same shape to the model and the bus: ``relay``,
 ``pwm_current_a(inputs)``, ``decide_relay(inputs)``, ``accessed(now)``,
@@ -11,15 +12,17 @@ them read the connector's measurements (:class:`simulator.twins.meters.eastron.S
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from simulator.twins.meters.abb_b23 import AbbB23Image
 from simulator.twins.boards.bender import BenderBoard
-from simulator.config import EvseConfig
 from simulator.twins.boards.evse_din import EvseDinBoard
 from simulator.twins.boards.heidelberg import HeidelbergBoard
 from simulator.twins.boards.openevse import OpenEvseBoard
+from simulator.twins.meters.abb_b23 import AbbB23Image
 from simulator.twins.meters.eastron import Sdm630, SdmImage
+
+if TYPE_CHECKING:
+    from simulator.config import EvseConfig
 
 BOARDS: dict[str, Callable[[EvseConfig, Sdm630], Any]] = {
     "evse-din": lambda c, m: EvseDinBoard(c.board_unit, c.default_current_a, c.rcd_layout),

@@ -19,7 +19,7 @@ from agent.app import systemd
 from agent.station.clock import Clock
 from agent.app.config import AgentConfig, ConfigError
 from agent.app.lifecycle import Lifecycle
-from agent.app.peripherals import BUS_KEY, build_peripherals
+from agent.app.peripherals import build_peripherals
 from agent.backend.link import Link, endpoint_url
 from agent.core.session import Session
 from agent.persistence.settings import Settings
@@ -75,25 +75,16 @@ def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
 
 
 def build_hardware(config: AgentConfig):
-    """Buses, boards, meters and the card reader named in the config (agent.app.hardware)."""
-    from agent.app.hardware import build_connectors
-
-    buses, hardware = build_connectors(config)
+    """The buses and every device the config names (agent.app.hardware): ``(closeables,
+    [(connector section, board, meter)], card reader, I2C bus)``."""
+    from agent.app.hardware import build_connectors, build_device
     from agent.app.peripherals import build_i2c_bus
 
-    if (i2c := build_i2c_bus(config)) is not None:
-        buses[BUS_KEY] = i2c  # the display, the temperature sensor, a PN532 (agent.app.peripherals)
-    reader = None
-    if config.card_reader.driver == "pcsc":
-        from drivers.readers.pcsc import PcscCardReader
-
-        reader = PcscCardReader(config.card_reader.reader, byte_order=config.card_reader.byte_order)
-    elif config.card_reader.driver == "pn532":
-        from drivers.readers.pn532 import Pn532CardReader
-
-        reader = Pn532CardReader(i2c, config.card_reader.address, byte_order=config.card_reader.byte_order,
-                                 poll_interval_s=config.card_reader.poll_interval_s)
-    return buses, hardware, reader
+    i2c = build_i2c_bus(config)  # the display, the temperature sensor, a PN532
+    wiring, hardware = build_connectors(config, i2c)
+    reader = build_device(config.card_reader, wiring)
+    closeables = [*wiring.buses.values(), *wiring.owned, *([i2c] if i2c is not None else [])]
+    return closeables, hardware, reader, i2c
 
 
 def build_firmware_management(config: AgentConfig, store: Store, station: Station, settings: Settings, clock: Clock, backend, lifecycle: Lifecycle):
@@ -143,7 +134,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     store, storage_ok = open_store(Path(config.storage.data_dir) / "evse-agent.db", config.storage.max_queued_messages)
     settings = build_settings(config, store)
     clock = Clock()
-    buses, hardware, reader = build_hardware(config)
+    closeables, hardware, reader, i2c = build_hardware(config)
     from agent.station.safety_io import build_gpio
 
     gpio_factory, safeties = build_gpio(config)  # GPIO contactor, RCD, e-stop, lock, LEDs per connector
@@ -225,7 +216,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         asyncio.create_task(lifecycle.stopping.wait(), name="stop"),
         asyncio.create_task(systemd.feed_watchdog(), name="watchdog"),
         *(asyncio.create_task(work) for work in build_firmware_management(config, store, station, settings, clock, backend, lifecycle)),
-        *(asyncio.create_task(work) for work in build_peripherals(config, station, buses.get(BUS_KEY), notes)),  # OLED, thermal
+        *(asyncio.create_task(work) for work in build_peripherals(config, station, i2c, notes)),  # OLED, thermal
         *(asyncio.create_task(work) for work in driver_work),
     ]
     systemd.notify(f"READY=1\nSTATUS=charge point {config.charge_point.id}, backend {link.url}")
@@ -247,8 +238,8 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         await status_server.stop()
         if reader is not None:
             await reader.close()
-        for bus in buses.values():
-            await bus.close()
+        for closeable in closeables:
+            await closeable.close()
         for safety in safeties.values():
             safety.release()  # contactor open, lines freed
         if gpio_factory is not None:

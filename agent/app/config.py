@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from drivers import registry
+from drivers.registry import Kind, OptionError
+
 
 class ConfigError(ValueError):
     """A configuration file is unreadable or a key in it is wrong."""
@@ -91,34 +94,26 @@ class BusSection:
     retries: int = 1
 
 
-# Board drivers that talk Modbus (need ``bus``) and those on a serial line of their own (need ``device``).
-MODBUS_BOARDS = ("evse-din", "heidelberg", "bender")
-SERIAL_BOARDS = ("openevse",)
+def device(kind: Kind, default: str | None = None, *, none_allowed: bool = False) -> Any:
+    """The ``driver`` field of a device section: a driver of ``kind`` (drivers/registry.py),
+    whose own options are the section's other keys (kept in ``options``)."""
+    metadata = {"device_kind": kind, "none_allowed": none_allowed}
+    if default is None:
+        return field(metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
-class BoardSection:
-    driver: Literal["evse-din", "heidelberg", "bender", "openevse"]
-    bus: str = ""  # Modbus drivers: the [[buses]] name
-    unit: int = 1
-    min_interval_s: float = 0.1  # EVSE-DIN wants 100-200 ms between accesses
-    centiamp_mode: Literal["auto", "on", "off"] = "auto"  # evse-din
-    rcd_bits: Literal["syssi", "pdf"] = "syssi"  # evse-din
-    watchdog_ms: int = 15000  # heidelberg: register 257, 0 = off
-    failsafe_current_a: float = 0.0  # heidelberg: register 262, what the box offers once the watchdog expired
-    energy_word_order: Literal["big", "little"] = "big"  # heidelberg: registers 15-18
-    device: str = ""  # openevse: /dev/ttyUSB0, a pty, or socket://host:port
-    baudrate: int = 115200  # openevse
-    timeout_s: float = 1.0  # openevse: wait for a RAPI reply
-    pause_command: Literal["sleep", "disable"] = "sleep"  # openevse: FS or FD for 0 A
+class DeviceSection:
+    """A board or a meter: its driver and that driver's options (drivers/registry.py)."""
+
+    driver: str = device(Kind.BOARD)
+    options: Any = None
 
 
 @dataclass(frozen=True)
-class MeterSection:
-    driver: Literal["sdm630", "sdm72", "sdm72-v1", "sdm120", "abb-b23"]
-    bus: str
-    unit: int = 2
-    min_interval_s: float = 0.0
+class MeterSection(DeviceSection):
+    driver: str = device(Kind.METER)
 
 
 @dataclass(frozen=True)
@@ -160,7 +155,7 @@ class GpioSection:
 @dataclass(frozen=True)
 class ConnectorSection:
     id: int
-    board: BoardSection
+    board: DeviceSection
     meter: MeterSection | None = None
     max_current_a: float = 16.0
     phases: Literal[1, 3] = 3
@@ -170,13 +165,11 @@ class ConnectorSection:
 
 @dataclass(frozen=True)
 class CardReaderSection:
-    driver: Literal["pcsc", "pn532", "none"] = "none"
-    reader: str = ""  # part of the PC/SC reader name; "" = the first reader
-    byte_order: Literal["as_read", "reversed"] = "as_read"
-    address: int = 0x24  # pn532: I²C address (on the [i2c] bus)
-    poll_interval_s: float = 0.2  # pn532: how often the field is searched for a card
+    # "pcsc": through pcscd; "pn532": on the [i2c] bus; their options are the other keys.
+    driver: str = device(Kind.CARD_READER, "none", none_allowed=True)
     # Also try the reversed byte order against the local list / cache (agent/station/card_ids.py).
     match_reversed: bool = False
+    options: Any = None
 
 
 @dataclass(frozen=True)
@@ -190,29 +183,28 @@ class I2cSection:
 
 @dataclass(frozen=True)
 class DisplaySection:
-    """An SSD1306 OLED showing one connector (agent/ui/displays.py)."""
+    """A display showing one connector (agent/ui/displays.py); ``driver`` ssd1306."""
 
-    driver: Literal["ssd1306"] = "ssd1306"
-    address: int = 0x3C
-    height: Literal[64, 32] = 64
+    driver: str = device(Kind.DISPLAY, "ssd1306")
     connector: int = 1
     # The QR code shown while the connector is free: {charge_point_id} and {connector_id}
     # are filled in; "" = no QR code.
     qr_url: str = ""
     refresh_s: float = 1.0
+    options: Any = None
 
 
 @dataclass(frozen=True)
 class TemperatureSection:
-    """The station's temperature sensor (agent/station/thermal.py)."""
+    """The station's temperature sensor (agent/station/thermal.py): ``driver`` tmp102 or lm75
+    (``kind``, its older name, is read too)."""
 
-    kind: Literal["tmp102", "lm75", "none"] = "none"
-    address: int = 0x48
-    resolution_bits: int = 9  # lm75 family: 9 (LM75), 11 (LM75B), 12 (TMP75)
+    driver: str = device(Kind.TEMPERATURE, "none", none_allowed=True)
     derate_above_c: float = 60.0
     stop_above_c: float = 75.0
     hysteresis_c: float = 5.0
     interval_s: float = 1.0
+    options: Any = None
 
 
 @dataclass(frozen=True)
@@ -281,22 +273,75 @@ def load_config(path: str | Path, **overrides: Any) -> AgentConfig:
     return config
 
 
-def _build(cls: type, raw: Any, where: str) -> Any:
+def _build(cls: type, raw: Any, where: str, also_known: frozenset[str] = frozenset()) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where or 'file'}: expected a table, got {raw!r}")
+    fields = dataclasses.fields(cls)
+    if any("device_kind" in f.metadata for f in fields):
+        return _build_device(cls, raw, where)
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in fields}
     for key in raw:
         if key not in names:
-            raise ConfigError(f"{_join(where, key)}: unknown key (known: {', '.join(sorted(names))})")
+            known = ", ".join(sorted(names | also_known))
+            raise ConfigError(f"{_join(where, key)}: unknown key (known: {known})")
     values = {}
-    for f in dataclasses.fields(cls):
+    for f in fields:
         key = _join(where, f.name)
         if f.name in raw:
             values[f.name] = _convert(hints[f.name], raw[f.name], key)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{key}: missing (required)")
     return cls(**values)
+
+
+def _build_device(cls: type, raw: dict[str, Any], where: str) -> Any:
+    """A device section: the section's own keys, ``driver``, and the rest for the driver's
+    options dataclass (drivers/registry.py), each checked strictly."""
+    kind_field = next(f for f in dataclasses.fields(cls) if "device_kind" in f.metadata)
+    raw = dict(raw)
+    driver_key = "driver"
+    if cls is TemperatureSection and "kind" in raw and "driver" not in raw:
+        driver_key = "kind"  # its older name
+        raw["driver"] = raw.pop("kind")
+    name = raw.get("driver", kind_field.default)
+    if name is dataclasses.MISSING:
+        raise ConfigError(f"{_join(where, driver_key)}: missing (required)")
+    allowed = registry.names(kind_field.metadata["device_kind"]) + (["none"] if kind_field.metadata["none_allowed"] else [])
+    if name not in allowed:
+        raise ConfigError(f"{_join(where, driver_key)}: {name!r} is not one of {', '.join(repr(a) for a in allowed)}")
+    own_names = {f.name for f in dataclasses.fields(cls)} - {"options"}
+    own = {k: v for k, v in raw.items() if k in own_names}
+    rest = {k: v for k, v in raw.items() if k not in own_names}
+    options = None
+    if name != "none":
+        options = _build(registry.spec(name).options, rest, where, also_known=frozenset(own_names))
+    else:
+        # Keys of the kind's drivers are let be while it is off (an example config lists them).
+        usable = set(own_names).union(*(
+            (f.name for f in dataclasses.fields(registry.spec(n).options)) for n in allowed if n != "none"
+        ))
+        for key in rest:
+            if key not in usable:
+                raise ConfigError(f"{_join(where, key)}: unknown key (known: {', '.join(sorted(usable))})")
+    plain = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values = {k: _convert(hints[k], v, _join(where, k)) for k, v in own.items() if k != "driver"}
+    for f in plain.values():
+        if f.name not in own and f.name not in ("options", "driver") and f.default is dataclasses.MISSING \
+                and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{_join(where, f.name)}: missing (required)")
+    return cls(driver=name, options=options, **values)
+
+
+def check_device(section: Any, where: str, context: registry.Context) -> None:
+    """The driver's own checks of its options (drivers/registry.py DriverSpec.check)."""
+    if section is None or section.options is None:
+        return
+    try:
+        registry.spec(section.driver).check(section.options, context)
+    except OptionError as exc:
+        raise ConfigError(f"{where}.{exc.key}: {exc}") from None
 
 
 def _convert(tp: Any, value: Any, key: str) -> Any:
@@ -397,50 +442,20 @@ def _check_semantics(config: AgentConfig) -> None:
     if sorted(ids) != list(range(1, len(ids) + 1)):
         raise ConfigError(f"connectors: ids must be 1..{len(ids)} (OCPP numbers connectors from 1), got {ids}")
     used_pins: dict[int, str] = {}  # GPIO pins taken so far, across connectors
+    bus_kinds = {b.name: b.kind for b in config.buses}
     for i, conn in enumerate(config.connectors):
         where = f"connectors[{i}]"
         if not 6 <= conn.max_current_a <= 80:
             raise ConfigError(f"{where}.max_current_a: {conn.max_current_a} is outside 6-80 A (IEC 61851-1)")
         if conn.poll_interval_s <= 0:
             raise ConfigError(f"{where}.poll_interval_s: must be > 0")
-        _check_board(conn.board, f"{where}.board", conn.poll_interval_s)
+        context = registry.Context(bus_kinds=bus_kinds, poll_interval_s=conn.poll_interval_s)
+        check_device(conn.board, f"{where}.board", context)
+        check_device(conn.meter, f"{where}.meter", context)
         if conn.gpio is not None:
             from agent.station.safety_io import check_gpio_config
 
             check_gpio_config(conn.gpio, f"{where}.gpio", used_pins)
-        for part in ("board", "meter"):
-            device = getattr(conn, part)
-            if device is None or (part == "board" and device.driver in SERIAL_BOARDS):
-                continue
-            if device.bus not in bus_names:
-                raise ConfigError(f"{where}.{part}.bus: no bus named {device.bus!r} (have: {', '.join(bus_names)})")
-            tcp = next(b for b in config.buses if b.name == device.bus).kind == "tcp"
-            if not (1 <= device.unit <= 247 or (tcp and device.unit == 255)):
-                raise ConfigError(f"{where}.{part}.unit: {device.unit} is outside 1-247 (255 only on a tcp bus)")
-
-
-def _check_board(board: BoardSection, where: str, poll_interval_s: float) -> None:
-    """Driver-specific keys: a Modbus board needs ``bus``, a serial one ``device``."""
-    if board.driver in SERIAL_BOARDS:
-        if not board.device:
-            raise ConfigError(f"{where}.device: required for the {board.driver} driver (serial port or socket://host:port)")
-        if board.bus:
-            raise ConfigError(f"{where}.bus: the {board.driver} driver is not on a Modbus bus; use device")
-        if board.baudrate <= 0 or board.timeout_s <= 0:
-            raise ConfigError(f"{where}: baudrate and timeout_s must be > 0")
-        return
-    if not board.bus:
-        raise ConfigError(f"{where}.bus: required for the {board.driver} driver")
-    if board.device:
-        raise ConfigError(f"{where}.device: only for serial boards ({', '.join(SERIAL_BOARDS)}); the bus has the device")
-    if board.driver == "heidelberg":
-        if not 0 <= board.watchdog_ms <= 0xFFFF:
-            raise ConfigError(f"{where}.watchdog_ms: must be 0-65535 (register 257)")
-        # evcc polls every timeout/4; the station reads the board every poll_interval_s
-        if board.watchdog_ms and board.watchdog_ms < 4000 * poll_interval_s:
-            raise ConfigError(f"{where}.watchdog_ms: must be at least 4 x poll_interval_s ({4000 * poll_interval_s:.0f} ms)")
-        if board.failsafe_current_a != 0 and not 6 <= board.failsafe_current_a <= 16:
-            raise ConfigError(f"{where}.failsafe_current_a: must be 0 or 6-16 A (register 262)")
 
 
 def _check_security(config: AgentConfig) -> None:
@@ -471,11 +486,14 @@ def _is_loopback(host: str) -> bool:
 
 def _check_i2c(config: AgentConfig) -> None:
     """The I²C devices: a bus named once, addresses 0x03-0x77 used once, sane thresholds."""
-    users = [(f"displays[{i}].address", d.address) for i, d in enumerate(config.displays)]
-    if config.temperature.kind != "none":
-        users.append(("temperature.address", config.temperature.address))
-    if config.card_reader.driver == "pn532":
-        users.append(("card_reader.address", config.card_reader.address))
+    devices = [(f"displays[{i}]", d) for i, d in enumerate(config.displays)]
+    devices += [("temperature", config.temperature), ("card_reader", config.card_reader)]
+    context = registry.Context()
+    users = []
+    for where, section in devices:
+        check_device(section, where, context)
+        if isinstance(section.options, registry.I2cOptions):
+            users.append((f"{where}.address", section.options.address))
     bus = config.i2c
     if bus.device and bus.sim:
         raise ConfigError("i2c: name either device or sim, not both")
@@ -488,8 +506,6 @@ def _check_i2c(config: AgentConfig) -> None:
         raise ConfigError("i2c.timeout_s: must be > 0")
     seen: dict[int, str] = {}
     for where, address in users:
-        if not 0x03 <= address <= 0x77:
-            raise ConfigError(f"{where}: 0x{address:02X} is outside the 7-bit I2C range 0x03-0x77")
         if address in seen:
             raise ConfigError(f"{where}: 0x{address:02X} is already {seen[address]}")
         seen[address] = where
@@ -507,19 +523,15 @@ def _check_i2c(config: AgentConfig) -> None:
             from agent.ui.screens import qr_matrix
 
             try:
-                qr_matrix(url, d.height)
+                qr_matrix(url, d.options.height)
             except ValueError as exc:
                 raise ConfigError(f"displays[{i}].qr_url: {exc}") from None
     t = config.temperature
-    if t.kind != "none":
+    if t.driver != "none":
         if not t.derate_above_c < t.stop_above_c:
             raise ConfigError("temperature.derate_above_c: must be below temperature.stop_above_c")
         if t.hysteresis_c < 0 or t.interval_s <= 0:
             raise ConfigError("temperature: hysteresis_c must be >= 0 and interval_s > 0")
-        if not 9 <= t.resolution_bits <= 12:
-            raise ConfigError("temperature.resolution_bits: must be 9-12")
-    if config.card_reader.poll_interval_s <= 0:
-        raise ConfigError("card_reader.poll_interval_s: must be > 0")
 
 
 def _check_driver(config: AgentConfig) -> None:

@@ -23,8 +23,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from drivers.interfaces import BoardStatus, DeviceError, MeterReading, PilotState, checked_offer
 from drivers.bus.modbus import DATATYPE, ModbusDevice, decode_values
+from drivers.interfaces import (
+    BoardStatus,
+    DeviceError,
+    MeterReading,
+    PilotState,
+    checked_offer,
+)
+from drivers.registry import DriverSpec, Kind, ModbusOptions, check_modbus
 
 DEFAULT_UNIT = 255
 REG_CP_STATE = 122
@@ -112,3 +119,14 @@ class BenderMeter:
 
     async def close(self) -> None:
         """Closed with the bus."""
+
+
+SPEC = DriverSpec(
+    name="bender",
+    kind=Kind.BOARD,
+    options=ModbusOptions,
+    build=lambda o, wiring: BenderBoard(wiring.modbus(o)),
+    provides=frozenset({"meter"}),
+    check=check_modbus,
+    summary="Bender CC612/613 controller, own meter (Modbus TCP, unit 255)",
+)

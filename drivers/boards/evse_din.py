@@ -15,10 +15,18 @@ import asyncio
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
-from drivers.interfaces import BoardFault, BoardStatus, DeviceError, PilotState, checked_offer
 from drivers.bus.modbus import ModbusDevice
+from drivers.interfaces import (
+    BoardFault,
+    BoardStatus,
+    DeviceError,
+    PilotState,
+    checked_offer,
+)
+from drivers.registry import DriverSpec, Kind, ModbusOptions, check_modbus
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +184,20 @@ class EvseDinBoard:
 
     async def close(self) -> None:
         """The bus is shared: it is closed by its owner, not by a board."""
+
+
+@dataclass(frozen=True)
+class EvseDinOptions(ModbusOptions):
+    min_interval_s: float = 0.1  # the board wants 100-200 ms between accesses (docs/hardware)
+    centiamp_mode: CentiampMode = "auto"  # register 1000 in 0.01 A (2005 bit 7) or whole amps
+    rcd_bits: RcdBits = "syssi"  # which bit layout of register 1007 reports an RCD trip
+
+
+SPEC = DriverSpec(
+    name="evse-din",
+    kind=Kind.BOARD,
+    options=EvseDinOptions,
+    build=lambda o, wiring: EvseDinBoard(wiring.modbus(o), centiamp_mode=o.centiamp_mode, rcd_bits=o.rcd_bits),
+    check=check_modbus,
+    summary="SimpleEVSE-WB / EVSE-DIN controller board (Modbus RTU or TCP)",
+)

@@ -30,10 +30,27 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
 from drivers.bus.modbus import DATATYPE, ModbusDevice, decode_values
+from drivers.interfaces import (
+    BoardFault,
+    BoardStatus,
+    DeviceError,
+    DeviceUnavailable,
+    MeterReading,
+    PilotState,
+    checked_offer,
+)
+from drivers.registry import (
+    Context,
+    DriverSpec,
+    Kind,
+    ModbusOptions,
+    OptionError,
+    check_modbus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -187,3 +204,37 @@ class HeidelbergMeter:
 
     async def close(self) -> None:
         """Closed with the bus."""
+
+
+@dataclass(frozen=True)
+class HeidelbergOptions(ModbusOptions):
+    watchdog_ms: int = 15000  # register 257; 0 = off
+    failsafe_current_a: float = 0.0  # register 262: what the box offers once the watchdog expired
+    energy_word_order: WordOrder = "big"  # registers 15-18
+
+
+def _check(o: HeidelbergOptions, context: Context) -> None:
+    check_modbus(o, context)
+    if not 0 <= o.watchdog_ms <= WATCHDOG_MAX_MS:
+        raise OptionError("watchdog_ms", f"must be 0-{WATCHDOG_MAX_MS} (register 257)")
+    # evcc polls every timeout/4; the station reads the board every poll_interval_s
+    if o.watchdog_ms and o.watchdog_ms < 4000 * context.poll_interval_s:
+        raise OptionError("watchdog_ms", f"must be at least 4 x poll_interval_s ({4000 * context.poll_interval_s:.0f} ms)")
+    if o.failsafe_current_a != 0 and not 6 <= o.failsafe_current_a <= MAX_A:
+        raise OptionError("failsafe_current_a", f"must be 0 or 6-{MAX_A:.0f} A (register 262)")
+
+
+SPEC = DriverSpec(
+    name="heidelberg",
+    kind=Kind.BOARD,
+    options=HeidelbergOptions,
+    build=lambda o, wiring: HeidelbergBoard(
+        wiring.modbus(o),
+        watchdog_ms=o.watchdog_ms,
+        failsafe_current_a=o.failsafe_current_a,
+        energy_word_order=o.energy_word_order,
+    ),
+    provides=frozenset({"meter"}),
+    check=_check,
+    summary="Heidelberg / Amperfied Energy Control, own meter (Modbus RTU 19200 8E1)",
+)

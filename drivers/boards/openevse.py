@@ -33,7 +33,16 @@ from typing import Any, Literal
 
 import serial
 
-from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, MeterReading, PilotState, checked_offer
+from drivers.interfaces import (
+    BoardFault,
+    BoardStatus,
+    DeviceError,
+    DeviceUnavailable,
+    MeterReading,
+    PilotState,
+    checked_offer,
+)
+from drivers.registry import Context, DriverSpec, Kind, OptionError, Wiring
 
 log = logging.getLogger(__name__)
 
@@ -384,3 +393,37 @@ class OpenEvseMeter:
 
     async def close(self) -> None:
         """Closed with the board's link."""
+
+
+@dataclass(frozen=True)
+class OpenEvseOptions:
+    device: str  # /dev/ttyUSB0, a pty, or socket://host:port
+    baudrate: int = BAUDRATE
+    timeout_s: float = 1.0  # wait for a RAPI reply
+    pause_command: PauseCommand = "sleep"  # FS or FD for 0 A
+
+
+def _check(o: OpenEvseOptions, context: Context) -> None:
+    if not o.device:
+        raise OptionError("device", "required: the serial port or socket://host:port")
+    if o.baudrate <= 0:
+        raise OptionError("baudrate", "must be > 0")
+    if o.timeout_s <= 0:
+        raise OptionError("timeout_s", "must be > 0")
+
+
+def _build(o: OpenEvseOptions, wiring: Wiring) -> OpenEvseBoard:
+    link = RapiLink(o.device, baudrate=o.baudrate, timeout_s=o.timeout_s)
+    wiring.own(link)
+    return OpenEvseBoard(link, pause_command=o.pause_command)
+
+
+SPEC = DriverSpec(
+    name="openevse",
+    kind=Kind.BOARD,
+    options=OpenEvseOptions,
+    build=_build,
+    provides=frozenset({"meter"}),
+    check=_check,
+    summary="OpenEVSE controller over RAPI, own meter (serial 115200 8N1 or socket://)",
+)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from typing import Literal
 
 from drivers.bitmap import Bitmap
 from drivers.interfaces import I2cBus
+from drivers.registry import DriverSpec, I2cOptions, Kind, check_i2c_address
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +89,19 @@ class Ssd1306Display:
         if self._ready:
             await self.command(DISPLAY_OFF)
             self._ready = False
+
+
+@dataclass(frozen=True)
+class Ssd1306Options(I2cOptions):
+    address: int = 0x3C
+    height: Literal[64, 32] = 64
+
+
+SPEC = DriverSpec(
+    name="ssd1306",
+    kind=Kind.DISPLAY,
+    options=Ssd1306Options,
+    build=lambda o, wiring: Ssd1306Display(wiring.i2c(), o.address, height=o.height),
+    check=check_i2c_address,
+    summary="SSD1306 128x64 / 128x32 OLED on I2C",
+)

@@ -12,7 +12,17 @@ that would come little-endian and need swapping).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from drivers.interfaces import DeviceError, I2cBus
+from drivers.registry import (
+    Context,
+    DriverSpec,
+    I2cOptions,
+    Kind,
+    OptionError,
+    check_i2c_address,
+)
 
 TEMPERATURE, CONFIG = 0x00, 0x01
 PLAUSIBLE_C = (-55.0, 150.0)  # both parts' full range; outside it the answer is garbage
@@ -62,3 +72,27 @@ class Tmp102Sensor:
 
     async def close(self) -> None:
         pass
+
+
+@dataclass(frozen=True)
+class Tmp102Options(I2cOptions):
+    address: int = 0x48
+
+
+@dataclass(frozen=True)
+class Lm75Options(I2cOptions):
+    address: int = 0x48
+    resolution_bits: int = 9  # LM75: 9, LM75B: 11, TMP75: 12
+
+
+def _check_lm75(o: Lm75Options, context: Context) -> None:
+    check_i2c_address(o, context)
+    if not 9 <= o.resolution_bits <= 12:
+        raise OptionError("resolution_bits", "must be 9-12")
+
+
+TMP102 = DriverSpec(name="tmp102", kind=Kind.TEMPERATURE, options=Tmp102Options, check=check_i2c_address,
+                    build=lambda o, wiring: Tmp102Sensor(wiring.i2c(), o.address), summary="TI TMP102 on I2C")
+LM75 = DriverSpec(name="lm75", kind=Kind.TEMPERATURE, options=Lm75Options, check=_check_lm75,
+                  build=lambda o, wiring: Lm75Sensor(wiring.i2c(), o.address, resolution_bits=o.resolution_bits),
+                  summary="LM75 / LM75B / TMP75 on I2C")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from drivers.interfaces import DeviceError, MeterReading
 from drivers.bus.modbus import DATATYPE, ModbusDevice, decode_values
+from drivers.interfaces import DeviceError, MeterReading
+from drivers.registry import DriverSpec, Kind, ModbusOptions, check_modbus
 
 REG_VOLTAGE = 0x5B00
 REG_CURRENT = 0x5B0C
@@ -76,3 +77,7 @@ class AbbB23Meter:
 
     async def close(self) -> None:
         """The bus is shared: it is closed by its owner."""
+
+
+SPEC = DriverSpec(name="abb-b23", kind=Kind.METER, options=ModbusOptions, check=check_modbus,
+                  build=lambda o, wiring: AbbB23Meter(wiring.modbus(o)), summary="ABB B23/B24 meter")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from drivers.interfaces import DeviceError, MeterReading
 from drivers.bus.modbus import ModbusDevice, decode_float32
+from drivers.interfaces import DeviceError, MeterReading
+from drivers.registry import DriverSpec, Kind, ModbusOptions, check_modbus
 
 REG_VOLTAGE = 0x00
 REG_CURRENT = 0x06
@@ -110,3 +111,13 @@ class Sdm72V1Meter(Sdm630Meter):
         if energy_kwh < 0:
             raise DeviceError(f"SDM: negative import energy {energy_kwh} kWh")
         return MeterReading(energy_kwh * 1000.0, power)
+
+
+SDM630 = DriverSpec(name="sdm630", kind=Kind.METER, options=ModbusOptions, check=check_modbus,
+                    build=lambda o, wiring: Sdm630Meter(wiring.modbus(o)), summary="Eastron SDM630, three-phase")
+SDM72 = DriverSpec(name="sdm72", kind=Kind.METER, options=ModbusOptions, check=check_modbus,
+                   build=lambda o, wiring: Sdm72Meter(wiring.modbus(o)), summary="Eastron SDM72D-M v2")
+SDM72_V1 = DriverSpec(name="sdm72-v1", kind=Kind.METER, options=ModbusOptions, check=check_modbus,
+                      build=lambda o, wiring: Sdm72V1Meter(wiring.modbus(o)), summary="Eastron SDM72 v1")
+SDM120 = DriverSpec(name="sdm120", kind=Kind.METER, options=ModbusOptions, check=check_modbus,
+                    build=lambda o, wiring: Sdm120Meter(wiring.modbus(o)), summary="Eastron SDM120, single-phase")

@@ -23,9 +23,12 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Literal
 
 from smartcard import scard
+
+from drivers.registry import DriverSpec, Kind
 
 log = logging.getLogger(__name__)
 
@@ -247,3 +250,18 @@ class PcscCardReader:
             return uid
         finally:
             scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
+
+
+@dataclass(frozen=True)
+class PcscOptions:
+    reader: str = ""  # part of the PC/SC reader name; "" = the first reader
+    byte_order: Literal["as_read", "reversed"] = "as_read"
+
+
+SPEC = DriverSpec(
+    name="pcsc",
+    kind=Kind.CARD_READER,
+    options=PcscOptions,
+    build=lambda o, wiring: PcscCardReader(o.reader, byte_order=o.byte_order),
+    summary="PC/SC contactless reader through pcscd (UID via FF CA 00 00 00)",
+)

@@ -19,9 +19,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Literal
 
 from drivers.interfaces import DeviceError, DeviceUnavailable, I2cBus
+from drivers.registry import (
+    Context,
+    DriverSpec,
+    I2cOptions,
+    Kind,
+    OptionError,
+    check_i2c_address,
+)
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +185,26 @@ class Pn532CardReader:
 
     async def close(self) -> None:
         self._closed.set()
+
+
+@dataclass(frozen=True)
+class Pn532Options(I2cOptions):
+    address: int = 0x24
+    byte_order: Literal["as_read", "reversed"] = "as_read"
+    poll_interval_s: float = 0.2  # how often the field is searched for a card
+
+
+def _check(o: Pn532Options, context: Context) -> None:
+    check_i2c_address(o, context)
+    if o.poll_interval_s <= 0:
+        raise OptionError("poll_interval_s", "must be > 0")
+
+
+SPEC = DriverSpec(
+    name="pn532",
+    kind=Kind.CARD_READER,
+    options=Pn532Options,
+    build=lambda o, wiring: Pn532CardReader(wiring.i2c(), o.address, o.byte_order, poll_interval_s=o.poll_interval_s),
+    check=_check,
+    summary="NXP PN532 NFC module on I2C",
+)

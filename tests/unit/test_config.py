@@ -41,7 +41,7 @@ def test_every_shipped_config_passes_check_config(path):
 def test_minimal_config_gets_defaults(tmp_path):
     config = load_config(write(tmp_path, MINIMAL))
     assert config.connectors[0].max_current_a == 16.0
-    assert config.connectors[0].board.unit == 1
+    assert config.connectors[0].board.options.unit == 1
     assert config.buses[0].baudrate == 9600
 
 

@@ -28,9 +28,9 @@ byte_order = "reversed"
 def test_i2c_parts_with_their_defaults(tmp_path):
     config = load_config(write(tmp_path, MINIMAL + I2C))
     assert config.i2c.device == "/dev/i2c-1" and not config.i2c.sim
-    assert config.displays[0].address == 0x3C and config.displays[0].height == 64
-    assert (config.temperature.address, config.temperature.derate_above_c, config.temperature.stop_above_c) == (0x48, 60, 75)
-    assert config.card_reader.driver == "pn532" and config.card_reader.address == 0x24
+    assert config.displays[0].options.address == 0x3C and config.displays[0].options.height == 64
+    assert (config.temperature.options.address, config.temperature.derate_above_c, config.temperature.stop_above_c) == (0x48, 60, 75)
+    assert config.card_reader.driver == "pn532" and config.card_reader.options.address == 0x24
 
 
 @pytest.mark.parametrize("change, message", [
