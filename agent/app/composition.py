@@ -46,17 +46,19 @@ def check(config: AgentConfig) -> None:
     check_files(config)
 
 
-def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
-    """The database, or a safe stand-in: (store, whether it keeps anything).
+def open_store(path: Path, max_queued: int) -> tuple[Store, str | None]:
+    """The database, or a safe stand-in: (store, None when it keeps everything, else what
+    is wrong with storage, for ``evse-agent status``).
 
     A damaged file is moved aside (kept for inspection) and a new one started; a data
-    directory that cannot be written (read-only file system, disk full, permissions)
-    leaves the agent on a memory store with every connector Faulted, so it still
-    switches the boards off, reports to the backend and can be reached, but charges
-    nothing that could not be billed.
+    directory that cannot be written (read-only file system, disk full, permissions), or a
+    database a newer release migrated past what this one can use (a self-update rolled
+    back; the file is left untouched for that release), leaves the agent on a memory store
+    with every connector Faulted, so it still switches the boards off, reports to the
+    backend and can be reached, but charges nothing that could not be billed.
     """
     try:
-        return Store(path, max_queued=max_queued), True
+        return Store(path, max_queued=max_queued), None
     except DatabaseCorrupt as exc:
         stamp = time.strftime("%Y%m%dT%H%M%S")
         log.critical("storage: %s; moving it aside as %s.corrupt-%s and starting a new one", exc, path.name, stamp)
@@ -65,13 +67,13 @@ def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
                 damaged = path.with_name(path.name + suffix)
                 if damaged.exists():
                     damaged.rename(damaged.with_name(f"{damaged.name}.corrupt-{stamp}"))
-            return Store(path, max_queued=max_queued), True
+            return Store(path, max_queued=max_queued), None
         except (OSError, StorageError) as again:
             exc = again
     except StorageError as error:
         exc = error
     log.critical("storage: %s; running without storage: no charging until it is fixed", exc)
-    return Store(":memory:", max_queued=max_queued), False
+    return Store(":memory:", max_queued=max_queued), str(exc)
 
 
 def build_hardware(config: AgentConfig):
@@ -131,7 +133,7 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
 async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     """Run until stopped; True when a restart was asked for (``cli`` then re-executes)."""
     lifecycle = lifecycle or Lifecycle()
-    store, storage_ok = open_store(Path(config.storage.data_dir) / "evse-agent.db", config.storage.max_queued_messages)
+    store, storage_problem = open_store(Path(config.storage.data_dir) / "evse-agent.db", config.storage.max_queued_messages)
     settings = build_settings(config, store)
     clock = Clock()
     closeables, hardware, reader, i2c = build_hardware(config)
@@ -156,7 +158,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         settings,
         clock,
         card_reader=reader,
-        storage_ok=storage_ok,
+        storage_ok=storage_problem is None,
         storage_recheck_s=config.storage.recheck_interval_s,
     )
 
@@ -199,7 +201,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     log.info("evse-agent %s: charge point %s, backend %s", __version__, config.charge_point.id, link.url)
     status_server = StatusServer(
         Path(config.storage.data_dir) / SOCKET_NAME,
-        lambda: status_snapshot(config.charge_point.id, __version__, station, backend, link, store),
+        lambda: status_snapshot(config.charge_point.id, __version__, station, backend, link, store, storage_problem),
     )
     try:
         await status_server.start()

@@ -78,6 +78,8 @@ def render(status: dict[str, Any]) -> str:
         + (f"  (last error: {link['last_error']})" if link.get("last_error") else ""),
         f"queue         {status.get('queued_messages')} transaction message(s) waiting",
     ]
+    if status.get("storage", "ok") != "ok":
+        lines.append(f"storage       {status['storage']}")
     for c in status.get("connectors", []):
         fault = f" [{c['fault']}]" if c.get("fault") else ""
         lines.append(
@@ -93,7 +95,7 @@ def render(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def snapshot(charge_point_id: str, version: str, station, backend, link, store) -> dict[str, Any]:
+def snapshot(charge_point_id: str, version: str, station, backend, link, store, storage_problem: str | None = None) -> dict[str, Any]:
     """What ``evse-agent status`` shows: connectors, transactions, the link, the queue."""
     connectors = []
     for conn in station.connectors.values():
@@ -132,6 +134,9 @@ def snapshot(charge_point_id: str, version: str, station, backend, link, store) 
             "last_error": link.last_error,
         },
         "queued_messages": store.outbox_length(),
+        "storage": storage_problem or (
+            f"schema {store.newer_schema} from a newer release, usable by this one" if store.newer_schema else "ok"
+        ),
         "last_card": station.last_card,
         "connectors": connectors,
     }

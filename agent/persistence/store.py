@@ -6,7 +6,16 @@ that was queued survives a power cut (NORMAL would lose the last commits on powe
 which for billing data is not acceptable; the cost is one fsync per queued message,
 a few per minute while charging).
 
-Schema changes are numbered migrations applied in order at open.
+Schema changes are numbered migrations applied in order at open. Each one says whether a
+release that knows only the migrations before it can still use the database after it
+(``Migration.older_code_can_use``: a new table or a new nullable column, yes; a table whose
+rows change meaning, no). The database keeps the oldest schema that can use it
+(``schema_info.usable_from``), so a release rolled back after a self-update
+(agent/maintenance/self_update.py) can tell a newer database it may run on from one it must
+not touch: that one is left as it is and the release runs without storage, every connector
+Faulted (``DatabaseTooNew``), so nothing is charged that could not be billed and nothing
+queued by the newer release is lost. Before a migration older code cannot follow, the
+database is copied (``<name>.before-schema-<n>``) for support staff.
 """
 
 from __future__ import annotations
@@ -22,7 +31,16 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS: list[str] = [
+@dataclass(frozen=True)
+class Migration:
+    script: str
+    # Whether a release that stops at the migration before this one can still use the
+    # database after it (it ignores new tables and nullable columns; it cannot read rows
+    # whose meaning changed).
+    older_code_can_use: bool = True
+
+
+MIGRATION_SCRIPTS: list[str] = [
     # 1: the first schema
     """
     CREATE TABLE transactions (
@@ -122,6 +140,14 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
+MIGRATIONS: list[Migration] = [Migration(script) for script in MIGRATION_SCRIPTS] + [
+    # 8: the oldest schema that can use this database (see the module's docstring)
+    Migration("CREATE TABLE schema_info (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"),
+]
+
+
+SCHEMA_INFO_FROM = 8  # the first schema with schema_info
+
 
 class StorageError(RuntimeError):
     """The database cannot be opened or written."""
@@ -154,6 +180,19 @@ class DatabaseCorrupt(StorageError):
     """The file is not a usable SQLite database (damaged, truncated, overwritten)."""
 
 
+class DatabaseTooNew(StorageError):
+    """A newer release migrated the database past what this release can use (a rollback):
+    it is left untouched for that release."""
+
+    def __init__(self, path: Path | str, version: int, usable_from: int, known: int) -> None:
+        super().__init__(
+            f"{path}: schema {version} written by a newer release can only be used from schema {usable_from}; "
+            f"this release knows up to {known}: left untouched"
+        )
+        self.version = version
+        self.usable_from = usable_from
+
+
 # Outbox bound: past it, the oldest periodic MeterValues go first; StartTransaction and
 # StopTransaction are never dropped (billing needs them, and there are few of them).
 DEFAULT_MAX_QUEUED = 50_000
@@ -165,6 +204,7 @@ class Store:
         data directory cannot be written)."""
         self.path = path
         self.max_queued = max_queued
+        self.newer_schema: int | None = None  # a newer release's schema this release runs on
         if path != ":memory:":
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -192,12 +232,48 @@ class Store:
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        known = len(MIGRATIONS)
+        if version > known:
+            usable_from = self._usable_from(version)
+            if usable_from > known:
+                raise DatabaseTooNew(self.path, version, usable_from, known)
+            self.newer_schema = version
+            log.warning("database: schema %d from a newer release; this release (schema %d) can use it", version, known)
+            return
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            if not migration.older_code_can_use and version > 0:
+                self._copy_before(number)
             log.info("database: applying migration %d", number)
             with self._tx():
-                for statement in _statements(script):
+                for statement in _statements(migration.script):
                     self._db.execute(statement)
+                if number >= SCHEMA_INFO_FROM:
+                    usable_from = number if not migration.older_code_can_use else self._usable_from(number - 1)
+                    self._db.execute(
+                        "INSERT INTO schema_info(key, value) VALUES ('usable_from', ?)"
+                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (usable_from,),
+                    )
                 self._db.execute(f"PRAGMA user_version={number}")
+
+    def _usable_from(self, version: int) -> int:
+        """The oldest schema that can use this database (before schema_info: its own)."""
+        if version < SCHEMA_INFO_FROM:
+            return version
+        row = self._db.execute("SELECT value FROM schema_info WHERE key = 'usable_from'").fetchone()
+        return row[0] if row else version
+
+    def _copy_before(self, number: int) -> None:
+        """A copy of the database as it is, before a migration older code cannot follow."""
+        if self.path == ":memory:":
+            return
+        copy = Path(self.path).with_name(f"{Path(self.path).name}.before-schema-{number}")
+        target = sqlite3.connect(copy)
+        try:
+            self._db.backup(target)
+        finally:
+            target.close()
+        log.warning("database: copied to %s before migration %d", copy.name, number)
 
     def _tx(self):
         return _Transaction(self._db)
