@@ -123,7 +123,7 @@ class GpioPulseOutput:
 
 
 class GpioCableLock:
-    """openWB's lock (hardware.md §6): a direction output (active = towards locked), a motor
+    """openWB's lock (docs/hardware/gpio.md#cable-lock): a direction output (active = towards locked), a motor
     output pulsed for the move, and a position switch (active = locked) when wired."""
 
     def __init__(self, direction: PinSpec, motor: PinSpec, feedback: PinSpec | None = None, factory=None):

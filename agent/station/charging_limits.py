@@ -4,7 +4,7 @@ Owns the ``SmartCharging`` profiles (``agent/core/smart_charging.py``) for the s
 them in the store, tells them which transaction runs where, and applies each
 connector's limit to its session with ``LimitChanged`` at every period start and
 whenever profiles change. While a connector offers current (PWM on) its limit changes
-at most every 5 s (IEC 61851-1, hardware.md §1.3: PWM updated at most every 5 s); a
+at most every 5 s (IEC 61851-1, docs/hardware/control-pilot.md#timing: PWM updated at most every 5 s); a
 connector that offers nothing is updated at once, so a transaction starts with the
 limit already in place. Version-neutral: the OCPP adapter calls ``install``,
 ``clear``, ``composite`` and ``add_pending``.
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PWM_UPDATE_INTERVAL_S = 5.0  # IEC 61851-1 (hardware.md §1.3)
+PWM_UPDATE_INTERVAL_S = 5.0  # IEC 61851-1 (docs/hardware/control-pilot.md#timing)
 POLL_S = 1.0  # how often transactions starting / ending are looked for
 VOLTAGE_HYSTERESIS_V = 5.0  # the meter's voltage is taken over when it moved this far
 PENDING_GRACE_S = 60.0  # a remote start's profile waits ConnectionTimeOut + this for its transaction

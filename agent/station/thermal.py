@@ -10,7 +10,7 @@ below the stop threshold. A sensor that stops answering suspends charging the sa
 
 Derating reaches the session as ``DerateChanged`` (its own fact beside smart charging's
 limit). While a connector offers current its derating changes at most every 5 s
-(IEC 61851-1, hardware.md §1.3); the stop acts at once. The last reading is kept in
+(IEC 61851-1, docs/hardware/control-pilot.md#timing); the stop acts at once. The last reading is kept in
 ``station.temperature_c`` for the Temperature measurand of MeterValues.
 """
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PWM_UPDATE_INTERVAL_S = 5.0  # IEC 61851-1 (hardware.md §1.3)
+PWM_UPDATE_INTERVAL_S = 5.0  # IEC 61851-1 (docs/hardware/control-pilot.md#timing)
 LOST_AFTER_FAILURES = 3
 
 

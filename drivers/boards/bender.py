@@ -1,4 +1,4 @@
-"""Bender CC612/CC613 wallbox controller over Modbus TCP — hardware.md §2d.
+"""Bender CC612/CC613 wallbox controller over Modbus TCP — docs/hardware/bender.md#registers.
 
 Why Bender rather than Phoenix Contact CHARX SEC: the CC612/613 is the
 controller inside many wallboxes sold under other names (Mennekes, Webasto,

@@ -1,4 +1,4 @@
-"""SimpleEVSE-WB / EVSE-DIN (evracing) over Modbus RTU — hardware.md §2a.
+"""SimpleEVSE-WB / EVSE-DIN (evracing) over Modbus RTU — docs/hardware/evse-din.md#registers.
 
 Registers used (holding, read FC03, write FC16 like evcc/syssi):
   1000 configured current (A, or 0.01 A with 2005 bit7 on FW >= 17); 0 = off
@@ -41,7 +41,7 @@ CENTIAMP_MIN_FW = 17
 # 1000 allows 0 or 6..80 A (drivers.interfaces.checked_offer)
 MAX_A = 80.0
 
-# 1007 bits (hardware.md §2a)
+# 1007 bits (docs/hardware/evse-din.md#status-bits)
 BIT_RELAY = 1 << 0
 BIT_DIODE_FAIL = 1 << 1
 BIT_VENT_FAIL = 1 << 2

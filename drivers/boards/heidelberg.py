@@ -1,4 +1,4 @@
-"""Heidelberg / Amperfied Energy Control over Modbus RTU, 19200 8E1 — hardware.md §2b.
+"""Heidelberg / Amperfied Energy Control over Modbus RTU, 19200 8E1 — docs/hardware/heidelberg.md#link.
 
 Input registers (FC04), read as one block 5..18:
   5 charging state: 2 A1, 3 A2, 4 B1, 5 B2, 6 C1, 7 C2, 8 derating, 9 E, 10 F, 11 error
@@ -16,7 +16,7 @@ From then on every poll of the station resets the box's watchdog; if the agent
 dies, the box falls back to the fail-safe current on its own once the timeout
 has passed without communication.
 
-The word order of the u32 energy registers is disputed (hardware.md §2b: evcc
+The word order of the u32 energy registers is disputed (docs/hardware/heidelberg.md#energy-word-order: evcc
 and McuHeidelberg read the high word first, the HA template marks them word
 swapped): ``energy_word_order`` = "big" (high word first) or "little".
 

@@ -1,4 +1,4 @@
-"""OpenEVSE controller over RAPI (serial 115200 8N1) — hardware.md §2d.
+"""OpenEVSE controller over RAPI (serial 115200 8N1) — docs/hardware/openevse-rapi.md#link.
 
 Frames (OpenEVSE ``rapi_proc.cpp``, protocol 5.x): ``$CC p1 p2 :SS^XK\\r`` where
 ``XK`` is the XOR of every character before ``^`` as two hex digits (``$GS^30``)

@@ -5,7 +5,7 @@ through one ``asyncio.Lock`` (RS-485 is half duplex; a TCP gateway in front of
 an RS-485 line is too). Per unit it keeps
 
 * a minimum interval between accesses (EVSE-DIN: evcc waits 200 ms, openWB
-  100 ms — hardware.md §2a), measured from the end of one access to the start
+  100 ms — docs/hardware/modbus-rs485.md#pacing), measured from the end of one access to the start
   of the next; another unit may use the bus meanwhile;
 * a consecutive-failure count; after ``lost_after`` failures in a row the unit
   is considered lost (``is_lost``).
@@ -40,7 +40,7 @@ DATATYPE = _DT  # pymodbus' register data types (UINT32, INT16, UINT64, FLOAT32,
 
 
 def decode_float32(regs: Sequence[int]) -> list[float]:
-    """IEEE-754 float32 values, high word first ("ABCD", hardware.md §3)."""
+    """IEEE-754 float32 values, high word first ("ABCD", docs/hardware/eastron-sdm.md#data-format)."""
     value = ModbusClientMixin.convert_from_registers(list(regs), _DT.FLOAT32, word_order="big")
     return list(value) if isinstance(value, list) else [float(value)]  # type: ignore[arg-type]
 

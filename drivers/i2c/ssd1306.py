@@ -1,4 +1,4 @@
-"""SSD1306 128×64 (or 128×32) OLED on I²C — hardware.md §5 (after luma.oled).
+"""SSD1306 128×64 (or 128×32) OLED on I²C — docs/hardware/ssd1306.md#i2c (after luma.oled).
 
 Every write starts with a control byte: 0x00 = the rest are commands, 0x40 = the rest are
 display RAM data. Commands go as SMBus block writes (≤ 32 bytes, ``write_block(addr, 0x00,

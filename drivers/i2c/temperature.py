@@ -1,4 +1,4 @@
-"""I²C temperature sensors — hardware.md §5 (Linux hwmon lm75.c / tmp102.c).
+"""I²C temperature sensors — docs/hardware/tmp102-lm75.md#reading (Linux hwmon lm75.c / tmp102.c).
 
 Both keep the temperature in register 0x00 as a 16-bit two's-complement value, MSB
 first and left-aligned; it is read as an I²C block read of 2 bytes (no SMBus word read:

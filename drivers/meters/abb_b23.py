@@ -1,4 +1,4 @@
-"""ABB B23/B24 (A/B series) meters — hardware.md §3.
+"""ABB B23/B24 (A/B series) meters — docs/hardware/abb-b23.md#registers.
 
 Holding registers (FC03), integers, big-endian, high word first:
   0x5B00/02/04 V L1-L3 (u32, 0.1 V)     0x5B0C/0E/10 I L1-L3 (u32, 0.01 A)

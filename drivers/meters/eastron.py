@@ -1,4 +1,4 @@
-"""Eastron SDM630, SDM72D-M v2 (same map), SDM72 v1 and single-phase SDM120 — hardware.md §3.
+"""Eastron SDM630, SDM72D-M v2 (same map), SDM72 v1 and single-phase SDM120 — docs/hardware/eastron-sdm.md#registers.
 
 Input registers (FC04), IEEE-754 float32, high word first ("ABCD"), PDU
 addresses (manual 30001 = 0x0000):
@@ -74,7 +74,7 @@ class Sdm630Meter:
 
 
 class Sdm120Meter(Sdm630Meter):
-    """Single-phase SDM120: V 0x00, I 0x06, P 0x0C, import 0x48 (hardware.md §3).
+    """Single-phase SDM120: V 0x00, I 0x06, P 0x0C, import 0x48 (docs/hardware/eastron-sdm.md#models).
 
     The SDM120 lists no 0x34 total power and no L2/L3 registers, so each value
     is read on its own rather than across gaps it may refuse.
@@ -94,7 +94,7 @@ class Sdm120Meter(Sdm630Meter):
 
 
 class Sdm72Meter(Sdm630Meter):
-    """SDM72D-M v2: the full SDM630 float map (evcc ``eastron-sdm72v2_630.yaml``, hardware.md §3)."""
+    """SDM72D-M v2: the full SDM630 float map (evcc ``eastron-sdm72v2_630.yaml``, docs/hardware/eastron-sdm.md#models)."""
 
 
 class Sdm72V1Meter(Sdm630Meter):

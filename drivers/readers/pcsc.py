@@ -1,4 +1,4 @@
-"""PC/SC contactless reader (pcscd + pyscard) — hardware.md §4.
+"""PC/SC contactless reader (pcscd + pyscard) — docs/hardware/pcsc-vpcd.md#uid-apdu.
 
 One worker thread owns the PC/SC context (every PC/SC call blocks). It waits
 for reader events with ``SCardGetStatusChange`` (pcsc-lite wakes it on insert
@@ -9,7 +9,7 @@ presentation and hands the idTag to the event loop(s) with
 
 idTag: uppercase hex, no separators, bytes as received (EVerest, SmartEVSE),
 or reversed for installations whose cards were enrolled through a
-keyboard-wedge reader (hardware.md §4 "byte-order trap").
+keyboard-wedge reader (docs/hardware/pcsc-vpcd.md#idtag, "byte-order trap").
 
 pcscd going away (SCARD_E_NO_SERVICE, restart) is survived: the context is
 dropped, the thread waits ``retry_delay_s`` and establishes a new one. This is

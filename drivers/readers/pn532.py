@@ -1,4 +1,4 @@
-"""NXP PN532 NFC reader on I²C as a :class:`CardReader` — hardware.md §4 and §5
+"""NXP PN532 NFC reader on I²C as a :class:`CardReader` — docs/hardware/pn532.md#frames
 (after Adafruit_CircuitPython_PN532 ``i2c.py`` / ``adafruit_pn532.py``).
 
 Host → PN532 information frame: ``00 00 FF LEN LCS D4 CMD params… DCS 00`` with

@@ -3,7 +3,7 @@
 What the agent drives (outputs) and what the physical parts report back (inputs), per EVSE:
 a main contactor with an auxiliary contact, an RCD/RCM with a self-test wire, an emergency
 stop, a stop button, a motor cable lock with a position switch (openWB's pattern:
-direction + motor pulse + feedback, hardware.md §6) and three status LEDs.
+direction + motor pulse + feedback, docs/hardware/gpio.md#cable-lock) and three status LEDs.
 
 Levels are electrical (what a pin reads or is driven to); ``WIRING`` says, per signal,
 which level means "active", and which pull the input needs, so an agent config can be

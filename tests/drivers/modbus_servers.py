@@ -22,7 +22,7 @@ METER_UNIT = 2
 
 
 def evse_registers(**over: int) -> dict[int, int]:
-    """EVSE-DIN holding registers (hardware.md §2a): FW 18, 2005 bit7 set, state B."""
+    """EVSE-DIN holding registers (docs/hardware/evse-din.md#registers): FW 18, 2005 bit7 set, state B."""
     regs = {a: 0 for a in range(1000, 1010)} | {a: 0 for a in range(2000, 2018)}
     regs.update({1000: 1600, 1001: 1600, 1002: 2, 1003: 32, 1005: 18, 1006: 2, 1007: 0})
     regs[2005] = (1 << 0) | (1 << 3) | (1 << 7) | (1 << 9)
@@ -31,7 +31,7 @@ def evse_registers(**over: int) -> dict[int, int]:
 
 
 def meter_values(**over: float) -> dict[int, float]:
-    """SDM630 float32 input registers (hardware.md §3), address -> value."""
+    """SDM630 float32 input registers (docs/hardware/eastron-sdm.md#registers), address -> value."""
     vals = {0x00: 230.1, 0x02: 231.2, 0x04: 229.3, 0x06: 16.0, 0x08: 15.5, 0x0A: 15.75,
             0x34: 11040.0, 0x48: 1234.5}
     vals.update(over)

@@ -1,4 +1,5 @@
-"""Pure register decode/encode (no I/O): hardware.md §2a EVSE-DIN, §3 SDM630, §4 UID."""
+"""Pure register decode/encode (no I/O): docs/hardware/evse-din.md#registers,
+docs/hardware/eastron-sdm.md#registers, docs/hardware/pcsc-vpcd.md#uid-apdu."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from drivers.interfaces import BoardFault, DeviceError, PilotState
 from drivers.bus.modbus import DATATYPE, decode_values
 
 
-# ---- Heidelberg (hardware.md §2b) ---------------------------------------------------------
+# ---- Heidelberg (docs/hardware/heidelberg.md#input-registers) -----------------------------
 
 
 def heidelberg_regs(state=7, energy=(0x0001, 0x0002), temp=253) -> list[int]:
@@ -77,7 +77,7 @@ def test_heidelberg_board_refuses_bad_settings():
         heidelberg.HeidelbergBoard(None, failsafe_current_a=3)  # type: ignore[arg-type]
 
 
-# ---- Bender (hardware.md §2d) ----------------------------------------------------------------
+# ---- Bender (docs/hardware/bender.md#registers) ----------------------------------------------
 
 
 def u32(*values: int) -> list[int]:
@@ -110,7 +110,7 @@ def test_bender_meter_and_not_available():
         bender.encode_current(5)
 
 
-# ---- ABB B23 (hardware.md §3) ------------------------------------------------------------------
+# ---- ABB B23 (docs/hardware/abb-b23.md#registers) ----------------------------------------------
 
 
 def abb_instant(volts=(2301, 2302, 2303), amps=(1600, 1550, 1575), power=1104000) -> list[int]:
@@ -148,7 +148,7 @@ def test_decode_values_uses_pymodbus_conversions():
         decode_values([1, 2, 3], DATATYPE.UINT32)
 
 
-# ---- OpenEVSE RAPI (hardware.md §2d) ---------------------------------------------------------
+# ---- OpenEVSE RAPI (docs/hardware/openevse-rapi.md#frames) -----------------------------------
 
 
 def test_rapi_frames_and_checksums():

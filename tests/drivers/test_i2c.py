@@ -1,7 +1,7 @@
 """I²C drivers against the simulator's chip twins, over the simulated bus's TCP transport.
 
-The twins (simulator/twins/i2c/ssd1306.py, temperature.py, pn532.py) are written from the datasheet
-notes in hardware.md §5; the checks are on the bytes they received and what they answer.
+The twins (simulator/twins/i2c/ssd1306.py, temperature.py, simulator/twins/readers/pn532.py) are written from
+the datasheet notes in docs/hardware/README.md; the checks are on the bytes they received and what they answer.
 """
 
 from __future__ import annotations
@@ -289,7 +289,7 @@ async def test_pn532_reversed_byte_order(bus):
     twin.card = bytes.fromhex("26DEFAE7")
     reader = Pn532CardReader(client, 0x24, byte_order="reversed", poll_interval_s=0.01)
     cards = reader.cards()
-    assert await _next_card(cards) == "E7FADE26"  # hardware.md §4's example
+    assert await _next_card(cards) == "E7FADE26"  # the example in docs/hardware/pcsc-vpcd.md#idtag
     await reader.close()
     await cards.aclose()
 

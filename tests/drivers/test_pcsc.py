@@ -1,6 +1,6 @@
 """PcscCardReader against the real pcscd + vpcd, with the simulator's virtual card.
 
-The card is ``simulator.twins.readers.vpcd_card.present`` (hardware.md §4): connecting to vpcd inserts
+The card is ``simulator.twins.readers.vpcd_card.present`` (docs/hardware/pcsc-vpcd.md#vpcd-framing): connecting to vpcd inserts
 it, closing the socket removes it. A tap here keeps the card on the reader until the test
 has seen what it waits for, then takes it away and waits until pcscd has seen it go.
 

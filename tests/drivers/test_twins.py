@@ -2,7 +2,7 @@
 
 Modbus TCP for every Modbus driver, Modbus RTU 19200 8E1 on a socat pty for the
 Heidelberg, RAPI over TCP (``socket://``) and over a pty for the OpenEVSE. The
-twins are the simulator's (written from hardware.md, not from the drivers).
+twins are the simulator's (written from docs/hardware/README.md, not from the drivers).
 """
 
 from __future__ import annotations

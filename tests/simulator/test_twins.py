@@ -118,7 +118,7 @@ def rapi(m: SimModel, body: str) -> str:
 
 def test_openevse_rapi_commands():
     m = model_of(OPENEVSE)
-    assert framed("$GS") == "$GS^30\r"  # hardware.md: '$'^'G'^'S' = 0x30
+    assert framed("$GS") == "$GS^30\r"  # docs/hardware/openevse-rapi.md#frames: '$'^'G'^'S' = 0x30
     assert rapi(m, "$GS") == framed("$OK 01 0 01 0000")
     assert rapi(m, "$GS :2A").startswith("$OK 01 0 01 0000 :2A^")  # sequence id echoed
     assert m.rapi_command(1, "$GS^00\r").startswith("$NK")  # bad checksum

@@ -1,4 +1,4 @@
-"""Bender CC612/613 controller: holding registers, relay rules, own meter (hardware.md §2d).
+"""Bender CC612/613 controller: holding registers, relay rules, own meter (docs/hardware/bender.md#registers).
 
 Pure logic, no I/O, written from the register table (not from the agent's driver).
 All registers are holding registers (FC03 read; FC06/FC16 write only to the HEMS

@@ -1,4 +1,4 @@
-"""EVSE-DIN / SimpleEVSE-WB board: holding registers and relay rules (hardware.md §2a).
+"""EVSE-DIN / SimpleEVSE-WB board: holding registers and relay rules (docs/hardware/evse-din.md#registers).
 
 Pure logic, no I/O. The board sees the control-pilot state produced by the EV
 (:class:`simulator.pilot.Pilot`) and decides PWM and relay; it never measures current.
@@ -14,7 +14,7 @@ from enum import IntEnum
 from simulator.pilot import Pilot
 
 FIRMWARE = 18  # reg 1005; FW >= 17 knows 2005 bit7 = 0.01 A mode
-CABLE_LIMIT_A = 32  # reg 1003, PP coding of a 32 A Type 2 cable (hardware.md §1.2)
+CABLE_LIMIT_A = 32  # reg 1003, PP coding of a 32 A Type 2 cable (docs/hardware/control-pilot.md#proximity-pilot)
 MIN_A, MAX_A = 6, 80  # reg 1000: 0 = off, else 6..80 A
 
 
@@ -134,7 +134,7 @@ class EvseDinBoard:
         self.rcd_clear_requested = False  # set by 1004 bit2, consumed by the owner
 
     def power_up(self) -> None:
-        """A reboot or brown-out: 1000 := 2000 again (hardware.md §2a), relay open."""
+        """A reboot or brown-out: 1000 := 2000 again (docs/hardware/evse-din.md#power-up), relay open."""
         self.current_raw = self._raw(self.config[Reg.DEFAULT_CURRENT])
         self.relay = False
 
@@ -165,7 +165,7 @@ class EvseDinBoard:
     def decide_relay(self, inputs: BoardInputs) -> bool:
         """Relay closes only in C (or D if allowed) with PWM >= 6 A and no fault.
 
-        IEC 61851-1 Table A.6 (hardware.md §1.3): open at once on C->B, unplug, pilot
+        IEC 61851-1 Table A.6 (docs/hardware/control-pilot.md#contactor): open at once on C->B, unplug, pilot
         E/F, diode fault or RCD trip; the simulation applies the rule on every change.
         """
         allowed = {Pilot.C} | ({Pilot.D} if self.config[Reg.CONFIG_BITS] & Cfg.ALLOW_STATE_D else set())

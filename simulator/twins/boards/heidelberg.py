@@ -1,4 +1,4 @@
-"""Heidelberg / Amperfied Energy Control: registers, relay rules and watchdog (hardware.md §2b).
+"""Heidelberg / Amperfied Energy Control: registers, relay rules and watchdog (docs/hardware/heidelberg.md#input-registers).
 
 Pure logic, no I/O, written from the register table (not from the agent's driver).
 Input registers (FC04) report state and the box's own meter, which reads the
@@ -87,7 +87,7 @@ class HeidelbergBoard:
         return amps if amps >= HW_MIN_A else 0.0
 
     def decide_relay(self, inputs: BoardInputs) -> bool:
-        """Closed only in C with a current to offer (IEC 61851-1 Table A.6, hardware.md §1.3)."""
+        """Closed only in C with a current to offer (IEC 61851-1 Table A.6, docs/hardware/control-pilot.md#contactor)."""
         self.relay = inputs.pilot is Pilot.C and self.pwm_current_a(inputs) >= HW_MIN_A
         return self.relay
 

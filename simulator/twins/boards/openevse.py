@@ -1,4 +1,4 @@
-"""OpenEVSE controller: RAPI commands, relay rules and energy meter (hardware.md §2d).
+"""OpenEVSE controller: RAPI commands, relay rules and energy meter (docs/hardware/openevse-rapi.md#commands).
 
 Pure logic, no I/O, written from the protocol description and OpenEVSE's
 ``rapi_proc.cpp`` / ``EnergyMeter.cpp`` (not from the agent's driver). The

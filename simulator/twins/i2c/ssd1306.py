@@ -1,4 +1,4 @@
-"""SSD1306 OLED controller twin (written from the datasheet notes in hardware.md §5).
+"""SSD1306 OLED controller twin (written from docs/hardware/ssd1306.md#commands).
 
 I²C: after the address, a control byte ``Co D/C# 0 0 0 0 0 0``: D/C# = 0 commands, 1 data
 for display RAM (GDDRAM); Co = 0 means every following byte is of that kind, Co = 1 that

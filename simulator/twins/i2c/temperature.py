@@ -1,4 +1,4 @@
-"""Temperature sensor twins on I²C: TMP102 and LM75 (hardware.md §5, the Linux hwmon notes).
+"""Temperature sensor twins on I²C: TMP102 and LM75 (docs/hardware/tmp102-lm75.md#pointer-register).
 
 Both have a pointer register: the first byte of a write selects the register, further
 bytes write it (MSB first); a read returns the selected register from its MSB.

@@ -1,4 +1,4 @@
-"""ABB B23/B24 meter: holding registers over a connector's measurements (hardware.md §3).
+"""ABB B23/B24 meter: holding registers over a connector's measurements (docs/hardware/abb-b23.md#registers).
 
 Integers, big-endian, high word first. "Not available" is all-0xFF for unsigned
 and 0x7FFF... for signed values; quantities the simulation does not produce

@@ -1,4 +1,4 @@
-"""Eastron SDM630 meter: input registers, float32 big-endian, high word first (hardware.md §3)."""
+"""Eastron SDM630 meter: input registers, float32 big-endian, high word first (docs/hardware/eastron-sdm.md#data-format)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class Sdm630:
         return regs
 
 
-# Addresses each Eastron model serves (hardware.md §3); a read touching any other
+# Addresses each Eastron model serves (docs/hardware/eastron-sdm.md#models); a read touching any other
 # register is refused with ILLEGAL ADDRESS (2), as a strict meter would.
 SDM120_ADDRESSES = frozenset({0x00, 0x06, 0x0C, 0x12, 0x18, 0x1E, 0x46, 0x48, 0x4A, 0x4C, 0x4E, 0x156, 0x158})
 SDM72_V1_ADDRESSES = frozenset({0x34, 0x48, 0x4A, 0x156})

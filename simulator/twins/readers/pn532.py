@@ -1,4 +1,4 @@
-"""NXP PN532 twin on I²C (hardware.md §5; frame layout of the PN532 user manual as noted there).
+"""NXP PN532 twin on I²C (docs/hardware/pn532.md#frames: the frame layout of the PN532 user manual).
 
 The host writes an information frame ``00 00 FF LEN LCS D4 CMD params… DCS 00``; a frame
 with a wrong LCS or DCS is ignored (the host never gets its ACK). A good one is answered

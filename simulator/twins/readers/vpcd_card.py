@@ -1,4 +1,4 @@
-"""A virtual contactless card for the vsmartcard vpcd reader (hardware.md §4).
+"""A virtual contactless card for the vsmartcard vpcd reader (docs/hardware/pcsc-vpcd.md#vpcd-framing).
 
 pcscd's vpcd driver listens on TCP 35963; connecting is "card inserted", closing the
 socket is "card removed". Frames: 2-byte big-endian length + payload. A 1-byte payload is
