@@ -26,15 +26,19 @@ Interpretations, where OCPP 1.6 leaves room:
   share among the connectors with a transaction (counting itself).
 - Limits in W are turned into A per phase: W / (voltage × numberPhases), numberPhases
   of the period (default 3, §7.13); the voltage is the station's (from its meter).
+- A composite schedule (§5.13) has at most MAX_COMPOSITE_PERIODS periods; one that would
+  have more stops where the next would begin, and its duration says so.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import enum
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 NOMINAL_VOLTAGE_V = 230.0
@@ -43,6 +47,11 @@ DAY_S = 86400
 WEEK_S = 7 * DAY_S
 # How far next_change_after looks ahead: beyond one weekly recurrence.
 HORIZON_S = WEEK_S + DAY_S
+# A composite schedule has at most this many periods (OCPP 1.6 sets no limit; OCPP 2.0.1's
+# ChargingScheduleType allows 1024), and covers at most MAX_DURATION_S (OCPP 1.6 integers
+# are 32-bit): beyond either, its duration says how far it reaches.
+MAX_COMPOSITE_PERIODS = 1024
+MAX_DURATION_S = 2**31 - 1
 
 
 class Purpose(enum.Enum):  # OCPP 1.6 §7.10 ChargingProfilePurposeType
@@ -82,6 +91,10 @@ class Schedule:  # §7.14 ChargingSchedule
     start: dt.datetime | None = None
     min_rate: float | None = None
 
+    @cached_property
+    def period_starts(self) -> tuple[int, ...]:
+        return tuple(q.start_s for q in self.periods)
+
 
 @dataclass(frozen=True)
 class Profile:  # §7.8 ChargingProfile, with the connector it was set on
@@ -118,9 +131,10 @@ class CompositePeriod:
 @dataclass(frozen=True)
 class Composite:
     start: dt.datetime
-    duration_s: int
+    duration_s: int  # as asked, or less where the schedule stops (MAX_COMPOSITE_PERIODS)
     unit: RateUnit
     periods: tuple[CompositePeriod, ...]
+    evaluations: int = field(default=0, compare=False)  # instants evaluated: the work it took
 
 
 class ProfileRejected(ValueError):
@@ -308,33 +322,44 @@ class SmartCharging:
         duration_s: int,
         unit: RateUnit = RateUnit.AMPS,
         voltage_v: float = NOMINAL_VOLTAGE_V,
+        *,
+        max_periods: int = MAX_COMPOSITE_PERIODS,
     ) -> Composite:
         """OCPP 1.6 §3.13.3-3.13.4 / §5.13: the schedule the connector will follow from
         ``start`` for ``duration_s`` (connector 0: the whole charge point's), merged.
-        A connector without a transaction is shown as if one started at ``start``."""
+        A connector without a transaction is shown as if one started at ``start``.
+
+        The work is bounded by the profiles, not by ``duration_s``: between two instants
+        where a non-recurring profile changes (a period start, an end, validFrom / validTo),
+        the merged limit repeats every day or week (the recurrences), so one recurrence is
+        evaluated and then repeated (``_Timeline``). At ``max_periods`` periods the
+        schedule stops, and its ``duration_s`` says how far it reaches."""
         t0 = _ts(start)
-        t1 = t0 + duration_s
+        window = min(max(0, duration_s), MAX_DURATION_S)
         if connector_id == 0:
             relevant = list(self.profiles)
+            starts = {id(p): self._start_of(p, t0, every_transaction=True) for p in relevant}
             at = lambda t: self._total_at(t, t0, voltage_v)  # noqa: E731
-            tx_start = t0
         else:
             tx = self._transactions.get(connector_id)
             tx_start = tx.start.timestamp() if tx else t0
             relevant = self._relevant(connector_id)
-            at = lambda t: self._connector_at(connector_id, t, tx_start, voltage_v, with_max=True)  # noqa: E731
-        periods: list[CompositePeriod] = []
-        for t in [t0, *self._breakpoints(relevant, t0, t1, tx_start, every_transaction=connector_id == 0)]:
-            found = at(t)
-            if found is None:
-                continue  # only when no connector maximum is known
-            period = CompositePeriod(int(round(t - t0)), _in_unit(found, unit, voltage_v), found.phases)
-            if periods and periods[-1].start_s == period.start_s:
-                periods.pop()
-            if periods and (periods[-1].limit, periods[-1].phases) == (period.limit, period.phases):
-                continue
-            periods.append(period)
-        return Composite(start, duration_s, unit, tuple(periods))
+            starts = {id(p): tx_start for p in relevant}
+            at = lambda t: self._connector_at(connector_id, t, tx_start, voltage_v, with_max=True, relevant=relevant)  # noqa: E731
+        merged = _Merge(t0, unit, voltage_v, max_periods)
+        timeline = _Timeline(relevant, starts, t0, t0 + window)
+        for t, found in timeline.instants(at, merged):
+            if not merged.add(t, found):
+                break
+        covered = window if merged.end_s is None else merged.end_s
+        return Composite(start, covered, unit, tuple(merged.periods), evaluations=timeline.evaluations)
+
+    def _start_of(self, p: Profile, t0: float, *, every_transaction: bool) -> float:
+        """The transaction start a Relative ``p`` is read from in a composite."""
+        if every_transaction and p.purpose is not Purpose.CHARGE_POINT_MAX:
+            tx = self._transactions.get(p.connector_id)
+            return tx.start.timestamp() if tx else t0
+        return t0
 
     # ---- evaluation ----------------------------------------------------------------
 
@@ -351,9 +376,17 @@ class SmartCharging:
         return out
 
     def _connector_at(
-        self, connector_id: int, t: float, tx_start: float | None, voltage_v: float, *, with_max: bool = False
+        self,
+        connector_id: int,
+        t: float,
+        tx_start: float | None,
+        voltage_v: float,
+        *,
+        with_max: bool = False,
+        relevant: list[Profile] | None = None,
     ) -> _Amps | None:
-        relevant = self._relevant(connector_id)
+        if relevant is None:
+            relevant = self._relevant(connector_id)
         tx = _winner(relevant, Purpose.TX, t, tx_start, voltage_v)
         own = tx if tx is not None else _winner(relevant, Purpose.TX_DEFAULT, t, tx_start, voltage_v, prefer=connector_id)
         cp_max = _winner(relevant, Purpose.CHARGE_POINT_MAX, t, tx_start, voltage_v)
@@ -394,6 +427,98 @@ class SmartCharging:
         return sorted(x for x in points if t0 < x < t1)
 
 
+# ---- the composite's instants --------------------------------------------------------
+
+
+class _Merge:
+    """Limits at successive instants → composite periods: equal neighbours merged, an
+    instant in the same second as the previous one replaces it; at most ``max_periods``."""
+
+    def __init__(self, t0: float, unit: RateUnit, voltage_v: float, max_periods: int) -> None:
+        self.t0, self.unit, self.voltage_v, self.max_periods = t0, unit, voltage_v, max_periods
+        self.periods: list[CompositePeriod] = []
+        self.end_s: int | None = None  # where the schedule stopped, when it is full
+
+    def add(self, t: float, found: _Amps | None) -> bool:
+        """False when the schedule is full (``end_s`` then says where it stops)."""
+        if found is None:
+            return True  # only when no connector maximum is known
+        periods = self.periods
+        period = CompositePeriod(int(round(t - self.t0)), _in_unit(found, self.unit, self.voltage_v), found.phases)
+        if periods and periods[-1].start_s == period.start_s:
+            periods.pop()
+        if periods and (periods[-1].limit, periods[-1].phases) == (period.limit, period.phases):
+            return True
+        if len(periods) >= self.max_periods:
+            self.end_s = period.start_s
+            return False
+        periods.append(period)
+        return True
+
+
+class _Timeline:
+    """The instants where a composite may change, with the limit at each, in time order.
+
+    Every profile breakpoint in the window would do, but a recurring profile has one per
+    period per day or week, however long the window. So the window is cut at the
+    *aperiodic* breakpoints (those of Absolute and Relative profiles, and every validFrom /
+    validTo); within one such segment only recurring profiles change, and the limit repeats
+    every ``cycle`` (a week if any profile recurs weekly, else a day). The first cycle of a
+    segment is evaluated; later cycles repeat its changes without evaluating anything, and a
+    segment whose cycle changes nothing is skipped. Evaluations are bounded by the number
+    of segments times the breakpoints in one cycle, whatever the window's length; repeated
+    cycles each add a period, so the merge's period limit bounds them."""
+
+    def __init__(self, profiles: list[Profile], starts: dict[int, float], t0: float, t1: float) -> None:
+        self.recurring = [p for p in profiles if p.kind is Kind.RECURRING]
+        self.cycle = WEEK_S if any(p.recurrency is Recurrency.WEEKLY for p in self.recurring) else DAY_S
+        aperiodic: set[float] = set()
+        for p in profiles:
+            aperiodic.update(_aperiodic_breakpoints(p, t0, starts[id(p)]))
+        self.bounds = [t0, *sorted(x for x in aperiodic if t0 < x < t1), t1]
+        self.evaluations = 0
+
+    def instants(self, at: Callable[[float], _Amps | None], merged: _Merge) -> Iterator[tuple[float, _Amps | None]]:
+        """(instant, ``at(instant)``) in time order; ``merged`` (which the caller feeds them
+        to) tells when repeating a cycle no longer changes the schedule."""
+        for a, b in zip(self.bounds, self.bounds[1:]):
+            at_a = self._evaluate(at, a)
+            yield a, at_a
+            if not self.recurring:
+                continue
+            first_end = min(b, a + self.cycle)
+            points = sorted(
+                {x for p in self.recurring for x in _recurring_breakpoints(p, a, first_end) if a <= x < first_end}
+            )
+            values = []
+            for x in points:
+                found = at_a if x == a else self._evaluate(at, x)
+                values.append(found)
+                if x > a:
+                    yield x, found
+            if first_end >= b or not points:
+                continue
+            # Later cycles: the same changes, shifted (the limit repeats every cycle here).
+            changes = [(x, v) for i, (x, v) in enumerate(zip(points, values)) if v != values[i - 1]]
+            if not changes:
+                continue  # constant from here to b
+            k = 1
+            while a + k * self.cycle < b:
+                shift = k * self.cycle
+                before = (len(merged.periods), merged.periods[-2:])
+                for x, found in changes:
+                    if x + shift >= b:
+                        break
+                    yield x + shift, found
+                if k >= 2 and (len(merged.periods), merged.periods[-2:]) == before:
+                    break  # a cycle that changed nothing: neither will any later one
+                k += 1
+
+    def _evaluate(self, at, t: float) -> _Amps | None:
+        self.evaluations += 1
+        return at(t)
+
+
 # ---- one profile ---------------------------------------------------------------------
 
 
@@ -432,7 +557,10 @@ def _period_at(p: Profile, t: float, tx_start: float | None, voltage_v: float) -
     duration = _duration(p)
     if offset < 0 or (duration is not None and offset >= duration):
         return None
-    period = [q for q in p.schedule.periods if q.start_s <= offset][-1]
+    index = bisect.bisect_right(p.schedule.period_starts, offset) - 1
+    if index < 0:
+        return None  # (check() makes every schedule start with a period at 0)
+    period = p.schedule.periods[index]
     limit = period.limit
     s = p.schedule
     if s.min_rate is not None and 0 < limit < s.min_rate:
@@ -457,6 +585,33 @@ def _profile_breakpoints(p: Profile, t0: float, t1: float, tx_start: float | Non
         points += [start + q.start_s for q in p.schedule.periods]
         if duration is not None:
             points.append(start + duration)
+    return points
+
+
+def _aperiodic_breakpoints(p: Profile, t0: float, tx_start: float | None) -> list[float]:
+    """The instants where ``p`` may change that do not recur: validFrom / validTo, and the
+    period starts and end of an Absolute or Relative schedule."""
+    points = [_ts(x) for x in (p.valid_from, p.valid_to) if x is not None]
+    if p.kind is Kind.RECURRING or (p.kind is Kind.RELATIVE and tx_start is None):
+        return points
+    start = _schedule_start(p, t0, tx_start)
+    points += [start + q.start_s for q in p.schedule.periods]
+    if p.schedule.duration_s is not None:
+        points.append(start + p.schedule.duration_s)
+    return points
+
+
+def _recurring_breakpoints(p: Profile, lo: float, hi: float) -> list[float]:
+    """The period starts and ends of a Recurring ``p`` from the recurrence running at ``lo``
+    to the one running at ``hi``."""
+    assert p.schedule.start is not None  # check(): a Recurring profile has a startSchedule
+    anchor, every = _ts(p.schedule.start), _recurrence_s(p)
+    duration = _duration(p) or every
+    points: list[float] = []
+    for k in range(math.floor((lo - anchor) / every), math.floor((hi - anchor) / every) + 1):
+        start = anchor + k * every
+        points += [start + q.start_s for q in p.schedule.periods if q.start_s < duration]
+        points.append(start + duration)
     return points
 
 

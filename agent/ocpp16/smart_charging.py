@@ -139,7 +139,7 @@ class SmartChargingHandlers:
             return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.rejected)
         schedule = ChargingSchedule(
             charging_rate_unit=unit.value,
-            duration=duration,
+            duration=composite.duration_s,  # shorter than asked when it has MAX_COMPOSITE_PERIODS periods
             start_schedule=_iso(start),
             charging_schedule_period=[
                 ChargingSchedulePeriod(start_period=p.start_s, limit=p.limit, number_phases=p.phases)
