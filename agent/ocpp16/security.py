@@ -24,14 +24,13 @@ from ocpp.v16.enums import (
     CertificateUse,
     DeleteCertificateStatus,
     GetInstalledCertificateStatus,
-    MessageTrigger,
     TriggerMessageStatus,
-    UploadLogStatus,
 )
 
 from agent.security.certificates import CertificateError, CertificateId, CertificateStore, RootKind, StoreFull
 from agent.security.link_security import LinkSecurity
 from agent.ocpp16.security_keys import SecurityKeys
+from agent.ocpp16.triggers import EXTENDED_TRIGGER_MESSAGE
 from agent.security.secret_files import install_redaction, warn_if_exposed
 from agent.security.events import SecurityEvent, SecurityEvents
 
@@ -114,25 +113,16 @@ class SecurityHandlers:
     async def after_change_configuration(self, key: str, value: str):
         self.backend.security.reconnect_if_due()
 
+    # Security Whitepaper §5.5 ExtendedTriggerMessage: decided as TriggerMessage (triggers.py),
+    # the follow-ups sent by ChargePoint16.send_follow_up.
     @on(Action.extended_trigger_message)
-    def on_extended_trigger_message(self, requested_message: str, connector_id: int | None = None):
-        if connector_id is not None and connector_id != 0 and connector_id not in self.station.connectors:
-            return call_result.ExtendedTriggerMessage(status=TriggerMessageStatus.rejected)
-        return call_result.ExtendedTriggerMessage(status=TriggerMessageStatus.accepted)
+    def on_extended_trigger_message(self, requested_message: str, connector_id: int | None = None, call_unique_id: str = ""):
+        decision = self.decide_trigger(EXTENDED_TRIGGER_MESSAGE, requested_message, connector_id, call_unique_id)
+        return call_result.ExtendedTriggerMessage(status=TriggerMessageStatus(decision.answer.value))
 
     @after(Action.extended_trigger_message)
-    async def after_extended_trigger_message(self, requested_message: str, connector_id: int | None = None):
-        try:
-            if requested_message == MessageTrigger.sign_charge_point_certificate:
-                await self.sign_certificate()
-            elif requested_message == MessageTrigger.log_status_notification:
-                # No log upload runs unless GetLog started one.
-                status = self.log_status() if hasattr(self, "log_status") else UploadLogStatus.idle
-                await self.backend.call(call.LogStatusNotification(status=status, request_id=None))
-            else:  # the same follow-ups as TriggerMessage (OCPP 1.6 §5.17)
-                await self.after_trigger_message(requested_message, connector_id)
-        except Exception as exc:  # the trigger was accepted; a failed follow-up is only logged
-            log.warning("ExtendedTriggerMessage %s: follow-up failed: %r", requested_message, exc)
+    def after_extended_trigger_message(self, call_unique_id: str = "", **_):
+        self.release_follow_ups(call_unique_id)
 
     async def sign_certificate(self) -> None:
         """A new key pair on the device, and its CSR to the backend (SignCertificate.req)."""

@@ -329,11 +329,17 @@ async def test_extended_trigger_message_and_setting_system_time(sim, raw_csms, m
     await make_agent(raw_csms.port, card_reader=False)
     await raw_csms.connected()
     await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "SecurityEventNotification" and f[3]["type"] == "StartupOfTheDevice")
-    for message in ("Heartbeat", "StatusNotification", "LogStatusNotification", "FirmwareStatusNotification"):
+    # FirmwareStatusNotification: answered with the whitepaper's SignedFirmwareStatusNotification
+    # (L01.FR.28/29); nothing was ever sent, so Idle.
+    for message, sent in (("Heartbeat", "Heartbeat"), ("StatusNotification", "StatusNotification"),
+                          ("LogStatusNotification", "LogStatusNotification"),
+                          ("FirmwareStatusNotification", "SignedFirmwareStatusNotification")):
         before = len(raw_csms.received)
         reply = await raw_csms.response_to(await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": message}))
         assert reply[2] == {"status": "Accepted"}
-        await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == message, after=before)
+        await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == sent, after=before)
+    assert raw_csms.calls("SignedFirmwareStatusNotification")[-1][3] == {"status": "Idle"}
+    assert not raw_csms.calls("FirmwareStatusNotification")
     unknown_connector = await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": "MeterValues", "connectorId": 7})
     assert (await raw_csms.response_to(unknown_connector))[2] == {"status": "Rejected"}
 

@@ -198,7 +198,7 @@ async def test_get_log_failure_and_the_triggered_status(sim, raw_csms, firmware_
     trigger_mark = len(raw_csms.received)
     await raw_csms.response_to(await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": "LogStatusNotification"}))
     triggered = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "LogStatusNotification", after=trigger_mark)
-    assert triggered[3]["status"] == "Uploading"
+    assert triggered[3] == {"status": "Uploading", "requestId": 31}  # N01.FR.12: with the upload's requestId
     await wait_status(raw_csms, "LogStatusNotification", "UploadFailure", after=mark)
     assert {"status": "UploadFailure", "requestId": 31} in notifications(raw_csms, "LogStatusNotification", mark)
     # Nothing under way any more: Idle, without a request id.
