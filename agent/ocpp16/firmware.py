@@ -113,7 +113,7 @@ def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
     those of a signed update or a GetLog → the Security Whitepaper's
     SignedFirmwareStatusNotification / LogStatusNotification with their requestId."""
     from agent.ocpp16.adapter import LinkDown  # the adapter imports the handlers, which import this
-    from agent.ocpp16.signed_firmware import UPLOAD_LOG_STATUS
+    from agent.ocpp16.signed_firmware import UPLOAD_LOG_STATUS, remember_signed_firmware_status
 
     async def send(report: FirmwareStatus | DiagnosticsStatus | SignedReport | LogReport) -> bool:
         if isinstance(report, SignedReport):
@@ -127,6 +127,8 @@ def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
             payload = call.DiagnosticsStatusNotification(status=report.value)
         if not backend.online:
             return False
+        if isinstance(report, SignedReport):  # what ExtendedTriggerMessage reports from now on (L01.FR.29)
+            remember_signed_firmware_status(backend.store, payload.status, payload.request_id)
         try:
             await backend.call(payload)
         except (LinkDown, asyncio.TimeoutError):

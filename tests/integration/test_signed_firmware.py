@@ -146,6 +146,63 @@ async def test_signed_firmware_statuses_carry_the_request_id(sim, raw_csms, firm
     assert (tmp_path / "installed.bin").read_bytes() == FIRMWARE
 
 
+async def extended_firmware_status(raw) -> dict:
+    """ExtendedTriggerMessage FirmwareStatusNotification: Accepted, and the notification it sends."""
+    mark = len(raw.received)
+    reply = await raw.response_to(await raw.call("ExtendedTriggerMessage", {"requestedMessage": "FirmwareStatusNotification"}))
+    assert reply[2] == {"status": "Accepted"}
+    sent = await raw.wait_for(lambda f: f[0] == 2 and f[2] in ("SignedFirmwareStatusNotification", "FirmwareStatusNotification"),
+                              after=mark)
+    assert sent[2] == "SignedFirmwareStatusNotification"
+    return sent[3]
+
+
+async def test_extended_trigger_reports_the_last_signed_firmware_status(sim, raw_csms, firmware_agent, http_server):
+    # Security Whitepaper L01.FR.28/29: the status last sent, with its requestId (L01.FR.21);
+    # Idle when that was Installed or nothing was ever sent.
+    manufacturer = TestCA("Manufacturer Root CA")
+    good = signer(manufacturer, kind="ec")
+    http_server.files["fw.bin"] = FIRMWARE
+    agent = await firmware_agent(raw_csms.port)
+    await raw_csms.connected()
+    assert await extended_firmware_status(raw_csms) == {"status": "Idle"}
+    reply = await raw_csms.response_to(
+        await raw_csms.call("InstallCertificate", {"certificateType": "ManufacturerRootCertificate", "certificate": manufacturer.pem})
+    )
+    assert reply[2] == {"status": "Accepted"}
+
+    def request(request_id: int, location: str, **firmware) -> dict:
+        payload = {"location": location, "retrieveDateTime": iso(now()), "signingCertificate": good.pem,
+                   "signature": good.sign(FIRMWARE), **firmware}
+        return {"requestId": request_id, "retries": 1, "retryInterval": 1, "firmware": payload}
+
+    # A download that fails: DownloadFailed with its request id, also after a restart.
+    mark = len(raw_csms.received)
+    unreachable = request(41, f"http://127.0.0.1:{closed_port()}/fw.bin")
+    assert (await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", unreachable)))[2] == {"status": "Accepted"}
+    await wait_status(raw_csms, "SignedFirmwareStatusNotification", "DownloadFailed", after=mark)
+    assert await extended_firmware_status(raw_csms) == {"status": "DownloadFailed", "requestId": 41}
+    await agent.kill()
+    mark = len(raw_csms.received)
+    await agent.start()
+    await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] in ("BootNotification", "Heartbeat"), after=mark)
+    assert await extended_firmware_status(raw_csms) == {"status": "DownloadFailed", "requestId": 41}
+
+    # While one is under way: its status.
+    later = request(42, http_server.url("/files/fw.bin"), retrieveDateTime=iso(now() + dt.timedelta(hours=1)))
+    mark = len(raw_csms.received)
+    assert (await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", later)))[2] == {"status": "Accepted"}
+    await wait_status(raw_csms, "SignedFirmwareStatusNotification", "DownloadScheduled", after=mark)
+    assert await extended_firmware_status(raw_csms) == {"status": "DownloadScheduled", "requestId": 42}
+
+    # Installed (after the restart that runs it): Idle from then on.
+    mark = len(raw_csms.received)
+    now_ = request(43, http_server.url("/files/fw.bin"))
+    assert (await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", now_)))[2] == {"status": "AcceptedCanceled"}
+    await wait_status(raw_csms, "SignedFirmwareStatusNotification", "Installed", after=mark, timeout=30)
+    assert await extended_firmware_status(raw_csms) == {"status": "Idle"}
+
+
 def archive(data: bytes) -> dict[str, bytes]:
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
