@@ -28,6 +28,8 @@ from agent.store import DatabaseCorrupt, StorageError, Store
 
 log = logging.getLogger("evse_agent")
 
+MIB = 1 << 20
+
 
 def build_settings(config: AgentConfig, store: Store) -> Settings:
     from agent.ocpp16.keys import initial_settings
@@ -103,8 +105,10 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
     from agent.security_log import install_security_log
     from agent.self_update import running_release
     from agent.settings import DEFAULTS
+    from agent.transfer import DownloadLimits
 
     data_dir = Path(config.storage.data_dir)
+    firmware = config.firmware
     reports = ReportQueue(report_sender(backend))
     release = running_release()  # a release of agent/self_update.py: confirmed once accepted, else rolled back
     backend.firmware = FirmwareUpdater(
@@ -118,6 +122,11 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
         now=clock.now,
         security_events=backend.security_events,
         rollback_reason=release.take_rollback if release else lambda: None,
+        download_limits=DownloadLimits(
+            max_bytes=int(firmware.max_download_mb * MIB),
+            keep_free_bytes=int(firmware.keep_free_mb * MIB),
+            deadline_s=firmware.download_timeout_s,
+        ),
     )
     backend.diagnostics = DiagnosticsCollector(
         config=config,

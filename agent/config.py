@@ -75,6 +75,11 @@ class FirmwareSection:
     # Exit status 0 = installed (the agent then restarts itself), anything else = failed.
     installer: str = "/usr/local/bin/evse-install-firmware {file}"
     install_timeout_s: float = 1800.0
+    # Bounds of a firmware download: its size, the free space it must leave on the data
+    # partition, and how long one attempt may take in all.
+    max_download_mb: float = 256.0
+    keep_free_mb: float = 64.0
+    download_timeout_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -377,8 +382,7 @@ def _check_semantics(config: AgentConfig) -> None:
         raise ConfigError("ocpp.response_timeout_s: must be > 0")
     if not config.firmware.installer.strip():
         raise ConfigError("firmware.installer: must name a command")
-    if config.firmware.install_timeout_s <= 0:
-        raise ConfigError("firmware.install_timeout_s: must be > 0")
+    _check_firmware(config)
     bus_names = [b.name for b in config.buses]
     for i, bus in enumerate(config.buses):
         if bus_names.count(bus.name) > 1:
@@ -441,6 +445,17 @@ def _check_board(board: BoardSection, where: str, poll_interval_s: float) -> Non
             raise ConfigError(f"{where}.watchdog_ms: must be at least 4 x poll_interval_s ({4000 * poll_interval_s:.0f} ms)")
         if board.failsafe_current_a != 0 and not 6 <= board.failsafe_current_a <= 16:
             raise ConfigError(f"{where}.failsafe_current_a: must be 0 or 6-16 A (register 262)")
+
+
+def _check_firmware(config: AgentConfig) -> None:
+    firmware = config.firmware
+    if firmware.install_timeout_s <= 0:
+        raise ConfigError("firmware.install_timeout_s: must be > 0")
+    for key in ("max_download_mb", "download_timeout_s"):
+        if getattr(firmware, key) <= 0:
+            raise ConfigError(f"firmware.{key}: must be > 0")
+    if firmware.keep_free_mb < 0:
+        raise ConfigError("firmware.keep_free_mb: must be >= 0")
 
 
 def _check_security(config: AgentConfig) -> None:

@@ -19,6 +19,9 @@ deleted, never installed; a good one SignatureVerified, InstallScheduled until t
 date, Installing, and Installed after the restart (security event FirmwareUpdated, as for
 an unsigned update).
 
+A download is bounded (agent/transfer.py ``DownloadLimits``: size, free space left, overall
+deadline); one past a bound fails the attempt and leaves no file behind.
+
 The installer is an operator-supplied command (``[firmware] installer``): ``{file}`` in
 it is replaced by the downloaded file's path (without ``{file}`` the path is appended).
 It must return rather than reboot the machine: exit status 0 means installed, anything
@@ -44,7 +47,7 @@ from urllib.parse import unquote, urlsplit
 from agent.firmware_signature import FirmwareSignatureError, verify_file_signature
 from agent.security_events import SecurityEvent
 from agent.store import Store
-from agent.transfer import check_location, download, redact_url, with_retries
+from agent.transfer import DownloadLimits, check_location, download, redact_url, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,7 @@ class FirmwareUpdater:
         idle_poll_s: float = IDLE_POLL_S,
         security_events=None,
         rollback_reason: Callable[[], str | None] = lambda: None,
+        download_limits: DownloadLimits = DownloadLimits(),
     ) -> None:
         self._store = store
         self._directory = directory
@@ -146,6 +150,7 @@ class FirmwareUpdater:
         self._idle_poll_s = idle_poll_s
         self._security_events = security_events  # agent.security_events.SecurityEvents
         self._rollback_reason = rollback_reason
+        self._download_limits = download_limits
         self._task: asyncio.Task | None = None
         self.status = FirmwareStatus.IDLE
         self.request_id: int | None = None  # of the signed update the status belongs to
@@ -286,7 +291,7 @@ class FirmwareUpdater:
         self._set(FirmwareStatus.DOWNLOADING, update)
         ok = await with_retries(
             f"firmware download from {redact_url(update.location)}",
-            lambda: download(update.location, dest),
+            lambda: download(update.location, dest, limits=self._download_limits),
             attempts,
             update.retry_interval_s,
             before_attempt=before_attempt,
