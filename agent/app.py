@@ -41,9 +41,14 @@ def check(config: AgentConfig) -> None:
     """Checks that need more than the schema (raises ConfigError)."""
     from agent.link_security import check_files
     from agent.ocpp16.keys import initial_settings
+    from agent.ocpp16.security import manufacturer_roots
 
     initial_settings(config.ocpp.keys, len(config.connectors))
     check_files(config)
+    try:
+        manufacturer_roots(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def open_store(path: Path, max_queued: int) -> tuple[Store, bool]:
@@ -98,6 +103,7 @@ def build_hardware(config: AgentConfig):
 
 def build_firmware_management(config: AgentConfig, store: Store, station: Station, settings: Settings, clock: Clock, backend, lifecycle: Lifecycle):
     """OCPP 1.6 §3.11: firmware updates and diagnostics on the backend; returns what must run."""
+    from agent.certificates import RootKind
     from agent.diagnostics import DiagnosticsCollector
     from agent.firmware import FirmwareUpdater, transactions_running
     from agent.ocpp16.firmware import report_sender
@@ -122,6 +128,7 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
         now=clock.now,
         security_events=backend.security_events,
         rollback_reason=release.take_rollback if release else lambda: None,
+        trust_anchors=lambda: backend.security.certificates.roots(RootKind.MANUFACTURER),
         download_limits=DownloadLimits(
             max_bytes=int(firmware.max_download_mb * MIB),
             keep_free_bytes=int(firmware.keep_free_mb * MIB),

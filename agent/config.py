@@ -75,6 +75,12 @@ class FirmwareSection:
     # Exit status 0 = installed (the agent then restarts itself), anything else = failed.
     installer: str = "/usr/local/bin/evse-install-firmware {file}"
     install_timeout_s: float = 1800.0
+    # The firmware trust anchors (ManufacturerRootCertificate): PEM files, or directories whose
+    # *.pem files are read. They come from the installation, not from the backend.
+    manufacturer_roots: list[str] = field(default_factory=list)
+    # Let the backend install / delete ManufacturerRootCertificates too (InstallCertificate,
+    # DeleteCertificate); a security event at every start.
+    manufacturer_roots_from_backend: bool = False
     # Bounds of a firmware download: its size, the free space it must leave on the data
     # partition, and how long one attempt may take in all.
     max_download_mb: float = 256.0
@@ -456,6 +462,9 @@ def _check_firmware(config: AgentConfig) -> None:
             raise ConfigError(f"firmware.{key}: must be > 0")
     if firmware.keep_free_mb < 0:
         raise ConfigError("firmware.keep_free_mb: must be >= 0")
+    for i, path in enumerate(firmware.manufacturer_roots):
+        if not path.strip():
+            raise ConfigError(f"firmware.manufacturer_roots[{i}]: must name a PEM file or a directory")
 
 
 def _check_security(config: AgentConfig) -> None:

@@ -19,6 +19,12 @@ deleted, never installed; a good one SignatureVerified, InstallScheduled until t
 date, Installing, and Installed after the restart (security event FirmwareUpdated, as for
 an unsigned update).
 
+A signed update installs only when its signing certificate chains to a trust anchor of the
+installation (``trust_anchors``: ``[firmware] manufacturer_roots``, never one the backend
+chose unless the operator allowed it). The chain is checked when the request comes and again
+before the installer runs, so an update stored before the anchors changed cannot slip
+through.
+
 A download is bounded (agent/transfer.py ``DownloadLimits``: size, free space left, overall
 deadline); one past a bound fails the attempt and leaves no file behind.
 
@@ -44,7 +50,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from agent.firmware_signature import FirmwareSignatureError, verify_file_signature
+from agent.firmware_signature import FirmwareSignatureError, check_still_anchored, verify_file_signature
 from agent.security_events import SecurityEvent
 from agent.store import Store
 from agent.transfer import DownloadLimits, check_location, download, redact_url, with_retries
@@ -137,6 +143,7 @@ class FirmwareUpdater:
         idle_poll_s: float = IDLE_POLL_S,
         security_events=None,
         rollback_reason: Callable[[], str | None] = lambda: None,
+        trust_anchors: Callable[[], list] = lambda: [],
         download_limits: DownloadLimits = DownloadLimits(),
     ) -> None:
         self._store = store
@@ -150,6 +157,7 @@ class FirmwareUpdater:
         self._idle_poll_s = idle_poll_s
         self._security_events = security_events  # agent.security_events.SecurityEvents
         self._rollback_reason = rollback_reason
+        self._trust_anchors = trust_anchors  # () -> the manufacturer root certificates
         self._download_limits = download_limits
         self._task: asyncio.Task | None = None
         self.status = FirmwareStatus.IDLE
@@ -256,6 +264,17 @@ class FirmwareUpdater:
     async def _signature_verified(self, update: PendingUpdate) -> bool:
         """Security Whitepaper: the signature over the downloaded file, before anything installs it."""
         signed, file = update.signed, Path(update.file)
+        try:
+            # The trust anchors of now: those of the installation, whatever was true when the
+            # request came (an update stored before the anchors changed).
+            check_still_anchored(signed.signing_certificate, self._trust_anchors(), self._now())
+        except FirmwareSignatureError as exc:
+            log.error("firmware: %s: not installed", exc)
+            file.unlink(missing_ok=True)
+            self._clear()
+            self._security_event(SecurityEvent.INVALID_FIRMWARE_SIGNING_CERTIFICATE, str(exc))
+            self._set(FirmwareStatus.INVALID_SIGNATURE, update, final=True)
+            return False
         try:
             await asyncio.to_thread(verify_file_signature, signed.signing_certificate, signed.signature, file)
         except (FirmwareSignatureError, OSError) as exc:

@@ -30,10 +30,12 @@ def now() -> dt.datetime:
 
 @pytest.fixture
 async def firmware_agent(tmp_path, sim):
-    """The agent with a test installer script (``exit_status``) and a log file."""
+    """The agent with a test installer script (``exit_status``) and a log file; ``firmware``:
+    more ``[firmware]`` lines (``allow_unsigned = true`` for an unsigned UpdateFirmware,
+    ``manufacturer_roots = [...]`` for a signed one)."""
     agents: list[AgentProcess] = []
 
-    async def make(csms_port: int, exit_status: int = 0) -> AgentProcess:
+    async def make(csms_port: int, exit_status: int = 0, firmware: str = "") -> AgentProcess:
         script = tmp_path / "install.py"
         script.write_text(
             "import shutil, sys\n"
@@ -44,7 +46,7 @@ async def firmware_agent(tmp_path, sim):
         config.write_text(
             agent_config(modbus_port=sim.modbus_port, csms_port=csms_port, data_dir=tmp_path / "data", card_reader=False)
             + f'\n[log]\nfile = "{tmp_path / "logs" / "agent.log"}"\n'
-            + f'\n[firmware]\ninstaller = "{sys.executable} {script} {{file}}"\n'
+            + f'\n[firmware]\ninstaller = "{sys.executable} {script} {{file}}"\n{firmware}\n'
         )
         agent = AgentProcess(config, tmp_path / "agent.log")
         await agent.start()

@@ -256,32 +256,39 @@ async def test_a_new_authorization_key_is_used_at_once_and_never_logged(sim, mak
 # ---- certificates -------------------------------------------------------------------------
 
 
-async def test_install_list_and_delete_certificates(sim, csms, make_agent, ca):
-    await make_agent(csms.port, card_reader=False)
-    await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), timeout=20)
-    cp = csms.charge_points[CP]
-    kind = "ManufacturerRootCertificate"
-    listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type=kind))
-    assert listed.status == "NotFound"
-    bad = await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate="-----BEGIN CERTIFICATE-----"))
-    assert bad.status == "Rejected"
-    expired = await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate=TestCA(expired=True).pem))
-    assert expired.status == "Rejected"
-    assert (await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate=ca.pem))).status == "Accepted"
-    listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type=kind))
-    assert listed.status == "Accepted" and len(listed.certificate_hash_data) == 1
-    hash_data = listed.certificate_hash_data[0]
-    assert hash_data["serial_number"] == format(ca.cert.serial_number, "x")
-    other = await cp.async_call(call.GetInstalledCertificateIds(certificate_type="CentralSystemRootCertificate"))
-    assert other.status == "NotFound"
-    limit = await cp.async_call(call.GetConfiguration(key=["CertificateStoreMaxLength", "AdditionalRootCertificateCheck"]))
-    assert {e["key"]: e["value"] for e in limit.configuration_key} == {
-        "CertificateStoreMaxLength": "10",
-        "AdditionalRootCertificateCheck": "false",
-    }
-    deleted = await cp.async_call(call.DeleteCertificate(certificate_hash_data=hash_data))
-    assert deleted.status == "Accepted"
-    assert (await cp.async_call(call.DeleteCertificate(certificate_hash_data=hash_data))).status == "NotFound"
+async def test_install_list_and_delete_certificates(sim, make_agent, tmp_path, ca):
+    """Over TLS (profile 2): the Central System roots are the backend's to manage; the
+    manufacturer roots are the installation's."""
+    async with central_system(ssl_context=server_context(ca.server(), tmp_path), authenticate=Passwords(KEY_TEXT)) as csms:
+        write_key(tmp_path)
+        await make_agent(csms.port, card_reader=False, extra_ocpp=profile_lines(2, ca))
+        await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), timeout=20)
+        cp = csms.charge_points[CP]
+        kind = "CentralSystemRootCertificate"
+        listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type=kind))
+        assert listed.status == "NotFound"  # ocpp.ca_bundle is configuration, not an installed certificate
+        bad = await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate="-----BEGIN CERTIFICATE-----"))
+        assert bad.status == "Rejected"
+        expired = await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate=TestCA(expired=True).pem))
+        assert expired.status == "Rejected"
+        other_ca = TestCA("Next CPO Root CA")
+        assert (await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate=other_ca.pem))).status == "Accepted"
+        listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type=kind))
+        assert listed.status == "Accepted" and len(listed.certificate_hash_data) == 1
+        hash_data = listed.certificate_hash_data[0]
+        assert hash_data["serial_number"] == format(other_ca.cert.serial_number, "x")
+        manufacturer = await cp.async_call(call.InstallCertificate(certificate_type="ManufacturerRootCertificate", certificate=TestCA().pem))
+        assert manufacturer.status == "Rejected"  # the firmware trust anchor comes from the installation
+        other = await cp.async_call(call.GetInstalledCertificateIds(certificate_type="ManufacturerRootCertificate"))
+        assert other.status == "NotFound"
+        limit = await cp.async_call(call.GetConfiguration(key=["CertificateStoreMaxLength", "AdditionalRootCertificateCheck"]))
+        assert {e["key"]: e["value"] for e in limit.configuration_key} == {
+            "CertificateStoreMaxLength": "10",
+            "AdditionalRootCertificateCheck": "false",
+        }
+        deleted = await cp.async_call(call.DeleteCertificate(certificate_hash_data=hash_data))
+        assert deleted.status == "Accepted"
+        assert (await cp.async_call(call.DeleteCertificate(certificate_hash_data=hash_data))).status == "NotFound"
 
 
 async def test_sign_certificate_then_certificate_signed_switches_the_client_certificate(sim, make_agent, tmp_path, ca):

@@ -197,9 +197,10 @@ def stub_path(tmp: Path) -> tuple[dict[str, str], Path]:
 
 
 def run_script(script: Path, root: Path, *args: str, skip_venv: bool = SKIP_VENV,
-               timeout: float = 600) -> subprocess.CompletedProcess[str]:
+               timeout: float = 600, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env, log = stub_path(root.parent)
     env["ROOT"] = str(root)
+    env.update(env_extra or {})
     if skip_venv:
         env["EVSE_AGENT_SKIP_VENV"] = "1"
     result = subprocess.run(["bash", str(script), *args], capture_output=True, text=True,
@@ -291,6 +292,25 @@ def staged_install(tmp_path: Path) -> Path:
     exe.write_text("#!/bin/sh\n")
     (root / "var/lib/evse-agent/state.db").write_text("state")
     return root
+
+
+def test_install_puts_the_manufacturer_roots_where_the_config_names_them(tmp_path):
+    """The firmware trust anchors come from the installation: installed root-owned and
+    read-only for the service; a second install with a new root (a key rotation) keeps the old."""
+    from tests.pki import TestCA
+
+    shipped = tmp_path / "shipped"
+    TestCA("Manufacturer Root CA 2026").write(shipped / "root-2026.pem")
+    root = tmp_path / "root"
+    result = run_script(INSTALL, root, skip_venv=True, env_extra={"MANUFACTURER_ROOTS": str(shipped)})
+    installed = root / "etc/evse-agent/manufacturer-roots"
+    assert "root-2026.pem -> /etc/evse-agent/manufacturer-roots/" in result.stdout
+    assert (installed / "root-2026.pem").read_text() == (shipped / "root-2026.pem").read_text()
+    assert mode(installed) == 0o755 and mode(installed / "root-2026.pem") == 0o644
+    (shipped / "root-2026.pem").unlink()
+    TestCA("Manufacturer Root CA 2031").write(shipped / "root-2031.pem")
+    run_script(INSTALL, root, skip_venv=True, env_extra={"MANUFACTURER_ROOTS": str(shipped)})
+    assert sorted(p.name for p in installed.iterdir()) == ["root-2026.pem", "root-2031.pem"]
 
 
 def test_uninstall_keeps_config_and_state(tmp_path):
