@@ -128,6 +128,7 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
         now=clock.now,
         security_events=backend.security_events,
         rollback_reason=release.take_rollback if release else lambda: None,
+        allow_unsigned=firmware.allow_unsigned,
         trust_anchors=lambda: backend.security.certificates.roots(RootKind.MANUFACTURER),
         download_limits=DownloadLimits(
             max_bytes=int(firmware.max_download_mb * MIB),

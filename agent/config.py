@@ -75,6 +75,9 @@ class FirmwareSection:
     # Exit status 0 = installed (the agent then restarts itself), anything else = failed.
     installer: str = "/usr/local/bin/evse-install-firmware {file}"
     install_timeout_s: float = 1800.0
+    # Security Whitepaper L01.FR.20: an unsigned UpdateFirmware is refused (NotSupported) unless
+    # the operator allows it here; then it is a security event at every start.
+    allow_unsigned: bool = False
     # The firmware trust anchors (ManufacturerRootCertificate): PEM files, or directories whose
     # *.pem files are read. They come from the installation, not from the backend.
     manufacturer_roots: list[str] = field(default_factory=list)

@@ -19,11 +19,14 @@ deleted, never installed; a good one SignatureVerified, InstallScheduled until t
 date, Installing, and Installed after the restart (security event FirmwareUpdated, as for
 an unsigned update).
 
-A signed update installs only when its signing certificate chains to a trust anchor of the
+What may be installed (OCPP 1.6 Security Whitepaper, secure firmware update): only a file
+whose signature verified with a signing certificate that chains to a trust anchor of the
 installation (``trust_anchors``: ``[firmware] manufacturer_roots``, never one the backend
 chose unless the operator allowed it). The chain is checked when the request comes and again
 before the installer runs, so an update stored before the anchors changed cannot slip
-through.
+through. An unsigned update is installed only when the operator set ``[firmware]
+allow_unsigned``; otherwise it is refused when asked for (``UnsignedRefused``) and, if one is
+found stored, reported InstallationFailed without a download.
 
 A download is bounded (agent/transfer.py ``DownloadLimits``: size, free space left, overall
 deadline); one past a bound fails the attempt and leaves no file behind.
@@ -93,6 +96,10 @@ class FirmwareBusy(Exception):
     """An installation runs; a new update cannot replace it."""
 
 
+class UnsignedRefused(Exception):
+    """An unsigned update, and ``[firmware] allow_unsigned`` is false."""
+
+
 @dataclass(frozen=True)
 class Signed:
     """What a signed update adds (SignedUpdateFirmware.req): its request id, the signing
@@ -143,6 +150,7 @@ class FirmwareUpdater:
         idle_poll_s: float = IDLE_POLL_S,
         security_events=None,
         rollback_reason: Callable[[], str | None] = lambda: None,
+        allow_unsigned: bool = False,
         trust_anchors: Callable[[], list] = lambda: [],
         download_limits: DownloadLimits = DownloadLimits(),
     ) -> None:
@@ -157,6 +165,7 @@ class FirmwareUpdater:
         self._idle_poll_s = idle_poll_s
         self._security_events = security_events  # agent.security_events.SecurityEvents
         self._rollback_reason = rollback_reason
+        self.allow_unsigned = allow_unsigned
         self._trust_anchors = trust_anchors  # () -> the manufacturer root certificates
         self._download_limits = download_limits
         self._task: asyncio.Task | None = None
@@ -188,7 +197,10 @@ class FirmwareUpdater:
     ) -> bool:
         """§5.19 UpdateFirmware (or SignedUpdateFirmware with ``signed``): store the update and
         start on it, replacing one not yet installing. True when it replaced one still to
-        download or install (the whitepaper's AcceptedCanceled)."""
+        download or install (the whitepaper's AcceptedCanceled). Raises UnsignedRefused for
+        an unsigned one unless allowed."""
+        if signed is None and not self.allow_unsigned:
+            raise UnsignedRefused("unsigned firmware updates are off ([firmware] allow_unsigned = false)")
         self.check(location)
         if self._task is not None:
             self._task.cancel()
@@ -243,6 +255,14 @@ class FirmwareUpdater:
         self._task = asyncio.create_task(self._work(update), name="firmware-update")
 
     async def _work(self, update: PendingUpdate) -> None:
+        if update.signed is None and not self.allow_unsigned:  # stored before it was switched off
+            log.error("firmware: a stored unsigned update from %s is refused ([firmware] allow_unsigned = false)", redact_url(update.location))
+            if update.file:
+                Path(update.file).unlink(missing_ok=True)
+            self._clear()
+            self._security_event(SecurityEvent.INVALID_FIRMWARE_SIGNATURE, "unsigned firmware update refused (firmware.allow_unsigned = false)")
+            self._set(FirmwareStatus.INSTALLATION_FAILED, update, final=True)
+            return
         try:
             if update.stage is Stage.DOWNLOADED and not (update.file and Path(update.file).is_file()):
                 log.warning("firmware: the downloaded file is gone; downloading again")

@@ -202,6 +202,8 @@ def weakened_settings(config) -> list[str]:
     """The local settings that turn a security check of the agent off (README, "What the agent
     refuses"), as security event texts."""
     found = []
+    if config.firmware.allow_unsigned:
+        found.append("firmware.allow_unsigned = true: UpdateFirmware installs firmware no signature vouches for")
     if config.firmware.manufacturer_roots_from_backend:
         found.append("firmware.manufacturer_roots_from_backend = true: the backend may install firmware trust anchors")
     return found

@@ -18,6 +18,7 @@ from tests.integration.conftest import AgentProcess, agent_config
 from tests.integration.test_session_flow import booted, evse, status_reached
 
 FIRMWARE = b"new firmware image " * 4096
+UNSIGNED = "allow_unsigned = true"  # UpdateFirmware carries no signature: installed only where the operator allows it
 
 
 def iso(when: dt.datetime) -> str:
@@ -80,7 +81,7 @@ async def test_supported_feature_profiles_name_firmware_management(sim, csms, fi
 
 
 async def test_download_fails_after_the_retries(sim, csms, firmware_agent, http_server):
-    await firmware_agent(csms.port)
+    await firmware_agent(csms.port, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     await cp.async_call(
@@ -97,7 +98,7 @@ async def test_download_fails_after_the_retries(sim, csms, firmware_agent, http_
 
 async def test_installed_after_the_restart(sim, csms, firmware_agent, ftp_server, tmp_path):
     (ftp_server.root / "fw-2.0.bin").write_bytes(FIRMWARE)
-    await firmware_agent(csms.port, exit_status=0)
+    await firmware_agent(csms.port, exit_status=0, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     await cp.async_call(call.UpdateFirmware(location=ftp_server.url("/fw-2.0.bin"), retrieve_date=iso(now()), retries=2, retry_interval=1))
@@ -113,7 +114,7 @@ async def test_installed_after_the_restart(sim, csms, firmware_agent, ftp_server
 
 async def test_installation_failed_when_the_installer_fails(sim, csms, firmware_agent, http_server):
     http_server.files["fw.bin"] = FIRMWARE
-    await firmware_agent(csms.port, exit_status=1)
+    await firmware_agent(csms.port, exit_status=1, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     await cp.async_call(call.UpdateFirmware(location=http_server.url("/files/fw.bin"), retrieve_date=iso(now())))
@@ -124,7 +125,7 @@ async def test_installation_failed_when_the_installer_fails(sim, csms, firmware_
 
 async def test_installation_waits_for_the_transaction_to_end(sim, csms, firmware_agent, http_server):
     http_server.files["fw.bin"] = FIRMWARE
-    await firmware_agent(csms.port, exit_status=1)
+    await firmware_agent(csms.port, exit_status=1, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     sim.plug(1)
@@ -195,7 +196,7 @@ async def test_get_diagnostics_to_http(sim, csms, firmware_agent, http_server):
 
 
 async def test_unreachable_upload_fails_after_the_retries(sim, csms, firmware_agent):
-    await firmware_agent(csms.port)
+    await firmware_agent(csms.port, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     # A location the agent cannot use is refused at once, naming the problem.

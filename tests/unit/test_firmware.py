@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.firmware import FirmwareBusy, FirmwareStatus, FirmwareUpdater, Stage, installer_command
+from agent.firmware import FirmwareBusy, FirmwareStatus, FirmwareUpdater, Stage, UnsignedRefused, installer_command
 from agent.store import Store
 from agent.transfer import DownloadLimits, DownloadRefused, UnsupportedLocation, check_location, download, redact_url, with_retries
 from tests.file_servers import Stream, closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
@@ -38,7 +38,7 @@ def installer(tmp_path: Path, exit_status: int) -> str:
 class Harness:
     """A FirmwareUpdater on a real store, with the reports and restarts it made."""
 
-    def __init__(self, tmp_path: Path, installer_command: str, busy: bool = False) -> None:
+    def __init__(self, tmp_path: Path, installer_command: str, busy: bool = False, allow_unsigned: bool = True) -> None:
         self.tmp_path = tmp_path
         self.store = Store(tmp_path / "agent.db")
         self.reports: list[FirmwareStatus] = []
@@ -56,6 +56,7 @@ class Harness:
             restart=self._restart,
             now=now,
             idle_poll_s=0.01,
+            allow_unsigned=allow_unsigned,  # these updates carry no signature ([firmware] allow_unsigned)
         )
         self.task = asyncio.create_task(self.updater.run())
 
@@ -296,6 +297,31 @@ async def test_the_update_is_stored_and_resumed_after_a_restart(tmp_path, http_s
         await again.until(lambda: FirmwareStatus.INSTALLATION_FAILED in again.reports)
         assert again.reports[0] is FirmwareStatus.DOWNLOADING
         assert (tmp_path / "installed.bin").read_bytes() == FIRMWARE
+    finally:
+        await again.close()
+
+
+async def test_unsigned_updates_are_refused_unless_allowed_even_one_stored_before(tmp_path, http_server):
+    http_server.files["fw.bin"] = FIRMWARE
+    refusing = Harness(tmp_path, installer(tmp_path, 0), allow_unsigned=False)
+    try:
+        with pytest.raises(UnsignedRefused):
+            refusing.updater.update(http_server.url("/files/fw.bin"), now(), 1, 0)
+        assert refusing.stored() is None
+    finally:
+        await refusing.close()
+    # Stored while they were allowed; the agent restarts with allow_unsigned = false.
+    allowing = Harness(tmp_path, installer(tmp_path, 0))
+    try:
+        allowing.updater.update(http_server.url("/files/fw.bin"), now() + dt.timedelta(seconds=0.5), 1, 0)
+    finally:
+        await allowing.close()
+    again = Harness(tmp_path, installer(tmp_path, 0), allow_unsigned=False)
+    try:
+        await again.until(lambda: again.reports)
+        assert again.reports == [FirmwareStatus.INSTALLATION_FAILED]
+        assert again.stored() is None and http_server.requests["fw.bin"] == 0
+        assert not (tmp_path / "installed.bin").exists() and again.restarts == 0
     finally:
         await again.close()
 
