@@ -47,6 +47,9 @@ class OcppSection:
     client_key: str = ""  # its private key, a 0600 file (profile 3)
     # The AuthorizationKey (hexadecimal) for profiles 1 and 2; "" = <data_dir>/authorization-key.
     authorization_key_file: str = ""
+    # InstallCertificate, DeleteCertificate, CertificateSigned and a new AuthorizationKey over a
+    # link without TLS (ws://): refused unless true (agent/link_security.py).
+    allow_unencrypted_certificate_operations: bool = False
     # Initial values of OCPP configuration keys; the backend may change them later
     # (ChangeConfiguration), and those changes persist in the data directory.
     keys: dict[str, Any] = field(default_factory=dict)

@@ -8,7 +8,9 @@ AuthorizationKey or charge point certificate) are put to use by a reconnect from
 once the answer is on its way. GetLog and SignedUpdateFirmware live elsewhere.
 
 What the agent refuses although the message is well formed (the whitepaper lets a charge
-point reject it): InstallCertificate / DeleteCertificate of a ManufacturerRootCertificate, the firmware trust anchor, which comes from the installation
+point reject these): certificate operations over a link without TLS
+(``LinkSecurity.certificate_operations_refused``), and InstallCertificate / DeleteCertificate
+of a ManufacturerRootCertificate, the firmware trust anchor, which comes from the installation
 (``[firmware] manufacturer_roots``) unless ``[firmware] manufacturer_roots_from_backend``.
 """
 
@@ -55,8 +57,12 @@ class SecurityHandlers:
     def on_install_certificate(self, certificate_type: str, certificate: str):
         security = self.backend.security
         kind = ROOT_KINDS[certificate_type]
+        if (why := security.certificate_operations_refused()) is not None:
+            log.warning("InstallCertificate %s refused: %s", certificate_type, why)
+            return call_result.InstallCertificate(status=CertificateStatus.rejected)
+        known = security.certificates.ids(kind)
         try:
-            security.certificates.install_root(kind, certificate, self.backend.clock.now())
+            installed = security.certificates.install_root(kind, certificate, self.backend.clock.now())
         except NotManaged as exc:
             log.warning("InstallCertificate %s refused: %s (see [firmware] manufacturer_roots)", certificate_type, exc)
             return call_result.InstallCertificate(status=CertificateStatus.rejected)
@@ -69,6 +75,8 @@ class SecurityHandlers:
         except OSError as exc:
             log.error("InstallCertificate %s: cannot store it: %s", certificate_type, exc)
             return call_result.InstallCertificate(status=CertificateStatus.failed)
+        if kind is RootKind.CSMS and installed not in known:
+            security.root_installed(installed)
         return call_result.InstallCertificate(status=CertificateStatus.accepted)
 
     @on(Action.get_installed_certificate_ids)
@@ -83,6 +91,9 @@ class SecurityHandlers:
     @on(Action.delete_certificate)
     def on_delete_certificate(self, certificate_hash_data: dict):
         security = self.backend.security
+        if (why := security.certificate_operations_refused()) is not None:
+            log.warning("DeleteCertificate refused: %s", why)
+            return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
         wanted = CertificateId(**certificate_hash_data)
         found = security.certificates.find(wanted)
         if found is None:
@@ -106,6 +117,9 @@ class SecurityHandlers:
     @on(Action.certificate_signed)
     def on_certificate_signed(self, certificate_chain: str):
         security = self.backend.security
+        if (why := security.certificate_operations_refused()) is not None:
+            log.warning("CertificateSigned refused: %s", why)
+            return call_result.CertificateSigned(status=CertificateSignedStatus.rejected)
         try:
             installed = security.certificates.accept_signed_chain(
                 certificate_chain, security.trusted_roots(), self.backend.clock.now()
@@ -206,4 +220,6 @@ def weakened_settings(config) -> list[str]:
         found.append("firmware.allow_unsigned = true: UpdateFirmware installs firmware no signature vouches for")
     if config.firmware.manufacturer_roots_from_backend:
         found.append("firmware.manufacturer_roots_from_backend = true: the backend may install firmware trust anchors")
+    if config.ocpp.allow_unencrypted_certificate_operations:
+        found.append("ocpp.allow_unencrypted_certificate_operations = true: certificates may change over a link without TLS")
     return found
