@@ -307,6 +307,7 @@ def test_install_puts_the_manufacturer_roots_where_the_config_names_them(tmp_pat
     assert "root-2026.pem -> /etc/evse-agent/manufacturer-roots/" in result.stdout
     assert (installed / "root-2026.pem").read_text() == (shipped / "root-2026.pem").read_text()
     assert mode(installed) == 0o755 and mode(installed / "root-2026.pem") == 0o644
+    assert 'manufacturer_roots = ["/etc/evse-agent/manufacturer-roots"]' in (root / "etc/evse-agent/agent.toml").read_text()
     (shipped / "root-2026.pem").unlink()
     TestCA("Manufacturer Root CA 2031").write(shipped / "root-2031.pem")
     run_script(INSTALL, root, skip_venv=True, env_extra={"MANUFACTURER_ROOTS": str(shipped)})
