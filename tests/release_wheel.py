@@ -29,8 +29,10 @@ BROKEN_MAIN = (
 )
 
 
-def build_wheel(dest: Path, version: str, *, broken: bool = False) -> Path:
-    """``evse_agent-<version>-py3-none-any.whl`` in ``dest``."""
+def build_wheel(dest: Path, version: str, *, broken: bool = False, on_import: str = "") -> Path:
+    """``evse_agent-<version>-py3-none-any.whl`` in ``dest``; ``on_import``: Python code the
+    release runs when ``agent`` is imported (what a hostile release would do: install-release
+    imports the new release to check it)."""
     dist_info = f"evse_agent-{version}.dist-info"
     files: dict[str, bytes] = {}
     for package in PACKAGES:
@@ -39,6 +41,8 @@ def build_wheel(dest: Path, version: str, *, broken: bool = False) -> Path:
                 files[path.relative_to(REPO).as_posix()] = path.read_bytes()
     init = files["agent/__init__.py"].decode()
     files["agent/__init__.py"] = init.replace('__version__ = "', f'__version__ = "{version}"  # was "', 1).encode()
+    if on_import:
+        files["agent/__init__.py"] += b"\n" + on_import.encode() + b"\n"
     if broken:
         cli = files["agent/app/cli.py"].decode()
         files["agent/app/cli.py"] = cli.replace("def main(argv: list[str] | None = None) -> int:", BROKEN_MAIN, 1).encode()

@@ -30,6 +30,8 @@ from agent.persistence.store import DatabaseCorrupt, StorageError, Store
 
 log = logging.getLogger("evse_agent")
 
+MIB = 1 << 20
+
 
 def build_settings(config: AgentConfig, store: Store) -> Settings:
     from agent.ocpp16.keys import initial_settings
@@ -41,9 +43,14 @@ def check(config: AgentConfig) -> None:
     """Checks that need more than the schema (raises ConfigError)."""
     from agent.security.link_security import check_files
     from agent.ocpp16.keys import initial_settings
+    from agent.ocpp16.security import manufacturer_roots
 
     initial_settings(config.ocpp.keys, len(config.connectors))
     check_files(config)
+    try:
+        manufacturer_roots(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def open_store(path: Path, max_queued: int) -> tuple[Store, str | None]:
@@ -91,6 +98,7 @@ def build_hardware(config: AgentConfig):
 
 def build_firmware_management(config: AgentConfig, store: Store, station: Station, settings: Settings, clock: Clock, backend, lifecycle: Lifecycle):
     """OCPP 1.6 §3.11: firmware updates and diagnostics on the backend; returns what must run."""
+    from agent.security.certificates import RootKind
     from agent.maintenance.diagnostics import DiagnosticsCollector
     from agent.maintenance.firmware import FirmwareUpdater, transactions_running
     from agent.ocpp16.firmware import report_sender
@@ -98,8 +106,10 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
     from agent.security.security_log import install_security_log
     from agent.maintenance.self_update import running_release
     from agent.persistence.settings import DEFAULTS
+    from agent.maintenance.transfer import DownloadLimits
 
     data_dir = Path(config.storage.data_dir)
+    firmware = config.firmware
     reports = ReportQueue(report_sender(backend))
     release = running_release()  # a release of agent/maintenance/self_update.py: confirmed once accepted, else rolled back
     backend.firmware = FirmwareUpdater(
@@ -109,10 +119,17 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
         install_timeout_s=config.firmware.install_timeout_s,
         busy=lambda: transactions_running(station),
         report=reports.put,
-        restart=lambda: lifecycle.request_restart("firmware installed"),
+        restart=lambda: _restart_after(reports, lifecycle, "firmware installed"),
         now=clock.now,
         security_events=backend.security_events,
         rollback_reason=release.take_rollback if release else lambda: None,
+        allow_unsigned=firmware.allow_unsigned,
+        trust_anchors=lambda: backend.security.certificates.roots(RootKind.MANUFACTURER),
+        download_limits=DownloadLimits(
+            max_bytes=int(firmware.max_download_mb * MIB),
+            keep_free_bytes=int(firmware.keep_free_mb * MIB),
+            deadline_s=firmware.download_timeout_s,
+        ),
     )
     backend.diagnostics = DiagnosticsCollector(
         config=config,
@@ -128,6 +145,22 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
         return [reports.run(), backend.firmware.run()]
     backend.on_registered = release.confirm
     return [reports.run(), backend.firmware.run(), release.watch(lifecycle.request_restart)]
+
+
+def _restart_after(reports, lifecycle: Lifecycle, reason: str) -> None:
+    """Restart once the status reports so far reached the backend (Installing, before the
+    restart that reports Installed), or after a few seconds when it cannot be reached."""
+
+    async def restart() -> None:
+        await reports.drain(REPORTS_DRAIN_S)
+        lifecycle.request_restart(reason)
+
+    _background.add(task := asyncio.ensure_future(restart()))
+    task.add_done_callback(_background.discard)
+
+
+REPORTS_DRAIN_S = 5.0
+_background: set[asyncio.Future] = set()
 
 
 async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:

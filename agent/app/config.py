@@ -50,6 +50,9 @@ class OcppSection:
     client_key: str = ""  # its private key, a 0600 file (profile 3)
     # The AuthorizationKey (hexadecimal) for profiles 1 and 2; "" = <data_dir>/authorization-key.
     authorization_key_file: str = ""
+    # InstallCertificate, DeleteCertificate, CertificateSigned and a new AuthorizationKey over a
+    # link without TLS (ws://): refused unless true (agent/link_security.py).
+    allow_unencrypted_certificate_operations: bool = False
     # Initial values of OCPP configuration keys; the backend may change them later
     # (ChangeConfiguration), and those changes persist in the data directory.
     keys: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +81,20 @@ class FirmwareSection:
     # Exit status 0 = installed (the agent then restarts itself), anything else = failed.
     installer: str = "/usr/local/bin/evse-install-firmware {file}"
     install_timeout_s: float = 1800.0
+    # Security Whitepaper L01.FR.20: an unsigned UpdateFirmware is refused (NotSupported) unless
+    # the operator allows it here; then it is a security event at every start.
+    allow_unsigned: bool = False
+    # The firmware trust anchors (ManufacturerRootCertificate): PEM files, or directories whose
+    # *.pem files are read. They come from the installation, not from the backend.
+    manufacturer_roots: list[str] = field(default_factory=list)
+    # Let the backend install / delete ManufacturerRootCertificates too (InstallCertificate,
+    # DeleteCertificate); a security event at every start.
+    manufacturer_roots_from_backend: bool = False
+    # Bounds of a firmware download: its size, the free space it must leave on the data
+    # partition, and how long one attempt may take in all.
+    max_download_mb: float = 256.0
+    keep_free_mb: float = 64.0
+    download_timeout_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -422,8 +439,7 @@ def _check_semantics(config: AgentConfig) -> None:
         raise ConfigError("ocpp.response_timeout_s: must be > 0")
     if not config.firmware.installer.strip():
         raise ConfigError("firmware.installer: must name a command")
-    if config.firmware.install_timeout_s <= 0:
-        raise ConfigError("firmware.install_timeout_s: must be > 0")
+    _check_firmware(config)
     bus_names = [b.name for b in config.buses]
     for i, bus in enumerate(config.buses):
         if bus_names.count(bus.name) > 1:
@@ -456,6 +472,20 @@ def _check_semantics(config: AgentConfig) -> None:
             from agent.station.safety_io import check_gpio_config
 
             check_gpio_config(conn.gpio, f"{where}.gpio", used_pins)
+
+
+def _check_firmware(config: AgentConfig) -> None:
+    firmware = config.firmware
+    if firmware.install_timeout_s <= 0:
+        raise ConfigError("firmware.install_timeout_s: must be > 0")
+    for key in ("max_download_mb", "download_timeout_s"):
+        if getattr(firmware, key) <= 0:
+            raise ConfigError(f"firmware.{key}: must be > 0")
+    if firmware.keep_free_mb < 0:
+        raise ConfigError("firmware.keep_free_mb: must be >= 0")
+    for i, path in enumerate(firmware.manufacturer_roots):
+        if not path.strip():
+            raise ConfigError(f"firmware.manufacturer_roots[{i}]: must name a PEM file or a directory")
 
 
 def _check_security(config: AgentConfig) -> None:

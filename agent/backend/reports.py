@@ -28,6 +28,16 @@ class ReportQueue:
         """Queue ``report``; ``on_delivered`` runs once the backend has it."""
         self._queue.put_nowait((report, on_delivered))
 
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait until every report queued so far is done with (False: not within ``timeout_s``;
+        they live in memory, so a restart would lose them)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._queue.join()
+        except TimeoutError:
+            return False
+        return True
+
     async def run(self) -> None:
         while True:
             report, on_delivered = await self._queue.get()
@@ -44,3 +54,4 @@ class ReportQueue:
                 await asyncio.sleep(self._retry_s)
             if on_delivered is not None:
                 on_delivered()
+            self._queue.task_done()

@@ -19,6 +19,18 @@ deleted, never installed; a good one SignatureVerified, InstallScheduled until t
 date, Installing, and Installed after the restart (security event FirmwareUpdated, as for
 an unsigned update).
 
+What may be installed (OCPP 1.6 Security Whitepaper, secure firmware update): only a file
+whose signature verified with a signing certificate that chains to a trust anchor of the
+installation (``trust_anchors``: ``[firmware] manufacturer_roots``, never one the backend
+chose unless the operator allowed it). The chain is checked when the request comes and again
+before the installer runs, so an update stored before the anchors changed cannot slip
+through. An unsigned update is installed only when the operator set ``[firmware]
+allow_unsigned``; otherwise it is refused when asked for (``UnsignedRefused``) and, if one is
+found stored, reported InstallationFailed without a download.
+
+A download is bounded (agent/maintenance/transfer.py ``DownloadLimits``: size, free space left, overall
+deadline); one past a bound fails the attempt and leaves no file behind.
+
 The installer is an operator-supplied command (``[firmware] installer``): ``{file}`` in
 it is replaced by the downloaded file's path (without ``{file}`` the path is appended).
 It must return rather than reboot the machine: exit status 0 means installed, anything
@@ -41,10 +53,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from agent.security.firmware_signature import FirmwareSignatureError, verify_file_signature
+from agent.security.firmware_signature import FirmwareSignatureError, check_still_anchored, verify_file_signature
 from agent.security.events import SecurityEvent
 from agent.persistence.store import Store
-from agent.maintenance.transfer import check_location, download, redact_url, with_retries
+from agent.maintenance.transfer import DownloadLimits, check_location, download, redact_url, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +94,10 @@ class Stage(enum.Enum):
 
 class FirmwareBusy(Exception):
     """An installation runs; a new update cannot replace it."""
+
+
+class UnsignedRefused(Exception):
+    """An unsigned update, and ``[firmware] allow_unsigned`` is false."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,9 @@ class FirmwareUpdater:
         idle_poll_s: float = IDLE_POLL_S,
         security_events=None,
         rollback_reason: Callable[[], str | None] = lambda: None,
+        allow_unsigned: bool = False,
+        trust_anchors: Callable[[], list] = lambda: [],
+        download_limits: DownloadLimits = DownloadLimits(),
     ) -> None:
         self._store = store
         self._directory = directory
@@ -146,6 +165,9 @@ class FirmwareUpdater:
         self._idle_poll_s = idle_poll_s
         self._security_events = security_events  # agent.security.events.SecurityEvents
         self._rollback_reason = rollback_reason
+        self.allow_unsigned = allow_unsigned
+        self._trust_anchors = trust_anchors  # () -> the manufacturer root certificates
+        self._download_limits = download_limits
         self._task: asyncio.Task | None = None
         self.status = FirmwareStatus.IDLE
         self.request_id: int | None = None  # of the signed update the status belongs to
@@ -175,7 +197,10 @@ class FirmwareUpdater:
     ) -> bool:
         """§5.19 UpdateFirmware (or SignedUpdateFirmware with ``signed``): store the update and
         start on it, replacing one not yet installing. True when it replaced one still to
-        download or install (the whitepaper's AcceptedCanceled)."""
+        download or install (the whitepaper's AcceptedCanceled). Raises UnsignedRefused for
+        an unsigned one unless allowed."""
+        if signed is None and not self.allow_unsigned:
+            raise UnsignedRefused("unsigned firmware updates are off ([firmware] allow_unsigned = false)")
         self.check(location)
         if self._task is not None:
             self._task.cancel()
@@ -230,6 +255,14 @@ class FirmwareUpdater:
         self._task = asyncio.create_task(self._work(update), name="firmware-update")
 
     async def _work(self, update: PendingUpdate) -> None:
+        if update.signed is None and not self.allow_unsigned:  # stored before it was switched off
+            log.error("firmware: a stored unsigned update from %s is refused ([firmware] allow_unsigned = false)", redact_url(update.location))
+            if update.file:
+                Path(update.file).unlink(missing_ok=True)
+            self._clear()
+            self._security_event(SecurityEvent.INVALID_FIRMWARE_SIGNATURE, "unsigned firmware update refused (firmware.allow_unsigned = false)")
+            self._set(FirmwareStatus.INSTALLATION_FAILED, update, final=True)
+            return
         try:
             if update.stage is Stage.DOWNLOADED and not (update.file and Path(update.file).is_file()):
                 log.warning("firmware: the downloaded file is gone; downloading again")
@@ -251,6 +284,17 @@ class FirmwareUpdater:
     async def _signature_verified(self, update: PendingUpdate) -> bool:
         """Security Whitepaper: the signature over the downloaded file, before anything installs it."""
         signed, file = update.signed, Path(update.file)
+        try:
+            # The trust anchors of now: those of the installation, whatever was true when the
+            # request came (an update stored before the anchors changed).
+            check_still_anchored(signed.signing_certificate, self._trust_anchors(), self._now())
+        except FirmwareSignatureError as exc:
+            log.error("firmware: %s: not installed", exc)
+            file.unlink(missing_ok=True)
+            self._clear()
+            self._security_event(SecurityEvent.INVALID_FIRMWARE_SIGNING_CERTIFICATE, str(exc))
+            self._set(FirmwareStatus.INVALID_SIGNATURE, update, final=True)
+            return False
         try:
             await asyncio.to_thread(verify_file_signature, signed.signing_certificate, signed.signature, file)
         except (FirmwareSignatureError, OSError) as exc:
@@ -286,7 +330,7 @@ class FirmwareUpdater:
         self._set(FirmwareStatus.DOWNLOADING, update)
         ok = await with_retries(
             f"firmware download from {redact_url(update.location)}",
-            lambda: download(update.location, dest),
+            lambda: download(update.location, dest, limits=self._download_limits),
             attempts,
             update.retry_interval_s,
             before_attempt=before_attempt,

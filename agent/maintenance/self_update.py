@@ -13,7 +13,12 @@ installs it). Layout under the releases root (``/opt/evse-agent``)::
                           runs ``release-check check``
 
 ``install`` (the ``install-release`` command): the release file is a wheel of evse-agent, or
-an archive (.tar.gz / .zip) of wheels: the agent's and any dependencies it needs. A new
+an archive (.tar.gz / .zip) of wheels: the agent's and any dependencies it needs. The file
+came from the backend's file server, so it is read with bounds before anything else: at
+most ``MAX_MEMBERS`` archive members, only files and directories with relative names that
+stay inside the archive, and no more than ``max_unpacked_bytes`` (``--max-unpacked-mb``) in
+all of what is unpacked (the archive's members, then the wheels' contents that pip would
+write); members are streamed to disk, never read whole into memory. A new
 virtual environment ``releases/<version>`` gets the running release's installed packages
 (copied, so a release with the same dependencies installs without a network) and then the
 new wheel by pip, dependencies only from the archive (``--no-index``; ``--index`` allows the
@@ -46,6 +51,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -53,7 +59,7 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,10 @@ PENDING = "pending.json"
 ROLLED_BACK = "rolled-back.json"
 SCRIPT = "release-check"
 PIP_TIMEOUT_S = 1200
+DEFAULT_MAX_UNPACKED_MB = 512  # what a release may unpack to, in all (MiB)
+MAX_MEMBERS = 1000  # members of a release archive, entries of one wheel: 10 x this
+MAX_METADATA_BYTES = 1 << 20  # a wheel's METADATA / WHEEL file
+CHUNK = 1 << 20
 
 
 class ReleaseError(RuntimeError):
@@ -130,13 +140,14 @@ def install(
     use_index: bool = False,
     python: str = sys.executable,
     now: float | None = None,
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_MB << 20,
 ) -> str:
     """Install the release in ``file`` under ``root`` and switch to it; its version.
     Raises ReleaseError (and leaves ``current`` as it was)."""
     releases = Releases(root)
     releases.directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="evse-release-") as scratch:
-        wheel, version = _unpack(Path(file), Path(scratch))
+        wheel, version = _unpack(Path(file), Path(scratch), _Budget(max_unpacked_bytes))
         current = releases.current()
         if version == current:
             raise ReleaseError(f"release {version} is the one running")
@@ -181,20 +192,33 @@ def install_check_script(root: Path) -> Path:
     return script
 
 
-def _unpack(file: Path, scratch: Path) -> tuple[Path, str]:
+class _Budget:
+    """What unpacking a release may still write, in bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = self.left = limit
+
+    def take(self, size: int, what: str) -> None:
+        if size > self.left:
+            raise ReleaseError(f"{what}: unpacking it would pass the limit of {self.limit >> 20} MiB (--max-unpacked-mb)")
+        self.left -= size
+
+
+def _unpack(file: Path, scratch: Path, budget: _Budget) -> tuple[Path, str]:
     """The evse-agent wheel in ``file`` (copied under its proper name into ``scratch``, with
     the archive's other wheels beside it) and its version."""
     if zipfile.is_zipfile(file) and _wheel_metadata(file) is not None:
         wheels = [file]
     elif zipfile.is_zipfile(file):
         with zipfile.ZipFile(file) as archive:
-            wheels = _extract_wheels(archive.namelist(), lambda name, dest: dest.write_bytes(archive.read(name)), scratch)
+            wheels = _extract_zip_wheels(archive, file.name, scratch, budget)
     elif tarfile.is_tarfile(file):
         with tarfile.open(file) as archive:
-            members = {m.name: m for m in archive.getmembers() if m.isfile()}
-            wheels = _extract_wheels(list(members), lambda name, dest: dest.write_bytes(archive.extractfile(members[name]).read()), scratch)
+            wheels = _extract_tar_wheels(archive, file.name, scratch, budget)
     else:
         raise ReleaseError(f"{file.name}: neither a wheel nor an archive (.tar.gz, .zip) of wheels")
+    for wheel in wheels:
+        _check_wheel_contents(wheel, budget)
     for wheel in wheels:
         metadata = _wheel_metadata(wheel)
         if metadata is not None and _normalise(metadata["Name"]) == _normalise(PROJECT):
@@ -208,15 +232,75 @@ def _unpack(file: Path, scratch: Path) -> tuple[Path, str]:
     raise ReleaseError(f"{file.name}: holds no wheel of {PROJECT}")
 
 
-def _extract_wheels(names: list[str], extract, scratch: Path) -> list[Path]:
+def _extract_zip_wheels(archive: zipfile.ZipFile, what: str, scratch: Path, budget: _Budget) -> list[Path]:
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        raise ReleaseError(f"{what}: more than {MAX_MEMBERS} members")
     wheels = []
-    for name in names:
-        base = Path(name).name
-        if base.endswith(".whl") and not base.startswith("."):
-            dest = scratch / base
-            extract(name, dest)
-            wheels.append(dest)
+    for member in members:
+        _check_member_name(member.filename, what)
+        if stat.S_ISLNK(member.external_attr >> 16):
+            raise ReleaseError(f"{what}: {member.filename} is a link; a release holds files only")
+        budget.take(member.file_size, what)
+        if not member.is_dir() and _is_wheel(member.filename):
+            with archive.open(member) as source:
+                wheels.append(_copy_bounded(source, member.filename, member.file_size, scratch, what))
     return wheels
+
+
+def _extract_tar_wheels(archive: tarfile.TarFile, what: str, scratch: Path, budget: _Budget) -> list[Path]:
+    wheels, count = [], 0
+    for member in archive:  # one header at a time: a member past a bound stops the reading
+        count += 1
+        if count > MAX_MEMBERS:
+            raise ReleaseError(f"{what}: more than {MAX_MEMBERS} members")
+        _check_member_name(member.name, what)
+        if not (member.isfile() or member.isdir()):
+            raise ReleaseError(f"{what}: {member.name} is a link or a device; a release holds files only")
+        budget.take(member.size, what)
+        if member.isfile() and _is_wheel(member.name):
+            with archive.extractfile(member) as source:
+                wheels.append(_copy_bounded(source, member.name, member.size, scratch, what))
+    return wheels
+
+
+def _check_member_name(name: str, what: str) -> None:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or "\\" in name or "\0" in name:
+        raise ReleaseError(f"{what}: member name {name!r} points outside the archive")
+
+
+def _is_wheel(name: str) -> bool:
+    base = PurePosixPath(name).name
+    return base.endswith(".whl") and not base.startswith(".")
+
+
+def _copy_bounded(source, name: str, size: int, scratch: Path, what: str) -> Path:
+    """Stream a member of ``size`` bytes (as its header says) into ``scratch``, never more."""
+    dest = scratch / PurePosixPath(name).name
+    if dest.exists():
+        raise ReleaseError(f"{what}: two wheels named {dest.name}")
+    written = 0
+    with open(dest, "wb") as out:
+        while chunk := source.read(min(CHUNK, size - written + 1)):
+            written += len(chunk)
+            if written > size:
+                raise ReleaseError(f"{what}: {name} is longer than its header says")
+            out.write(chunk)
+    return dest
+
+
+def _check_wheel_contents(wheel: Path, budget: _Budget) -> None:
+    """What pip would unpack from ``wheel`` (its entries' sizes, as the zip says; zipfile
+    never inflates an entry past them) fits what is left of the budget."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ReleaseError(f"{wheel.name}: not a wheel ({exc})") from None
+    if len(entries) > 10 * MAX_MEMBERS:
+        raise ReleaseError(f"{wheel.name}: more than {10 * MAX_MEMBERS} entries")
+    budget.take(sum(entry.file_size for entry in entries), wheel.name)
 
 
 def _wheel_metadata(path: Path) -> dict[str, str] | None:
@@ -227,6 +311,8 @@ def _wheel_metadata(path: Path) -> dict[str, str] | None:
             metadata = next((n for n in names if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)), None)
             tags = next((n for n in names if re.fullmatch(r"[^/]+\.dist-info/WHEEL", n)), None)
             if metadata is None or tags is None:
+                return None
+            if max(wheel.getinfo(metadata).file_size, wheel.getinfo(tags).file_size) > MAX_METADATA_BYTES:
                 return None
             fields = _headers(wheel.read(metadata).decode("utf-8", "replace"))
             tag = _headers(wheel.read(tags).decode("utf-8", "replace")).get("Tag", "py3-none-any")
@@ -420,12 +506,15 @@ def add_install_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-starts", type=int, default=DEFAULT_MAX_STARTS,
                         help="roll back after this many starts without connecting (default 3)")
     parser.add_argument("--index", action="store_true", help="let pip fetch missing dependencies from its package index")
+    parser.add_argument("--max-unpacked-mb", type=int, default=DEFAULT_MAX_UNPACKED_MB, metavar="MIB",
+                        help=f"refuse a release that unpacks to more than this, in all (default {DEFAULT_MAX_UNPACKED_MB})")
 
 
 def install_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
-        version = install(args.file, args.root, confirm_within_s=args.confirm_within, max_starts=args.max_starts, use_index=args.index)
+        version = install(args.file, args.root, confirm_within_s=args.confirm_within, max_starts=args.max_starts,
+                          use_index=args.index, max_unpacked_bytes=args.max_unpacked_mb << 20)
     except (ReleaseError, OSError) as exc:
         print(f"evse-agent install-release: {exc}", file=sys.stderr)
         return 1

@@ -13,6 +13,11 @@ HTTP and HTTPS); this agent speaks ``ftp://``, ``http://`` and ``https://``:
 
 Every transfer is tried ``attempts`` times, ``interval_s`` apart (``retries`` /
 ``retryInterval`` of the request). Passwords never reach the log (``redact_url``).
+
+A download is bounded (``DownloadLimits``): at most ``max_bytes``, leaving at least
+``keep_free_bytes`` free on the file system it is written to, within ``deadline_s`` for the
+whole attempt. A server that announces more, sends more, or takes longer fails the attempt
+(``DownloadRefused``), and the partial file is deleted, so a retry starts from nothing.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import ftplib
 import logging
 import os
 import posixpath
-import shutil
 import sys
+import time
 import urllib.request
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -37,6 +43,18 @@ log = logging.getLogger(__name__)
 
 SCHEMES = ("ftp", "http", "https")
 TIMEOUT_S = 60.0  # per connect / read on the socket, not for the whole file
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    max_bytes: int | None = None  # the file's size
+    keep_free_bytes: int = 0  # free space left on the file system written to
+    deadline_s: float | None = None  # the whole attempt, connect to last byte
+
+
+class DownloadRefused(OSError):
+    """A download went past one of its DownloadLimits; the message says which."""
 
 
 class UnsupportedLocation(ValueError):
@@ -125,23 +143,55 @@ async def with_retries(
     return False
 
 
-async def download(url: str, dest: Path, timeout_s: float = TIMEOUT_S) -> None:
-    """Fetch ``url`` into ``dest`` (written to ``dest.part`` first, renamed when complete)."""
+async def download(url: str, dest: Path, timeout_s: float = TIMEOUT_S, limits: DownloadLimits = DownloadLimits()) -> None:
+    """Fetch ``url`` into ``dest`` (written to ``dest.part`` first, renamed when complete)
+    within ``limits`` (else DownloadRefused, and no file is left)."""
     check_location(url)
-    await asyncio.to_thread(_download, url, dest, timeout_s)
+    await asyncio.to_thread(_download, url, dest, timeout_s, limits)
 
 
-def _download(url: str, dest: Path, timeout_s: float) -> None:
+def _download(url: str, dest: Path, timeout_s: float, limits: DownloadLimits) -> None:
+    deadline = time.monotonic() + limits.deadline_s if limits.deadline_s is not None else None
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response, open(part, "wb") as out:
-            shutil.copyfileobj(response, out)
+        with urllib.request.urlopen(url, timeout=_socket_timeout(timeout_s, deadline)) as response, open(part, "wb") as out:
+            announced = response.headers.get("Content-Length") if response.headers else None
+            if announced is not None and announced.isdigit():
+                _check_room(int(announced), out.fileno(), limits, "announced")
+            written = 0
+            # read1: what has arrived (up to CHUNK), so that a server dripping bytes meets the
+            # deadline; read() would wait for a whole CHUNK. A silent one meets timeout_s.
+            read = getattr(response, "read1", response.read)
+            while chunk := read(CHUNK):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DownloadRefused(f"not complete within {limits.deadline_s:.0f} s ({written} bytes so far)")
+                _check_room(written + len(chunk), out.fileno(), limits, "reached", len(chunk))
+                out.write(chunk)
+                written += len(chunk)
             out.flush()
             os.fsync(out.fileno())
         os.replace(part, dest)
     finally:
         part.unlink(missing_ok=True)
+
+
+def _socket_timeout(timeout_s: float, deadline: float | None) -> float:
+    return timeout_s if deadline is None else max(0.1, min(timeout_s, deadline - time.monotonic()))
+
+
+def _check_room(size: int, fd: int, limits: DownloadLimits, how: str, more: int | None = None) -> None:
+    """Whether a file of ``size`` bytes fits ``limits``; ``more``: the bytes about to be written
+    (else the whole ``size`` is still to come)."""
+    if limits.max_bytes is not None and size > limits.max_bytes:
+        raise DownloadRefused(f"{how} {size} bytes, more than the {limits.max_bytes} allowed")
+    if limits.keep_free_bytes:
+        stat = os.fstatvfs(fd)
+        free = stat.f_bavail * stat.f_frsize
+        if free - (size if more is None else more) < limits.keep_free_bytes:
+            raise DownloadRefused(
+                f"{how} {size} bytes; the file system would keep less than {limits.keep_free_bytes} bytes free ({free} free)"
+            )
 
 
 async def upload(path: Path, location: str, timeout_s: float = TIMEOUT_S) -> None:

@@ -5,6 +5,12 @@ The work itself is version-neutral (``agent/maintenance/firmware.py``, ``agent/m
 module checks the request in ``@on`` (a location the agent cannot use gets a CALLERROR
 naming it), starts the work from ``@after`` (so no notification can overtake the answer),
 and sends the neutral status reports as 1.6 notifications (``report_sender``).
+
+UpdateFirmware carries no signature: nothing vouches for what it installs. Security
+Whitepaper L01.FR.20: a charge point that supports the signed update answers it with the
+CALLERROR NotSupported, which this agent does unless the operator set ``[firmware]
+allow_unsigned = true`` (then it works as OCPP 1.6 §5.19 says, and every start records a
+security event saying so).
 """
 
 from __future__ import annotations
@@ -16,13 +22,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ocpp.exceptions import GenericError, OCPPError, PropertyConstraintViolationError
+from ocpp.exceptions import NotImplementedError as RecognisedButNotSupported
 from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
 from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
-from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, SignedReport
-from agent.maintenance.transfer import UnsupportedLocation
+from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, SignedReport, UnsignedRefused
+from agent.maintenance.transfer import UnsupportedLocation, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,12 @@ class FirmwareManagementHandlers:
         updater = self.backend.firmware
         if updater is None:
             raise GenericError(description="firmware updates are not set up on this charge point")
+        if not updater.allow_unsigned:
+            # Security Whitepaper L01.FR.20: CALLERROR NotSupported. The library calls a recognised
+            # but unsupported action NotImplemented; agent/ocpp16/wire.py puts the OCPP-J 1.6
+            # §4.2.3 name, NotSupported, on the wire.
+            log.warning("UpdateFirmware from %s refused: unsigned firmware ([firmware] allow_unsigned = false)", redact_url(location))
+            raise RecognisedButNotSupported(description="unsigned firmware updates are refused: use SignedUpdateFirmware")
         _parse_time(retrieve_date, "retrieveDate")
         try:
             updater.check(location)
@@ -49,7 +62,7 @@ class FirmwareManagementHandlers:
     def after_update_firmware(self, location: str, retrieve_date: str, retries: int | None = None, retry_interval: int | None = None):
         try:
             self.backend.firmware.update(location, _parse_time(retrieve_date, "retrieveDate"), retries, retry_interval)
-        except (UnsupportedLocation, FirmwareBusy, OCPPError) as exc:  # checked in @on; changed since
+        except (UnsupportedLocation, FirmwareBusy, UnsignedRefused, OCPPError) as exc:  # checked in @on (or refused there)
             log.warning("UpdateFirmware: not started: %s", exc)
 
     # §5.9 GetDiagnostics

@@ -61,7 +61,7 @@ class SecurityKeys:
             text = value.strip()
             why = self._security.raise_profile(int(text)) if text.isdigit() else f"{value!r} is not an integer"
         elif name == "AuthorizationKey":
-            why = self._security.set_authorization_key(value)
+            why = self._security.certificate_operations_refused() or self._security.set_authorization_key(value)
         elif name == "CpoName":
             why = None if 0 < len(value) <= CPO_NAME_MAX and value.isprintable() else f"1-{CPO_NAME_MAX} printable characters"
             if why is None:

@@ -5,7 +5,14 @@ OCPP 1.6 Security Whitepaper (ed. 3): InstallCertificate / GetInstalledCertifica
 DeleteCertificate manage root certificates of two hierarchies (§2.6.2: the operator's
 Central System root, the manufacturer's root); SignCertificate / CertificateSigned renew the
 charge point certificate (§3.2), whose private key is generated on the device and never
-leaves it. Layout::
+leaves it.
+
+Which hierarchies the backend may change is the installation's choice (``backend_managed``):
+by default only the Central System roots. The manufacturer roots, the firmware trust anchors,
+come from the installation (``fixed`` roots: ``[firmware] manufacturer_roots``); a backend that
+could install its own would sign and run its own code. Fixed roots are listed like installed
+ones (GetInstalledCertificateIds tells the truth) and can never be deleted by the backend;
+roots of a hierarchy the backend may not manage that it installed earlier are ignored. Layout::
 
     <directory>/csms-root/<sha256>.pem          installed Central System root certificates
     <directory>/manufacturer-root/<sha256>.pem  installed manufacturer root certificates
@@ -49,6 +56,10 @@ class StoreFull(CertificateError):
     """Installing one more would exceed the store's maximum number of certificates."""
 
 
+class NotManaged(CertificateError):
+    """The installation, not the backend, decides the roots of this hierarchy."""
+
+
 @dataclass(frozen=True)
 class CertificateId:
     """How OCPP names a certificate (CertificateHashDataType, as in an OCSP CertID)."""
@@ -66,17 +77,34 @@ class ClientCertificate:
 
 
 class CertificateStore:
-    def __init__(self, directory: Path, max_certificates: int = 10) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        max_certificates: int = 10,
+        *,
+        fixed: dict[RootKind, list[x509.Certificate]] | None = None,
+        backend_managed: frozenset[RootKind] = frozenset({RootKind.CSMS}),
+    ) -> None:
         # Directories are made when first written to (an unwritable data directory only
         # fails the certificate operations, with an OSError).
         self.directory = directory
         self.max_certificates = max_certificates
+        self.fixed = {kind: list((fixed or {}).get(kind, [])) for kind in RootKind}
+        self.backend_managed = backend_managed
         self._own = directory / "charge-point"
+        for kind in RootKind:
+            ignored = [] if kind in backend_managed else self._stored(kind)
+            if ignored:
+                log.warning(
+                    "certificate store: %d %s certificate(s) the backend installed in %s are ignored: "
+                    "these roots come from the installation", len(ignored), kind.value, self.directory / kind.value,
+                )
 
     # ---- root certificates -----------------------------------------------------------
 
     def roots(self, kind: RootKind) -> list[x509.Certificate]:
-        return [cert for _, cert in self._installed(kind)]
+        """The trust anchors of a hierarchy: the installation's, then those the backend installed."""
+        return self.fixed[kind] + [cert for _, cert in self._installed(kind) if cert not in self.fixed[kind]]
 
     def roots_pem(self, kind: RootKind) -> str:
         return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in self.roots(kind))
@@ -85,7 +113,9 @@ class CertificateStore:
         return sum(len(self._installed(kind)) for kind in RootKind)
 
     def install_root(self, kind: RootKind, pem: str, now: dt.datetime) -> CertificateId:
-        """Install one CA certificate (raises CertificateError / StoreFull)."""
+        """Install one CA certificate (raises CertificateError / StoreFull / NotManaged)."""
+        if kind not in self.backend_managed:
+            raise NotManaged(f"{kind.value} certificates come from the installation, not from the backend")
         try:
             cert = x509.load_pem_x509_certificate(pem.encode())
         except ValueError as exc:
@@ -109,18 +139,23 @@ class CertificateStore:
         return [self.certificate_id(cert, kind, algorithm) for cert in self.roots(kind)]
 
     def delete(self, wanted: CertificateId) -> RootKind | None:
-        """Delete the installed root named ``wanted``; its kind, or None if there is none."""
-        for kind in RootKind:
-            for path, cert in self._installed(kind):
-                if self.certificate_id(cert, kind, wanted.hash_algorithm) == _normalised(wanted):
-                    path.unlink()
-                    log.info("certificate store: deleted %s root %s", kind.value, cert.subject.rfc4514_string())
-                    return kind
-        return None
+        """Delete the installed root named ``wanted``; its kind, or None if there is none.
+        Raises NotManaged for a root of the installation."""
+        found = self.find(wanted)
+        if found is None:
+            return None
+        kind, cert = found
+        if cert in self.fixed[kind] or kind not in self.backend_managed:
+            raise NotManaged(f"{kind.value} {cert.subject.rfc4514_string()} comes from the installation")
+        for path, installed in self._installed(kind):
+            if installed == cert:
+                path.unlink()
+        log.info("certificate store: deleted %s root %s", kind.value, cert.subject.rfc4514_string())
+        return kind
 
     def find(self, wanted: CertificateId) -> tuple[RootKind, x509.Certificate] | None:
         for kind in RootKind:
-            for _, cert in self._installed(kind):
+            for cert in self.roots(kind):
                 if self.certificate_id(cert, kind, wanted.hash_algorithm) == _normalised(wanted):
                     return kind, cert
         return None
@@ -139,6 +174,10 @@ class CertificateStore:
         )
 
     def _installed(self, kind: RootKind) -> list[tuple[Path, x509.Certificate]]:
+        """What the backend installed, for a hierarchy it may manage."""
+        return self._stored(kind) if kind in self.backend_managed else []
+
+    def _stored(self, kind: RootKind) -> list[tuple[Path, x509.Certificate]]:
         found = []
         for path in sorted((self.directory / kind.value).glob("*.pem")):
             try:
@@ -148,7 +187,7 @@ class CertificateStore:
         return found
 
     def _issuer(self, cert: x509.Certificate, kind: RootKind) -> x509.Certificate:
-        candidates = [cert] + [c for _, c in self._installed(kind) if c != cert]
+        candidates = [cert] + [c for c in self.roots(kind) if c != cert]
         for issuer in candidates:
             if issuer.subject != cert.issuer:
                 continue
@@ -232,6 +271,30 @@ class CertificateStore:
 def load_certificates(path: str | Path) -> list[x509.Certificate]:
     """Every certificate in a PEM bundle file."""
     return x509.load_pem_x509_certificates(Path(path).read_bytes())
+
+
+def load_root_files(paths: list[str], key: str) -> list[x509.Certificate]:
+    """The CA certificates in ``paths`` (PEM files, or directories whose ``*.pem`` files are
+    read; a path that does not exist holds none and is logged). Raises ValueError naming
+    ``key[i]`` and the file for one that is not readable PEM CA certificates."""
+    roots: list[x509.Certificate] = []
+    for i, name in enumerate(paths):
+        path = Path(name)
+        if not path.exists():
+            log.warning("%s[%d]: %s does not exist: no certificates from it", key, i, path)
+            continue
+        for file in sorted(path.glob("*.pem")) if path.is_dir() else [path]:
+            try:
+                certs = load_certificates(file)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{key}[{i}]: {file}: not readable PEM certificates ({exc})") from None
+            for cert in certs:
+                constraints = _extension(cert, x509.BasicConstraints)
+                if constraints is None or not constraints.ca:
+                    raise ValueError(f"{key}[{i}]: {file}: {cert.subject.rfc4514_string()} is not a CA certificate")
+                if cert not in roots:
+                    roots.append(cert)
+    return roots
 
 
 def _extension(cert: x509.Certificate, kind: type) -> object | None:

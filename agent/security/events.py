@@ -35,6 +35,9 @@ class SecurityEvent(str, enum.Enum):
     FIRMWARE_UPDATED = "FirmwareUpdated"
     INVALID_FIRMWARE_SIGNATURE = "InvalidFirmwareSignature"
     INVALID_FIRMWARE_SIGNING_CERTIFICATE = "InvalidFirmwareSigningCertificate"
+    # Not in Appendix 1 (the list is open to the manufacturer's own): a local setting that turns
+    # a security check off, at every start while it is set (agent/ocpp16/security.py).
+    SECURITY_CHECK_DISABLED = "SecurityCheckDisabled"
 
 
 class SecurityEvents:

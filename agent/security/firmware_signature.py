@@ -70,6 +70,18 @@ def check_signing_certificate(pem: str, roots: list[x509.Certificate], now: dt.d
     return chain[0]
 
 
+def check_still_anchored(pem: str, roots: list[x509.Certificate], now: dt.datetime) -> None:
+    """Before installing: the signing certificate still chains to one of ``roots`` (the trust
+    anchors of the installation now). It is judged at ``now``, or at its own expiry when that
+    came first: a signature stays good when its certificate expires before a scheduled
+    installation. Raises FirmwareSignatureError."""
+    try:
+        leaf = x509.load_pem_x509_certificates(pem.encode())[0]
+    except ValueError as exc:
+        raise FirmwareSignatureError(f"the signing certificate is not PEM X.509: {exc}") from None
+    check_signing_certificate(pem, roots, min(now, leaf.not_valid_after_utc))
+
+
 def verify_file_signature(pem: str, signature_b64: str, path: Path) -> None:
     """Check ``signature_b64`` over the file at ``path`` with the key of the signing
     certificate (the first in ``pem``), SHA-256. Raises FirmwareSignatureError.

@@ -19,6 +19,14 @@ ones stay stored until then, and are used again if the new ones fail
 
 The password never appears in a URL or a log line: it goes in an ``Authorization`` header
 (websockets logs URIs), and ``secrets()`` feeds the log filter of agent/security/secret_files.py.
+
+Certificate operations (InstallCertificate, DeleteCertificate, CertificateSigned, a new
+AuthorizationKey) change whom the charge point trusts or how it proves who it is; over a link
+without TLS anyone on the way could send them, so they are refused there
+(``certificate_operations_refused``) unless ``ocpp.allow_unencrypted_certificate_operations``
+says otherwise. A Central System root installed over such a link (to raise the profile to 2)
+is provisional: kept once a TLS connection has succeeded while it was trusted, removed when the
+new settings fall back (they failed) or the operator changes the security settings in the file.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
-from agent.security.certificates import CertificateStore, ClientCertificate, RootKind, load_certificates
+from agent.security.certificates import CertificateId, CertificateStore, ClientCertificate, NotManaged, RootKind, load_certificates
 from agent.app.config import AgentConfig, ConfigError
 from agent.backend.link import ConnectOptions, ConnectOptionsError
 from agent.security.secret_files import write_secret
@@ -125,11 +133,16 @@ class LinkSecurity:
         self._reported: set[SecurityEvent | str] = set()
         self._secrets: tuple[str, ...] = ()
         self._from_config = Credentials(ocpp.security_profile, ocpp.client_cert or None, ocpp.client_key or None)
+        # Whether the connection in use (or being opened) has TLS: certificate operations need it.
+        self.encrypted = False
+        self._opening_encrypted = False
         state = json.loads(store.settings().get(STATE_KEY, "null"))
+        self.provisional_roots = [CertificateId(**i) for i in (state or {}).get("provisional_roots", [])]
         if state is None or state.get("config") != asdict(self._from_config):
             # First start, or the operator edited the file, which is how a profile is lowered.
             self.active, self.pending = self._from_config, None
             _remove(self.new_key_file)
+            self._remove_provisional_roots("the security settings in the config file changed")
             self._save()
         else:
             self.active = Credentials(**state["active"])
@@ -154,12 +167,19 @@ class LinkSecurity:
             password = self._key(creds.new_key)
             token = base64.b64encode(self.charge_point_id.encode() + b":" + password).decode()
             headers["Authorization"] = f"Basic {token}"
-        context = self._tls_context(creds) if urlsplit(url).scheme == "wss" else None
+        self._opening_encrypted = urlsplit(url).scheme == "wss"
+        context = self._tls_context(creds) if self._opening_encrypted else None
         return ConnectOptions(url, context, headers)
 
     def connected(self) -> None:
         self._failures = 0
         self._reported.clear()
+        self.encrypted = self._opening_encrypted
+        if self.encrypted and self.provisional_roots:
+            # The TLS connection they were installed for has succeeded: they stay.
+            log.info("link: %d provisional CentralSystemRootCertificate(s) kept: a TLS connection succeeded", len(self.provisional_roots))
+            self.provisional_roots = []
+            self._save()
         if self.pending is None:
             return
         previous, self.active, self.pending = self.active, self.pending, None
@@ -172,6 +192,7 @@ class LinkSecurity:
         self.events.record(SecurityEvent.RECONFIGURATION_OF_SECURITY_PARAMETERS, _change(previous, self.active))
 
     def failed(self, error: BaseException) -> None:
+        self.encrypted = False
         event = _classify(error)
         if event is not None and event not in self._reported:
             self._reported.add(event)
@@ -195,14 +216,31 @@ class LinkSecurity:
             if self.pending.new_key:
                 _remove(self.new_key_file)
             self.pending, self._failures = None, 0
+            removed = self._remove_provisional_roots("the TLS connection they were installed for failed")
             self._save()
             self._remember_secrets()
             self.events.record(
                 SecurityEvent.RECONFIGURATION_OF_SECURITY_PARAMETERS,
-                f"new settings failed to connect ({_reason(error)}); back to security profile {self.active.profile}",
+                f"new settings failed to connect ({_reason(error)}); back to security profile {self.active.profile}"
+                + (f"; {removed} provisional CentralSystemRootCertificate(s) removed" if removed else ""),
             )
 
     # ---- changes from the backend -----------------------------------------------------
+
+    def certificate_operations_refused(self) -> str | None:
+        """Why a certificate operation (InstallCertificate, DeleteCertificate, CertificateSigned,
+        AuthorizationKey) is refused on the link in use, or None when it may go ahead."""
+        if self.encrypted or self._ocpp.allow_unencrypted_certificate_operations:
+            return None
+        return "the link has no TLS (ocpp.allow_unencrypted_certificate_operations is false)"
+
+    def root_installed(self, installed: CertificateId) -> None:
+        """A CentralSystemRootCertificate was installed: provisional when it came over a link
+        without TLS, until a TLS connection succeeds."""
+        if not self.encrypted and installed not in self.provisional_roots:
+            log.warning("link: the CentralSystemRootCertificate came over a link without TLS: provisional until a TLS connection succeeds")
+            self.provisional_roots.append(installed)
+            self._save()
 
     def raise_profile(self, new: int) -> str | None:
         """None when accepted (a reconnect is then due), else why not."""
@@ -293,8 +331,22 @@ class LinkSecurity:
             "config": asdict(self._from_config),
             "active": asdict(self.active),
             "pending": asdict(self.pending) if self.pending else None,
+            "provisional_roots": [asdict(i) for i in self.provisional_roots],
         }
         self._store.put_setting(STATE_KEY, json.dumps(state))
+
+    def _remove_provisional_roots(self, why: str) -> int:
+        """Delete the provisional Central System roots; how many were still installed."""
+        removed = 0
+        for cert_id in self.provisional_roots:
+            try:
+                removed += self.certificates.delete(cert_id) is not None
+            except (OSError, NotManaged) as exc:
+                log.error("link: cannot remove a provisional CentralSystemRootCertificate: %s", exc)
+        if self.provisional_roots:
+            log.warning("link: %d provisional CentralSystemRootCertificate(s) removed: %s", removed, why)
+        self.provisional_roots = []
+        return removed
 
     def has_authorization_key(self) -> bool:
         return self._has_key(self.trying.new_key)

@@ -108,7 +108,7 @@ async def test_a_new_release_installs_and_a_broken_one_rolls_back(sim, csms, htt
     installer = f"{root}/current/bin/evse-agent install-release --confirm-within 60 --max-starts 2 {{file}}"
     config.write_text(
         agent_config(modbus_port=sim.modbus_port, csms_port=csms.port, data_dir=tmp_path / "data", card_reader=False)
-        + f'\n[firmware]\ninstaller = "{installer}"\n'
+        + f'\n[firmware]\ninstaller = "{installer}"\nallow_unsigned = true\n'  # UpdateFirmware: no signature
     )
     service = Service(root, config, tmp_path / "data", tmp_path / "agent.log")
     service.begin()

@@ -59,6 +59,10 @@ class Parts:
         rows = self.store.execute("SELECT body FROM outbox WHERE kind='security_event' ORDER BY seq").fetchall()
         return [json.loads(r[0])["type"] for r in rows]
 
+    def events_info(self) -> list[str]:
+        rows = self.store.execute("SELECT body FROM outbox WHERE kind='security_event' ORDER BY seq").fetchall()
+        return [json.loads(r[0])["tech_info"] or "" for r in rows]
+
 
 @pytest.fixture
 def parts(tmp_path):
@@ -219,10 +223,60 @@ def test_security_keys_in_get_and_change_configuration(parts):
     assert keys.change("SecurityProfile", "0") is ChangeResult.REJECTED
     assert keys.change("SecurityProfile", "x") is ChangeResult.REJECTED
     assert keys.change("CertificateStoreMaxLength", "5") is ChangeResult.REJECTED
-    assert keys.change("AuthorizationKey", "ab" * 8) is ChangeResult.REJECTED  # 8 bytes: too short
-    assert keys.change("AuthorizationKey", NEW_KEY) is ChangeResult.ACCEPTED
+    assert keys.change("AuthorizationKey", NEW_KEY) is ChangeResult.REJECTED  # the link has no TLS
     assert keys.change("CpoName", "Example CPO") is ChangeResult.ACCEPTED
     assert keys.get(["CpoName"])[0][0]["value"] == "Example CPO"
+    # Where the operator allows certificate operations without TLS: the key itself is checked.
+    allowed = parts.security(security_profile=1, allow_unencrypted_certificate_operations=True)
+    keys = ConfigurationKeys(Settings(parts.store), 1)
+    keys.add(SecurityKeys(allowed, parts.store))
+    assert keys.change("AuthorizationKey", "ab" * 8) is ChangeResult.REJECTED  # 8 bytes: too short
+    assert keys.change("AuthorizationKey", NEW_KEY) is ChangeResult.ACCEPTED
+
+
+def test_certificate_operations_need_a_tls_link(parts):
+    security = parts.security(security_profile=1)
+    security.options(URL)
+    security.connected()
+    assert security.certificate_operations_refused() == "the link has no TLS (ocpp.allow_unencrypted_certificate_operations is false)"
+    plain = parts.security(security_profile=0)  # with a wss:// URL: TLS
+    plain.options("wss://127.0.0.1:9000/ocpp/CP-1")
+    plain.connected()
+    assert plain.certificate_operations_refused() is None
+    plain.failed(OSError("connection lost"))
+    assert plain.certificate_operations_refused() is not None  # not connected: nothing may change
+
+
+def test_a_root_installed_without_tls_is_removed_when_the_raise_it_was_for_fails(parts):
+    security = parts.security(security_profile=1, allow_unencrypted_certificate_operations=True)
+    security.options(URL)
+    security.connected()
+    root = TestCA("CPO root over ws")
+    installed = parts.certificates.install_root(RootKind.CSMS, root.pem, NOW)
+    security.root_installed(installed)
+    assert security.raise_profile(2) is None
+    for _ in range(FALLBACK_AFTER_FAILURES):
+        security.options(URL)
+        security.failed(ssl.SSLError(1, "wrong version number"))
+    assert security.profile == 1 and parts.certificates.roots(RootKind.CSMS) == []
+    assert "1 provisional CentralSystemRootCertificate(s) removed" in parts.events_info()[-1]
+
+
+def test_a_root_installed_without_tls_stays_once_tls_connected(parts):
+    security = parts.security(security_profile=1, allow_unencrypted_certificate_operations=True)
+    security.options(URL)
+    security.connected()
+    root = TestCA("CPO root over ws")
+    security.root_installed(parts.certificates.install_root(RootKind.CSMS, root.pem, NOW))
+    assert security.raise_profile(2) is None
+    security.options(URL)
+    security.connected()  # over TLS, verified with it
+    again = parts.security(security_profile=1, allow_unencrypted_certificate_operations=True)  # a restart
+    assert again.provisional_roots == [] and parts.certificates.roots(RootKind.CSMS) == [root.cert]
+    for _ in range(FALLBACK_AFTER_FAILURES):
+        again.options(URL)
+        again.failed(OSError("refused"))
+    assert parts.certificates.roots(RootKind.CSMS) == [root.cert]
 
 
 # ---- config file ----------------------------------------------------------------------------
