@@ -28,9 +28,16 @@ import enum
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
-from agent.ocpp201.values import NUMBER_TYPES, Characteristics, ValueRejected, check, format_value, parse
+from agent.ocpp201.values import (
+    NUMBER_TYPES,
+    Characteristics,
+    ValueRejected,
+    check,
+    format_value,
+    parse,
+)
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +184,7 @@ class Delegated:
     readable: bool = False
 
 
-Source = Union[FromSetting, Stored, Constant, Live, Delegated]
+Source = FromSetting | Stored | Constant | Live | Delegated
 
 
 @dataclass(frozen=True)
@@ -387,7 +394,7 @@ class DeviceModel:
                               info=f"{variable} is write-only")  # B06.FR.09
         try:
             value = self._read(definition, attribute)
-        except Exception as exc:  # a failing part must not fail the whole GetVariables
+        except Exception as exc:  # noqa: BLE001 - a failing part must not fail the whole GetVariables
             log.warning("reading %s.%s failed: %r", component, variable, exc)
             return GetOutcome(GetStatus.REJECTED, reason_code="InternalError", info=f"cannot read: {exc}"[:512])
         return GetOutcome(GetStatus.ACCEPTED, format_value(value, definition.characteristics))  # B06.FR.10/FR.13
@@ -420,7 +427,7 @@ class DeviceModel:
             self._write(definition, attribute, value)
         except ValueRejected as exc:
             return SetOutcome(SetStatus.REJECTED, exc.reason_code, exc.message[:512])
-        except Exception as exc:  # storage failing: the value is not set, and the backend is told
+        except Exception as exc:  # noqa: BLE001 - storage failing: the value is not set, the backend is told
             log.warning("setting %s.%s failed: %r", component, variable, exc)
             return SetOutcome(SetStatus.REJECTED, "InternalError", f"cannot store: {exc}"[:512])
         new = self.text(definition, type_) if attribute.readable else None

@@ -182,7 +182,7 @@ def report_item(model: DeviceModel, definition: VariableDef, reporting_size: int
         if attribute.readable:
             try:
                 entry["value"] = (model.text(definition, attribute.type) or "")[:reporting_size]
-            except Exception as exc:  # one failing part must not lose the whole report
+            except Exception as exc:  # noqa: BLE001 - one failing part must not lose the whole report
                 log.warning("reading %s.%s for a report failed: %r", definition.component, definition.variable, exc)
                 entry["value"] = ""
         attributes.append(entry)
@@ -238,7 +238,7 @@ def _summary(model: DeviceModel, definitions: list[VariableDef]) -> list[Variabl
 def _safe_text(model: DeviceModel, definition: VariableDef) -> str | None:
     try:
         return model.text(definition)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a part that cannot be read counts as unknown
         log.warning("reading %s.%s failed: %r", definition.component, definition.variable, exc)
         return None
 

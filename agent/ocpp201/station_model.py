@@ -37,7 +37,12 @@ from agent.ocpp201.device_model import (
     VariableDef,
     Writer,
 )
-from agent.ocpp201.settings_map import PROPOSED, SETTING_MAP, phase_rotation_read, phase_rotation_write
+from agent.ocpp201.settings_map import (
+    PROPOSED,
+    SETTING_MAP,
+    phase_rotation_read,
+    phase_rotation_write,
+)
 from agent.ocpp201.values import Characteristics, DataType, ValueRejected
 
 RO, WO, RW = Mutability.READ_ONLY, Mutability.WRITE_ONLY, Mutability.READ_WRITE

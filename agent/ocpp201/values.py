@@ -103,7 +103,7 @@ def parse(text: str, ch: Characteristics) -> Any:
         except ValueError:
             raise ValueRejected("InvalidValue", f"{text!r} is not an RFC 3339 date-time") from None
         if when.tzinfo is None:  # RFC 3339 requires an offset; treat a bare one as UTC (Part 2 §2.1.1)
-            when = when.replace(tzinfo=dt.timezone.utc)
+            when = when.replace(tzinfo=dt.UTC)
         return when
     if kind in LIST_TYPES:
         return [item.strip() for item in text.split(",")] if stripped else []
@@ -149,9 +149,10 @@ def format_value(value: Any, ch: Characteristics) -> str:
     if kind is DataType.DATE_TIME:
         if isinstance(value, str):
             return value
-        return value.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    if kind in LIST_TYPES:
-        return value if isinstance(value, str) else ",".join(str(item) for item in value)
+        text: str = value.astimezone(dt.UTC).isoformat(timespec="seconds")
+        return text.replace("+00:00", "Z")
+    if kind in LIST_TYPES and not isinstance(value, str):
+        return ",".join(str(item) for item in value)
     return str(value)
 
 

@@ -74,8 +74,9 @@ def full_station(**overrides: Any) -> StationDescription:
                             meter=True, contactor=True, contactor_feedback=True, rcd=True, emergency_stop=True,
                             display=True)
     evse2 = EvseDescription(2, (ConnectorDescription(1, "cType2"),), phases=1, max_current_a=32.0)
-    fields = dict(identity="CP-0001", vendor="evse-agent", model="DIY Wallbox", evses=(evse1, evse2),
-                  serial_number="SN-42", firmware_version="1.4.0", card_reader=True, temperature_sensor=True)
+    fields: dict[str, Any] = {"identity": "CP-0001", "vendor": "evse-agent", "model": "DIY Wallbox",
+                              "evses": (evse1, evse2), "serial_number": "SN-42", "firmware_version": "1.4.0",
+                              "card_reader": True, "temperature_sensor": True}
     fields.update(overrides)
     return StationDescription(**fields)
 

@@ -23,7 +23,13 @@ from agent.ocpp201.settings_map import LayeredSettings, ProposedSettings, StoreK
 from agent.ocpp201.values import Characteristics, DataType, ValueRejected
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
-from tests.ocpp201.helpers import LiveTable, MemorySettings, MemoryStore, full_station, model
+from tests.ocpp201.helpers import (
+    LiveTable,
+    MemorySettings,
+    MemoryStore,
+    full_station,
+    model,
+)
 
 ACTUAL, TARGET, MIN_SET, MAX_SET = AttributeType.ACTUAL, AttributeType.TARGET, AttributeType.MIN_SET, AttributeType.MAX_SET
 RO, WO, RW = Mutability.READ_ONLY, Mutability.WRITE_ONLY, Mutability.READ_WRITE

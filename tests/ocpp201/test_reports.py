@@ -11,7 +11,14 @@ from ocpp.messages import Call
 
 from agent.ocpp201 import reports
 from agent.ocpp201.device_model import Component, Variable
-from tests.ocpp201.helpers import LiveTable, MemorySettings, assert_valid, full_station, model, request
+from tests.ocpp201.helpers import (
+    LiveTable,
+    MemorySettings,
+    assert_valid,
+    full_station,
+    model,
+    request,
+)
 
 GENERATED_AT = "2026-12-04T12:00:00Z"
 
@@ -232,6 +239,7 @@ def test_component_criteria():
     m = model(live=live)
     # B08.FR.10: Problem true only
     status, items = custom(m, criteria=["Problem"])
+    assert status == "Accepted"
     assert {c for c, *_ in items} == {"FiscalMetering"}
     # B08.FR.08: Available true or no Available variable: the card reader that is not there is left out
     _, items = custom(m, criteria=["Available"])

@@ -1,8 +1,8 @@
 """The station's device model: names spelled as the spec spells them, every required variable,
 the setting mapping, and each part reported as the station really has it."""
 
-import ocpp.v201.enums as enums
 import pytest
+from ocpp.v201 import enums
 
 from agent.ocpp201.device_model import (
     AttributeType,
@@ -14,11 +14,27 @@ from agent.ocpp201.device_model import (
     SetStatus,
     Variable,
 )
-from agent.ocpp201.settings_map import PROPOSED, SETTING_MAP, STORED_KEYS, LayeredSettings, ProposedSettings
-from agent.ocpp201.station_model import Capabilities, ConnectorDescription, EvseDescription
+from agent.ocpp201.settings_map import (
+    PROPOSED,
+    SETTING_MAP,
+    STORED_KEYS,
+    LayeredSettings,
+    ProposedSettings,
+)
+from agent.ocpp201.station_model import (
+    Capabilities,
+    ConnectorDescription,
+    EvseDescription,
+)
 from agent.persistence.settings import DEFAULTS, Settings
 from agent.persistence.store import Store
-from tests.ocpp201.helpers import LiveTable, MemorySettings, MemoryStore, full_station, model
+from tests.ocpp201.helpers import (
+    LiveTable,
+    MemorySettings,
+    MemoryStore,
+    full_station,
+    model,
+)
 
 # Every component and variable the station may report, spelled as OCPP 2.0.1 Edition 3 Part 2
 # "Referenced Components and Variables" (§), Part 4 §8, the Appendices (App.3 components, App.4
@@ -176,7 +192,7 @@ def test_values_are_reported_as_the_station_has_them():
     live = LiveTable({("EVSE", 1, None, "Power"): 7360.0, ("FiscalMetering", 1, None, "Problem"): True,
                       ("TemperatureSensor", None, None, "Temperature"): 41.5})
     m = model(live=live)
-    get = lambda c, v, t=AttributeType.ACTUAL: m.get(c, v, t).value  # noqa: E731
+    get = lambda c, v, t=AttributeType.ACTUAL: m.get(c, v, t).value
     evse1, evse2 = Component("EVSE", evse_id=1), Component("EVSE", evse_id=2)
     assert get(evse1, Variable("Power")) == "7360.0"
     power = m.find(evse1, Variable("Power")).characteristics

@@ -2,7 +2,14 @@ import datetime as dt
 
 import pytest
 
-from agent.ocpp201.values import Characteristics, DataType, ValueRejected, check, format_value, parse
+from agent.ocpp201.values import (
+    Characteristics,
+    DataType,
+    ValueRejected,
+    check,
+    format_value,
+    parse,
+)
 
 INT = Characteristics(DataType.INTEGER, "s", min_limit=1, max_limit=86400)
 DEC = Characteristics(DataType.DECIMAL, "Percent", min_limit=0, max_limit=100)
@@ -23,7 +30,7 @@ def reason(text, ch):
 @pytest.mark.parametrize("text, ch, value", [
     ("true", FLAG, True), ("FALSE", FLAG, False), (" 60 ", INT, 60), ("+5", INT, 5), ("12.5", DEC, 12.5),
     ("A,C", MEMBERS, ["A", "C"]), ("", MEMBERS, []), ("2, 1", SEQUENCE, ["2", "1"]), ("LRU", OPTION, "LRU"),
-    ("2026-03-01T10:00:00Z", WHEN, dt.datetime(2026, 3, 1, 10, tzinfo=dt.timezone.utc)),
+    ("2026-03-01T10:00:00Z", WHEN, dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)),
 ])
 def test_parse_each_data_type(text, ch, value):
     assert parse(text, ch) == value
