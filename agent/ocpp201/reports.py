@@ -86,9 +86,15 @@ def _status_info(reason_code: str | None, info: str | None) -> dict[str, Any]:
     return out
 
 
+def _value_size(model: DeviceModel, name: str, schema_maximum: int) -> int:
+    """DeviceDataCtrlr ConfigurationValueSize / ReportingValueSize (§2.1.20, §2.1.21), or the
+    schema's maximum when the station does not report it."""
+    definition = model.find(DEVICE_DATA, Variable(name))
+    return min(int(model.value(definition)), schema_maximum) if definition is not None else schema_maximum
+
+
 def _reporting_size(model: DeviceModel) -> int:
-    definition = model.find(DEVICE_DATA, Variable("ReportingValueSize"))
-    return int(model.value(definition)) if definition is not None else 2500
+    return _value_size(model, "ReportingValueSize", 2500)
 
 
 def _attribute_type(item: dict[str, Any]) -> tuple[str, AttributeType | None]:
@@ -148,6 +154,7 @@ def set_variables(model: DeviceModel, payload: dict[str, Any], *, message_bytes:
         refusal = ("TooManyElements", f"{len(items)} setVariableData, ItemsPerMessage[SetVariables] is {limit}")
     elif size > byte_limit:
         refusal = ("TooLargeElement", f"{size} bytes, BytesPerMessage[SetVariables] is {byte_limit}")
+    value_size = _value_size(model, "ConfigurationValueSize", 1000)
     results = []
     for item in items:
         sent, attribute = _attribute_type(item)
@@ -156,6 +163,10 @@ def set_variables(model: DeviceModel, payload: dict[str, Any], *, message_bytes:
         if refusal is not None:
             result["attribute_status"] = SetStatus.REJECTED.value
             result["attribute_status_info"] = _status_info(*refusal)
+        elif len(item["attribute_value"]) > value_size:  # §2.1.20 ConfigurationValueSize
+            result["attribute_status"] = SetStatus.REJECTED.value
+            result["attribute_status_info"] = _status_info(
+                "TooLargeElement", f"{len(item['attribute_value'])} characters, ConfigurationValueSize is {value_size}")
         elif attribute is None:
             result["attribute_status"] = SetStatus.NOT_SUPPORTED_ATTRIBUTE_TYPE.value
         else:

@@ -11,6 +11,7 @@ from ocpp.messages import Call
 
 from agent.ocpp201 import reports
 from agent.ocpp201.device_model import Component, Variable
+from agent.ocpp201.station_model import Capabilities
 from tests.ocpp201.helpers import (
     LiveTable,
     MemorySettings,
@@ -137,6 +138,27 @@ def test_too_many_set_variables_items_are_all_rejected_and_none_applied():
     big = reports.set_variables(m, request("SetVariablesRequest", {"setVariableData": items[:1]}), message_bytes=70000)
     assert big["set_variable_result"][0]["attribute_status_info"]["reason_code"] == "TooLargeElement"
     assert settings["heartbeat_interval_s"] == 300
+
+
+def test_values_longer_than_configuration_value_size_are_rejected():
+    m = model(capabilities=Capabilities(configuration_value_size=8))
+    payload = request("SetVariablesRequest", {"setVariableData": [
+        {**cv("AuthCtrlr", "MasterPassGroupId"), "attributeValue": "police-1"},
+        {**cv("AuthCtrlr", "MasterPassGroupId"), "attributeValue": "police-12"}]})
+    results = reports.set_variables(m, payload)["set_variable_result"]
+    assert [r["attribute_status"] for r in results] == ["Accepted", "Rejected"]
+    assert results[1]["attribute_status_info"]["reason_code"] == "TooLargeElement"
+    assert m.get(Component("AuthCtrlr"), Variable("MasterPassGroupId")).value == "police-1"
+
+
+def test_values_longer_than_reporting_value_size_are_cut():
+    m = model(capabilities=Capabilities(reporting_value_size=5))
+    m.set(Component("TariffCostCtrlr"), Variable("TariffFallbackMessage"), "0.30 EUR/kWh")
+    payload = request("GetVariablesRequest", {"getVariableData": [cv("TariffCostCtrlr", "TariffFallbackMessage")]})
+    assert reports.get_variables(m, payload)["get_variable_result"][0]["attribute_value"] == "0.30 "
+    item = reports.custom_report(m, None, [{"component": {"name": "TariffCostCtrlr"},
+                                            "variable": {"name": "TariffFallbackMessage"}}])[0]
+    assert item["variable_attribute"][0]["value"] == "0.30 "
 
 
 # ---- B07 -------------------------------------------------------------------------------------
