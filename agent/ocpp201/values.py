@@ -141,6 +141,8 @@ def format_value(value: Any, ch: Characteristics) -> str:
         return ""
     kind = ch.data_type
     if kind is DataType.BOOLEAN:
+        if isinstance(value, str):  # a live value handed over as text: "false" stays false
+            return "true" if value.strip().lower() == "true" else "false"
         return "true" if value else "false"
     if kind is DataType.INTEGER:
         return str(int(value))

@@ -61,6 +61,7 @@ def test_format_round_trips():
     assert format_value(["A", "B"], MEMBERS) == "A,B"
     assert format_value(dt.datetime(2026, 3, 1, 11, tzinfo=dt.timezone(dt.timedelta(hours=1))), WHEN) == "2026-03-01T10:00:00Z"
     assert format_value(None, INT) == ""  # no value: the empty string (B06.FR.13)
+    assert format_value("false", FLAG) == "false"  # a live value given as text keeps its meaning
 
 
 def test_characteristics_as_reported():
