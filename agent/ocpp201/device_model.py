@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 class AttributeType(str, enum.Enum):
-    """Part 2 §3.x AttributeEnumType."""
+    """Part 2 §3.2 AttributeEnumType."""
 
     ACTUAL = "Actual"
     TARGET = "Target"

@@ -49,7 +49,7 @@ UNIQUE_ID_CHARS = 36
 
 
 class ReportBase(str, enum.Enum):
-    """Part 2 ReportBaseEnumType."""
+    """Part 2 §3.70 ReportBaseEnumType."""
 
     CONFIGURATION_INVENTORY = "ConfigurationInventory"
     FULL_INVENTORY = "FullInventory"
