@@ -51,6 +51,11 @@ TX_POINTS = ("EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")  
 # The measurands the agent's meter sampler produces that OCPP 2.0.1 knows (agent/station/meter_sampler.py).
 METER_MEASURANDS = ("Current.Import", "Current.Offered", "Energy.Active.Import.Register", "Power.Active.Import", "Voltage")
 NO_METER_MEASURANDS = ("Current.Offered",)
+# Part 2 §3.22 ConnectorEnumType, plus cGBT, cChaoJi and OppCharge (§2.13.4).
+CONNECTOR_TYPES = frozenset({
+    "cCCS1", "cCCS2", "cG105", "cTesla", "cType1", "cType2", "s309-1P-16A", "s309-1P-32A", "s309-3P-16A",
+    "s309-3P-32A", "sBS1361", "sCEE-7-7", "sType2", "sType3", "Other1PhMax16A", "Other1PhOver16A", "Other3Ph",
+    "Pan", "wInductive", "wResonant", "Undetermined", "Unknown", "cGBT", "cChaoJi", "OppCharge"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,10 @@ class ConnectorDescription:
     id: int
     connector_type: str = "sType2"  # Part 2 ConnectorEnumType: "s…" a socket, "c…" a fixed cable
     lock: bool = False  # a plug retention lock driven by the agent (GPIO lock motor)
+
+    def __post_init__(self) -> None:
+        if self.connector_type not in CONNECTOR_TYPES:
+            raise ValueError(f"connector {self.id}: {self.connector_type!r} is not an OCPP 2.0.1 connector type")
 
     @property
     def fixed_cable(self) -> bool:

@@ -341,3 +341,12 @@ def test_constants_are_reported_constant():
     assert isinstance(identity.source, Constant) and identity.is_constant and identity.is_persistent
     heartbeat = m.find(Component("OCPPCommCtrlr"), Variable("HeartbeatInterval")).attributes[0]
     assert heartbeat.is_persistent and not heartbeat.is_constant  # writable → persistent (Part 2 Ref. C&V §2)
+
+
+def test_a_station_description_is_checked():
+    with pytest.raises(ValueError, match="connector type"):
+        ConnectorDescription(1, "Type2")
+    with pytest.raises(ValueError, match="Part 1"):
+        full_station(evses=(EvseDescription(2),))  # EVSEs are numbered from 1 (Part 1 §7.1)
+    with pytest.raises(ValueError, match="Part 1"):
+        full_station(evses=(EvseDescription(1, (ConnectorDescription(2),)),))  # connectors too (§7.2)
