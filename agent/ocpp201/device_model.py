@@ -173,7 +173,7 @@ class Constant:
 
 @dataclass(frozen=True)
 class Live:
-    """A value the station knows right now, read through ``LiveValues``."""
+    """A value the station knows right now (an Actual value), read through ``LiveValues``."""
 
 
 @dataclass(frozen=True)
