@@ -1,7 +1,7 @@
 """A 1-bit picture: what a monochrome display shows (pure, no I/O).
 
 Pixels are kept one byte each, row-major (``True`` = lit). ``pages()`` packs them the way
-the SSD1306 GDDRAM wants them (hardware.md §5): page-major, each byte 8 vertical pixels
+the SSD1306 GDDRAM wants them (docs/hardware/ssd1306.md#gddram): page-major, each byte 8 vertical pixels
 with the least significant bit at the top.
 """
 

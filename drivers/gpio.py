@@ -3,7 +3,7 @@ output, cable lock, status LEDs (the Protocols in ``drivers.interfaces``).
 
 Every device takes a gpiozero pin factory: None is gpiozero's default (lgpio on a Pi),
 ``PiGPIOFactory(host, port)`` talks to a pigpio daemon (a real one, or the simulator's
-``simulator.pigpio_server``), ``MockFactory`` is gpiozero's in-process test factory.
+``simulator.wire.pigpio``), ``MockFactory`` is gpiozero's in-process test factory.
 
 Pins are BCM numbers. ``active_high`` says which level means "active" (a relay board
 switching on LOW: ``active_high = false``); for inputs ``pull_up`` picks the internal pull
@@ -123,7 +123,7 @@ class GpioPulseOutput:
 
 
 class GpioCableLock:
-    """openWB's lock (hardware.md §6): a direction output (active = towards locked), a motor
+    """openWB's lock (docs/hardware/gpio.md#cable-lock): a direction output (active = towards locked), a motor
     output pulsed for the move, and a position switch (active = locked) when wired."""
 
     def __init__(self, direction: PinSpec, motor: PinSpec, feedback: PinSpec | None = None, factory=None):

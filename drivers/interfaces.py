@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-
 # IEC 61851-1 Annex A: the pilot PWM cannot signal less than 6 A; 0 means no energy.
 MIN_OFFER_A = 6.0
 
@@ -109,7 +108,7 @@ class CardReader(Protocol):
 class I2cBus(Protocol):
     """One I²C bus (a Pi's /dev/i2c-1, or the simulator's bus over TCP).
 
-    The calls are what the chip sees on the wire (hardware.md §5): ``write`` and ``read``
+    The calls are what the chip sees on the wire (docs/hardware/i2c-bus.md#transfers): ``write`` and ``read``
     are one i2c_rdwr message each; ``write_block(addr, reg, data)`` is a write of
     ``[reg] + data`` (SMBus "I2C block write", ≤ 32 bytes) and ``read_block(addr, reg, n)``
     a write of ``[reg]`` then a read of ``n`` bytes after a repeated start. A device that

@@ -9,16 +9,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .config import SimConfig, load_config
-from .gpio import GpioBench
-from .i2c_devices import I2cChips
-from .modbus_bus import ModbusBus, RegisterWrite
-from .model import Fault, ModelEvent, SimModel
-from .ocpp_log import OcppLog
-from .pigpio_server import PigpioServer
-from .plug_sessions import PlugSessions
-from .rapi_endpoint import RapiEndpoint
-from .vpcd_card import parse_uid, present
+from simulator.config import SimConfig, load_config
+from simulator.twins.gpio import GpioBench
+from simulator.i2c_devices import I2cChips
+from simulator.wire.modbus import ModbusBus, RegisterWrite
+from simulator.model import Fault, ModelEvent, SimModel
+from simulator.web.ocpp_log import OcppLog
+from simulator.wire.pigpio import PigpioServer
+from simulator.plug_sessions import PlugSessions
+from simulator.wire.rapi import RapiEndpoint
+from simulator.twins.readers.vpcd_card import parse_uid, present
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Simulator:
         await self.i2c.start()
         await self.pigpio.start(self.config.gpio.host, self.config.gpio.port)
         if self._with_http:
-            from .http_api import start_http  # aiohttp only when serving HTTP
+            from simulator.web.http_api import start_http  # aiohttp only when serving HTTP
 
             self._http_runner, self._http_port = await start_http(
                 self, self.config.http.host, self.config.http.port)
@@ -270,7 +270,7 @@ class Simulator:
         self.i2c.set_temperature(celsius)
 
     def display(self, evse_id: int) -> dict[str, Any]:
-        """The OLED of ``evse_id`` as a viewer sees it (simulator/ssd1306.py ``picture``)."""
+        """The OLED of ``evse_id`` as a viewer sees it (simulator/twins/i2c/ssd1306.py ``picture``)."""
         self.model.evse(evse_id)  # KeyError for an unknown evse
         twin = self.i2c.displays.get(evse_id)
         if twin is None:

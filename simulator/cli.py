@@ -8,8 +8,8 @@ import logging
 import signal
 import sys
 
-from .app import Simulator
-from .config import ConfigError, load_config
+from simulator.app import Simulator
+from simulator.config import ConfigError, load_config
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -32,7 +32,7 @@ def endpoints_line(sim: Simulator) -> str:
     parts.append(f"http {sim.http_url}")
     v = sim.config.vpcd
     parts.append(f"vpcd {v.host}:{v.port}" if v.port else "vpcd none")
-    if sim.i2c_port is not None:  # the I²C bus (simulator/i2c_bus.py framing)
+    if sim.i2c_port is not None:  # the I²C bus (simulator/wire/i2c.py framing)
         parts.append(f"i2c {sim.config.i2c.listen.rpartition(':')[0]}:{sim.i2c_port}")
     parts.append(f"pigpio {sim.config.gpio.host}:{sim.gpio_port}")
     parts.append(f"speed x{sim.speed:g}")

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 RCD_LAYOUTS = ("syssi", "pdf")
-BOARD_KINDS = ("evse-din", "heidelberg", "bender", "openevse")  # simulator.devices.BOARDS
-METER_KINDS = ("sdm630", "sdm72", "sdm72-v1", "sdm120", "abb-b23", "none")
 WORD_ORDERS = ("big", "little")
 OWN_METER_BOARDS = ("heidelberg", "bender", "openevse")  # may run with meter = "none"
 
@@ -48,7 +46,7 @@ class VpcdConfig:
 
 @dataclass(frozen=True)
 class I2cConfig:
-    """The simulated I²C bus (simulator/i2c_bus.py): its chips and where it is served."""
+    """The simulated I²C bus (simulator/wire/i2c.py): its chips and where it is served."""
 
     listen: str = ""  # "host:port" of its TCP endpoint (port 0 = any free one); "" = not served
     temperature_sensor: str = "tmp102"  # I2C_SENSORS
@@ -66,8 +64,8 @@ class EvseConfig:
     id: int
     board_unit: int = 0  # 0: not on the bus (openevse)
     meter_unit: int = 0  # 0: no separate meter (meter = "none")
-    board: str = "evse-din"  # BOARD_KINDS
-    meter: str = "sdm630"  # METER_KINDS
+    board: str = "evse-din"  # simulator.devices.BOARDS
+    meter: str = "sdm630"  # simulator.devices.METERS
     energy_word_order: str = "big"  # heidelberg registers 15-18: "big" = high word first
     rapi_port: int = 0  # openevse: TCP port of its RAPI endpoint (0 = any free port)
     rapi_link: str = ""  # openevse: also a pty at this path (socat), "" = none
@@ -83,7 +81,7 @@ class EvseConfig:
 
 @dataclass(frozen=True)
 class GpioConfig:
-    """The pigpio daemon's socket interface over the simulated GPIO lines (simulator.gpio)."""
+    """The pigpio daemon's socket interface over the simulated GPIO lines (simulator.twins.gpio)."""
 
     host: str = "127.0.0.1"
     port: int = 0  # pigpiod's is 8888; 0 = any free port
@@ -131,10 +129,12 @@ def _check_evse(e: EvseConfig, where: str) -> None:
         raise ConfigError(f"{where}.phases: must be 1 or 3")
     if e.rcd_layout not in RCD_LAYOUTS:
         raise ConfigError(f"{where}.rcd_layout: must be one of {RCD_LAYOUTS}")
-    if e.board not in BOARD_KINDS:
-        raise ConfigError(f"{where}.board: must be one of {BOARD_KINDS}")
-    if e.meter not in METER_KINDS:
-        raise ConfigError(f"{where}.meter: must be one of {METER_KINDS}")
+    from simulator.devices import BOARDS, METERS
+
+    if e.board not in BOARDS:
+        raise ConfigError(f"{where}.board: must be one of {tuple(BOARDS)}")
+    if e.meter not in METERS:
+        raise ConfigError(f"{where}.meter: must be one of {tuple(METERS)}")
     if e.meter == "none" and e.board not in OWN_METER_BOARDS:
         raise ConfigError(f"{where}.meter: a {e.board} board has no meter of its own")
     if e.energy_word_order not in WORD_ORDERS:

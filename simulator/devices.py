@@ -1,25 +1,28 @@
-"""Which simulated board and meter an ``[[evse]]`` entry gets (its ``board`` / ``meter`` keys).
+"""Which simulated board and meter an ``[[evse]]`` entry gets (its ``board`` / ``meter`` keys):
+the twin registry. A new board's twin is one line in ``BOARDS``.
 
 Every board offers the same shape to the model and the bus: ``relay``,
 ``pwm_current_a(inputs)``, ``decide_relay(inputs)``, ``accessed(now)``,
 ``tick(now)``, ``on_bus`` and, for boards on the bus, ``blocks``,
 ``bus_read(fc, address, count, inputs)`` and ``bus_write(fc, address, values)``.
 Every meter image offers ``blocks`` and ``read(fc, address, count)``. All of
-them read the connector's measurements (:class:`simulator.sdm630.Sdm630`).
+them read the connector's measurements (:class:`simulator.twins.meters.eastron.Sdm630`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .abb_b23 import AbbB23Image
-from .bender import BenderBoard
-from .config import EvseConfig
-from .evse_din import EvseDinBoard
-from .heidelberg import HeidelbergBoard
-from .openevse import OpenEvseBoard
-from .sdm630 import Sdm630, SdmImage
+from simulator.twins.boards.bender import BenderBoard
+from simulator.twins.boards.evse_din import EvseDinBoard
+from simulator.twins.boards.heidelberg import HeidelbergBoard
+from simulator.twins.boards.openevse import OpenEvseBoard
+from simulator.twins.meters.abb_b23 import AbbB23Image
+from simulator.twins.meters.eastron import Sdm630, SdmImage
+
+if TYPE_CHECKING:
+    from simulator.config import EvseConfig
 
 BOARDS: dict[str, Callable[[EvseConfig, Sdm630], Any]] = {
     "evse-din": lambda c, m: EvseDinBoard(c.board_unit, c.default_current_a, c.rcd_layout),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .config import SimConfig
-from .i2c_bus import SimI2cBus
-from .pn532 import Pn532Twin
-from .ssd1306 import Ssd1306Twin
-from .temperature import TEMPERATURE_SENSORS
+from simulator.config import SimConfig
+from simulator.wire.i2c import SimI2cBus
+from simulator.twins.readers.pn532 import Pn532Twin
+from simulator.twins.i2c.ssd1306 import Ssd1306Twin
+from simulator.twins.i2c.temperature import TEMPERATURE_SENSORS
 
 
 class I2cChips:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .config import EvseConfig
-from .devices import make_board, make_meter_image
-from .evse_din import BoardInputs, Refusal
-from .pilot import Pilot
-from .sdm630 import Sdm630
+from simulator.config import EvseConfig
+from simulator.devices import make_board, make_meter_image
+from simulator.twins.boards.evse_din import BoardInputs, Refusal
+from simulator.pilot import Pilot
+from simulator.twins.meters.eastron import Sdm630
 
 OVERCURRENT_FACTOR = 1.3  # "overcurrent" fault: the EV draws 30 % more than offered
 
@@ -61,7 +61,7 @@ class EvsePoint:
         self.board = make_board(cfg, self.meter)  # cfg.board: evse-din, heidelberg, bender, openevse
         self.meter_image = make_meter_image(cfg, self.meter)  # None: only the board's own meter
         self.fault: Fault | None = None
-        self.main_contactor_open = False  # a GPIO main contactor (simulator.gpio) with open contacts
+        self.main_contactor_open = False  # a GPIO main contactor (simulator.twins.gpio) with open contacts
         self._emit = emit
         self._last_pilot = self.pilot
 

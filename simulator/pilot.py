@@ -1,4 +1,4 @@
-"""IEC 61851-1 control pilot states (hardware.md §1.1)."""
+"""IEC 61851-1 control pilot states (docs/hardware/control-pilot.md#states)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import SimModel
+    from simulator.model import SimModel
 
 MAX_SAMPLES = 800  # past this, every other sample is dropped: the whole session keeps its shape
 

@@ -11,9 +11,11 @@
 #   3. /opt/evse-agent/releases/<version>, a venv with this checkout pip-installed into it (not
 #      editable), /opt/evse-agent/current pointing at it, and /opt/evse-agent/release-check;
 #      /opt/evse-agent owned by evse-agent, so that a firmware update can install the next
-#      release (evse-agent install-release, agent/self_update.py)
+#      release (evse-agent install-release, agent/maintenance/self_update.py)
 #   4. /etc/evse-agent/agent.toml from config/agent.example.toml, only if absent
-#      (root:evse-agent 0640; an existing config is never touched)
+#      (root:evse-agent 0640; an existing config is never touched), and the firmware trust
+#      anchors: every config/manufacturer-roots/*.pem into /etc/evse-agent/manufacturer-roots/
+#      (root-owned, 0644; roots already there are kept: a key rotation adds the new one first)
 #   5. /var/lib/evse-agent (evse-agent:evse-agent 0700)
 #   6. /etc/systemd/system/evse-agent.service
 #   7. evse-agent check-config, then systemctl daemon-reload and enable --now
@@ -26,6 +28,8 @@
 #   PYTHON=PATH               interpreter for the venv (default /usr/bin/python3, Debian's:
 #       the service cannot read a pyenv under /root, ProtectHome=yes hides it)
 #   EVSE_AGENT_SKIP_VENV=1    skip step 3 (and so the check-config of step 7)
+#   MANUFACTURER_ROOTS=DIR    where the manufacturer root certificates (*.pem) of step 4 come
+#       from (default: config/manufacturer-roots of this checkout)
 set -euo pipefail
 umask 022   # the venv and the unit must be readable by the service user whatever root's umask
 
@@ -166,7 +170,7 @@ else
   rm -f "$OPT/pending.json" "$OPT/rolled-back.json"
   if [[ -d "$OPT/venv" ]]; then note "removing the old layout's ${OPT#"$ROOT"}/venv"; rm -rf "$OPT/venv"; fi
 fi
-install -m 0755 "$SRC/agent/self_update.py" "$OPT/release-check"
+install -m 0755 "$SRC/agent/maintenance/self_update.py" "$OPT/release-check"
 if [[ -f "$SRC/README.md" ]]; then install -m 0644 "$SRC/README.md" "$OPT/README.md"; fi
 own_tree "$SERVICE_USER:$SERVICE_USER" "$OPT"
 
@@ -179,6 +183,22 @@ else
   say "config: ${CONFIG#"$ROOT"} from config/agent.example.toml: edit it (charge point id, backend URL)"
   install -m 0640 "$SRC/config/agent.example.toml" "$CONFIG"
   own "root:$SERVICE_USER" "$CONFIG"
+fi
+
+# The firmware trust anchors ([firmware] manufacturer_roots): from the installation, never
+# from the backend. Only root writes here; the service reads them (the directory's parent is
+# root:evse-agent 0750).
+ROOTS_SRC="${MANUFACTURER_ROOTS:-$SRC/config/manufacturer-roots}"
+ROOTS_DIR="$ETC/manufacturer-roots"
+install -d -m 0755 "$ROOTS_DIR"
+shopt -s nullglob
+roots=("$ROOTS_SRC"/*.pem)
+shopt -u nullglob
+if ((${#roots[@]})); then
+  say "firmware trust anchors: ${roots[*]##*/} -> ${ROOTS_DIR#"$ROOT"}/"
+  install -m 0644 "${roots[@]}" "$ROOTS_DIR/"
+else
+  say "firmware trust anchors: none in $ROOTS_SRC (SignedUpdateFirmware is refused until one is in ${ROOTS_DIR#"$ROOT"})"
 fi
 
 # 5. State directory -------------------------------------------------------------------------

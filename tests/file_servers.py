@@ -3,14 +3,18 @@
 - ``ftp_server``: pyftpdlib, user ``evse`` / password ``pa:ss`` (a colon, so URLs must
   quote it), home directory ``root`` (files to download go there; uploads land there);
 - ``http_server``: aiohttp; GET ``/files/<name>`` serves ``files[name]`` (404 otherwise),
-  POST ``/upload`` takes a multipart ``file`` field; every request is counted.
+  GET ``/streams/<name>`` sends ``streams[name]`` (a ``Stream``: chunked, no Content-Length,
+  as big and as slow as asked, endless if so), POST ``/upload`` takes a multipart ``file``
+  field; every request is counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,9 +55,20 @@ class FtpServer:
         self._thread.join(5)
 
 
+@dataclass
+class Stream:
+    """A body sent in ``chunk``-byte pieces, ``pause_s`` apart, ``size`` bytes in all (None: endless)."""
+
+    size: int | None
+    chunk: int = 1 << 16
+    pause_s: float = 0.0
+
+
 class HttpServer:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.streams: dict[str, Stream] = {}
+        self.sent: Counter[str] = Counter()  # bytes of each stream handed to the connection
         self.requests: Counter[str] = Counter()
         self.uploads: dict[str, bytes] = {}
         self.upload_fields: list[str] = []
@@ -70,6 +85,31 @@ class HttpServer:
             raise web.HTTPNotFound()
         return web.Response(body=self.files[name], content_type="application/octet-stream")
 
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.requests[name] += 1
+        if name not in self.streams:
+            raise web.HTTPNotFound()
+        stream = self.streams[name]
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        left = stream.size
+        piece = bytes(stream.chunk)
+        try:
+            while left is None or left > 0:
+                data = piece if left is None else piece[:left]
+                await response.write(data)
+                self.sent[name] += len(data)
+                if left is not None:
+                    left -= len(data)
+                if stream.pause_s:
+                    await asyncio.sleep(stream.pause_s)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client hung up: what a refused download does
+        return response
+
     async def _upload(self, request: web.Request) -> web.StreamResponse:
         self.requests["upload"] += 1
         reader = await request.multipart()
@@ -81,6 +121,7 @@ class HttpServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_get("/files/{name}", self._get)
+        app.router.add_get("/streams/{name}", self._stream)
         app.router.add_post("/upload", self._upload)
         self._runner = web.AppRunner(app)
         await self._runner.setup()

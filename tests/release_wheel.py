@@ -1,4 +1,4 @@
-"""Releases of this project for self-update tests (agent/self_update.py).
+"""Releases of this project for self-update tests (agent/maintenance/self_update.py).
 
 ``build_wheel`` writes a wheel (PEP 427) of this checkout's packages with another version
 (and, for a broken release, an entry point that exits at once), with the dependencies of
@@ -19,7 +19,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from agent.self_update import install_check_script
+from agent.maintenance.self_update import install_check_script
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("agent", "drivers", "simulator")
@@ -29,8 +29,10 @@ BROKEN_MAIN = (
 )
 
 
-def build_wheel(dest: Path, version: str, *, broken: bool = False) -> Path:
-    """``evse_agent-<version>-py3-none-any.whl`` in ``dest``."""
+def build_wheel(dest: Path, version: str, *, broken: bool = False, on_import: str = "") -> Path:
+    """``evse_agent-<version>-py3-none-any.whl`` in ``dest``; ``on_import``: Python code the
+    release runs when ``agent`` is imported (what a hostile release would do: install-release
+    imports the new release to check it)."""
     dist_info = f"evse_agent-{version}.dist-info"
     files: dict[str, bytes] = {}
     for package in PACKAGES:
@@ -39,9 +41,11 @@ def build_wheel(dest: Path, version: str, *, broken: bool = False) -> Path:
                 files[path.relative_to(REPO).as_posix()] = path.read_bytes()
     init = files["agent/__init__.py"].decode()
     files["agent/__init__.py"] = init.replace('__version__ = "', f'__version__ = "{version}"  # was "', 1).encode()
+    if on_import:
+        files["agent/__init__.py"] += b"\n" + on_import.encode() + b"\n"
     if broken:
-        cli = files["agent/cli.py"].decode()
-        files["agent/cli.py"] = cli.replace("def main(argv: list[str] | None = None) -> int:", BROKEN_MAIN, 1).encode()
+        cli = files["agent/app/cli.py"].decode()
+        files["agent/app/cli.py"] = cli.replace("def main(argv: list[str] | None = None) -> int:", BROKEN_MAIN, 1).encode()
     setup = configparser.ConfigParser()
     setup.read(REPO / "setup.cfg")
     requires = [line.strip() for line in setup["options"]["install_requires"].splitlines() if line.strip() and not line.strip().startswith("#")]
@@ -50,7 +54,7 @@ def build_wheel(dest: Path, version: str, *, broken: bool = False) -> Path:
         + [f"Requires-Dist: {r}" for r in requires]
     ).encode() + b"\n"
     files[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests/release_wheel.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\nevse-agent = agent.cli:main\nevse-sim = simulator.cli:main\n"
+    files[f"{dist_info}/entry_points.txt"] = b"[console_scripts]\nevse-agent = agent.app.cli:main\nevse-sim = simulator.cli:main\n"
     files[f"{dist_info}/top_level.txt"] = "\n".join(PACKAGES).encode() + b"\n"
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in files.items()]
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + f"\n{dist_info}/RECORD,,\n").encode()

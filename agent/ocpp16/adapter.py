@@ -19,18 +19,18 @@ from ocpp.exceptions import NotSupportedError, OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
-from agent.backend import IdTagInfo
-from agent.clock import Clock
-from agent.lifecycle import Lifecycle
+from agent.backend.ports import IdTagInfo
+from agent.station.clock import Clock
+from agent.app.lifecycle import Lifecycle
 from agent.ocpp16.handlers import ChargePoint16
 from agent.ocpp16.keys import ConfigurationKeys
 from agent.ocpp16.local_auth import id_tag_info
 from agent.ocpp16.wire import SpecConnection
-from agent.session import ConnectorStatus, Fault
-from agent.settings import Settings
-from agent.station import Station
-from agent.status_hold import StatusHold
-from agent.store import OutboxMessage, Store
+from agent.core.session import ConnectorStatus, Fault
+from agent.persistence.settings import Settings
+from agent.station.station import Station
+from agent.core.status_hold import StatusHold
+from agent.persistence.store import OutboxMessage, Store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ ERROR_CODES: dict[Fault | None, tuple[str, str | None]] = {
     Fault.CONTACTOR: ("PowerSwitchFailure", "E-CONTACTOR"),
     Fault.RCM_TEST: ("GroundFailure", "E-RCM-TEST"),
     Fault.LOCK: ("ConnectorLockFailure", "E-LOCK"),
-    Fault.HIGH_TEMPERATURE: ("HighTemperature", "E-TEMP-HIGH"),  # agent/thermal.py
+    Fault.HIGH_TEMPERATURE: ("HighTemperature", "E-TEMP-HIGH"),  # agent/station/thermal.py
     Fault.TEMP_SENSOR: ("InternalError", "E-TEMP-SENSOR"),
 }
 
@@ -105,11 +105,11 @@ class Ocpp16Backend:
         self.registration: str | None = None
         # DataTransfer (§4.3 / §5.6) handlers by vendorId: (messageId, data) -> (status, data).
         self.data_transfer_handlers: dict[str, Callable[[str | None, str | None], tuple[str, str | None]]] = {}
-        # Firmware Management (§3.11): agent.firmware.FirmwareUpdater and
-        # agent.diagnostics.DiagnosticsCollector, set by the composition root (agent/app.py).
+        # Firmware Management (§3.11): agent.maintenance.firmware.FirmwareUpdater and
+        # agent.maintenance.diagnostics.DiagnosticsCollector, set by the composition root (agent/app/composition.py).
         self.firmware = None
         self.diagnostics = None
-        # Told once per start when BootNotification is Accepted (agent/self_update.py confirms a new release).
+        # Told once per start when BootNotification is Accepted (agent/maintenance/self_update.py confirms a new release).
         self.on_registered: Callable[[], None] = lambda: None
 
     # ---- the Backend interface -----------------------------------------------------
@@ -139,7 +139,7 @@ class Ocpp16Backend:
         return info
 
     def status_changed(self, connector_id: int, status: ConnectorStatus, fault: Fault | None) -> None:
-        # §9.1.19 MinimumStatusDuration: sent once it has lasted that long (agent/status_hold.py).
+        # §9.1.19 MinimumStatusDuration: sent once it has lasted that long (agent/core/status_hold.py).
         self.status_hold.changed(connector_id, (status, fault), Clock.monotonic())
         self._status_wakeup.set()
 
@@ -360,7 +360,7 @@ class Ocpp16Backend:
 
     def _render(self, message: OutboxMessage) -> Any | None:
         body = message.body
-        if message.kind == "security_event":  # Security Whitepaper: agent/security_events.py
+        if message.kind == "security_event":  # Security Whitepaper: agent/security/events.py
             return call.SecurityEventNotification(type=body["type"], timestamp=body["timestamp"], tech_info=body["tech_info"])
         if message.kind == "tx_start":
             return call.StartTransaction(

@@ -16,7 +16,7 @@ from ocpp.v16.enums import (
     UnlockStatus,
 )
 
-from agent.session import StopReason
+from agent.core.session import StopReason
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class CoreHandlers:
 
     # §5.18 UnlockConnector: a running transaction on the connector is finished first
     # (reason UnlockCommand); then its cable lock, where one is configured, opens once the
-    # contactor is open (agent/safety_io.py): Unlocked or UnlockFailed. No lock: NotSupported.
+    # contactor is open (agent/station/safety_io.py): Unlocked or UnlockFailed. No lock: NotSupported.
     @on(Action.unlock_connector)
     async def on_unlock_connector(self, connector_id: int):
         stopped = self.station.unlock(connector_id)

@@ -12,7 +12,7 @@ DataTransfer with vendorId ``org.openchargealliance.costmsg`` from the backend.
 
 ``data`` is a JSON text, checked against the schemas below (jsonschema, the ``ocpp``
 library's own validator); a message that does not fit is answered Rejected with the reason
-in ``data`` and changes nothing. The texts go to ``agent.pricing.Pricing`` (version-neutral);
+in ``data`` and changes nothing. The texts go to ``agent.core.pricing.Pricing`` (version-neutral);
 configuration keys are in ``agent/ocpp16/pricing_keys.py``.
 """
 
@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from agent.pricing import ChargingPrice, Cost, Pricing, PricingError, Texts, amount
+from agent.core.pricing import ChargingPrice, Cost, Pricing, PricingError, Texts, amount
 
 if TYPE_CHECKING:
     from agent.ocpp16.adapter import Ocpp16Backend
-    from agent.station import Connector
+    from agent.station.station import Connector
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +158,12 @@ class CostMessages:
 
     def __init__(self, backend: Ocpp16Backend, pricing: Pricing, changed=lambda: None, *,
                  monotonic=None, check_s: float = 1.0) -> None:
-        from agent.clock import Clock
+        from agent.station.clock import Clock
 
         self.backend = backend
         self.station = backend.station
         self.pricing = pricing
-        self.changed = changed  # the driver's texts changed (agent.driver_info.DriverInfo.changed)
+        self.changed = changed  # the driver's texts changed (agent.ui.notes.DriverInfo.changed)
         self._monotonic = monotonic or Clock.monotonic
         self.check_s = check_s
         self.triggers: dict[int, MeterTrigger] = {}  # by connector

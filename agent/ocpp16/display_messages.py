@@ -28,7 +28,7 @@ from typing import Any
 
 import jsonschema
 
-from agent.driver_info import DriverMessage, MessageBoard, Priority
+from agent.ui.notes import DriverMessage, MessageBoard, Priority
 
 log = logging.getLogger(__name__)
 

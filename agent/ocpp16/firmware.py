@@ -1,10 +1,16 @@
 """OCPP 1.6 Firmware Management profile (§3.11): UpdateFirmware (§5.19), GetDiagnostics (§5.9),
 and the FirmwareStatusNotification (§4.5) / DiagnosticsStatusNotification (§4.4) they cause.
 
-The work itself is version-neutral (``agent/firmware.py``, ``agent/diagnostics.py``); this
+The work itself is version-neutral (``agent/maintenance/firmware.py``, ``agent/maintenance/diagnostics.py``); this
 module checks the request in ``@on`` (a location the agent cannot use gets a CALLERROR
 naming it), starts the work from ``@after`` (so no notification can overtake the answer),
 and sends the neutral status reports as 1.6 notifications (``report_sender``).
+
+UpdateFirmware carries no signature: nothing vouches for what it installs. Security
+Whitepaper L01.FR.20: a charge point that supports the signed update answers it with the
+CALLERROR NotSupported, which this agent does unless the operator set ``[firmware]
+allow_unsigned = true`` (then it works as OCPP 1.6 §5.19 says, and every start records a
+security event saying so).
 """
 
 from __future__ import annotations
@@ -16,13 +22,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ocpp.exceptions import GenericError, OCPPError, PropertyConstraintViolationError
+from ocpp.exceptions import NotImplementedError as RecognisedButNotSupported
 from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
-from agent.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
-from agent.firmware import FirmwareBusy, FirmwareStatus, SignedReport
-from agent.transfer import UnsupportedLocation
+from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
+from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, SignedReport, UnsignedRefused
+from agent.maintenance.transfer import UnsupportedLocation, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +43,12 @@ class FirmwareManagementHandlers:
         updater = self.backend.firmware
         if updater is None:
             raise GenericError(description="firmware updates are not set up on this charge point")
+        if not updater.allow_unsigned:
+            # Security Whitepaper L01.FR.20: CALLERROR NotSupported. The library calls a recognised
+            # but unsupported action NotImplemented; agent/ocpp16/wire.py puts the OCPP-J 1.6
+            # §4.2.3 name, NotSupported, on the wire.
+            log.warning("UpdateFirmware from %s refused: unsigned firmware ([firmware] allow_unsigned = false)", redact_url(location))
+            raise RecognisedButNotSupported(description="unsigned firmware updates are refused: use SignedUpdateFirmware")
         _parse_time(retrieve_date, "retrieveDate")
         try:
             updater.check(location)
@@ -49,7 +62,7 @@ class FirmwareManagementHandlers:
     def after_update_firmware(self, location: str, retrieve_date: str, retries: int | None = None, retry_interval: int | None = None):
         try:
             self.backend.firmware.update(location, _parse_time(retrieve_date, "retrieveDate"), retries, retry_interval)
-        except (UnsupportedLocation, FirmwareBusy, OCPPError) as exc:  # checked in @on; changed since
+        except (UnsupportedLocation, FirmwareBusy, UnsignedRefused, OCPPError) as exc:  # checked in @on (or refused there)
             log.warning("UpdateFirmware: not started: %s", exc)
 
     # §5.9 GetDiagnostics
@@ -109,11 +122,11 @@ CORE_FIRMWARE_STATUS = {
 
 
 def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
-    """Neutral status reports → §4.4 / §4.5 notifications, for ``agent.reports.ReportQueue``;
+    """Neutral status reports → §4.4 / §4.5 notifications, for ``agent.backend.reports.ReportQueue``;
     those of a signed update or a GetLog → the Security Whitepaper's
     SignedFirmwareStatusNotification / LogStatusNotification with their requestId."""
     from agent.ocpp16.adapter import LinkDown  # the adapter imports the handlers, which import this
-    from agent.ocpp16.signed_firmware import UPLOAD_LOG_STATUS
+    from agent.ocpp16.signed_firmware import UPLOAD_LOG_STATUS, remember_signed_firmware_status
 
     async def send(report: FirmwareStatus | DiagnosticsStatus | SignedReport | LogReport) -> bool:
         if isinstance(report, SignedReport):
@@ -127,6 +140,8 @@ def report_sender(backend) -> Callable[[Any], Awaitable[bool]]:
             payload = call.DiagnosticsStatusNotification(status=report.value)
         if not backend.online:
             return False
+        if isinstance(report, SignedReport):  # what ExtendedTriggerMessage reports from now on (L01.FR.29)
+            remember_signed_firmware_status(backend.store, payload.status, payload.request_id)
         try:
             await backend.call(payload)
         except (LinkDown, asyncio.TimeoutError):

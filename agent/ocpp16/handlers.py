@@ -2,20 +2,22 @@
 
 The library's receive loop awaits each handler before reading the next frame, so a
 handler never makes a CALL itself: follow-up messages go out from ``@after`` hooks
-(which the library runs as tasks).
+(which the library runs as tasks once the answer is sent). Triggered messages go out
+one at a time from one task per connection, from a bounded queue (``triggers.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from ocpp.exceptions import OCPPError
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import (
     Action,
     ConfigurationStatus,
-    MessageTrigger,
     RemoteStartStopStatus,
     TriggerMessageStatus,
 )
@@ -27,6 +29,7 @@ from agent.ocpp16.reservation import ReservationHandlers
 from agent.ocpp16.security import SecurityHandlers
 from agent.ocpp16.signed_firmware import SignedFirmwareHandlers
 from agent.ocpp16.smart_charging import SmartChargingHandlers
+from agent.ocpp16.triggers import TRIGGER_MESSAGE, Answer, Decision, FollowUp, FollowUpQueue
 
 if TYPE_CHECKING:
     from agent.ocpp16.adapter import Ocpp16Backend
@@ -50,6 +53,8 @@ class ChargePoint16(
         super().__init__(backend.charge_point_id, connection, response_timeout=response_timeout)
         self.backend = backend
         self.station = backend.station
+        self.follow_ups = FollowUpQueue()  # triggered messages (TriggerMessage, ExtendedTriggerMessage)
+        self._follow_up_task: asyncio.Task | None = None
 
     # §5.11 RemoteStartTransaction
     @on(Action.remote_start_transaction)
@@ -87,51 +92,68 @@ class ChargePoint16(
         log.info("ChangeConfiguration %s=%s: %s", key, shown, result.value)
         return call_result.ChangeConfiguration(status=ConfigurationStatus(result.value))
 
-    # §5.17 TriggerMessage
+    # §5.17 TriggerMessage: the answer and what is sent come from one decision (triggers.py).
     @on(Action.trigger_message)
-    def on_trigger_message(self, requested_message: str, connector_id: int | None = None):
-        if connector_id is not None and connector_id not in self.station.connectors and connector_id != 0:
-            return call_result.TriggerMessage(status=TriggerMessageStatus.rejected)
-        if requested_message not in _TRIGGERABLE:
-            return call_result.TriggerMessage(status=TriggerMessageStatus.not_implemented)
-        return call_result.TriggerMessage(status=TriggerMessageStatus.accepted)
+    def on_trigger_message(self, requested_message: str, connector_id: int | None = None, call_unique_id: str = ""):
+        decision = self.decide_trigger(TRIGGER_MESSAGE, requested_message, connector_id, call_unique_id)
+        return call_result.TriggerMessage(status=TriggerMessageStatus(decision.answer.value))
 
     @after(Action.trigger_message)
-    async def after_trigger_message(self, requested_message: str, connector_id: int | None = None):
-        if requested_message not in _TRIGGERABLE:
-            return
-        backend = self.backend
-        try:
-            if requested_message == MessageTrigger.boot_notification:
+    def after_trigger_message(self, call_unique_id: str = "", **_):
+        self.release_follow_ups(call_unique_id)
+
+    # ---- the triggered messages (also ExtendedTriggerMessage's, security.py) ----------
+
+    def decide_trigger(self, triggers, requested: str, connector_id: int | None, request_id: str) -> Decision:
+        decision = self.follow_ups.decide(
+            requested, connector_id, triggers=triggers, connectors=self.station.connectors, request_id=request_id
+        )
+        if decision.answer is not Answer.ACCEPTED:
+            log.info("trigger %s (connector %s): %s, %s", requested, connector_id, decision.answer.value, decision.reason)
+        return decision
+
+    def release_follow_ups(self, request_id: str) -> None:
+        """The trigger's answer went out: its follow-ups go now, one at a time, by one task."""
+        self.follow_ups.release(request_id)
+        if self._follow_up_task is None or self._follow_up_task.done():
+            self._follow_up_task = asyncio.ensure_future(self._send_follow_ups())
+
+    async def _send_follow_ups(self) -> None:
+        from agent.ocpp16.adapter import LinkDown  # the adapter imports this module
+
+        while (follow_up := self.follow_ups.next()) is not None:
+            try:
+                await self.send_follow_up(follow_up)
+            except LinkDown:
+                self.follow_ups.clear()  # this connection is gone; its triggers with it
+                return
+            except (OCPPError, asyncio.TimeoutError) as exc:
+                log.warning("triggered %s: %r", follow_up.message, exc)
+            except Exception:  # a bug in one follow-up must not stop the others
+                log.exception("triggered %s failed", follow_up.message)
+
+    async def send_follow_up(self, follow_up: FollowUp) -> None:
+        backend, cid = self.backend, follow_up.connector_id
+        match follow_up.message:
+            case "BootNotification":
                 await backend.call(backend._boot)
-            elif requested_message == MessageTrigger.heartbeat:
+            case "Heartbeat":
                 await backend.heartbeat()
-            elif requested_message == MessageTrigger.status_notification:
-                statuses = self.station.statuses()
-                for cid in [connector_id] if connector_id else sorted(statuses):
-                    if cid == 0:
-                        await backend.send_status(0, *self.station.charge_point_status())
-                    else:
-                        await backend.send_status(cid, *statuses[cid])
-            elif requested_message == MessageTrigger.meter_values:
-                for cid in [connector_id] if connector_id else sorted(self.station.connectors):
-                    conn = self.station.connectors.get(cid)
-                    if conn is None:
-                        continue
-                    await backend.send_meter_values_now(conn)
-            elif requested_message == MessageTrigger.diagnostics_status_notification:
+            case "StatusNotification" if cid == 0:
+                await backend.send_status(0, *self.station.charge_point_status())
+            case "StatusNotification":
+                await backend.send_status(cid, *self.station.statuses()[cid])
+            case "MeterValues":
+                await backend.send_meter_values_now(self.station.connectors[cid])
+            case "DiagnosticsStatusNotification":
                 await backend.call(call.DiagnosticsStatusNotification(status=self.diagnostics_status()))
-            elif requested_message == MessageTrigger.firmware_status_notification:
+            case "FirmwareStatusNotification":
                 await backend.call(call.FirmwareStatusNotification(status=self.firmware_status()))
-        except Exception as exc:  # the trigger was accepted; a failed follow-up is only logged
-            log.warning("TriggerMessage %s: follow-up failed: %r", requested_message, exc)
-
-
-_TRIGGERABLE = {
-    MessageTrigger.boot_notification,
-    MessageTrigger.heartbeat,
-    MessageTrigger.status_notification,
-    MessageTrigger.meter_values,
-    MessageTrigger.diagnostics_status_notification,
-    MessageTrigger.firmware_status_notification,
-}
+            case "SignedFirmwareStatusNotification":
+                await backend.call(self.signed_firmware_status_notification())
+            case "LogStatusNotification":
+                await backend.call(self.log_status_notification())
+            case "SignCertificate":
+                await self.sign_certificate()
+            case _:
+                raise ValueError(f"no follow-up {follow_up.message}")

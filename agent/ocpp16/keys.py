@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agent.charging_limits import LIMITS as CHARGING_LIMITS
-from agent.settings import DEFAULTS, Settings
+from agent.station.charging_limits import LIMITS as CHARGING_LIMITS
+from agent.persistence.settings import DEFAULTS, Settings
 
 MEASURANDS = frozenset(
     {
@@ -27,7 +27,7 @@ MEASURANDS = frozenset(
     }
 )
 FEATURE_PROFILES = "Core,RemoteTrigger,LocalAuthListManagement,SmartCharging,FirmwareManagement,Reservation"
-# §9.5.1: reservations of connector 0 ("any connector") are supported (agent/reservations.py).
+# §9.5.1: reservations of connector 0 ("any connector") are supported (agent/station/reservations.py).
 RESERVE_CONNECTOR_ZERO_SUPPORTED = True
 GET_CONFIGURATION_MAX_KEYS = 64
 
@@ -198,7 +198,7 @@ def _parse(key: Key, text: str) -> Any:
 
 def initial_settings(values: dict[str, Any], number_of_connectors: int) -> dict[str, Any]:
     """Config file ``[ocpp.keys]`` (OCPP key names) → agent settings; errors name the key."""
-    from agent.config import ConfigError
+    from agent.app.config import ConfigError
 
     keys = core_keys(number_of_connectors)
     settings: dict[str, Any] = {}

@@ -1,4 +1,4 @@
-"""OCPP 1.6 Local Auth List Management profile and ClearCache, over ``agent.authorization``.
+"""OCPP 1.6 Local Auth List Management profile and ClearCache, over ``agent.station.authorization``.
 
 §5.15 SendLocalList, §5.10 GetLocalListVersion, §5.4 ClearCache (Core), and the
 translation between the wire's IdTagInfo (§7.20) and the agent's neutral one.
@@ -14,8 +14,8 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, ClearCacheStatus, UpdateStatus, UpdateType
 
-from agent.authorization import ListEntry
-from agent.backend import AuthorizationStatus, IdTagInfo
+from agent.station.authorization import ListEntry
+from agent.backend.ports import AuthorizationStatus, IdTagInfo
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ import jsonschema
 
 from agent.ocpp16.costmsg import _PRICE, charging_price
 from agent.ocpp16.keys import ChangeResult
-from agent.pricing import DefaultPrice, Pricing, PricingError, TimeOffsets, parse_offset
-from agent.store import Store
+from agent.core.pricing import DefaultPrice, Pricing, PricingError, TimeOffsets, parse_offset
+from agent.persistence.store import Store
 
 log = logging.getLogger(__name__)
 

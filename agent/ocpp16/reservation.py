@@ -1,6 +1,6 @@
 """Reservation profile requests (OCPP 1.6 §3.12, §5.13 ReserveNow, §5.1 CancelReservation).
 
-The rules live in the session and ``agent/reservations.py``; here the 1.6 messages are
+The rules live in the session and ``agent/station/reservations.py``; here the 1.6 messages are
 mapped onto ``Station.reserve`` / ``Station.cancel_reservation``. The Reserved status
 and its end reach the backend through StatusNotification like any other status.
 """

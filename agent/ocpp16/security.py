@@ -6,6 +6,12 @@ that the charge point sends when ExtendedTriggerMessage asks for SignChargePoint
 ExtendedTriggerMessage (§6). New security settings (a raised SecurityProfile, a new
 AuthorizationKey or charge point certificate) are put to use by a reconnect from ``@after``,
 once the answer is on its way. GetLog and SignedUpdateFirmware live elsewhere.
+
+What the agent refuses although the message is well formed (the whitepaper lets a charge
+point reject these): certificate operations over a link without TLS
+(``LinkSecurity.certificate_operations_refused``), and InstallCertificate / DeleteCertificate
+of a ManufacturerRootCertificate, the firmware trust anchor, which comes from the installation
+(``[firmware] manufacturer_roots``) unless ``[firmware] manufacturer_roots_from_backend``.
 """
 
 from __future__ import annotations
@@ -24,16 +30,15 @@ from ocpp.v16.enums import (
     CertificateUse,
     DeleteCertificateStatus,
     GetInstalledCertificateStatus,
-    MessageTrigger,
     TriggerMessageStatus,
-    UploadLogStatus,
 )
 
-from agent.certificates import CertificateError, CertificateId, CertificateStore, RootKind, StoreFull
-from agent.link_security import LinkSecurity
+from agent.security.certificates import CertificateError, CertificateId, CertificateStore, NotManaged, RootKind, StoreFull, load_root_files
+from agent.security.link_security import LinkSecurity
 from agent.ocpp16.security_keys import SecurityKeys
-from agent.secret_files import install_redaction, warn_if_exposed
-from agent.security_events import SecurityEvent, SecurityEvents
+from agent.ocpp16.triggers import EXTENDED_TRIGGER_MESSAGE
+from agent.security.secret_files import install_redaction, warn_if_exposed
+from agent.security.events import SecurityEvent, SecurityEvents
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,16 @@ class SecurityHandlers:
     @on(Action.install_certificate)
     def on_install_certificate(self, certificate_type: str, certificate: str):
         security = self.backend.security
+        kind = ROOT_KINDS[certificate_type]
+        if (why := security.certificate_operations_refused()) is not None:
+            log.warning("InstallCertificate %s refused: %s", certificate_type, why)
+            return call_result.InstallCertificate(status=CertificateStatus.rejected)
+        known = security.certificates.ids(kind)
         try:
-            security.certificates.install_root(ROOT_KINDS[certificate_type], certificate, self.backend.clock.now())
+            installed = security.certificates.install_root(kind, certificate, self.backend.clock.now())
+        except NotManaged as exc:
+            log.warning("InstallCertificate %s refused: %s (see [firmware] manufacturer_roots)", certificate_type, exc)
+            return call_result.InstallCertificate(status=CertificateStatus.rejected)
         except StoreFull as exc:
             log.warning("InstallCertificate %s: %s", certificate_type, exc)
             return call_result.InstallCertificate(status=CertificateStatus.rejected)
@@ -61,6 +74,8 @@ class SecurityHandlers:
         except OSError as exc:
             log.error("InstallCertificate %s: cannot store it: %s", certificate_type, exc)
             return call_result.InstallCertificate(status=CertificateStatus.failed)
+        if kind is RootKind.CSMS and installed not in known:
+            security.root_installed(installed)
         return call_result.InstallCertificate(status=CertificateStatus.accepted)
 
     @on(Action.get_installed_certificate_ids)
@@ -75,6 +90,9 @@ class SecurityHandlers:
     @on(Action.delete_certificate)
     def on_delete_certificate(self, certificate_hash_data: dict):
         security = self.backend.security
+        if (why := security.certificate_operations_refused()) is not None:
+            log.warning("DeleteCertificate refused: %s", why)
+            return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
         wanted = CertificateId(**certificate_hash_data)
         found = security.certificates.find(wanted)
         if found is None:
@@ -86,6 +104,9 @@ class SecurityHandlers:
             return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
         try:
             security.certificates.delete(wanted)
+        except NotManaged as exc:
+            log.warning("DeleteCertificate refused: %s (see [firmware] manufacturer_roots)", exc)
+            return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
         except OSError as exc:
             log.error("DeleteCertificate: %s", exc)
             return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
@@ -95,6 +116,9 @@ class SecurityHandlers:
     @on(Action.certificate_signed)
     def on_certificate_signed(self, certificate_chain: str):
         security = self.backend.security
+        if (why := security.certificate_operations_refused()) is not None:
+            log.warning("CertificateSigned refused: %s", why)
+            return call_result.CertificateSigned(status=CertificateSignedStatus.rejected)
         try:
             installed = security.certificates.accept_signed_chain(
                 certificate_chain, security.trusted_roots(), self.backend.clock.now()
@@ -114,25 +138,16 @@ class SecurityHandlers:
     async def after_change_configuration(self, key: str, value: str):
         self.backend.security.reconnect_if_due()
 
+    # Security Whitepaper §5.5 ExtendedTriggerMessage: decided as TriggerMessage (triggers.py),
+    # the follow-ups sent by ChargePoint16.send_follow_up.
     @on(Action.extended_trigger_message)
-    def on_extended_trigger_message(self, requested_message: str, connector_id: int | None = None):
-        if connector_id is not None and connector_id != 0 and connector_id not in self.station.connectors:
-            return call_result.ExtendedTriggerMessage(status=TriggerMessageStatus.rejected)
-        return call_result.ExtendedTriggerMessage(status=TriggerMessageStatus.accepted)
+    def on_extended_trigger_message(self, requested_message: str, connector_id: int | None = None, call_unique_id: str = ""):
+        decision = self.decide_trigger(EXTENDED_TRIGGER_MESSAGE, requested_message, connector_id, call_unique_id)
+        return call_result.ExtendedTriggerMessage(status=TriggerMessageStatus(decision.answer.value))
 
     @after(Action.extended_trigger_message)
-    async def after_extended_trigger_message(self, requested_message: str, connector_id: int | None = None):
-        try:
-            if requested_message == MessageTrigger.sign_charge_point_certificate:
-                await self.sign_certificate()
-            elif requested_message == MessageTrigger.log_status_notification:
-                # No log upload runs unless GetLog started one.
-                status = self.log_status() if hasattr(self, "log_status") else UploadLogStatus.idle
-                await self.backend.call(call.LogStatusNotification(status=status, request_id=None))
-            else:  # the same follow-ups as TriggerMessage (OCPP 1.6 §5.17)
-                await self.after_trigger_message(requested_message, connector_id)
-        except Exception as exc:  # the trigger was accepted; a failed follow-up is only logged
-            log.warning("ExtendedTriggerMessage %s: follow-up failed: %r", requested_message, exc)
+    def after_extended_trigger_message(self, call_unique_id: str = "", **_):
+        self.release_follow_ups(call_unique_id)
 
     async def sign_certificate(self) -> None:
         """A new key pair on the device, and its CSR to the backend (SignCertificate.req)."""
@@ -154,7 +169,13 @@ def install_security(backend, config) -> LinkSecurity:
     data_dir = Path(config.storage.data_dir)
     events = SecurityEvents(backend.store, backend.clock)
     events.queued = backend.outbox_changed
-    certificates = CertificateStore(data_dir / "certificates", max_certificates=CERTIFICATE_STORE_MAX_LENGTH)
+    managed = {RootKind.CSMS} | ({RootKind.MANUFACTURER} if config.firmware.manufacturer_roots_from_backend else set())
+    certificates = CertificateStore(
+        data_dir / "certificates",
+        max_certificates=CERTIFICATE_STORE_MAX_LENGTH,
+        fixed={RootKind.MANUFACTURER: manufacturer_roots(config)},  # the firmware trust anchors
+        backend_managed=frozenset(managed),
+    )
     security = LinkSecurity(config, backend.store, certificates, events)
     backend.security, backend.security_events = security, events
     backend.security_keys = SecurityKeys(security, backend.store)
@@ -170,4 +191,25 @@ def install_security(backend, config) -> LinkSecurity:
         SecurityEvent.SETTING_SYSTEM_TIME, f"time set from the backend: moved {new - old:+.0f} s"
     )
     events.record(SecurityEvent.STARTUP_OF_THE_DEVICE)
+    for weakened in weakened_settings(config):  # said at every start, as long as they are set
+        events.record(SecurityEvent.SECURITY_CHECK_DISABLED, weakened)
     return security
+
+
+def manufacturer_roots(config) -> list:
+    """The firmware trust anchors the installation names (``[firmware] manufacturer_roots``);
+    ValueError naming the key for a file that is not PEM CA certificates."""
+    return load_root_files(config.firmware.manufacturer_roots, "firmware.manufacturer_roots")
+
+
+def weakened_settings(config) -> list[str]:
+    """The local settings that turn a security check of the agent off (README, "What the agent
+    refuses"), as security event texts."""
+    found = []
+    if config.firmware.allow_unsigned:
+        found.append("firmware.allow_unsigned = true: UpdateFirmware installs firmware no signature vouches for")
+    if config.firmware.manufacturer_roots_from_backend:
+        found.append("firmware.manufacturer_roots_from_backend = true: the backend may install firmware trust anchors")
+    if config.ocpp.allow_unencrypted_certificate_operations:
+        found.append("ocpp.allow_unencrypted_certificate_operations = true: certificates may change over a link without TLS")
+    return found

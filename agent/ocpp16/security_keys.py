@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent.link_security import LinkSecurity
+from agent.security.link_security import LinkSecurity
 from agent.ocpp16.keys import ChangeResult
-from agent.store import Store
+from agent.persistence.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class SecurityKeys:
             text = value.strip()
             why = self._security.raise_profile(int(text)) if text.isdigit() else f"{value!r} is not an integer"
         elif name == "AuthorizationKey":
-            why = self._security.set_authorization_key(value)
+            why = self._security.certificate_operations_refused() or self._security.set_authorization_key(value)
         elif name == "CpoName":
             why = None if 0 < len(value) <= CPO_NAME_MAX and value.isprintable() else f"1-{CPO_NAME_MAX} printable characters"
             if why is None:

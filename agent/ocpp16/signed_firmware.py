@@ -2,7 +2,7 @@
 SignedFirmwareStatusNotification (secure firmware update) and GetLog / LogStatusNotification.
 
 The work is the version-neutral firmware updater and diagnostics collector
-(``agent/firmware.py``, ``agent/diagnostics.py``) that UpdateFirmware and GetDiagnostics use
+(``agent/maintenance/firmware.py``, ``agent/maintenance/diagnostics.py``) that UpdateFirmware and GetDiagnostics use
 (``agent/ocpp16/firmware.py``). Here the requests are checked in ``@on`` and started from
 ``@after`` (no notification can overtake the answer):
 
@@ -10,33 +10,36 @@ The work is the version-neutral firmware updater and diagnostics collector
   ManufacturerRootCertificate and be valid now, else InvalidCertificate and the security
   event InvalidFirmwareSigningCertificate; a location the agent cannot download from, or an
   installation under way, is Rejected; replacing an update still to download or install is
-  AcceptedCanceled. The signature is checked after the download (agent/firmware.py).
-- GetLog: DiagnosticsLog (the GetDiagnostics archive) or SecurityLog (agent/security_log.py),
+  AcceptedCanceled. The signature is checked after the download (agent/maintenance/firmware.py).
+- GetLog: DiagnosticsLog (the GetDiagnostics archive) or SecurityLog (agent/security/security_log.py),
   named in the answer; AcceptedCanceled when it replaces an upload under way; a location the
   agent cannot use is Rejected. LogStatusNotification: Uploading, then Uploaded, or
   PermissionDenied / NotSupportedOperation / BadMessage when the server said why it refused
-  the upload (agent/transfer.py), else UploadFailure.
+  the upload (agent/maintenance/transfer.py), else UploadFailure.
 
-``signed_firmware_status_notification()`` and ``log_status_notification()`` build the
-notification with the real current status (and its requestId while one is under way) for
-ExtendedTriggerMessage.
+For ExtendedTriggerMessage (``agent/ocpp16/triggers.py``), ``log_status_notification()``
+builds LogStatusNotification with the current upload status (and its requestId while one is
+under way), and ``signed_firmware_status_notification()`` SignedFirmwareStatusNotification
+with the status last sent (L01.FR.28/29).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from ocpp.routing import after, on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action, Log, LogStatus, UpdateFirmwareStatus, UploadLogStatus
 
-from agent.certificates import RootKind
-from agent.diagnostics import DiagnosticsRequest, DiagnosticsStatus
-from agent.firmware import FirmwareBusy, FirmwareStatus, Signed
-from agent.firmware_signature import FirmwareSignatureError, check_signing_certificate
+from agent.security.certificates import RootKind
+from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus
+from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, Signed
+from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
 from agent.ocpp16.firmware import _parse_time
-from agent.security_events import SecurityEvent
-from agent.transfer import UnsupportedLocation
+from agent.security.events import SecurityEvent
+from agent.persistence.store import StorageError
+from agent.maintenance.transfer import UnsupportedLocation
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +164,36 @@ class SignedFirmwareHandlers:
         return call.LogStatusNotification(status=status, request_id=self.backend.diagnostics.request_id if busy else None)
 
     def signed_firmware_status_notification(self) -> call.SignedFirmwareStatusNotification:
-        """SignedFirmwareStatusNotification.req now: the status of the update under way
-        (signed or not), and the requestId of a signed one unless Idle."""
-        updater = self.backend.firmware
-        status = updater.status if updater is not None else FirmwareStatus.IDLE
-        busy = status is not FirmwareStatus.IDLE
+        """SignedFirmwareStatusNotification.req for ExtendedTriggerMessage: the status last
+        sent (L01.FR.29) with its requestId (L01.FR.21), or Idle when that was Installed
+        (L01.FR.28) or none was ever sent."""
+        last = last_signed_firmware_status(self.backend.store)
+        if last is None or last[0] == FirmwareStatus.INSTALLED.value:
+            return call.SignedFirmwareStatusNotification(status=FirmwareStatus.IDLE.value, request_id=None)
+        status, request_id = last
         return call.SignedFirmwareStatusNotification(
-            status=status.value, request_id=updater.request_id if busy and updater is not None else None
+            status=status, request_id=request_id if status != FirmwareStatus.IDLE.value else None
         )
+
+
+# The last SignedFirmwareStatusNotification sent (status, requestId), kept in the store so
+# that it survives restarts (for ExtendedTriggerMessage, L01.FR.28/29).
+LAST_SIGNED_STATUS_KEY = "ocpp16.last_signed_firmware_status"
+
+
+def remember_signed_firmware_status(store, status: str, request_id: int | None) -> None:
+    try:
+        store.put_setting(LAST_SIGNED_STATUS_KEY, json.dumps([status, request_id]))
+    except StorageError as exc:  # the notification itself still goes
+        log.warning("SignedFirmwareStatusNotification %s: not remembered for ExtendedTriggerMessage: %s", status, exc)
+
+
+def last_signed_firmware_status(store) -> tuple[str, int | None] | None:
+    raw = store.settings().get(LAST_SIGNED_STATUS_KEY)
+    if raw is None:
+        return None
+    status, request_id = json.loads(raw)
+    return status, request_id
 
 
 def _log_warning(message: str, *args) -> None:

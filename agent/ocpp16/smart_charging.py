@@ -2,8 +2,8 @@
 ClearChargingProfile (§5.7), GetCompositeSchedule (§5.13), and the charging profile of
 a RemoteStartTransaction (§5.11).
 
-Only the translation between OCPP 1.6 messages and ``agent/smart_charging.py`` lives
-here; what a profile means is decided there, and applied by ``agent/charging_limits.py``.
+Only the translation between OCPP 1.6 messages and ``agent/core/smart_charging.py`` lives
+here; what a profile means is decided there, and applied by ``agent/station/charging_limits.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ocpp.v16.enums import (
     GetCompositeScheduleStatus,
 )
 
-from agent.smart_charging import (
+from agent.core.smart_charging import (
     Kind,
     Period,
     Profile,
@@ -139,7 +139,7 @@ class SmartChargingHandlers:
             return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.rejected)
         schedule = ChargingSchedule(
             charging_rate_unit=unit.value,
-            duration=duration,
+            duration=composite.duration_s,  # shorter than asked when it has MAX_COMPOSITE_PERIODS periods
             start_schedule=_iso(start),
             charging_schedule_period=[
                 ChargingSchedulePeriod(start_period=p.start_s, limit=p.limit, number_phases=p.phases)

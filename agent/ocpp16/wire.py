@@ -23,7 +23,7 @@ frame must never do that, nor stop a session):
 
 An AuthorizationKey in a CALL (Security Whitepaper §7.2, write-only) is recognised on the parsed
 frame, however its name or value are escaped, and handed to the log filter before the library
-logs the frame (agent/secret_files.py).
+logs the frame (agent/security/secret_files.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent.secret_files import learn_secret
+from agent.security.secret_files import learn_secret
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """5. Backlog replay: N queued transaction messages delivered after a long outage.
 
-The outbox is filled through the agent's own store API (agent.store.Store, the same calls
+The outbox is filled through the agent's own store API (agent.persistence.store.Store, the same calls
 the station makes: begin_transaction, queue_meter_values × N-2, end_transaction) in the
 data directory, as if the agent had charged offline for a long time; then the agent starts
 with durable storage as configured (WAL, synchronous=FULL) and delivers them, one
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-from agent.store import Store
+from agent.persistence.store import Store
 from tests.benchmarks.backend import Frame, is_call
 from tests.benchmarks.harness import Rig
 from tests.benchmarks.report import Row, ratio_row

@@ -68,9 +68,9 @@ def unneeded(imports: list[tuple[str, int, int, int]]) -> dict[str, float]:
     need at start-up (other OCPP versions, HTTP server/client stacks, crypto, other drivers)."""
     suspects = ("ocpp.v201", "ocpp.v21", "aiohttp", "cryptography", "pymodbus.server", "pymodbus.simulator",
                 "gpiozero", "smbus2", "serial_asyncio", "ftplib", "urllib.request", "http.client", "tarfile",
-                "agent.firmware", "agent.diagnostics", "agent.transfer", "agent.certificates",
-                "agent.link_security", "agent.smart_charging", "drivers.heidelberg", "drivers.bender",
-                "drivers.openevse", "drivers.abb_b23")
+                "agent.maintenance.firmware", "agent.maintenance.diagnostics", "agent.maintenance.transfer", "agent.security.certificates",
+                "agent.security.link_security", "agent.core.smart_charging", "drivers.boards.heidelberg", "drivers.boards.bender",
+                "drivers.boards.openevse", "drivers.meters.abb_b23")
     found = {}
     for name, _self, cum, _depth in imports:
         if name in suspects and name not in found:

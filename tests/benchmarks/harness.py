@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.app import Simulator
-from simulator.modbus_bus import RegisterWrite
+from simulator.wire.modbus import RegisterWrite
 
 ROOT = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -123,7 +123,7 @@ class AgentProcess:
         log = open(self.log_path, "ab")
         self.started = time.time()
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, *self.python_flags, "-m", "agent.cli", "run", "--config", str(self.config),
+            sys.executable, *self.python_flags, "-m", "agent.app.cli", "run", "--config", str(self.config),
             "--log-level", self.log_level, stdout=log, stderr=log, cwd=ROOT,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )

@@ -23,12 +23,13 @@ class Mode:
     fleet_sizes: tuple[int, ...]
     fleet_window_s: float
     fleet_interval_s: float
+    triggers: int  # TriggerMessages in the flood
 
 
 MODES = {
-    "full": Mode("full", 60, 7, 20, True, 20, 10_000, (250, 500, 1000, 2000, 4000), 30, 10),
-    "quick": Mode("quick", 10, 3, 5, True, 5, 2_000, (100, 400), 10, 5),
-    "smoke": Mode("smoke", 1, 1, 2, False, 1, 50, (10,), 2, 1),
+    "full": Mode("full", 60, 7, 20, True, 20, 10_000, (250, 500, 1000, 2000, 4000), 30, 10, 20_000),
+    "quick": Mode("quick", 10, 3, 5, True, 5, 2_000, (100, 400), 10, 5, 20_000),
+    "smoke": Mode("smoke", 1, 1, 2, False, 1, 50, (10,), 2, 1, 400),
 }
 
 
@@ -74,6 +75,13 @@ async def _scale(workdir: Path, mode: Mode) -> list[Row]:
                                  interval_s=mode.fleet_interval_s)
 
 
+async def _hostile(workdir: Path, mode: Mode) -> list[Row]:
+    from tests.benchmarks.hostile import hostile_backend
+
+    async with Rig(workdir) as rig:
+        return await hostile_backend(rig, triggers=mode.triggers)
+
+
 BENCHMARKS = {
     "footprint": _footprint,
     "startup": _startup,
@@ -81,6 +89,7 @@ BENCHMARKS = {
     "safety": _safety,
     "backlog": _backlog,
     "scale": _scale,
+    "hostile": _hostile,
 }
 
 

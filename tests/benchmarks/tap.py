@@ -77,7 +77,7 @@ async def _one_tap(rig: Rig, agent, *, card: bool) -> dict:
         await removed
     events = log_events(agent.log())
     if card:
-        pattern, logger = f"card {CARD} on ", "drivers.pcsc_reader"
+        pattern, logger = f"card {CARD} on ", "drivers.readers.pcsc"
     else:
         pattern, logger = "RemoteStartTransaction", "ocpp"
     detected = next(w for w, lg, m in events if lg == logger and w >= presented - 0.001 and pattern in m)

@@ -19,6 +19,7 @@ EXPECTED = {
     "safety": {f"safety.{k}@{p}s" for k in ("rcd", "unplug", "c_to_b") for p in ("0.25", "0.05")},
     "backlog": {"backlog.replay"},
     "scale": {"scale.fleet", "scale.cost"},
+    "hostile": {"hostile.composite", "hostile.trigger_flood"},
 }
 
 

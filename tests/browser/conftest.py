@@ -14,8 +14,8 @@ from playwright.async_api import async_playwright
 
 from simulator.app import Simulator
 from simulator.config import load_config
-from simulator.demo_csms import DemoCsms
-from simulator.ocpp_feed import SimLogFeed
+from simulator.csms.demo_csms import DemoCsms
+from simulator.web.ocpp_feed import SimLogFeed
 from tests.integration.conftest import make_agent  # noqa: F401 - a fixture used here
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -5,7 +5,7 @@ speed of time, plugs the EV in, taps a card (the agent reads it through pcscd an
 virtual reader), watches the power rise, pauses and resumes the EV, stops with a second tap and
 unplugs; every wait is on the page's DOM. The agent also drives an OLED (on the simulated I²C
 bus) and status LEDs (on the simulated GPIO), which the page draws. The screenshot goes to test-output/simulator-page.png;
-simulator/static/screenshot.png (the README's) is written when missing, or again with
+simulator/web/static/screenshot.png (the README's) is written when missing, or again with
 UPDATE_README_SCREENSHOT=1, so a test run does not change a committed file.
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from simulator.gpio import agent_toml
+from simulator.twins.gpio import agent_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-output" / "simulator-page.png"
-README_SCREENSHOT = ROOT / "simulator" / "static" / "screenshot.png"
+README_SCREENSHOT = ROOT / "simulator" / "web" / "static" / "screenshot.png"
 CARD = "04A1B2C3D4E5F6"
 TIMEOUT_MS = 20_000
 

@@ -56,7 +56,7 @@ class Output:
 async def test_demo_runs_a_card_session_and_stops_on_ctrl_c():
     http_port, csms_port, modbus_port = free_port(), free_port(), free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent.cli", "demo",
+        sys.executable, "-m", "agent.app.cli", "demo",
         "--http-port", str(http_port), "--csms-port", str(csms_port), "--modbus-port", str(modbus_port),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"},

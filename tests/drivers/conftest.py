@@ -1,4 +1,4 @@
-"""Fixtures: a real pymodbus server (TCP, or RTU on a socat pty pair) — see drv_modbus_sim."""
+"""Fixtures: a real pymodbus server (TCP, or RTU on a socat pty pair) — see tests/drivers/modbus_servers.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from drv_modbus_sim import SimBus, free_port, start_tcp_server
+from tests.drivers.modbus_servers import SimBus, free_port, start_tcp_server
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer
 

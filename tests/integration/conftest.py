@@ -57,7 +57,7 @@ class AgentProcess:
     async def start(self) -> None:
         log = open(self.log_path, "ab")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "agent.cli", "run", "--config", str(self.config_path), "--log-level", "DEBUG",
+            sys.executable, "-m", "agent.app.cli", "run", "--config", str(self.config_path), "--log-level", "DEBUG",
             *self.extra_args, stdout=log, stderr=log, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
         log.close()

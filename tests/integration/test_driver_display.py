@@ -25,7 +25,7 @@ from ocpp.v16 import call
 from ocpp_csms import AuthorizationStatus, CentralSystem, MeterValuesEvent, StatusEvent
 from ocpp_csms import TransactionStartedEvent, TransactionStoppedEvent
 
-from agent.screens import qr_matrix
+from agent.ui.screens import qr_matrix
 from tests.integration.conftest import AgentProcess, Recorder
 from tests.integration.test_oled_build import CARD, CP_ID, agent_config, oled_sim, shows  # noqa: F401 (fixture)
 from tests.integration.test_session_flow import booted, evse, status_reached
@@ -43,7 +43,7 @@ default_price_text = "0.39 €/kWh"
 
 def qr_on_panel(picture: dict, payload: str) -> bool:
     """Whether the OLED's QR code is exactly segno's code of ``payload`` (dark module = pixel off
-    on the lit field, laid out as agent/screens.py does: the right 64×64 square)."""
+    on the lit field, laid out as agent/ui/screens.py does: the right 64×64 square)."""
     modules, scale, border = qr_matrix(payload, 64)
     side = (len(modules) + 2 * border) * scale
     left, top = 128 - 64 + (64 - side) // 2, (64 - side) // 2

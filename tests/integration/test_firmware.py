@@ -18,6 +18,7 @@ from tests.integration.conftest import AgentProcess, agent_config
 from tests.integration.test_session_flow import booted, evse, status_reached
 
 FIRMWARE = b"new firmware image " * 4096
+UNSIGNED = "allow_unsigned = true"  # UpdateFirmware carries no signature: installed only where the operator allows it
 
 
 def iso(when: dt.datetime) -> str:
@@ -30,10 +31,12 @@ def now() -> dt.datetime:
 
 @pytest.fixture
 async def firmware_agent(tmp_path, sim):
-    """The agent with a test installer script (``exit_status``) and a log file."""
+    """The agent with a test installer script (``exit_status``) and a log file; ``firmware``:
+    more ``[firmware]`` lines (``allow_unsigned = true`` for an unsigned UpdateFirmware,
+    ``manufacturer_roots = [...]`` for a signed one)."""
     agents: list[AgentProcess] = []
 
-    async def make(csms_port: int, exit_status: int = 0) -> AgentProcess:
+    async def make(csms_port: int, exit_status: int = 0, firmware: str = "") -> AgentProcess:
         script = tmp_path / "install.py"
         script.write_text(
             "import shutil, sys\n"
@@ -44,7 +47,7 @@ async def firmware_agent(tmp_path, sim):
         config.write_text(
             agent_config(modbus_port=sim.modbus_port, csms_port=csms_port, data_dir=tmp_path / "data", card_reader=False)
             + f'\n[log]\nfile = "{tmp_path / "logs" / "agent.log"}"\n'
-            + f'\n[firmware]\ninstaller = "{sys.executable} {script} {{file}}"\n'
+            + f'\n[firmware]\ninstaller = "{sys.executable} {script} {{file}}"\n{firmware}\n'
         )
         agent = AgentProcess(config, tmp_path / "agent.log")
         await agent.start()
@@ -78,7 +81,7 @@ async def test_supported_feature_profiles_name_firmware_management(sim, csms, fi
 
 
 async def test_download_fails_after_the_retries(sim, csms, firmware_agent, http_server):
-    await firmware_agent(csms.port)
+    await firmware_agent(csms.port, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     await cp.async_call(
@@ -95,7 +98,7 @@ async def test_download_fails_after_the_retries(sim, csms, firmware_agent, http_
 
 async def test_installed_after_the_restart(sim, csms, firmware_agent, ftp_server, tmp_path):
     (ftp_server.root / "fw-2.0.bin").write_bytes(FIRMWARE)
-    await firmware_agent(csms.port, exit_status=0)
+    await firmware_agent(csms.port, exit_status=0, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     await cp.async_call(call.UpdateFirmware(location=ftp_server.url("/fw-2.0.bin"), retrieve_date=iso(now()), retries=2, retry_interval=1))
@@ -111,7 +114,7 @@ async def test_installed_after_the_restart(sim, csms, firmware_agent, ftp_server
 
 async def test_installation_failed_when_the_installer_fails(sim, csms, firmware_agent, http_server):
     http_server.files["fw.bin"] = FIRMWARE
-    await firmware_agent(csms.port, exit_status=1)
+    await firmware_agent(csms.port, exit_status=1, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     await cp.async_call(call.UpdateFirmware(location=http_server.url("/files/fw.bin"), retrieve_date=iso(now())))
@@ -122,7 +125,7 @@ async def test_installation_failed_when_the_installer_fails(sim, csms, firmware_
 
 async def test_installation_waits_for_the_transaction_to_end(sim, csms, firmware_agent, http_server):
     http_server.files["fw.bin"] = FIRMWARE
-    await firmware_agent(csms.port, exit_status=1)
+    await firmware_agent(csms.port, exit_status=1, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     sim.plug(1)
@@ -193,7 +196,7 @@ async def test_get_diagnostics_to_http(sim, csms, firmware_agent, http_server):
 
 
 async def test_unreachable_upload_fails_after_the_retries(sim, csms, firmware_agent):
-    await firmware_agent(csms.port)
+    await firmware_agent(csms.port, firmware=UNSIGNED)
     await booted(csms)
     cp = csms.charge_points["CP-TEST-1"]
     # A location the agent cannot use is refused at once, naming the problem.

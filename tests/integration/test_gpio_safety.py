@@ -1,5 +1,5 @@
 """GPIO safety I/O end to end: the agent (a process) drives the simulator's GPIO through
-gpiozero's real PiGPIOFactory over the pigpio daemon's socket protocol (simulator.pigpio_server),
+gpiozero's real PiGPIOFactory over the pigpio daemon's socket protocol (simulator.wire.pigpio),
 and ocpp-csms sees what follows. Each test shows the main contactor opening and the OCPP
 status and stop reason after a welded contactor, an RCD trip, a failed RCM self-test, an
 emergency stop, the stop button and the cable lock."""
@@ -11,7 +11,7 @@ import time
 from ocpp.v16 import call
 from ocpp_csms import TransactionStartedEvent, TransactionStoppedEvent
 
-from simulator.gpio import agent_toml
+from simulator.twins.gpio import agent_toml
 from tests.integration.test_hardware_faults import faulted
 from tests.integration.test_outages import start_charging
 from tests.integration.test_session_flow import booted, evse, status_reached

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 from ocpp_csms import MeterValuesEvent, StatusEvent, TransactionStartedEvent, TransactionStoppedEvent
 
-from agent.screens import draw_text
+from agent.ui.screens import draw_text
 from drivers.bitmap import Bitmap
 from simulator.app import Simulator
 from simulator.config import load_config

@@ -100,10 +100,12 @@ def ca(tmp_path):
     return authority
 
 
-def profile_lines(profile: int, ca=None, client=None, unencrypted: bool = False) -> str:
+def profile_lines(profile: int, ca=None, client=None, unencrypted: bool = False, certificates_unencrypted: bool = False) -> str:
     lines = [f"security_profile = {profile}"]
     if unencrypted:
         lines.append("allow_unencrypted = true")
+    if certificates_unencrypted:  # certificate operations over ws:// (refused unless the operator allows them)
+        lines.append("allow_unencrypted_certificate_operations = true")
     if ca is not None:
         lines.append(f'ca_bundle = "{ca.path}"')
     if client is not None:
@@ -196,7 +198,7 @@ async def test_profile_3_client_certificate_refused_by_the_backend(sim, make_age
 
 async def test_raising_the_profile_moves_the_link_to_tls(sim, csms, proxy, make_agent, tmp_path, ca):
     write_key(tmp_path)
-    await make_agent(proxy.port, card_reader=False, extra_ocpp=profile_lines(1, unencrypted=True))
+    await make_agent(proxy.port, card_reader=False, extra_ocpp=profile_lines(1, unencrypted=True, certificates_unencrypted=True))
     await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), timeout=20)
     cp = csms.charge_points[CP]
     change = call.ChangeConfiguration
@@ -213,11 +215,14 @@ async def test_raising_the_profile_moves_the_link_to_tls(sim, csms, proxy, make_
         assert event.tech_info == "security profile 1 -> 2 in use"
         conf = await tls.charge_points[CP].async_call(call.GetConfiguration(key=["SecurityProfile"]))
         assert conf.configuration_key[0]["value"] == "2"
+        # The root installed over ws:// verified the TLS connection it was for: it stays.
+        listed = await tls.charge_points[CP].async_call(call.GetInstalledCertificateIds(certificate_type="CentralSystemRootCertificate"))
+        assert listed.status == "Accepted" and len(listed.certificate_hash_data) == 1
 
 
-async def test_a_raised_profile_that_cannot_connect_falls_back(sim, csms, proxy, make_agent, tmp_path, ca):
+async def test_a_raised_profile_that_cannot_connect_falls_back_and_forgets_the_root_it_was_for(sim, csms, proxy, make_agent, tmp_path, ca):
     write_key(tmp_path)
-    agent = await make_agent(proxy.port, card_reader=False, extra_ocpp=profile_lines(1, unencrypted=True))
+    agent = await make_agent(proxy.port, card_reader=False, extra_ocpp=profile_lines(1, unencrypted=True, certificates_unencrypted=True))
     await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), timeout=20)
     cp = csms.charge_points[CP]
     install = call.InstallCertificate(certificate_type="CentralSystemRootCertificate", certificate=ca.pem)
@@ -227,16 +232,20 @@ async def test_a_raised_profile_that_cannot_connect_falls_back(sim, csms, proxy,
     assert (await cp.async_call(call.ChangeConfiguration(key="SecurityProfile", value="2"))).status == "Accepted"
     event = await csms.recorder.wait_for(security_event("ReconfigurationOfSecurityParameters", "back to"), after=before, timeout=30)
     assert "back to security profile 1" in event.tech_info
+    assert "1 provisional CentralSystemRootCertificate(s) removed" in event.tech_info
     await log_shows(agent, "back to the previous ones (profile 1)")
     conf = await cp.async_call(call.GetConfiguration(key=["SecurityProfile"]))
     assert conf.configuration_key[0]["value"] == "1"
+    # The root came over ws:// for a TLS connection that never worked: it does not outlive it.
+    listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type="CentralSystemRootCertificate"))
+    assert listed.status == "NotFound"
 
 
 async def test_a_new_authorization_key_is_used_at_once_and_never_logged(sim, make_agent, tmp_path):
     passwords = Passwords(KEY_TEXT)
     async with central_system(authenticate=passwords) as csms:
         write_key(tmp_path)
-        agent = await make_agent(csms.port, card_reader=False, extra_ocpp=profile_lines(1, unencrypted=True))
+        agent = await make_agent(csms.port, card_reader=False, extra_ocpp=profile_lines(1, unencrypted=True, certificates_unencrypted=True))
         await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), timeout=20)
         cp = csms.charge_points[CP]
         change = call.ChangeConfiguration
@@ -256,32 +265,66 @@ async def test_a_new_authorization_key_is_used_at_once_and_never_logged(sim, mak
 # ---- certificates -------------------------------------------------------------------------
 
 
-async def test_install_list_and_delete_certificates(sim, csms, make_agent, ca):
-    await make_agent(csms.port, card_reader=False)
-    await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), timeout=20)
-    cp = csms.charge_points[CP]
-    kind = "ManufacturerRootCertificate"
-    listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type=kind))
-    assert listed.status == "NotFound"
-    bad = await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate="-----BEGIN CERTIFICATE-----"))
-    assert bad.status == "Rejected"
-    expired = await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate=TestCA(expired=True).pem))
-    assert expired.status == "Rejected"
-    assert (await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate=ca.pem))).status == "Accepted"
-    listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type=kind))
-    assert listed.status == "Accepted" and len(listed.certificate_hash_data) == 1
-    hash_data = listed.certificate_hash_data[0]
-    assert hash_data["serial_number"] == format(ca.cert.serial_number, "x")
-    other = await cp.async_call(call.GetInstalledCertificateIds(certificate_type="CentralSystemRootCertificate"))
-    assert other.status == "NotFound"
-    limit = await cp.async_call(call.GetConfiguration(key=["CertificateStoreMaxLength", "AdditionalRootCertificateCheck"]))
-    assert {e["key"]: e["value"] for e in limit.configuration_key} == {
-        "CertificateStoreMaxLength": "10",
-        "AdditionalRootCertificateCheck": "false",
-    }
-    deleted = await cp.async_call(call.DeleteCertificate(certificate_hash_data=hash_data))
-    assert deleted.status == "Accepted"
-    assert (await cp.async_call(call.DeleteCertificate(certificate_hash_data=hash_data))).status == "NotFound"
+async def test_install_list_and_delete_certificates(sim, make_agent, tmp_path, ca):
+    """Over TLS (profile 2): the Central System roots are the backend's to manage; the
+    manufacturer roots are the installation's."""
+    async with central_system(ssl_context=server_context(ca.server(), tmp_path), authenticate=Passwords(KEY_TEXT)) as csms:
+        write_key(tmp_path)
+        await make_agent(csms.port, card_reader=False, extra_ocpp=profile_lines(2, ca))
+        await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), timeout=20)
+        cp = csms.charge_points[CP]
+        kind = "CentralSystemRootCertificate"
+        listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type=kind))
+        assert listed.status == "NotFound"  # ocpp.ca_bundle is configuration, not an installed certificate
+        bad = await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate="-----BEGIN CERTIFICATE-----"))
+        assert bad.status == "Rejected"
+        expired = await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate=TestCA(expired=True).pem))
+        assert expired.status == "Rejected"
+        other_ca = TestCA("Next CPO Root CA")
+        assert (await cp.async_call(call.InstallCertificate(certificate_type=kind, certificate=other_ca.pem))).status == "Accepted"
+        listed = await cp.async_call(call.GetInstalledCertificateIds(certificate_type=kind))
+        assert listed.status == "Accepted" and len(listed.certificate_hash_data) == 1
+        hash_data = listed.certificate_hash_data[0]
+        assert hash_data["serial_number"] == format(other_ca.cert.serial_number, "x")
+        manufacturer = await cp.async_call(call.InstallCertificate(certificate_type="ManufacturerRootCertificate", certificate=TestCA().pem))
+        assert manufacturer.status == "Rejected"  # the firmware trust anchor comes from the installation
+        other = await cp.async_call(call.GetInstalledCertificateIds(certificate_type="ManufacturerRootCertificate"))
+        assert other.status == "NotFound"
+        limit = await cp.async_call(call.GetConfiguration(key=["CertificateStoreMaxLength", "AdditionalRootCertificateCheck"]))
+        assert {e["key"]: e["value"] for e in limit.configuration_key} == {
+            "CertificateStoreMaxLength": "10",
+            "AdditionalRootCertificateCheck": "false",
+        }
+        deleted = await cp.async_call(call.DeleteCertificate(certificate_hash_data=hash_data))
+        assert deleted.status == "Accepted"
+        assert (await cp.async_call(call.DeleteCertificate(certificate_hash_data=hash_data))).status == "NotFound"
+
+
+async def test_certificate_operations_are_refused_on_a_link_without_tls(sim, raw_csms, make_agent, tmp_path):
+    """Issue 17 item 11: someone on the LAN speaking for the backend over ws:// installs its
+    root, has the charge point certificate signed by it and sets a password of its own."""
+    await make_agent(raw_csms.port, card_reader=False)
+    await raw_csms.connected()
+    attacker = TestCA("LAN Attacker CA")
+
+    async def ask(action: str, payload: dict) -> dict:
+        reply = await raw_csms.response_to(await raw_csms.call(action, payload))
+        assert reply[0] == 3, reply
+        return reply[2]
+
+    assert await ask("InstallCertificate", {"certificateType": "CentralSystemRootCertificate", "certificate": attacker.pem}) == {"status": "Rejected"}
+    assert await ask("GetInstalledCertificateIds", {"certificateType": "CentralSystemRootCertificate"}) == {"status": "NotFound"}
+
+    raw_csms.answer["SignCertificate"] = lambda payload: ("result", {"status": "Accepted"})
+    assert await ask("ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"}) == {"status": "Accepted"}
+    csr = (await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "SignCertificate"))[3]["csr"]
+    assert await ask("CertificateSigned", {"certificateChain": pem(attacker.sign_csr(csr))}) == {"status": "Rejected"}
+    assert not list((tmp_path / "data" / "certificates" / "charge-point").glob("*.pem"))
+
+    assert await ask("ChangeConfiguration", {"key": "AuthorizationKey", "value": NEW_KEY}) == {"status": "Rejected"}
+    assert not (tmp_path / "data" / "authorization-key").exists()
+    some_id = {"hashAlgorithm": "SHA256", "issuerNameHash": "00" * 32, "issuerKeyHash": "00" * 32, "serialNumber": "1"}
+    assert await ask("DeleteCertificate", {"certificateHashData": some_id}) == {"status": "Failed"}
 
 
 async def test_sign_certificate_then_certificate_signed_switches_the_client_certificate(sim, make_agent, tmp_path, ca):
@@ -329,15 +372,21 @@ async def test_extended_trigger_message_and_setting_system_time(sim, raw_csms, m
     await make_agent(raw_csms.port, card_reader=False)
     await raw_csms.connected()
     await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "SecurityEventNotification" and f[3]["type"] == "StartupOfTheDevice")
-    for message in ("Heartbeat", "StatusNotification", "LogStatusNotification", "FirmwareStatusNotification"):
+    # FirmwareStatusNotification: answered with the whitepaper's SignedFirmwareStatusNotification
+    # (L01.FR.28/29); nothing was ever sent, so Idle.
+    for message, sent in (("Heartbeat", "Heartbeat"), ("StatusNotification", "StatusNotification"),
+                          ("LogStatusNotification", "LogStatusNotification"),
+                          ("FirmwareStatusNotification", "SignedFirmwareStatusNotification")):
         before = len(raw_csms.received)
         reply = await raw_csms.response_to(await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": message}))
         assert reply[2] == {"status": "Accepted"}
-        await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == message, after=before)
+        await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == sent, after=before)
+    assert raw_csms.calls("SignedFirmwareStatusNotification")[-1][3] == {"status": "Idle"}
+    assert not raw_csms.calls("FirmwareStatusNotification")
     unknown_connector = await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": "MeterValues", "connectorId": 7})
     assert (await raw_csms.response_to(unknown_connector))[2] == {"status": "Rejected"}
 
-    # The backend's clock was corrected by an hour: refused at first (agent/clock.py), taken once
+    # The backend's clock was corrected by an hour: refused at first (agent/station/clock.py), taken once
     # three heartbeats in a row report it; a security event says so each time.
     raw_csms.answer["Heartbeat"] = lambda payload: (
         "result", {"currentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))}

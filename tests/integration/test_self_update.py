@@ -1,4 +1,4 @@
-"""The agent updating itself (agent/self_update.py) through UpdateFirmware from ocpp-csms, with
+"""The agent updating itself (agent/maintenance/self_update.py) through UpdateFirmware from ocpp-csms, with
 real releases: wheels of this project (tests/release_wheel.py) installed by
 ``evse-agent install-release`` into virtual environments under a releases root.
 
@@ -108,7 +108,7 @@ async def test_a_new_release_installs_and_a_broken_one_rolls_back(sim, csms, htt
     installer = f"{root}/current/bin/evse-agent install-release --confirm-within 60 --max-starts 2 {{file}}"
     config.write_text(
         agent_config(modbus_port=sim.modbus_port, csms_port=csms.port, data_dir=tmp_path / "data", card_reader=False)
-        + f'\n[firmware]\ninstaller = "{installer}"\n'
+        + f'\n[firmware]\ninstaller = "{installer}"\nallow_unsigned = true\n'  # UpdateFirmware: no signature
     )
     service = Service(root, config, tmp_path / "data", tmp_path / "agent.log")
     service.begin()

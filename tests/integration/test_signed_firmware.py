@@ -1,7 +1,8 @@
 """OCPP 1.6 Security Whitepaper (ed. 3) through a real websocket, the agent as its own process:
 SignedUpdateFirmware (a signing certificate refused, a tampered file refused and never
 installed, a good one installed) and GetLog (SecurityLog, DiagnosticsLog), downloading from
-and uploading to real HTTP / FTP servers.
+and uploading to real HTTP / FTP servers. The manufacturer root is the installation's
+(``[firmware] manufacturer_roots``), as on a charger.
 
 ocpp-csms sends the requests and records the security events; it does not take
 SignedFirmwareStatusNotification or LogStatusNotification (it answers them with a CALLERROR),
@@ -31,6 +32,13 @@ def security_event(kind: str):
     return lambda e: isinstance(e, SecurityEvent) and e.type == kind
 
 
+def roots_config(tmp_path, *roots: TestCA) -> str:
+    """``[firmware]`` lines naming ``roots`` as the manufacturer roots, in a directory of PEM files."""
+    for i, root in enumerate(roots):
+        root.write(tmp_path / "manufacturer-roots" / f"root-{i}.pem")
+    return f'manufacturer_roots = ["{tmp_path / "manufacturer-roots"}"]'
+
+
 def signed_update(request_id: int, location: str, signing, signature: str, **firmware) -> call.SignedUpdateFirmware:
     return call.SignedUpdateFirmware(
         request_id=request_id,
@@ -53,18 +61,11 @@ async def test_signed_update_firmware_refuses_bad_certificates_and_tampered_file
     good = signer(manufacturer)
     http_server.files["fw.bin"] = FIRMWARE
     http_server.files["tampered.bin"] = FIRMWARE[:-4] + b"evil"
-    await firmware_agent(csms.port)
+    await firmware_agent(csms.port, firmware=roots_config(tmp_path, manufacturer))
     await booted(csms)
     cp = csms.charge_points[CP]
     location = http_server.url("/files/fw.bin")
 
-    # No manufacturer root yet: nothing can be verified.
-    refused = await cp.async_call(signed_update(1, location, good, good.sign(FIRMWARE)))
-    assert refused.status == "InvalidCertificate"
-    await csms.recorder.wait_for(security_event("InvalidFirmwareSigningCertificate"))
-
-    installed = await cp.async_call(call.InstallCertificate(certificate_type="ManufacturerRootCertificate", certificate=manufacturer.pem))
-    assert installed.status == "Accepted"
     # A signer of another root, and an expired one of the right root: refused before any download.
     for request_id, signing in ((2, signer(TestCA("Someone Else"))), (3, signer(manufacturer, kind="ec", expired=True))):
         mark = len(csms.recorder.events)
@@ -104,12 +105,8 @@ async def test_signed_firmware_statuses_carry_the_request_id(sim, raw_csms, firm
     good = signer(manufacturer, kind="ec")
     http_server.files["fw.bin"] = FIRMWARE
     http_server.files["tampered.bin"] = FIRMWARE + b"\n"
-    await firmware_agent(raw_csms.port)
+    await firmware_agent(raw_csms.port, firmware=roots_config(tmp_path, manufacturer))
     await raw_csms.connected()
-    reply = await raw_csms.response_to(
-        await raw_csms.call("InstallCertificate", {"certificateType": "ManufacturerRootCertificate", "certificate": manufacturer.pem})
-    )
-    assert reply[2] == {"status": "Accepted"}
 
     def request(request_id: int, name: str, **firmware) -> dict:
         payload = {"location": http_server.url(f"/files/{name}"), "retrieveDateTime": iso(now()),
@@ -144,6 +141,59 @@ async def test_signed_firmware_statuses_carry_the_request_id(sim, raw_csms, firm
     ]
     assert len(raw_csms.calls("BootNotification")) == 2
     assert (tmp_path / "installed.bin").read_bytes() == FIRMWARE
+
+
+async def extended_firmware_status(raw) -> dict:
+    """ExtendedTriggerMessage FirmwareStatusNotification: Accepted, and the notification it sends."""
+    mark = len(raw.received)
+    reply = await raw.response_to(await raw.call("ExtendedTriggerMessage", {"requestedMessage": "FirmwareStatusNotification"}))
+    assert reply[2] == {"status": "Accepted"}
+    sent = await raw.wait_for(lambda f: f[0] == 2 and f[2] in ("SignedFirmwareStatusNotification", "FirmwareStatusNotification"),
+                              after=mark)
+    assert sent[2] == "SignedFirmwareStatusNotification"
+    return sent[3]
+
+
+async def test_extended_trigger_reports_the_last_signed_firmware_status(sim, raw_csms, firmware_agent, http_server, tmp_path):
+    # Security Whitepaper L01.FR.28/29: the status last sent, with its requestId (L01.FR.21);
+    # Idle when that was Installed or nothing was ever sent.
+    manufacturer = TestCA("Manufacturer Root CA")
+    good = signer(manufacturer, kind="ec")
+    http_server.files["fw.bin"] = FIRMWARE
+    agent = await firmware_agent(raw_csms.port, firmware=roots_config(tmp_path, manufacturer))
+    await raw_csms.connected()
+    assert await extended_firmware_status(raw_csms) == {"status": "Idle"}
+
+    def request(request_id: int, location: str, **firmware) -> dict:
+        payload = {"location": location, "retrieveDateTime": iso(now()), "signingCertificate": good.pem,
+                   "signature": good.sign(FIRMWARE), **firmware}
+        return {"requestId": request_id, "retries": 1, "retryInterval": 1, "firmware": payload}
+
+    # A download that fails: DownloadFailed with its request id, also after a restart.
+    mark = len(raw_csms.received)
+    unreachable = request(41, f"http://127.0.0.1:{closed_port()}/fw.bin")
+    assert (await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", unreachable)))[2] == {"status": "Accepted"}
+    await wait_status(raw_csms, "SignedFirmwareStatusNotification", "DownloadFailed", after=mark)
+    assert await extended_firmware_status(raw_csms) == {"status": "DownloadFailed", "requestId": 41}
+    await agent.kill()
+    mark = len(raw_csms.received)
+    await agent.start()
+    await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] in ("BootNotification", "Heartbeat"), after=mark)
+    assert await extended_firmware_status(raw_csms) == {"status": "DownloadFailed", "requestId": 41}
+
+    # While one is under way: its status.
+    later = request(42, http_server.url("/files/fw.bin"), retrieveDateTime=iso(now() + dt.timedelta(hours=1)))
+    mark = len(raw_csms.received)
+    assert (await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", later)))[2] == {"status": "Accepted"}
+    await wait_status(raw_csms, "SignedFirmwareStatusNotification", "DownloadScheduled", after=mark)
+    assert await extended_firmware_status(raw_csms) == {"status": "DownloadScheduled", "requestId": 42}
+
+    # Installed (after the restart that runs it): Idle from then on.
+    mark = len(raw_csms.received)
+    now_ = request(43, http_server.url("/files/fw.bin"))
+    assert (await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", now_)))[2] == {"status": "AcceptedCanceled"}
+    await wait_status(raw_csms, "SignedFirmwareStatusNotification", "Installed", after=mark, timeout=30)
+    assert await extended_firmware_status(raw_csms) == {"status": "Idle"}
 
 
 def archive(data: bytes) -> dict[str, bytes]:
@@ -198,7 +248,7 @@ async def test_get_log_failure_and_the_triggered_status(sim, raw_csms, firmware_
     trigger_mark = len(raw_csms.received)
     await raw_csms.response_to(await raw_csms.call("ExtendedTriggerMessage", {"requestedMessage": "LogStatusNotification"}))
     triggered = await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "LogStatusNotification", after=trigger_mark)
-    assert triggered[3]["status"] == "Uploading"
+    assert triggered[3] == {"status": "Uploading", "requestId": 31}  # N01.FR.12: with the upload's requestId
     await wait_status(raw_csms, "LogStatusNotification", "UploadFailure", after=mark)
     assert {"status": "UploadFailure", "requestId": 31} in notifications(raw_csms, "LogStatusNotification", mark)
     # Nothing under way any more: Idle, without a request id.

@@ -191,3 +191,33 @@ async def test_profiles_survive_an_agent_restart(sim, csms, make_agent):
     await start_session(sim, csms)
     await sim.wait_for(lambda s: evse(s)["current_limit_a"] == 9.0, timeout=10)
     assert (await cp.async_call(call.ClearChargingProfile(id=11))).status == "Accepted"
+
+
+async def test_composite_schedule_at_the_longest_duration_is_answered(sim, raw_csms, make_agent):
+    # A 32-bit duration (68 years) over two daily profiles of 48 periods: every day of them used
+    # to be evaluated, stalling the agent far beyond its answer (OCPP 1.6 §5.13).
+    await make_agent(raw_csms.port, card_reader=False)
+    await raw_csms.connected()
+    anchor = now() - dt.timedelta(hours=1)
+    for pid, stack, shift in ((1, 0, 0), (2, 1, 600)):
+        periods = [{"startPeriod": i * 1800, "limit": 6.0 + (i * 7 + pid) % 10} for i in range(48)]
+        wire = {
+            "chargingProfileId": pid, "stackLevel": stack, "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Recurring", "recurrencyKind": "Daily",
+            "chargingSchedule": {"chargingRateUnit": "A", "startSchedule": _iso(anchor + dt.timedelta(seconds=shift)),
+                                 "chargingSchedulePeriod": periods, "duration": 86400 - 3600 * pid},
+        }
+        reply = await raw_csms.response_to(await raw_csms.call("SetChargingProfile", {"connectorId": 1, "csChargingProfiles": wire}))
+        assert reply[2] == {"status": "Accepted"}
+    longest = 2**31 - 1
+    reply = await raw_csms.response_to(await raw_csms.call("GetCompositeSchedule", {"connectorId": 1, "duration": longest}))
+    assert reply[2]["status"] == "Accepted"
+    schedule = reply[2]["chargingSchedule"]
+    periods = schedule["chargingSchedulePeriod"]
+    # As many periods as a schedule may have (1024); its duration says how far they reach.
+    assert len(periods) == 1024
+    assert periods[-1]["startPeriod"] < schedule["duration"] < longest
+    assert all(a["startPeriod"] < b["startPeriod"] for a, b in zip(periods, periods[1:]))
+    # A short one over the same profiles is whole.
+    reply = await raw_csms.response_to(await raw_csms.call("GetCompositeSchedule", {"connectorId": 1, "duration": 3600}))
+    assert reply[2]["chargingSchedule"]["duration"] == 3600

@@ -13,7 +13,7 @@ from tests.integration.test_session_flow import booted
 
 async def status(tmp_path, *extra: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent.cli", "status", "--config", str(tmp_path / "agent.toml"), *extra,
+        sys.executable, "-m", "agent.app.cli", "status", "--config", str(tmp_path / "agent.toml"), *extra,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
     )
     out, err = await proc.communicate()

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from agent.authorization import Authorizer, ListEntry, LocalAuthorization, UpdateStatus, offline_verdict
-from agent.backend import AuthorizationStatus, IdTagInfo
-from agent.settings import Settings
-from agent.store import Store
+from agent.station.authorization import Authorizer, ListEntry, LocalAuthorization, UpdateStatus, offline_verdict
+from agent.backend.ports import AuthorizationStatus, IdTagInfo
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 
 ACCEPTED = IdTagInfo(AuthorizationStatus.ACCEPTED)
 BLOCKED = IdTagInfo(AuthorizationStatus.BLOCKED)
@@ -207,7 +207,7 @@ def run(coroutine):
 
 
 class FakeBackend:
-    """agent.backend.Backend, as far as the Authorizer uses it."""
+    """agent.backend.ports.Backend, as far as the Authorizer uses it."""
 
     def __init__(self, online: bool = True, answers: dict[str, IdTagInfo] | None = None) -> None:
         self.online = online

@@ -1,4 +1,4 @@
-"""The certificate store (agent/certificates.py): root certificates, their OCPP ids, and the
+"""The certificate store (agent/security/certificates.py): root certificates, their OCPP ids, and the
 charge point's own key pair, CSR and signed certificate."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
 
-from agent.certificates import CertificateError, CertificateId, CertificateStore, RootKind, StoreFull
+from agent.security.certificates import CertificateError, CertificateId, CertificateStore, NotManaged, RootKind, StoreFull, load_root_files
 from tests.pki import NOW, TestCA, pem
 
 
@@ -40,9 +40,47 @@ def test_refused_certificates(store):
     with pytest.raises(CertificateError, match="not a CA"):
         store.install_root(RootKind.CSMS, pem(TestCA().client("CP-1").cert), NOW)
     store.install_root(RootKind.CSMS, TestCA("one").pem, NOW)
-    store.install_root(RootKind.MANUFACTURER, TestCA("two").pem, NOW)
+    store.install_root(RootKind.CSMS, TestCA("two").pem, NOW)
     with pytest.raises(StoreFull):
-        store.install_root(RootKind.MANUFACTURER, TestCA("three").pem, NOW)
+        store.install_root(RootKind.CSMS, TestCA("three").pem, NOW)
+
+
+def test_manufacturer_roots_come_from_the_installation(tmp_path):
+    shipped = TestCA("Manufacturer Root CA")
+    legacy = TestCA("Installed by a backend before")
+    (tmp_path / "certificates" / "manufacturer-root").mkdir(parents=True)
+    (tmp_path / "certificates" / "manufacturer-root" / "old.pem").write_text(legacy.pem)
+    store = CertificateStore(tmp_path / "certificates", fixed={RootKind.MANUFACTURER: [shipped.cert]})
+    # Only the installation's root is trusted and listed; one the backend installed earlier is not.
+    assert store.roots(RootKind.MANUFACTURER) == [shipped.cert]
+    (listed,) = store.ids(RootKind.MANUFACTURER)
+    assert listed.serial_number == format(shipped.cert.serial_number, "x")
+    with pytest.raises(NotManaged, match="come from the installation"):
+        store.install_root(RootKind.MANUFACTURER, TestCA("Backend's own").pem, NOW)
+    with pytest.raises(NotManaged):
+        store.delete(listed)
+    assert store.roots(RootKind.MANUFACTURER) == [shipped.cert]
+    # The operator may hand the hierarchy to the backend: then both are trusted, the shipped one stays.
+    managed = CertificateStore(tmp_path / "certificates", fixed={RootKind.MANUFACTURER: [shipped.cert]},
+                               backend_managed=frozenset(RootKind))
+    assert managed.roots(RootKind.MANUFACTURER) == [shipped.cert, legacy.cert]
+    with pytest.raises(NotManaged):
+        managed.delete(listed)
+    assert managed.delete(managed.ids(RootKind.MANUFACTURER)[1]) is RootKind.MANUFACTURER
+
+
+def test_root_files_and_directories(tmp_path):
+    one, two = TestCA("one"), TestCA("two")
+    one.write(tmp_path / "roots" / "one.pem")
+    (tmp_path / "roots" / "two.pem").write_text(two.pem)
+    (tmp_path / "bundle.pem").write_text(one.pem + two.pem)
+    assert load_root_files([str(tmp_path / "roots"), str(tmp_path / "bundle.pem"), str(tmp_path / "absent")], "k") == [one.cert, two.cert]
+    (tmp_path / "leaf.pem").write_text(pem(one.client("CP-1").cert))
+    with pytest.raises(ValueError, match=r"k\[0\]: .*leaf.pem: CN=CP-1 is not a CA certificate"):
+        load_root_files([str(tmp_path / "leaf.pem")], "k")
+    (tmp_path / "roots" / "junk.pem").write_text("junk")
+    with pytest.raises(ValueError, match=r"k\[1\]: .*junk.pem: not readable PEM"):
+        load_root_files([str(tmp_path / "bundle.pem"), str(tmp_path / "roots")], "k")
 
 
 def test_signing_request_and_signed_certificate(store, tmp_path):

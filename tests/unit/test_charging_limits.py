@@ -1,16 +1,16 @@
-"""The station's side of smart charging (agent/charging_limits.py): limits reach the
+"""The station's side of smart charging (agent/station/charging_limits.py): limits reach the
 session, at most every 5 s while the PWM runs, and profiles are kept in the store."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from agent.clock import Clock
-from agent.session import PilotChanged, RemoteStartRequested, Session, TransactionRecorded
-from agent.settings import Settings
-from agent.smart_charging import Kind, Period, Profile, Purpose, RateUnit, Schedule
-from agent.station import Connector, Station
-from agent.store import Store
+from agent.station.clock import Clock
+from agent.core.session import PilotChanged, RemoteStartRequested, Session, TransactionRecorded
+from agent.persistence.settings import Settings
+from agent.core.smart_charging import Kind, Period, Profile, Purpose, RateUnit, Schedule
+from agent.station.station import Connector, Station
+from agent.persistence.store import Store
 from drivers.interfaces import BoardStatus, PilotState
 
 T0 = dt.datetime(2026, 3, 4, 12, 0, tzinfo=dt.timezone.utc)

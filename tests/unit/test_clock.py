@@ -1,10 +1,10 @@
-"""The agent's clock: which backend times it takes, and that it never raises (agent/clock.py)."""
+"""The agent's clock: which backend times it takes, and that it never raises (agent/station/clock.py)."""
 
 import datetime as dt
 
 import pytest
 
-from agent.clock import CONFIRMATIONS, EARLIEST, MAX_CORRECTION_S, Clock
+from agent.station.clock import CONFIRMATIONS, EARLIEST, MAX_CORRECTION_S, Clock
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc).timestamp()
 

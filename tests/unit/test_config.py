@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, load_config
+from agent.app.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def write(tmp_path, text):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.toml")), ids=lambda p: p.name)
 def test_every_shipped_config_passes_check_config(path):
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(path)],
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(path)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
 
@@ -41,7 +41,7 @@ def test_every_shipped_config_passes_check_config(path):
 def test_minimal_config_gets_defaults(tmp_path):
     config = load_config(write(tmp_path, MINIMAL))
     assert config.connectors[0].max_current_a == 16.0
-    assert config.connectors[0].board.unit == 1
+    assert config.connectors[0].board.options.unit == 1
     assert config.buses[0].baudrate == 9600
 
 
@@ -78,19 +78,19 @@ def test_overrides_win(tmp_path):
 
 def test_check_config_command(tmp_path):
     good = write(tmp_path, MINIMAL)
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(good)], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(good)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     bad = tmp_path / "bad.toml"
     bad.write_text(MINIMAL + "\n[ocpp.keys]\nHeartbeatInterval = 'often'\n")
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(bad)], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(bad)], capture_output=True, text=True)
     assert run.returncode == 1
     assert "ocpp.keys.HeartbeatInterval" in run.stderr
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(tmp_path / "nope.toml")], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(tmp_path / "nope.toml")], capture_output=True, text=True)
     assert run.returncode == 1 and "cannot read" in run.stderr
 
 
 def test_version_command():
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "--version"], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "--version"], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.startswith("evse-agent ")
 
 
@@ -102,12 +102,12 @@ def test_boot_notification_fields_fit_ocpp(tmp_path):
 def test_a_password_in_the_backend_url_is_refused_without_being_echoed(tmp_path):
     """HTTP Basic credentials in the URL would be sent and logged in clear (issue 17, item 9)."""
     bad = write(tmp_path, MINIMAL.replace('csms_url = "ws://127.0.0.1:9000"', 'csms_url = "wss://cp1:s3cret@csms.example.com/"'))
-    run = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(bad)], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(bad)], capture_output=True, text=True)
     assert run.returncode == 1
     assert "ocpp.csms_url: must not contain a user or password" in run.stderr and "s3cret" not in run.stderr
     good = write(tmp_path, MINIMAL)
     run = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "run", "--config", str(good), "--data-dir", str(tmp_path / "data"),
+        [sys.executable, "-m", "agent.app.cli", "run", "--config", str(good), "--data-dir", str(tmp_path / "data"),
          "--csms-url", "ws://cp1:s3cret@127.0.0.1:9000"],
         capture_output=True, text=True, timeout=60,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import ConfigError, load_config
+from agent.app.config import ConfigError, load_config
 from tests.unit.test_config import MINIMAL, write
 
 DRIVER = """

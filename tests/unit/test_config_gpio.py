@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import ConfigError, PinSection, load_config
-from simulator.gpio import agent_toml
+from agent.app.config import ConfigError, PinSection, load_config
+from simulator.twins.gpio import agent_toml
 
 HEAD = """
 [charge_point]

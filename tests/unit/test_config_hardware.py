@@ -1,4 +1,5 @@
-"""Board/meter driver keys in the agent config, and the driver registry (agent.hardware)."""
+"""Board/meter driver keys in the agent config, checked against each driver's options
+(drivers/registry.py), and the devices built from them (agent.app.hardware)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import re
 
 import pytest
 
-from agent.config import ConfigError, load_config
-from agent.hardware import BOARDS, build_connectors
-from drivers.abb_b23 import AbbB23Meter
-from drivers.bender import BenderBoard, BenderMeter
-from drivers.heidelberg import HeidelbergBoard, HeidelbergMeter
-from drivers.openevse import OpenEvseBoard, OpenEvseMeter, RapiLink
-from drivers.sdm630 import Sdm72V1Meter
+from agent.app.config import ConfigError, load_config
+from agent.app.hardware import build_connectors
+from drivers import registry
+from drivers.meters.abb_b23 import AbbB23Meter
+from drivers.boards.bender import BenderBoard, BenderMeter
+from drivers.boards.heidelberg import HeidelbergBoard, HeidelbergMeter
+from drivers.boards.openevse import OpenEvseBoard, OpenEvseMeter, RapiLink
+from drivers.meters.eastron import Sdm72V1Meter
 
 HEAD = """
 [charge_point]
@@ -80,8 +82,8 @@ def load(tmp_path, text):
 
 def test_every_driver_is_built_and_own_meters_fill_in(tmp_path):
     config = load(tmp_path, CONNECTORS)
-    assert set(BOARDS) == {"evse-din", "heidelberg", "bender", "openevse"}
-    buses, hardware = build_connectors(config)
+    assert set(registry.names(registry.Kind.BOARD)) == {"evse-din", "heidelberg", "bender", "openevse"}
+    wiring, hardware = build_connectors(config)
     (_, h, hm), (_, b, bm), (_, o, om), (_, _, sm) = hardware
     assert isinstance(h, HeidelbergBoard) and isinstance(hm, HeidelbergMeter)  # no [meter]: the box's own
     assert (h.watchdog_ms, h.energy_word_order) == (10000, "little")
@@ -89,7 +91,7 @@ def test_every_driver_is_built_and_own_meters_fill_in(tmp_path):
     assert b.device.unit == 255
     assert isinstance(o, OpenEvseBoard) and isinstance(om, OpenEvseMeter) and o.pause_command == "disable"
     assert isinstance(sm, Sdm72V1Meter)
-    assert isinstance(buses["rapi:socket://192.0.2.11:23"], RapiLink)  # closed with the buses
+    assert [type(link) for link in wiring.owned] == [RapiLink]  # closed with the buses
 
 
 BOARD = """
@@ -103,10 +105,10 @@ id = 1
 @pytest.mark.parametrize(
     "board, message",
     [
-        ('driver = "heidelberg"', "connectors[0].board.bus: required for the heidelberg driver"),
-        ('driver = "openevse"', "connectors[0].board.device: required for the openevse driver"),
-        ('driver = "openevse"\ndevice = "/dev/ttyUSB1"\nbus = "rs485"', "connectors[0].board.bus: the openevse driver is not on a Modbus bus"),
-        ('driver = "evse-din"\nbus = "rs485"\ndevice = "/dev/ttyUSB1"', "connectors[0].board.device: only for serial boards"),
+        ('driver = "heidelberg"', "connectors[0].board.bus: missing (required)"),
+        ('driver = "openevse"', "connectors[0].board.device: missing (required)"),
+        ('driver = "openevse"\ndevice = "/dev/ttyUSB1"\nbus = "rs485"', "connectors[0].board.bus: unknown key (known: baudrate, device, driver"),
+        ('driver = "evse-din"\nbus = "rs485"\ndevice = "/dev/ttyUSB1"', "connectors[0].board.device: unknown key (known: bus, centiamp_mode, driver"),
         ('driver = "heidelberg"\nbus = "rs485"\nwatchdog_ms = 500', "connectors[0].board.watchdog_ms: must be at least 4 x poll_interval_s"),
         ('driver = "heidelberg"\nbus = "rs485"\nwatchdog_ms = 70000', "connectors[0].board.watchdog_ms: must be 0-65535"),
         ('driver = "heidelberg"\nbus = "rs485"\nfailsafe_current_a = 3', "connectors[0].board.failsafe_current_a"),
@@ -122,4 +124,4 @@ def test_board_keys_are_checked(tmp_path, board, message):
 
 def test_watchdog_off_is_allowed(tmp_path):
     config = load(tmp_path, BOARD.format(board='driver = "heidelberg"\nbus = "rs485"\nwatchdog_ms = 0'))
-    assert config.connectors[0].board.watchdog_ms == 0
+    assert config.connectors[0].board.options.watchdog_ms == 0

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from agent.config import ConfigError, load_config
+from agent.app.config import ConfigError, load_config
 from tests.unit.test_config import MINIMAL, ROOT, write
 
 I2C = """
@@ -28,9 +28,9 @@ byte_order = "reversed"
 def test_i2c_parts_with_their_defaults(tmp_path):
     config = load_config(write(tmp_path, MINIMAL + I2C))
     assert config.i2c.device == "/dev/i2c-1" and not config.i2c.sim
-    assert config.displays[0].address == 0x3C and config.displays[0].height == 64
-    assert (config.temperature.address, config.temperature.derate_above_c, config.temperature.stop_above_c) == (0x48, 60, 75)
-    assert config.card_reader.driver == "pn532" and config.card_reader.address == 0x24
+    assert config.displays[0].options.address == 0x3C and config.displays[0].options.height == 64
+    assert (config.temperature.options.address, config.temperature.derate_above_c, config.temperature.stop_above_c) == (0x48, 60, 75)
+    assert config.card_reader.driver == "pn532" and config.card_reader.options.address == 0x24
 
 
 @pytest.mark.parametrize("change, message", [
@@ -54,6 +54,6 @@ def test_i2c_config_errors_name_the_key(tmp_path, change, message):
 
 @pytest.mark.parametrize("name", ["agent-sim-heidelberg-oled.toml", "agent.example.toml"])
 def test_the_shipped_build_passes_check_config(name):
-    done = subprocess.run([sys.executable, "-m", "agent.cli", "check-config", "--config", str(ROOT / "config" / name)],
+    done = subprocess.run([sys.executable, "-m", "agent.app.cli", "check-config", "--config", str(ROOT / "config" / name)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,4 +1,4 @@
-"""Diagnostics archives (agent/diagnostics.py) and their upload to real FTP / HTTP servers on loopback."""
+"""Diagnostics archives (agent/maintenance/diagnostics.py) and their upload to real FTP / HTTP servers on loopback."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import json
 import logging
 import tarfile
 
-from agent.config import AgentConfig, OcppSection
-from agent.diagnostics import log_file_handler, log_lines_between, redact, write_archive
-from agent.transfer import upload, with_retries
+from agent.app.config import AgentConfig, OcppSection
+from agent.maintenance.diagnostics import log_file_handler, log_lines_between, redact, write_archive
+from agent.maintenance.transfer import upload, with_retries
 from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 
 UTC = dt.timezone.utc

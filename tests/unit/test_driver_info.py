@@ -1,6 +1,6 @@
-"""What the driver reads (agent/driver_info.py), backend display messages
-(agent/ocpp16/display_messages.py), free vend (agent/free_vend.py) and the reversed card
-match (agent/card_ids.py), on a real Station whose commands are not executed; no event loop."""
+"""What the driver reads (agent/ui/notes.py), backend display messages
+(agent/ocpp16/display_messages.py), free vend (agent/station/free_vend.py) and the reversed card
+match (agent/station/card_ids.py), on a real Station whose commands are not executed; no event loop."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from agent.authorization import ListEntry, LocalAuthorization
-from agent.backend import AuthorizationStatus, IdTagInfo
-from agent.card_ids import known_form, reversed_id_tag
-from agent.displays import ScreenNotes
-from agent.driver_info import DriverInfo, MessageBoard, Priority, reservation_text
-from agent.free_vend import FreeVend
+from agent.station.authorization import ListEntry, LocalAuthorization
+from agent.backend.ports import AuthorizationStatus, IdTagInfo
+from agent.station.card_ids import known_form, reversed_id_tag
+from agent.ui.displays import ScreenNotes
+from agent.ui.notes import DriverInfo, MessageBoard, Priority, reservation_text
+from agent.station.free_vend import FreeVend
 from agent.ocpp16.display_messages import DisplayMessages
-from agent.pricing import Cost, Pricing
-from agent.session import (
+from agent.core.pricing import Cost, Pricing
+from agent.core.session import (
     AuthorizationResult,
     CardPresented,
     Fault,
@@ -28,8 +28,8 @@ from agent.session import (
     StopReason,
     StopRequested,
 )
-from agent.settings import Settings
-from agent.store import Store
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 from drivers.interfaces import PilotState
 from tests.unit.test_charging_limits import make_station
 

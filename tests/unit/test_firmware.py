@@ -1,19 +1,21 @@
-"""Firmware updates (agent/firmware.py, agent/transfer.py) against real FTP and HTTP servers on
+"""Firmware updates (agent/maintenance/firmware.py, agent/maintenance/transfer.py) against real FTP and HTTP servers on
 loopback, a real SQLite store and real installer scripts."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from agent.firmware import FirmwareBusy, FirmwareStatus, FirmwareUpdater, Stage, installer_command
-from agent.store import Store
-from agent.transfer import UnsupportedLocation, check_location, download, redact_url, with_retries
-from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
+from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, FirmwareUpdater, Stage, UnsignedRefused, installer_command
+from agent.persistence.store import Store
+from agent.maintenance.transfer import DownloadLimits, DownloadRefused, UnsupportedLocation, check_location, download, redact_url, with_retries
+from tests.file_servers import Stream, closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 
 FIRMWARE = b"\x7fELF new firmware " * 1000
 
@@ -36,7 +38,7 @@ def installer(tmp_path: Path, exit_status: int) -> str:
 class Harness:
     """A FirmwareUpdater on a real store, with the reports and restarts it made."""
 
-    def __init__(self, tmp_path: Path, installer_command: str, busy: bool = False) -> None:
+    def __init__(self, tmp_path: Path, installer_command: str, busy: bool = False, allow_unsigned: bool = True) -> None:
         self.tmp_path = tmp_path
         self.store = Store(tmp_path / "agent.db")
         self.reports: list[FirmwareStatus] = []
@@ -54,6 +56,7 @@ class Harness:
             restart=self._restart,
             now=now,
             idle_poll_s=0.01,
+            allow_unsigned=allow_unsigned,  # these updates carry no signature ([firmware] allow_unsigned)
         )
         self.task = asyncio.create_task(self.updater.run())
 
@@ -134,6 +137,61 @@ async def test_a_download_that_fails_then_works_succeeds_on_a_retry(tmp_path, ht
     assert await with_retries("test", attempt, 3, 0)
     assert http_server.requests["late.bin"] == 2
     assert (tmp_path / "late.bin").read_bytes() == FIRMWARE
+
+
+async def test_a_download_announced_bigger_than_the_cap_is_refused_before_a_byte_is_written(tmp_path, http_server):
+    http_server.files["big.bin"] = bytes(200_000)
+    with pytest.raises(DownloadRefused, match="announced 200000 bytes, more than the 100000 allowed"):
+        await download(http_server.url("/files/big.bin"), tmp_path / "big.bin", limits=DownloadLimits(max_bytes=100_000))
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_download_that_grows_past_the_cap_stops_at_the_cap_and_leaves_no_file(tmp_path, http_server):
+    """Chunked, no Content-Length: the cap holds while the file is written."""
+    http_server.streams["endless.bin"] = Stream(size=None, chunk=4096, pause_s=0.002)
+    cap = 300_000
+    largest = 0
+    part = tmp_path / "endless.bin.part"
+
+    async def watch():
+        nonlocal largest
+        while True:  # a measurement: the largest partial file seen
+            largest = max(largest, part.stat().st_size if part.exists() else 0)
+            await asyncio.sleep(0.001)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        with pytest.raises(DownloadRefused, match=f"more than the {cap} allowed"):
+            await download(http_server.url("/streams/endless.bin"), tmp_path / "endless.bin", limits=DownloadLimits(max_bytes=cap))
+    finally:
+        watcher.cancel()
+    print(f"cap {cap} bytes: largest partial file seen {largest} bytes, server sent {http_server.sent['endless.bin']} bytes")
+    assert largest <= cap
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_download_that_drips_past_its_deadline_is_cut_off(tmp_path, http_server):
+    """A byte now and then keeps every socket read alive; the deadline is for the whole download."""
+    http_server.streams["drip.bin"] = Stream(size=None, chunk=100, pause_s=0.02)
+    started = time.monotonic()
+    with pytest.raises(DownloadRefused, match="not complete within 1 s"):
+        await download(http_server.url("/streams/drip.bin"), tmp_path / "drip.bin", limits=DownloadLimits(deadline_s=1.0))
+    took = time.monotonic() - started
+    print(f"deadline 1 s: cut off after {took:.2f} s, {http_server.sent['drip.bin']} bytes sent")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_download_that_would_fill_the_file_system_is_refused(tmp_path, http_server):
+    http_server.streams["fw.bin"] = Stream(size=100_000)
+    stat = os.statvfs(tmp_path)
+    free = stat.f_bavail * stat.f_frsize
+    with pytest.raises(DownloadRefused, match="would keep less than"):
+        await download(http_server.url("/streams/fw.bin"), tmp_path / "fw.bin", limits=DownloadLimits(keep_free_bytes=free + 1))
+    assert list(tmp_path.iterdir()) == []
+    # Within every bound: downloaded.
+    await download(http_server.url("/streams/fw.bin"), tmp_path / "fw.bin",
+                   limits=DownloadLimits(max_bytes=100_000, keep_free_bytes=1 << 20, deadline_s=30))
+    assert (tmp_path / "fw.bin").stat().st_size == 100_000
 
 
 def test_installer_command_places_the_file():
@@ -239,6 +297,31 @@ async def test_the_update_is_stored_and_resumed_after_a_restart(tmp_path, http_s
         await again.until(lambda: FirmwareStatus.INSTALLATION_FAILED in again.reports)
         assert again.reports[0] is FirmwareStatus.DOWNLOADING
         assert (tmp_path / "installed.bin").read_bytes() == FIRMWARE
+    finally:
+        await again.close()
+
+
+async def test_unsigned_updates_are_refused_unless_allowed_even_one_stored_before(tmp_path, http_server):
+    http_server.files["fw.bin"] = FIRMWARE
+    refusing = Harness(tmp_path, installer(tmp_path, 0), allow_unsigned=False)
+    try:
+        with pytest.raises(UnsignedRefused):
+            refusing.updater.update(http_server.url("/files/fw.bin"), now(), 1, 0)
+        assert refusing.stored() is None
+    finally:
+        await refusing.close()
+    # Stored while they were allowed; the agent restarts with allow_unsigned = false.
+    allowing = Harness(tmp_path, installer(tmp_path, 0))
+    try:
+        allowing.updater.update(http_server.url("/files/fw.bin"), now() + dt.timedelta(seconds=0.5), 1, 0)
+    finally:
+        await allowing.close()
+    again = Harness(tmp_path, installer(tmp_path, 0), allow_unsigned=False)
+    try:
+        await again.until(lambda: again.reports)
+        assert again.reports == [FirmwareStatus.INSTALLATION_FAILED]
+        assert again.stored() is None and http_server.requests["fw.bin"] == 0
+        assert not (tmp_path / "installed.bin").exists() and again.restarts == 0
     finally:
         await again.close()
 

@@ -1,6 +1,6 @@
 """Signed firmware (Security Whitepaper ed. 3): the signing certificate against the manufacturer
-root (agent/firmware_signature.py) and the signed update's course in the firmware updater
-(agent/firmware.py) on a real store, a real HTTP server and real installer scripts."""
+root (agent/security/firmware_signature.py) and the signed update's course in the firmware updater
+(agent/maintenance/firmware.py) on a real store, a real HTTP server and real installer scripts."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from agent.clock import Clock
-from agent.firmware import FirmwareStatus, FirmwareUpdater, Signed, SignedReport
-from agent.firmware_signature import FirmwareSignatureError, check_signing_certificate, verify_file_signature
-from agent.security_events import SecurityEvents
-from agent.store import Store
+from agent.station.clock import Clock
+from agent.maintenance.firmware import FirmwareStatus, FirmwareUpdater, Signed, SignedReport
+from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate, verify_file_signature
+from agent.security.events import SecurityEvents
+from agent.persistence.store import Store
 from tests.file_servers import http_server  # noqa: F401 (fixture)
 from tests.firmware_signing import signer
 from tests.pki import TestCA
@@ -97,7 +97,7 @@ def installer(tmp_path: Path) -> str:
 class Harness:
     """A FirmwareUpdater on a real store with real security events; what it reported."""
 
-    def __init__(self, tmp_path: Path, rollback_reason=lambda: None) -> None:
+    def __init__(self, tmp_path: Path, rollback_reason=lambda: None, anchors=None) -> None:
         self.store = Store(tmp_path / "agent.db")
         self.reports: list = []
         self.delivered: list = []
@@ -113,6 +113,7 @@ class Harness:
             now=now,
             security_events=SecurityEvents(self.store, Clock()),
             rollback_reason=rollback_reason,
+            trust_anchors=lambda: anchors,
         )
         self.task = asyncio.create_task(self.updater.run())
 
@@ -149,7 +150,7 @@ class Harness:
 async def test_a_tampered_signed_update_is_refused_and_never_installed(tmp_path, http_server, root):
     good = signer(root)
     http_server.files["fw.bin"] = FIRMWARE + b"tampered"
-    h = Harness(tmp_path)
+    h = Harness(tmp_path, anchors=[root.cert])
     try:
         later = now() + dt.timedelta(seconds=0.6)
         h.updater.update(http_server.url("/files/fw.bin"), later, 1, 0, Signed(7, good.pem, good.sign(FIRMWARE)))
@@ -167,7 +168,7 @@ async def test_a_tampered_signed_update_is_refused_and_never_installed(tmp_path,
 async def test_a_good_signed_update_installs_then_reports_installed_after_the_restart(tmp_path, http_server, root):
     good = signer(root, kind="ec")
     http_server.files["fw.bin"] = FIRMWARE
-    h = Harness(tmp_path)
+    h = Harness(tmp_path, anchors=[root.cert])
     try:
         install_at = now() + dt.timedelta(seconds=0.6)
         h.updater.update(http_server.url("/files/fw.bin"), now(), 1, 0, Signed(7, good.pem, good.sign(FIRMWARE), install_at))
@@ -176,7 +177,7 @@ async def test_a_good_signed_update_installs_then_reports_installed_after_the_re
         assert (tmp_path / "installed.bin").read_bytes() == FIRMWARE
     finally:
         await h.close()
-    again = Harness(tmp_path)  # the agent after its restart
+    again = Harness(tmp_path, anchors=[root.cert])  # the agent after its restart
     try:
         await again.until(lambda: again.reports)
         assert again.statuses() == ["Installed"]
@@ -187,10 +188,27 @@ async def test_a_good_signed_update_installs_then_reports_installed_after_the_re
         await again.close()
 
 
+async def test_a_signed_update_whose_root_is_no_longer_an_anchor_is_not_installed(tmp_path, http_server, root):
+    """The anchors are checked again before the installer runs: an update accepted (or stored)
+    under roots the installation no longer names does not install."""
+    good = signer(root)
+    http_server.files["fw.bin"] = FIRMWARE
+    h = Harness(tmp_path, anchors=[TestCA("The installation's root now").cert])
+    try:
+        h.updater.update(http_server.url("/files/fw.bin"), now(), 1, 0, Signed(7, good.pem, good.sign(FIRMWARE)))
+        await h.until(lambda: FirmwareStatus.INVALID_SIGNATURE in [r.status for r in h.reports])
+        assert h.statuses() == ["Downloading", "Downloaded", "InvalidSignature"]
+        assert not (tmp_path / "installed.bin").exists() and h.restarts == 0
+        assert not list((tmp_path / "firmware").iterdir())
+        assert "InvalidFirmwareSigningCertificate" in h.security_events()
+    finally:
+        await h.close()
+
+
 async def test_an_update_rolled_back_after_the_restart_is_reported_failed(tmp_path, http_server, root):
     good = signer(root)
     http_server.files["fw.bin"] = FIRMWARE
-    h = Harness(tmp_path)
+    h = Harness(tmp_path, anchors=[root.cert])
     try:
         h.updater.update(http_server.url("/files/fw.bin"), now(), 1, 0, Signed(7, good.pem, good.sign(FIRMWARE)))
         await h.until(lambda: h.restarts == 1)
@@ -198,7 +216,7 @@ async def test_an_update_rolled_back_after_the_restart_is_reported_failed(tmp_pa
         assert not h.updater.pending()
     finally:
         await h.close()
-    again = Harness(tmp_path, rollback_reason=lambda: "release 9.0.0 started 3 times without connecting")
+    again = Harness(tmp_path, rollback_reason=lambda: "release 9.0.0 started 3 times without connecting", anchors=[root.cert])
     try:
         await again.until(lambda: again.reports)
         assert again.statuses() == ["InstallationFailed"]

@@ -1,5 +1,5 @@
-from agent.history import History
-from agent.store import Store
+from agent.station.history import History
+from agent.persistence.store import Store
 
 
 def test_history_is_kept_in_order_and_bounded(tmp_path):

@@ -5,7 +5,7 @@ import logging
 import socket
 import struct
 
-from agent.journal import JournalHandler, encode
+from agent.app.journal import JournalHandler, encode
 
 
 def parse(datagram: bytes) -> dict[str, str]:

@@ -1,6 +1,6 @@
 import random
 
-from agent.link import backoff_delay, endpoint_url
+from agent.backend.link import backoff_delay, endpoint_url
 
 
 def test_endpoint_url_appends_the_encoded_id():

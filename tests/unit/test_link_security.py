@@ -1,5 +1,5 @@
 """Security profiles, the AuthorizationKey, switching to new settings and falling back
-(agent/link_security.py), the security configuration keys, and secrets kept out of logs."""
+(agent/security/link_security.py), the security configuration keys, and secrets kept out of logs."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from dataclasses import replace
 
 import pytest
 
-from agent.certificates import CertificateStore, RootKind
-from agent.clock import Clock
-from agent.config import AgentConfig, ChargePointSection, ConfigError, OcppSection, StorageSection, load_config
-from agent.link import ConnectOptionsError
-from agent.link_security import FALLBACK_AFTER_FAILURES, LinkSecurity, authorization_key_bytes, url_for_profile
+from agent.security.certificates import CertificateStore, RootKind
+from agent.station.clock import Clock
+from agent.app.config import AgentConfig, ChargePointSection, ConfigError, OcppSection, StorageSection, load_config
+from agent.backend.link import ConnectOptionsError
+from agent.security.link_security import FALLBACK_AFTER_FAILURES, LinkSecurity, authorization_key_bytes, url_for_profile
 from agent.ocpp16.keys import ChangeResult, ConfigurationKeys
 from agent.ocpp16.security_keys import SecurityKeys
-from agent.secret_files import REDACTED, RedactSecrets, warn_if_exposed
-from agent.security_events import SecurityEvents
-from agent.settings import Settings
-from agent.store import Store
+from agent.security.secret_files import REDACTED, RedactSecrets, warn_if_exposed
+from agent.security.events import SecurityEvents
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 from tests.pki import NOW, TestCA
 
 KEY = b"sixteen+ bytes!!".hex()  # 16 bytes as 32 hex digits
@@ -58,6 +58,10 @@ class Parts:
     def events_queued(self) -> list[str]:
         rows = self.store.execute("SELECT body FROM outbox WHERE kind='security_event' ORDER BY seq").fetchall()
         return [json.loads(r[0])["type"] for r in rows]
+
+    def events_info(self) -> list[str]:
+        rows = self.store.execute("SELECT body FROM outbox WHERE kind='security_event' ORDER BY seq").fetchall()
+        return [json.loads(r[0])["tech_info"] or "" for r in rows]
 
 
 @pytest.fixture
@@ -219,10 +223,60 @@ def test_security_keys_in_get_and_change_configuration(parts):
     assert keys.change("SecurityProfile", "0") is ChangeResult.REJECTED
     assert keys.change("SecurityProfile", "x") is ChangeResult.REJECTED
     assert keys.change("CertificateStoreMaxLength", "5") is ChangeResult.REJECTED
-    assert keys.change("AuthorizationKey", "ab" * 8) is ChangeResult.REJECTED  # 8 bytes: too short
-    assert keys.change("AuthorizationKey", NEW_KEY) is ChangeResult.ACCEPTED
+    assert keys.change("AuthorizationKey", NEW_KEY) is ChangeResult.REJECTED  # the link has no TLS
     assert keys.change("CpoName", "Example CPO") is ChangeResult.ACCEPTED
     assert keys.get(["CpoName"])[0][0]["value"] == "Example CPO"
+    # Where the operator allows certificate operations without TLS: the key itself is checked.
+    allowed = parts.security(security_profile=1, allow_unencrypted_certificate_operations=True)
+    keys = ConfigurationKeys(Settings(parts.store), 1)
+    keys.add(SecurityKeys(allowed, parts.store))
+    assert keys.change("AuthorizationKey", "ab" * 8) is ChangeResult.REJECTED  # 8 bytes: too short
+    assert keys.change("AuthorizationKey", NEW_KEY) is ChangeResult.ACCEPTED
+
+
+def test_certificate_operations_need_a_tls_link(parts):
+    security = parts.security(security_profile=1)
+    security.options(URL)
+    security.connected()
+    assert security.certificate_operations_refused() == "the link has no TLS (ocpp.allow_unencrypted_certificate_operations is false)"
+    plain = parts.security(security_profile=0)  # with a wss:// URL: TLS
+    plain.options("wss://127.0.0.1:9000/ocpp/CP-1")
+    plain.connected()
+    assert plain.certificate_operations_refused() is None
+    plain.failed(OSError("connection lost"))
+    assert plain.certificate_operations_refused() is not None  # not connected: nothing may change
+
+
+def test_a_root_installed_without_tls_is_removed_when_the_raise_it_was_for_fails(parts):
+    security = parts.security(security_profile=1, allow_unencrypted_certificate_operations=True)
+    security.options(URL)
+    security.connected()
+    root = TestCA("CPO root over ws")
+    installed = parts.certificates.install_root(RootKind.CSMS, root.pem, NOW)
+    security.root_installed(installed)
+    assert security.raise_profile(2) is None
+    for _ in range(FALLBACK_AFTER_FAILURES):
+        security.options(URL)
+        security.failed(ssl.SSLError(1, "wrong version number"))
+    assert security.profile == 1 and parts.certificates.roots(RootKind.CSMS) == []
+    assert "1 provisional CentralSystemRootCertificate(s) removed" in parts.events_info()[-1]
+
+
+def test_a_root_installed_without_tls_stays_once_tls_connected(parts):
+    security = parts.security(security_profile=1, allow_unencrypted_certificate_operations=True)
+    security.options(URL)
+    security.connected()
+    root = TestCA("CPO root over ws")
+    security.root_installed(parts.certificates.install_root(RootKind.CSMS, root.pem, NOW))
+    assert security.raise_profile(2) is None
+    security.options(URL)
+    security.connected()  # over TLS, verified with it
+    again = parts.security(security_profile=1, allow_unencrypted_certificate_operations=True)  # a restart
+    assert again.provisional_roots == [] and parts.certificates.roots(RootKind.CSMS) == [root.cert]
+    for _ in range(FALLBACK_AFTER_FAILURES):
+        again.options(URL)
+        again.failed(OSError("refused"))
+    assert parts.certificates.roots(RootKind.CSMS) == [root.cert]
 
 
 # ---- config file ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""A backend string with control characters never forges a log line (agent/log_escape.py)."""
+"""A backend string with control characters never forges a log line (agent/security/log_escape.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import logging
 
 import pytest
 
-from agent import log_escape
-from agent.clock import Clock
-from agent.security_events import SecurityEvent, SecurityEvents
-from agent.security_log import EVENTS_LOGGER, install_security_log
-from agent.store import Store
+from agent.security import log_escape
+from agent.station.clock import Clock
+from agent.security.events import SecurityEvent, SecurityEvents
+from agent.security.security_log import EVENTS_LOGGER, install_security_log
+from agent.persistence.store import Store
 
 FORGED = "2026-01-01 00:00:00,000 CRITICAL [CP-1] agent.firmware: firmware installed"
 

@@ -4,8 +4,8 @@ import pytest
 
 from agent.ocpp16.keys import ChangeResult, ConfigurationKeys
 from agent.ocpp16.wire import call_error_for_malformed, fix_outgoing, screen
-from agent.settings import Settings
-from agent.store import Store
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 
 
 @pytest.fixture

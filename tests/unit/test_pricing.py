@@ -1,4 +1,4 @@
-"""Price and cost for the driver (agent/pricing.py) and the California Pricing messages and keys
+"""Price and cost for the driver (agent/core/pricing.py) and the California Pricing messages and keys
 of OCPP 1.6 (agent/ocpp16/costmsg.py, agent/ocpp16/pricing_keys.py), no event loop."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from agent.ocpp16.costmsg import MeterTrigger, Rejected, parse, texts
 from agent.ocpp16.keys import ChangeResult, ConfigurationKeys
 from agent.ocpp16.pricing_keys import PricingKeys
-from agent.pricing import (
+from agent.core.pricing import (
     ChargingPrice,
     Cost,
     Pricing,
@@ -23,8 +23,8 @@ from agent.pricing import (
     choose,
     parse_offset,
 )
-from agent.settings import Settings
-from agent.store import Store
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
 
 UTC = dt.timezone.utc
 

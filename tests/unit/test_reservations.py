@@ -1,4 +1,4 @@
-"""The station's reservation desk (agent/reservations.py): storage, restore, connector 0. No event loop."""
+"""The station's reservation desk (agent/station/reservations.py): storage, restore, connector 0. No event loop."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from agent.clock import Clock
-from agent.reservations import ReservationDesk
-from agent.session import (
+from agent.station.clock import Clock
+from agent.station.reservations import ReservationDesk
+from agent.core.session import (
     ConnectorStatus,
     PilotChanged,
     RemoteStartRequested,
@@ -17,8 +17,8 @@ from agent.session import (
     Session,
     StartTransaction,
 )
-from agent.station import Connector
-from agent.store import Store
+from agent.station.station import Connector
+from agent.persistence.store import Store
 from drivers.interfaces import PilotState
 
 NOW = 1000.0  # the monotonic clock, frozen

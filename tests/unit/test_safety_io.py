@@ -1,4 +1,4 @@
-"""ConnectorSafety (agent.safety_io) against fakes of our own driver interfaces: the thread
+"""ConnectorSafety (agent.station.safety_io) against fakes of our own driver interfaces: the thread
 handoff of a trip, the contactor following the session, the offer held back until the lock
 and the RCM self-test allow power."""
 
@@ -8,9 +8,9 @@ import asyncio
 import threading
 from types import SimpleNamespace
 
-from agent.config import GpioSection
-from agent.safety_io import ConnectorSafety, SafetyDevices
-from agent.session import (
+from agent.app.config import GpioSection
+from agent.station.safety_io import ConnectorSafety, SafetyDevices
+from agent.core.session import (
     AuthorizationResult,
     CardPresented,
     ConnectorStatus,

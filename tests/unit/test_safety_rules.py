@@ -1,11 +1,11 @@
-"""The pure rules of the GPIO safety I/O (agent.safety_rules) and the session faults they
+"""The pure rules of the GPIO safety I/O (agent.core.safety_rules) and the session faults they
 raise: time passed in, no pins, no event loop."""
 
 from __future__ import annotations
 
 import pytest
 
-from agent.safety_rules import (
+from agent.core.safety_rules import (
     LIGHTS,
     Feedback,
     FeedbackWatch,
@@ -17,7 +17,7 @@ from agent.safety_rules import (
     contactor_should_close,
     indication,
 )
-from agent.session import (
+from agent.core.session import (
     AuthorizationResult,
     CardPresented,
     ConnectorStatus,

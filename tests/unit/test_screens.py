@@ -1,12 +1,12 @@
-"""The screen composer (agent/screens.py) and the 1-bit picture it draws on (drivers/bitmap.py)."""
+"""The screen composer (agent/ui/screens.py) and the 1-bit picture it draws on (drivers/bitmap.py)."""
 
 from __future__ import annotations
 
 import pytest
 import segno
 
-from agent.font5x7 import ADVANCE, GLYPHS, glyph
-from agent.screens import (
+from agent.ui.font5x7 import ADVANCE, GLYPHS, glyph
+from agent.ui.screens import (
     ConnectorView,
     compose,
     draw_text,

@@ -1,5 +1,5 @@
 """An AuthorizationKey sent by the backend never reaches a log line, however its frame is escaped
-(agent/secret_files.py, agent/ocpp16/wire.py)."""
+(agent/security/secret_files.py, agent/ocpp16/wire.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from ocpp.messages import unpack
 
 from agent.ocpp16.wire import SpecConnection
-from agent.secret_files import RedactSecrets
+from agent.security.secret_files import RedactSecrets
 
 KEY = "00112233445566778899aabbccddeeff"
 

@@ -1,4 +1,4 @@
-"""The security log (agent/security_log.py): every security event recorded, kept in the data
+"""The security log (agent/security/security_log.py): every security event recorded, kept in the data
 directory for GetLog SecurityLog, with secrets removed, selectable by time."""
 
 from __future__ import annotations
@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from agent.clock import Clock
-from agent.diagnostics import log_lines_between
-from agent.security_events import SecurityEvent, SecurityEvents
-from agent.security_log import EVENTS_LOGGER, install_security_log
-from agent.store import Store
+from agent.station.clock import Clock
+from agent.maintenance.diagnostics import log_lines_between
+from agent.security.events import SecurityEvent, SecurityEvents
+from agent.security.security_log import EVENTS_LOGGER, install_security_log
+from agent.persistence.store import Store
 
 
 def test_security_events_are_kept_in_the_security_log(tmp_path):

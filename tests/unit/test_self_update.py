@@ -1,13 +1,18 @@
-"""Releases of the agent itself (agent/self_update.py): the start check that rolls an unconfirmed
+"""Releases of the agent itself (agent/maintenance/self_update.py): the start check that rolls an unconfirmed
 release back, confirmation, the rollback record, and installs refused before anything is
-switched. Releases are plain directories here, except where a real install runs
-(a wheel of this project, tests/release_wheel.py, into a real virtual environment)."""
+switched, among them archives that would unpack past their bounds (`evse-agent install-release`
+run as a process, its memory measured). Releases are plain directories here, except where a
+real install runs (a wheel of this project, tests/release_wheel.py, into a real virtual
+environment)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
+import subprocess
+import sys
 import tarfile
 import time
 import zipfile
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.self_update import ReleaseError, Releases, RunningRelease, check, install, restart_command
+from agent.maintenance.self_update import MAX_MEMBERS, ReleaseError, Releases, RunningRelease, check, install, restart_command
 from tests.release_wheel import build_wheel, first_release
 
 
@@ -153,9 +158,104 @@ def test_an_archive_installs_and_a_release_that_does_not_import_is_refused(tmp_p
     with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(unimportable, "w") as target:
         for item in source.infolist():
             data = source.read(item)
-            target.writestr(item, b"this is not python\n" if item.filename == "agent/app.py" else data)
+            target.writestr(item, b"this is not python\n" if item.filename == "agent/app/composition.py" else data)
     with pytest.raises(ReleaseError, match="checking the new release failed"):
         install(unimportable, root, python=python)
     assert current(root) == "releases/1.1.0"
     assert not (root / "releases" / "1.2.0").exists()
     assert Releases(root).read("pending.json")["release"] == "1.1.0"
+
+
+# ---- archives past their bounds ------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+BOMB_MEMBER = 1600 << 20  # issue 17: a 1.5 MB tar.gz that took install-release to 1.6 GB
+
+
+class _Zeros(io.RawIOBase):
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory) -> Path:
+    """A tar.gz of one "wheel" of 1.6 GB of zeros: about 1.6 MB on the wire."""
+    path = tmp_path_factory.mktemp("bomb") / "release-6.6.6.tar.gz"
+    with tarfile.open(path, "w:gz", compresslevel=9) as tar:
+        member = tarfile.TarInfo("wheels/evse_agent-6.6.6-py3-none-any.whl")
+        member.size = BOMB_MEMBER
+        tar.addfile(member, io.BufferedReader(_Zeros(BOMB_MEMBER), 1 << 20))
+    return path
+
+
+MEASURED = """
+import resource, subprocess, sys
+run = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(run.returncode)
+sys.stderr.write(run.stderr)
+"""
+
+
+def test_an_archive_bomb_is_refused_without_reading_it_into_memory(tmp_path, bomb):
+    root = releases_root(tmp_path, "1.1.0")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    command = [sys.executable, "-m", "agent.app.cli", "install-release", str(bomb), "--root", str(root)]
+    run = subprocess.run([sys.executable, "-c", MEASURED, *command], capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "TMPDIR": str(scratch)}, timeout=120)
+    peak_kib, status = map(int, run.stdout.split())
+    print(f"install-release of a {bomb.stat().st_size} byte tar.gz ({BOMB_MEMBER >> 20} MiB unpacked): "
+          f"peak RSS {peak_kib / 1024:.1f} MiB, exit {status}: {run.stderr.strip()}")
+    assert status == 1
+    assert "would pass the limit of 512 MiB (--max-unpacked-mb)" in run.stderr
+    assert peak_kib < 200 * 1024  # the member is never read whole; python and the agent's imports are ~40 MiB
+    assert list(scratch.iterdir()) == []  # nothing unpacked left behind
+    assert current(root) == "releases/1.1.0" and not (root / "pending.json").exists()
+
+
+def _archive(path: Path, members: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return path
+
+
+def test_archives_that_break_a_bound_are_refused_before_anything_is_installed(tmp_path):
+    root = releases_root(tmp_path, "1.1.0")
+    wheel = build_wheel(tmp_path / "wheels", "1.2.0").read_bytes()
+    name = "evse_agent-1.2.0-py3-none-any.whl"
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as archive:
+        for i in range(MAX_MEMBERS + 1):
+            archive.writestr(f"f{i}", b"")
+    cases = [
+        ("'../../evse_agent.* points outside the archive", _archive(tmp_path / "a.tar.gz", {f"../../{name}": wheel})),
+        ("'/opt/evse_agent.* points outside the archive", _archive(tmp_path / "b.tar.gz", {f"/opt/{name}": wheel})),
+        ("is a link or a device", _archive(tmp_path / "c.tar.gz", {}, links={name: "/etc/shadow"})),
+        (f"more than {MAX_MEMBERS} members", _archive(tmp_path / "d.tar.gz", {f"f{i}": b"" for i in range(MAX_MEMBERS + 1)})),
+        (f"more than {MAX_MEMBERS} members", many),
+        ("two wheels named", _archive(tmp_path / "e.tar.gz", {f"a/{name}": wheel, f"b/{name}": wheel})),
+    ]
+    for expected, path in cases:
+        with pytest.raises(ReleaseError, match=expected):
+            install(path, root)
+    # What pip would unpack from the wheel counts too.
+    with pytest.raises(ReleaseError, match="would pass the limit of 1 MiB"):
+        install(_archive(tmp_path / "g.tar.gz", {name: wheel}), root, max_unpacked_bytes=1 << 20)
+    assert current(root) == "releases/1.1.0" and not (root / "releases" / "1.2.0").exists()

@@ -1,6 +1,6 @@
 """The charging session as a pure state machine: events in, commands out, no event loop."""
 
-from agent.session import (
+from agent.core.session import (
     AuthorizationResult,
     Authorize,
     AvailabilityChanged,

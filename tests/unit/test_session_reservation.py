@@ -1,6 +1,6 @@
 """Reservations (OCPP 1.6 §3.12) in the pure session state machine: no event loop."""
 
-from agent.session import (
+from agent.core.session import (
     AuthorizationResult,
     Authorize,
     AvailabilityChanged,

@@ -1,4 +1,4 @@
-"""The pure smart-charging rules (agent/smart_charging.py), OCPP 1.6 §3.13, without an event loop."""
+"""The pure smart-charging rules (agent/core/smart_charging.py), OCPP 1.6 §3.13, without an event loop."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from agent.smart_charging import (
+from agent.core.smart_charging import (
     Kind,
     Limits,
     Period,

@@ -1,9 +1,9 @@
 """Which statuses reach the backend: MinimumStatusDuration (OCPP 1.6 §9.1.19,
-agent/status_hold.py) and SuspendedEV vs SuspendedEVSE (§4.9, agent/session.py)."""
+agent/core/status_hold.py) and SuspendedEV vs SuspendedEVSE (§4.9, agent/core/session.py)."""
 
 from __future__ import annotations
 
-from agent.session import (
+from agent.core.session import (
     AuthorizationResult,
     CardPresented,
     ConnectorStatus,
@@ -14,7 +14,7 @@ from agent.session import (
     TransactionRecorded,
     TransactionRejected,
 )
-from agent.status_hold import StatusHold
+from agent.core.status_hold import StatusHold
 from drivers.interfaces import PilotState
 
 A, B, C = PilotState.A, PilotState.B, PilotState.C

@@ -5,16 +5,17 @@ import sqlite3
 
 import pytest
 
-from agent.app import open_store
-from agent.store import StorageError, Store
+from agent.app.composition import open_store
+from agent.persistence import store as store_module
+from agent.persistence.store import MIGRATIONS, DatabaseTooNew, Migration, StorageError, Store
 
 
 def test_damaged_database_is_moved_aside_and_a_new_one_started(tmp_path, caplog):
     path = tmp_path / "evse-agent.db"
     path.write_bytes(b"garbage" * 1000)
     with caplog.at_level(logging.CRITICAL):
-        store, ok = open_store(path, 100)
-    assert ok and store.outbox_length() == 0
+        store, problem = open_store(path, 100)
+    assert problem is None and store.outbox_length() == 0
     assert any(p.name.startswith("evse-agent.db.corrupt-") for p in tmp_path.iterdir())
     assert "damaged" in caplog.text and "moving it aside" in caplog.text
     store.close()
@@ -28,8 +29,8 @@ def test_unwritable_directory_gives_a_memory_store_and_says_so(tmp_path, caplog)
     blocker = locked / "data"
     blocker.write_text("not a directory")
     with caplog.at_level(logging.CRITICAL):
-        store, ok = open_store(blocker / "evse-agent.db", 100)
-    assert not ok and store.path == ":memory:"
+        store, problem = open_store(blocker / "evse-agent.db", 100)
+    assert problem and store.path == ":memory:"
     assert "running without storage" in caplog.text
     store.close()
 
@@ -65,3 +66,59 @@ def test_queue_bound_drops_oldest_meter_values_never_start_or_stop(tmp_path, cap
     assert kinds[0] == "start" and kinds[-1] == "stop"
     assert "mv1" not in kinds and "mv3" in kinds
     store.close()
+
+
+# ---- a database from a newer release (a self-update rolled back) -------------------------
+
+
+def _newer(path, *extra: Migration) -> None:
+    """The database as a newer release with ``extra`` migrations leaves it."""
+    newer = [*MIGRATIONS, *extra]
+    saved = store_module.MIGRATIONS[:]
+    store_module.MIGRATIONS[:] = newer
+    try:
+        s = Store(path)
+        s.begin_transaction(1, "AA", 5, "t", {"connector_id": 1})
+        s.close()
+    finally:
+        store_module.MIGRATIONS[:] = saved
+
+
+def test_a_newer_database_this_release_can_use_is_used_and_said_so(tmp_path, caplog):
+    path = tmp_path / "evse-agent.db"
+    _newer(path, Migration("CREATE TABLE from_the_future (x INTEGER)"))  # additive
+    with caplog.at_level(logging.WARNING):
+        store, problem = open_store(path, 100)
+    assert problem is None and store.newer_schema == len(MIGRATIONS) + 1
+    assert store.outbox_length() == 1  # what the newer release queued is delivered by this one
+    assert "from a newer release" in caplog.text
+    store.close()
+
+
+def test_a_newer_database_this_release_cannot_use_is_left_untouched(tmp_path, caplog):
+    path = tmp_path / "evse-agent.db"
+    _newer(path, Migration("ALTER TABLE outbox ADD COLUMN renamed_kind TEXT", older_code_can_use=False))
+    before = path.read_bytes()
+    with pytest.raises(DatabaseTooNew, match=f"schema {len(MIGRATIONS) + 1} written by a newer release"):
+        Store(path)
+    with caplog.at_level(logging.CRITICAL):
+        store, problem = open_store(path, 100)
+    assert store.path == ":memory:" and "newer release" in problem  # no storage: connectors Faulted
+    assert path.read_bytes() == before  # nothing the newer release queued is lost or changed
+    store.close()
+
+
+def test_a_migration_older_code_cannot_follow_copies_the_database_first(tmp_path):
+    path = tmp_path / "evse-agent.db"
+    Store(path).close()
+    saved = store_module.MIGRATIONS[:]
+    store_module.MIGRATIONS.append(Migration("CREATE TABLE x (y INTEGER)", older_code_can_use=False))
+    try:
+        Store(path).close()
+    finally:
+        store_module.MIGRATIONS[:] = saved
+    copy = tmp_path / f"evse-agent.db.before-schema-{len(MIGRATIONS) + 1}"
+    assert copy.exists()
+    with pytest.raises(DatabaseTooNew):  # this release cannot use what the newer one made
+        Store(path)
+    assert Store(copy).newer_schema is None  # but the copy is its own schema

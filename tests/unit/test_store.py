@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from agent.store import MIGRATIONS, StorageError, Store
+from agent.persistence.store import MIGRATIONS, StorageError, Store
 
 
 def test_outbox_is_ordered_and_binds_the_backend_transaction_id(tmp_path):

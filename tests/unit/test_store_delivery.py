@@ -1,7 +1,7 @@
 """Store.delivered: a plain confirmation is committed without an fsync of its own, and the
 store is back to synchronous=FULL for everything queued afterwards."""
 
-from agent.store import Store
+from agent.persistence.store import Store
 
 FULL = 2
 

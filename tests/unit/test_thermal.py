@@ -1,4 +1,4 @@
-"""Thermal derating and stop (agent/thermal.py) on real sessions; the sensor is our own interface."""
+"""Thermal derating and stop (agent/station/thermal.py) on real sessions; the sensor is our own interface."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from agent.session import (
+from agent.core.session import (
     ConnectorStatus,
     DerateChanged,
     Fault,
@@ -14,7 +14,7 @@ from agent.session import (
     OfferCurrent,
     Session,
 )
-from agent.thermal import ThermalGuard, ThermalLimits, derated_current, overheated
+from agent.station.thermal import ThermalGuard, ThermalLimits, derated_current, overheated
 from drivers.interfaces import DeviceUnavailable
 from tests.unit.test_session import charging_session, of
 

@@ -1,0 +1,303 @@
+"""Composition root: builds the agent from its configuration and runs it.
+
+Hardware and simulator differ only in configuration (bus endpoints and devices);
+nothing here knows which one it talks to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from pathlib import Path
+
+from agent import __version__
+
+from agent.app import systemd
+from agent.station.clock import Clock
+from agent.app.config import AgentConfig, ConfigError
+from agent.app.lifecycle import Lifecycle
+from agent.app.peripherals import build_peripherals
+from agent.backend.link import Link, endpoint_url
+from agent.core.session import Session
+from agent.persistence.settings import Settings
+from agent.station.station import Connector, Station
+from agent.app.status_socket import SOCKET_NAME, StatusServer
+from agent.app.status_socket import snapshot as status_snapshot
+from agent.persistence.store import DatabaseCorrupt, StorageError, Store
+
+log = logging.getLogger("evse_agent")
+
+MIB = 1 << 20
+
+
+def build_settings(config: AgentConfig, store: Store) -> Settings:
+    from agent.ocpp16.keys import initial_settings
+
+    return Settings(store, initial_settings(config.ocpp.keys, len(config.connectors)))
+
+
+def check(config: AgentConfig) -> None:
+    """Checks that need more than the schema (raises ConfigError)."""
+    from agent.security.link_security import check_files
+    from agent.ocpp16.keys import initial_settings
+    from agent.ocpp16.security import manufacturer_roots
+
+    initial_settings(config.ocpp.keys, len(config.connectors))
+    check_files(config)
+    try:
+        manufacturer_roots(config)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def make_private(data_dir: Path) -> None:
+    """The data directory, created or found, is its owner's only (0700): a directory made
+    world-readable by an earlier start under umask 022 is closed too. A directory that cannot
+    be created or changed is left to open_store, which says so."""
+    from agent.security.secret_files import private_directory
+
+    try:
+        private_directory(data_dir)
+    except OSError as exc:
+        log.warning("data directory %s: cannot make it private: %s", data_dir, exc.strerror)
+
+
+def open_store(path: Path, max_queued: int) -> tuple[Store, str | None]:
+    """The database, or a safe stand-in: (store, None when it keeps everything, else what
+    is wrong with storage, for ``evse-agent status``).
+
+    A damaged file is moved aside (kept for inspection) and a new one started; a data
+    directory that cannot be written (read-only file system, disk full, permissions), or a
+    database a newer release migrated past what this one can use (a self-update rolled
+    back; the file is left untouched for that release), leaves the agent on a memory store
+    with every connector Faulted, so it still switches the boards off, reports to the
+    backend and can be reached, but charges nothing that could not be billed.
+    """
+    try:
+        return Store(path, max_queued=max_queued), None
+    except DatabaseCorrupt as exc:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        log.critical("storage: %s; moving it aside as %s.corrupt-%s and starting a new one", exc, path.name, stamp)
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                damaged = path.with_name(path.name + suffix)
+                if damaged.exists():
+                    damaged.rename(damaged.with_name(f"{damaged.name}.corrupt-{stamp}"))
+            return Store(path, max_queued=max_queued), None
+        except (OSError, StorageError) as again:
+            exc = again
+    except StorageError as error:
+        exc = error
+    log.critical("storage: %s; running without storage: no charging until it is fixed", exc)
+    return Store(":memory:", max_queued=max_queued), str(exc)
+
+
+def build_hardware(config: AgentConfig):
+    """The buses and every device the config names (agent.app.hardware): ``(closeables,
+    [(connector section, board, meter)], card reader, I2C bus)``."""
+    from agent.app.hardware import build_connectors, build_device
+    from agent.app.peripherals import build_i2c_bus
+
+    i2c = build_i2c_bus(config)  # the display, the temperature sensor, a PN532
+    wiring, hardware = build_connectors(config, i2c)
+    reader = build_device(config.card_reader, wiring)
+    closeables = [*wiring.buses.values(), *wiring.owned, *([i2c] if i2c is not None else [])]
+    return closeables, hardware, reader, i2c
+
+
+def build_firmware_management(config: AgentConfig, store: Store, station: Station, settings: Settings, clock: Clock, backend, lifecycle: Lifecycle):
+    """OCPP 1.6 §3.11: firmware updates and diagnostics on the backend; returns what must run."""
+    from agent.security.certificates import RootKind
+    from agent.maintenance.diagnostics import DiagnosticsCollector
+    from agent.maintenance.firmware import FirmwareUpdater, transactions_running
+    from agent.ocpp16.firmware import report_sender
+    from agent.backend.reports import ReportQueue
+    from agent.security.security_log import install_security_log
+    from agent.maintenance.self_update import running_release
+    from agent.persistence.settings import DEFAULTS
+    from agent.maintenance.transfer import DownloadLimits
+
+    data_dir = Path(config.storage.data_dir)
+    firmware = config.firmware
+    reports = ReportQueue(report_sender(backend))
+    release = running_release()  # a release of agent/maintenance/self_update.py: confirmed once accepted, else rolled back
+    backend.firmware = FirmwareUpdater(
+        store,
+        directory=data_dir / "firmware",
+        installer=config.firmware.installer,
+        install_timeout_s=config.firmware.install_timeout_s,
+        busy=lambda: transactions_running(station),
+        report=reports.put,
+        restart=lambda: _restart_after(reports, lifecycle, "firmware installed"),
+        now=clock.now,
+        security_events=backend.security_events,
+        rollback_reason=release.take_rollback if release else lambda: None,
+        allow_unsigned=firmware.allow_unsigned,
+        trust_anchors=lambda: backend.security.certificates.roots(RootKind.MANUFACTURER),
+        download_limits=DownloadLimits(
+            max_bytes=int(firmware.max_download_mb * MIB),
+            keep_free_bytes=int(firmware.keep_free_mb * MIB),
+            deadline_s=firmware.download_timeout_s,
+        ),
+    )
+    backend.diagnostics = DiagnosticsCollector(
+        config=config,
+        store=store,
+        station=station,
+        settings=lambda: {name: settings[name] for name in DEFAULTS},
+        directory=data_dir / "diagnostics",
+        report=reports.put,
+        now=clock.now,
+        security_log_files=install_security_log(data_dir),  # GetLog SecurityLog (installed in run())
+    )
+    if release is None:
+        return [reports.run(), backend.firmware.run()]
+    backend.on_registered = release.confirm
+    return [reports.run(), backend.firmware.run(), release.watch(lifecycle.request_restart)]
+
+
+def _restart_after(reports, lifecycle: Lifecycle, reason: str) -> None:
+    """Restart once the status reports so far reached the backend (Installing, before the
+    restart that reports Installed), or after a few seconds when it cannot be reached."""
+
+    async def restart() -> None:
+        await reports.drain(REPORTS_DRAIN_S)
+        lifecycle.request_restart(reason)
+
+    _background.add(task := asyncio.ensure_future(restart()))
+    task.add_done_callback(_background.discard)
+
+
+REPORTS_DRAIN_S = 5.0
+_background: set[asyncio.Future] = set()
+
+
+async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
+    """Run until stopped; True when a restart was asked for (``cli`` then re-executes)."""
+    lifecycle = lifecycle or Lifecycle()
+    make_private(Path(config.storage.data_dir))
+    store, storage_problem = open_store(Path(config.storage.data_dir) / "evse-agent.db", config.storage.max_queued_messages)
+    settings = build_settings(config, store)
+    clock = Clock()
+    closeables, hardware, reader, i2c = build_hardware(config)
+    from agent.station.safety_io import build_gpio
+
+    gpio_factory, safeties = build_gpio(config)  # GPIO contactor, RCD, e-stop, lock, LEDs per connector
+    connectors = [
+        Connector(
+            id=section.id,
+            board=board,
+            meter=meter,
+            session=Session(max_current_a=section.max_current_a),
+            poll_interval_s=section.poll_interval_s,
+            phases=section.phases,
+            safety=safeties.get(section.id),
+        )
+        for section, board, meter in hardware
+    ]
+    station = Station(
+        connectors,
+        store,
+        settings,
+        clock,
+        card_reader=reader,
+        storage_ok=storage_problem is None,
+        storage_recheck_s=config.storage.recheck_interval_s,
+    )
+
+    from agent.ocpp16.adapter import Ocpp16Backend
+
+    backend = Ocpp16Backend(
+        station,
+        store,
+        settings,
+        clock,
+        charge_point_id=config.charge_point.id,
+        vendor=config.charge_point.vendor,
+        model=config.charge_point.model,
+        serial_number=config.charge_point.serial_number,
+        firmware_version=f"evse-agent {__version__}",
+        response_timeout_s=config.ocpp.response_timeout_s,
+        lifecycle=lifecycle,
+    )
+    station.backend = backend
+    from agent.security.security_log import install_security_log
+
+    # The security log (GetLog SecurityLog) keeps every security event from the first one on.
+    install_security_log(Path(config.storage.data_dir), lambda: backend.security.secrets() if hasattr(backend, "security") else ())
+    from agent.ocpp16.security import install_security
+
+    security = install_security(backend, config)  # security profiles, certificates, security events
+    from agent.security.events import SecurityEvent
+
+    # A backend time the clock refuses (agent/station/clock.py: outside 2024-2100, or a jump not confirmed).
+    clock.on_refused = lambda text, why: security.events.record(
+        SecurityEvent.INVALID_MESSAGES, f"currentTime {text!r} refused: {why}"
+    )
+    from agent.ocpp16.user_features import install_driver_features
+
+    notes, driver_work = install_driver_features(config, backend)  # price/cost, messages, free vend
+    link = Link(
+        endpoint_url(config.ocpp.csms_url, config.charge_point.id),
+        backend.subprotocol,
+        backend.run_session,
+        ping_interval_s=lambda: settings["websocket_ping_interval_s"],
+        reconnect_min_s=config.ocpp.reconnect_min_s,
+        reconnect_max_s=config.ocpp.reconnect_max_s,
+        policy=security,
+    )
+    security.reconnect = link.reconnect
+    log.info("evse-agent %s: charge point %s, backend %s", __version__, config.charge_point.id, link.url)
+    status_server = StatusServer(
+        Path(config.storage.data_dir) / SOCKET_NAME,
+        lambda: status_snapshot(config.charge_point.id, __version__, station, backend, link, store, storage_problem),
+    )
+    try:
+        await status_server.start()
+    except OSError as exc:  # a read-only data directory: the agent runs all the same
+        log.warning("status socket %s: %s", status_server.path, exc)
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, lifecycle.request_stop, signal.Signals(signum).name)
+    tasks = [
+        asyncio.create_task(station.run(), name="station"),
+        asyncio.create_task(link.run(), name="link"),
+        asyncio.create_task(lifecycle.stopping.wait(), name="stop"),
+        asyncio.create_task(systemd.feed_watchdog(), name="watchdog"),
+        *(asyncio.create_task(work) for work in build_firmware_management(config, store, station, settings, clock, backend, lifecycle)),
+        *(asyncio.create_task(work) for work in build_peripherals(config, station, i2c, notes)),  # OLED, thermal
+        *(asyncio.create_task(work) for work in driver_work),
+    ]
+    systemd.notify(f"READY=1\nSTATUS=charge point {config.charge_point.id}, backend {link.url}")
+    try:
+        done, _ = await asyncio.wait(tasks[:3], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task.get_name() not in ("stop", "watchdog") and task.exception() is not None:
+                raise task.exception()
+        systemd.notify("STOPPING=1")
+        if lifecycle.restart_requested:  # delivered after the restart (Security Whitepaper)
+            security.events.record(SecurityEvent.RESET_OR_REBOOT, lifecycle.reason)
+        log.info("evse-agent: stopping (%s; sessions resume at the next start)", lifecycle.reason)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await status_server.stop()
+        if reader is not None:
+            await reader.close()
+        for closeable in closeables:
+            await closeable.close()
+        for safety in safeties.values():
+            safety.release()  # contactor open, lines freed
+        if gpio_factory is not None:
+            gpio_factory.close()
+        store.close()
+    return lifecycle.restart_requested
+
+
+__all__ = ["run", "check", "ConfigError"]

@@ -1,0 +1,551 @@
+"""The charging session of one connector, as a pure state machine.
+
+Rules of this module (after h11's ``_state.py``): everything that decides what a
+connector does lives here. It performs no I/O and reads no clock: events go in
+with the time they happened, commands come out, and the caller (``station``)
+carries them out. That keeps the IEC 61851-1 / OCPP logic testable without an
+event loop and shared by every OCPP version.
+
+The connector status is derived from the facts held here (pilot, authorisation,
+transaction, fault, availability) instead of being stored, so it cannot drift
+from them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from drivers.interfaces import PilotState
+
+# Below this the pilot PWM cannot signal a current: IEC 61851-1 Annex A.
+MIN_OFFER_A = 6.0
+
+
+class ConnectorStatus(enum.Enum):
+    """Version-neutral connector status; OCPP 1.6 §4.9 uses the same names."""
+
+    AVAILABLE = "Available"
+    PREPARING = "Preparing"
+    CHARGING = "Charging"
+    SUSPENDED_EV = "SuspendedEV"
+    SUSPENDED_EVSE = "SuspendedEVSE"
+    FINISHING = "Finishing"
+    UNAVAILABLE = "Unavailable"
+    FAULTED = "Faulted"
+    RESERVED = "Reserved"
+
+
+class Fault(enum.Enum):
+    """Why a connector cannot charge; each maps to an OCPP error code in the adapter."""
+
+    RCD = "rcd"  # residual current: GroundFailure
+    EMERGENCY_STOP = "emergency_stop"  # e-stop pressed: Faulted until released
+    WELDED = "welded"  # contactor feedback closed while commanded open: PowerSwitchFailure
+    CONTACTOR = "contactor"  # contactor feedback open while commanded closed: PowerSwitchFailure
+    RCM_TEST = "rcm_test"  # the RCM self-test did not trip: GroundFailure
+    LOCK = "lock"  # the cable lock does not reach its position: ConnectorLockFailure
+    PILOT = "pilot"  # pilot short / diode check: EVCommunicationError
+    OVERCURRENT = "overcurrent"  # EV draws more than offered: OverCurrentFailure
+    BOARD_COMM = "board_comm"  # EVSE board does not answer: InternalError
+    METER_COMM = "meter_comm"  # meter does not answer: PowerMeterFailure
+    STORAGE = "storage"  # transactions cannot be stored: nothing may be charged unbilled
+    # A transaction's start could not be recorded for another reason: cleared at unplug.
+    NOT_RECORDED = "not_recorded"
+    HIGH_TEMPERATURE = "high_temperature"  # above the stop threshold (agent/station/thermal.py): suspends
+    TEMP_SENSOR = "temp_sensor"  # the temperature sensor does not answer: suspends
+    OTHER = "other"
+
+
+# Faults after which the session cannot be continued safely: the transaction ends.
+# A silent board or meter only suspends it; it resumes when the device is back.
+ENDS_TRANSACTION = frozenset({Fault.RCD, Fault.PILOT, Fault.OVERCURRENT, Fault.STORAGE, Fault.OTHER,
+                              Fault.EMERGENCY_STOP, Fault.WELDED, Fault.CONTACTOR, Fault.RCM_TEST,
+                              Fault.NOT_RECORDED})
+
+
+class StopReason(enum.Enum):
+    """Why a transaction ended (OCPP 1.6 §7.45 Reason, same spelling)."""
+
+    LOCAL = "Local"
+    REMOTE = "Remote"
+    EV_DISCONNECTED = "EVDisconnected"
+    DEAUTHORIZED = "DeAuthorized"
+    POWER_LOSS = "PowerLoss"
+    REBOOT = "Reboot"
+    SOFT_RESET = "SoftReset"
+    HARD_RESET = "HardReset"
+    UNLOCK_COMMAND = "UnlockCommand"
+    EMERGENCY_STOP = "EmergencyStop"
+    OTHER = "Other"
+
+
+# ---- events (in) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PilotChanged:
+    pilot: PilotState
+
+
+@dataclass(frozen=True)
+class CardPresented:
+    id_tag: str
+    parent_id_tag: str | None = None  # the card's group (OCPP 1.6 §5.16), when known
+
+
+@dataclass(frozen=True)
+class AuthorizationResult:
+    id_tag: str
+    accepted: bool
+    parent_id_tag: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteStartRequested:
+    id_tag: str
+
+
+@dataclass(frozen=True)
+class StopRequested:
+    reason: StopReason
+
+
+@dataclass(frozen=True)
+class TransactionRecorded:
+    """The station stored the transaction's start and queued its StartTransaction (one
+    database commit): only now may the session offer energy, which can then be billed.
+    ``start`` is the StartTransaction command's: a late confirmation of an earlier start
+    never counts for a newer transaction."""
+
+    start: int
+
+
+@dataclass(frozen=True)
+class TransactionRejected:
+    """StartTransaction.conf came back with an idTagInfo that is not Accepted."""
+
+    stop: bool  # StopTransactionOnInvalidId: stop (True) or only stop offering energy (False)
+
+
+@dataclass(frozen=True)
+class FaultRaised:
+    fault: Fault
+
+
+@dataclass(frozen=True)
+class FaultCleared:
+    fault: Fault
+
+
+@dataclass(frozen=True)
+class AvailabilityChanged:
+    available: bool
+
+
+@dataclass(frozen=True)
+class LimitChanged:
+    """The current the connector may offer (config maximum, smart charging, ...)."""
+
+    amps: float
+
+
+@dataclass(frozen=True)
+class DerateChanged:
+    """Thermal derating (agent/station/thermal.py), kept apart from ``LimitChanged``; None = none."""
+
+    amps: float | None
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes; timeouts are checked."""
+
+
+class ReserveResult(enum.Enum):
+    """Answer to a reservation request (OCPP 1.6 ReserveNow.conf ReservationStatus, same spelling)."""
+
+    ACCEPTED = "Accepted"
+    OCCUPIED = "Occupied"
+    FAULTED = "Faulted"
+    UNAVAILABLE = "Unavailable"
+    REJECTED = "Rejected"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The connector is held for ``id_tag`` (or its group) until ``expires_at`` (monotonic)."""
+
+    reservation_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class ReservationMade:
+    """OCPP 1.6 §3.12.1: the station asks ``Session.reserve_result`` first; the same id replaces."""
+
+    reservation: Reservation
+
+
+@dataclass(frozen=True)
+class ReservationCancelled:
+    reservation_id: int
+
+
+@dataclass(frozen=True)
+class TransactionRestored:
+    """After a restart, a transaction found open in storage goes on with the EV still plugged."""
+
+    id_tag: str
+    pilot: PilotState
+
+
+Event = (
+    PilotChanged
+    | CardPresented
+    | AuthorizationResult
+    | RemoteStartRequested
+    | StopRequested
+    | TransactionRecorded
+    | TransactionRejected
+    | FaultRaised
+    | FaultCleared
+    | AvailabilityChanged
+    | LimitChanged
+    | DerateChanged
+    | Tick
+    | TransactionRestored
+    | ReservationMade
+    | ReservationCancelled
+)
+
+# ---- commands (out) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authorize:
+    id_tag: str
+
+
+@dataclass(frozen=True)
+class StartTransaction:
+    id_tag: str
+    reservation_id: int | None = None  # the reservation this transaction used (OCPP 1.6 §3.12.1)
+    start: int = field(default=0, compare=False)  # numbers the starts, for TransactionRecorded
+
+
+@dataclass(frozen=True)
+class StopTransaction:
+    reason: StopReason
+    id_tag: str | None  # the card that stopped it, if one did
+
+
+@dataclass(frozen=True)
+class OfferCurrent:
+    amps: float  # 0 = no energy: PWM off, contactor open
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    status: ConnectorStatus
+    fault: Fault | None
+
+
+@dataclass(frozen=True)
+class CardIgnored:
+    """A card was presented but cannot do anything now (for the display / log)."""
+
+    id_tag: str
+    why: str
+
+
+@dataclass(frozen=True)
+class ReservationEnded:
+    """The reservation is over (used, expired, cancelled, faulted, unavailable): forget it."""
+
+    reservation_id: int
+    why: str
+
+
+Command = (
+    Authorize | StartTransaction | StopTransaction | OfferCurrent | StatusChanged | CardIgnored | ReservationEnded
+)
+
+
+@dataclass
+class _Transaction:
+    id_tag: str
+    # Stored and queued (TransactionRecorded, or restored from storage): energy may flow.
+    recorded: bool = False
+    start: int = 0  # the number of its StartTransaction command
+    deauthorized: bool = False  # StartTransaction.conf said the tag is not valid
+    parent_id_tag: str | None = None  # any card of this group may stop it (OCPP 1.6 §5.16)
+
+
+@dataclass
+class Session:
+    """Per-connector facts and the rules that change them."""
+
+    max_current_a: float
+    connection_timeout_s: float = 60.0  # OCPP ConnectionTimeOut
+    stop_on_ev_disconnect: bool = True  # OCPP StopTransactionOnEVSideDisconnect
+    pilot: PilotState = PilotState.A
+    available: bool = True
+    faults: set[Fault] = field(default_factory=set)
+    limit_a: float | None = None  # None: the configured maximum
+    derate_a: float | None = None  # thermal derating; None: none
+    pending_auth: str | None = None  # Authorize sent, answer not there yet
+    authorized: tuple[str, float] | None = None  # (idTag, deadline) waiting for the plug
+    authorized_parent: str | None = None  # the parent idTag of ``authorized``
+    transaction: _Transaction | None = None
+    finishing: bool = False  # a transaction ended and the EV is still plugged
+    scheduled_available: bool | None = None  # availability to apply when the transaction ends
+    reservation: Reservation | None = None  # OCPP 1.6 §3.12
+    # What the board was last told to offer; None until the first command, so the
+    # first event always states it (a board powers up offering its default current).
+    offered_a: float | None = None
+    _status: tuple[ConnectorStatus, Fault | None] | None = None
+    _starts: int = 0  # StartTransaction commands issued
+
+    # ---- derived facts -------------------------------------------------------------
+
+    @property
+    def plugged(self) -> bool:
+        return self.pilot not in (PilotState.A, PilotState.F)
+
+    @property
+    def fault(self) -> Fault | None:
+        """The fault to report: the first one raised of the most serious kind."""
+        for kind in Fault:
+            if kind in self.faults:
+                return kind
+        return None
+
+    @property
+    def allowed_a(self) -> float:
+        limit = self.max_current_a if self.limit_a is None else min(self.max_current_a, self.limit_a)
+        if self.derate_a is not None:
+            limit = min(limit, self.derate_a)
+        return limit if limit >= MIN_OFFER_A else 0.0
+
+    def status(self) -> ConnectorStatus:
+        if self.faults:
+            return ConnectorStatus.FAULTED
+        if self.transaction is not None:
+            if not self.transaction.recorded:
+                return ConnectorStatus.PREPARING  # its StartTransaction is being recorded
+            if (self.offered_a or 0.0) < MIN_OFFER_A:
+                return ConnectorStatus.SUSPENDED_EVSE
+            if self.pilot in (PilotState.C, PilotState.D):
+                return ConnectorStatus.CHARGING
+            return ConnectorStatus.SUSPENDED_EV
+        if not self.available:
+            return ConnectorStatus.UNAVAILABLE
+        if self.reservation is not None and self.authorized is None and self.pending_auth is None:
+            return ConnectorStatus.RESERVED  # plugged by someone else or not: still held
+        if self.plugged:
+            return ConnectorStatus.FINISHING if self.finishing else ConnectorStatus.PREPARING
+        if self.authorized is not None or self.pending_auth is not None:
+            return ConnectorStatus.PREPARING
+        return ConnectorStatus.AVAILABLE
+
+    def can_start(self) -> bool:
+        """Whether a new transaction could start now (remote start, card)."""
+        return self.transaction is None and self.available and not self.faults and not self.finishing
+
+    def reserve_result(self, reservation_id: int) -> ReserveResult:
+        """OCPP 1.6 §5.13: can this connector be reserved now (its own reservation is replaced)?"""
+        if self.faults:
+            return ReserveResult.FAULTED
+        if not self.available:
+            return ReserveResult.UNAVAILABLE
+        busy = self.transaction is not None or self.plugged or self.authorized is not None or self.pending_auth
+        held = self.reservation is not None and self.reservation.reservation_id != reservation_id
+        return ReserveResult.OCCUPIED if busy or held else ReserveResult.ACCEPTED
+
+    def reserved_for_other(self, id_tag: str, parent_id_tag: str | None = None) -> bool:
+        """OCPP 1.6 §3.12.1: only the reservation's idTag or parent idTag may start, matched
+        against the incoming idTag or its parent idTag."""
+        r = self.reservation
+        if r is None:
+            return False
+        return not ({id_tag, parent_id_tag} & {r.id_tag, r.parent_id_tag}) - {None}
+
+    # ---- the rules -----------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Command]:
+        """Apply ``event`` (which happened at monotonic time ``now``); return the commands."""
+        out: list[Command] = []
+        match event:
+            case PilotChanged(pilot):
+                self._on_pilot(pilot, now, out)
+            case CardPresented(id_tag, parent_id_tag):
+                if not self._reservation_takes_card(id_tag, parent_id_tag, now, out):
+                    self._on_card(id_tag, parent_id_tag, out)
+            case AuthorizationResult(id_tag, accepted, parent_id_tag):
+                if self.pending_auth == id_tag:
+                    self.pending_auth = None
+                    if accepted and self.reserved_for_other(id_tag, parent_id_tag):
+                        out.append(CardIgnored(id_tag, "reserved"))
+                    elif accepted:
+                        self._authorized(id_tag, now, out, parent_id_tag)
+                    else:
+                        out.append(CardIgnored(id_tag, "not authorized"))
+            case RemoteStartRequested(id_tag):
+                if self.can_start() and not self.reserved_for_other(id_tag):
+                    self._authorized(id_tag, now, out)
+            case StopRequested(reason):
+                self._stop(reason, None, out)
+            case TransactionRecorded(start):
+                if self.transaction is not None and self.transaction.start == start:
+                    self.transaction.recorded = True
+            case TransactionRejected(stop):
+                if self.transaction is not None:
+                    if stop:
+                        self._stop(StopReason.DEAUTHORIZED, None, out)
+                    else:
+                        self.transaction.deauthorized = True
+            case FaultRaised(fault):
+                self.faults.add(fault)
+                self.pending_auth = None
+                self.authorized = None
+                if fault in ENDS_TRANSACTION:
+                    reason = StopReason.EMERGENCY_STOP if fault is Fault.EMERGENCY_STOP else StopReason.OTHER
+                    self._stop(reason, None, out)
+            case FaultCleared(fault):
+                self.faults.discard(fault)
+            case AvailabilityChanged(available):
+                if not available and self.transaction is not None:
+                    # OCPP 1.6 §5.2: Scheduled, applied when the transaction has ended.
+                    self.scheduled_available = False
+                else:
+                    self.available = available
+                    self.scheduled_available = None
+            case LimitChanged(amps):
+                self.limit_a = amps
+            case DerateChanged(amps):
+                self.derate_a = amps
+            case Tick():
+                if self.authorized is not None and not self.plugged and now >= self.authorized[1]:
+                    # OCPP 1.6 §9.1.7 ConnectionTimeOut: the driver never plugged in.
+                    out.append(CardIgnored(self.authorized[0], "connection timeout"))
+                    self.authorized = None
+            case TransactionRestored(id_tag, pilot):
+                self.pilot = pilot
+                self.transaction = _Transaction(id_tag, recorded=True)  # it was, before the restart
+                self.finishing = False
+            case ReservationMade(reservation):
+                # An EV already plugged does not stop it (restored, or its driver's card claims it).
+                held = self.reservation is not None and self.reservation.reservation_id != reservation.reservation_id
+                if self.transaction is None and not held:
+                    self.reservation = reservation
+            case ReservationCancelled(reservation_id):
+                if self.reservation is not None and self.reservation.reservation_id == reservation_id:
+                    self._end_reservation("cancelled", out)
+        self._check_reservation(now, out)
+        self._offer(out)
+        self._report_status(out)
+        return out
+
+    def _on_pilot(self, pilot: PilotState, now: float, out: list[Command]) -> None:
+        was_plugged = self.plugged
+        self.pilot = pilot
+        if was_plugged and not self.plugged:
+            self.finishing = False
+            self.faults.discard(Fault.NOT_RECORDED)  # the next EV may try again
+            if self.transaction is not None and self.stop_on_ev_disconnect:
+                self._stop(StopReason.EV_DISCONNECTED, None, out)
+        elif not was_plugged and self.plugged and self.authorized is not None:
+            id_tag, _deadline = self.authorized
+            self._begin(id_tag, out)
+
+    def _on_card(self, id_tag: str, parent_id_tag: str | None, out: list[Command]) -> None:
+        tx = self.transaction
+        if tx is not None:
+            # OCPP 1.6 §5.16: the card that started it, or one with the same parent idTag.
+            if tx.id_tag == id_tag or (parent_id_tag is not None and parent_id_tag == tx.parent_id_tag):
+                self._stop(StopReason.LOCAL, id_tag, out)
+            else:
+                out.append(CardIgnored(id_tag, "another card's session is running"))
+        elif self.authorized is not None and self.authorized[0] == id_tag:
+            self.authorized = None  # the same card again cancels the wait for the plug
+        elif not self.can_start():
+            out.append(CardIgnored(id_tag, "connector cannot start a session now"))
+        elif self.pending_auth is None:
+            self.pending_auth = id_tag
+            out.append(Authorize(id_tag))
+
+    def _reservation_takes_card(self, id_tag: str, parent_id_tag: str | None, now: float, out: list[Command]) -> bool:
+        """OCPP 1.6 §3.12.1, a card at a reserved connector that could start: the reservation's
+        own idTag starts at once (its driver booked it); a card whose group is known not to
+        match is refused. Others go on to Authorize, whose answer names their group."""
+        r = self.reservation
+        if r is None or not self.can_start() or self.authorized is not None or self.pending_auth is not None:
+            return False
+        if id_tag == r.id_tag:
+            self._authorized(id_tag, now, out, parent_id_tag)
+        elif parent_id_tag is not None and self.reserved_for_other(id_tag, parent_id_tag):
+            out.append(CardIgnored(id_tag, "reserved"))
+        else:
+            return False
+        return True
+
+    def _authorized(self, id_tag: str, now: float, out: list[Command], parent_id_tag: str | None = None) -> None:
+        self.authorized_parent = parent_id_tag
+        if self.plugged and not self.finishing:
+            self._begin(id_tag, out)
+        else:
+            self.authorized = (id_tag, now + self.connection_timeout_s)
+
+    def _begin(self, id_tag: str, out: list[Command]) -> None:
+        self.authorized = None
+        self._starts += 1
+        self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent, start=self._starts)
+        self.authorized_parent = None
+        used = self.reservation  # only its idTag or group gets this far (reserved_for_other)
+        out.append(StartTransaction(id_tag, used.reservation_id if used else None, start=self._starts))
+        if used is not None:
+            self._end_reservation("used", out)
+
+    def _check_reservation(self, now: float, out: list[Command]) -> None:
+        """OCPP 1.6 §3.12.1: a reservation ends at its expiry, or when the connector becomes
+        Faulted or Unavailable."""
+        if self.reservation is None:
+            return
+        if now >= self.reservation.expires_at:
+            self._end_reservation("expired", out)
+        elif self.faults:
+            self._end_reservation("faulted", out)
+        elif not self.available:
+            self._end_reservation("unavailable", out)
+
+    def _end_reservation(self, why: str, out: list[Command]) -> None:
+        out.append(ReservationEnded(self.reservation.reservation_id, why))
+        self.reservation = None
+
+    def _stop(self, reason: StopReason, id_tag: str | None, out: list[Command]) -> None:
+        if self.transaction is None:
+            return
+        self.transaction = None
+        self.finishing = self.plugged
+        if self.scheduled_available is not None:
+            self.available, self.scheduled_available = self.scheduled_available, None
+        # Open the contactor before the meter is read for meterStop.
+        self._offer(out)
+        out.append(StopTransaction(reason, id_tag))
+
+    def _offer(self, out: list[Command]) -> None:
+        # No energy that could not be billed: only for a transaction whose start is recorded.
+        tx = self.transaction
+        want = self.allowed_a if tx is not None and tx.recorded and not tx.deauthorized and not self.faults else 0.0
+        if want != self.offered_a:
+            self.offered_a = want
+            out.append(OfferCurrent(want))
+
+    def _report_status(self, out: list[Command]) -> None:
+        now = (self.status(), self.fault)
+        if now != self._status:
+            self._status = now
+            out.append(StatusChanged(*now))

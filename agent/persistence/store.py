@@ -1,0 +1,456 @@
+"""Durable state in SQLite: transactions, the outgoing transaction-message queue, settings.
+
+One connection, one writer (the event loop thread). WAL journal with
+``synchronous=FULL``: every commit is on disk before the call returns, so a message
+that was queued survives a power cut (NORMAL would lose the last commits on power loss,
+which for billing data is not acceptable; the cost is one fsync per queued message,
+a few per minute while charging).
+
+Schema changes are numbered migrations applied in order at open. Each one says whether a
+release that knows only the migrations before it can still use the database after it
+(``Migration.older_code_can_use``: a new table or a new nullable column, yes; a table whose
+rows change meaning, no). The database keeps the oldest schema that can use it
+(``schema_info.usable_from``), so a release rolled back after a self-update
+(agent/maintenance/self_update.py) can tell a newer database it may run on from one it must
+not touch: that one is left as it is and the release runs without storage, every connector
+Faulted (``DatabaseTooNew``), so nothing is charged that could not be billed and nothing
+queued by the newer release is lost. Before a migration older code cannot follow, the
+database is copied (``<name>.before-schema-<n>``) for support staff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Migration:
+    script: str
+    # Whether a release that stops at the migration before this one can still use the
+    # database after it (it ignores new tables and nullable columns; it cannot read rows
+    # whose meaning changed).
+    older_code_can_use: bool = True
+
+
+MIGRATION_SCRIPTS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE transactions (
+        local_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        meter_start_wh INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        remote_id INTEGER,
+        stopped_at TEXT,
+        meter_stop_wh INTEGER,
+        stop_reason TEXT
+    );
+    CREATE INDEX transactions_open ON transactions(connector_id) WHERE stopped_at IS NULL;
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        unique_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        local_tx_id INTEGER REFERENCES transactions(local_id),
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+    # 2: OCPP 1.6 §3.5 local authorization list and authorization cache (agent/station/authorization.py)
+    """
+    CREATE TABLE local_auth_list (
+        id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+        status TEXT NOT NULL,
+        expiry TEXT,
+        parent_id_tag TEXT
+    );
+    CREATE TABLE local_auth_meta (
+        list_version INTEGER NOT NULL
+    );
+    INSERT INTO local_auth_meta(list_version) VALUES (0);
+    CREATE TABLE auth_cache (
+        id_tag TEXT PRIMARY KEY COLLATE NOCASE,
+        status TEXT NOT NULL,
+        expiry TEXT,
+        parent_id_tag TEXT,
+        updated_at REAL NOT NULL
+    );
+    """,
+    # 3: OCPP 1.6 §5.19 the firmware update in progress, kept across restarts (agent/maintenance/firmware.py)
+    """
+    CREATE TABLE firmware_update (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        location TEXT NOT NULL,
+        retrieve_at TEXT NOT NULL,
+        attempts_left INTEGER NOT NULL,
+        retry_interval_s REAL NOT NULL,
+        state TEXT NOT NULL,
+        file TEXT
+    );
+    """,
+    # 4: OCPP 1.6 §3.12 reservations, kept across restarts (agent/station/reservations.py)
+    """
+    CREATE TABLE reservations (
+        reservation_id INTEGER PRIMARY KEY,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        parent_id_tag TEXT,
+        expiry TEXT NOT NULL
+    );
+    """,
+    # 5: OCPP 1.6 §3.13 charging profiles, kept across restarts (agent/station/charging_limits.py)
+    """
+    CREATE TABLE charging_profiles (
+        profile_id INTEGER PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    """,
+    # 6: connector history for support (agent/station/history.py)
+    """
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        connector_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    """,
+    # 7: Security Whitepaper SignedUpdateFirmware: what a signed update adds to firmware_update (agent/maintenance/firmware.py)
+    """
+    CREATE TABLE signed_firmware_update (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        request_id INTEGER NOT NULL,
+        signing_certificate TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        install_at TEXT
+    );
+    """,
+]
+
+MIGRATIONS: list[Migration] = [Migration(script) for script in MIGRATION_SCRIPTS] + [
+    # 8: the oldest schema that can use this database (see the module's docstring)
+    Migration("CREATE TABLE schema_info (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"),
+]
+
+
+SCHEMA_INFO_FROM = 8  # the first schema with schema_info
+
+
+class StorageError(RuntimeError):
+    """The database cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class TransactionRecord:
+    local_id: int
+    connector_id: int
+    id_tag: str
+    meter_start_wh: int
+    started_at: str
+    remote_id: int | None
+    stopped_at: str | None
+    meter_stop_wh: int | None
+    stop_reason: str | None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    seq: int
+    unique_id: str  # kept across resends, so a backend can tell a resend from a new message
+    kind: str  # "tx_start", "tx_meter", "tx_stop"
+    local_tx_id: int | None
+    body: dict[str, Any]
+    attempts: int
+
+
+class DatabaseCorrupt(StorageError):
+    """The file is not a usable SQLite database (damaged, truncated, overwritten)."""
+
+
+class DatabaseTooNew(StorageError):
+    """A newer release migrated the database past what this release can use (a rollback):
+    it is left untouched for that release."""
+
+    def __init__(self, path: Path | str, version: int, usable_from: int, known: int) -> None:
+        super().__init__(
+            f"{path}: schema {version} written by a newer release can only be used from schema {usable_from}; "
+            f"this release knows up to {known}: left untouched"
+        )
+        self.version = version
+        self.usable_from = usable_from
+
+
+# Outbox bound: past it, the oldest periodic MeterValues go first; StartTransaction and
+# StopTransaction are never dropped (billing needs them, and there are few of them).
+DEFAULT_MAX_QUEUED = 50_000
+
+
+class Store:
+    def __init__(self, path: Path | str, *, max_queued: int = DEFAULT_MAX_QUEUED) -> None:
+        """``path`` ":memory:" keeps nothing across restarts (the degraded mode when the
+        data directory cannot be written)."""
+        self.path = path
+        self.max_queued = max_queued
+        self.newer_schema: int | None = None  # a newer release's schema this release runs on
+        if path != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"{Path(path).parent}: cannot create the data directory: {exc.strerror}") from exc
+        try:
+            # One writer (this process): a lock held elsewhere is a fault, not something to queue behind.
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=1.0)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            check = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise DatabaseCorrupt(f"{path}: database is damaged: {check}")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            message = str(exc)
+            if "not a database" in message or "malformed" in message or "corrupt" in message:
+                raise DatabaseCorrupt(f"{path}: the database file is damaged: {exc}") from exc
+            raise StorageError(f"{path}: cannot open the database: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        known = len(MIGRATIONS)
+        if version > known:
+            usable_from = self._usable_from(version)
+            if usable_from > known:
+                raise DatabaseTooNew(self.path, version, usable_from, known)
+            self.newer_schema = version
+            log.warning("database: schema %d from a newer release; this release (schema %d) can use it", version, known)
+            return
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            if not migration.older_code_can_use and version > 0:
+                self._copy_before(number)
+            log.info("database: applying migration %d", number)
+            with self._tx():
+                for statement in _statements(migration.script):
+                    self._db.execute(statement)
+                if number >= SCHEMA_INFO_FROM:
+                    usable_from = number if not migration.older_code_can_use else self._usable_from(number - 1)
+                    self._db.execute(
+                        "INSERT INTO schema_info(key, value) VALUES ('usable_from', ?)"
+                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (usable_from,),
+                    )
+                self._db.execute(f"PRAGMA user_version={number}")
+
+    def _usable_from(self, version: int) -> int:
+        """The oldest schema that can use this database (before schema_info: its own)."""
+        if version < SCHEMA_INFO_FROM:
+            return version
+        row = self._db.execute("SELECT value FROM schema_info WHERE key = 'usable_from'").fetchone()
+        return row[0] if row else version
+
+    def _copy_before(self, number: int) -> None:
+        """A copy of the database as it is, before a migration older code cannot follow."""
+        if self.path == ":memory:":
+            return
+        copy = Path(self.path).with_name(f"{Path(self.path).name}.before-schema-{number}")
+        target = sqlite3.connect(copy)
+        try:
+            self._db.backup(target)
+        finally:
+            target.close()
+        log.warning("database: copied to %s before migration %d", copy.name, number)
+
+    def _tx(self):
+        return _Transaction(self._db)
+
+    # ---- for modules that keep their own tables (created by a migration above) ------
+
+    def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+    def atomic(self) -> _Transaction:
+        """``with store.atomic():`` the statements inside commit together or not at all."""
+        return self._tx()
+
+    # ---- transactions --------------------------------------------------------------
+
+    def begin_transaction(
+        self, connector_id: int, id_tag: str, meter_start_wh: int, started_at: str, message: dict[str, Any]
+    ) -> int:
+        """Record a new transaction and queue its start message, atomically."""
+        with self._tx():
+            cur = self._db.execute(
+                "INSERT INTO transactions(connector_id, id_tag, meter_start_wh, started_at) VALUES (?,?,?,?)",
+                (connector_id, id_tag, meter_start_wh, started_at),
+            )
+            local_id = cur.lastrowid
+            self._enqueue("tx_start", local_id, message)
+        return local_id
+
+    def end_transaction(
+        self, local_id: int, meter_stop_wh: int, stopped_at: str, reason: str, message: dict[str, Any]
+    ) -> None:
+        """Record the end of a transaction and queue its stop message, atomically."""
+        with self._tx():
+            self._db.execute(
+                "UPDATE transactions SET stopped_at=?, meter_stop_wh=?, stop_reason=? WHERE local_id=?",
+                (stopped_at, meter_stop_wh, reason, local_id),
+            )
+            self._enqueue("tx_stop", local_id, message)
+
+    def queue_meter_values(self, local_id: int, message: dict[str, Any]) -> None:
+        with self._tx():
+            self._enqueue("tx_meter", local_id, message)
+
+    def queue_security_event(self, message: dict[str, Any]) -> None:
+        """A security event (agent/security/events.py), delivered in order like transaction messages."""
+        with self._tx():
+            self._enqueue("security_event", None, message)
+
+    def open_transactions(self) -> list[TransactionRecord]:
+        rows = self._db.execute("SELECT * FROM transactions WHERE stopped_at IS NULL ORDER BY local_id")
+        return [TransactionRecord(**dict(r)) for r in rows]
+
+    def transaction(self, local_id: int) -> TransactionRecord | None:
+        row = self._db.execute("SELECT * FROM transactions WHERE local_id=?", (local_id,)).fetchone()
+        return TransactionRecord(**dict(row)) if row else None
+
+    def transaction_by_remote_id(self, remote_id: int) -> TransactionRecord | None:
+        row = self._db.execute(
+            "SELECT * FROM transactions WHERE remote_id=? ORDER BY local_id DESC LIMIT 1", (remote_id,)
+        ).fetchone()
+        return TransactionRecord(**dict(row)) if row else None
+
+    # ---- the outbox ----------------------------------------------------------------
+
+    def _enqueue(self, kind: str, local_tx_id: int | None, body: dict[str, Any]) -> None:
+        queued = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        if queued >= self.max_queued:
+            dropped = self._db.execute(
+                "DELETE FROM outbox WHERE seq = (SELECT min(seq) FROM outbox WHERE kind='tx_meter') RETURNING seq"
+            ).fetchall()
+            log.warning(
+                "outbox: %d messages queued (limit %d): %s",
+                queued,
+                self.max_queued,
+                "dropped the oldest MeterValues" if dropped else "only start/stop messages left, keeping all",
+            )
+        self._db.execute(
+            "INSERT INTO outbox(unique_id, kind, local_tx_id, body, created_at) VALUES (?,?,?,?,?)",
+            (str(uuid.uuid4()), kind, local_tx_id, json.dumps(body), time.time()),
+        )
+
+    def outbox_head(self) -> OutboxMessage | None:
+        row = self._db.execute("SELECT * FROM outbox ORDER BY seq LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return OutboxMessage(
+            seq=row["seq"],
+            unique_id=row["unique_id"],
+            kind=row["kind"],
+            local_tx_id=row["local_tx_id"],
+            body=json.loads(row["body"]),
+            attempts=row["attempts"],
+        )
+
+    def outbox_length(self) -> int:
+        return self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def delivered(self, seq: int, *, remote_tx_id: int | None = None, local_tx_id: int | None = None) -> None:
+        """The backend confirmed ``seq``; a StartTransaction also binds the backend's id.
+
+        A plain delivery (no id to bind) is committed without waiting for the disk
+        (synchronous=NORMAL, WAL): a power cut right after it can only make the message be
+        sent again, with the same message id, and the next durable commit (any queued
+        message) makes it durable too. One fsync per confirmation capped a backlog replay
+        at a few hundred messages a second (tests/benchmarks, backlog replay)."""
+        relaxed = remote_tx_id is None
+        if relaxed:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self._tx():
+                if remote_tx_id is not None and local_tx_id is not None:
+                    self._db.execute(
+                        "UPDATE transactions SET remote_id=? WHERE local_id=?", (remote_tx_id, local_tx_id)
+                    )
+                self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+                self._prune()
+        finally:
+            if relaxed:
+                self._db.execute("PRAGMA synchronous=FULL")
+
+    def failed_attempt(self, seq: int) -> None:
+        with self._tx():
+            self._db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq=?", (seq,))
+
+    def drop(self, seq: int) -> None:
+        with self._tx():
+            self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+
+    def _prune(self) -> None:
+        # Finished transactions whose messages were all delivered are kept for a while
+        # (history for support), but not without bound.
+        self._db.execute(
+            """DELETE FROM transactions WHERE stopped_at IS NOT NULL
+               AND local_id NOT IN (SELECT local_tx_id FROM outbox WHERE local_tx_id IS NOT NULL)
+               AND local_id <= (SELECT max(local_id) FROM transactions) - 1000"""
+        )
+
+    # ---- settings ------------------------------------------------------------------
+
+    def settings(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self._db.execute("SELECT key, value FROM settings")}
+
+    def put_setting(self, key: str, value: str) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would COMMIT our transaction; run the statements one by one.
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class _Transaction:
+    """``with``: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"database: cannot write: {exc}") from exc
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._db.execute("COMMIT")
+                return
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            # Disk full, read-only file system, I/O error: say so, and what could not be stored.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StorageError(f"database: cannot write: {error}") from error
+        if isinstance(exc, sqlite3.Error):
+            raise StorageError(f"database: cannot write: {exc}") from exc

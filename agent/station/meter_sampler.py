@@ -1,0 +1,103 @@
+"""Meter values: periodic samples during a transaction, clock-aligned samples, and the
+sampled values themselves (OCPP 1.6 §7.43 SampledValue names, version-neutral dicts).
+
+``Station`` inherits this; it provides ``settings``, ``clock``, ``store``, ``backend``,
+``dispatch`` and ``_outbox_changed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from agent.core.session import Fault, FaultRaised
+from agent.persistence.store import StorageError
+
+if TYPE_CHECKING:
+    from agent.station.station import Connector
+
+log = logging.getLogger("agent.station.station")
+
+
+class MeterSampling:
+    def _sample_meter_values(self, conn: Connector) -> None:
+        interval = self.settings["meter_sample_interval_s"]
+        if conn.tx_local_id is None or conn.session.transaction is None or interval <= 0 or conn.reading is None:
+            return
+        now = self._monotonic()
+        if now < conn.next_sample:
+            return
+        if conn.next_sample:
+            try:
+                self.store.queue_meter_values(
+                    conn.tx_local_id,
+                    {"connector_id": conn.id, "samples": [self.sample(conn, "Sample.Periodic")]},
+                )
+            except StorageError as exc:
+                log.critical("connector %d: meter values not stored: %s; stopping the session", conn.id, exc)
+                self.dispatch(conn, FaultRaised(Fault.STORAGE))
+                return
+            self._outbox_changed()
+            if self.settings["stop_txn_sampled_data"]:
+                # OCPP 1.6 §9.1.31 StopTxnSampledData: every MeterValueSampleInterval of the transaction.
+                conn.stop_txn_data.append(self.sample(conn, "Sample.Periodic", self.settings["stop_txn_sampled_data"]))
+        conn.next_sample = now + interval
+
+    def sample(self, conn: Connector, context: str, measurands: list[str] | None = None) -> dict[str, Any]:
+        """One sampled reading in the agent's neutral form (OCPP 1.6 §7.43 SampledValue names)."""
+        wanted = measurands if measurands is not None else self.settings["meter_sampled_data"]
+        reading = conn.reading
+        values: list[dict[str, Any]] = []
+        for measurand in wanted:
+            if measurand == "Energy.Active.Import.Register" and reading:
+                values.append(_value(measurand, reading.energy_wh, "Wh", context))
+            elif measurand == "Power.Active.Import" and reading:
+                values.append(_value(measurand, reading.power_w, "W", context))
+            elif measurand == "Current.Import" and reading:
+                for i, amps in enumerate(reading.current_a[: conn.phases]):
+                    values.append(_value(measurand, amps, "A", context, f"L{i + 1}"))
+            elif measurand == "Voltage" and reading:
+                for i, volts in enumerate(reading.voltage_v[: conn.phases]):
+                    values.append(_value(measurand, volts, "V", context, f"L{i + 1}-N"))
+            elif measurand == "Current.Offered":
+                values.append(_value(measurand, conn.session.offered_a or 0.0, "A", context))
+            elif measurand == "Temperature" and self.temperature_c is not None:
+                values.append(_value(measurand, self.temperature_c, "Celsius", context))
+        return {"timestamp": self.clock.iso(), "values": values}
+
+    async def _clock_aligned_samples(self) -> None:
+        """OCPP 1.6 §9.1.3 ClockAlignedDataInterval: samples at whole multiples of the
+        interval since midnight (backend time), MeterValuesAlignedData measurands."""
+        while True:
+            interval = self.settings["clock_aligned_interval_s"]
+            if interval <= 0:
+                await asyncio.sleep(5)
+                continue
+            now = self.clock.now()
+            since_midnight = now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6
+            await asyncio.sleep(interval - since_midnight % interval)
+            for conn in self.connectors.values():
+                if conn.reading is None:
+                    continue
+                try:
+                    self._aligned_sample(conn)
+                except StorageError as exc:
+                    log.warning("connector %d: clock-aligned sample not stored: %s", conn.id, exc)
+
+    def _aligned_sample(self, conn: Connector) -> None:
+        sample = self.sample(conn, "Sample.Clock", self.settings["meter_aligned_data"])
+        if conn.tx_local_id is not None and conn.session.transaction is not None:
+            self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample]})
+            self._outbox_changed()
+            if self.settings["stop_txn_aligned_data"]:
+                conn.stop_txn_data.append(self.sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"]))
+        elif self.backend is not None:
+            self.backend.meter_values(conn.id, sample)
+
+
+def _value(measurand: str, value: float, unit: str, context: str, phase: str | None = None) -> dict[str, Any]:
+    sampled = {"measurand": measurand, "value": f"{value:.1f}" if unit != "Wh" else f"{round(value)}", "unit": unit, "context": context}
+    if phase:
+        sampled["phase"] = phase
+    return sampled

@@ -1,0 +1,470 @@
+"""The station: connectors, their hardware and their sessions, run together.
+
+It polls each board and meter, turns what it sees into session events, carries
+out the commands the sessions return (board writes, durable transaction
+messages, status reports) and answers what the backend asks (remote start/stop).
+It knows the backend only through ``agent.backend.ports.Backend``. Polling the devices is in
+``agent/station/device_poller.py`` and meter values in ``agent/station/meter_sampler.py`` (mixins of ``Station``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.station.authorization import Authorizer, LocalAuthorization
+from agent.backend.ports import Backend
+from agent.station.charging_limits import ChargingLimits
+from agent.station.clock import Clock
+from agent.core.session import (
+    AuthorizationResult,
+    Authorize,
+    AvailabilityChanged,
+    CardIgnored,
+    CardPresented,
+    Command,
+    ConnectorStatus,
+    Event,
+    Fault,
+    FaultCleared,
+    FaultRaised,
+    OfferCurrent,
+    RemoteStartRequested,
+    ReservationEnded,
+    ReserveResult,
+    Session,
+    StartTransaction,
+    StatusChanged,
+    StopReason,
+    StopRequested,
+    StopTransaction,
+    TransactionRecorded,
+    TransactionRejected,
+)
+from agent.station.reservations import ReservationDesk
+from agent.station.history import History
+from agent.station.meter_sampler import MeterSampling
+from agent.station.device_poller import DevicePolling
+from agent.persistence.settings import Settings
+from agent.persistence.store import StorageError, Store, TransactionRecord
+from drivers.interfaces import (
+    BoardStatus,
+    CardReader,
+    DeviceError,
+    DeviceUnavailable,
+    EvseBoard,
+    MeterReading,
+    PowerMeter,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Connector:
+    id: int
+    board: EvseBoard
+    meter: PowerMeter | None
+    session: Session
+    poll_interval_s: float = 0.25
+    phases: int = 3
+    reading: MeterReading | None = None
+    tx_local_id: int | None = None
+    device_failures: dict[str, int] = field(default_factory=dict)  # failed reads in a row: "board", "meter"
+    over_current_reads: int = 0
+    offer_mismatches: int = 0
+    board_fault: Fault | None = None  # the fault the board itself reports now
+    next_sample: float = 0.0
+    restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
+    stop_txn_data: list[dict[str, Any]] = field(default_factory=list)  # samples for StopTransaction
+    commands: asyncio.Queue = field(default_factory=asyncio.Queue)
+    last_status: BoardStatus | None = None
+    safety: Any = None  # agent.station.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
+
+
+class Station(DevicePolling, MeterSampling):
+    def __init__(
+        self,
+        connectors: list[Connector],
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        card_reader: CardReader | None = None,
+        monotonic: Callable[[], float] = Clock.monotonic,
+        storage_ok: bool = True,
+        storage_recheck_s: float = 30.0,
+    ) -> None:
+        self.connectors = {c.id: c for c in connectors}
+        self.storage_ok = storage_ok  # False: running on a memory store, nothing is kept
+        self.storage_recheck_s = storage_recheck_s
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.card_reader = card_reader
+        self.backend: Backend | None = None
+        # OCPP 1.6 §3.5: local list, cache and the rules; the adapter feeds the cache.
+        self.authorizer = Authorizer(LocalAuthorization(store, settings, clock.now), settings)
+        self._monotonic = monotonic
+        self._tasks: list[asyncio.Task] = []
+        self.last_card: str | None = None
+        self.temperature_c: float | None = None  # the station's sensor, kept by agent/station/thermal.py
+        for record in store.open_transactions():
+            conn = self.connectors.get(record.connector_id)
+            if conn is not None:
+                conn.tx_local_id = record.local_id
+                conn.restored = record
+        settings.on_change(self._setting_changed)
+        stored = store.settings()
+        for conn in connectors:
+            conn.session.connection_timeout_s = settings["connection_timeout_s"]
+            conn.session.stop_on_ev_disconnect = settings["stop_on_ev_disconnect"]
+            # Availability set by the backend persists across restarts (OCPP 1.6 §5.2).
+            if stored.get(f"availability.{conn.id}") == "inoperative":
+                conn.session.available = False
+        self._transaction_ended = asyncio.Event()
+        self._unstored_stops: list[tuple] = []  # (local_id, meter_stop, timestamp, reason, body)
+        self.history = History(store, clock.iso)
+        # OCPP 1.6 §3.12: after availability and open transactions are known.
+        self.reservations = ReservationDesk(store, clock, monotonic, self.connectors, self.dispatch)
+        self.reservations.restore()
+        self.charging_limits = ChargingLimits(self, monotonic)  # smart charging profiles
+
+    # ---- running ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        for conn in self.connectors.values():
+            if not self.storage_ok:
+                self.dispatch(conn, FaultRaised(Fault.STORAGE))
+            self._tasks.append(asyncio.create_task(self._poll(conn), name=f"poll-{conn.id}"))
+            self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
+            if conn.safety is not None:
+                conn.safety.attach(conn, lambda e, c=conn: self.dispatch(c, e), lambda: bool(self.backend and self.backend.online))
+                self._tasks.append(asyncio.create_task(conn.safety.run(), name=f"safety-{conn.id}"))
+        if self.card_reader is not None:
+            self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
+        self._tasks.append(asyncio.create_task(self._clock_aligned_samples(), name="aligned-samples"))
+        self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage"))
+        self._tasks.append(asyncio.create_task(self.charging_limits.run(), name="charging-limits"))
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+
+    async def shutdown(self) -> None:
+        """Stop polling; leave each board with charging off only if no session runs."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _setting_changed(self, name: str, value: Any) -> None:
+        for conn in self.connectors.values():
+            if name == "connection_timeout_s":
+                conn.session.connection_timeout_s = value
+            elif name == "stop_on_ev_disconnect":
+                conn.session.stop_on_ev_disconnect = value
+
+    def dispatch(self, conn: Connector, event: Event) -> None:
+        """Feed ``event`` to the connector's session and queue what it commands."""
+        commands = conn.session.handle(event, self._monotonic())
+        if conn.safety is not None:
+            conn.safety.session_changed()  # the GPIO contactor follows the session at once
+        if commands:
+            log.debug("connector %d: %s -> %s", conn.id, event, commands)
+            conn.commands.put_nowait(commands)
+
+    # ---- carrying out commands -----------------------------------------------------
+
+    async def _execute(self, conn: Connector) -> None:
+        while True:
+            commands: list[Command] = await conn.commands.get()
+            for command in commands:
+                try:
+                    await self._run_command(conn, command)
+                except asyncio.CancelledError:
+                    raise
+                except StorageError as exc:
+                    log.critical("connector %d: %s could not be stored: %s", conn.id, command, exc)
+                except Exception:
+                    log.exception("connector %d: %s failed", conn.id, command)
+
+    async def _run_command(self, conn: Connector, command: Command) -> None:
+        match command:
+            case OfferCurrent(amps):
+                if conn.safety is not None:
+                    amps = conn.safety.gate_offer(amps)  # lock before power, RCM self-test first
+                try:
+                    await conn.board.set_current_limit(amps)
+                except (DeviceUnavailable, DeviceError) as exc:
+                    # The poll loop notices a lost board; it restates the offer when it is back.
+                    log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
+            case StartTransaction(id_tag, reservation_id, start):
+                try:
+                    meter_start = await self._fresh_energy_wh(conn)
+                    timestamp = self.clock.iso()
+                    conn.tx_local_id = self.store.begin_transaction(
+                        conn.id,
+                        id_tag,
+                        meter_start,
+                        timestamp,
+                        {"connector_id": conn.id, "id_tag": id_tag, "meter_start_wh": meter_start,
+                         "timestamp": timestamp, "reservation_id": reservation_id},
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # A transaction that is not stored and queued cannot be billed: whatever the
+                    # reason, it does not start and no energy is offered for it (the session
+                    # waits for TransactionRecorded); the connector faults.
+                    storage = isinstance(exc, StorageError)
+                    log.critical("connector %d: transaction by %s not recorded, no energy offered: %s: %s",
+                                 conn.id, id_tag, type(exc).__name__, exc, exc_info=not storage)
+                    self.dispatch(conn, FaultRaised(Fault.STORAGE if storage else Fault.NOT_RECORDED))
+                    return
+                conn.next_sample = 0.0
+                conn.stop_txn_data = []
+                self.dispatch(conn, TransactionRecorded(start))  # now the session offers energy
+                log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
+                self.history.record(conn.id, "start", f"transaction {conn.tx_local_id} by {id_tag} at {meter_start} Wh")
+                self._outbox_changed()
+            case StopTransaction(reason, id_tag):
+                if conn.tx_local_id is not None:
+                    await self._finish_transaction(conn, reason, id_tag, conn.tx_local_id)
+            case Authorize(id_tag):
+                asyncio.create_task(self._authorize(conn, id_tag))
+            case StatusChanged(status, fault):
+                log.info("connector %d: %s%s", conn.id, status.value, f" ({fault.value})" if fault else "")
+                self.history.record(conn.id, "status", status.value + (f" ({fault.value})" if fault else ""))
+                if self.backend is not None:
+                    self.backend.status_changed(conn.id, status, fault)
+            case CardIgnored(id_tag, why):
+                log.info("connector %d: card %s: %s", conn.id, id_tag, why)
+            case ReservationEnded(reservation_id, why):
+                self.reservations.ended(conn.id, reservation_id, why)
+
+    async def _finish_transaction(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int) -> None:
+        if conn.session.offered_a == 0 and conn.last_status is not None and conn.last_status.relay_closed:
+            await self._wait_relay_open(conn)
+        meter_stop = await self._fresh_energy_wh(conn)
+        timestamp = self.clock.iso()
+        body: dict[str, Any] = {
+            "meter_stop_wh": meter_stop,
+            "timestamp": timestamp,
+            "reason": reason.value,
+            "transaction_data": [],
+        }
+        if id_tag:
+            body["id_tag"] = id_tag
+        stop_measurands = list(
+            dict.fromkeys(self.settings["stop_txn_sampled_data"] + self.settings["stop_txn_aligned_data"])
+        )
+        if stop_measurands and conn.reading is not None:
+            try:
+                body["transaction_data"] = conn.stop_txn_data + [self.sample(conn, "Transaction.End", stop_measurands)]
+            except Exception:  # the stop is recorded all the same, without its transactionData
+                log.exception("connector %d: transactionData of transaction %d left out", conn.id, local_id)
+        try:
+            self.store.end_transaction(local_id, meter_stop, timestamp, reason.value, body)
+        except StorageError as exc:
+            # Disk full / read-only: the stop is kept in memory and stored when the disk
+            # takes writes again (_watch_storage); the session ends all the same.
+            log.critical(
+                "connector %d: StopTransaction of transaction %d (%s, meterStop %d Wh at %s) not stored: %s; "
+                "kept in memory until storage works again",
+                conn.id, local_id, reason.value, meter_stop, timestamp, exc,
+            )
+            self._unstored_stops.append((local_id, meter_stop, timestamp, reason.value, body))
+            if Fault.STORAGE not in conn.session.faults:
+                self.dispatch(conn, FaultRaised(Fault.STORAGE))
+        if conn.tx_local_id == local_id:
+            conn.tx_local_id = None
+            conn.stop_txn_data = []
+        self._transaction_ended.set()
+        log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
+        self.history.record(conn.id, "stop", f"transaction {local_id} ({reason.value}) at {meter_stop} Wh")
+        self._outbox_changed()
+
+    async def _wait_relay_open(self, conn: Connector, timeout_s: float = 2.0) -> None:
+        """Give the board a moment to report the contactor open, so meterStop is final."""
+        deadline = self._monotonic() + timeout_s
+        while self._monotonic() < deadline:
+            try:
+                status = await conn.board.read_status()
+            except (DeviceUnavailable, DeviceError):
+                return
+            if not status.relay_closed:
+                return
+            await asyncio.sleep(conn.poll_interval_s / 2)
+
+    async def _authorize(self, conn: Connector, id_tag: str) -> None:
+        try:
+            verdict = await self.authorizer.authorize(id_tag, self.backend)
+        except Exception:  # never leave the session waiting for an answer: refuse
+            log.exception("card %s: authorization failed", id_tag)
+            self.dispatch(conn, AuthorizationResult(id_tag, False))
+            return
+        log.info("card %s: %s", id_tag, verdict.why)
+        self.dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
+
+    def _outbox_changed(self) -> None:
+        if self.backend is not None:
+            self.backend.outbox_changed()
+
+    # ---- cards ---------------------------------------------------------------------
+
+    async def _read_cards(self) -> None:
+        async for id_tag in self.card_reader.cards():
+            self.last_card = id_tag
+            parent = None
+            running = [c.session.transaction for c in self.connectors.values() if c.session.transaction]
+            if any(tx.parent_id_tag for tx in running) and all(tx.id_tag != id_tag for tx in running):
+                # A card of the same group may stop a session (OCPP 1.6 §5.16): learn its parent.
+                try:
+                    parent = await self.authorizer.parent_of(id_tag, self.backend)
+                except Exception:  # the card still counts as itself; the reader goes on
+                    log.exception("card %s: cannot learn its parent idTag", id_tag)
+            conn = self._connector_for_card(id_tag, parent)
+            log.info("card %s presented -> connector %d", id_tag, conn.id)
+            if self.reservations.refuses(conn, id_tag, parent):
+                log.info("card %s: the last free connector is kept for a reservation", id_tag)
+                continue
+            self.reservations.claim(conn, id_tag, parent)
+            self.dispatch(conn, CardPresented(id_tag, parent))
+
+    def _connector_for_card(self, id_tag: str, parent_id_tag: str | None = None) -> Connector:
+        conns = list(self.connectors.values())
+        for conn in conns:  # the card's own session (or its group's): a tap stops it
+            tx = conn.session.transaction
+            if tx is not None and (tx.id_tag == id_tag or (parent_id_tag and tx.parent_id_tag == parent_id_tag)):
+                return conn
+        for conn in conns:  # the connector reserved for this card (OCPP 1.6 §3.12)
+            if conn.session.reservation is not None and not conn.session.reserved_for_other(id_tag, parent_id_tag):
+                return conn
+        conns = [c for c in conns if not c.session.reserved_for_other(id_tag, parent_id_tag)] or conns
+        for conn in conns:  # an EV plugged in and waiting for a card
+            if conn.session.plugged and conn.session.can_start() and conn.session.authorized is None:
+                return conn
+        for conn in conns:
+            if conn.session.can_start() and conn.session.authorized is None:
+                return conn
+        return conns[0]
+
+    # ---- what the backend asks -----------------------------------------------------
+
+    def remote_start(self, id_tag: str, connector_id: int | None) -> bool:
+        """OCPP 1.6 §5.11: Accepted when the connector can start; the session does the rest."""
+        if connector_id is None:
+            candidates = [c for c in self.connectors.values() if c.session.can_start() and c.session.authorized is None]
+            candidates = [c for c in candidates if not c.session.reserved_for_other(id_tag)]  # OCPP 1.6 §3.12
+            candidates.sort(key=lambda c: (c.session.reservation is None, not c.session.plugged))
+            conn = candidates[0] if candidates else None
+        else:
+            conn = self.connectors.get(connector_id)
+        if conn is None or not conn.session.can_start() or conn.session.authorized is not None:
+            return False
+        if conn.session.reserved_for_other(id_tag) or self.reservations.refuses(conn, id_tag):
+            return False  # OCPP 1.6 §3.12.1
+        self.reservations.claim(conn, id_tag)
+        if self.settings["authorize_remote_tx_requests"]:
+            asyncio.create_task(self._authorize_then_start(conn, id_tag))
+        else:
+            self.dispatch(conn, RemoteStartRequested(id_tag))
+        return True
+
+    async def _authorize_then_start(self, conn: Connector, id_tag: str) -> None:
+        verdict = await self.authorizer.authorize(id_tag, self.backend)
+        log.info("remote start %s: %s", id_tag, verdict.why)
+        if verdict.accepted:
+            self.dispatch(conn, RemoteStartRequested(id_tag))
+
+    def reserve(
+        self, connector_id: int, id_tag: str, parent_id_tag: str | None, expiry: dt.datetime, reservation_id: int
+    ) -> ReserveResult:
+        """OCPP 1.6 §5.13: reserve a connector (0: any) for ``id_tag`` until ``expiry`` (wall clock)."""
+        return self.reservations.reserve(connector_id, id_tag, parent_id_tag, expiry, reservation_id)
+
+    def cancel_reservation(self, reservation_id: int) -> bool:
+        """OCPP 1.6 §5.1: False when no reservation has this id."""
+        return self.reservations.cancel(reservation_id)
+
+    def remote_stop(self, remote_tx_id: int) -> bool:
+        for conn in self.connectors.values():
+            if conn.tx_local_id is None or conn.session.transaction is None:
+                continue
+            record = self.store.transaction(conn.tx_local_id)
+            if record is not None and record.remote_id == remote_tx_id:
+                self.dispatch(conn, StopRequested(StopReason.REMOTE))
+                return True
+        return False
+
+    def transaction_rejected(self, local_tx_id: int) -> None:
+        """StartTransaction.conf said the idTag is not valid (OCPP 1.6 §5.16 StopTransactionOnInvalidId)."""
+        for conn in self.connectors.values():
+            if conn.tx_local_id == local_tx_id:
+                self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
+
+    async def _watch_storage(self) -> None:
+        """Store what could not be stored, and clear the storage fault, once the database
+        takes writes again."""
+        while True:
+            await asyncio.sleep(self.storage_recheck_s)
+            faulted = [c for c in self.connectors.values() if Fault.STORAGE in c.session.faults]
+            if not faulted or not self.storage_ok:
+                continue
+            try:
+                while self._unstored_stops:
+                    self.store.end_transaction(*self._unstored_stops[0])
+                    self._unstored_stops.pop(0)
+                    self._outbox_changed()
+                self.store.put_setting("storage.probe", self.clock.iso())
+            except StorageError:
+                continue
+            log.info("storage: writable again")
+            for conn in faulted:
+                self.dispatch(conn, FaultCleared(Fault.STORAGE))
+
+    def change_availability(self, connector_id: int, available: bool) -> str:
+        """OCPP 1.6 §5.2: "Accepted", "Scheduled" (after the running transaction) or "Rejected"."""
+        if connector_id == 0:
+            targets = list(self.connectors.values())
+        elif connector_id in self.connectors:
+            targets = [self.connectors[connector_id]]
+        else:
+            return "Rejected"
+        scheduled = False
+        for conn in targets:
+            self.store.put_setting(f"availability.{conn.id}", "operative" if available else "inoperative")
+            self.dispatch(conn, AvailabilityChanged(available))
+            scheduled = scheduled or conn.session.scheduled_available is not None
+        return "Scheduled" if scheduled else "Accepted"
+
+    async def stop_all(self, reason: StopReason, timeout_s: float = 10.0) -> None:
+        """End every running transaction (Reset) and wait until each stop is stored."""
+        running = [c for c in self.connectors.values() if c.session.transaction is not None]
+        for conn in running:
+            self.dispatch(conn, StopRequested(reason))
+        async with asyncio.timeout(timeout_s):
+            while any(c.tx_local_id is not None for c in running):
+                self._transaction_ended.clear()
+                await self._transaction_ended.wait()
+
+    def unlock(self, connector_id: int) -> bool:
+        """OCPP 1.6 §5.18: finish the connector's transaction first; True if there was one."""
+        conn = self.connectors.get(connector_id)
+        if conn is None or conn.session.transaction is None:
+            return False
+        self.dispatch(conn, StopRequested(StopReason.UNLOCK_COMMAND))
+        return True
+
+    def charge_point_status(self) -> tuple[ConnectorStatus, Fault | None]:
+        """Connector 0: Unavailable when every connector is, else Available."""
+        if all(not c.session.available for c in self.connectors.values()):
+            return ConnectorStatus.UNAVAILABLE, None
+        return ConnectorStatus.AVAILABLE, None
+
+    def statuses(self) -> dict[int, tuple[ConnectorStatus, Fault | None]]:
+        return {c.id: (c.session.status(), c.session.fault) for c in self.connectors.values()}

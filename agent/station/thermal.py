@@ -1,0 +1,131 @@
+"""Thermal protection from the station's temperature sensor (TMP102 / LM75 on I²C).
+
+Above ``derate_above_c`` every connector's current is derated, linearly from its
+maximum at ``derate_above_c`` down to 6 A (the least the pilot can signal, IEC 61851-1)
+at ``stop_above_c``, in whole amperes; at ``stop_above_c`` the connectors turn Faulted
+(``Fault.HIGH_TEMPERATURE``, OCPP HighTemperature): the contactor opens, a running
+transaction is suspended, and it resumes once the temperature is ``hysteresis_c``
+below the stop threshold. A sensor that stops answering suspends charging the same way
+(``Fault.TEMP_SENSOR``): without it nothing guards the temperature.
+
+Derating reaches the session as ``DerateChanged`` (its own fact beside smart charging's
+limit). While a connector offers current its derating changes at most every 5 s
+(IEC 61851-1, docs/hardware/control-pilot.md#timing); the stop acts at once. The last reading is kept in
+``station.temperature_c`` for the Temperature measurand of MeterValues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from agent.station.clock import Clock
+from agent.core.session import MIN_OFFER_A, DerateChanged, Fault, FaultCleared, FaultRaised
+from drivers.interfaces import DeviceError, DeviceUnavailable, TemperatureSensor
+
+if TYPE_CHECKING:
+    from agent.station.station import Connector, Station
+
+log = logging.getLogger(__name__)
+
+PWM_UPDATE_INTERVAL_S = 5.0  # IEC 61851-1 (docs/hardware/control-pilot.md#timing)
+LOST_AFTER_FAILURES = 3
+
+
+@dataclass(frozen=True)
+class ThermalLimits:
+    derate_above_c: float = 60.0
+    stop_above_c: float = 75.0
+    hysteresis_c: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not self.derate_above_c < self.stop_above_c:
+            raise ValueError("derate_above_c must be below stop_above_c")
+        if self.hysteresis_c < 0:
+            raise ValueError("hysteresis_c must be >= 0")
+
+
+def derated_current(celsius: float, max_a: float, limits: ThermalLimits) -> float | None:
+    """The current allowed at ``celsius`` (None: no derating)."""
+    if celsius <= limits.derate_above_c or max_a <= MIN_OFFER_A:
+        return None
+    share = min(1.0, (celsius - limits.derate_above_c) / (limits.stop_above_c - limits.derate_above_c))
+    return float(max(MIN_OFFER_A, math.floor(max_a - share * (max_a - MIN_OFFER_A))))
+
+
+def overheated(celsius: float, was_overheated: bool, limits: ThermalLimits) -> bool:
+    if celsius >= limits.stop_above_c:
+        return True
+    return was_overheated and celsius > limits.stop_above_c - limits.hysteresis_c
+
+
+class ThermalGuard:
+    def __init__(self, station: Station, sensor: TemperatureSensor, limits: ThermalLimits,
+                 interval_s: float = 1.0, monotonic: Callable[[], float] | None = None) -> None:
+        self.station = station
+        self.sensor = sensor
+        self.limits = limits
+        self.interval_s = interval_s
+        self._monotonic = monotonic or Clock.monotonic
+        self.hot = False
+        self.failures = 0
+        self._applied: dict[int, float | None] = {}
+        self._last_change: dict[int, float] = {}
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the guard never ends: log and go on
+                log.exception("thermal: check failed")
+            await asyncio.sleep(self.interval_s)
+
+    async def check(self) -> None:
+        try:
+            celsius = await self.sensor.read_celsius()
+        except (DeviceUnavailable, DeviceError) as exc:
+            self.failures += 1
+            if self.failures == LOST_AFTER_FAILURES:
+                log.error("thermal: temperature sensor lost (%s): charging suspended", exc)
+                self.station.temperature_c = None
+                self._each(FaultRaised(Fault.TEMP_SENSOR))
+            return
+        if self.failures >= LOST_AFTER_FAILURES:
+            log.info("thermal: temperature sensor answers again")
+            self._each(FaultCleared(Fault.TEMP_SENSOR))
+        self.failures = 0
+        self.station.temperature_c = celsius
+        hot = overheated(celsius, self.hot, self.limits)
+        if hot != self.hot:
+            self.hot = hot
+            if hot:
+                log.error("thermal: %.1f °C, at or above %.1f °C: charging stops", celsius, self.limits.stop_above_c)
+            else:
+                log.info("thermal: %.1f °C: cooled down, charging may go on", celsius)
+            self._each(FaultRaised(Fault.HIGH_TEMPERATURE) if hot else FaultCleared(Fault.HIGH_TEMPERATURE))
+        for conn in self.station.connectors.values():
+            self._derate(conn, derated_current(celsius, conn.session.max_current_a, self.limits), celsius)
+
+    def _each(self, event) -> None:
+        for conn in self.station.connectors.values():
+            self.station.dispatch(conn, event)
+
+    def _derate(self, conn: Connector, amps: float | None, celsius: float) -> None:
+        if amps == self._applied.get(conn.id):
+            return
+        now = self._monotonic()
+        if conn.session.offered_a and now < self._last_change.get(conn.id, -math.inf) + PWM_UPDATE_INTERVAL_S:
+            return  # the PWM changed less than 5 s ago: next reading
+        self._applied[conn.id] = amps
+        self._last_change[conn.id] = now
+        if amps is None:
+            log.info("connector %d: %.1f °C: no thermal derating", conn.id, celsius)
+        else:
+            log.warning("connector %d: %.1f °C: derated to %.0f A", conn.id, celsius, amps)
+        self.station.dispatch(conn, DerateChanged(amps))
