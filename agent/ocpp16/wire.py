@@ -81,7 +81,7 @@ class Screened:
 
     message: Any = None  # the frame parsed (None: not JSON, the library says so itself)
     answer: str | None = None  # a CALLERROR to send back
-    forward: str | None = None  # what the library gets; None: nothing
+    forward: str | bytes | None = None  # what the library gets; None: nothing
 
 
 def screen(frame: str | bytes) -> Screened:
@@ -154,9 +154,9 @@ def _bad_number(value: Any) -> tuple[str, str] | None:
             stack.extend(item)
         elif isinstance(item, _NotJson):
             return "FormationViolation", f"{item.name} is not a JSON number (RFC 8259 section 6)"
-        elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            if not (math.isfinite(item) and -NUMBER_LIMIT <= item <= NUMBER_LIMIT):
-                return "PropertyConstraintViolation", f"{item!r:.40} is out of range (at most 2^53 - 1 in magnitude)"
+        elif (isinstance(item, (int, float)) and not isinstance(item, bool)
+              and not (math.isfinite(item) and -NUMBER_LIMIT <= item <= NUMBER_LIMIT)):
+            return "PropertyConstraintViolation", f"{item!r:.40} is out of range (at most 2^53 - 1 in magnitude)"
     return None
 
 
@@ -174,7 +174,7 @@ class SpecConnection:
     def __init__(self, ws) -> None:
         self._ws = ws
 
-    async def recv(self) -> str:
+    async def recv(self) -> str | bytes:
         while True:
             frame = await self._ws.recv()
             screened = screen(frame)

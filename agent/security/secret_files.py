@@ -41,7 +41,7 @@ _LEARNED_MAX = 32
 _learned: dict[str, str] = {}  # form -> replacement, oldest first; shared by every RedactSecrets
 
 
-def learn_secret(value: str, raw: str = "") -> None:
+def learn_secret(value: object, raw: str = "") -> None:
     """Remove ``value`` from every log line from now on: as the JSON string literal(s) it was
     written as in ``raw`` (the frame it came in), as JSON and Python would print it, and bare."""
     if not isinstance(value, str) or not value:

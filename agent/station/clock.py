@@ -36,7 +36,7 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EARLIEST = dt.datetime(2024, 1, 1, tzinfo=UTC)  # before this release existed
 LATEST = dt.datetime(2100, 1, 1, tzinfo=UTC)
 # A change of the agent's time by more than this is a "SettingSystemTime" security event.

@@ -22,7 +22,7 @@ YEAR_9999 = "9999-12-31T23:59:59Z"
 
 
 def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def sane(timestamp: str) -> bool:
@@ -187,10 +187,10 @@ async def test_an_escaped_authorization_key_reaches_no_log_and_no_diagnostics(ra
     await raw_csms.connected()
     # DEBUG: the library logs the frame as it came, the key's name JSON-escaped (the key is then
     # Rejected, over ws://, but it was sent, and logged).
-    await raw_csms.send('[2,"k1","ChangeConfiguration",{"key":"Authorization\\u004bey","value":"%s"}]' % KEY)
+    await raw_csms.send('[2,"k1","ChangeConfiguration",{"key":"Authorization\\u004bey","value":"' + KEY + '"}]')
     assert (await raw_csms.response_to("k1"))[0] == 3
     # ERROR: the library refuses a frame (a property the schema does not have) and logs its payload.
-    await raw_csms.send('[2,"k2","ChangeConfiguration",{"key":"AuthorizationKey","value":"%s","why":1}]' % OTHER_KEY)
+    await raw_csms.send('[2,"k2","ChangeConfiguration",{"key":"AuthorizationKey","value":"' + OTHER_KEY + '","why":1}]')
     assert (await raw_csms.response_to("k2"))[2] == "FormationViolation"
     uid = await raw_csms.call("GetDiagnostics", {"location": http_server.url("/upload")})
     name = (await raw_csms.response_to(uid))[2]["fileName"]

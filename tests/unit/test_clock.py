@@ -6,7 +6,7 @@ import pytest
 
 from agent.station.clock import CONFIRMATIONS, EARLIEST, MAX_CORRECTION_S, Clock
 
-T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc).timestamp()
+T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC).timestamp()
 
 
 class Times:
@@ -22,7 +22,7 @@ class Times:
 
 
 def iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_a_time_outside_the_sane_window_is_refused_and_the_clock_keeps_working(c
 
 
 def test_the_first_sync_may_move_the_time_a_lot(clock, times):
-    times.wall = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc).timestamp() + 30  # a Pi without RTC, before NTP
+    times.wall = dt.datetime(1970, 1, 1, tzinfo=dt.UTC).timestamp() + 30  # a Pi without RTC, before NTP
     assert clock.sync("2026-05-01T12:00:00Z")
     assert clock.iso() == "2026-05-01T12:00:00.000Z"
     assert len(clock.jumps) == 1  # SettingSystemTime

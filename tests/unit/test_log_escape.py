@@ -7,11 +7,11 @@ import logging
 
 import pytest
 
+from agent.persistence.store import Store
 from agent.security import log_escape
-from agent.station.clock import Clock
 from agent.security.events import SecurityEvent, SecurityEvents
 from agent.security.security_log import EVENTS_LOGGER, install_security_log
-from agent.persistence.store import Store
+from agent.station.clock import Clock
 
 FORGED = "2026-01-01 00:00:00,000 CRITICAL [CP-1] agent.firmware: firmware installed"
 

@@ -43,10 +43,10 @@ def log_text():
 @pytest.mark.parametrize(
     "frame",
     [
-        '[2,"a1","ChangeConfiguration",{"key":"Authorization\\u004bey","value":"%s"}]' % KEY,
-        '[2,"a2","ChangeConfiguration",{"value":"\\u0030\\u0030%s","key":"AuthorizationKey"}]' % KEY[2:],
-        '[2,"a3","ChangeConfiguration",{"key":"AuthorizationKey","value":"%s","extra":1}]' % KEY,
-        '[2,"a4","ChangeConfiguration",{"key":"authorizationkey","value":"%s"}]' % KEY,
+        '[2,"a1","ChangeConfiguration",{"key":"Authorization\\u004bey","value":"' + KEY + '"}]',
+        '[2,"a2","ChangeConfiguration",{"value":"\\u0030\\u0030' + KEY[2:] + '","key":"AuthorizationKey"}]',
+        '[2,"a3","ChangeConfiguration",{"key":"AuthorizationKey","value":"' + KEY + '","extra":1}]',
+        '[2,"a4","ChangeConfiguration",{"key":"authorizationkey","value":"' + KEY + '"}]',
     ],
 )
 async def test_the_key_is_removed_from_the_frame_the_library_logs_and_from_its_error(log_text, frame):
