@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--charge-point-id", help="overrides charge_point.id")
     run.add_argument("--data-dir", help="overrides storage.data_dir")
     run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides log.level")
+    run.add_argument("--ocpp-version", choices=["1.6"], help="offer only this OCPP version (overrides ocpp.versions)")
 
     check = commands.add_parser("check-config", help="check a configuration file and exit")
     check.add_argument("--config", required=True)
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             "charge_point.id": args.charge_point_id,
             "storage.data_dir": args.data_dir,
             "log.level": args.log_level,
+            "ocpp.versions": [f"ocpp{args.ocpp_version}"] if args.ocpp_version else None,
         }
     try:
         if overrides.get("ocpp.csms_url") is not None:

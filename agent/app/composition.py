@@ -11,7 +11,9 @@ import contextlib
 import logging
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agent import __version__
 
@@ -26,6 +28,8 @@ from agent.persistence.settings import Settings
 from agent.station.station import Connector, Station
 from agent.app.status_socket import SOCKET_NAME, StatusServer
 from agent.app.status_socket import snapshot as status_snapshot
+from agent.backend.reports import ReportQueue
+from agent.backend.services import AdapterServices
 from agent.persistence.store import DatabaseCorrupt, StorageError, Store
 
 log = logging.getLogger("evse_agent")
@@ -34,18 +38,26 @@ MIB = 1 << 20
 
 
 def build_settings(config: AgentConfig, store: Store) -> Settings:
-    from agent.ocpp16.keys import initial_settings
+    return Settings(store, initial_settings(config))
 
-    return Settings(store, initial_settings(config.ocpp.keys, len(config.connectors)))
+
+def initial_settings(config: AgentConfig) -> dict[str, Any]:
+    """The settings the configuration file sets (``[ocpp.keys]``, OCPP 1.6 key names)."""
+    from agent.ocpp16.keys import KeysError
+    from agent.ocpp16.keys import initial_settings as from_keys
+
+    try:
+        return from_keys(config.ocpp.keys, len(config.connectors))
+    except KeysError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def check(config: AgentConfig) -> None:
     """Checks that need more than the schema (raises ConfigError)."""
     from agent.security.link_security import check_files
-    from agent.ocpp16.keys import initial_settings
-    from agent.ocpp16.security import manufacturer_roots
+    from agent.security.setup import manufacturer_roots
 
-    initial_settings(config.ocpp.keys, len(config.connectors))
+    initial_settings(config)
     check_files(config)
     try:
         manufacturer_roots(config)
@@ -108,42 +120,41 @@ def build_hardware(config: AgentConfig):
     return closeables, hardware, reader, i2c
 
 
-def build_firmware_management(config: AgentConfig, store: Store, station: Station, settings: Settings, clock: Clock, backend, lifecycle: Lifecycle):
-    """OCPP 1.6 §3.11: firmware updates and diagnostics on the backend; returns what must run."""
-    from agent.security.certificates import RootKind
+def build_maintenance(config: AgentConfig, store: Store, station: Station, settings: Settings, clock: Clock,
+                      security, events, reports: ReportQueue, lifecycle: Lifecycle):
+    """Firmware updates and diagnostics (OCPP 1.6 §3.11, the Security Whitepaper; OCPP 2.0.1 L
+    and N): ``(updater, collector, the running release or None)``."""
     from agent.maintenance.diagnostics import DiagnosticsCollector
     from agent.maintenance.firmware import FirmwareUpdater, transactions_running
-    from agent.ocpp16.firmware import report_sender
-    from agent.backend.reports import ReportQueue
-    from agent.security.security_log import install_security_log
     from agent.maintenance.self_update import running_release
-    from agent.persistence.settings import DEFAULTS
     from agent.maintenance.transfer import DownloadLimits
+    from agent.persistence.settings import DEFAULTS
+    from agent.security.certificates import RootKind
+    from agent.security.security_log import install_security_log
 
     data_dir = Path(config.storage.data_dir)
     firmware = config.firmware
-    reports = ReportQueue(report_sender(backend))
     release = running_release()  # a release of agent/maintenance/self_update.py: confirmed once accepted, else rolled back
-    backend.firmware = FirmwareUpdater(
+    updater = FirmwareUpdater(
         store,
         directory=data_dir / "firmware",
-        installer=config.firmware.installer,
-        install_timeout_s=config.firmware.install_timeout_s,
+        installer=firmware.installer,
+        install_timeout_s=firmware.install_timeout_s,
         busy=lambda: transactions_running(station),
         report=reports.put,
         restart=lambda: _restart_after(reports, lifecycle, "firmware installed"),
         now=clock.now,
-        security_events=backend.security_events,
+        security_events=events,
         rollback_reason=release.take_rollback if release else lambda: None,
         allow_unsigned=firmware.allow_unsigned,
-        trust_anchors=lambda: backend.security.certificates.roots(RootKind.MANUFACTURER),
+        trust_anchors=lambda: security.certificates.roots(RootKind.MANUFACTURER),
         download_limits=DownloadLimits(
             max_bytes=int(firmware.max_download_mb * MIB),
             keep_free_bytes=int(firmware.keep_free_mb * MIB),
             deadline_s=firmware.download_timeout_s,
         ),
     )
-    backend.diagnostics = DiagnosticsCollector(
+    collector = DiagnosticsCollector(
         config=config,
         store=store,
         station=station,
@@ -153,10 +164,52 @@ def build_firmware_management(config: AgentConfig, store: Store, station: Statio
         now=clock.now,
         security_log_files=install_security_log(data_dir),  # GetLog SecurityLog (installed in run())
     )
-    if release is None:
-        return [reports.run(), backend.firmware.run()]
-    backend.on_registered = release.confirm
-    return [reports.run(), backend.firmware.run(), release.watch(lifecycle.request_restart)]
+    return updater, collector, release
+
+
+def build_user_info(config: AgentConfig, station: Station, online):
+    """What the person at the charger sees (agent/ui): ``(the adapters' UserInfo, the
+    displays' notes, what must run)``."""
+    from agent.core.pricing import Pricing
+    from agent.ui.displays import ScreenNotes
+    from agent.ui.notes import DriverInfo, MessageBoard
+
+    d = config.driver
+    notes = ScreenNotes()
+    pricing = Pricing(currency_format=d.currency_format, decimals=d.decimals, language=d.language,
+                      supported_languages=tuple(d.supported_languages), final_cost_s=d.final_cost_s)
+    board = MessageBoard()
+    info = DriverInfo(station, notes, pricing, board, online=online, idle_text={"": d.idle_text} if d.idle_text else None)
+    return UserInfo(pricing, board, d.default_price_text, info.changed), notes, [info.run()]
+
+
+@dataclass
+class UserInfo:
+    """agent/backend/services.py UserInfoPort."""
+
+    pricing: Any
+    messages: Any
+    default_price_text: str
+    changed: Any
+
+
+def build_adapters(config: AgentConfig, station: Station, services: AdapterServices) -> dict[str, Any]:
+    """One adapter per OCPP version offered, by subprotocol."""
+    from agent.ocpp16.adapter import Identity, Ocpp16Adapter
+
+    identity = Identity(
+        charge_point_id=config.charge_point.id,
+        vendor=config.charge_point.vendor,
+        model=config.charge_point.model,
+        serial_number=config.charge_point.serial_number,
+        firmware_version=f"evse-agent {__version__}",
+    )
+    adapters: dict[str, Any] = {}
+    for version in config.ocpp.versions:
+        if version == "ocpp1.6":
+            adapters[version] = Ocpp16Adapter(station, services, identity, number_of_connectors=len(config.connectors),
+                                              response_timeout_s=config.ocpp.response_timeout_s)
+    return adapters
 
 
 def _restart_after(reports, lifecycle: Lifecycle, reason: str) -> None:
@@ -207,53 +260,74 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         storage_ok=storage_problem is None,
         storage_recheck_s=config.storage.recheck_interval_s,
     )
+    if config.card_reader.match_reversed and station.card_reader is not None:
+        from agent.station.card_ids import ReversedMatchReader
 
-    from agent.ocpp16.adapter import Ocpp16Backend
+        station.card_reader = ReversedMatchReader(station.card_reader, station.authorizer.local)
 
-    backend = Ocpp16Backend(
-        station,
-        store,
-        settings,
-        clock,
-        charge_point_id=config.charge_point.id,
-        vendor=config.charge_point.vendor,
-        model=config.charge_point.model,
-        serial_number=config.charge_point.serial_number,
-        firmware_version=f"evse-agent {__version__}",
-        response_timeout_s=config.ocpp.response_timeout_s,
-        lifecycle=lifecycle,
-    )
-    station.backend = backend
-    from agent.security.security_log import install_security_log
-
-    # The security log (GetLog SecurityLog) keeps every security event from the first one on.
-    install_security_log(Path(config.storage.data_dir), lambda: backend.security.secrets() if hasattr(backend, "security") else ())
-    from agent.ocpp16.security import install_security
-
-    security = install_security(backend, config)  # security profiles, certificates, security events
+    from agent.backend.outbox import OutboxPump
+    from agent.backend.reports import ReportQueue
+    from agent.backend.router import BackendRouter
     from agent.security.events import SecurityEvent
+    from agent.security.security_log import install_security_log
+    from agent.security.setup import build_security, record_startup
 
+    security, events = build_security(config, store, clock)  # security profiles, certificates, events
+    # The security log (GetLog SecurityLog) keeps every security event from the first one on.
+    install_security_log(Path(config.storage.data_dir), security.secrets)
     # A backend time the clock refuses (agent/station/clock.py: outside 2024-2100, or a jump not confirmed).
-    clock.on_refused = lambda text, why: security.events.record(
-        SecurityEvent.INVALID_MESSAGES, f"currentTime {text!r} refused: {why}"
+    clock.on_refused = lambda text, why: events.record(SecurityEvent.INVALID_MESSAGES, f"currentTime {text!r} refused: {why}")
+    outbox = OutboxPump(
+        store,
+        attempts=lambda: settings["transaction_message_attempts"],
+        interval_s=lambda: settings["transaction_message_retry_interval_s"],
     )
-    from agent.ocpp16.user_features import install_driver_features
-
-    notes, driver_work = install_driver_features(config, backend)  # price/cost, messages, free vend
+    events.queued = outbox.changed
+    router = BackendRouter({})
+    reports = ReportQueue(router.send_report)
+    updater, collector, release = build_maintenance(config, store, station, settings, clock, security, events, reports, lifecycle)
+    user_info, notes, user_work = build_user_info(config, station, lambda: router.online)
+    services = AdapterServices(
+        settings=settings,
+        store=store,
+        clock=clock,
+        lifecycle=lifecycle,
+        outbox=outbox,
+        reports=reports,
+        local_auth=station.authorizer.local,
+        charging_limits=station.charging_limits,
+        security=security,
+        security_events=events,
+        user_info=user_info,
+        firmware=updater,
+        diagnostics=collector,
+        on_registered=release.confirm if release is not None else lambda: None,
+    )
+    router.adapters.update(build_adapters(config, station, services))
+    station.backend = router
+    record_startup(events, config)
     link = Link(
         endpoint_url(config.ocpp.csms_url, config.charge_point.id),
-        backend.subprotocol,
-        backend.run_session,
+        router.subprotocols,
+        router.session,
         ping_interval_s=lambda: settings["websocket_ping_interval_s"],
         reconnect_min_s=config.ocpp.reconnect_min_s,
         reconnect_max_s=config.ocpp.reconnect_max_s,
         policy=security,
     )
     security.reconnect = link.reconnect
-    log.info("evse-agent %s: charge point %s, backend %s", __version__, config.charge_point.id, link.url)
+    log.info("evse-agent %s: charge point %s, backend %s (%s)", __version__, config.charge_point.id, link.url,
+             ", ".join(router.subprotocols))
+    work = [reports.run(), updater.run(), *user_work, *(job for a in router.adapters.values() for job in a.background())]
+    if release is not None:
+        work.append(release.watch(lifecycle.request_restart))
+    if config.free_vend.id_tag:
+        from agent.station.free_vend import FreeVend
+
+        work.append(FreeVend(station, config.free_vend.id_tag).run())
     status_server = StatusServer(
         Path(config.storage.data_dir) / SOCKET_NAME,
-        lambda: status_snapshot(config.charge_point.id, __version__, station, backend, link, store, storage_problem),
+        lambda: status_snapshot(config.charge_point.id, __version__, station, router, link, store, storage_problem),
     )
     try:
         await status_server.start()
@@ -269,9 +343,8 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         asyncio.create_task(link.run(), name="link"),
         asyncio.create_task(lifecycle.stopping.wait(), name="stop"),
         asyncio.create_task(systemd.feed_watchdog(), name="watchdog"),
-        *(asyncio.create_task(work) for work in build_firmware_management(config, store, station, settings, clock, backend, lifecycle)),
-        *(asyncio.create_task(work) for work in build_peripherals(config, station, i2c, notes)),  # OLED, thermal
-        *(asyncio.create_task(work) for work in driver_work),
+        *(asyncio.create_task(job) for job in work),
+        *(asyncio.create_task(job) for job in build_peripherals(config, station, i2c, notes)),  # OLED, thermal
     ]
     systemd.notify(f"READY=1\nSTATUS=charge point {config.charge_point.id}, backend {link.url}")
     try:
@@ -281,7 +354,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
                 raise task.exception()
         systemd.notify("STOPPING=1")
         if lifecycle.restart_requested:  # delivered after the restart (Security Whitepaper)
-            security.events.record(SecurityEvent.RESET_OR_REBOOT, lifecycle.reason)
+            events.record(SecurityEvent.RESET_OR_REBOOT, lifecycle.reason)
         log.info("evse-agent: stopping (%s; sessions resume at the next start)", lifecycle.reason)
     finally:
         for task in tasks:

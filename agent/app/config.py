@@ -36,7 +36,11 @@ class ChargePointSection:
 @dataclass(frozen=True)
 class OcppSection:
     csms_url: str = "ws://127.0.0.1:9000"
-    version: Literal["1.6"] = "1.6"
+    # The OCPP versions offered to the backend as websocket subprotocols, in order of
+    # preference; the backend picks one (agent/backend/link.py). ``evse-agent run
+    # --ocpp-version`` offers exactly one.
+    versions: list[str] = field(default_factory=lambda: ["ocpp1.6"])
+    version: Literal["1.6"] = "1.6"  # older name: read, not used (versions says it)
     # ws:// to anything but loopback sends the link in clear text: only when asked for.
     allow_unencrypted: bool = False
     response_timeout_s: float = 30.0
@@ -421,6 +425,7 @@ def _check_semantics(config: AgentConfig) -> None:
     check_csms_url(config.ocpp.csms_url, "ocpp.csms_url")
     url = urlsplit(config.ocpp.csms_url)
     _check_security(config)
+    _check_versions(config.ocpp.versions)
     _check_i2c(config)
     _check_driver(config)
     if (
@@ -501,6 +506,21 @@ def _check_firmware(config: AgentConfig) -> None:
     for i, path in enumerate(firmware.manufacturer_roots):
         if not path.strip():
             raise ConfigError(f"firmware.manufacturer_roots[{i}]: must name a PEM file or a directory")
+
+
+# The OCPP versions this agent speaks, as websocket subprotocols (agent/app/composition.py
+# builds an adapter for each).
+SUBPROTOCOLS = ("ocpp1.6",)
+
+
+def _check_versions(versions: list[str]) -> None:
+    if not versions:
+        raise ConfigError("ocpp.versions: at least one OCPP version")
+    for i, version in enumerate(versions):
+        if version not in SUBPROTOCOLS:
+            raise ConfigError(f"ocpp.versions[{i}]: {version!r} is not one of {', '.join(map(repr, SUBPROTOCOLS))}")
+    if len(set(versions)) != len(versions):
+        raise ConfigError("ocpp.versions: a version is named twice")
 
 
 def _check_security(config: AgentConfig) -> None:

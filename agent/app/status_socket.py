@@ -130,13 +130,13 @@ def snapshot(charge_point_id: str, version: str, station, backend, link, store, 
         "link": {
             "url": link.url,
             "connected": link.connected,
-            "registration": getattr(backend, "registration", None),
+            "registration": backend.registration(),
             "last_error": link.last_error,
         },
         "queued_messages": store.outbox_length(),
         "storage": storage_problem or (
             f"schema {store.newer_schema} from a newer release, usable by this one" if store.newer_schema else "ok"
         ),
-        "last_card": station.last_card,
+        "last_card": (card := station.last_card()) and card.value,
         "connectors": connectors,
     }

@@ -1,5 +1,10 @@
 """The websocket link to the backend: connect, hand over to the adapter, reconnect.
 
+The link offers the OCPP versions the operator lists as websocket subprotocols, in order of
+preference (OCPP-J 1.6 §3.1.2, OCPP-J 2.0.1 §3.2: "ocpp1.6", "ocpp2.0.1"), and hands the
+connection to the session of the one the backend agreed on; a backend that agrees on none
+is refused.
+
 websockets' own reconnect iterator resets its backoff after every handshake, so a
 backend that accepts and closes at once would be hammered; this loop keeps its own
 exponential backoff with full jitter and a cap, and only forgets failures once a
@@ -83,8 +88,8 @@ class Link:
     def __init__(
         self,
         url: str,
-        subprotocol: str,
-        session: Callable[[ClientConnection], Awaitable[None]],
+        subprotocols: list[str],
+        session: Callable[[str, ClientConnection], Awaitable[None]],
         *,
         ping_interval_s: Callable[[], float],
         reconnect_min_s: float,
@@ -93,7 +98,8 @@ class Link:
     ) -> None:
         self.url = url  # the one connected to last (the policy may change its scheme)
         self._base_url = url
-        self.subprotocol = subprotocol
+        self.subprotocols = list(subprotocols)
+        self.subprotocol: str | None = None  # the one agreed on last
         self._session = session
         self._ping_interval_s = ping_interval_s
         self._min = reconnect_min_s
@@ -153,24 +159,25 @@ class Link:
             options.url,
             ssl=options.ssl,
             additional_headers=options.headers,
-            subprotocols=[Subprotocol(self.subprotocol)],
+            subprotocols=[Subprotocol(name) for name in self.subprotocols],
             ping_interval=ping,
             ping_timeout=ping,
             open_timeout=30,
             close_timeout=5,
             max_size=2**20,
         ) as ws:
-            if ws.subprotocol != self.subprotocol:
+            if ws.subprotocol not in self.subprotocols:
                 # OCPP-J 1.6 §3.1.2: without an agreed subprotocol there is no OCPP link.
                 await ws.close(code=1002, reason="no OCPP subprotocol agreed")
-                raise NoSubprotocol(f"backend agreed on {ws.subprotocol!r}, not {self.subprotocol!r}")
+                raise NoSubprotocol(f"backend agreed on {ws.subprotocol!r}, not one of {self.subprotocols}")
+            self.subprotocol = ws.subprotocol
             log.info("link: connected to %s (%s)", self.url, ws.subprotocol)
             self._policy.connected()
             self.connected = True
             self._ws = ws
             self.last_error = None
             try:
-                await self._session(ws)
+                await self._session(ws.subprotocol, ws)
             finally:
                 self.connected = False
                 self._ws = None

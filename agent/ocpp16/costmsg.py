@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
-from agent.core.pricing import ChargingPrice, Cost, Pricing, PricingError, Texts, amount
+from agent.backend.ports import TransactionView
+from agent.backend.services import ChargingPrice, Cost, Pricing, PricingError, Texts, amount
 
 if TYPE_CHECKING:
-    from agent.ocpp16.adapter import Ocpp16Backend
-    from agent.station.station import Connector
+    from agent.ocpp16.adapter import Ocpp16Adapter
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def when(text: str) -> dt.datetime:
 class MeterTrigger:
     """RunningCost triggerMeterValue of one transaction: each condition sends MeterValues."""
 
-    local_tx_id: int
+    transaction_id: str
     at_time: dt.datetime | None = None
     at_energy_wh: float | None = None
     at_power_w: float | None = None
@@ -152,19 +152,21 @@ class MeterTrigger:
         return met
 
 
+TRIGGER_MEASURANDS = ["Energy.Active.Import.Register", "Power.Active.Import"]
+
+
 class CostMessages:
-    """The DataTransfer handler (``backend.data_transfer_handlers[VENDOR_ID]``) and the
-    MeterValues triggers it sets up."""
+    """The DataTransfer handler for ``VENDOR_ID`` and the MeterValues triggers it sets up."""
 
-    def __init__(self, backend: Ocpp16Backend, pricing: Pricing, changed=lambda: None, *,
+    def __init__(self, adapter: Ocpp16Adapter, pricing: Pricing, changed=lambda: None, *,
                  monotonic=None, check_s: float = 1.0) -> None:
-        from agent.station.clock import Clock
+        import time
 
-        self.backend = backend
-        self.station = backend.station
+        self.adapter = adapter
+        self.station = adapter.station
         self.pricing = pricing
-        self.changed = changed  # the driver's texts changed (agent.ui.notes.DriverInfo.changed)
-        self._monotonic = monotonic or Clock.monotonic
+        self.changed = changed  # what the person at the charger sees changed
+        self._monotonic = monotonic or time.monotonic
         self.check_s = check_s
         self.triggers: dict[int, MeterTrigger] = {}  # by connector
 
@@ -185,20 +187,20 @@ class CostMessages:
         log.info("SetUserPrice for %s", body["idToken"])
 
     def _RunningCost(self, body: dict[str, Any]) -> None:
-        conn = self._running(body["transactionId"])
+        transaction = self._running(body["transactionId"])
         decimals = self.pricing.decimals
         next_period = body.get("nextPeriod") or {}
         cost = Cost(
-            local_tx_id=conn.tx_local_id, amount=amount(body["cost"], decimals, "cost"), final=False,
+            local_tx_id=int(transaction.transaction_id), amount=amount(body["cost"], decimals, "cost"), final=False,
             idle=body["state"] == "Idle", charging_price=charging_price(body["chargingPrice"], decimals),
             next_price=charging_price(next_period.get("chargingPrice"), decimals),
             next_at=when(next_period["atTime"]) if next_period else None, received_at=self._monotonic(),
         )
-        self.pricing.set_cost(conn.id, cost)
+        self.pricing.set_cost(transaction.evse_id, cost)
         trigger = body.get("triggerMeterValue")
         if trigger:
-            self.triggers[conn.id] = MeterTrigger(
-                conn.tx_local_id,
+            self.triggers[transaction.evse_id] = MeterTrigger(
+                transaction.transaction_id,
                 at_time=when(trigger["atTime"]) if "atTime" in trigger else None,
                 at_energy_wh=trigger["atEnergykWh"] * 1000 if "atEnergykWh" in trigger else None,
                 at_power_w=trigger["atPowerkW"] * 1000 if "atPowerkW" in trigger else None,
@@ -207,40 +209,38 @@ class CostMessages:
         log.info("RunningCost of transaction %d: %s (%s)", body["transactionId"], cost.amount, body["state"])
 
     def _FinalCost(self, body: dict[str, Any]) -> None:
-        record = self.station.store.transaction_by_remote_id(body["transactionId"])
-        if record is None:
+        transaction = self.station.transaction_by_backend_id(str(body["transactionId"]))
+        if transaction is None:
             raise Rejected(f"transactionId {body['transactionId']}: no such transaction here")
-        cost = Cost(local_tx_id=record.local_id, amount=amount(body["cost"], self.pricing.decimals, "cost"),
+        cost = Cost(local_tx_id=int(transaction.transaction_id), amount=amount(body["cost"], self.pricing.decimals, "cost"),
                     final=True, texts=texts(body), receipt_url=body.get("qrCodeText"), received_at=self._monotonic())
-        self.pricing.set_cost(record.connector_id, cost)
-        self.triggers.pop(record.connector_id, None)
+        self.pricing.set_cost(transaction.evse_id, cost)
+        self.triggers.pop(transaction.evse_id, None)
         log.info("FinalCost of transaction %d: %s", body["transactionId"], cost.amount)
 
-    def _running(self, remote_id: int) -> Connector:
-        for conn in self.station.connectors.values():
-            if conn.tx_local_id is None or conn.session.transaction is None:
-                continue
-            record = self.station.store.transaction(conn.tx_local_id)
-            if record is not None and record.remote_id == remote_id:
-                return conn
-        raise Rejected(f"transactionId {remote_id}: no transaction of that id is running")
+    def _running(self, backend_id: int) -> TransactionView:
+        transaction = self.station.transaction_by_backend_id(str(backend_id))
+        if transaction is None or not transaction.running:
+            raise Rejected(f"transactionId {backend_id}: no transaction of that id is running")
+        return transaction
 
     # ---- triggerMeterValue -------------------------------------------------------------
 
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.check_s)
+            statuses = {ref.evse_id: status for ref, (status, _) in self.station.statuses().items()}
             for cid, trigger in list(self.triggers.items()):
-                conn = self.station.connectors[cid]
-                if conn.tx_local_id != trigger.local_tx_id:
+                transaction = self.station.transaction_on(cid)
+                if transaction is None or transaction.transaction_id != trigger.transaction_id:
                     del self.triggers[cid]  # its transaction is over
                     continue
-                reading = conn.reading
-                met = trigger.due(self.station.clock.now(), reading.energy_wh if reading else None,
-                                  reading.power_w if reading else None, conn.session.status().value)
-                if met and self.backend.online:
+                values = {v.measurand: v.value for v in self.station.sample(cid, "Trigger", TRIGGER_MEASURANDS).values if v.phase is None}
+                met = trigger.due(self.adapter.services.clock.now(), values.get("Energy.Active.Import.Register"),
+                                  values.get("Power.Active.Import"), statuses[cid].value)
+                if met and self.adapter.online:
                     log.info("connector %d: RunningCost trigger %s: MeterValues", cid, ", ".join(met))
                     try:
-                        await self.backend.send_meter_values_now(conn)
+                        await self.adapter.send_meter_values_now(cid)
                     except Exception as exc:  # a missed trigger is only logged
                         log.warning("connector %d: triggered MeterValues failed: %r", cid, exc)

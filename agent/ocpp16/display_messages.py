@@ -28,7 +28,8 @@ from typing import Any
 
 import jsonschema
 
-from agent.ui.notes import DriverMessage, MessageBoard, Priority
+from agent.backend.services import MessageBoard, Priority
+from agent.backend.services import UserMessage as DriverMessage
 
 log = logging.getLogger(__name__)
 

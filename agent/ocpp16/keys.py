@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agent.station.charging_limits import LIMITS as CHARGING_LIMITS
-from agent.persistence.settings import DEFAULTS, Settings
+from agent.backend.services import Limits, SettingsPort
+
+CHARGING_LIMITS = Limits()  # what the station's charging limits hold to (agent/core/smart_charging.py)
 
 MEASURANDS = frozenset(
     {
@@ -55,10 +56,11 @@ class Key:
     maximum: int = 2**31 - 1
     allowed: frozenset[str] | None = None  # CSL items allowed
     max_items: int = 10
+    readonly_setting: bool = False  # shown from a setting, but not for the backend to change
 
     @property
     def readonly(self) -> bool:
-        return self.setting is None
+        return self.setting is None or self.readonly_setting
 
 
 def core_keys(number_of_connectors: int) -> dict[str, Key]:
@@ -77,7 +79,7 @@ def core_keys(number_of_connectors: int) -> dict[str, Key]:
         Key("HeartbeatInterval", Kind.INT, "heartbeat_interval_s", maximum=86400),
         Key("LightIntensity", Kind.INT, "light_intensity_pct", maximum=100),
         Key("LocalAuthListEnabled", Kind.BOOL, "local_auth_list_enabled"),  # §9.3.1
-        Key("LocalAuthListMaxLength", Kind.INT, fixed=lambda: DEFAULTS["local_auth_list_max_length"]),  # §9.3.2
+        Key("LocalAuthListMaxLength", Kind.INT, setting="local_auth_list_max_length", readonly_setting=True),  # §9.3.2
         Key("LocalAuthorizeOffline", Kind.BOOL, "local_authorize_offline"),
         Key("LocalPreAuthorize", Kind.BOOL, "local_pre_authorize"),
         Key("MaxChargingProfilesInstalled", Kind.INT, fixed=lambda: CHARGING_LIMITS.max_profiles),  # §9.4.5
@@ -90,7 +92,7 @@ def core_keys(number_of_connectors: int) -> dict[str, Key]:
         Key("NumberOfConnectors", Kind.INT, fixed=lambda: number_of_connectors),
         Key("ReserveConnectorZeroSupported", Kind.BOOL, fixed=lambda: RESERVE_CONNECTOR_ZERO_SUPPORTED),  # §9.5.1
         Key("ResetRetries", Kind.INT, "reset_retries", maximum=10),
-        Key("SendLocalListMaxLength", Kind.INT, fixed=lambda: DEFAULTS["send_local_list_max_length"]),  # §9.3.3
+        Key("SendLocalListMaxLength", Kind.INT, setting="send_local_list_max_length", readonly_setting=True),  # §9.3.3
         Key("StopTransactionOnEVSideDisconnect", Kind.BOOL, "stop_on_ev_disconnect"),
         Key("StopTransactionOnInvalidId", Kind.BOOL, "stop_on_invalid_id"),
         Key("StopTxnAlignedData", Kind.CSL, "stop_txn_aligned_data", allowed=MEASURANDS),
@@ -120,7 +122,7 @@ class ExtraKeys(Protocol):
 class ConfigurationKeys:
     """GetConfiguration / ChangeConfiguration for one charge point."""
 
-    def __init__(self, settings: Settings, number_of_connectors: int) -> None:
+    def __init__(self, settings: SettingsPort, number_of_connectors: int) -> None:
         self._settings = settings
         self._keys = core_keys(number_of_connectors)
         # Keys another module keeps (e.g. agent/ocpp16/security_keys.py), by name.
@@ -196,21 +198,24 @@ def _parse(key: Key, text: str) -> Any:
     return items
 
 
+class KeysError(ValueError):
+    """A key of the configuration file's ``[ocpp.keys]`` that cannot be used; the message
+    names it (the composition root reports it as a configuration error)."""
+
+
 def initial_settings(values: dict[str, Any], number_of_connectors: int) -> dict[str, Any]:
     """Config file ``[ocpp.keys]`` (OCPP key names) → agent settings; errors name the key."""
-    from agent.app.config import ConfigError
-
     keys = core_keys(number_of_connectors)
     settings: dict[str, Any] = {}
     for name, value in values.items():
         key = keys.get(name)
         if key is None:
-            raise ConfigError(f"ocpp.keys.{name}: not a configuration key this agent supports")
+            raise KeysError(f"ocpp.keys.{name}: not a configuration key this agent supports")
         if key.readonly:
-            raise ConfigError(f"ocpp.keys.{name}: read-only, it cannot be set")
+            raise KeysError(f"ocpp.keys.{name}: read-only, it cannot be set")
         text = ",".join(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
         try:
             settings[key.setting] = _parse(key, text)
         except ValueError:
-            raise ConfigError(f"ocpp.keys.{name}: {value!r} is not a valid {key.kind.value}") from None
+            raise KeysError(f"ocpp.keys.{name}: {value!r} is not a valid {key.kind.value}") from None
     return settings

@@ -22,8 +22,7 @@ import jsonschema
 
 from agent.ocpp16.costmsg import _PRICE, charging_price
 from agent.ocpp16.keys import ChangeResult
-from agent.core.pricing import DefaultPrice, Pricing, PricingError, TimeOffsets, parse_offset
-from agent.persistence.store import Store
+from agent.backend.services import DefaultPrice, KeyValuePort, Pricing, PricingError, TimeOffsets, parse_offset
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ STORE_PREFIX = "costmsg."
 
 
 class PricingKeys:
-    def __init__(self, pricing: Pricing, store: Store, changed=lambda: None) -> None:
+    def __init__(self, pricing: Pricing, store: KeyValuePort, changed=lambda: None) -> None:
         self.pricing = pricing
         self._store = store
         self.changed = changed

@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent.security.link_security import LinkSecurity
+from agent.backend.services import KeyValuePort, LinkSecurityPort
 from agent.ocpp16.keys import ChangeResult
-from agent.persistence.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ CPO_NAME_MAX = 64  # X.520 ub-organization-name
 class SecurityKeys:
     """The ExtraKeys of agent/ocpp16/keys.py for the security whitepaper."""
 
-    def __init__(self, security: LinkSecurity, store: Store) -> None:
+    def __init__(self, security: LinkSecurityPort, store: KeyValuePort) -> None:
         self._security = security
         self._store = store
 

@@ -10,7 +10,7 @@ rules that decide whether an idTag may charge (OCPP 1.6 §3.5, version-neutral).
 
 Both live in SQLite (tables from migration 2 in ``agent/persistence/store.py``) and survive restarts.
 Nothing here awaits anything except ``Authorizer.authorize`` / ``parent_of``, which ask
-the backend through ``agent.backend.ports.Backend``.
+the backend through ``agent.backend.ports.BackendPort``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.backend.ports import AuthorizationStatus, Backend, IdTagInfo
+from agent.backend.ports import AuthorizationStatus, BackendPort, IdTagInfo
+from agent.core.identity import IdToken
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 
@@ -225,7 +226,7 @@ class Authorizer:
         self.local = local
         self._settings = settings
 
-    async def authorize(self, id_tag: str, backend: Backend | None) -> Verdict:
+    async def authorize(self, id_tag: str, backend: BackendPort | None) -> Verdict:
         known = self.local.lookup(id_tag)
         if backend is not None and backend.online:
             if (
@@ -235,18 +236,18 @@ class Authorizer:
             ):
                 # §3.5.1 LocalPreAuthorize: start at once, without asking the backend.
                 return Verdict(True, known.parent_id_tag, "accepted locally (LocalPreAuthorize)")
-            info = await backend.authorize(id_tag)  # the adapter caches what it is told
+            info = await backend.authorize(IdToken(id_tag))  # the adapter caches what it is told
             if info is not None:
                 accepted = info.status is AuthorizationStatus.ACCEPTED
                 return Verdict(accepted, info.parent_id_tag, f"backend: {info.status.value}")
             known = self.local.lookup(id_tag)
         return offline_verdict(known, self._settings)
 
-    async def parent_of(self, id_tag: str, backend: Backend | None) -> str | None:
+    async def parent_of(self, id_tag: str, backend: BackendPort | None) -> str | None:
         """The idTag's parent (group) idTag: known locally, else asked of the backend (§5.16)."""
         info = self.local.lookup(id_tag)
         if info is None and backend is not None and backend.online:
-            info = await backend.authorize(id_tag)  # the adapter caches what it is told
+            info = await backend.authorize(IdToken(id_tag))  # the adapter caches what it is told
         # Only a card that is itself valid speaks for its group.
         if info is None or info.status is not AuthorizationStatus.ACCEPTED:
             return None

@@ -108,8 +108,9 @@ class ChargingLimits:
             except Exception:  # a bug here must not stop charging; the limits are tried again
                 log.exception("charging limits: step failed")
                 wait = POLL_S
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=max(0.05, wait))
+            try:  # asyncio.timeout: wait_for (3.11) may swallow a cancellation that meets the event
+                async with asyncio.timeout(max(0.05, wait)):
+                    await self._wakeup.wait()
             except TimeoutError:
                 pass
 

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from agent.backend.ports import Sample, SampledValue, sample_to_json
 from agent.core.session import Fault, FaultRaised
 from agent.persistence.store import StorageError
 
@@ -32,7 +33,7 @@ class MeterSampling:
             try:
                 self.store.queue_meter_values(
                     conn.tx_local_id,
-                    {"connector_id": conn.id, "samples": [self.sample(conn, "Sample.Periodic")]},
+                    {"connector_id": conn.id, "samples": [sample_to_json(self._sample(conn, "Sample.Periodic"))]},
                 )
             except StorageError as exc:
                 log.critical("connector %d: meter values not stored: %s; stopping the session", conn.id, exc)
@@ -41,14 +42,14 @@ class MeterSampling:
             self._outbox_changed()
             if self.settings["stop_txn_sampled_data"]:
                 # OCPP 1.6 §9.1.31 StopTxnSampledData: every MeterValueSampleInterval of the transaction.
-                conn.stop_txn_data.append(self.sample(conn, "Sample.Periodic", self.settings["stop_txn_sampled_data"]))
+                conn.stop_txn_data.append(self._sample(conn, "Sample.Periodic", self.settings["stop_txn_sampled_data"]))
         conn.next_sample = now + interval
 
-    def sample(self, conn: Connector, context: str, measurands: list[str] | None = None) -> dict[str, Any]:
-        """One sampled reading in the agent's neutral form (OCPP 1.6 §7.43 SampledValue names)."""
+    def _sample(self, conn: Connector, context: str, measurands: list[str] | None = None) -> Sample:
+        """One sampled reading, numbers with their units (OCPP measurand names)."""
         wanted = measurands if measurands is not None else self.settings["meter_sampled_data"]
         reading = conn.reading
-        values: list[dict[str, Any]] = []
+        values: list[SampledValue] = []
         for measurand in wanted:
             if measurand == "Energy.Active.Import.Register" and reading:
                 values.append(_value(measurand, reading.energy_wh, "Wh", context))
@@ -64,7 +65,7 @@ class MeterSampling:
                 values.append(_value(measurand, conn.session.offered_a or 0.0, "A", context))
             elif measurand == "Temperature" and self.temperature_c is not None:
                 values.append(_value(measurand, self.temperature_c, "Celsius", context))
-        return {"timestamp": self.clock.iso(), "values": values}
+        return Sample(self.clock.iso(), tuple(values))
 
     async def _clock_aligned_samples(self) -> None:
         """OCPP 1.6 §9.1.3 ClockAlignedDataInterval: samples at whole multiples of the
@@ -86,18 +87,16 @@ class MeterSampling:
                     log.warning("connector %d: clock-aligned sample not stored: %s", conn.id, exc)
 
     def _aligned_sample(self, conn: Connector) -> None:
-        sample = self.sample(conn, "Sample.Clock", self.settings["meter_aligned_data"])
+        sample = self._sample(conn, "Sample.Clock", self.settings["meter_aligned_data"])
         if conn.tx_local_id is not None and conn.session.transaction is not None:
-            self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample]})
+            self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample_to_json(sample)]})
             self._outbox_changed()
             if self.settings["stop_txn_aligned_data"]:
-                conn.stop_txn_data.append(self.sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"]))
+                conn.stop_txn_data.append(self._sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"]))
         elif self.backend is not None:
             self.backend.meter_values(conn.id, sample)
 
 
-def _value(measurand: str, value: float, unit: str, context: str, phase: str | None = None) -> dict[str, Any]:
-    sampled = {"measurand": measurand, "value": f"{value:.1f}" if unit != "Wh" else f"{round(value)}", "unit": unit, "context": context}
-    if phase:
-        sampled["phase"] = phase
-    return sampled
+def _value(measurand: str, value: float, unit: str, context: str, phase: str | None = None) -> SampledValue:
+    # Energy registers are whole Wh (meterStart / meterStop are integers; OCPP 1.6 §6.41).
+    return SampledValue(measurand, float(round(value)) if unit == "Wh" else round(value, 3), unit, context, phase)

@@ -3,7 +3,7 @@
 It polls each board and meter, turns what it sees into session events, carries
 out the commands the sessions return (board writes, durable transaction
 messages, status reports) and answers what the backend asks (remote start/stop).
-It knows the backend only through ``agent.backend.ports.Backend``. Polling the devices is in
+It knows the backend only through ``agent.backend.ports.BackendPort``. Polling the devices is in
 ``agent/station/device_poller.py`` and meter values in ``agent/station/meter_sampler.py`` (mixins of ``Station``).
 """
 
@@ -17,7 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.station.authorization import Authorizer, LocalAuthorization
-from agent.backend.ports import Backend
+from agent.backend.ports import (
+    AvailabilityResult,
+    BackendPort,
+    ReservationRequest,
+    Sample,
+    TransactionView,
+    UnlockResult,
+    sample_to_json,
+)
+from agent.core.identity import ConnectorRef, IdToken
 from agent.station.charging_limits import ChargingLimits
 from agent.station.clock import Clock
 from agent.core.session import (
@@ -80,7 +89,7 @@ class Connector:
     board_fault: Fault | None = None  # the fault the board itself reports now
     next_sample: float = 0.0
     restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
-    stop_txn_data: list[dict[str, Any]] = field(default_factory=list)  # samples for StopTransaction
+    stop_txn_data: list[Sample] = field(default_factory=list)  # samples for StopTransaction
     commands: asyncio.Queue = field(default_factory=asyncio.Queue)
     last_status: BoardStatus | None = None
     safety: Any = None  # agent.station.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
@@ -105,12 +114,12 @@ class Station(DevicePolling, MeterSampling):
         self.settings = settings
         self.clock = clock
         self.card_reader = card_reader
-        self.backend: Backend | None = None
+        self.backend: BackendPort | None = None
         # OCPP 1.6 §3.5: local list, cache and the rules; the adapter feeds the cache.
         self.authorizer = Authorizer(LocalAuthorization(store, settings, clock.now), settings)
         self._monotonic = monotonic
         self._tasks: list[asyncio.Task] = []
-        self.last_card: str | None = None
+        self._last_card: IdToken | None = None
         self.temperature_c: float | None = None  # the station's sensor, kept by agent/station/thermal.py
         for record in store.open_transactions():
             conn = self.connectors.get(record.connector_id)
@@ -240,7 +249,7 @@ class Station(DevicePolling, MeterSampling):
                 log.info("connector %d: %s%s", conn.id, status.value, f" ({fault.value})" if fault else "")
                 self.history.record(conn.id, "status", status.value + (f" ({fault.value})" if fault else ""))
                 if self.backend is not None:
-                    self.backend.status_changed(conn.id, status, fault)
+                    self.backend.status_changed(ConnectorRef(conn.id), status, fault)
             case CardIgnored(id_tag, why):
                 log.info("connector %d: card %s: %s", conn.id, id_tag, why)
             case ReservationEnded(reservation_id, why):
@@ -264,7 +273,8 @@ class Station(DevicePolling, MeterSampling):
         )
         if stop_measurands and conn.reading is not None:
             try:
-                body["transaction_data"] = conn.stop_txn_data + [self.sample(conn, "Transaction.End", stop_measurands)]
+                samples = [*conn.stop_txn_data, self._sample(conn, "Transaction.End", stop_measurands)]
+                body["transaction_data"] = [sample_to_json(s) for s in samples]
             except Exception:  # the stop is recorded all the same, without its transactionData
                 log.exception("connector %d: transactionData of transaction %d left out", conn.id, local_id)
         try:
@@ -318,7 +328,7 @@ class Station(DevicePolling, MeterSampling):
 
     async def _read_cards(self) -> None:
         async for id_tag in self.card_reader.cards():
-            self.last_card = id_tag
+            self._last_card = IdToken(id_tag)
             parent = None
             running = [c.session.transaction for c in self.connectors.values() if c.session.transaction]
             if any(tx.parent_id_tag for tx in running) and all(tx.id_tag != id_tag for tx in running):
@@ -353,17 +363,22 @@ class Station(DevicePolling, MeterSampling):
                 return conn
         return conns[0]
 
-    # ---- what the backend asks -----------------------------------------------------
+    # ---- what a backend may ask (agent/backend/ports.py StationPort) -----------------
 
-    def remote_start(self, id_tag: str, connector_id: int | None) -> bool:
-        """OCPP 1.6 §5.11: Accepted when the connector can start; the session does the rest."""
-        if connector_id is None:
+    def evses(self) -> dict[int, tuple[int, ...]]:
+        """EVSE id -> its connector ids (one connector per EVSE on this station)."""
+        return {conn.id: (1,) for conn in self.connectors.values()}
+
+    def remote_start(self, id_token: IdToken, evse_id: int | None, remote_start_id: int | None = None) -> bool:
+        """OCPP 1.6 §5.11 / 2.0.1 F01: Accepted when the EVSE can start; the session does the rest."""
+        id_tag = id_token.value
+        if evse_id is None:
             candidates = [c for c in self.connectors.values() if c.session.can_start() and c.session.authorized is None]
             candidates = [c for c in candidates if not c.session.reserved_for_other(id_tag)]  # OCPP 1.6 §3.12
             candidates.sort(key=lambda c: (c.session.reservation is None, not c.session.plugged))
             conn = candidates[0] if candidates else None
         else:
-            conn = self.connectors.get(connector_id)
+            conn = self.connectors.get(evse_id)
         if conn is None or not conn.session.can_start() or conn.session.authorized is not None:
             return False
         if conn.session.reserved_for_other(id_tag) or self.reservations.refuses(conn, id_tag):
@@ -381,30 +396,60 @@ class Station(DevicePolling, MeterSampling):
         if verdict.accepted:
             self.dispatch(conn, RemoteStartRequested(id_tag))
 
-    def reserve(
-        self, connector_id: int, id_tag: str, parent_id_tag: str | None, expiry: dt.datetime, reservation_id: int
-    ) -> ReserveResult:
-        """OCPP 1.6 §5.13: reserve a connector (0: any) for ``id_tag`` until ``expiry`` (wall clock)."""
-        return self.reservations.reserve(connector_id, id_tag, parent_id_tag, expiry, reservation_id)
+    def reserve(self, request: ReservationRequest) -> ReserveResult:
+        """OCPP 1.6 §5.13: reserve an EVSE (None: any) until ``expiry`` (wall clock)."""
+        return self.reservations.reserve(request.evse_id or 0, request.id_token.value, request.group_id,
+                                         request.expiry, request.reservation_id)
 
     def cancel_reservation(self, reservation_id: int) -> bool:
         """OCPP 1.6 §5.1: False when no reservation has this id."""
         return self.reservations.cancel(reservation_id)
 
-    def remote_stop(self, remote_tx_id: int) -> bool:
+    def remote_stop(self, transaction_id: str) -> bool:
         for conn in self.connectors.values():
-            if conn.tx_local_id is None or conn.session.transaction is None:
-                continue
-            record = self.store.transaction(conn.tx_local_id)
-            if record is not None and record.remote_id == remote_tx_id:
+            if conn.tx_local_id is not None and conn.session.transaction is not None and str(conn.tx_local_id) == transaction_id:
                 self.dispatch(conn, StopRequested(StopReason.REMOTE))
                 return True
         return False
 
-    def transaction_rejected(self, local_tx_id: int) -> None:
-        """StartTransaction.conf said the idTag is not valid (OCPP 1.6 §5.16 StopTransactionOnInvalidId)."""
+    def transaction(self, transaction_id: str) -> TransactionView | None:
+        if not transaction_id.isdigit():
+            return None
+        record = self.store.transaction(int(transaction_id))
+        return self._view(record) if record is not None else None
+
+    def transaction_on(self, evse_id: int) -> TransactionView | None:
+        conn = self.connectors.get(evse_id)
+        if conn is None or conn.tx_local_id is None or conn.session.transaction is None:
+            return None
+        record = self.store.transaction(conn.tx_local_id)
+        return self._view(record) if record is not None else None
+
+    def transaction_by_backend_id(self, backend_id: str) -> TransactionView | None:
+        if not backend_id.lstrip("-").isdigit():
+            return None
+        record = self.store.transaction_by_remote_id(int(backend_id))
+        return self._view(record) if record is not None else None
+
+    def _view(self, record: TransactionRecord) -> TransactionView:
+        conn = self.connectors.get(record.connector_id)
+        running = record.stopped_at is None and conn is not None and conn.tx_local_id == record.local_id
+        return TransactionView(
+            transaction_id=str(record.local_id),
+            evse_id=record.connector_id,
+            connector_id=1,
+            id_token=IdToken(record.id_tag),
+            started_at=record.started_at,
+            meter_start_wh=record.meter_start_wh,
+            backend_id=None if record.remote_id is None else str(record.remote_id),
+            running=running,
+        )
+
+    def start_refused(self, transaction_id: str) -> None:
+        """The backend refused the token the transaction started with (OCPP 1.6 §5.16
+        StopTransactionOnInvalidId)."""
         for conn in self.connectors.values():
-            if conn.tx_local_id == local_tx_id:
+            if conn.tx_local_id is not None and str(conn.tx_local_id) == transaction_id:
                 self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
 
     async def _watch_storage(self) -> None:
@@ -427,20 +472,21 @@ class Station(DevicePolling, MeterSampling):
             for conn in faulted:
                 self.dispatch(conn, FaultCleared(Fault.STORAGE))
 
-    def change_availability(self, connector_id: int, available: bool) -> str:
-        """OCPP 1.6 §5.2: "Accepted", "Scheduled" (after the running transaction) or "Rejected"."""
-        if connector_id == 0:
+    def change_availability(self, evse_id: int | None, operative: bool) -> AvailabilityResult:
+        """OCPP 1.6 §5.2: Accepted, Scheduled (after the running transaction) or Rejected;
+        ``evse_id`` None (1.6 connector 0): the whole station."""
+        if evse_id is None or evse_id == 0:
             targets = list(self.connectors.values())
-        elif connector_id in self.connectors:
-            targets = [self.connectors[connector_id]]
+        elif evse_id in self.connectors:
+            targets = [self.connectors[evse_id]]
         else:
-            return "Rejected"
+            return AvailabilityResult.REJECTED
         scheduled = False
         for conn in targets:
-            self.store.put_setting(f"availability.{conn.id}", "operative" if available else "inoperative")
-            self.dispatch(conn, AvailabilityChanged(available))
+            self.store.put_setting(f"availability.{conn.id}", "operative" if operative else "inoperative")
+            self.dispatch(conn, AvailabilityChanged(operative))
             scheduled = scheduled or conn.session.scheduled_available is not None
-        return "Scheduled" if scheduled else "Accepted"
+        return AvailabilityResult.SCHEDULED if scheduled else AvailabilityResult.ACCEPTED
 
     async def stop_all(self, reason: StopReason, timeout_s: float = 10.0) -> None:
         """End every running transaction (Reset) and wait until each stop is stored."""
@@ -452,19 +498,35 @@ class Station(DevicePolling, MeterSampling):
                 self._transaction_ended.clear()
                 await self._transaction_ended.wait()
 
-    def unlock(self, connector_id: int) -> bool:
-        """OCPP 1.6 §5.18: finish the connector's transaction first; True if there was one."""
-        conn = self.connectors.get(connector_id)
-        if conn is None or conn.session.transaction is None:
-            return False
-        self.dispatch(conn, StopRequested(StopReason.UNLOCK_COMMAND))
-        return True
+    async def unlock(self, where: ConnectorRef) -> UnlockResult:
+        """OCPP 1.6 §5.18: the connector's transaction is finished first; then its cable lock,
+        where one is configured, opens once the contactor is open (agent/station/safety_io.py)."""
+        conn = self.connectors.get(where.evse_id)
+        if conn is None or where.connector_id != 1:
+            return UnlockResult.UNKNOWN_CONNECTOR
+        stopped = conn.session.transaction is not None
+        if stopped:
+            self.dispatch(conn, StopRequested(StopReason.UNLOCK_COMMAND))
+        unlocked = await conn.safety.unlock() if conn.safety is not None else None
+        log.info("connector %d: unlock: transaction stopped: %s; lock: %s", conn.id, stopped,
+                 {None: "none", True: "unlocked", False: "failed"}[unlocked])
+        if unlocked is None:
+            return UnlockResult.NOT_SUPPORTED
+        return UnlockResult.UNLOCKED if unlocked else UnlockResult.UNLOCK_FAILED
 
-    def charge_point_status(self) -> tuple[ConnectorStatus, Fault | None]:
-        """Connector 0: Unavailable when every connector is, else Available."""
+    def station_status(self) -> tuple[ConnectorStatus, Fault | None]:
+        """The whole station (OCPP 1.6 connector 0): Unavailable when every connector is, else Available."""
         if all(not c.session.available for c in self.connectors.values()):
             return ConnectorStatus.UNAVAILABLE, None
         return ConnectorStatus.AVAILABLE, None
 
-    def statuses(self) -> dict[int, tuple[ConnectorStatus, Fault | None]]:
-        return {c.id: (c.session.status(), c.session.fault) for c in self.connectors.values()}
+    def statuses(self) -> dict[ConnectorRef, tuple[ConnectorStatus, Fault | None]]:
+        return {ConnectorRef(c.id): (c.session.status(), c.session.fault) for c in self.connectors.values()}
+
+    def sample(self, evse_id: int, context: str, measurands: list[str] | None = None) -> Sample:
+        """The latest reading of the EVSE's meter, as a sample (a trigger, a price message)."""
+        return self._sample(self.connectors[evse_id], context, measurands)
+
+    def last_card(self) -> IdToken | None:
+        """The card tapped last (for support and the service page)."""
+        return self._last_card

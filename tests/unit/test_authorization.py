@@ -8,6 +8,7 @@ import pytest
 
 from agent.station.authorization import Authorizer, ListEntry, LocalAuthorization, UpdateStatus, offline_verdict
 from agent.backend.ports import AuthorizationStatus, IdTagInfo
+from agent.core.identity import IdToken
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 
@@ -207,16 +208,16 @@ def run(coroutine):
 
 
 class FakeBackend:
-    """agent.backend.ports.Backend, as far as the Authorizer uses it."""
+    """agent.backend.ports.BackendPort, as far as the Authorizer uses it."""
 
     def __init__(self, online: bool = True, answers: dict[str, IdTagInfo] | None = None) -> None:
         self.online = online
         self.answers = answers or {}
         self.asked: list[str] = []
 
-    async def authorize(self, id_tag: str) -> IdTagInfo | None:
-        self.asked.append(id_tag)
-        return self.answers.get(id_tag)
+    async def authorize(self, id_token: IdToken) -> IdTagInfo | None:
+        self.asked.append(id_token.value)
+        return self.answers.get(id_token.value)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
-"""TriggerMessage / ExtendedTriggerMessage decided as pure code (agent/ocpp16/triggers.py,
+"""TriggerMessage / ExtendedTriggerMessage decided as pure code (agent/ocpp16/trigger_rules.py,
 OCPP 1.6 §5.17, Security Whitepaper §5.5): the answer and what is sent, from one decision.
 No event loop."""
 
 from __future__ import annotations
 
-from agent.ocpp16.triggers import (
+from agent.ocpp16.trigger_rules import (
     EXTENDED_TRIGGER_MESSAGE,
     TRIGGER_MESSAGE,
     Answer,

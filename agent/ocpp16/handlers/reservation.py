@@ -1,7 +1,7 @@
 """Reservation profile requests (OCPP 1.6 §3.12, §5.13 ReserveNow, §5.1 CancelReservation).
 
 The rules live in the session and ``agent/station/reservations.py``; here the 1.6 messages are
-mapped onto ``Station.reserve`` / ``Station.cancel_reservation``. The Reserved status
+mapped onto the station port's ``reserve`` / ``cancel_reservation``. The Reserved status
 and its end reach the backend through StatusNotification like any other status.
 """
 
@@ -15,12 +15,17 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, CancelReservationStatus, ReservationStatus
 
+from agent.backend.ports import ReservationRequest, StationPort
+from agent.core.identity import central
 from agent.ocpp16.keys import RESERVE_CONNECTOR_ZERO_SUPPORTED
 
 log = logging.getLogger(__name__)
 
 
 class ReservationHandlers:
+    def __init__(self, station: StationPort) -> None:
+        self.station = station
+
     # §5.13 ReserveNow
     @on(Action.reserve_now)
     def on_reserve_now(
@@ -29,7 +34,8 @@ class ReservationHandlers:
         if connector_id == 0 and not RESERVE_CONNECTOR_ZERO_SUPPORTED:
             status = ReservationStatus.rejected  # §3.12.1 ReserveConnectorZeroSupported
         else:
-            result = self.station.reserve(connector_id, id_tag, parent_id_tag, _expiry(expiry_date), reservation_id)
+            result = self.station.reserve(ReservationRequest(
+                reservation_id, connector_id or None, central(id_tag), _expiry(expiry_date), parent_id_tag))
             status = ReservationStatus(result.value)
         log.info("ReserveNow %d: connector %d for %s until %s: %s",
                  reservation_id, connector_id, id_tag, expiry_date, status)

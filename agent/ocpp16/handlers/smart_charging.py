@@ -3,14 +3,15 @@ ClearChargingProfile (§5.7), GetCompositeSchedule (§5.13), and the charging pr
 a RemoteStartTransaction (§5.11).
 
 Only the translation between OCPP 1.6 messages and ``agent/core/smart_charging.py`` lives
-here; what a profile means is decided there, and applied by ``agent/station/charging_limits.py``.
+here; what a profile means is decided there, and applied by the station's charging limits
+(agent/backend/services.py ChargingLimitsPort).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocpp.routing import on
 from ocpp.v16 import call_result
@@ -22,7 +23,10 @@ from ocpp.v16.enums import (
     GetCompositeScheduleStatus,
 )
 
-from agent.core.smart_charging import (
+from agent.backend.ports import StationPort
+from agent.backend.services import (
+    ChargingLimitsPort,
+    ClockPort,
     Kind,
     Period,
     Profile,
@@ -32,6 +36,9 @@ from agent.core.smart_charging import (
     Recurrency,
     Schedule,
 )
+
+if TYPE_CHECKING:
+    from agent.ocpp16.adapter import Ocpp16Adapter
 
 log = logging.getLogger(__name__)
 
@@ -78,15 +85,19 @@ def _iso(when: dt.datetime) -> str:
 
 
 class SmartChargingHandlers:
+    def __init__(self, station: StationPort, limits: ChargingLimitsPort, clock: ClockPort) -> None:
+        self.station = station
+        self.limits = limits
+        self.clock = clock
+
     # §5.16 SetChargingProfile
     @on(Action.set_charging_profile)
-    def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any]):
-        limits = self.station.charging_limits
+    def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
         try:
-            profile = profile_from_ocpp(cs_charging_profiles, connector_id, self.backend.clock.now())
+            profile = profile_from_ocpp(cs_charging_profiles, connector_id, self.clock.now())
             if profile.purpose is Purpose.TX:
                 self._check_transaction_id(connector_id, cs_charging_profiles.get("transaction_id"))
-            limits.install(profile)
+            self.limits.install(profile)
         except ProfileRejected as exc:
             log.warning("SetChargingProfile on connector %d: Rejected: %s", connector_id, exc)
             return call_result.SetChargingProfile(status=ChargingProfileStatus.rejected)
@@ -98,14 +109,11 @@ class SmartChargingHandlers:
 
     def _check_transaction_id(self, connector_id: int, transaction_id: int | None) -> None:
         """§7.8: a TxProfile's transactionId, when given, must be the connector's transaction."""
-        conn = self.station.connectors.get(connector_id)
-        if conn is None or conn.tx_local_id is None or conn.session.transaction is None:
+        transaction = self.station.transaction_on(connector_id)
+        if transaction is None:
             raise ProfileRejected(f"no transaction on connector {connector_id}")
-        if transaction_id is None:
-            return
-        record = self.backend.store.transaction(conn.tx_local_id)
         # Not confirmed yet (StartTransaction.conf on its way, or started offline): cannot tell.
-        if record is not None and record.remote_id is not None and record.remote_id != transaction_id:
+        if transaction_id is not None and transaction.backend_id is not None and transaction.backend_id != str(transaction_id):
             raise ProfileRejected(f"transaction {transaction_id} is not running on connector {connector_id}")
 
     # §5.7 ClearChargingProfile
@@ -116,8 +124,8 @@ class SmartChargingHandlers:
         connector_id: int | None = None,
         charging_profile_purpose: str | None = None,
         stack_level: int | None = None,
-    ):
-        cleared = self.station.charging_limits.clear(
+    ) -> Any:
+        cleared = self.limits.clear(
             profile_id=id,
             connector_id=connector_id,
             purpose=Purpose(charging_profile_purpose) if charging_profile_purpose else None,
@@ -130,11 +138,11 @@ class SmartChargingHandlers:
 
     # §5.13 GetCompositeSchedule
     @on(Action.get_composite_schedule)
-    def on_get_composite_schedule(self, connector_id: int, duration: int, charging_rate_unit: str | None = None):
-        if (connector_id != 0 and connector_id not in self.station.connectors) or duration <= 0:
+    def on_get_composite_schedule(self, connector_id: int, duration: int, charging_rate_unit: str | None = None) -> Any:
+        if (connector_id != 0 and connector_id not in self.station.evses()) or duration <= 0:
             return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.rejected)
         unit = RateUnit(charging_rate_unit) if charging_rate_unit else RateUnit.AMPS
-        start, composite = self.station.charging_limits.composite(connector_id, duration, unit)
+        start, composite = self.limits.composite(connector_id, duration, unit)
         if not composite.periods:
             return call_result.GetCompositeSchedule(status=GetCompositeScheduleStatus.rejected)
         schedule = ChargingSchedule(
@@ -153,19 +161,21 @@ class SmartChargingHandlers:
             charging_schedule=schedule,
         )
 
-    # §5.11 RemoteStartTransaction.req chargingProfile: a TxProfile for the transaction it starts
-    def remote_start_profile(self, wire: dict[str, Any] | None, id_tag: str, connector_id: int | None) -> bool:
-        """Hold the profile for the remote start's transaction; False: Reject the request."""
-        if wire is None:
-            return True
-        try:
-            if wire.get("transaction_id") is not None:
-                raise ProfileRejected("a remote start's profile cannot name a transaction")
-            profile = profile_from_ocpp(wire, connector_id or 0, self.backend.clock.now())
-            if connector_id is None and len(self.station.connectors) == 1:
-                connector_id = next(iter(self.station.connectors))
-            self.station.charging_limits.add_pending(profile, connector_id, id_tag)
-        except ProfileRejected as exc:
-            log.warning("RemoteStartTransaction %s: charging profile Rejected: %s", id_tag, exc)
-            return False
+
+# §5.11 RemoteStartTransaction.req chargingProfile: a TxProfile for the transaction it starts
+def remote_start_profile(adapter: Ocpp16Adapter, wire: dict[str, Any] | None, id_tag: str, connector_id: int | None) -> bool:
+    """Hold the profile for the remote start's transaction; False: Reject the request."""
+    if wire is None:
         return True
+    try:
+        if wire.get("transaction_id") is not None:
+            raise ProfileRejected("a remote start's profile cannot name a transaction")
+        profile = profile_from_ocpp(wire, connector_id or 0, adapter.services.clock.now())
+        evses = list(adapter.station.evses())
+        if connector_id is None and len(evses) == 1:
+            connector_id = evses[0]
+        adapter.services.charging_limits.add_pending(profile, connector_id, id_tag)
+    except ProfileRejected as exc:
+        log.warning("RemoteStartTransaction %s: charging profile Rejected: %s", id_tag, exc)
+        return False
+    return True

@@ -1,4 +1,5 @@
-"""OCPP 1.6 Local Auth List Management profile and ClearCache, over ``agent.station.authorization``.
+"""OCPP 1.6 Local Auth List Management profile and ClearCache, over the neutral local list
+and cache (agent/backend/services.py LocalAuthPort).
 
 §5.15 SendLocalList, §5.10 GetLocalListVersion, §5.4 ClearCache (Core), and the
 translation between the wire's IdTagInfo (§7.20) and the agent's neutral one.
@@ -14,8 +15,8 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action, ClearCacheStatus, UpdateStatus, UpdateType
 
-from agent.station.authorization import ListEntry
 from agent.backend.ports import AuthorizationStatus, IdTagInfo
+from agent.backend.services import ListEntry, LocalAuthPort
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,8 @@ def id_tag_info(wire: dict[str, Any]) -> IdTagInfo:
 
 
 class LocalAuthListHandlers:
-    """Mixin of ChargePoint16 (needs ``self.station``)."""
+    def __init__(self, local_auth: LocalAuthPort) -> None:
+        self.local = local_auth
 
     # §5.15 SendLocalList
     @on(Action.send_local_list)
@@ -46,18 +48,18 @@ class LocalAuthListHandlers:
             log.warning("SendLocalList %d: bad entry (%r), list left as it was", list_version, exc)
             return call_result.SendLocalList(status=UpdateStatus.failed)
         full = update_type == UpdateType.full
-        result = self.station.authorizer.local.update_list(list_version, entries, full=full)
+        result = self.local.update_list(list_version, entries, full=full)
         log.info("SendLocalList %s v%d, %d entries: %s", update_type, list_version, len(entries), result.value)
         return call_result.SendLocalList(status=UpdateStatus(result.value))
 
     # §5.10 GetLocalListVersion
     @on(Action.get_local_list_version)
     def on_get_local_list_version(self):
-        return call_result.GetLocalListVersion(list_version=self.station.authorizer.local.list_version())
+        return call_result.GetLocalListVersion(list_version=self.local.list_version())
 
     # §5.4 ClearCache
     @on(Action.clear_cache)
     def on_clear_cache(self):
-        cleared = self.station.authorizer.local.clear_cache()
+        cleared = self.local.clear_cache()
         log.info("ClearCache: %s", "cleared" if cleared else "rejected, the cache is disabled")
         return call_result.ClearCache(status=ClearCacheStatus.accepted if cleared else ClearCacheStatus.rejected)

@@ -1,0 +1,218 @@
+"""The version-neutral services a backend adapter is handed by the composition root.
+
+Each is a small Protocol of what an adapter may call; the objects behind them are built in
+agent/app/composition.py (firmware updates, diagnostics, certificates and link security,
+security events, what the person at the charger sees, the local authorization list,
+charging limits, settings, the clock). The value types an adapter needs from them are
+re-exported here, so an adapter imports the agent only through ``agent.core`` and
+``agent.backend`` (the import contracts in setup.cfg say so).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agent.backend.outbox import OutboxPump
+from agent.backend.reports import ReportQueue
+from agent.core.pricing import ChargingPrice, Cost, DefaultPrice, Pricing, PricingError, Texts, TimeOffsets, amount, parse_offset
+from agent.core.smart_charging import Composite, Kind, Limits, Period, Profile, ProfileRejected, Purpose, RateUnit, Recurrency, Schedule
+from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
+from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, Signed, SignedReport, UnsignedRefused
+from agent.maintenance.transfer import UnsupportedLocation, redact_url
+from agent.persistence.store import StorageError
+from agent.security.certificates import CertificateError, CertificateId, NotManaged, RootKind, StoreFull
+from agent.security.events import SecurityEvent
+from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
+from agent.station.authorization import ListEntry, UpdateStatus
+from agent.ui.notes import DriverMessage as UserMessage
+from agent.ui.notes import MessageBoard, Priority
+
+__all__ = [
+    "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
+    "DiagnosticsRequest", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
+    "Limits", "ListEntry", "LogReport", "MessageBoard", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
+    "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
+    "SignedReport", "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus",
+    "UserMessage", "amount", "check_signing_certificate", "parse_offset", "redact_url",
+]
+
+
+class SettingsPort(Protocol):
+    """The agent's run-time settings (agent/persistence/settings.py), persisted."""
+
+    def __getitem__(self, name: str) -> Any: ...
+
+    def set(self, name: str, value: Any) -> None: ...
+
+    def on_change(self, listener: Callable[[str, Any], None]) -> None: ...
+
+
+class KeyValuePort(Protocol):
+    """Small persisted values an adapter keeps for itself (the store's settings table)."""
+
+    def settings(self) -> dict[str, str]: ...
+
+    def put_setting(self, key: str, value: str) -> None: ...
+
+
+class ClockPort(Protocol):
+    def now(self) -> dt.datetime: ...
+
+    def iso(self) -> str: ...
+
+    def sync(self, backend_time: str) -> None:
+        """The backend's time (BootNotification / Heartbeat answers), within what the clock accepts."""
+        ...
+
+
+class LifecyclePort(Protocol):
+    def request_restart(self, reason: str) -> None: ...
+
+
+class LocalAuthPort(Protocol):
+    """The local authorization list and the authorization cache (agent/station/authorization.py)."""
+
+    def update_list(self, version: int, entries: list[ListEntry], *, full: bool) -> UpdateStatus: ...
+
+    def list_version(self) -> int: ...
+
+    def clear_cache(self) -> bool: ...
+
+    def remember(self, id_tag: str, info: Any) -> None:
+        """An IdTokenInfo the backend sent (Authorize, transaction answers)."""
+        ...
+
+
+class ChargingLimitsPort(Protocol):
+    """Charging profiles and the limits they set (agent/station/charging_limits.py)."""
+
+    def install(self, profile: Profile) -> None: ...
+
+    def clear(self, **criteria: Any) -> bool: ...
+
+    def add_pending(self, profile: Profile, connector_id: int | None, id_tag: str) -> None: ...
+
+    def drop_pending(self, id_tag: str) -> None: ...
+
+    def composite(self, connector_id: int, duration_s: int, unit: RateUnit) -> tuple[dt.datetime, Composite]: ...
+
+
+class FirmwarePort(Protocol):
+    """Firmware updates (agent/maintenance/firmware.py)."""
+
+    status: FirmwareStatus
+    request_id: int | None
+    allow_unsigned: bool  # updates no signature vouches for (the operator's local choice)
+
+    def check(self, location: str) -> None: ...
+
+    def pending(self) -> bool: ...
+
+    def update(self, location: str, retrieve_at: dt.datetime, retries: int | None, retry_interval_s: float | None,
+               signed: Signed | None = None) -> bool: ...
+
+
+class DiagnosticsPort(Protocol):
+    """Diagnostics archives and log uploads (agent/maintenance/diagnostics.py)."""
+
+    status: DiagnosticsStatus
+    request_id: int | None
+
+    @property
+    def busy(self) -> bool: ...
+
+    def request(self, location: str, start: dt.datetime | None, stop: dt.datetime | None, retries: int | None,
+                retry_interval_s: float | None, *, security_log: bool = False,
+                request_id: int | None = None) -> DiagnosticsRequest: ...
+
+    def start(self, request: DiagnosticsRequest) -> None: ...
+
+
+class CertificatesPort(Protocol):
+    """The certificate store (agent/security/certificates.py)."""
+
+    max_certificates: int
+
+    def roots(self, kind: RootKind) -> list[Any]: ...
+
+    def install_root(self, kind: RootKind, pem: str, now: dt.datetime) -> CertificateId: ...
+
+    def ids(self, kind: RootKind, algorithm: str = "SHA256") -> list[CertificateId]: ...
+
+    def find(self, wanted: CertificateId) -> tuple[RootKind, Any] | None: ...
+
+    def delete(self, wanted: CertificateId) -> RootKind | None: ...
+
+    def new_csr(self, common_name: str, organization: str) -> str: ...
+
+    def accept_signed_chain(self, pem_chain: str, trusted: list[Any], now: dt.datetime) -> Any: ...
+
+
+class LinkSecurityPort(Protocol):
+    """Security profiles, the AuthorizationKey and the charge point certificate of the link
+    (agent/security/link_security.py)."""
+
+    certificates: CertificatesPort
+
+    @property
+    def profile(self) -> int: ...
+
+    def certificate_operations_refused(self) -> str | None: ...
+
+    def root_installed(self, installed: CertificateId) -> None: ...
+
+    def raise_profile(self, new: int) -> str | None: ...
+
+    def set_authorization_key(self, text: str) -> str | None: ...
+
+    def use_client_certificate(self, installed: Any) -> None: ...
+
+    def reconnect_if_due(self) -> None: ...
+
+    def trusted_roots(self) -> list[Any]: ...
+
+
+class SecurityEventsPort(Protocol):
+    def record(self, event: SecurityEvent, tech_info: str | None = None) -> None: ...
+
+
+class UserInfoPort(Protocol):
+    """What the person at the charger sees (agent/ui): prices and costs, backend messages."""
+
+    pricing: Pricing
+    messages: MessageBoard
+    default_price_text: str  # the configuration's, until the backend sets one
+
+    def changed(self) -> None:
+        """Something shown changed: redraw now."""
+        ...
+
+
+DataTransferHandler = Callable[[str | None, str | None], tuple[str, str | None]]
+
+
+@dataclass
+class AdapterServices:
+    """Everything neutral an adapter works with besides the station port."""
+
+    settings: SettingsPort
+    store: KeyValuePort
+    clock: ClockPort
+    lifecycle: LifecyclePort
+    outbox: OutboxPump
+    reports: ReportQueue
+    local_auth: LocalAuthPort
+    charging_limits: ChargingLimitsPort
+    security: LinkSecurityPort
+    security_events: SecurityEventsPort
+    user_info: UserInfoPort
+    firmware: FirmwarePort | None = None
+    diagnostics: DiagnosticsPort | None = None
+    # Vendor DataTransfer handlers by vendorId: (messageId, data) -> (status, data).
+    data_transfer: dict[str, DataTransferHandler] = field(default_factory=dict)
+    # Told once per start when the backend accepts the station (a new release confirms itself).
+    on_registered: Callable[[], None] = lambda: None
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

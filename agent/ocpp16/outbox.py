@@ -1,0 +1,110 @@
+"""The durable outbox in OCPP 1.6: stored messages rendered as StartTransaction (§4.8),
+MeterValues (§4.7), StopTransaction (§4.10) and SecurityEventNotification (Security
+Whitepaper), sent and confirmed for the neutral pump (agent/backend/outbox.py).
+
+A transaction's MeterValues and StopTransaction name the transactionId the backend gave in
+its StartTransaction.conf; one whose start the backend never confirmed cannot be sent and
+is dropped. A StartTransaction.conf whose idTagInfo is not Accepted ends or suspends the
+transaction (§5.16 StopTransactionOnInvalidId); every idTagInfo goes to the cache (§3.5.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ocpp.exceptions import NotImplementedError as OcppNotImplemented
+from ocpp.exceptions import NotSupportedError, OCPPError
+from ocpp.v16 import call
+
+from agent.backend.outbox import LinkLost, OutboxMessage, Refused
+from agent.backend.ports import Sample, sample_from_json
+from agent.ocpp16.connection import LinkDown
+
+
+if TYPE_CHECKING:
+    from agent.ocpp16.adapter import Ocpp16Adapter
+
+log = logging.getLogger(__name__)
+
+
+def meter_value(sample: Sample | dict[str, Any]) -> dict[str, Any]:
+    """A neutral sample → OCPP 1.6 §7.32 MeterValue (values as decimal text, §7.43)."""
+    if isinstance(sample, dict):
+        sample = sample_from_json(sample)
+    return {
+        "timestamp": sample.timestamp,
+        "sampled_value": [
+            {
+                "value": f"{round(v.value)}" if v.unit == "Wh" else f"{v.value:.1f}",
+                "context": v.context,
+                "measurand": v.measurand,
+                "unit": v.unit,
+                **({"phase": v.phase} if v.phase else {}),
+                **({"location": v.location} if v.location else {}),
+            }
+            for v in sample.values
+        ],
+    }
+
+
+class Outbox16:
+    """``agent.backend.outbox.OutboxChannel`` for OCPP 1.6."""
+
+    def __init__(self, adapter: Ocpp16Adapter) -> None:
+        self._adapter = adapter
+
+    def render(self, message: OutboxMessage) -> Any | None:
+        body = message.body
+        if message.kind == "security_event":  # Security Whitepaper: agent/security/events.py
+            return call.SecurityEventNotification(type=body["type"], timestamp=body["timestamp"], tech_info=body["tech_info"])
+        if message.kind == "tx_start":
+            return call.StartTransaction(
+                connector_id=body["connector_id"],
+                id_tag=body["id_tag"],
+                meter_start=body["meter_start_wh"],
+                timestamp=body["timestamp"],
+                reservation_id=body.get("reservation_id"),  # §3.12.1: the reservation it used
+            )
+        transaction = self._adapter.station.transaction(str(message.local_tx_id))
+        if transaction is None or transaction.backend_id is None:
+            return None  # its StartTransaction was never confirmed: no transactionId to name
+        backend_id = int(transaction.backend_id)
+        if message.kind == "tx_meter":
+            return call.MeterValues(
+                connector_id=body["connector_id"],
+                transaction_id=backend_id,
+                meter_value=[meter_value(s) for s in body["samples"]],
+            )
+        return call.StopTransaction(
+            meter_stop=body["meter_stop_wh"],
+            timestamp=body["timestamp"],
+            transaction_id=backend_id,
+            reason=body["reason"],
+            id_tag=body.get("id_tag"),
+            transaction_data=[meter_value(s) for s in body["transaction_data"]] or None,
+        )
+
+    async def send(self, message: OutboxMessage, request: Any, apply: Any) -> Any:
+        try:
+            return await self._adapter.call(request, unique_id=message.unique_id, apply=apply)
+        except LinkDown as exc:
+            raise LinkLost(str(exc)) from exc
+        except (OCPPError, asyncio.TimeoutError) as exc:
+            not_taken = isinstance(exc, (OcppNotImplemented, NotSupportedError))
+            # A backend that does not take SecurityEventNotification at all never will.
+            raise Refused(repr(exc), for_good=message.kind == "security_event" and not_taken) from exc
+
+    def backend_id(self, message: OutboxMessage, answer: Any) -> int | None:
+        return answer.transaction_id if message.kind == "tx_start" else None
+
+    def delivered(self, message: OutboxMessage, answer: Any) -> None:
+        if message.kind == "tx_start":
+            self._adapter.remember(message.body["id_tag"], answer.id_tag_info)
+            status = answer.id_tag_info.get("status")
+            if status != "Accepted":
+                log.warning("StartTransaction: idTag %s", status)
+                self._adapter.station.start_refused(str(message.local_tx_id))
+        elif message.kind == "tx_stop" and message.body.get("id_tag") and answer.id_tag_info:
+            self._adapter.remember(message.body["id_tag"], answer.id_tag_info)
