@@ -178,8 +178,9 @@ class Pn532CardReader:
             await self._pause(self.poll_interval_s)
 
     async def _pause(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._closed.wait(), seconds)
+        try:  # asyncio.timeout: wait_for (3.11) may swallow a cancellation that meets the event
+            async with asyncio.timeout(seconds):
+                await self._closed.wait()
         except TimeoutError:
             pass
 
