@@ -177,8 +177,9 @@ class CompiledValidation:
             handler = handlers["_on_action"]
         except KeyError:
             _raise_key_error(msg.action, self._ocpp_version)
+        call_unique_id_required = _takes_call_unique_id(handler)  # replaced: asked once per handler
         try:
-            if _takes_call_unique_id(handler):  # replaced: signature asked once per handler
+            if call_unique_id_required:
                 response = handler(**snake_case_payload, call_unique_id=msg.unique_id)
             else:
                 response = handler(**snake_case_payload)
