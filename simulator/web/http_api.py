@@ -1,9 +1,12 @@
 """HTTP API (aiohttp) and the web page of the simulator.
 
-GET  /api/state                  {"evses": [...], "card": uid|null, ...}
+GET  /api/state                  {"evses": [...], "card": uid|null, "card_next": uid|null, ...}
+                                 (card_next: a tap waiting for the reader to be seen empty)
 POST /api/evses/{id}/plug        POST /api/evses/{id}/unplug
 POST /api/evses/{id}/ev          {"state": "B"|"C"}
-POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes hex)
+POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes hex); a card still on
+                                 the reader is taken away first, and this one put on once the
+                                 reader was seen empty (Simulator.tap_card)
 POST /api/evses/{id}/fault       {"kind": "rcd"|"overcurrent"|"pilot"|"comm"|"meter_comm"}
 DELETE /api/evses/{id}/fault
 POST /api/evses/{id}/gpio        {"what": "welded"|"stuck_open"|"rcd_tripped"|"rcm_broken"|"estop_pressed"|
@@ -41,6 +44,7 @@ from aiohttp import web
 
 from simulator.twins.gpio import SETTABLE
 from simulator.model import Fault
+from simulator.twins.readers.vpcd_card import SEEN_EMPTY_WAIT_S
 
 if TYPE_CHECKING:
     from simulator.app import Simulator
@@ -146,8 +150,10 @@ async def tap_card(request: web.Request) -> web.Response:
     except ValueError as exc:
         return _error(400, str(exc))
     want = uid.upper()
-    try:  # answer once the card is on the reader (or the reader is unreachable)
-        await sim.wait_for(lambda s: s["card"] == want or task.done(), timeout=3.0)
+    try:  # answer once the card is on the reader (or the reader is unreachable); a card it
+        # replaces must be seen gone first (Simulator.tap_card)
+        await sim.wait_for(lambda s: (s["card"] == want and s["card_next"] is None) or task.done(),
+                           timeout=2 * SEEN_EMPTY_WAIT_S + 3.0)
     except TimeoutError:
         return _error(504, "card reader did not take the card")
     if task.done() and not task.cancelled() and task.exception() is not None:

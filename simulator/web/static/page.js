@@ -442,6 +442,8 @@ function render(next) {
   if (document.activeElement !== $("#speed")) $("#speed").value = state.speed;
   $("#card").textContent = state.card || "no card";
   $("#reader-pad").classList.toggle("present", !!state.card);
+  $("#card-next").hidden = !state.card_next;  // a tap waiting until the reader has seen the last card go
+  $("#card-next").textContent = state.card_next ? `next: ${state.card_next}, once the reader has seen it empty` : "";
   if (state.card_error) toast(state.card_error);
   $("#simclock").textContent = duration(simNow());
 }
