@@ -264,6 +264,9 @@ class Simulator:
         self.model.inject_fault(evse_id, Fault(kind))
 
     def reboot_board(self, evse_id: int) -> None:
+        """A brown-out of the board of ``evse_id``: it restarts with its power-up values
+        (EVSE-DIN: 1000 := 2000; Heidelberg, Bender: their current and set-up registers;
+        OpenEVSE: its EEPROM current, and ``$AB``)."""
         self.model.reboot_board(evse_id)
 
     def clear_fault(self, evse_id: int) -> None:

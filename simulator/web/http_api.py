@@ -9,6 +9,8 @@ POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes h
                                  reader was seen empty (Simulator.tap_card)
 POST /api/evses/{id}/fault       {"kind": "rcd"|"overcurrent"|"pilot"|"comm"|"meter_comm"}
 DELETE /api/evses/{id}/fault
+POST /api/evses/{id}/reboot      the board power-cycles (a brown-out): its registers go back to
+                                 their power-up values (Simulator.reboot_board)
 POST /api/evses/{id}/gpio        {"what": "welded"|"stuck_open"|"rcd_tripped"|"rcm_broken"|"estop_pressed"|
                                  "button_pressed"|"lock_jammed", "value": bool}  (simulator.twins.gpio; the
                                  GPIO lines, LEDs and lock are in /api/state "gpio")
@@ -120,6 +122,12 @@ async def inject_fault(request: web.Request) -> web.Response:
     if kind not in kinds:
         return _error(400, f"kind must be one of {kinds}")
     _sim(request).inject_fault(evse_id, kind)
+    return web.json_response(_sim(request).evse_state(evse_id))
+
+
+async def reboot_board(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    _sim(request).reboot_board(evse_id)
     return web.json_response(_sim(request).evse_state(evse_id))
 
 
@@ -268,6 +276,7 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/api/evses/{id}/ev", set_ev)
     app.router.add_post("/api/evses/{id}/fault", inject_fault)
     app.router.add_delete("/api/evses/{id}/fault", clear_fault)
+    app.router.add_post("/api/evses/{id}/reboot", reboot_board)
     app.router.add_post("/api/evses/{id}/gpio", set_gpio)
     app.router.add_post("/api/card", tap_card)
     app.router.add_get("/api/evses/{id}/display", display)

@@ -87,6 +87,9 @@ function makeView(e) {
     else if (act === "ev") api("POST", `${base}/ev`, { state: now.ev_request === "C" ? "B" : "C" });
     else if (act === "fault") api("POST", `${base}/fault`, { kind: b.dataset.kind });
     else if (act === "clear") api("DELETE", `${base}/fault`);
+    else if (act === "reboot") api("POST", `${base}/reboot`).then(r => {
+      if (r) toast(`connector ${view.id}: board rebooted, offering ${r.current_limit_a} A (its power-up current)`);
+    });
     else if (act === "gpio") api("POST", `${base}/gpio`, { what: b.dataset.what, value: !b.classList.contains("active") });
   });
   f["battery-form"].addEventListener("submit", (ev) => {
