@@ -69,7 +69,12 @@ class BoardStatus:
 
 @runtime_checkable
 class EvseBoard(Protocol):
-    """An EVSE controller board: generates the pilot, switches the contactor."""
+    """An EVSE controller board: generates the pilot, switches the contactor.
+
+    A driver may say in what steps its board reports the offer (``offer_resolution_a``, e.g.
+    0.1 for 0.1 A registers; 1 A when it does not): the station compares what the board
+    offers with what it was told at that resolution (agent/station/device_poller.py).
+    """
 
     async def read_status(self) -> BoardStatus: ...
 

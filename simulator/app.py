@@ -18,7 +18,7 @@ from simulator.web.ocpp_log import OcppLog
 from simulator.wire.pigpio import PigpioServer
 from simulator.plug_sessions import PlugSessions
 from simulator.wire.rapi import RapiEndpoint
-from simulator.twins.readers.vpcd_card import parse_uid, present
+from simulator.twins.readers.vpcd_card import SEEN_EMPTY_WAIT_S, parse_uid, present
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,11 @@ class Simulator:
         self.pigpio = PigpioServer(self.gpio)  # the GPIO over pigpiod's socket protocol
         self.rapi: dict[int, RapiEndpoint] = {}  # evse id -> RAPI endpoint of an openevse board
         self.card: str | None = None  # UID (uppercase hex) currently on the reader
+        self.card_next: str | None = None  # UID of a tap waiting for the reader to be seen empty
         self.card_error: str | None = None
-        self._card_task: asyncio.Task | None = None
+        self._card_task: asyncio.Task | None = None  # the latest tap
+        self._card_away: asyncio.Event | None = None  # set: the latest tap's card is taken away
+        self._card_tasks: set[asyncio.Task] = set()
         self._with_http = http
         self._http_runner = None
         self._http_port: int | None = None
@@ -102,7 +105,7 @@ class Simulator:
     async def stop(self) -> None:
         self._running = False
         self._changed()  # wake SSE streams so they end
-        for task in (self._tick_task, self._card_task):
+        for task in (self._tick_task, *self._card_tasks):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -217,6 +220,7 @@ class Simulator:
     def state(self) -> dict[str, Any]:
         s = self.model.state()
         s["card"] = self.card
+        s["card_next"] = self.card_next
         s["card_error"] = self.card_error
         s["speed"] = self.config.speed
         s["gpio"] = self.gpio.state()
@@ -260,6 +264,9 @@ class Simulator:
         self.model.inject_fault(evse_id, Fault(kind))
 
     def reboot_board(self, evse_id: int) -> None:
+        """A brown-out of the board of ``evse_id``: it restarts with its power-up values
+        (EVSE-DIN: 1000 := 2000; Heidelberg, Bender: their current and set-up registers;
+        OpenEVSE: its EEPROM current, and ``$AB``)."""
         self.model.reboot_board(evse_id)
 
     def clear_fault(self, evse_id: int) -> None:
@@ -281,43 +288,73 @@ class Simulator:
         """Present a card to the vpcd reader and the PN532 for ``hold_s`` real seconds (config default).
 
         Raises ValueError for a bad UID or when there is no reader. A tap replaces a card still
-        on the reader. The task ends when the card is removed; it raises OSError if vpcd is
-        unreachable and no PN532 took the card (``[vpcd] port = 0``: no vpcd card at all).
+        on the reader as a hand would: that card is taken away, and this one is presented once
+        every reader has been seen empty (pcscd reported it, the PN532 found no target), at
+        most :data:`SEEN_EMPTY_WAIT_S` s each; meanwhile ``card`` is None and ``card_next``
+        this UID. The task ends when the card is removed and the reader seen empty; it raises
+        OSError if vpcd is unreachable and no PN532 took the card (``[vpcd] port = 0``: no
+        vpcd card at all).
         """
         uid = parse_uid(uid_hex)
         if self.i2c.nfc is None and not self.config.vpcd.port:
             raise ValueError("no card reader: vpcd port is 0 and there is no PN532")
-        if self._card_task is not None and not self._card_task.done():
-            self._card_task.cancel()
+        previous = self._card_task if self._card_task is not None and not self._card_task.done() else None
+        if self._card_away is not None:
+            self._card_away.set()  # the card before (on the reader, or still waiting) goes away
+        away = self._card_away = asyncio.Event()
+        if previous is not None:
+            self.card_next = uid.hex().upper()
+            self._changed()
         v = self.config.vpcd
-        self._card_task = asyncio.create_task(
-            self._tap(uid, v.hold_s if hold_s is None else hold_s), name="evse-sim card")
-        return self._card_task
+        task = asyncio.create_task(
+            self._tap(uid, v.hold_s if hold_s is None else hold_s, previous, away), name="evse-sim card")
+        self._card_task = task
+        self._card_tasks.add(task)
+        task.add_done_callback(self._card_tasks.discard)
+        return task
 
-    async def _tap(self, uid: bytes, hold_s: float) -> None:
+    async def _tap(self, uid: bytes, hold_s: float, previous: asyncio.Task | None, away: asyncio.Event) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # its card is off and every reader saw it empty
+        if away.is_set():
+            return  # replaced in turn before it reached the reader (card_next is the new one's)
+        self.card_next = None
         v = self.config.vpcd
+        tag = uid.hex().upper()
+        nfc = self.i2c.nfc
 
         def inserted() -> None:
-            self.card, self.card_error = uid.hex().upper(), None
+            self.card, self.card_error = tag, None
             self._changed()
 
-        nfc = self.i2c.nfc
+        def removed() -> None:
+            if nfc is not None:
+                nfc.take_away()
+            self.card = None
+            self._changed()
+
         if nfc is not None:  # the PN532 twin holds the card for the same time
             nfc.card = uid
             inserted()
         try:
             if not v.port:
-                await asyncio.sleep(hold_s)
+                await self._hold(hold_s, away)
             else:
-                await present(uid, hold_s, v.host, v.port, on_present=inserted)
+                await present(uid, hold_s, v.host, v.port, on_present=inserted, taken_away=away, on_removed=removed)
         except OSError as exc:
             self.card_error = f"vpcd {v.host}:{v.port}: {exc.strerror or exc}"
             log.warning("card tap failed: %s", self.card_error)
             if nfc is None:
                 raise
-            await asyncio.sleep(hold_s)
+            await self._hold(hold_s, away)
         finally:
-            if nfc is not None and nfc.card == uid:
-                nfc.card = None
-            self.card = None
-            self._changed()
+            removed()
+        if nfc is not None and not nfc.seen_empty:
+            with contextlib.suppress(TimeoutError):  # nobody searches the field: go on anyway
+                await self.wait_for(lambda _state: nfc.seen_empty, timeout=SEEN_EMPTY_WAIT_S)
+
+    @staticmethod
+    async def _hold(hold_s: float, away: asyncio.Event) -> None:
+        """The card lies on the reader for ``hold_s`` s, or until it is taken away."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(away.wait(), hold_s)

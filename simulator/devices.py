@@ -3,7 +3,7 @@ the twin registry. A new board's twin is one line in ``BOARDS``.
 
 Every board offers the same shape to the model and the bus: ``relay``,
 ``pwm_current_a(inputs)``, ``decide_relay(inputs)``, ``accessed(now)``,
-``tick(now)``, ``on_bus`` and, for boards on the bus, ``blocks``,
+``tick(now)``, ``power_up()`` (a reboot: back to its power-up values), ``on_bus`` and, for boards on the bus, ``blocks``,
 ``bus_read(fc, address, count, inputs)`` and ``bus_write(fc, address, values)``.
 Every meter image offers ``blocks`` and ``read(fc, address, count)``. All of
 them read the connector's measurements (:class:`simulator.twins.meters.eastron.Sdm630`).

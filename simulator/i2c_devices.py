@@ -32,6 +32,7 @@ class I2cChips:
             self.bus.attach(self.config.temperature_address, self.sensor)
         self.nfc = Pn532Twin() if self.config.nfc == "pn532" else None
         if self.nfc is not None:
+            self.nfc.on_seen_empty = on_change  # wakes a tap waiting to present the next card
             self.bus.attach(self.config.nfc_address, self.nfc)
 
     async def start(self) -> None:

@@ -1,8 +1,9 @@
 """Polling each connector's board and meter (the station's side of the hardware).
 
 What the board reports becomes session events (pilot changes, faults it reports or a
-device that stopped answering); a board that rebooted is told again what to offer;
-an open transaction found at start is resumed or closed on the first reading.
+device that stopped answering); a board that rebooted is told again what to offer
+(:func:`offer_disagreement`); an open transaction found at start is resumed or closed on
+the first reading.
 ``Station`` inherits this; it provides ``dispatch``, ``settings``, ``store`` and
 ``_finish_transaction``.
 """
@@ -10,6 +11,7 @@ an open transaction found at start is resumed or closed on the first reading.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,46 @@ log = logging.getLogger("agent.station.station")
 LOST_AFTER_FAILURES = 3
 # Overcurrent: any phase above offered × 1.1 + 1 A for this many meter reads in a row.
 OVERCURRENT_READS = 3
+# A board whose offer disagrees for this many readings in a row is told again (one reading
+# may come before a write in flight has landed).
+OFFER_MISMATCH_READINGS = 2
+# What a board reports of its offer, in its resolution (drivers: ``offer_resolution_a``;
+# EVSE-DIN 1 or 0.01 A, Heidelberg 0.1 A, Bender and OpenEVSE 1 A). Every driver rounds a
+# current down to it, so a board that was told W offers at most W and more than W minus one
+# step, unless its own limit (cable coding, hardware maximum) holds it lower.
+DEFAULT_OFFER_RESOLUTION_A = 1.0
+ROUNDING_A = 0.001  # float noise of a decoded register value
+
+
+class OfferDisagreement(enum.Enum):
+    """How a board's offer differs from what it was told, when telling it again may help."""
+
+    ON_WHEN_OFF = "offers current though told to stop"
+    OFF_WHEN_ON = "offers nothing though told to offer"
+    ABOVE = "offers more than told"  # e.g. its power-up default above the limit in force
+    DROPPED = "dropped below what it was told"  # e.g. a power-up default under it
+
+
+def offer_disagreement(wanted_a: float, offered_a: float, resolution_a: float,
+                       before_a: float | None = None) -> OfferDisagreement | None:
+    """Whether a board offering ``offered_a`` (``before_a`` at the reading before) does not do
+    what it was told (``wanted_a``), compared at the board's ``resolution_a``.
+
+    Offering less than told without a drop is the board's own limit (a 32 A cable under a
+    40 A wish, a 16 A box), which telling it again would not change; a drop of at least one
+    step while the wish stayed is a board that lost what it was told (rebooted to a lower
+    power-up current, a watchdog's fail-safe current).
+    """
+    if wanted_a <= 0:
+        return OfferDisagreement.ON_WHEN_OFF if offered_a > 0 else None
+    if offered_a <= 0:
+        return OfferDisagreement.OFF_WHEN_ON
+    if offered_a > wanted_a + ROUNDING_A:
+        return OfferDisagreement.ABOVE
+    below = offered_a <= wanted_a - resolution_a + ROUNDING_A
+    if below and before_a is not None and before_a - offered_a >= resolution_a - ROUNDING_A:
+        return OfferDisagreement.DROPPED
+    return None
 
 BOARD_FAULTS = {
     BoardFault.RCD: Fault.RCD,
@@ -89,8 +131,8 @@ class DevicePolling:
         status = await self._read_device(conn, "board", conn.board.read_status, Fault.BOARD_COMM)
         if status is None:
             return
-        conn.last_status = status
-        self._check_board_offer(conn, status)
+        before, conn.last_status = conn.last_status, status
+        self._check_board_offer(conn, status, before)
         # What the board reports is the truth for the faults it reports: raised while it
         # reports them, cleared when it stops (the board latches e.g. an RCD trip itself).
         reported = BOARD_FAULTS.get(status.fault) if status.fault else None
@@ -112,19 +154,26 @@ class DevicePolling:
                 self.dispatch(conn, FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance
             self.dispatch(conn, PilotChanged(pilot))
 
-    def _check_board_offer(self, conn: Connector, status: BoardStatus) -> None:
-        """A board that rebooted offers its power-up current again (EVSE-DIN: 1000 := 2000).
-        Whether it offers anything at all must match what the session wants; on two
-        readings in a row that disagree, the wanted offer is written again."""
+    def _check_board_offer(self, conn: Connector, status: BoardStatus, before: BoardStatus | None) -> None:
+        """A board that rebooted offers its power-up current again (EVSE-DIN: 1000 := 2000,
+        docs/hardware/evse-din.md#power-up), whatever limit is in force: what it offers must
+        match what the session wants, in value and not only on or off. On two readings in a
+        row that disagree (at once on a drop), the wanted offer is written again."""
         wanted = conn.session.offered_a
-        if wanted is None or (wanted > 0) == (status.offered_current_a > 0):
+        if wanted is None:  # nothing told yet: the first command states it
+            conn.offer_mismatches = 0
+            return
+        resolution = getattr(conn.board, "offer_resolution_a", DEFAULT_OFFER_RESOLUTION_A)
+        why = offer_disagreement(wanted, status.offered_current_a, resolution,
+                                 before.offered_current_a if before is not None else None)
+        if why is None:
             conn.offer_mismatches = 0
             return
         conn.offer_mismatches += 1
-        if conn.offer_mismatches == 2:
+        if why is OfferDisagreement.DROPPED or conn.offer_mismatches >= OFFER_MISMATCH_READINGS:
             log.warning(
-                "connector %d: board offers %.1f A but should offer %.1f A (rebooted?): setting it again",
-                conn.id, status.offered_current_a, wanted,
+                "connector %d: board offers %.2f A but should offer %.2f A, it %s (rebooted?): setting it again",
+                conn.id, status.offered_current_a, wanted, why.value,
             )
             conn.commands.put_nowait([OfferCurrent(wanted)])
             conn.offer_mismatches = 0

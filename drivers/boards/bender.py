@@ -86,6 +86,8 @@ def encode_current(amps: float) -> int:
 class BenderBoard:
     """EvseBoard for a Bender CC612/613; :attr:`meter` is the box's own meter."""
 
+    offer_resolution_a = 1.0  # 1000 in whole amps
+
     def __init__(self, device: ModbusDevice) -> None:
         self._dev = device
         self.meter = BenderMeter(device)

@@ -146,6 +146,11 @@ class EvseDinBoard:
     def device(self) -> ModbusDevice:
         return self._dev
 
+    @property
+    def offer_resolution_a(self) -> float:
+        """The step of 1000/1001: 0.01 A with 2005 bit7 (once detected), else 1 A."""
+        return 0.01 if self._centiamps else 1.0
+
     async def centiamps(self) -> bool:
         """Whether 1000 is in 0.01 A; determined once, at first use."""
         if self._centiamps is None:

@@ -124,6 +124,8 @@ def encode_current(amps: float) -> int:
 class HeidelbergBoard:
     """EvseBoard (and, through :attr:`meter`, PowerMeter) for the Energy Control."""
 
+    offer_resolution_a = 0.1  # 261 in 0.1 A
+
     def __init__(
         self,
         device: ModbusDevice,

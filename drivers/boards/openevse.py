@@ -326,6 +326,8 @@ class RapiLink:
 class OpenEvseBoard:
     """EvseBoard for an OpenEVSE controller; :attr:`meter` is its own ammeter/energy meter."""
 
+    offer_resolution_a = 1.0  # SC / GC in whole amps
+
     def __init__(self, link: RapiLink, *, pause_command: PauseCommand = "sleep") -> None:
         if pause_command not in ("sleep", "disable"):
             raise ValueError(f"pause_command must be sleep or disable, not {pause_command!r}")

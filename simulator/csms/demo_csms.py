@@ -182,7 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=9000)
     p.add_argument("--sim-url", help="the simulator page (http://HOST:PORT): feed its OCPP log")
     args = p.parse_args(argv)
-    asyncio.run(_run(args.host, args.port, args.sim_url))
+    try:
+        asyncio.run(_run(args.host, args.port, args.sim_url))
+    except OSError as exc:  # the port is taken, most often
+        print(f"demo-csms: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+              " (stop the program holding it, or choose another --port)", file=sys.stderr)
+        return 1
     return 0
 
 

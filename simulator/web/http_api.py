@@ -1,11 +1,16 @@
 """HTTP API (aiohttp) and the web page of the simulator.
 
-GET  /api/state                  {"evses": [...], "card": uid|null, ...}
+GET  /api/state                  {"evses": [...], "card": uid|null, "card_next": uid|null, ...}
+                                 (card_next: a tap waiting for the reader to be seen empty)
 POST /api/evses/{id}/plug        POST /api/evses/{id}/unplug
 POST /api/evses/{id}/ev          {"state": "B"|"C"}
-POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes hex)
+POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes hex); a card still on
+                                 the reader is taken away first, and this one put on once the
+                                 reader was seen empty (Simulator.tap_card)
 POST /api/evses/{id}/fault       {"kind": "rcd"|"overcurrent"|"pilot"|"comm"|"meter_comm"}
 DELETE /api/evses/{id}/fault
+POST /api/evses/{id}/reboot      the board power-cycles (a brown-out): its registers go back to
+                                 their power-up values (Simulator.reboot_board)
 POST /api/evses/{id}/gpio        {"what": "welded"|"stuck_open"|"rcd_tripped"|"rcm_broken"|"estop_pressed"|
                                  "button_pressed"|"lock_jammed", "value": bool}  (simulator.twins.gpio; the
                                  GPIO lines, LEDs and lock are in /api/state "gpio")
@@ -41,6 +46,7 @@ from aiohttp import web
 
 from simulator.twins.gpio import SETTABLE
 from simulator.model import Fault
+from simulator.twins.readers.vpcd_card import SEEN_EMPTY_WAIT_S
 
 if TYPE_CHECKING:
     from simulator.app import Simulator
@@ -119,6 +125,12 @@ async def inject_fault(request: web.Request) -> web.Response:
     return web.json_response(_sim(request).evse_state(evse_id))
 
 
+async def reboot_board(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    _sim(request).reboot_board(evse_id)
+    return web.json_response(_sim(request).evse_state(evse_id))
+
+
 async def set_gpio(request: web.Request) -> web.Response:
     evse_id = _evse_id(request)
     body = await _json_body(request)
@@ -146,8 +158,10 @@ async def tap_card(request: web.Request) -> web.Response:
     except ValueError as exc:
         return _error(400, str(exc))
     want = uid.upper()
-    try:  # answer once the card is on the reader (or the reader is unreachable)
-        await sim.wait_for(lambda s: s["card"] == want or task.done(), timeout=3.0)
+    try:  # answer once the card is on the reader (or the reader is unreachable); a card it
+        # replaces must be seen gone first (Simulator.tap_card)
+        await sim.wait_for(lambda s: (s["card"] == want and s["card_next"] is None) or task.done(),
+                           timeout=2 * SEEN_EMPTY_WAIT_S + 3.0)
     except TimeoutError:
         return _error(504, "card reader did not take the card")
     if task.done() and not task.cancelled() and task.exception() is not None:
@@ -262,6 +276,7 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/api/evses/{id}/ev", set_ev)
     app.router.add_post("/api/evses/{id}/fault", inject_fault)
     app.router.add_delete("/api/evses/{id}/fault", clear_fault)
+    app.router.add_post("/api/evses/{id}/reboot", reboot_board)
     app.router.add_post("/api/evses/{id}/gpio", set_gpio)
     app.router.add_post("/api/card", tap_card)
     app.router.add_get("/api/evses/{id}/display", display)

@@ -31,6 +31,7 @@ class RapiEndpoint:
         self._watch: asyncio.Task | None = None
         self._socat: asyncio.subprocess.Process | None = None
         self._last_state: str | None = None
+        self._boots = model.evse(evse_id).board.boots
         self.port: int | None = None
         self.link: str | None = None
 
@@ -99,7 +100,14 @@ class RapiEndpoint:
             writer.close()
 
     def _push_state(self) -> None:
-        """Send ``$AT`` to every client if the state changed (never while comm-faulted)."""
+        """Send ``$AB`` after a power-up, and ``$AT`` to every client if the state changed
+        (never while comm-faulted)."""
+        board = self.model.evse(self.evse_id).board
+        if board.boots != self._boots:
+            self._boots = board.boots
+            if self.model.evse(self.evse_id).fault is not Fault.COMM:
+                for writer in list(self._clients):
+                    writer.write(board.boot_line().encode("ascii"))
         line = self.model.rapi_state_line(self.evse_id)
         if line == self._last_state:
             return

@@ -111,3 +111,17 @@ async def test_a_card_session_through_the_page(sim, demo_csms, make_agent, page)
     await one.locator("button[data-act=plug]").click()
     await expect(status).to_have_text("Available", timeout=TIMEOUT_MS)
     await expect(one.locator("[data-f=session-note]")).to_have_text("last session (unplugged)")
+
+
+async def test_the_reboot_button_power_cycles_the_board(sim, page):
+    """A brown-out from the page: the board of connector 1 comes back at its power-up current
+    (EVSE-DIN 1000 := 2000, 16 A), what it was told before (10 A) is gone."""
+    one = page.locator("#evse-1")
+    await expect(page.locator("#conn")).to_have_text("live")
+    assert sim.model.board_write(1, 1000, [10]) is None  # as a controller would
+    sim.plug(1)
+    await expect(one.locator("[data-f=limit]")).to_have_text("10.0 A")
+    await one.locator("button[data-act=reboot]").click()
+    await expect(one.locator("[data-f=limit]")).to_have_text("16.0 A")
+    await expect(page.locator("#toast")).to_contain_text("board rebooted")
+    assert [(e.evse_id, e.value) for e in sim.events if e.kind == "board"] == [(1, "rebooted")]

@@ -1,9 +1,15 @@
-"""The README's first command: ``evse-agent demo`` runs a whole session and stops cleanly."""
+"""The README's first command: ``evse-agent demo`` runs a whole session and stops cleanly,
+however it is stopped, leaving no process and no port behind."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
+import os
+import select
+import shutil
 import signal
 import socket
 import sys
@@ -50,6 +56,125 @@ class Output:
                         return line
                 self._new.clear()
                 await self._new.wait()
+
+
+async def start_demo(http_port: int, csms_port: int, modbus_port: int) -> tuple[asyncio.subprocess.Process, Output]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent.app.cli", "demo",
+        "--http-port", str(http_port), "--csms-port", str(csms_port), "--modbus-port", str(modbus_port),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"},
+    )
+    return proc, Output(proc.stdout)
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def demo_data_dir(pid: int) -> list[str]:
+    """The ``--data-dir`` of the agent among the demo's children (none for the others)."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    return [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--data-dir"]
+
+
+def wait_exited(pidfd: int, timeout: float) -> bool:
+    """Whether the process behind ``pidfd`` has ended within ``timeout`` s (a pidfd becomes
+    readable when its process exits, child of ours or not)."""
+    readable, _, _ = select.select([pidfd], [], [], timeout)
+    return bool(readable)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+        return True
+
+
+async def stopped_leaves_nothing_behind(signum: int, *, parent_exits_cleanly: bool) -> None:
+    ports = free_port(), free_port(), free_port()
+    proc, out = await start_demo(*ports)
+    pidfds: list[int] = []
+    data_dirs: list[str] = []
+    try:
+        await out.wait_for("evse-agent demo is running")
+        await out.wait_for("BootNotification")  # the agent is up, its signal handlers too
+        children = children_of(proc.pid)
+        assert len(children) == 3  # simulator, demo backend, agent
+        pidfds = [os.pidfd_open(pid) for pid in children]  # before the signal: no pid reuse
+        data_dirs = [arg for pid in children for arg in demo_data_dir(pid)]
+        proc.send_signal(signum)
+        code = await asyncio.wait_for(proc.wait(), 30)
+        await out.task
+        if parent_exits_cleanly:
+            assert code == 0 and any("stopping" in line for line in out.lines)
+        for pid, pidfd in zip(children, pidfds):
+            assert await asyncio.to_thread(wait_exited, pidfd, 20), f"child {pid} still runs"
+        assert all(port_is_free(port) for port in ports)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        for pidfd in pidfds:
+            os.close(pidfd)
+        for data_dir in data_dirs:  # a killed demo could not remove it
+            shutil.rmtree(data_dir, ignore_errors=True)
+        print("\n".join(out.lines[-30:]))
+
+
+async def test_demo_stopped_by_sigterm_stops_its_children():
+    await stopped_leaves_nothing_behind(signal.SIGTERM, parent_exits_cleanly=True)
+
+
+async def test_demo_stopped_by_sighup_stops_its_children():
+    await stopped_leaves_nothing_behind(signal.SIGHUP, parent_exits_cleanly=True)
+
+
+async def test_children_of_a_killed_demo_exit_on_their_own():
+    await stopped_leaves_nothing_behind(signal.SIGKILL, parent_exits_cleanly=False)
+
+
+async def test_a_second_demo_on_taken_ports_says_which_in_one_line():
+    ports = free_port(), free_port(), free_port()
+    first, first_out = await start_demo(*ports)
+    try:
+        await first_out.wait_for("evse-agent demo is running")
+        second, second_out = await start_demo(*ports)
+        code = await asyncio.wait_for(second.wait(), 30)
+        await second_out.task
+        assert code != 0
+        assert len(second_out.lines) == 1, second_out.lines
+        line = second_out.lines[0]
+        assert f"port {ports[0]}" in line and "--http-port" in line and "in use" in line
+        assert first.returncode is None  # the first one runs on
+    finally:
+        first.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(first.wait(), 30) == 0
+        await first_out.task
+    # Only the backend's port taken (by something else): named with its option, no traceback.
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", ports[1]))
+        holder.listen()
+        third, third_out = await start_demo(*ports)
+        code = await asyncio.wait_for(third.wait(), 30)
+        await third_out.task
+    assert code != 0 and len(third_out.lines) == 1, third_out.lines
+    assert f"port {ports[1]} (the demo backend)" in third_out.lines[0] and "--csms-port" in third_out.lines[0]
+    assert all(port_is_free(port) for port in ports)
 
 
 @pytest.mark.pcsc

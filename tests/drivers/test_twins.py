@@ -14,6 +14,7 @@ import pytest
 
 from drivers.meters.abb_b23 import AbbB23Meter
 from drivers.boards.bender import BenderBoard
+from drivers.boards.evse_din import EvseDinBoard
 from drivers.boards.heidelberg import HeidelbergBoard
 from drivers.interfaces import BoardFault, DeviceError, DeviceUnavailable, EvseBoard, PilotState, PowerMeter
 from drivers.bus.modbus import ModbusBus
@@ -265,6 +266,42 @@ async def test_openevse_disable_pause_command(sim, rapi):
     assert (await board.read_status()).pilot is PilotState.F
     await board.set_current_limit(16)
     assert (await board.read_status()).relay_closed
+
+
+async def test_openevse_says_it_rebooted_and_gets_its_current_back(sim, rapi):
+    board = OpenEvseBoard(rapi)
+    seen: list = []
+    rapi.on_async.append(seen.append)
+    sim.plug(3)
+    await board.set_current_limit(10)
+    assert (await board.read_status()).offered_current_a == 10.0
+    sim.reboot_board(3)  # enabled again at its EEPROM 16 A, and $AB
+    assert sim.evse_state(3)["current_limit_a"] == 16
+    async with asyncio.timeout(5):
+        while not any(f.kind == "AB" for f in seen):
+            await board.read_status()  # the $AB comes between replies
+    assert (await board.read_status()).offered_current_a == 10.0  # restated on the read after $AB
+    assert sim.evse_state(3)["current_limit_a"] == 10
+
+
+# ---- a board that reboots, for every board ------------------------------------------------
+
+
+@pytest.mark.parametrize("evse_id, make", [
+    (1, lambda bus: HeidelbergBoard(bus.device(1), watchdog_ms=0)),
+    (2, lambda bus: BenderBoard(bus.device(255))),
+    (4, lambda bus: EvseDinBoard(bus.device(7))),
+], ids=["heidelberg", "bender", "evse-din"])
+async def test_a_rebooted_board_reports_its_power_up_current_in_amps(sim, bus, evse_id, make):
+    """What a driver reads from its rebooted twin (power-up 16 A after being told 10 A), in A:
+    what the station compares with the offer it wants (agent/station/device_poller.py)."""
+    board = make(bus)
+    sim.plug(evse_id)
+    await board.set_current_limit(10)
+    assert (await board.read_status()).offered_current_a == 10.0
+    sim.reboot_board(evse_id)
+    status = await board.read_status()
+    assert status.offered_current_a == 16.0 and status.relay_closed
 
 
 @pytest.mark.rtu

@@ -3,9 +3,13 @@ the session stops or waits as fits, and everything recovers when the device is b
 
 from __future__ import annotations
 
+import datetime as dt
+
+import aiohttp
 from ocpp_csms import StatusEvent, TransactionStoppedEvent
 
 from tests.integration.test_outages import start_charging
+from tests.integration.test_smart_charging import now, profile, set_profile
 from tests.integration.test_session_flow import booted, evse, status_reached
 
 
@@ -81,16 +85,24 @@ async def test_a_rebooted_board_is_switched_off_again(sim, csms, make_agent):
     await sim.wait_for(lambda s: evse(s)["current_limit_a"] == 0 and not evse(s)["contactor_closed"], timeout=10)
 
 
-async def test_a_board_rebooted_mid_session_gets_its_current_back(sim, csms, make_agent):
+async def test_a_board_rebooted_mid_session_is_told_the_limit_in_force_again(sim, csms, make_agent):
+    """A brown-out of the EVSE-DIN under a 10 A limit: it comes back offering its power-up
+    16 A (1000 := 2000), and the agent tells it 10 A again. The reboot is the simulator's
+    POST /api/evses/1/reboot, what a person does from the page."""
     await make_agent(csms.port, card_reader=False)
     await booted(csms)
-    await start_charging(sim, csms)
     cp = csms.charge_points["CP-TEST-1"]
-    await cp.async_change_configuration("MeterValueSampleInterval", "1")
-    sim.set_ev_state(1, "B")
-    sim.reboot_board(1)
-    sim.set_ev_state(1, "C")
-    await sim.wait_for(lambda s: evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 16, timeout=10)
+    hour_ago = now() - dt.timedelta(hours=1)
+    assert await set_profile(cp, 0, profile(1, "TxDefaultProfile", [(0, 10.0)], start=hour_ago)) == "Accepted"
+    await start_charging(sim, csms)
+    await sim.wait_for(lambda s: evse(s)["contactor_closed"] and evse(s)["current_limit_a"] == 10, timeout=10)
+    mark = len(sim.register_writes)
+    async with aiohttp.ClientSession() as http, http.post(f"{sim.http_url}api/evses/1/reboot") as r:
+        assert r.status == 200 and (await r.json())["current_limit_a"] == 16  # below its default: a real test
+    state = await sim.wait_for(lambda s: evse(s)["current_limit_a"] == 10, timeout=10)
+    assert evse(state)["contactor_closed"] and evse(state)["configured_current_raw"] == 10
+    assert [(w.address, w.values) for w in sim.register_writes[mark:] if w.unit == 1] == [(1000, (10,))]
+    assert not csms.recorder.of(TransactionStoppedEvent)
 
 
 async def test_a_board_answering_garbage_faults_the_connector_until_it_makes_sense(sim, csms, make_agent):

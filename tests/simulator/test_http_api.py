@@ -144,3 +144,26 @@ async def test_dns_rebinding_is_refused(http, sim):
             assert r.status == 200, host
     async with http.get("/", headers={"Host": f"localhost:{sim.http_port}"}) as r:
         assert r.status == 200 and "<html" in (await r.text()).lower()
+
+
+async def test_reboot_power_cycles_the_board(http, sim, client):
+    """A brown-out: the EVSE-DIN comes back with 1000 := 2000 (its default current), whatever
+    it was told before."""
+    await http.post("/api/evses/1/plug")
+    assert not (await client.write_registers(1000, [10], device_id=1)).isError()
+    assert sim.evse_state(1)["current_limit_a"] == 10
+    async with http.post("/api/evses/1/reboot") as r:
+        body = await r.json()
+    assert r.status == 200 and body["current_limit_a"] == 16 and body["configured_current_raw"] == 16
+    assert (await client.read_holding_registers(1000, count=1, device_id=1)).registers == [16]
+    assert [(e.evse_id, e.kind, e.value) for e in sim.events if e.kind == "board"] == [(1, "board", "rebooted")]
+    async with http.post("/api/evses/7/reboot") as r:
+        assert r.status == 404 and "unknown evse" in (await r.json())["error"]
+
+
+async def test_the_page_has_a_reboot_button(http):
+    async with http.get("/") as r:
+        page = await r.text()
+    async with http.get("/static/page.js") as r:
+        script = await r.text()
+    assert 'data-act="reboot"' in page and "`${base}/reboot`" in script

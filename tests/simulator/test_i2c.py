@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -13,6 +15,7 @@ from drivers.i2c.ssd1306 import Ssd1306Display
 from drivers.i2c.temperature import Tmp102Sensor
 from simulator.app import Simulator
 from simulator.config import ConfigError, default_toml, parse_config
+from tests.simulator.sim_card_states import CardStates
 
 
 def i2c_config(**i2c):
@@ -94,3 +97,50 @@ def test_i2c_config_is_checked():
         i2c_config(listen="5021")
     with pytest.raises(ConfigError, match="i2c.temperature_sensor"):
         i2c_config(temperature_sensor="ds18b20")
+
+
+async def test_a_tap_replacing_a_card_waits_until_the_pn532_found_the_field_empty(i2c_sim):
+    """A second tap while the first card is still on the reader: the first card leaves, the
+    next one comes only after a search of the field found nothing (a hand is not faster)."""
+    sim, bus, _http = i2c_sim
+    chip = Pn532(bus, 0x24)
+    await chip.setup()  # MaxRetries: a search with no card answers "no target"
+    states = CardStates(sim)
+    try:
+        sim.tap_card("04A1B2C3", hold_s=30)
+        await sim.wait_for(lambda s: s["card"] == "04A1B2C3")
+        assert await chip.read_passive_target() == bytes.fromhex("04A1B2C3")
+        second = sim.tap_card("0BADCAFE", hold_s=30)
+        await sim.wait_for(lambda s: s["card"] is None and s["card_next"] == "0BADCAFE")
+        # Nobody has searched the field since: the new card is not there yet.
+        assert sim.state()["i2c"]["nfc_card"] is None and not sim.i2c.nfc.seen_empty
+        assert await chip.read_passive_target() is None  # the host sees the field empty
+        await sim.wait_for(lambda s: s["card"] == "0BADCAFE" and s["card_next"] is None)
+        assert await chip.read_passive_target() == bytes.fromhex("0BADCAFE")
+        # The same card tapped again: it too is taken away and seen gone first.
+        sim.tap_card("0BADCAFE", hold_s=30)
+        await sim.wait_for(lambda s: s["card"] is None and s["card_next"] == "0BADCAFE")
+        assert not second.done()  # its card is off, and not yet seen gone
+        assert await chip.read_passive_target() is None
+        await asyncio.wait_for(second, 5)
+        await sim.wait_for(lambda s: s["card"] == "0BADCAFE" and s["card_next"] is None)
+        assert await chip.read_passive_target() == bytes.fromhex("0BADCAFE")
+    finally:
+        states.close()
+    # What the page showed: never one card straight after another.
+    assert states.shown() == [None, "04A1B2C3", None, "0BADCAFE", None, "0BADCAFE"]
+
+
+async def test_a_tap_over_http_answers_once_its_card_is_on_the_reader(i2c_sim):
+    sim, bus, http = i2c_sim
+    chip = Pn532(bus, 0x24)
+    await chip.setup()
+    sim.tap_card("04A1B2C3", hold_s=30)
+    await sim.wait_for(lambda s: s["card"] == "04A1B2C3")
+    answer = asyncio.create_task(http.post("/api/card", json={"uid": "0BADCAFE"}))
+    await sim.wait_for(lambda s: s["card_next"] == "0BADCAFE")
+    assert not answer.done()
+    assert await chip.read_passive_target() is None
+    async with await answer as r:
+        assert r.status == 200 and (await r.json())["uid"] == "0BADCAFE"
+    assert sim.state()["card"] == "0BADCAFE" and sim.state()["card_next"] is None

@@ -168,3 +168,41 @@ def test_config_openevse_needs_no_unit_and_bender_may_use_255():
     data["evse"] = [OPENEVSE | {"id": 1}, BENDER | {"id": 2}]
     cfg = parse_config(data)
     assert [e.board for e in cfg.evses] == ["openevse", "bender"]
+
+
+EVSE_DIN = {"id": 1, "board_unit": 1, "meter_unit": 2}
+
+
+@pytest.mark.parametrize("board, set_10_a", [
+    (EVSE_DIN, lambda m: m.board_write(1, 1000, [10])),
+    (HEIDELBERG, lambda m: m.board_write(1, 261, [100], fc=6)),
+    (BENDER, lambda m: m.board_write(255, 1000, [10], fc=6)),
+    (OPENEVSE, lambda m: rapi(m, "$SC 10 V")),
+], ids=["evse-din", "heidelberg", "bender", "openevse"])
+def test_a_rebooted_board_offers_its_power_up_current_again(board, set_10_a):
+    m = model_of({**board, "default_current_a": 16})
+    m.plug(1)
+    set_10_a(m)
+    assert m.evse(1).current_limit_a == 10.0 and m.evse(1).board.relay
+    m.reboot_board(1)
+    assert m.evse(1).current_limit_a == 16.0  # what it was told is gone
+    assert [(e.kind, e.value) for e in m.events if e.kind == "board"] == [("board", "rebooted")]
+
+
+def test_a_rebooted_heidelberg_forgets_its_set_up_and_restarts_its_energy_since_power_on():
+    m = model_of(HEIDELBERG)
+    for address, value in ((258, 4), (262, 70), (257, 15000), (259, 0)):
+        assert m.board_write(1, address, [value], fc=6) is None
+    m.evse(1).meter.import_kwh_phase[:] = [70.0, 0, 0]
+    m.reboot_board(1)
+    assert m.board_read(1, 257, 6, fc=3) == [0, 0, 1, 0, 160, 0]  # watchdog off, standby on, unlocked
+    m.evse(1).meter.import_kwh_phase[:] = [70.5, 0, 0]
+    assert m.board_read(1, 15, 4, fc=4) == [0, 500, 0x0001, 0x1364]  # 500 Wh since power-on, 70500 in all
+
+
+def test_a_rebooted_openevse_is_enabled_again_and_counts_its_boots():
+    m = model_of(OPENEVSE)
+    assert rapi(m, "$FD").startswith("$OK") and m.evse(1).board.boots == 0
+    m.reboot_board(1)
+    assert rapi(m, "$GS").startswith("$OK 01 ") and m.evse(1).board.boots == 1
+    assert m.evse(1).board.boot_line() == framed("$AB 00 8.2.1")

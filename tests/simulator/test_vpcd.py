@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+
 import pytest
 
+from drivers.readers.pcsc import PcscCardReader
 from simulator.app import Simulator
 from simulator.twins.readers.vpcd_card import parse_uid, respond
+from tests.simulator.sim_card_states import CardStates
 
 pytestmark = pytest.mark.pcsc
 
@@ -77,3 +80,47 @@ async def test_tap_without_vpcd_reports_error():
         with pytest.raises(OSError):
             await task
         assert sim.state()["card"] is None and "vpcd" in sim.state()["card_error"]
+
+
+@pytest.mark.skipif(not vpcd_available(), reason="pcscd with vpcd not running")
+@pytest.mark.parametrize("swap_after_s", [0.0, 0.5])
+async def test_a_quick_second_tap_reaches_a_pcsc_reader(swap_after_s):
+    """A second card tapped while the first still lies on the reader: the first is taken away,
+    the second put on once pcscd has seen the reader empty, and a PC/SC client (the agent's
+    reader code) gets both. Swapping in the same instant lost the second card whenever vpcd
+    took the new connection in the poll that found the old one closed (reliably so about
+    0.4 to 0.7 s after the first card was read)."""
+    async with Simulator(http=False, modbus_port=0) as sim:
+        reader = PcscCardReader("Virtual PCD")
+        read: list[str] = []
+        arrived = asyncio.Event()
+
+        async def collect() -> None:
+            async for tag in reader.cards():
+                read.append(tag)
+                arrived.set()
+
+        collector = asyncio.create_task(collect())
+        states = CardStates(sim)
+        try:
+            sim.tap_card("04A1B2C3", hold_s=30)
+            async with asyncio.timeout(10):
+                await arrived.wait()
+            assert read == ["04A1B2C3"]
+            arrived.clear()
+            await asyncio.sleep(swap_after_s)  # the person sees the card accepted, then swaps
+            second = sim.tap_card("0BADCAFE", hold_s=30)
+            async with asyncio.timeout(10):
+                await arrived.wait()
+            assert read == ["04A1B2C3", "0BADCAFE"]
+            assert sim.state()["card"] == "0BADCAFE" and sim.state()["card_next"] is None
+            arrived.clear()
+            sim.tap_card("0BADCAFE", hold_s=30)  # the same card again: a new presentation
+            async with asyncio.timeout(10):
+                await arrived.wait()
+            assert read == ["04A1B2C3", "0BADCAFE", "0BADCAFE"] and second.done()
+        finally:
+            states.close()
+            await reader.close()
+            collector.cancel()
+    assert states.shown() == [None, "04A1B2C3", None, "0BADCAFE", None, "0BADCAFE"]

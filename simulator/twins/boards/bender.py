@@ -45,10 +45,16 @@ class BenderBoard:
         self.unit = unit
         self.meter = meter
         self.phases = phases
-        self.limit_deciamps = min(default_current_a, HW_MAX_A) * 10
+        self.default_current_a = default_current_a
+        self.rcd_clear_requested = False
+        self.power_up()
+
+    def power_up(self) -> None:
+        """A reboot or brown-out: the HEMS limits 1000-1002 back to the box's own current
+        (what a controller wrote is not kept), the relay open."""
+        self.limit_deciamps = min(self.default_current_a, HW_MAX_A) * 10
         self.power_limit_w = 0
         self.relay = False
-        self.rcd_clear_requested = False
 
     @property
     def current_raw(self) -> int:

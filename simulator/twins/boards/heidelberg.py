@@ -62,14 +62,22 @@ class HeidelbergBoard:
         self.meter = meter
         self.phases = phases
         self.word_order = word_order
-        self.holding = {
-            WATCHDOG: 0, STANDBY: 0, REMOTE_LOCK: 1, RESERVED: 0,
-            MAX_CURRENT: min(default_current_a, HW_MAX_A) * 10, FAILSAFE: 0,
-        }
-        self.relay = False
+        self.default_current_a = default_current_a
         self.rcd_clear_requested = False
         self.last_access = 0.0
+        self.power_up()
+
+    def power_up(self) -> None:
+        """A reboot or brown-out: the holding registers 257-262 back to their power-up values
+        (what a controller wrote is lost: a twin choice, docs/hardware/heidelberg.md#not-yet-sourced),
+        the relay open, and the energy since power-on (15-16) counting from zero."""
+        self.holding = {
+            WATCHDOG: 0, STANDBY: 0, REMOTE_LOCK: 1, RESERVED: 0,
+            MAX_CURRENT: min(self.default_current_a, HW_MAX_A) * 10, FAILSAFE: 0,
+        }
+        self.relay = False
         self.watchdog_expired = False
+        self.power_on_wh = int(self.meter.import_kwh * 1000)
 
     @property
     def current_raw(self) -> int:
@@ -130,7 +138,7 @@ class HeidelbergBoard:
         regs[9] = PCB_TEMPERATURE
         regs[13] = 1  # external lock input: unlocked
         regs[14] = min(round(m.total_power), 0xFFFF)
-        regs[15], regs[16] = _u32(energy_wh, self.word_order)  # since power-on (sim start)
+        regs[15], regs[16] = _u32(energy_wh - self.power_on_wh, self.word_order)  # since power-on
         regs[17], regs[18] = _u32(energy_wh, self.word_order)  # since installation
         regs[100], regs[101] = HW_MAX_A, HW_MIN_A
         text = LOGISTIC.encode("ascii").ljust(64, b"\0")

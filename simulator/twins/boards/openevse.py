@@ -47,14 +47,28 @@ class OpenEvseBoard:
 
     def __init__(self, meter: Sdm630, default_current_a: int = 16):
         self.meter = meter
-        self.amps = max(MIN_A, min(default_current_a, HW_MAX_A))
+        self.default_current_a = default_current_a  # its EEPROM current
+        self.rcd_clear_requested = False
+        self.total_wh = 0  # kept in EEPROM
+        self.boots = 0  # power-ups since the simulator started (the endpoint sends $AB for each)
+        self.power_up()
+        self.boots = 0
+
+    def power_up(self) -> None:
+        """A reboot or brown-out: enabled again at its EEPROM current (a volatile ``SC … V``
+        is lost, docs/hardware/openevse-rapi.md#commands), the relay open, no energy session;
+        ``$AB`` follows (docs/hardware/openevse-rapi.md#frames)."""
+        self.amps = max(MIN_A, min(self.default_current_a, HW_MAX_A))
         self.mode = "enabled"  # "enabled" | "sleeping" | "disabled"
         self.relay = False
-        self.rcd_clear_requested = False
         self.elapsed_s = 0
-        self.total_wh = 0
         self.session_start_wh: float | None = None  # None: no session (EV not connected)
         self.session_ws = 0
+        self.boots += 1
+
+    def boot_line(self) -> str:
+        """The ``$AB postcode fwrev`` line sent at boot (post code 00: passed)."""
+        return frame(f"$AB 00 {FIRMWARE}")
 
     @property
     def current_raw(self) -> int:

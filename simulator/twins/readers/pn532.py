@@ -15,6 +15,11 @@ wait for a card for ever, the power-on value), InListPassiveTarget (0x4A, 106 kb
 ``NbTg Tg SENS_RES(2) SEL_RES NFCIDLen NFCID``, or ``00`` when no card answered).
 Anything else gets the application error frame ``00 00 FF 01 FF 7F 81 00``.
 Until SAMConfiguration the RF field is off: no card is found.
+
+A card taken away (:meth:`Pn532Twin.take_away`) leaves the field at once, but the host only
+learns it from an InListPassiveTarget that finds no target: until one has,
+:attr:`Pn532Twin.seen_empty` is False (the simulator presents the next card only then, as a
+hand could not swap cards faster than the host searches the field).
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ def parse_host_frame(data: bytes) -> bytes | None:
 class Pn532Twin:
     def __init__(self, busy_polls: int = 1) -> None:
         self.card: bytes | None = None  # UID in the field
+        self.seen_empty = True  # an InListPassiveTarget found no card since the last one left
+        self.on_seen_empty: Callable[[], None] | None = None  # called when that becomes true
         self.sam_configured = False
         self.passive_retries = FOREVER
         self.busy_polls = busy_polls
@@ -59,6 +66,18 @@ class Pn532Twin:
         self.bad_frames = 0
         self._queue: list[bytes | Callable[[], bytes | None]] = []
         self._busy = 0
+
+    def take_away(self) -> None:
+        """The card leaves the field; it counts as gone for the host once a search found nothing."""
+        if self.card is not None:
+            self.card = None
+            self.seen_empty = False
+
+    def _found_no_target(self) -> None:
+        if not self.seen_empty:
+            self.seen_empty = True
+            if self.on_seen_empty is not None:
+                self.on_seen_empty()
 
     def write(self, data: bytes) -> None:
         if data.startswith(ACK):
@@ -109,6 +128,7 @@ class Pn532Twin:
         if command == 0x4A and params[:2] == b"\x01\x00":
             uid = self.card if self.sam_configured else None
             if uid is None:
+                self._found_no_target()  # the field was searched (and is still being, for ever)
                 return None if self.passive_retries == FOREVER else response_frame(command, b"\x00")
             return response_frame(command, target_data(uid))
         return ERROR_FRAME

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import re
 import struct
+import time
 
 log = logging.getLogger(__name__)
 
@@ -45,27 +46,64 @@ def respond(uid: bytes, apdu: bytes) -> bytes:
     return SW_INS_NOT_SUPPORTED
 
 
-async def present(uid: bytes, hold_s: float, host: str = "127.0.0.1", port: int = 35963,
-                  on_present=None) -> None:
-    """Insert the card into vpcd, answer it for ``hold_s`` real seconds, then remove it.
+# pcscd asks a reader that signals no events of its own, as vpcd, whether a card is there
+# every 400 ms (PCSCLITE_STATUS_POLL_RATE); vpcd answers by requesting the ATR, and a closed
+# socket is a removed card (docs/hardware/pcsc-vpcd.md#polling).
+PCSCD_POLL_S = 0.4
+SEEN_EMPTY_WAIT_S = 3.0  # at most this long for pcscd to report the reader empty
 
+
+async def present(uid: bytes, hold_s: float, host: str = "127.0.0.1", port: int = 35963,
+                  on_present=None, *, taken_away: asyncio.Event | None = None,
+                  on_removed=None) -> None:
+    """Insert the card into vpcd, answer it for ``hold_s`` real seconds (or until
+    ``taken_away`` is set), remove it, and return once the reader has been seen empty.
+
+    A card is only put on a reader pcscd has seen empty (:func:`wait_seen_empty`).
     Raises ``OSError`` if vpcd (pcscd) is not listening. ``on_present`` is called once the
-    TCP connection is up (the card counts as inserted from then on).
+    TCP connection is up (the card counts as inserted from then on), ``on_removed`` once it
+    is closed again (the card is off the reader; pcscd may not know yet).
     """
+    # A card left by someone else (a simulator stopped a moment ago) must be seen gone too.
+    await wait_seen_empty(port, keep_empty=False)
     reader, writer = await asyncio.open_connection(host, port)
     if on_present:
         on_present()
     try:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(hold_s):
-                await _serve(reader, writer, uid)
+        waits: set[asyncio.Future] = {asyncio.ensure_future(_serve(reader, writer, uid))}
+        if taken_away is not None:
+            waits.add(asyncio.ensure_future(taken_away.wait()))
+        try:  # served until the hold time is over, it is taken away or vpcd goes away
+            await asyncio.wait(waits, timeout=hold_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
     finally:
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
-    # A hand takes a card away slower than pcscd polls; a script does not. Return only
-    # once pcscd itself has seen the reader empty, so a next tap is a new presentation.
-    await asyncio.to_thread(_wait_reader_empty, _reader_name(port), 3000)
+    if on_removed:
+        on_removed()
+    await wait_seen_empty(port)
+
+
+async def wait_seen_empty(port: int, timeout_s: float = SEEN_EMPTY_WAIT_S, *, keep_empty: bool = True) -> None:
+    """Return once pcscd has seen the vpcd reader at ``port`` without a card.
+
+    A hand takes a card away slower than pcscd polls; a script does not. A card presented
+    before pcscd noticed the removal would be taken for the same card still lying there
+    (vpcd may accept the next connection in the very poll that finds the old one closed),
+    so the next presentation waits for this. pcscd says so itself (SCardGetStatusChange);
+    when it cannot be asked, the reader stays empty for two of its polls (one may find the
+    closed socket, the next an empty slot) if ``keep_empty``.
+    """
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    if await asyncio.to_thread(_pcscd_saw_empty, _reader_name(port), round(timeout_s * 1000)):
+        return
+    if keep_empty:
+        await asyncio.sleep(max(0.0, 2 * PCSCD_POLL_S - (loop.time() - start)))
 
 
 def _reader_name(port: int) -> str:
@@ -73,24 +111,28 @@ def _reader_name(port: int) -> str:
     return f"Virtual PCD 00 {port - 35963:02d}"
 
 
-def _wait_reader_empty(reader: str, timeout_ms: int) -> None:
+def _pcscd_saw_empty(reader: str, timeout_ms: int) -> bool:
+    """True once pcscd reports ``reader`` without a card; False if it cannot tell (no
+    pyscard, no pcscd, no such reader) or did not within ``timeout_ms``."""
     try:
         from smartcard import scard
-    except ImportError:  # pyscard missing: nothing to wait for
-        return
+    except ImportError:  # pyscard missing: pcscd cannot be asked
+        return False
     hr, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     if hr != scard.SCARD_S_SUCCESS:
-        return
+        return False
+    deadline = time.monotonic() + timeout_ms / 1000
     try:
         state = scard.SCARD_STATE_UNAWARE
         while True:  # returns on each change of the reader's state: an event wait
-            hr, states = scard.SCardGetStatusChange(ctx, timeout_ms, [(reader, state)])
+            left_ms = max(0, round((deadline - time.monotonic()) * 1000))
+            hr, states = scard.SCardGetStatusChange(ctx, left_ms, [(reader, state)])
             if hr != scard.SCARD_S_SUCCESS:
                 log.debug("waiting for %s to be empty: %s", reader, scard.SCardGetErrorMessage(hr))
-                return
+                return False
             state = states[0][1]
             if not state & scard.SCARD_STATE_PRESENT:
-                return
+                return True
     finally:
         scard.SCardReleaseContext(ctx)
 

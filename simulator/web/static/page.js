@@ -87,6 +87,9 @@ function makeView(e) {
     else if (act === "ev") api("POST", `${base}/ev`, { state: now.ev_request === "C" ? "B" : "C" });
     else if (act === "fault") api("POST", `${base}/fault`, { kind: b.dataset.kind });
     else if (act === "clear") api("DELETE", `${base}/fault`);
+    else if (act === "reboot") api("POST", `${base}/reboot`).then(r => {
+      if (r) toast(`connector ${view.id}: board rebooted, offering ${r.current_limit_a} A (its power-up current)`);
+    });
     else if (act === "gpio") api("POST", `${base}/gpio`, { what: b.dataset.what, value: !b.classList.contains("active") });
   });
   f["battery-form"].addEventListener("submit", (ev) => {
@@ -442,6 +445,8 @@ function render(next) {
   if (document.activeElement !== $("#speed")) $("#speed").value = state.speed;
   $("#card").textContent = state.card || "no card";
   $("#reader-pad").classList.toggle("present", !!state.card);
+  $("#card-next").hidden = !state.card_next;  // a tap waiting until the reader has seen the last card go
+  $("#card-next").textContent = state.card_next ? `next: ${state.card_next}, once the reader has seen it empty` : "";
   if (state.card_error) toast(state.card_error);
   $("#simclock").textContent = duration(simNow());
 }
