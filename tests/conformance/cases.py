@@ -192,7 +192,7 @@ BY_ID: dict[str, Case] = {c.id: c for c in CASES}
 
 
 def _has_power_fail_input() -> bool:
-    from agent.config import GpioSection
+    from agent.app.config import GpioSection
 
     return any("power" in f.name for f in dataclasses.fields(GpioSection))
 

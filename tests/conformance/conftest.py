@@ -23,7 +23,7 @@ import pytest
 
 from simulator.app import Simulator
 from simulator.config import default_toml, parse_config
-from simulator.gpio import agent_toml
+from simulator.twins.gpio import agent_toml
 from tests.conformance.strict_csms import StrictCsms, start_backend_process
 from tests.integration.conftest import AgentProcess
 

@@ -17,7 +17,7 @@ FIRMWARE = b"evse-agent firmware image " * 2048
 
 def allow_unsigned() -> str:
     """The [firmware] line that lets this agent take an unsigned UpdateFirmware, if it has one."""
-    from agent.config import FirmwareSection
+    from agent.app.config import FirmwareSection
 
     return "allow_unsigned = true" if "allow_unsigned" in {f.name for f in dataclasses.fields(FirmwareSection)} else ""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.certificates import CertificateStore, RootKind
+from agent.security.certificates import CertificateStore, RootKind
 from tests.conformance.conftest import CP_ID
 from tests.conformance.test_19_firmware import FIRMWARE
 from tests.file_servers import ftp_server, http_server  # noqa: F401 (fixtures)
