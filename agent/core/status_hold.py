@@ -31,11 +31,14 @@ class StatusHold:
             del self._pending[key]
 
     def due(self, now: float) -> dict[Hashable, Any]:
-        """The statuses that have lasted long enough; they leave the hold."""
+        """The statuses that have lasted long enough; they leave the hold to be sent, and from
+        now on count as what the backend knows: a change back to the previous status while
+        one of them is on its way is a change again, and is reported."""
         hold = self._duration()
         ready = {k: s for k, (s, since) in self._pending.items() if now - since >= hold}
-        for key in ready:
+        for key, status in ready.items():
             del self._pending[key]
+            self._reported[key] = status
         return ready
 
     def next_due(self) -> float | None:

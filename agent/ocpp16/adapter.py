@@ -272,6 +272,9 @@ class Ocpp16Adapter:
 
     async def send_status(self, connector_id: int, status: ConnectorStatus, fault: Fault | None) -> None:
         error_code, vendor_code = ERROR_CODES[fault]
+        # What the backend will know from now on: a change back while this one is on its way
+        # is a change to report (agent/status_hold.py). A lost link resends every status.
+        self.status_hold.reported(connector_id, (status, fault))
         try:
             await self.call(
                 call.StatusNotification(
@@ -284,8 +287,6 @@ class Ocpp16Adapter:
             )
         except (OCPPError, asyncio.TimeoutError) as exc:
             log.warning("StatusNotification %d %s: %s", connector_id, status.value, exc)
-            return
-        self.status_hold.reported(connector_id, (status, fault))
 
     async def send_meter_values_now(self, connector_id: int) -> None:
         """TriggerMessage MeterValues (§5.17): the latest reading, outside the durable queue."""

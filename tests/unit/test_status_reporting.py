@@ -63,6 +63,18 @@ def test_a_status_sent_another_way_leaves_the_hold():
     assert hold.due(10.0) == {}
 
 
+def test_a_change_back_while_the_new_status_is_on_its_way_is_reported():
+    # Reserved was reported; Available leaves the hold and is being sent when the connector
+    # turns Reserved again (a reservation right after a cancel): Reserved must follow.
+    hold = StatusHold(lambda: 0)
+    hold.reported(1, "Reserved")
+    hold.changed(1, "Available", now=0.0)
+    assert hold.due(0.0) == {1: "Available"}
+    hold.changed(1, "Reserved", now=0.1)  # before the Available.conf came back
+    hold.reported(1, "Available")
+    assert hold.due(0.1) == {1: "Reserved"}
+
+
 def charging_session() -> Session:
     s = Session(max_current_a=16)
     s.handle(PilotChanged(B), 0)
