@@ -134,6 +134,10 @@ class Station(DevicePolling, MeterSampling):
             # Availability set by the backend persists across restarts (OCPP 1.6 §5.2).
             if stored.get(f"availability.{conn.id}") == "inoperative":
                 conn.session.available = False
+        # Connector 0, the charge point itself (OCPP 1.6 §5.2): set by a ChangeAvailability of
+        # connector 0 only; a single connector made inoperative leaves it Available.
+        self.operative = stored.get("availability.0") != "inoperative"
+        self._reported_station_status = self.station_status()
         self._transaction_ended = asyncio.Event()
         self._unstored_stops: list[tuple] = []  # (local_id, meter_stop, timestamp, reason, body)
         self.history = History(store, clock.iso)
@@ -250,6 +254,7 @@ class Station(DevicePolling, MeterSampling):
                 self.history.record(conn.id, "status", status.value + (f" ({fault.value})" if fault else ""))
                 if self.backend is not None:
                     self.backend.status_changed(ConnectorRef(conn.id), status, fault)
+                self._station_status_changed()
             case CardIgnored(id_tag, why):
                 log.info("connector %d: card %s: %s", conn.id, id_tag, why)
             case ReservationEnded(reservation_id, why):
@@ -481,11 +486,15 @@ class Station(DevicePolling, MeterSampling):
             targets = [self.connectors[evse_id]]
         else:
             return AvailabilityResult.REJECTED
+        if not evse_id:
+            self.operative = operative
+            self.store.put_setting("availability.0", "operative" if operative else "inoperative")
         scheduled = False
         for conn in targets:
             self.store.put_setting(f"availability.{conn.id}", "operative" if operative else "inoperative")
             self.dispatch(conn, AvailabilityChanged(operative))
             scheduled = scheduled or conn.session.scheduled_available is not None
+        self._station_status_changed()
         return AvailabilityResult.SCHEDULED if scheduled else AvailabilityResult.ACCEPTED
 
     async def stop_all(self, reason: StopReason, timeout_s: float = 10.0) -> None:
@@ -515,10 +524,19 @@ class Station(DevicePolling, MeterSampling):
         return UnlockResult.UNLOCKED if unlocked else UnlockResult.UNLOCK_FAILED
 
     def station_status(self) -> tuple[ConnectorStatus, Fault | None]:
-        """The whole station (OCPP 1.6 connector 0): Unavailable when every connector is, else Available."""
-        if all(not c.session.available for c in self.connectors.values()):
+        """The whole station (OCPP 1.6 connector 0): Unavailable once it was made inoperative
+        and its connectors are (a change Scheduled behind a transaction applies when it ends),
+        else Available."""
+        if not self.operative and all(not c.session.available for c in self.connectors.values()):
             return ConnectorStatus.UNAVAILABLE, None
         return ConnectorStatus.AVAILABLE, None
+
+    def _station_status_changed(self) -> None:
+        now = self.station_status()
+        if now != self._reported_station_status:
+            self._reported_station_status = now
+            if self.backend is not None:
+                self.backend.status_changed(ConnectorRef(0), *now)
 
     def statuses(self) -> dict[ConnectorRef, tuple[ConnectorStatus, Fault | None]]:
         return {ConnectorRef(c.id): (c.session.status(), c.session.fault) for c in self.connectors.values()}

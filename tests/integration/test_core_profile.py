@@ -22,11 +22,18 @@ async def test_change_availability_persists_and_is_scheduled_during_a_transactio
     mark = len(csms.recorder.events)
     await agent.start()
     await csms.recorder.wait_for(status_reached(csms, "Unavailable"), after=mark, timeout=20)
-    # Connector 0: the whole charge point.
-    await csms.recorder.wait_for(lambda e: isinstance(e, StatusEvent) and e.connector.connector_id == 0
-                                 and e.connector.status == "Unavailable", after=mark)
+    # Connector 0, the charge point itself, stays Available: only its own ChangeAvailability
+    # (connector 0) makes it Unavailable, and that persists as well (OCTT TC_013, TC_034).
+    await csms.recorder.wait_for(status_reached(csms, "Available", connector_id=0), after=mark)
+    assert await cp.async_change_availability(0, AvailabilityType.INOPERATIVE) == "Accepted"
+    await csms.recorder.wait_for(status_reached(csms, "Unavailable", connector_id=0), after=mark)
+    await agent.kill()
+    mark = len(csms.recorder.events)
+    await agent.start()
+    await csms.recorder.wait_for(status_reached(csms, "Unavailable", connector_id=0), after=mark, timeout=20)
     assert await cp.async_change_availability(0, AvailabilityType.OPERATIVE) == "Accepted"
     await csms.recorder.wait_for(status_reached(csms, "Available"), after=mark)
+    await csms.recorder.wait_for(status_reached(csms, "Available", connector_id=0), after=mark)
 
     tx = await start_charging(sim, csms)
     assert await cp.async_change_availability(1, AvailabilityType.INOPERATIVE) == "Scheduled"

@@ -79,11 +79,6 @@ class RemoteControlHandlers:
         log.info("ChangeAvailability %d %s: %s", connector_id, type, result.value)
         return call_result.ChangeAvailability(status=AvailabilityStatus(result.value))
 
-    @after(Action.change_availability)
-    async def after_change_availability(self, connector_id: int, type: str) -> None:
-        if connector_id == 0:
-            await self.adapter.send_status(0, *self.station.station_status())
-
     # §5.14 Reset: stop transactions (reason SoftReset / HardReset), then restart the process.
     @on(Action.reset)
     def on_reset(self, type: str) -> Any:
