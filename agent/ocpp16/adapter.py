@@ -104,6 +104,8 @@ class Ocpp16Adapter:
         self._accepted = False
         self._registered_once = False
         self._status_wakeup = asyncio.Event()
+        self._heartbeat_changed = asyncio.Event()
+        services.settings.on_change(lambda name, _value: name == "heartbeat_interval_s" and self._heartbeat_changed.set())
         self._unsent_status: dict[int, tuple[ConnectorStatus, Fault | None]] = {}  # by connectorId
         self.status_hold = StatusHold(lambda: services.settings["minimum_status_duration_s"])  # §9.1.19
         self.registration: str | None = None
@@ -244,8 +246,12 @@ class Ocpp16Adapter:
 
     async def _heartbeats(self) -> None:
         while True:
-            await asyncio.sleep(max(1, self.services.settings["heartbeat_interval_s"]))
-            await self.heartbeat()
+            self._heartbeat_changed.clear()
+            try:  # §9.1.11 HeartbeatInterval: a new value (ChangeConfiguration) counts from now.
+                async with asyncio.timeout(max(1, self.services.settings["heartbeat_interval_s"])):
+                    await self._heartbeat_changed.wait()
+            except TimeoutError:
+                await self.heartbeat()
 
     async def heartbeat(self) -> None:
         try:
