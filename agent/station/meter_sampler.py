@@ -8,6 +8,7 @@ sampled values themselves (OCPP 1.6 §7.43 SampledValue names, version-neutral d
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +46,10 @@ class MeterSampling:
                 conn.stop_txn_data.append(self._sample(conn, "Sample.Periodic", self.settings["stop_txn_sampled_data"]))
         conn.next_sample = now + interval
 
-    def _sample(self, conn: Connector, context: str, measurands: list[str] | None = None) -> Sample:
-        """One sampled reading, numbers with their units (OCPP measurand names)."""
+    def _sample(self, conn: Connector, context: str, measurands: list[str] | None = None,
+                timestamp: str | None = None) -> Sample:
+        """One sampled reading, numbers with their units (OCPP measurand names), taken now (or
+        for ``timestamp``: a clock-aligned time)."""
         wanted = measurands if measurands is not None else self.settings["meter_sampled_data"]
         reading = conn.reading
         values: list[SampledValue] = []
@@ -65,36 +68,52 @@ class MeterSampling:
                 values.append(_value(measurand, conn.session.offered_a or 0.0, "A", context))
             elif measurand == "Temperature" and self.temperature_c is not None:
                 values.append(_value(measurand, self.temperature_c, "Celsius", context))
-        return Sample(self.clock.iso(), tuple(values))
+        return Sample(timestamp or self.clock.iso(), tuple(values))
 
     async def _clock_aligned_samples(self) -> None:
         """OCPP 1.6 §9.1.3 ClockAlignedDataInterval: samples at whole multiples of the
-        interval since midnight (backend time), MeterValuesAlignedData measurands."""
+        interval since midnight (backend time), MeterValuesAlignedData measurands, each stamped
+        with the aligned time it stands for and taken once per aligned time."""
+        last: dt.datetime | None = None
         while True:
             interval = self.settings["clock_aligned_interval_s"]
             if interval <= 0:
                 await asyncio.sleep(5)
                 continue
-            now = self.clock.now()
-            since_midnight = now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6
-            await asyncio.sleep(interval - since_midnight % interval)
+            due = next_clock_aligned(self.clock.now(), interval, last)
+            await asyncio.sleep(max(0.0, (due - self.clock.now()).total_seconds()))
+            if self.settings["clock_aligned_interval_s"] != interval:
+                continue  # changed meanwhile: align to the new interval
+            last = due
+            timestamp = due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             for conn in self.connectors.values():
                 if conn.reading is None:
                     continue
                 try:
-                    self._aligned_sample(conn)
+                    self._aligned_sample(conn, timestamp)
                 except StorageError as exc:
                     log.warning("connector %d: clock-aligned sample not stored: %s", conn.id, exc)
 
-    def _aligned_sample(self, conn: Connector) -> None:
-        sample = self._sample(conn, "Sample.Clock", self.settings["meter_aligned_data"])
+    def _aligned_sample(self, conn: Connector, timestamp: str) -> None:
+        sample = self._sample(conn, "Sample.Clock", self.settings["meter_aligned_data"], timestamp)
         if conn.tx_local_id is not None and conn.session.transaction is not None:
             self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample_to_json(sample)]})
             self._outbox_changed()
             if self.settings["stop_txn_aligned_data"]:
-                conn.stop_txn_data.append(self._sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"]))
+                conn.stop_txn_data.append(
+                    self._sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"], timestamp))
         elif self.backend is not None:
             self.backend.meter_values(conn.id, sample)
+
+
+def next_clock_aligned(now: dt.datetime, interval_s: int, after: dt.datetime | None = None) -> dt.datetime:
+    """The next whole multiple of ``interval_s`` since midnight (of ``now``'s day) later than
+    both ``now`` and ``after`` (the last one sampled: a sleep that wakes a little early must
+    not sample the same aligned time twice)."""
+    start = now if after is None or now > after else after
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = (start - midnight).total_seconds()
+    return midnight + dt.timedelta(seconds=(elapsed // interval_s + 1) * interval_s)
 
 
 def _value(measurand: str, value: float, unit: str, context: str, phase: str | None = None) -> SampledValue:
