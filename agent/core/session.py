@@ -195,6 +195,14 @@ class ReservationCancelled:
 
 
 @dataclass(frozen=True)
+class KeptForReservation:
+    """OCPP 1.6 §3.12.1: this is the last connector free for the charge point's reservation
+    (connector 0), so it is held for that idTag and shows Reserved (``kept``), or no longer is."""
+
+    kept: bool
+
+
+@dataclass(frozen=True)
 class TransactionRestored:
     """After a restart, a transaction found open in storage goes on with the EV still plugged."""
 
@@ -219,6 +227,7 @@ Event = (
     | TransactionRestored
     | ReservationMade
     | ReservationCancelled
+    | KeptForReservation
 )
 
 # ---- commands (out) ----------------------------------------------------------------
@@ -303,6 +312,7 @@ class Session:
     finishing: bool = False  # a transaction ended and the EV is still plugged
     scheduled_available: bool | None = None  # availability to apply when the transaction ends
     reservation: Reservation | None = None  # OCPP 1.6 §3.12
+    kept_for_reservation: bool = False  # held for the charge point's reservation (connector 0)
     # What the board was last told to offer; None until the first command, so the
     # first event always states it (a board powers up offering its default current).
     offered_a: float | None = None
@@ -343,7 +353,8 @@ class Session:
             return ConnectorStatus.SUSPENDED_EV
         if not self.available:
             return ConnectorStatus.UNAVAILABLE
-        if self.reservation is not None and self.authorized is None and self.pending_auth is None:
+        held = self.reservation is not None or self.kept_for_reservation
+        if held and self.authorized is None and self.pending_auth is None:
             return ConnectorStatus.RESERVED  # plugged by someone else or not: still held
         if self.plugged:
             return ConnectorStatus.FINISHING if self.finishing else ConnectorStatus.PREPARING
@@ -444,6 +455,8 @@ class Session:
             case ReservationCancelled(reservation_id):
                 if self.reservation is not None and self.reservation.reservation_id == reservation_id:
                     self._end_reservation("cancelled", out)
+            case KeptForReservation(kept):
+                self.kept_for_reservation = kept
         self._check_reservation(now, out)
         self._offer(out)
         self._report_status(out)

@@ -6,10 +6,11 @@ requests, keeps every reservation in SQLite (migration 4 in ``agent/persistence/
 survives a restart (one whose expiry passed while the agent was down is dropped), and
 implements the reservation of "any connector" (connector 0):
 
-- The station holds that reservation itself; no connector shows Reserved for it.
-- It keeps one connector free for the reserved idTag: a start by another idTag is
-  refused when it would take the last free connector (free: could start a
-  transaction now, with no authorization or reservation of its own).
+- The station holds that reservation itself. It keeps one connector free for the reserved
+  idTag: a start by another idTag is refused when it would take the last free connector
+  (free: could start a transaction now, with no authorization or reservation of its own).
+  That last free connector shows Reserved while it is the one kept (``update_kept``): on a
+  one-connector charge point, at once (OCTT TC_049).
 - When the reserved idTag (or its group) starts on a connector, the reservation moves
   onto that connector first, so the session ends it and its StartTransaction carries
   the reservationId.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.station.clock import Clock
-from agent.core.session import Reservation, ReservationCancelled, ReservationMade, ReserveResult
+from agent.core.session import KeptForReservation, Reservation, ReservationCancelled, ReservationMade, ReserveResult
 from agent.persistence.store import Store
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class ReservationDesk:
         self._connectors = connectors
         self._dispatch = dispatch
         self._any: StoredReservation | None = None
+        self._updating_kept = False
 
     # ---- what the backend asks -------------------------------------------------------
 
@@ -88,6 +90,7 @@ class ReservationDesk:
         self._put(new)
         if connector_id == 0:
             self._any = new
+            self.update_kept()
         else:
             self._dispatch(self._connectors[connector_id], ReservationMade(self._for_session(new)))
         log.info("reservation %d: connector %d for %s until %s", reservation_id, connector_id, id_tag, new.expiry)
@@ -100,6 +103,7 @@ class ReservationDesk:
             self._any = None
             self._delete(reservation_id, 0)
             log.info("reservation %d (any connector) cancelled", reservation_id)
+            self.update_kept()
             return True
         for conn in self._connectors.values():
             r = conn.session.reservation
@@ -156,6 +160,25 @@ class ReservationDesk:
         self._put(moved)
         self._dispatch(conn, ReservationMade(self._for_session(moved)))
         log.info("reservation %d (any connector) taken up on connector %d", held.reservation_id, conn.id)
+
+    def update_kept(self) -> None:
+        """Mark the connector kept for connector 0's reservation (the last free one), and
+        unmark the others; after every session event (``Station.dispatch``)."""
+        if self._updating_kept:
+            return
+        kept_before = [c for c in self._connectors.values() if c.session.kept_for_reservation]
+        if self._any is None and not kept_before:
+            return
+        self._updating_kept = True
+        try:
+            held = self._any_reservation()
+            free = self._free(held) if held is not None else []
+            kept = free[0] if len(free) == 1 else None
+            for conn in self._connectors.values():
+                if conn.session.kept_for_reservation != (conn is kept):
+                    self._dispatch(conn, KeptForReservation(conn is kept))
+        finally:
+            self._updating_kept = False
 
     # ---- inside ----------------------------------------------------------------------
 

@@ -189,6 +189,7 @@ class Station(DevicePolling, MeterSampling):
         if commands:
             log.debug("connector %d: %s -> %s", conn.id, event, commands)
             conn.commands.put_nowait(commands)
+        self.reservations.update_kept()  # OCPP 1.6 §3.12.1: the connector kept for connector 0's
 
     # ---- carrying out commands -----------------------------------------------------
 

@@ -39,8 +39,9 @@ def make_desk(store: Store, n: int = 2, restored_on: int | None = None):
     if restored_on is not None:
         connectors[restored_on].restored = object()  # an open transaction found in storage
 
-    def dispatch(conn, event):
+    def dispatch(conn, event):  # as Station.dispatch: the event, then the connector kept for connector 0
         commands.extend(conn.session.handle(event, NOW))
+        desk.update_kept()
 
     desk = ReservationDesk(store, Clock(), lambda: NOW, connectors, dispatch)
     desk.restore()
@@ -110,3 +111,19 @@ def test_connector_zero_reservation_survives_a_restart_and_expires(store):
     assert desk.refuses(conns[1], "B")
     assert desk.reserve(0, "C", None, later(-1), 5) is ReserveResult.ACCEPTED  # replaced; its time has passed
     assert not desk.refuses(conns[1], "B") and not desk.cancel(5)
+
+
+def test_the_last_free_connector_shows_reserved_for_the_charge_points_reservation(store):
+    desk, conns, _ = make_desk(store)
+    assert desk.reserve(0, "A", None, later(600), 5) is ReserveResult.ACCEPTED
+    assert [c.session.status() for c in conns.values()] == [ConnectorStatus.AVAILABLE] * 2  # two free: none held
+    for event in (PilotChanged(PilotState.B), RemoteStartRequested("B")):  # someone else takes connector 2
+        conns[2].session.handle(event, NOW)
+    desk.update_kept()
+    assert conns[1].session.status() is ConnectorStatus.RESERVED  # the last free one is kept for A
+    assert desk.cancel(5)
+    assert conns[1].session.status() is ConnectorStatus.AVAILABLE
+    # A one-connector charge point: its connector is the one kept, at once.
+    desk, conns, _ = make_desk(store, n=1)
+    assert desk.reserve(0, "A", None, later(600), 6) is ReserveResult.ACCEPTED
+    assert conns[1].session.status() is ConnectorStatus.RESERVED
