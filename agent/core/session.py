@@ -104,6 +104,7 @@ class AuthorizationResult:
 @dataclass(frozen=True)
 class RemoteStartRequested:
     id_tag: str
+    parent_id_tag: str | None = None  # its group, when known (a reservation may admit it)
 
 
 @dataclass(frozen=True)
@@ -404,9 +405,9 @@ class Session:
                         self._authorized(id_tag, now, out, parent_id_tag)
                     else:
                         out.append(CardIgnored(id_tag, "not authorized"))
-            case RemoteStartRequested(id_tag):
-                if self.can_start() and not self.reserved_for_other(id_tag):
-                    self._authorized(id_tag, now, out)
+            case RemoteStartRequested(id_tag, parent_id_tag):
+                if self.can_start() and not self.reserved_for_other(id_tag, parent_id_tag):
+                    self._authorized(id_tag, now, out, parent_id_tag)
             case StopRequested(reason):
                 self._stop(reason, None, out)
             case TransactionRecorded(start):

@@ -148,6 +148,16 @@ class ReservationDesk:
             return False
         return self._free(held) == [conn]
 
+    def group_holding(self, conn: Connector) -> str | None:
+        """The parentIdTag of the reservation holding ``conn`` (its own, or connector 0's when
+        it is the last free connector), if that reservation names one."""
+        if conn.session.reservation is not None:
+            return conn.session.reservation.parent_id_tag
+        held = self._any_reservation()
+        if held is not None and self._free(held) == [conn]:
+            return held.parent_id_tag
+        return None
+
     def claim(self, conn: Connector, id_tag: str, parent_id_tag: str | None = None) -> None:
         """The reserved idTag is about to start on ``conn``: the any-connector reservation moves there."""
         held = self._any_reservation()

@@ -378,29 +378,44 @@ class Station(DevicePolling, MeterSampling):
     def remote_start(self, id_token: IdToken, evse_id: int | None, remote_start_id: int | None = None) -> bool:
         """OCPP 1.6 §5.11 / 2.0.1 F01: Accepted when the EVSE can start; the session does the rest."""
         id_tag = id_token.value
+        known = self.authorizer.local.lookup(id_tag)
+        parent = known.parent_id_tag if known is not None else None  # its group, if known here
         if evse_id is None:
             candidates = [c for c in self.connectors.values() if c.session.can_start() and c.session.authorized is None]
-            candidates = [c for c in candidates if not c.session.reserved_for_other(id_tag)]  # OCPP 1.6 §3.12
+            candidates = [c for c in candidates if not c.session.reserved_for_other(id_tag, parent)]  # OCPP 1.6 §3.12
             candidates.sort(key=lambda c: (c.session.reservation is None, not c.session.plugged))
             conn = candidates[0] if candidates else None
         else:
             conn = self.connectors.get(evse_id)
         if conn is None or not conn.session.can_start() or conn.session.authorized is not None:
             return False
-        if conn.session.reserved_for_other(id_tag) or self.reservations.refuses(conn, id_tag):
-            return False  # OCPP 1.6 §3.12.1
-        self.reservations.claim(conn, id_tag)
+        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn, id_tag, parent):
+            # OCPP 1.6 §3.12.1: another idTag than the reservation's may start if its parent idTag
+            # is the reservation's parentIdTag. Not known here: the backend tells it (Authorize)
+            # before any start.
+            group = self.reservations.group_holding(conn)
+            if parent is not None or group is None or self.backend is None or not self.backend.online:
+                return False
+            asyncio.create_task(self._authorize_then_start(conn, id_tag))
+            return True
+        self.reservations.claim(conn, id_tag, parent)
         if self.settings["authorize_remote_tx_requests"]:
             asyncio.create_task(self._authorize_then_start(conn, id_tag))
         else:
-            self.dispatch(conn, RemoteStartRequested(id_tag))
+            self.dispatch(conn, RemoteStartRequested(id_tag, parent))
         return True
 
     async def _authorize_then_start(self, conn: Connector, id_tag: str) -> None:
         verdict = await self.authorizer.authorize(id_tag, self.backend)
         log.info("remote start %s: %s", id_tag, verdict.why)
-        if verdict.accepted:
-            self.dispatch(conn, RemoteStartRequested(id_tag))
+        if not verdict.accepted:
+            return
+        parent = verdict.parent_id_tag
+        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn, id_tag, parent):
+            log.info("remote start %s: the connector is reserved for another idTag and group", id_tag)
+            return
+        self.reservations.claim(conn, id_tag, parent)
+        self.dispatch(conn, RemoteStartRequested(id_tag, parent))
 
     def reserve(self, request: ReservationRequest) -> ReserveResult:
         """OCPP 1.6 §5.13: reserve an EVSE (None: any) until ``expiry`` (wall clock)."""

@@ -169,3 +169,11 @@ def test_connection_timeout_of_the_reserved_driver_leaves_it_reserved():
     assert s.status() is ConnectorStatus.PREPARING
     out = s.handle(Tick(), 13)
     assert statuses(out) == [ConnectorStatus.RESERVED] and s.reservation is not None
+
+
+def test_a_remote_start_for_a_card_of_the_reservations_group_uses_the_reservation():
+    s = reserved(parent=GROUP)
+    s.handle(PilotChanged(B), 1)
+    assert of(StartTransaction, s.handle(RemoteStartRequested(OTHER), 2)) == []  # its group unknown: no
+    out = s.handle(RemoteStartRequested(OTHER, GROUP), 3)  # the backend named its group (Authorize)
+    assert of(StartTransaction, out) == [StartTransaction(OTHER, 7)]
