@@ -196,6 +196,13 @@ class ReservationCancelled:
 
 
 @dataclass(frozen=True)
+class LockChanged:
+    """The connector's cable lock reached a position (agent/station/safety_io.py): ``locked`` or not."""
+
+    locked: bool
+
+
+@dataclass(frozen=True)
 class KeptForReservation:
     """OCPP 1.6 §3.12.1: this is the last connector free for the charge point's reservation
     (connector 0), so it is held for that idTag and shows Reserved (``kept``), or no longer is."""
@@ -229,6 +236,7 @@ Event = (
     | ReservationMade
     | ReservationCancelled
     | KeptForReservation
+    | LockChanged
 )
 
 # ---- commands (out) ----------------------------------------------------------------
@@ -314,6 +322,10 @@ class Session:
     scheduled_available: bool | None = None  # availability to apply when the transaction ends
     reservation: Reservation | None = None  # OCPP 1.6 §3.12
     kept_for_reservation: bool = False  # held for the charge point's reservation (connector 0)
+    # A socket outlet with a cable lock: a transaction starts once the cable is locked, never
+    # before (OCTT TC_024); ``locked`` is where the lock last settled.
+    lock_required: bool = False
+    locked: bool = False
     # What the board was last told to offer; None until the first command, so the
     # first event always states it (a board powers up offering its default current).
     offered_a: float | None = None
@@ -421,13 +433,15 @@ class Session:
                         self.transaction.deauthorized = True
             case FaultRaised(fault):
                 self.faults.add(fault)
-                self.pending_auth = None
-                self.authorized = None
+                if fault is not Fault.LOCK:  # a lock that fails to lock: the start waits for it
+                    self.pending_auth = None
+                    self.authorized = None
                 if fault in ENDS_TRANSACTION:
                     reason = StopReason.EMERGENCY_STOP if fault is Fault.EMERGENCY_STOP else StopReason.OTHER
                     self._stop(reason, None, out)
             case FaultCleared(fault):
                 self.faults.discard(fault)
+                self._begin_if_waiting(out)  # a lock that failed and now locked
             case AvailabilityChanged(available):
                 if not available and self.transaction is not None:
                     # OCPP 1.6 §5.2: Scheduled, applied when the transaction has ended.
@@ -458,6 +472,9 @@ class Session:
                     self._end_reservation("cancelled", out)
             case KeptForReservation(kept):
                 self.kept_for_reservation = kept
+            case LockChanged(locked):
+                self.locked = locked
+                self._begin_if_waiting(out)
         self._check_reservation(now, out)
         self._offer(out)
         self._report_status(out)
@@ -472,8 +489,7 @@ class Session:
             if self.transaction is not None and self.stop_on_ev_disconnect:
                 self._stop(StopReason.EV_DISCONNECTED, None, out)
         elif not was_plugged and self.plugged and self.authorized is not None:
-            id_tag, _deadline = self.authorized
-            self._begin(id_tag, out)
+            self._begin_once_locked(out)
 
     def _on_card(self, id_tag: str, parent_id_tag: str | None, out: list[Command]) -> None:
         tx = self.transaction
@@ -508,10 +524,22 @@ class Session:
 
     def _authorized(self, id_tag: str, now: float, out: list[Command], parent_id_tag: str | None = None) -> None:
         self.authorized_parent = parent_id_tag
+        self.authorized = (id_tag, now + self.connection_timeout_s)
         if self.plugged and not self.finishing:
-            self._begin(id_tag, out)
-        else:
-            self.authorized = (id_tag, now + self.connection_timeout_s)
+            self._begin_once_locked(out)
+
+    def _begin_if_waiting(self, out: list[Command]) -> None:
+        """An authorized EV driver plugged in and waits for the lock: start if it is locked now."""
+        if self.plugged and self.authorized is not None and self.can_start() and self.locked:
+            self._begin(self.authorized[0], out)
+
+    def _begin_once_locked(self, out: list[Command]) -> None:
+        """Authorized and plugged: start, once the cable is locked where there is a lock (the
+        safety I/O locks it now: a lock that fails reports ConnectorLockFailure and no
+        transaction starts until it locks)."""
+        if self.lock_required and not self.locked:
+            return
+        self._begin(self.authorized[0], out)
 
     def _begin(self, id_tag: str, out: list[Command]) -> None:
         self.authorized = None

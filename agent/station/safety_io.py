@@ -19,9 +19,11 @@
   reason Other, no energy delivered; GroundFailure / E-RCM-TEST) until the EV is unplugged;
   the next session tests again.
 - Stop button: stops the running transaction (reason Local).
-- Cable lock: locked while a transaction runs with the EV plugged, before any current is
-  offered ("lock before power"); unlocked once the transaction has ended and the contactor
-  is open. The contactor never closes while the lock is not confirmed locked. Moves are
+- Cable lock: locked while a transaction runs with the EV plugged, and as soon as an
+  authorized EV driver has plugged in: the transaction starts once the lock reports locked
+  (``LockChanged``), so a lock that does not lock starts no transaction (OCTT TC_024), and no
+  current is offered before it ("lock before power"); unlocked once the transaction has ended
+  and the contactor is open. The contactor never closes while the lock is not confirmed locked. Moves are
   retried and rate-limited; repeated failures raise Fault.LOCK (ConnectorLockFailure),
   cleared when the lock gets there. UnlockConnector uses :meth:`ConnectorSafety.unlock`.
 - Status LEDs: green / blue / red patterns per ``safety_rules.LIGHTS``.
@@ -48,7 +50,16 @@ from agent.core.safety_rules import (
     contactor_should_close,
     indication,
 )
-from agent.core.session import Event, Fault, FaultCleared, FaultRaised, OfferCurrent, StopReason, StopRequested
+from agent.core.session import (
+    Event,
+    Fault,
+    FaultCleared,
+    FaultRaised,
+    LockChanged,
+    OfferCurrent,
+    StopReason,
+    StopRequested,
+)
 from drivers.interfaces import CableLock, Contactor, PilotState, PulseOutput, StatusLight, TripInput
 
 log = logging.getLogger(__name__)
@@ -105,6 +116,7 @@ class ConnectorSafety:
         """Start listening (from the event loop): ``dispatch`` feeds the connector's session."""
         self._conn, self._dispatch, self._online = conn, dispatch, online
         self._loop = asyncio.get_running_loop()
+        conn.session.lock_required = self.devices.lock is not None
         d = self.devices
         for name, device in (("rcd", d.rcd), ("emergency_stop", d.emergency_stop), ("stop_button", d.stop_button)):
             if device is not None:
@@ -271,8 +283,8 @@ class ConnectorSafety:
         power_off = (session.offered_a or 0.0) == 0 and (
             contactor is None or (not contactor.commanded_closed and contactor.feedback_closed() is not True)
         )
-        if session.transaction is not None and session.plugged:
-            want = True  # lock before power
+        if (session.transaction is not None or session.authorized is not None) and session.plugged:
+            want = True  # lock before the transaction starts, and before power
         elif power_off:
             want = False  # unlock after the contactor opened
         else:
@@ -282,6 +294,9 @@ class ConnectorSafety:
         if move is not None:
             log.info("connector %d: cable lock: %s", self._conn.id, "locking" if move else "unlocking")
             lock.move(move, self.section.lock_pulse_s)
+        locked = self.lock_plan.settled(True, lock.is_locked())
+        if locked != session.locked:
+            self._dispatch(LockChanged(locked))  # a transaction waiting for the lock starts now
         if self.lock_plan.failed and Fault.LOCK not in session.faults:
             log.error("connector %d: cable lock does not %s", self._conn.id, "lock" if want else "unlock")
             self._dispatch(FaultRaised(Fault.LOCK))

@@ -19,6 +19,7 @@ from agent.core.session import (
     PilotChanged,
     Session,
     StopReason,
+    StartTransaction,
     StopTransaction,
     Tick,
     TransactionRecorded,
@@ -80,11 +81,13 @@ class FakePulse:
 class FakeLock:
     def __init__(self) -> None:
         self.locked = False
+        self.jammed = False  # the motor turns, the pin does not move
         self.moves: list[bool] = []
 
     def move(self, lock: bool, seconds: float) -> None:
         self.moves.append(lock)
-        self.locked = lock
+        if not self.jammed:
+            self.locked = lock
 
     def is_locked(self) -> bool | None:
         return self.locked
@@ -104,15 +107,18 @@ class Rig:
         self.safety.attach(self.conn, self.dispatch, lambda: True)
 
     def dispatch(self, event) -> None:
-        self.out += self.conn.session.handle(event, self.now)
+        commands = self.conn.session.handle(event, self.now)
+        self.out += commands
         self.safety.session_changed()
+        for command in commands:
+            if isinstance(command, StartTransaction):  # what the station does once the start is stored
+                self.dispatch(TransactionRecorded(command.start))
 
     def charge(self) -> None:
         self.dispatch(Tick())
         self.dispatch(PilotChanged(PilotState.B))
         self.dispatch(CardPresented("AA"))
         self.dispatch(AuthorizationResult("AA", True))
-        self.dispatch(TransactionRecorded(1))  # what the station does once the start is stored
         self.dispatch(PilotChanged(PilotState.C))
 
     def check_at(self, now: float) -> None:
@@ -181,23 +187,41 @@ async def test_welded_contactor_is_found_after_the_debounce():
     assert Fault.WELDED not in rig.conn.session.faults
 
 
-async def test_the_offer_waits_for_the_lock_and_the_self_test_then_is_restated():
+async def test_the_transaction_waits_for_the_lock_then_the_self_test_then_power():
     contactor, rcd, lock = FakeContactor(), FakeInput(), FakeLock()
     test_wire = FakePulse(rcd)
     rig = Rig(SafetyDevices(contactor=contactor, rcd=rcd, rcm_test=test_wire, lock=lock),
               lock_pulse_s=0.5, lock_check_s=0.1, rcm_test_pulse_s=0.25, rcm_test_timeout_s=1.0)
-    rig.charge()
-    assert test_wire.pulses == 1  # the self-test began with the transaction
-    assert rig.safety.gate_offer(16.0) == 0.0 and not contactor.commanded_closed
+    rig.charge()  # authorized and plugged: no transaction before the cable is locked (OCTT TC_024)
+    assert rig.conn.session.transaction is None and rig.conn.session.status() is ConnectorStatus.PREPARING
     rig.check_at(0.1)  # the lock starts its move
     assert lock.moves == [True]
-    rcd.active = False  # the pulse is over, the RCM is quiet again
     rig.check_at(0.3)
-    assert not rig.safety.power_allowed()  # the lock move is not judged yet
-    rig.check_at(0.7)
+    assert rig.conn.session.transaction is None  # the lock move is not judged yet
+    rig.check_at(0.7)  # locked: the transaction begins, and with it the RCM self-test
+    assert rig.conn.session.transaction is not None and test_wire.pulses == 1
+    assert rig.safety.gate_offer(16.0) == 0.0 and not contactor.commanded_closed
+    rig.check_at(0.8)  # the RCM trips on its test current
+    rcd.active = False  # the pulse is over, the RCM is quiet again
+    rig.check_at(1.0)
     assert rig.safety.power_allowed() and contactor.commanded_closed
     assert rig.conn.commands.get_nowait() == [OfferCurrent(16.0)]  # the held offer, restated
     assert Fault.RCD not in rig.conn.session.faults  # the self-test's own trip is no fault
+
+
+async def test_a_lock_that_does_not_lock_starts_no_transaction_until_it_does():
+    lock = FakeLock()
+    lock.jammed = True
+    rig = Rig(SafetyDevices(lock=lock), lock_pulse_s=0.1, lock_check_s=0.1, lock_retry_s=0.2, lock_attempts=2)
+    rig.charge()
+    for now in (0.1, 0.3, 0.5, 0.7, 0.9):
+        rig.check_at(now)
+    assert rig.conn.session.fault is Fault.LOCK and rig.conn.session.transaction is None
+    assert not [c for c in rig.out if isinstance(c, StartTransaction)]
+    lock.jammed = False  # freed: the next retry locks
+    for now in (1.1, 1.3, 1.5, 1.7):
+        rig.check_at(now)
+    assert rig.conn.session.transaction is not None and not rig.conn.session.faults
 
 
 async def test_failed_self_test_ends_the_session_without_power():
