@@ -238,6 +238,10 @@ class Simulator:
     def unplug(self, evse_id: int) -> None:
         self.model.unplug(evse_id)
 
+    def unplug_ev(self, evse_id: int) -> None:
+        """Unplug at the EV; the cable stays in the charge point's socket."""
+        self.model.unplug_ev(evse_id)
+
     def set_ev_state(self, evse_id: int, state: str) -> None:
         self.model.set_ev_state(evse_id, state)
 

@@ -42,8 +42,11 @@ class Ev:
     battery_kwh: float
     soc: float
     max_current_a: float
-    plugged: bool = False
+    plugged: bool = False  # connected to the charge point (its pilot sees the EV)
     wants_charge: bool = True  # C when plugged and True, else B
+    # The EV driver's cable is in the charge point's socket (its PP resistor is seen there):
+    # plugging in puts it there, unplugging at the EV leaves it there, unplugging takes it out.
+    cable_in_socket: bool = False
 
     @property
     def full(self) -> bool:
@@ -86,6 +89,7 @@ class EvsePoint:
             rcd_error=self.fault is Fault.RCD,
             diode_fail=self.fault is Fault.PILOT,
             overcurrent=self.fault is Fault.OVERCURRENT,
+            cable_in_socket=self.ev.cable_in_socket,
         )
 
     @property
@@ -140,6 +144,7 @@ class EvsePoint:
         return {
             "id": self.id,
             "plugged": self.ev.plugged,
+            "cable_in_socket": self.ev.cable_in_socket,
             "ev_state": self.pilot.value,
             "ev_request": "C" if self.ev.wants_charge else "B",
             "contactor_closed": self.board.relay,
@@ -196,10 +201,19 @@ class SimModel:
     def plug(self, evse_id: int) -> None:
         p = self.evse(evse_id)
         p.ev.plugged = True
+        p.ev.cable_in_socket = True
         p.ev.wants_charge = True
         self._touch(p)
 
     def unplug(self, evse_id: int) -> None:
+        """The cable out of the EV and out of the charge point."""
+        p = self.evse(evse_id)
+        p.ev.plugged = False
+        p.ev.cable_in_socket = False
+        self._touch(p)
+
+    def unplug_ev(self, evse_id: int) -> None:
+        """The cable out of the EV only: it stays in the charge point's socket."""
         p = self.evse(evse_id)
         p.ev.plugged = False
         self._touch(p)

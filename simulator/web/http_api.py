@@ -3,6 +3,7 @@
 GET  /api/state                  {"evses": [...], "card": uid|null, "card_next": uid|null, ...}
                                  (card_next: a tap waiting for the reader to be seen empty)
 POST /api/evses/{id}/plug        POST /api/evses/{id}/unplug
+POST /api/evses/{id}/unplug-ev   unplugged at the EV only: the cable stays in the socket
 POST /api/evses/{id}/ev          {"state": "B"|"C"}
 POST /api/card                   {"uid": "04A1B2C3D4E5F6"}   (4, 7 or 10 bytes hex); a card still on
                                  the reader is taken away first, and this one put on once the
@@ -98,6 +99,12 @@ async def plug(request: web.Request) -> web.Response:
 async def unplug(request: web.Request) -> web.Response:
     evse_id = _evse_id(request)
     _sim(request).unplug(evse_id)
+    return web.json_response(_sim(request).evse_state(evse_id))
+
+
+async def unplug_ev(request: web.Request) -> web.Response:
+    evse_id = _evse_id(request)
+    _sim(request).unplug_ev(evse_id)
     return web.json_response(_sim(request).evse_state(evse_id))
 
 
@@ -273,6 +280,7 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_get("/api/events", events)
     app.router.add_post("/api/evses/{id}/plug", plug)
     app.router.add_post("/api/evses/{id}/unplug", unplug)
+    app.router.add_post("/api/evses/{id}/unplug-ev", unplug_ev)
     app.router.add_post("/api/evses/{id}/ev", set_ev)
     app.router.add_post("/api/evses/{id}/fault", inject_fault)
     app.router.add_delete("/api/evses/{id}/fault", clear_fault)

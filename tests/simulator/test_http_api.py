@@ -36,8 +36,12 @@ async def test_plug_ev_pause_resume_unplug(http, sim):
         assert body["ev_state"] == "B" and body["contactor_closed"] is False
     async with http.post("/api/evses/1/ev", json={"state": "C"}) as r:
         assert (await r.json())["contactor_closed"] is True
+    async with http.post("/api/evses/1/unplug-ev") as r:  # at the EV: the cable stays in the socket
+        body = await r.json()
+        assert body["ev_state"] == "A" and body["cable_in_socket"] is True
     async with http.post("/api/evses/1/unplug") as r:
-        assert (await r.json())["ev_state"] == "A"
+        body = await r.json()
+        assert body["ev_state"] == "A" and body["cable_in_socket"] is False
     assert sim.evse_state(1)["plugged"] is False
 
 

@@ -173,3 +173,13 @@ def test_set_ev_state_needs_a_plugged_ev(model):
         model.set_ev_state(1, "C")
     with pytest.raises(KeyError):
         model.plug(7)
+
+
+def test_unplugged_at_the_ev_the_cable_stays_in_the_socket_and_its_pp_is_seen(model):
+    model.plug(1)
+    assert reg(model, 1, Reg.CABLE_LIMIT) == 32 and reg(model, 1, Reg.VEHICLE_STATE) == 3
+    model.unplug_ev(1)  # out of the EV, still in the charge point
+    assert reg(model, 1, Reg.VEHICLE_STATE) == 1 and reg(model, 1, Reg.CABLE_LIMIT) == 32
+    assert model.evse(1).state()["cable_in_socket"] is True
+    model.unplug(1)  # and out of the charge point
+    assert reg(model, 1, Reg.CABLE_LIMIT) == 0 and model.evse(1).state()["cable_in_socket"] is False

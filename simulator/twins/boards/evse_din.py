@@ -97,6 +97,7 @@ class BoardInputs:
     rcd_error: bool
     diode_fail: bool
     overcurrent: bool = False  # the EV draws more than offered (boards that measure it trip)
+    cable_in_socket: bool = True  # a cable's PP resistor is seen (EVSE-DIN register 1003)
 
 
 READ_FC = frozenset({3})  # FC03 read
@@ -183,7 +184,7 @@ class EvseDinBoard:
                 return 5
             return {Pilot.A: 1, Pilot.B: 2, Pilot.C: 3, Pilot.D: 4}.get(inputs.pilot, 5)
         if address == Reg.CABLE_LIMIT:
-            return CABLE_LIMIT_A
+            return CABLE_LIMIT_A if inputs.cable_in_socket else 0  # 0: no cable in the socket
         if address == Reg.FIRMWARE:
             return FIRMWARE
         if address == Reg.EVSE_STATE:
