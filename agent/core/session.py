@@ -196,6 +196,18 @@ class ReservationCancelled:
 
 
 @dataclass(frozen=True)
+class CableChanged:
+    """The board sees a cable in the socket outlet (its PP resistor) or no longer does."""
+
+    present: bool
+
+
+@dataclass(frozen=True)
+class UnlockRequested:
+    """UnlockConnector (OCPP 1.6 §5.18): end the transaction, let the cable go."""
+
+
+@dataclass(frozen=True)
 class LockChanged:
     """The connector's cable lock reached a position (agent/station/safety_io.py): ``locked`` or not."""
 
@@ -237,6 +249,8 @@ Event = (
     | ReservationCancelled
     | KeptForReservation
     | LockChanged
+    | CableChanged
+    | UnlockRequested
 )
 
 # ---- commands (out) ----------------------------------------------------------------
@@ -318,7 +332,7 @@ class Session:
     authorized: tuple[str, float] | None = None  # (idTag, deadline) waiting for the plug
     authorized_parent: str | None = None  # the parent idTag of ``authorized``
     transaction: _Transaction | None = None
-    finishing: bool = False  # a transaction ended and the EV is still plugged
+    finishing: bool = False  # a transaction ended and its cable is still in (the EV's or the socket's end)
     scheduled_available: bool | None = None  # availability to apply when the transaction ends
     reservation: Reservation | None = None  # OCPP 1.6 §3.12
     kept_for_reservation: bool = False  # held for the charge point's reservation (connector 0)
@@ -326,6 +340,13 @@ class Session:
     # before (OCTT TC_024); ``locked`` is where the lock last settled.
     lock_required: bool = False
     locked: bool = False
+    # A socket outlet tells an EV unplugged at the EV (pilot A, the cable still in the socket:
+    # Finishing) from a cable taken out (Available) where the board reads the cable's PP.
+    cable_in_socket: bool = False
+    unlock_on_ev_disconnect: bool = True  # OCPP UnlockConnectorOnEVSideDisconnect
+    # UnlockConnectorOnEVSideDisconnect = false: after the EV was unplugged during a transaction
+    # the cable stays locked in the socket until this idTag is presented or UnlockConnector.
+    cable_held_for: str | None = None
     # What the board was last told to offer; None until the first command, so the
     # first event always states it (a board powers up offering its default current).
     offered_a: float | None = None
@@ -337,6 +358,11 @@ class Session:
     @property
     def plugged(self) -> bool:
         return self.pilot not in (PilotState.A, PilotState.F)
+
+    @property
+    def cable_present(self) -> bool:
+        """A cable in the socket, with or without the EV at its other end."""
+        return self.plugged or self.cable_in_socket or self.cable_held_for is not None
 
     @property
     def fault(self) -> Fault | None:
@@ -369,7 +395,7 @@ class Session:
         held = self.reservation is not None or self.kept_for_reservation
         if held and self.authorized is None and self.pending_auth is None:
             return ConnectorStatus.RESERVED  # plugged by someone else or not: still held
-        if self.plugged:
+        if self.cable_present:
             return ConnectorStatus.FINISHING if self.finishing else ConnectorStatus.PREPARING
         if self.authorized is not None or self.pending_auth is not None:
             return ConnectorStatus.PREPARING
@@ -385,7 +411,7 @@ class Session:
             return ReserveResult.FAULTED
         if not self.available:
             return ReserveResult.UNAVAILABLE
-        busy = self.transaction is not None or self.plugged or self.authorized is not None or self.pending_auth
+        busy = self.transaction is not None or self.cable_present or self.authorized is not None or self.pending_auth
         held = self.reservation is not None and self.reservation.reservation_id != reservation_id
         return ReserveResult.OCCUPIED if busy or held else ReserveResult.ACCEPTED
 
@@ -475,6 +501,13 @@ class Session:
             case LockChanged(locked):
                 self.locked = locked
                 self._begin_if_waiting(out)
+            case CableChanged(present):
+                self.cable_in_socket = present
+                if not self.cable_present:
+                    self.finishing = False  # the cable is out: the connector is free again
+            case UnlockRequested():
+                self.cable_held_for = None
+                self._stop(StopReason.UNLOCK_COMMAND, None, out)
         self._check_reservation(now, out)
         self._offer(out)
         self._report_status(out)
@@ -484,15 +517,23 @@ class Session:
         was_plugged = self.plugged
         self.pilot = pilot
         if was_plugged and not self.plugged:
-            self.finishing = False
+            tx = self.transaction
+            if tx is not None and self.lock_required and self.locked and not self.unlock_on_ev_disconnect:
+                # OCPP 1.6 §9.1.37 UnlockConnectorOnEVSideDisconnect = false: the cable stays
+                # locked at the charge point (its lock held it, so only the EV side came loose).
+                self.cable_held_for = tx.id_tag
+            self.finishing = self.finishing and self.cable_present
             self.faults.discard(Fault.NOT_RECORDED)  # the next EV may try again
-            if self.transaction is not None and self.stop_on_ev_disconnect:
+            if tx is not None and self.stop_on_ev_disconnect:
                 self._stop(StopReason.EV_DISCONNECTED, None, out)
         elif not was_plugged and self.plugged and self.authorized is not None:
             self._begin_once_locked(out)
 
     def _on_card(self, id_tag: str, parent_id_tag: str | None, out: list[Command]) -> None:
         tx = self.transaction
+        if tx is None and self.cable_held_for is not None and self.cable_held_for == id_tag:
+            self.cable_held_for = None  # its EV driver came back for the cable: unlock it
+            return
         if tx is not None:
             # OCPP 1.6 §5.16: the card that started it, or one with the same parent idTag.
             if tx.id_tag == id_tag or (parent_id_tag is not None and parent_id_tag == tx.parent_id_tag):
@@ -571,7 +612,7 @@ class Session:
         if self.transaction is None:
             return
         self.transaction = None
-        self.finishing = self.plugged
+        self.finishing = self.cable_present
         if self.scheduled_available is not None:
             self.available, self.scheduled_available = self.scheduled_available, None
         # Open the contactor before the meter is read for meterStop.

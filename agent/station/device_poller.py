@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from agent.core.session import (
+    CableChanged,
     Fault,
     FaultCleared,
     FaultRaised,
@@ -147,6 +148,11 @@ class DevicePolling:
             self.dispatch(conn, FaultRaised(reported))
         conn.board_fault = reported
         pilot = status.pilot
+        # A cable in the socket outlet (its PP coding read), with or without the EV: told before
+        # the pilot, so a cable taken out with the EV leaves no Finishing behind.
+        cable = status.cable_limit_a is not None
+        if cable != conn.session.cable_in_socket:
+            self.dispatch(conn, CableChanged(cable))
         if conn.restored is not None:
             await self._resolve_restored(conn, pilot)
         if pilot != conn.session.pilot:

@@ -23,7 +23,8 @@
   authorized EV driver has plugged in: the transaction starts once the lock reports locked
   (``LockChanged``), so a lock that does not lock starts no transaction (OCTT TC_024), and no
   current is offered before it ("lock before power"); unlocked once the transaction has ended
-  and the contactor is open. The contactor never closes while the lock is not confirmed locked. Moves are
+  and the contactor is open, unless the EV was unplugged at its end during the transaction and
+  UnlockConnectorOnEVSideDisconnect is false (then until its idTag or UnlockConnector). The contactor never closes while the lock is not confirmed locked. Moves are
   retried and rate-limited; repeated failures raise Fault.LOCK (ConnectorLockFailure),
   cleared when the lock gets there. UnlockConnector uses :meth:`ConnectorSafety.unlock`.
 - Status LEDs: green / blue / red patterns per ``safety_rules.LIGHTS``.
@@ -285,6 +286,8 @@ class ConnectorSafety:
         )
         if (session.transaction is not None or session.authorized is not None) and session.plugged:
             want = True  # lock before the transaction starts, and before power
+        elif session.cable_held_for is not None:
+            want = True  # UnlockConnectorOnEVSideDisconnect = false: the cable stays in
         elif power_off:
             want = False  # unlock after the contactor opened
         else:

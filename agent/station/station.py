@@ -53,6 +53,7 @@ from agent.core.session import (
     StopTransaction,
     TransactionRecorded,
     TransactionRejected,
+    UnlockRequested,
 )
 from agent.station.reservations import ReservationDesk
 from agent.station.history import History
@@ -131,6 +132,7 @@ class Station(DevicePolling, MeterSampling):
         for conn in connectors:
             conn.session.connection_timeout_s = settings["connection_timeout_s"]
             conn.session.stop_on_ev_disconnect = settings["stop_on_ev_disconnect"]
+            conn.session.unlock_on_ev_disconnect = settings["unlock_on_ev_disconnect"]
             # Availability set by the backend persists across restarts (OCPP 1.6 §5.2).
             if stored.get(f"availability.{conn.id}") == "inoperative":
                 conn.session.available = False
@@ -180,6 +182,8 @@ class Station(DevicePolling, MeterSampling):
                 conn.session.connection_timeout_s = value
             elif name == "stop_on_ev_disconnect":
                 conn.session.stop_on_ev_disconnect = value
+            elif name == "unlock_on_ev_disconnect":
+                conn.session.unlock_on_ev_disconnect = value
 
     def dispatch(self, conn: Connector, event: Event) -> None:
         """Feed ``event`` to the connector's session and queue what it commands."""
@@ -530,8 +534,9 @@ class Station(DevicePolling, MeterSampling):
         if conn is None or where.connector_id != 1:
             return UnlockResult.UNKNOWN_CONNECTOR
         stopped = conn.session.transaction is not None
-        if stopped:
-            self.dispatch(conn, StopRequested(StopReason.UNLOCK_COMMAND))
+        # The transaction ends first (reason UnlockCommand) and a cable held after the EV left
+        # is let go.
+        self.dispatch(conn, UnlockRequested())
         unlocked = await conn.safety.unlock() if conn.safety is not None else None
         log.info("connector %d: unlock: transaction stopped: %s; lock: %s", conn.id, stopped,
                  {None: "none", True: "unlocked", False: "failed"}[unlocked])

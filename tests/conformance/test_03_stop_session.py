@@ -52,6 +52,9 @@ async def test_TC_005_3_ev_side_disconnected_transaction_goes_on(station, csms):
     stop = await csms.wait_call("StopTransaction", after=mark)
     assert stop["reason"] == "Remote"
     await csms.wait_status("Finishing", after=mark)
+    assert station.lock_locked()  # UnlockConnectorOnEVSideDisconnect = false: the cable stays in
+    await station.tap(VALID)  # its EV driver comes back for it
+    await station.sim.wait_for(lambda s: not s["gpio"][1]["lock_locked"], timeout=5)
     mark = csms.mark()
     station.unplug()
     await csms.wait_status("Available", after=mark)

@@ -2,6 +2,9 @@
 
 from agent.core.session import (
     AuthorizationResult,
+    CableChanged,
+    LockChanged,
+    UnlockRequested,
     Authorize,
     AvailabilityChanged,
     CardIgnored,
@@ -324,3 +327,48 @@ def test_a_late_confirmation_of_an_earlier_start_does_not_count_for_a_newer_one(
     assert (first.start, second.start) == (1, 2)
     assert of(OfferCurrent, s.handle(TransactionRecorded(first.start), 6)) == []
     assert of(OfferCurrent, s.handle(TransactionRecorded(second.start), 7)) == [OfferCurrent(16)]
+
+
+def socket_session(unlock_on_ev_disconnect: bool = True, stop_on_ev_disconnect: bool = True) -> Session:
+    """Charging at a socket outlet with a cable lock whose board reads the cable (PP)."""
+    s = Session(max_current_a=16, lock_required=True, unlock_on_ev_disconnect=unlock_on_ev_disconnect,
+                stop_on_ev_disconnect=stop_on_ev_disconnect)
+    s.handle(Tick(), 0)
+    s.handle(CableChanged(True), 1)
+    s.handle(PilotChanged(B), 1)
+    s.handle(CardPresented("CARD"), 2)
+    assert of(StartTransaction, s.handle(AuthorizationResult("CARD", True), 3)) == []  # not before the lock
+    assert of(StartTransaction, s.handle(LockChanged(True), 4)) == [StartTransaction("CARD")]
+    s.handle(TransactionRecorded(1), 4)  # what the station says once the start is stored
+    s.handle(PilotChanged(C), 5)
+    return s
+
+
+def test_unplugged_at_the_ev_the_connector_is_finishing_until_the_cable_leaves_the_socket():
+    s = socket_session()
+    out = s.handle(PilotChanged(A), 6)  # the cable came out of the EV, not out of the socket
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.EV_DISCONNECTED, None)]
+    assert statuses(out) == [ConnectorStatus.FINISHING] and s.cable_held_for is None
+    assert statuses(s.handle(CableChanged(False), 7)) == [ConnectorStatus.AVAILABLE]
+
+
+def test_a_cable_taken_out_with_the_ev_leaves_no_finishing_behind():
+    s = socket_session()
+    s.handle(CableChanged(False), 6)  # the board reads both at once; the cable is told first
+    out = s.handle(PilotChanged(A), 6)
+    assert statuses(out) == [ConnectorStatus.AVAILABLE]
+
+
+def test_unlock_on_ev_side_disconnect_false_keeps_the_cable_until_its_card_or_unlock_connector():
+    s = socket_session(unlock_on_ev_disconnect=False)
+    s.handle(PilotChanged(A), 6)
+    assert s.cable_held_for == "CARD" and s.status() is ConnectorStatus.FINISHING
+    s.handle(CardPresented("OTHER"), 7)
+    assert s.cable_held_for == "CARD"  # someone else's card does not free it
+    s.handle(CardPresented("CARD"), 8)
+    assert s.cable_held_for is None
+    s = socket_session(unlock_on_ev_disconnect=False, stop_on_ev_disconnect=False)
+    s.handle(PilotChanged(A), 6)
+    assert s.status() is ConnectorStatus.SUSPENDED_EV and s.cable_held_for == "CARD"  # the transaction goes on
+    out = s.handle(UnlockRequested(), 7)
+    assert of(StopTransaction, out) == [StopTransaction(StopReason.UNLOCK_COMMAND, None)] and s.cable_held_for is None
