@@ -28,18 +28,6 @@ async def charging(station: Station, csms: StrictCsms, tag: str = VALID) -> int:
     return csms.transaction_id(after=mark)
 
 
-async def remote_charging(station: Station, csms: StrictCsms, tag: str = VALID) -> int:
-    """Charging, started by the backend (RemoteStartTransaction) with the EV plugged in."""
-    mark = csms.mark()
-    station.plug()
-    await csms.wait_status("Preparing", after=mark)
-    assert await csms.call("RemoteStartTransaction", {"connectorId": 1, "idTag": tag}) == {"status": "Accepted"}
-    await csms.wait_call("StartTransaction", after=mark)
-    await csms.wait_status("Charging", after=mark)
-    await station.energy_flows()
-    return csms.transaction_id(after=mark)
-
-
 async def confirmed(csms: StrictCsms, transaction_id: int) -> None:
     """The charge point stored the backend's transactionId: a MeterValues carries it
     (MeterValueSampleInterval must be short). Killing the agent before that point would

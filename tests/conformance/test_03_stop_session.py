@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conformance.conftest import GROUP_1, GROUP_2, VALID, VALID_2
-from tests.conformance.steps import charging, remote_charging
+from tests.conformance.steps import charging
 
 
 async def test_TC_005_1_ev_side_disconnected_stop_transaction_and_unlock(station, csms):

@@ -6,6 +6,7 @@ import asyncio
 
 from agent.backend.reports import ReportQueue
 
+
 async def test_drain_waits_until_the_queued_reports_are_sent():
     sent: list[str] = []
     link_up = asyncio.Event()
