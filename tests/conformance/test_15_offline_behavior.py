@@ -6,7 +6,7 @@ Offline: the backend drops the connection and refuses new ones until it is "onli
 from __future__ import annotations
 
 from tests.conformance.conftest import INVALID, VALID
-from tests.conformance.steps import charging
+from tests.conformance.steps import charging, confirmed
 
 OFFLINE_AUTH = {"LocalAuthorizeOffline": True, "LocalAuthListEnabled": True, "AuthorizationCacheEnabled": True,
                 "AllowOfflineTxForUnknownId": False}
@@ -24,6 +24,7 @@ async def put_in_local_list(csms, *tags: str) -> None:
 async def test_TC_036_connection_loss_during_transaction(station, csms):
     await station.boot(keys={"MeterValueSampleInterval": 1})
     transaction_id = await charging(station, csms)
+    await confirmed(csms, transaction_id)
     await csms.go_offline()
     energy = station.evse()["energy_wh"]
     await station.sim.wait_for(lambda s: s["evses"][0]["energy_wh"] > energy + 20, timeout=15)  # charging goes on
@@ -90,8 +91,9 @@ async def test_TC_037_3_offline_start_invalid_id_tag_stop_transaction_on_invalid
 
 
 async def test_TC_038_offline_stop_transaction(station, csms):
-    await station.boot(keys=OFFLINE_AUTH)
+    await station.boot(keys={**OFFLINE_AUTH, "MeterValueSampleInterval": 1})
     transaction_id = await charging(station, csms)
+    await confirmed(csms, transaction_id)
     await csms.go_offline()
     await station.tap(VALID)  # the EV driver stops while the backend is unreachable
     await station.no_energy()
