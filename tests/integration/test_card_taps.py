@@ -21,7 +21,7 @@ FIRST, SECOND = "04A1B2C3D4E5F6", "0BADCAFE"
 
 
 def presented(agent: AgentProcess, card: str) -> int:
-    """How many presentations of ``card`` the agent has logged (agent/station.py)."""
+    """How many presentations of ``card`` the agent has logged (agent/station/station.py)."""
     return agent.log().count(f"card {card} presented")
 
 
