@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,9 +187,13 @@ class LocalAuthorization:
         return info
 
     def _read(self, table: str, id_tag: str) -> IdTagInfo | None:
-        row = self._store.execute(
-            f"SELECT status, expiry, parent_id_tag FROM {table} WHERE id_tag=?", (id_tag,)
-        ).fetchone()
+        try:
+            row = self._store.execute(
+                f"SELECT status, expiry, parent_id_tag FROM {table} WHERE id_tag=?", (id_tag,)
+            ).fetchone()
+        except (sqlite3.Error, UnicodeError) as exc:  # an idTag SQLite cannot take is not known here
+            log.warning("%s: %r cannot be looked up: %s", table, id_tag, exc)
+            return None
         if row is None:
             return None
         expiry = dt.datetime.fromisoformat(row["expiry"]) if row["expiry"] else None

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.security.certificates import CertificateStore, RootKind
 from tests.conformance.conftest import CP_ID
 from tests.conformance.test_19_firmware import FIRMWARE
 from tests.file_servers import ftp_server, http_server  # noqa: F401 (fixtures)
@@ -102,7 +101,9 @@ async def test_TC_087_tls_client_side_certificate_valid(station, csms, pki):
 async def test_TC_073_update_charge_point_password_for_http_basic_authentication(station, csms):
     await csms.listen(passwords=[KEY, NEW_KEY])
     write_key(station)
-    await station.boot(ocpp=profile_lines(1))
+    # Profile 1 has no TLS: a new AuthorizationKey over it needs the operator's allowance
+    # (README, "What the agent refuses").
+    await station.boot(ocpp=profile_lines(1) + "\nallow_unencrypted_certificate_operations = true")
     mark = len(csms.events)
     reply = await csms.call("ChangeConfiguration", {"key": "AuthorizationKey", "value": NEW_KEY.hex()})
     assert reply == {"status": "Accepted"}
@@ -234,10 +235,12 @@ async def test_TC_079_get_security_log(station, csms, pki, ftp_server):
     assert (ftp_server.root / reply["filename"]).stat().st_size > 0
 
 
-def provision_manufacturer_root(station, manufacturer: TestCA) -> None:
-    """The manufacturer's root, installed on the charge point when it was built (not by the backend)."""
-    store = CertificateStore(station.data_dir / "certificates")
-    store.install_root(RootKind.MANUFACTURER, manufacturer.pem, dt.datetime.now(dt.timezone.utc))
+def provision_manufacturer_root(station, manufacturer: TestCA) -> str:
+    """The manufacturer's root, installed on the charge point when it was built (not by the
+    backend): a PEM file the configuration names (``[firmware] manufacturer_roots``)."""
+    path = station.data_dir.parent / "manufacturer-root.pem"
+    path.write_text(manufacturer.pem)
+    return f'manufacturer_roots = ["{path}"]'
 
 
 def signed_update(request_id: int, location: str, signing, signature: str) -> dict:
@@ -251,8 +254,7 @@ async def test_TC_080_secure_firmware_update(station, csms, pki, http_server):
     manufacturer = TestCA("Manufacturer Root CA")
     good = signer(manufacturer)
     http_server.files["fw.bin"] = FIRMWARE
-    provision_manufacturer_root(station, manufacturer)
-    await profile_2_station(station, csms, pki)
+    await profile_2_station(station, csms, pki, firmware=provision_manufacturer_root(station, manufacturer))
     mark = csms.mark()
     reply = await csms.call("SignedUpdateFirmware", signed_update(80, http_server.url("/files/fw.bin"), good,
                                                                   good.sign(FIRMWARE)))
@@ -268,8 +270,7 @@ async def test_TC_081_secure_firmware_update_invalid_signature(station, csms, pk
     manufacturer = TestCA("Manufacturer Root CA")
     good = signer(manufacturer)
     http_server.files["fw.bin"] = FIRMWARE
-    provision_manufacturer_root(station, manufacturer)
-    await profile_2_station(station, csms, pki)
+    await profile_2_station(station, csms, pki, firmware=provision_manufacturer_root(station, manufacturer))
     mark = csms.mark()
     wrong = good.sign(FIRMWARE + b"something else")
     reply = await csms.call("SignedUpdateFirmware", signed_update(81, http_server.url("/files/fw.bin"), good, wrong))
