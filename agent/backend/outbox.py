@@ -22,8 +22,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from agent.persistence.store import OutboxMessage, Store
+from agent.persistence.transaction_events import ENDED, STARTED, UPDATED
 
-__all__ = ["LinkLost", "OutboxChannel", "OutboxMessage", "OutboxPump", "Refused"]
+__all__ = ["ENDED", "STARTED", "UPDATED", "LinkLost", "OutboxChannel", "OutboxMessage", "OutboxPump", "Refused"]
 
 log = logging.getLogger(__name__)
 

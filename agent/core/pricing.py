@@ -109,7 +109,7 @@ class DefaultPrice:
 class Cost:
     """The cost of one transaction as the backend last told it."""
 
-    local_tx_id: int
+    transaction_id: str  # the station's id of the transaction it is for
     amount: Decimal
     final: bool
     idle: bool = False  # RunningCost state Idle: the EV no longer charges, idle fees may run
@@ -170,14 +170,14 @@ class Pricing:
             return self.text(self.default.offline_texts)
         return self.text(self.default.texts)
 
-    def cost_text(self, connector_id: int, local_tx_id: int | None, finishing: bool, now: float) -> str | None:
-        """"Cost 4.12 €" while ``local_tx_id`` runs; "Total 4.12 €" after it, while the EV is
+    def cost_text(self, connector_id: int, transaction_id: str | None, finishing: bool, now: float) -> str | None:
+        """"Cost 4.12 €" while ``transaction_id`` runs; "Total 4.12 €" after it, while the EV is
         still plugged (Finishing) or for ``final_cost_s``."""
         cost = self.costs.get(connector_id)
         if cost is None:
             return None
-        if local_tx_id is not None:
-            if cost.local_tx_id != local_tx_id or cost.final:
+        if transaction_id is not None:
+            if cost.transaction_id != transaction_id or cost.final:
                 return None
             return f"Cost {self.money(cost.amount)}" + (" idle" if cost.idle else "")
         if cost.final and (finishing or now < cost.received_at + self.final_cost_s):
@@ -193,10 +193,10 @@ class Pricing:
             return self.text(cost.texts)
         return None
 
-    def next_period_text(self, connector_id: int, local_tx_id: int | None, wall_now: dt.datetime) -> str | None:
+    def next_period_text(self, connector_id: int, transaction_id: str | None, wall_now: dt.datetime) -> str | None:
         """"From 13:00: 0.25 €/kWh" for a price change announced in the running session."""
         cost = self.costs.get(connector_id)
-        if cost is None or cost.final or local_tx_id != cost.local_tx_id or cost.next_at is None:
+        if cost is None or cost.final or transaction_id != cost.transaction_id or cost.next_at is None:
             return None
         if cost.next_at <= wall_now or cost.next_price is None:
             return None

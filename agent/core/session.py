@@ -92,6 +92,7 @@ class PilotChanged:
 class CardPresented:
     id_tag: str
     parent_id_tag: str | None = None  # the card's group (OCPP 1.6 §5.16), when known
+    token_type: str = "ISO14443"  # agent/core/identity.py IdTokenType: a contactless card's UID
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ class AuthorizationResult:
 class RemoteStartRequested:
     id_tag: str
     parent_id_tag: str | None = None  # its group, when known (a reservation may admit it)
+    token_type: str = "Central"  # agent/core/identity.py IdTokenType: named by the backend
+    remote_start_id: int | None = None  # OCPP 2.0.1 RequestStartTransaction remoteStartId
 
 
 @dataclass(frozen=True)
@@ -261,11 +264,22 @@ class Authorize:
     id_tag: str
 
 
+class StartTrigger(enum.Enum):
+    """What made a transaction start (OCPP 2.0.1 TriggerReasonEnumType, the same spelling)."""
+
+    AUTHORIZED = "Authorized"  # the EV was plugged in; then the card was accepted
+    CABLE_PLUGGED_IN = "CablePluggedIn"  # the card was accepted; then the EV was plugged in
+    REMOTE_START = "RemoteStart"  # the backend started it with the EV plugged in
+
+
 @dataclass(frozen=True)
 class StartTransaction:
     id_tag: str
     reservation_id: int | None = None  # the reservation this transaction used (OCPP 1.6 §3.12.1)
     start: int = field(default=0, compare=False)  # numbers the starts, for TransactionRecorded
+    trigger: StartTrigger = field(default=StartTrigger.AUTHORIZED, compare=False)
+    token_type: str = field(default="ISO14443", compare=False)  # IdTokenType of ``id_tag``
+    remote_start_id: int | None = field(default=None, compare=False)  # the remote start it follows
 
 
 @dataclass(frozen=True)
@@ -331,6 +345,12 @@ class Session:
     pending_auth: str | None = None  # Authorize sent, answer not there yet
     authorized: tuple[str, float] | None = None  # (idTag, deadline) waiting for the plug
     authorized_parent: str | None = None  # the parent idTag of ``authorized``
+    authorized_type: str = "ISO14443"  # the IdTokenType of ``authorized``
+    # What will have started the transaction when it starts: the last of authorization and
+    # plug-in (OCPP 2.0.1 triggerReason of TransactionEvent Started).
+    start_trigger: StartTrigger = StartTrigger.AUTHORIZED
+    _card_type: str = "ISO14443"  # the IdTokenType of the card presented last
+    authorized_remote_start: int | None = None  # the remoteStartId of ``authorized``
     transaction: _Transaction | None = None
     finishing: bool = False  # a transaction ended and its cable is still in (the EV's or the socket's end)
     scheduled_available: bool | None = None  # availability to apply when the transaction ends
@@ -431,7 +451,8 @@ class Session:
         match event:
             case PilotChanged(pilot):
                 self._on_pilot(pilot, now, out)
-            case CardPresented(id_tag, parent_id_tag):
+            case CardPresented(id_tag, parent_id_tag, token_type):
+                self._card_type = token_type
                 if not self._reservation_takes_card(id_tag, parent_id_tag, now, out):
                     self._on_card(id_tag, parent_id_tag, out)
             case AuthorizationResult(id_tag, accepted, parent_id_tag):
@@ -440,12 +461,16 @@ class Session:
                     if accepted and self.reserved_for_other(id_tag, parent_id_tag):
                         out.append(CardIgnored(id_tag, "reserved"))
                     elif accepted:
-                        self._authorized(id_tag, now, out, parent_id_tag)
+                        self.authorized_type = self._card_type
+                        self.authorized_remote_start = None
+                        self._authorized(id_tag, now, out, parent_id_tag, StartTrigger.AUTHORIZED)
                     else:
                         out.append(CardIgnored(id_tag, "not authorized"))
-            case RemoteStartRequested(id_tag, parent_id_tag):
+            case RemoteStartRequested(id_tag, parent_id_tag, token_type, remote_start_id):
                 if self.can_start() and not self.reserved_for_other(id_tag, parent_id_tag):
-                    self._authorized(id_tag, now, out, parent_id_tag)
+                    self.authorized_type = token_type
+                    self.authorized_remote_start = remote_start_id
+                    self._authorized(id_tag, now, out, parent_id_tag, StartTrigger.REMOTE_START)
             case StopRequested(reason):
                 self._stop(reason, None, out)
             case TransactionRecorded(start):
@@ -527,6 +552,7 @@ class Session:
             if tx is not None and self.stop_on_ev_disconnect:
                 self._stop(StopReason.EV_DISCONNECTED, None, out)
         elif not was_plugged and self.plugged and self.authorized is not None:
+            self.start_trigger = StartTrigger.CABLE_PLUGGED_IN
             self._begin_once_locked(out)
 
     def _on_card(self, id_tag: str, parent_id_tag: str | None, out: list[Command]) -> None:
@@ -556,16 +582,20 @@ class Session:
         if r is None or not self.can_start() or self.authorized is not None or self.pending_auth is not None:
             return False
         if id_tag == r.id_tag:
-            self._authorized(id_tag, now, out, parent_id_tag)
+            self.authorized_type = self._card_type
+            self.authorized_remote_start = None
+            self._authorized(id_tag, now, out, parent_id_tag, StartTrigger.AUTHORIZED)
         elif parent_id_tag is not None and self.reserved_for_other(id_tag, parent_id_tag):
             out.append(CardIgnored(id_tag, "reserved"))
         else:
             return False
         return True
 
-    def _authorized(self, id_tag: str, now: float, out: list[Command], parent_id_tag: str | None = None) -> None:
+    def _authorized(self, id_tag: str, now: float, out: list[Command], parent_id_tag: str | None = None,
+                    trigger: StartTrigger = StartTrigger.AUTHORIZED) -> None:
         self.authorized_parent = parent_id_tag
         self.authorized = (id_tag, now + self.connection_timeout_s)
+        self.start_trigger = trigger
         if self.plugged and not self.finishing:
             self._begin_once_locked(out)
 
@@ -588,7 +618,9 @@ class Session:
         self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent, start=self._starts)
         self.authorized_parent = None
         used = self.reservation  # only its idTag or group gets this far (reserved_for_other)
-        out.append(StartTransaction(id_tag, used.reservation_id if used else None, start=self._starts))
+        out.append(StartTransaction(id_tag, used.reservation_id if used else None, start=self._starts,
+                                    trigger=self.start_trigger, token_type=self.authorized_type,
+                                    remote_start_id=self.authorized_remote_start))
         if used is not None:
             self._end_reservation("used", out)
 

@@ -191,7 +191,7 @@ class CostMessages:
         decimals = self.pricing.decimals
         next_period = body.get("nextPeriod") or {}
         cost = Cost(
-            local_tx_id=int(transaction.transaction_id), amount=amount(body["cost"], decimals, "cost"), final=False,
+            transaction_id=transaction.transaction_id, amount=amount(body["cost"], decimals, "cost"), final=False,
             idle=body["state"] == "Idle", charging_price=charging_price(body["chargingPrice"], decimals),
             next_price=charging_price(next_period.get("chargingPrice"), decimals),
             next_at=when(next_period["atTime"]) if next_period else None, received_at=self._monotonic(),
@@ -212,7 +212,7 @@ class CostMessages:
         transaction = self.station.transaction_by_backend_id(str(body["transactionId"]))
         if transaction is None:
             raise Rejected(f"transactionId {body['transactionId']}: no such transaction here")
-        cost = Cost(local_tx_id=int(transaction.transaction_id), amount=amount(body["cost"], self.pricing.decimals, "cost"),
+        cost = Cost(transaction_id=transaction.transaction_id, amount=amount(body["cost"], self.pricing.decimals, "cost"),
                     final=True, texts=texts(body), receipt_url=body.get("qrCodeText"), received_at=self._monotonic())
         self.pricing.set_cost(transaction.evse_id, cost)
         self.triggers.pop(transaction.evse_id, None)

@@ -18,7 +18,7 @@ from ocpp.exceptions import NotImplementedError as OcppNotImplemented
 from ocpp.exceptions import NotSupportedError, OCPPError
 from ocpp.v16 import call
 
-from agent.backend.outbox import LinkLost, OutboxMessage, Refused
+from agent.backend.outbox import ENDED, STARTED, UPDATED, LinkLost, OutboxMessage, Refused
 from agent.backend.ports import Sample, sample_from_json
 from agent.ocpp16.connection import LinkDown
 
@@ -27,6 +27,13 @@ if TYPE_CHECKING:
     from agent.ocpp16.adapter import Ocpp16Adapter
 
 log = logging.getLogger(__name__)
+
+# agent/core/session.py StopReason values that OCPP 1.6 §7.45 Reason spells as they are; an
+# unknown one (another version's) goes as Other.
+STOP_REASON = {
+    r: r for r in ("Local", "Remote", "EVDisconnected", "DeAuthorized", "PowerLoss", "Reboot", "SoftReset",
+                   "HardReset", "UnlockCommand", "EmergencyStop", "Other")
+}
 
 
 def meter_value(sample: Sample | dict[str, Any]) -> dict[str, Any]:
@@ -59,31 +66,31 @@ class Outbox16:
         body = message.body
         if message.kind == "security_event":  # Security Whitepaper: agent/security/events.py
             return call.SecurityEventNotification(type=body["type"], timestamp=body["timestamp"], tech_info=body["tech_info"])
-        if message.kind == "tx_start":
+        if message.kind == STARTED:
             return call.StartTransaction(
-                connector_id=body["connector_id"],
-                id_tag=body["id_tag"],
-                meter_start=body["meter_start_wh"],
+                connector_id=body["evse_id"],
+                id_tag=body["id_token"]["value"],
+                meter_start=body["meter_wh"],
                 timestamp=body["timestamp"],
                 reservation_id=body.get("reservation_id"),  # §3.12.1: the reservation it used
             )
-        transaction = self._adapter.station.transaction(str(message.local_tx_id))
+        transaction = self._adapter.station.transaction(body["transaction_id"])
         if transaction is None or transaction.backend_id is None:
             return None  # its StartTransaction was never confirmed: no transactionId to name
         backend_id = int(transaction.backend_id)
-        if message.kind == "tx_meter":
+        if message.kind == UPDATED:
             return call.MeterValues(
-                connector_id=body["connector_id"],
+                connector_id=body["evse_id"],
                 transaction_id=backend_id,
                 meter_value=[meter_value(s) for s in body["samples"]],
             )
         return call.StopTransaction(
-            meter_stop=body["meter_stop_wh"],
+            meter_stop=body["meter_wh"],
             timestamp=body["timestamp"],
             transaction_id=backend_id,
-            reason=body["reason"],
-            id_tag=body.get("id_tag"),
-            transaction_data=[meter_value(s) for s in body["transaction_data"]] or None,
+            reason=STOP_REASON.get(body["reason"], "Other"),
+            id_tag=body["id_token"]["value"] if body.get("id_token") else None,
+            transaction_data=[meter_value(s) for s in body.get("samples", [])] or None,
         )
 
     async def send(self, message: OutboxMessage, request: Any, apply: Any) -> Any:
@@ -97,14 +104,15 @@ class Outbox16:
             raise Refused(repr(exc), for_good=message.kind == "security_event" and not_taken) from exc
 
     def backend_id(self, message: OutboxMessage, answer: Any) -> int | None:
-        return answer.transaction_id if message.kind == "tx_start" else None
+        return answer.transaction_id if message.kind == STARTED else None
 
     def delivered(self, message: OutboxMessage, answer: Any) -> None:
-        if message.kind == "tx_start":
-            self._adapter.remember(message.body["id_tag"], answer.id_tag_info)
+        token = message.body.get("id_token")
+        if message.kind == STARTED:
+            self._adapter.remember(token["value"], answer.id_tag_info)
             status = answer.id_tag_info.get("status")
             if status != "Accepted":
                 log.warning("StartTransaction: idTag %s", status)
-                self._adapter.station.start_refused(str(message.local_tx_id))
-        elif message.kind == "tx_stop" and message.body.get("id_tag") and answer.id_tag_info:
-            self._adapter.remember(message.body["id_tag"], answer.id_tag_info)
+                self._adapter.station.start_refused(message.body["transaction_id"])
+        elif message.kind == ENDED and token and answer.id_tag_info:
+            self._adapter.remember(token["value"], answer.id_tag_info)

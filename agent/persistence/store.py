@@ -25,9 +25,12 @@ import logging
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from agent.persistence import transaction_events
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ class Migration:
     # database after it (it ignores new tables and nullable columns; it cannot read rows
     # whose meaning changed).
     older_code_can_use: bool = True
+    # Data it converts, after the script, in the same database transaction.
+    convert: Callable[[sqlite3.Connection], None] | None = None
 
 
 MIGRATION_SCRIPTS: list[str] = [
@@ -143,6 +148,9 @@ MIGRATION_SCRIPTS: list[str] = [
 MIGRATIONS: list[Migration] = [Migration(script) for script in MIGRATION_SCRIPTS] + [
     # 8: the oldest schema that can use this database (see the module's docstring)
     Migration("CREATE TABLE schema_info (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"),
+    # 9: transactions as version-neutral events (agent/persistence/transaction_events.py):
+    # station-generated ids, event numbers, the outbox converted
+    Migration("", older_code_can_use=False, convert=transaction_events.migrate),
 ]
 
 
@@ -156,21 +164,26 @@ class StorageError(RuntimeError):
 @dataclass(frozen=True)
 class TransactionRecord:
     local_id: int
-    connector_id: int
+    connector_id: int  # the EVSE (OCPP 1.6: the connector)
     id_tag: str
     meter_start_wh: int
     started_at: str
-    remote_id: int | None
+    remote_id: int | None  # the backend's transactionId (OCPP 1.6), once it gave one
     stopped_at: str | None
     meter_stop_wh: int | None
     stop_reason: str | None
+    tx_id: str = ""  # the station's own id (OCPP 2.0.1 transactionId)
+    token_type: str = "ISO14443"
+    next_seq: int = 0
+    remote_start_id: int | None = None
+    stop_samples: str = "[]"  # JSON: samples kept for the transaction's end (StopTxnSampledData)
 
 
 @dataclass(frozen=True)
 class OutboxMessage:
     seq: int
     unique_id: str  # kept across resends, so a backend can tell a resend from a new message
-    kind: str  # "tx_start", "tx_meter", "tx_stop"
+    kind: str  # agent/persistence/transaction_events.py kinds, or "security_event"
     local_tx_id: int | None
     body: dict[str, Any]
     attempts: int
@@ -247,6 +260,8 @@ class Store:
             with self._tx():
                 for statement in _statements(migration.script):
                     self._db.execute(statement)
+                if migration.convert is not None:
+                    migration.convert(self._db)
                 if number >= SCHEMA_INFO_FROM:
                     usable_from = number if not migration.older_code_can_use else self._usable_from(number - 1)
                     self._db.execute(
@@ -290,32 +305,56 @@ class Store:
     # ---- transactions --------------------------------------------------------------
 
     def begin_transaction(
-        self, connector_id: int, id_tag: str, meter_start_wh: int, started_at: str, message: dict[str, Any]
+        self, connector_id: int, id_tag: str, meter_start_wh: int, started_at: str, event: dict[str, Any],
+        *, token_type: str = "ISO14443", remote_start_id: int | None = None,
     ) -> int:
-        """Record a new transaction and queue its start message, atomically."""
+        """Record a new transaction and queue its Started event, atomically."""
         with self._tx():
             cur = self._db.execute(
-                "INSERT INTO transactions(connector_id, id_tag, meter_start_wh, started_at) VALUES (?,?,?,?)",
-                (connector_id, id_tag, meter_start_wh, started_at),
+                "INSERT INTO transactions(connector_id, id_tag, meter_start_wh, started_at, tx_id, token_type,"
+                " remote_start_id) VALUES (?,?,?,?,?,?,?)",
+                (connector_id, id_tag, meter_start_wh, started_at, str(uuid.uuid4()), token_type, remote_start_id),
             )
             local_id = cur.lastrowid
-            self._enqueue("tx_start", local_id, message)
+            self._enqueue_event(transaction_events.STARTED, local_id, event)
         return local_id
 
     def end_transaction(
-        self, local_id: int, meter_stop_wh: int, stopped_at: str, reason: str, message: dict[str, Any]
+        self, local_id: int, meter_stop_wh: int, stopped_at: str, reason: str, event: dict[str, Any]
     ) -> None:
-        """Record the end of a transaction and queue its stop message, atomically."""
+        """Record the end of a transaction and queue its Ended event, atomically."""
         with self._tx():
             self._db.execute(
-                "UPDATE transactions SET stopped_at=?, meter_stop_wh=?, stop_reason=? WHERE local_id=?",
+                "UPDATE transactions SET stopped_at=?, meter_stop_wh=?, stop_reason=?, stop_samples='[]'"
+                " WHERE local_id=?",
                 (stopped_at, meter_stop_wh, reason, local_id),
             )
-            self._enqueue("tx_stop", local_id, message)
+            self._enqueue_event(transaction_events.ENDED, local_id, event)
 
-    def queue_meter_values(self, local_id: int, message: dict[str, Any]) -> None:
+    def queue_meter_values(self, local_id: int, event: dict[str, Any], *, stop_samples: list[Any] | None = None) -> None:
+        """Queue an Updated event (meter values during the transaction); ``stop_samples``, the
+        samples kept for its end, are stored with it."""
         with self._tx():
-            self._enqueue("tx_meter", local_id, message)
+            self._enqueue_event(transaction_events.UPDATED, local_id, event)
+            if stop_samples:
+                self._keep_stop_samples(local_id, stop_samples)
+
+    def keep_stop_samples(self, local_id: int, samples: list[Any]) -> None:
+        """Samples for the transaction's end (OCPP 1.6 StopTxnSampledData / StopTxnAlignedData)."""
+        with self._tx():
+            self._keep_stop_samples(local_id, samples)
+
+    def _keep_stop_samples(self, local_id: int, samples: list[Any]) -> None:
+        row = self._db.execute("SELECT stop_samples FROM transactions WHERE local_id=?", (local_id,)).fetchone()
+        kept = json.loads(row["stop_samples"]) if row else []
+        self._db.execute("UPDATE transactions SET stop_samples=? WHERE local_id=?", (json.dumps(kept + samples), local_id))
+
+    def _enqueue_event(self, kind: str, local_id: int, event: dict[str, Any]) -> None:
+        """Queue a transaction event: it gets the transaction's id and the next event number."""
+        row = self._db.execute("SELECT tx_id, next_seq FROM transactions WHERE local_id=?", (local_id,)).fetchone()
+        self._db.execute("UPDATE transactions SET next_seq = next_seq + 1 WHERE local_id=?", (local_id,))
+        body = {"event": transaction_events.EVENT_OF_KIND[kind], "transaction_id": row["tx_id"], "seq_no": row["next_seq"], **event}
+        self._enqueue(kind, local_id, body)
 
     def queue_security_event(self, message: dict[str, Any]) -> None:
         """A security event (agent/security/events.py), delivered in order like transaction messages."""
@@ -330,6 +369,10 @@ class Store:
         row = self._db.execute("SELECT * FROM transactions WHERE local_id=?", (local_id,)).fetchone()
         return TransactionRecord(**dict(row)) if row else None
 
+    def transaction_by_tx_id(self, tx_id: str) -> TransactionRecord | None:
+        row = self._db.execute("SELECT * FROM transactions WHERE tx_id=?", (tx_id,)).fetchone()
+        return TransactionRecord(**dict(row)) if row else None
+
     def transaction_by_remote_id(self, remote_id: int) -> TransactionRecord | None:
         row = self._db.execute(
             "SELECT * FROM transactions WHERE remote_id=? ORDER BY local_id DESC LIMIT 1", (remote_id,)
@@ -342,7 +385,8 @@ class Store:
         queued = self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
         if queued >= self.max_queued:
             dropped = self._db.execute(
-                "DELETE FROM outbox WHERE seq = (SELECT min(seq) FROM outbox WHERE kind='tx_meter') RETURNING seq"
+                "DELETE FROM outbox WHERE seq = (SELECT min(seq) FROM outbox WHERE kind=?) RETURNING seq",
+                (transaction_events.UPDATED,),
             ).fetchall()
             log.warning(
                 "outbox: %d messages queued (limit %d): %s",

@@ -31,19 +31,21 @@ class MeterSampling:
         if now < conn.next_sample:
             return
         if conn.next_sample:
+            sample = self._sample(conn, "Sample.Periodic")
+            # OCPP 1.6 §9.1.31 StopTxnSampledData: every MeterValueSampleInterval of the transaction.
+            keep = self.settings["stop_txn_sampled_data"]
             try:
                 self.store.queue_meter_values(
                     conn.tx_local_id,
-                    {"connector_id": conn.id, "samples": [sample_to_json(self._sample(conn, "Sample.Periodic"))]},
+                    {"timestamp": sample.timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": "MeterValuePeriodic",
+                     "samples": [sample_to_json(sample)], "offline": not self._online()},
+                    stop_samples=[sample_to_json(self._sample(conn, "Sample.Periodic", keep))] if keep else None,
                 )
             except StorageError as exc:
                 log.critical("connector %d: meter values not stored: %s; stopping the session", conn.id, exc)
                 self.dispatch(conn, FaultRaised(Fault.STORAGE))
                 return
             self._outbox_changed()
-            if self.settings["stop_txn_sampled_data"]:
-                # OCPP 1.6 §9.1.31 StopTxnSampledData: every MeterValueSampleInterval of the transaction.
-                conn.stop_txn_data.append(self._sample(conn, "Sample.Periodic", self.settings["stop_txn_sampled_data"]))
         conn.next_sample = now + interval
 
     def _sample(self, conn: Connector, context: str, measurands: list[str] | None = None,
@@ -97,13 +99,19 @@ class MeterSampling:
     def _aligned_sample(self, conn: Connector, timestamp: str) -> None:
         sample = self._sample(conn, "Sample.Clock", self.settings["meter_aligned_data"], timestamp)
         if conn.tx_local_id is not None and conn.session.transaction is not None:
-            self.store.queue_meter_values(conn.tx_local_id, {"connector_id": conn.id, "samples": [sample_to_json(sample)]})
+            keep = self.settings["stop_txn_aligned_data"]
+            self.store.queue_meter_values(
+                conn.tx_local_id,
+                {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": "MeterValueClock",
+                 "samples": [sample_to_json(sample)], "offline": not self._online()},
+                stop_samples=[sample_to_json(self._sample(conn, "Sample.Clock", keep, timestamp))] if keep else None,
+            )
             self._outbox_changed()
-            if self.settings["stop_txn_aligned_data"]:
-                conn.stop_txn_data.append(
-                    self._sample(conn, "Sample.Clock", self.settings["stop_txn_aligned_data"], timestamp))
         elif self.backend is not None:
             self.backend.meter_values(conn.id, sample)
+
+    def _online(self) -> bool:
+        return self.backend is not None and self.backend.online
 
 
 def next_clock_aligned(now: dt.datetime, interval_s: int, after: dt.datetime | None = None) -> dt.datetime:

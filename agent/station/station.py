@@ -10,6 +10,7 @@ It knows the backend only through ``agent.backend.ports.BackendPort``. Polling t
 from __future__ import annotations
 
 import asyncio
+import json
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from agent.backend.ports import (
     UnlockResult,
     sample_to_json,
 )
-from agent.core.identity import ConnectorRef, IdToken
+from agent.core.identity import ConnectorRef, IdToken, IdTokenType
 from agent.station.charging_limits import ChargingLimits
 from agent.station.clock import Clock
 from agent.core.session import (
@@ -90,7 +91,6 @@ class Connector:
     board_fault: Fault | None = None  # the fault the board itself reports now
     next_sample: float = 0.0
     restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
-    stop_txn_data: list[Sample] = field(default_factory=list)  # samples for StopTransaction
     commands: asyncio.Queue = field(default_factory=asyncio.Queue)
     last_status: BoardStatus | None = None
     safety: Any = None  # agent.station.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
@@ -220,7 +220,7 @@ class Station(DevicePolling, MeterSampling):
                 except (DeviceUnavailable, DeviceError) as exc:
                     # The poll loop notices a lost board; it restates the offer when it is back.
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
-            case StartTransaction(id_tag, reservation_id, start):
+            case StartTransaction(id_tag, reservation_id, start, trigger, token_type, remote_start_id):
                 try:
                     meter_start = await self._fresh_energy_wh(conn)
                     timestamp = self.clock.iso()
@@ -229,8 +229,10 @@ class Station(DevicePolling, MeterSampling):
                         id_tag,
                         meter_start,
                         timestamp,
-                        {"connector_id": conn.id, "id_tag": id_tag, "meter_start_wh": meter_start,
-                         "timestamp": timestamp, "reservation_id": reservation_id},
+                        self._event(conn, timestamp, trigger=trigger.value, id_token={"value": id_tag, "type": token_type},
+                                    meter_wh=meter_start, reservation_id=reservation_id, remote_start_id=remote_start_id),
+                        token_type=token_type,
+                        remote_start_id=remote_start_id,
                     )
                 except asyncio.CancelledError:
                     raise
@@ -244,7 +246,6 @@ class Station(DevicePolling, MeterSampling):
                     self.dispatch(conn, FaultRaised(Fault.STORAGE if storage else Fault.NOT_RECORDED))
                     return
                 conn.next_sample = 0.0
-                conn.stop_txn_data = []
                 self.dispatch(conn, TransactionRecorded(start))  # now the session offers energy
                 log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
                 self.history.record(conn.id, "start", f"transaction {conn.tx_local_id} by {id_tag} at {meter_start} Wh")
@@ -270,21 +271,17 @@ class Station(DevicePolling, MeterSampling):
             await self._wait_relay_open(conn)
         meter_stop = await self._fresh_energy_wh(conn)
         timestamp = self.clock.iso()
-        body: dict[str, Any] = {
-            "meter_stop_wh": meter_stop,
-            "timestamp": timestamp,
-            "reason": reason.value,
-            "transaction_data": [],
-        }
+        body = self._event(conn, timestamp, meter_wh=meter_stop, reason=reason.value, samples=[])
         if id_tag:
-            body["id_tag"] = id_tag
+            body["id_token"] = {"value": id_tag, "type": "ISO14443"}
         stop_measurands = list(
             dict.fromkeys(self.settings["stop_txn_sampled_data"] + self.settings["stop_txn_aligned_data"])
         )
         if stop_measurands and conn.reading is not None:
             try:
-                samples = [*conn.stop_txn_data, self._sample(conn, "Transaction.End", stop_measurands)]
-                body["transaction_data"] = [sample_to_json(s) for s in samples]
+                record = self.store.transaction(local_id)
+                kept = json.loads(record.stop_samples) if record is not None else []
+                body["samples"] = [*kept, sample_to_json(self._sample(conn, "Transaction.End", stop_measurands))]
             except Exception:  # the stop is recorded all the same, without its transactionData
                 log.exception("connector %d: transactionData of transaction %d left out", conn.id, local_id)
         try:
@@ -302,11 +299,15 @@ class Station(DevicePolling, MeterSampling):
                 self.dispatch(conn, FaultRaised(Fault.STORAGE))
         if conn.tx_local_id == local_id:
             conn.tx_local_id = None
-            conn.stop_txn_data = []
         self._transaction_ended.set()
         log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
         self.history.record(conn.id, "stop", f"transaction {local_id} ({reason.value}) at {meter_stop} Wh")
         self._outbox_changed()
+
+    def _event(self, conn: Connector, timestamp: str, **fields: Any) -> dict[str, Any]:
+        """A transaction event's body (agent/persistence/transaction_events.py)."""
+        return {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1,
+                "offline": not (self.backend is not None and self.backend.online), **fields}
 
     async def _wait_relay_open(self, conn: Connector, timeout_s: float = 2.0) -> None:
         """Give the board a moment to report the contactor open, so meterStop is final."""
@@ -406,7 +407,7 @@ class Station(DevicePolling, MeterSampling):
         if self.settings["authorize_remote_tx_requests"]:
             asyncio.create_task(self._authorize_then_start(conn, id_tag))
         else:
-            self.dispatch(conn, RemoteStartRequested(id_tag, parent))
+            self.dispatch(conn, RemoteStartRequested(id_tag, parent, id_token.type.value, remote_start_id))
         return True
 
     async def _authorize_then_start(self, conn: Connector, id_tag: str) -> None:
@@ -431,16 +432,15 @@ class Station(DevicePolling, MeterSampling):
         return self.reservations.cancel(reservation_id)
 
     def remote_stop(self, transaction_id: str) -> bool:
-        for conn in self.connectors.values():
-            if conn.tx_local_id is not None and conn.session.transaction is not None and str(conn.tx_local_id) == transaction_id:
-                self.dispatch(conn, StopRequested(StopReason.REMOTE))
-                return True
-        return False
+        record = self.store.transaction_by_tx_id(transaction_id)
+        conn = self.connectors.get(record.connector_id) if record is not None else None
+        if conn is None or conn.tx_local_id != record.local_id or conn.session.transaction is None:
+            return False
+        self.dispatch(conn, StopRequested(StopReason.REMOTE))
+        return True
 
     def transaction(self, transaction_id: str) -> TransactionView | None:
-        if not transaction_id.isdigit():
-            return None
-        record = self.store.transaction(int(transaction_id))
+        record = self.store.transaction_by_tx_id(transaction_id)
         return self._view(record) if record is not None else None
 
     def transaction_on(self, evse_id: int) -> TransactionView | None:
@@ -460,21 +460,23 @@ class Station(DevicePolling, MeterSampling):
         conn = self.connectors.get(record.connector_id)
         running = record.stopped_at is None and conn is not None and conn.tx_local_id == record.local_id
         return TransactionView(
-            transaction_id=str(record.local_id),
+            transaction_id=record.tx_id,
             evse_id=record.connector_id,
             connector_id=1,
-            id_token=IdToken(record.id_tag),
+            id_token=IdToken(record.id_tag, IdTokenType(record.token_type)),
             started_at=record.started_at,
             meter_start_wh=record.meter_start_wh,
             backend_id=None if record.remote_id is None else str(record.remote_id),
             running=running,
+            remote_start_id=record.remote_start_id,
         )
 
     def start_refused(self, transaction_id: str) -> None:
         """The backend refused the token the transaction started with (OCPP 1.6 §5.16
         StopTransactionOnInvalidId)."""
+        record = self.store.transaction_by_tx_id(transaction_id)
         for conn in self.connectors.values():
-            if conn.tx_local_id is not None and str(conn.tx_local_id) == transaction_id:
+            if record is not None and conn.tx_local_id == record.local_id:
                 self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
 
     async def _watch_storage(self) -> None:

@@ -134,7 +134,8 @@ class DriverInfo:
         session, now = conn.session, self._monotonic()
         status = session.status()
         identified = _identified(session)
-        running = conn.tx_local_id if session.transaction is not None else None
+        view = self.station.transaction_on(conn.id) if session.transaction is not None else None
+        running = view.transaction_id if view is not None else None
         after = not identified and running is None  # the last session's final cost may show
         finishing = status is ConnectorStatus.FINISHING
         price = self.pricing.price_text(identified, self.online())

@@ -37,18 +37,21 @@ def fill_outbox(data_dir: Path, messages: int) -> None:
     def iso(s: int) -> str:
         return (start + dt.timedelta(seconds=s)).isoformat().replace("+00:00", "Z")
 
+    where = {"evse_id": 1, "connector_id": 1, "offline": True}
     local_id = store.begin_transaction(1, "BACKLOG", 0, iso(0), {
-        "connector_id": 1, "id_tag": "BACKLOG", "meter_start_wh": 0, "timestamp": iso(0), "reservation_id": None})
+        **where, "timestamp": iso(0), "trigger": "Authorized", "id_token": {"value": "BACKLOG", "type": "ISO14443"},
+        "meter_wh": 0})
     for n in range(1, messages - 1):
         wh = n * 30
-        store.queue_meter_values(local_id, {"connector_id": 1, "samples": [{"timestamp": iso(n * 10), "values": [
-            {"measurand": "Energy.Active.Import.Register", "value": str(wh), "unit": "Wh", "context": "Sample.Periodic"},
-            {"measurand": "Power.Active.Import", "value": "11040.0", "unit": "W", "context": "Sample.Periodic"},
-            {"measurand": "Current.Import", "value": "16.0", "unit": "A", "context": "Sample.Periodic", "phase": "L1"},
+        store.queue_meter_values(local_id, {**where, "timestamp": iso(n * 10), "trigger": "MeterValuePeriodic",
+                                            "samples": [{"timestamp": iso(n * 10), "values": [
+            {"measurand": "Energy.Active.Import.Register", "value": wh, "unit": "Wh", "context": "Sample.Periodic"},
+            {"measurand": "Power.Active.Import", "value": 11040.0, "unit": "W", "context": "Sample.Periodic"},
+            {"measurand": "Current.Import", "value": 16.0, "unit": "A", "context": "Sample.Periodic", "phase": "L1"},
         ]}]})
     end = (messages - 1) * 10
     store.end_transaction(local_id, (messages - 2) * 30, iso(end), "EVDisconnected", {
-        "meter_stop_wh": (messages - 2) * 30, "timestamp": iso(end), "reason": "EVDisconnected", "transaction_data": []})
+        **where, "timestamp": iso(end), "meter_wh": (messages - 2) * 30, "reason": "EVDisconnected", "samples": []})
     assert store.outbox_length() == messages
     store.close()
 

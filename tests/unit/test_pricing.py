@@ -70,18 +70,18 @@ def test_the_drivers_price_wins_over_the_default_and_offline_has_its_own_text():
 
 def test_running_cost_during_the_transaction_and_the_total_after_it():
     p = Pricing(final_cost_s=120)
-    p.set_cost(1, Cost(local_tx_id=7, amount=Decimal("1.25"), final=False))
-    assert p.cost_text(1, 7, finishing=False, now=0) == "Cost 1.25 €"
-    assert p.cost_text(1, 8, finishing=False, now=0) is None  # another transaction's
-    p.set_cost(1, Cost(local_tx_id=7, amount=Decimal("1.5"), final=False, idle=True))
-    assert p.cost_text(1, 7, finishing=False, now=0) == "Cost 1.50 € idle"
+    p.set_cost(1, Cost(transaction_id="tx-7", amount=Decimal("1.25"), final=False))
+    assert p.cost_text(1, "tx-7", finishing=False, now=0) == "Cost 1.25 €"
+    assert p.cost_text(1, "tx-8", finishing=False, now=0) is None  # another transaction's
+    p.set_cost(1, Cost(transaction_id="tx-7", amount=Decimal("1.5"), final=False, idle=True))
+    assert p.cost_text(1, "tx-7", finishing=False, now=0) == "Cost 1.50 € idle"
     assert p.cost_text(1, None, finishing=True, now=0) is None  # a running cost is not a total
-    p.set_cost(1, Cost(local_tx_id=7, amount=Decimal("3.31"), final=True, texts={"": "Thank you"}, received_at=100))
+    p.set_cost(1, Cost(transaction_id="tx-7", amount=Decimal("3.31"), final=True, texts={"": "Thank you"}, received_at=100))
     assert p.cost_text(1, None, finishing=True, now=1000) == "Total 3.31 €"  # while the EV is plugged
     assert p.cost_text(1, None, finishing=False, now=219) == "Total 3.31 €"  # and a while after
     assert p.cost_text(1, None, finishing=False, now=221) is None
     assert p.receipt_text(1, finishing=True, now=1000) == "Thank you"
-    assert p.cost_text(1, 9, finishing=False, now=101) is None  # a new session
+    assert p.cost_text(1, "tx-9", finishing=False, now=101) is None  # a new session
 
 
 def test_the_next_price_period_in_local_time_with_the_summer_time_change():
@@ -89,12 +89,12 @@ def test_the_next_price_period_in_local_time_with_the_summer_time_change():
     change = dt.datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
     p.offsets = TimeOffsets(parse_offset("+01:00"), change, parse_offset("+0200"))
     at = dt.datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
-    p.set_cost(1, Cost(7, Decimal(1), False, next_price=ChargingPrice(kwh=Decimal("0.25")), next_at=at))
-    assert p.next_period_text(1, 7, at - dt.timedelta(hours=1)) == "From 13:00: 0.25 €/kWh"
-    assert p.next_period_text(1, 7, at) is None  # it has begun
-    p.set_cost(1, Cost(7, Decimal(1), False, next_price=ChargingPrice(kwh=Decimal("0.3"), hour=Decimal(1)),
+    p.set_cost(1, Cost("tx-7", Decimal(1), False, next_price=ChargingPrice(kwh=Decimal("0.25")), next_at=at))
+    assert p.next_period_text(1, "tx-7", at - dt.timedelta(hours=1)) == "From 13:00: 0.25 €/kWh"
+    assert p.next_period_text(1, "tx-7", at) is None  # it has begun
+    p.set_cost(1, Cost("tx-7", Decimal(1), False, next_price=ChargingPrice(kwh=Decimal("0.3"), hour=Decimal(1)),
                        next_at=change + dt.timedelta(hours=10)))
-    assert p.next_period_text(1, 7, at) == "From 13:00: 0.30 €/kWh, 1.00 €/h"  # after the change: +02:00
+    assert p.next_period_text(1, "tx-7", at) == "From 13:00: 0.30 €/kWh, 1.00 €/h"  # after the change: +02:00
     assert parse_offset("Z") is UTC
     for bad in ("2:00", "", "+25:00", "01:00"):
         with pytest.raises(PricingError):

@@ -10,14 +10,18 @@ def test_outbox_is_ordered_and_binds_the_backend_transaction_id(tmp_path):
     local = store.begin_transaction(1, "AA", 100, "t0", {"n": 1})
     store.queue_meter_values(local, {"n": 2})
     store.end_transaction(local, 250, "t1", "Local", {"n": 3})
+    tx_id = store.transaction(local).tx_id
     head = store.outbox_head()
-    assert head.kind == "tx_start" and head.body == {"n": 1}
+    assert head.kind == "tx_started"
+    assert head.body == {"event": "Started", "transaction_id": tx_id, "seq_no": 0, "n": 1}
     store.delivered(head.seq, remote_tx_id=777, local_tx_id=local)
     assert store.transaction(local).remote_id == 777
-    assert [store.outbox_head().kind] == ["tx_meter"]
+    assert [store.outbox_head().kind] == ["tx_updated"]
+    assert store.outbox_head().body["seq_no"] == 1
     store.delivered(store.outbox_head().seq)
     stop = store.outbox_head()
-    assert stop.kind == "tx_stop" and stop.body == {"n": 3}
+    assert stop.kind == "tx_ended"
+    assert stop.body == {"event": "Ended", "transaction_id": tx_id, "seq_no": 2, "n": 3}
     store.failed_attempt(stop.seq)
     assert store.outbox_head().attempts == 1
     assert store.outbox_head().unique_id == stop.unique_id  # a resend keeps its message id
