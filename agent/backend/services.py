@@ -26,6 +26,7 @@ from agent.persistence.store import StorageError
 from agent.security.certificates import CertificateError, CertificateId, NotManaged, RootKind, StoreFull
 from agent.security.events import SecurityEvent
 from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
+from agent.security.secret_files import learn_secret
 from agent.station.authorization import ListEntry, UpdateStatus
 from agent.ui.notes import DriverMessage as UserMessage
 from agent.ui.notes import MessageBoard, Priority
@@ -36,7 +37,7 @@ __all__ = [
     "Limits", "ListEntry", "LogReport", "MessageBoard", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
     "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
     "SignedReport", "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus",
-    "UserMessage", "amount", "check_signing_certificate", "parse_offset", "redact_url",
+    "UserMessage", "amount", "check_signing_certificate", "learn_secret", "parse_offset", "redact_url",
 ]
 
 

@@ -5,17 +5,15 @@ transaction id it just gave (OCPP 1.6 §5.12): the charge point has received the
 so it must know it. The ocpp library's receive loop queues the CALLRESULT for the waiting
 ``call()`` and goes straight on to the next frame; the waiting code resumes only later. With
 the library's thread-pool validation that is a race (the stop is refused about one time in
-three here); without the thread hops (agent.ocppj) the stop is refused every time.
+three here); without the thread hops (agent.ocppj) the stop is refused every time. The
+connection now applies the answer before it reads the next frame (agent/ocppj/connection.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
 
-
-@pytest.mark.xfail(reason="known race: the next CALL is handled before the CALLRESULT is applied", strict=False)
 async def test_remote_stop_sent_right_after_the_start_confirmation_is_accepted(sim, raw_csms, make_agent):
     await make_agent(raw_csms.port, card_reader=False)
     await raw_csms.connected()

@@ -298,7 +298,10 @@ def _node_strategy(node: dict, root: dict, path: Path, pointer: str) -> st.Searc
             valid = st.just(DATE_TIME) | st.datetimes().map(lambda d: d.isoformat() + "Z")
         else:
             valid = st.text(max_size=limit if limit is not None else 40)
-        return _rarely(valid, any_json, st.text(min_size=(limit or 0), max_size=(limit or 0) + 3))
+        # Around the limit; a long limit (10000 characters) is padded, since hypothesis does not
+        # draw strings that long itself.
+        near = st.text(max_size=3).map(lambda tail, n=(limit or 0): "x" * n + tail)
+        return _rarely(valid, any_json, near)
     if kind in ("integer", "number"):
         low, high = node.get("minimum"), node.get("maximum")
         valid = st.integers(min_value=low, max_value=high)

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from agent.ocpp16.keys import ChangeResult, ConfigurationKeys
-from agent.ocpp16.wire import call_error_for_malformed, fix_outgoing, screen
+from agent.ocppj.wire import call_error_for_malformed, fix_outgoing, screen
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 

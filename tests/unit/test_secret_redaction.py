@@ -1,5 +1,5 @@
 """An AuthorizationKey sent by the backend never reaches a log line, however its frame is escaped
-(agent/security/secret_files.py, agent/ocpp16/wire.py)."""
+(agent/security/secret_files.py, agent/ocppj/wire.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 import pytest
 from ocpp.messages import unpack
 
-from agent.ocpp16.wire import SpecConnection
+from agent.ocppj.wire import SpecConnection
 from agent.security.secret_files import RedactSecrets
 
 KEY = "00112233445566778899aabbccddeeff"

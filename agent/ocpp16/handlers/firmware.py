@@ -65,7 +65,7 @@ class FirmwareHandlers:
             raise GenericError(description="firmware updates are not set up on this charge point")
         if not updater.allow_unsigned:
             # Security Whitepaper L01.FR.20: CALLERROR NotSupported. The library calls a recognised
-            # but unsupported action NotImplemented; agent/ocpp16/wire.py puts the OCPP-J 1.6
+            # but unsupported action NotImplemented; agent/ocppj/wire.py puts the OCPP-J 1.6
             # §4.2.3 name, NotSupported, on the wire.
             log.warning("UpdateFirmware from %s refused: unsigned firmware ([firmware] allow_unsigned = false)", redact_url(location))
             raise RecognisedButNotSupported(description="unsigned firmware updates are refused: use SignedUpdateFirmware")
