@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.report import NO_TEST_YET, Outcome, case_id_201, case_tests, render_201
+from tests.conformance.report import NO_TEST_YET, Outcome, Outcomes, case_id, case_id_201, case_tests, render_201
 from agent.ocpp201.device_model import Component, Constant
 from tests.conformance201.cases import BLOCK_SIZES, BY_ID, CASES, NOT_APPLICABLE, no_iso15118
 from tests.ocpp201.helpers import model
@@ -83,3 +83,9 @@ def test_a_not_applicable_check_fails_when_its_fact_changes():
     dm.add(dataclasses.replace(protocol, component=Component("Connector", evse_id=9, connector_id=1),
                                attributes=(iso,)))
     assert not no_iso15118(dm)
+
+
+def test_the_1_6_and_2_0_1_collectors_can_run_in_one_pytest_session():
+    # pluggy keeps its plugins in sets: `.ci/dev conformance` registers one collector per suite.
+    collectors = {Outcomes(case_id, "tests/conformance/"), Outcomes(case_id_201, "tests/conformance201/")}
+    assert len(collectors) == 2
