@@ -24,7 +24,7 @@ import pytest
 from simulator.app import Simulator
 from simulator.config import default_toml, parse_config
 from simulator.twins.gpio import agent_toml
-from tests.conformance.strict_csms import StrictCsms, start_backend_process
+from tests.conformance.strict_csms import StrictCsms, shared_control_url, violations_report
 from tests.integration.conftest import AgentProcess
 
 CP_ID = "CP-OCTT-1"
@@ -53,14 +53,8 @@ CONTACTOR_WIRES = ["contactor", "contactor_feedback"]
 
 @pytest.fixture(scope="session")
 def strict_backend() -> str:
-    """The control URL of one ``node strict_csms.mjs`` for the whole run."""
-    proc, url = start_backend_process()
-    yield url
-    proc.stdin.close()
-    try:
-        proc.wait(5)
-    except Exception:
-        proc.kill()
+    """The control URL of the one ``node strict_csms.mjs`` of the whole run (shared with the 2.0.1 suite)."""
+    return shared_control_url()
 
 
 @pytest.fixture
@@ -70,9 +64,8 @@ async def csms(strict_backend, tmp_path) -> AsyncIterator[StrictCsms]:
     await backend.start()
     yield backend
     await backend.stop()
-    if backend.violations:
-        shown = "\n".join(json.dumps(v) for v in backend.violations[:10])
-        pytest.fail(f"the strict backend saw {len(backend.violations)} schema violation(s):\n{shown}", pytrace=False)
+    if failure := violations_report(backend):
+        pytest.fail(failure, pytrace=False)
 
 
 @pytest.fixture

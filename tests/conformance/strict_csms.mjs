@@ -1,7 +1,11 @@
-// The conformance suite's backend: ocpp-rpc's RPCServer in strictMode, which checks every
-// OCPP 1.6 message in both directions against the official JSON schemas (its
-// lib/schemas/ocpp1_6.json, Security Whitepaper messages included) and reports each
-// failure as a 'strictValidationFailure' event.
+// The conformance suites' backend: ocpp-rpc's RPCServer in strictMode, which checks every
+// message in both directions against the official JSON schemas of the subprotocol agreed on
+// (its lib/schemas/ocpp1_6.json, Security Whitepaper messages included, and ocpp2_0_1.json, the
+// OCPP 2.0.1 schemas) and reports each failure as a 'strictValidationFailure' event. On
+// ocpp2.0.1 it also checks what the schemas cannot: the CALLERROR codes (OCPP-J 2.0.1 §4.3), the
+// length of message ids (§4.1.4), and that every date-time carries its time zone (RFC 3339
+// §5.6; ajv-formats 2.1.1, which ocpp-rpc uses, lets "2026-01-01T00:00:00" through) and at most
+// 3 decimals of a second.
 //
 // The Python tests drive it over a control websocket on 127.0.0.1 (tests/conformance/strict_csms.py):
 // the first stdout line is {"control_port": N}. Each control connection is one test: it asks
@@ -15,12 +19,86 @@
 
 import http from "node:http";
 import https from "node:https";
+import { createRequire } from "node:module";
 import ocppRpc from "ocpp-rpc"; // CommonJS: its exports come as one object
 import { WebSocketServer } from "ws";
 
 const { RPCServer, createRPCError, NOREPLY } = ocppRpc;
+const require = createRequire(import.meta.url);
+// The official OCPP 2.0.1 schemas as ocpp-rpc ships them, by id ("urn:BootNotification.req").
+const SCHEMAS_201 = new Map(require("ocpp-rpc/lib/schemas/ocpp2_0_1.json").map((schema) => [schema.$id, schema]));
 
 const CALL_TIMEOUT_MS = 15000;
+const SUBPROTOCOLS = ["ocpp1.6", "ocpp2.0.1"];
+
+// OCPP-J 2.0.1 (OCPP 2.0.1 Part 4) §4.3 ErrorCode: the only codes a CALLERROR may carry.
+const ERROR_CODES_201 = new Set([
+    "FormatViolation", "GenericError", "InternalError", "MessageTypeNotSupported", "NotImplemented",
+    "NotSupported", "OccurrenceConstraintViolation", "PropertyConstraintViolation", "ProtocolError",
+    "RpcFrameworkError", "SecurityError", "TypeConstraintViolation",
+]);
+const MESSAGE_ID_MAX_201 = 36; // OCPP-J 2.0.1 §4.1.4: a message id is at most 36 characters
+
+// OCPP 2.0.1 Part 2, primitive datatypes, dateTime: RFC 3339 §5.6 (the time zone, Z or ±hh:mm, is
+// not optional), and "the number of decimal places SHALL NOT exceed the maximum of 3".
+const RFC3339_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,3})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+// Every [path, value] of ``data`` where ``schema`` (of ``root``) says format date-time.
+function dateTimes(schema, root, data, path = "", out = []) {
+    if (schema.$ref) {
+        schema = schema.$ref.replace(/^#\//, "").split("/").reduce((node, key) => node[key], root);
+    }
+    if (schema.format === "date-time" && typeof data === "string") {
+        out.push([path, data]);
+    } else if (data && typeof data === "object" && !Array.isArray(data) && schema.properties) {
+        for (const [key, sub] of Object.entries(schema.properties)) {
+            if (key in data) dateTimes(sub, root, data[key], `${path}/${key}`, out);
+        }
+    } else if (Array.isArray(data) && schema.items) {
+        data.forEach((item, i) => dateTimes(schema.items, root, item, `${path}/${i}`, out));
+    }
+    return out;
+}
+
+// A date-time without its time zone in the payload of ``method`` (``.req`` or ``.conf``): a reason, or null.
+function dateTimeRule201(method, kind, payload) {
+    const schema = SCHEMAS_201.get(`urn:${method}.${kind}`);
+    if (!schema || payload === null || typeof payload !== "object") {
+        return null;
+    }
+    const bad = dateTimes(schema, schema, payload).find(([, value]) => !RFC3339_DATE_TIME.test(value));
+    return bad ? `${method} ${kind === "req" ? "request" : "response"}: ${bad[0]} ${JSON.stringify(bad[1])} `
+        + "is not an RFC 3339 date-time with a time zone and at most 3 decimals (OCPP 2.0.1 Part 2, dateTime)" : null;
+}
+
+// What the schemas cannot check in a frame the charging station sent on ocpp2.0.1: a reason, or null.
+function frameRule201(text) {
+    let frame;
+    try {
+        frame = JSON.parse(text);
+    } catch {
+        return null; // not JSON: ocpp-rpc reports it as a bad message
+    }
+    if (!Array.isArray(frame) || typeof frame[1] !== "string") {
+        return null;
+    }
+    const [type, messageId, code, description, details] = frame;
+    if (messageId.length > MESSAGE_ID_MAX_201) {
+        return `message id of ${messageId.length} characters, more than ${MESSAGE_ID_MAX_201} (OCPP-J 2.0.1 §4.1.4)`;
+    }
+    if (type === 4) {
+        if (!ERROR_CODES_201.has(code)) {
+            return `CALLERROR code ${JSON.stringify(code)} is not an OCPP-J 2.0.1 error code (§4.3)`;
+        }
+        if (typeof description !== "string") {
+            return "CALLERROR errorDescription is not a string (OCPP-J 2.0.1 §4.2.3)";
+        }
+        if (details === null || typeof details !== "object" || Array.isArray(details)) {
+            return "CALLERROR errorDetails is not a JSON object (OCPP-J 2.0.1 §4.2.3)";
+        }
+    }
+    return null;
+}
 
 function errorInfo(err) {
     return {
@@ -59,18 +137,25 @@ class Session {
 
     // ---- the OCPP endpoint ---------------------------------------------------------------
 
-    // {tls?: {cert, key, ca?}, require_client_cert?, passwords?: [hex] | null}: ws://, or wss:// with
-    // tls (with ca, the client's certificate is asked for and checked against it).
-    async op_listen({ tls, passwords, require_client_cert }) {
+    // {protocols?, tls?: {cert, key, ca?}, require_client_cert?, passwords?: [hex] | null}: ws://, or
+    // wss:// with tls (with ca, the client's certificate is asked for and checked against it).
+    // protocols: the subprotocols this endpoint speaks, in the backend's order of preference
+    // (default ["ocpp1.6"]); strictMode validates every one of them.
+    async op_listen({ protocols, tls, passwords, require_client_cert }) {
+        protocols = protocols ?? ["ocpp1.6"];
+        const unknown = protocols.filter((p) => !SUBPROTOCOLS.includes(p));
+        if (!protocols.length || unknown.length) {
+            throw new Error(`protocols must be some of ${SUBPROTOCOLS.join(", ")}, not ${JSON.stringify(protocols)}`);
+        }
         this.passwords = passwords ?? null; // null: no HTTP Basic authentication asked for
         this.requireClientCert = Boolean(require_client_cert);
         const rpc = new RPCServer({
-            protocols: ["ocpp1.6"],
+            protocols,
             strictMode: true,
             callTimeoutMs: CALL_TIMEOUT_MS,
         });
         rpc.auth((accept, reject, handshake) => this.authenticate(accept, reject, handshake));
-        rpc.on("client", (client) => this.attach(client));
+        rpc.on("client", (client) => this.attach(client, protocols));
         rpc.on("upgradeAborted", ({ error, identity }) =>
             this.emit({ event: "refused", identity, code: error?.code ?? null, reason: error?.message ?? "" }));
 
@@ -107,7 +192,13 @@ class Session {
               }
             : null;
         const password = handshake.password ? handshake.password.toString("hex") : null;
-        const info = { identity: handshake.identity, endpoint: handshake.endpoint, password, tls: tlsInfo };
+        const info = {
+            identity: handshake.identity,
+            endpoint: handshake.endpoint,
+            password,
+            tls: tlsInfo,
+            offered: [...handshake.protocols], // the station's subprotocols, in its order
+        };
         if (this.refuse) {
             this.emit({ event: "refused", ...info, code: 503, reason: "offline" });
             return reject(503, "Service Unavailable");
@@ -123,12 +214,51 @@ class Session {
         accept({ info });
     }
 
-    attach(client) {
+    attach(client, protocols) {
+        if (!protocols.includes(client.protocol)) {
+            // OCPP-J §3.1.2 (1.6) / Part 4 §3.2 (2.0.1): the handshake completes without a
+            // subprotocol and the backend closes the connection at once. Unvalidated, so no OCPP.
+            this.emit({ event: "refused", ...client.session.info, code: null, reason: "no common subprotocol" });
+            client.close({ code: 1002, reason: "no common subprotocol" });
+            return;
+        }
         const connection = this.nextConnection++;
         this.clients.set(connection, client);
         this.emit({ event: "connected", connection, protocol: client.protocol, ...client.session.info });
-        client.on("message", ({ message, outbound }) =>
-            this.emit({ event: "frame", connection, direction: outbound ? "to_cp" : "from_cp", text: message }));
+        const methods = new Map(); // message id -> the action of the CALL, both directions (for CALLRESULTs)
+        client.on("message", ({ message, outbound }) => {
+            const text = message.toString();
+            this.emit({ event: "frame", connection, direction: outbound ? "to_cp" : "from_cp", text });
+            if (client.protocol !== "ocpp2.0.1") {
+                return;
+            }
+            const by = outbound ? "backend" : "charge_point";
+            const broken = outbound ? null : frameRule201(text);
+            if (broken) {
+                this.emit({ event: "violation", connection, by, message: "frame", text, error: broken });
+                return;
+            }
+            let frame;
+            try {
+                frame = JSON.parse(text);
+            } catch {
+                return;
+            }
+            if (!Array.isArray(frame)) return;
+            let late = null;
+            if (frame[0] === 2) {
+                methods.set(`${outbound}/${frame[1]}`, frame[2]);
+                late = dateTimeRule201(frame[2], "req", frame[3]);
+            } else if (frame[0] === 3 || frame[0] === 4) {
+                const key = `${!outbound}/${frame[1]}`; // the CALL went the other way
+                const method = methods.get(key);
+                methods.delete(key);
+                late = frame[0] === 3 && method ? dateTimeRule201(method, "conf", frame[2]) : null;
+            }
+            if (late) {
+                this.emit({ event: "violation", connection, by, message: "date-time", text, error: late });
+            }
+        });
         client.on("strictValidationFailure", (failure) =>
             this.emit({
                 event: "violation",

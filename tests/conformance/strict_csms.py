@@ -1,21 +1,33 @@
 """The strict backend as a test sees it: a central system this project did not write.
 
 ``strict_csms.mjs`` runs ocpp-rpc's RPCServer in strictMode (each message checked against the
-official OCPP 1.6 JSON schemas, in both directions). This class drives it over its control
-websocket: it answers every CALL the charge point makes (answers below, overridable per
-test), sends requests on the backend's behalf, drops or refuses connections, and records
-every CALL, every frame and every schema violation.
+official JSON schemas of the subprotocol agreed on, OCPP 1.6 or OCPP 2.0.1, in both
+directions). This class drives it over its control websocket: it answers every CALL the
+charging station makes (answers below, overridable per test by action with a function or a
+canned payload), sends requests on the backend's behalf, drops or refuses connections, and
+records every CALL, every frame and every schema violation.
+
+    csms = StrictCsms(shared_control_url())
+    await csms.start(version="2.0.1")        # or "1.6" (the default), or ("2.0.1", "1.6")
+    csms.answers["Authorize"] = {"idTokenInfo": {"status": "Blocked"}}
+    boot = await csms.wait_call("BootNotification")
+    result = await csms.call("GetVariables", {...})
+    await csms.stop(); assert violations_report(csms) is None   # what the fixtures check
+
+One ``node strict_csms.mjs`` serves the whole test run (:func:`shared_control_url`); each
+``StrictCsms`` is one control connection with its own endpoints.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import datetime as dt
 import itertools
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +57,9 @@ class Error:
 
 HOLD = object()  # an answer: never reply
 
+# The versions a test names, as websocket subprotocols.
+SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
+
 
 @dataclass(frozen=True)
 class Call:
@@ -55,6 +70,7 @@ class Call:
     unique_id: str
     action: str
     payload: dict
+    protocol: str = "ocpp1.6"  # the subprotocol of its connection
 
 
 def now_iso() -> str:
@@ -63,16 +79,30 @@ def now_iso() -> str:
 
 @dataclass
 class Backend:
-    """What the backend knows: idTags, the boot answer, transaction ids."""
+    """What the backend knows: idTags (1.6) and idTokens (2.0.1), the boot answer, transaction ids."""
 
     # idTagInfo by idTag; an idTag not listed is Invalid.
     id_tags: dict[str, dict] = field(default_factory=dict)
+    # OCPP 2.0.1: idTokenInfo by the idToken's value (any type); one not listed is Unknown.
+    id_tokens: dict[str, dict] = field(default_factory=dict)
     boot_status: str = "Accepted"
     heartbeat_interval: int = 300
     transaction_ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
     def id_tag_info(self, id_tag: str) -> dict:
         return dict(self.id_tags.get(id_tag, {"status": "Invalid"}))
+
+    def id_token_info(self, id_token: dict) -> dict:
+        return dict(self.id_tokens.get(id_token["idToken"], {"status": "Unknown"}))
+
+
+def subprotocols(version: str | Sequence[str]) -> list[str]:
+    """``"2.0.1"`` or ``("2.0.1", "1.6")`` (the backend's order of preference) as subprotocols."""
+    versions = [version] if isinstance(version, str) else list(version)
+    unknown = [v for v in versions if v not in SUBPROTOCOL]
+    if unknown or not versions:
+        raise ValueError(f"OCPP versions are some of {sorted(SUBPROTOCOL)}, not {versions}")
+    return [SUBPROTOCOL[v] for v in versions]
 
 
 class StrictCsms:
@@ -87,28 +117,33 @@ class StrictCsms:
         self._frames_log = frames_log.open("a") if frames_log else None
         self.port = 0
         self.knows = Backend()
-        # action -> function(payload) -> result dict | Error | HOLD; overrides the defaults below
-        self.answers: dict[str, Callable[[dict], Any]] = {}
+        # action -> the answer: a payload (dict), Error, HOLD, or function(payload) -> one of those;
+        # overrides the defaults below, whatever the version
+        self.answers: dict[str, Any] = {}
+        self.protocols: dict[int, str] = {}  # connection -> the subprotocol agreed on
         self.calls: list[Call] = []
         self.replies: dict[int, Any] = {}  # Call.seq -> the answer given to it
+        self.frames: list[dict] = []  # {connection, direction: "from_cp" | "to_cp", text}, as sent
         self.events: list[dict] = []  # connected, disconnected, refused, tls_error
         self.violations: list[dict] = []
 
     # ---- lifecycle ------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Connect to the backend process and open a ws:// endpoint."""
+    async def start(self, *, version: str | Sequence[str] = "1.6") -> None:
+        """Connect to the backend process and open a ws:// endpoint for ``version``."""
         self._ws = await connect(self._control_url, max_size=None)
         self._reader = asyncio.create_task(self._read(), name="strict-csms-control")
-        await self.listen()
+        await self.listen(version=version)
 
-    async def listen(self, *, tls: dict | None = None, passwords: list[bytes] | None = None,
-                     require_client_cert: bool = False) -> None:
-        """A new endpoint (``port``): ws://, or wss:// with ``tls`` ({cert, key, ca?}; with ca the
-        client's certificate is asked for); with ``passwords``, HTTP Basic authentication with one
-        of them is required."""
-        reply = await self._command("listen", tls=tls, passwords=_hex(passwords),
-                                    require_client_cert=require_client_cert)
+    async def listen(self, *, version: str | Sequence[str] = "1.6", tls: dict | None = None,
+                     passwords: list[bytes] | None = None, require_client_cert: bool = False) -> None:
+        """A new endpoint (``port``) speaking ``version``: "1.6", "2.0.1", or several in the backend's
+        order of preference (("2.0.1", "1.6"): it picks the first the station also offers; a station
+        offering none of them is refused). ws://, or wss:// with ``tls`` ({cert, key, ca?}; with ca
+        the client's certificate is asked for); with ``passwords``, HTTP Basic authentication with
+        one of them is required."""
+        reply = await self._command("listen", protocols=subprotocols(version), tls=tls,
+                                    passwords=_hex(passwords), require_client_cert=require_client_cert)
         self.port = reply["port"]
 
     async def stop(self) -> None:
@@ -151,11 +186,15 @@ class StrictCsms:
                     future.set_result(message)
                 continue
             kind = message.pop("event")
+            if kind == "connected":
+                self.protocols[message["connection"]] = message["protocol"]
             if kind == "call":
-                call = Call(len(self.calls), message["connection"], message["unique_id"], message["action"], message["params"])
+                call = Call(len(self.calls), message["connection"], message["unique_id"], message["action"],
+                            message["params"], self.protocols.get(message["connection"], "ocpp1.6"))
                 self.calls.append(call)
                 await self._answer(call)
             elif kind == "frame":
+                self.frames.append(message)
                 if self._frames_log:
                     arrow = "->" if message["direction"] == "from_cp" else "<-"
                     self._frames_log.write(f"{now_iso()} #{message['connection']} {arrow} {message['text']}\n")
@@ -166,9 +205,17 @@ class StrictCsms:
                 self.events.append({"kind": kind, **message})
             self._changed.set()
 
+    def answer_for(self, call: Call) -> Any:
+        """The answer to ``call``: the test's (``answers``), else this backend's default for its version."""
+        given = self.answers.get(call.action)
+        if given is None:
+            prefix = "_answer201_" if call.protocol == "ocpp2.0.1" else "_answer_"
+            given = getattr(self, prefix + call.action, None) or {}
+        answer = given(call.payload) if callable(given) else given
+        return json.loads(json.dumps(answer)) if isinstance(answer, dict) else answer  # a canned payload, copied
+
     async def _answer(self, call: Call) -> None:
-        handler = self.answers.get(call.action) or getattr(self, f"_answer_{call.action}", None)
-        answer = handler(call.payload) if handler else {}
+        answer = self.answer_for(call)
         reply: dict[str, Any] = {"connection": call.connection, "unique_id": call.unique_id}
         if answer is HOLD:
             reply["hold"] = True
@@ -202,6 +249,40 @@ class StrictCsms:
         return {"status": "UnknownVendorId"}
 
     def _answer_SignCertificate(self, payload: dict) -> dict:
+        return {"status": "Accepted"}
+
+    # OCPP 2.0.1: what a CSMS answers a charging station; an action not here gets {} (valid for the
+    # notifications, whose responses have no required field).
+
+    def _answer201_BootNotification(self, payload: dict) -> dict:
+        return {"status": self.knows.boot_status, "currentTime": now_iso(), "interval": self.knows.heartbeat_interval}
+
+    def _answer201_Heartbeat(self, payload: dict) -> dict:
+        return {"currentTime": now_iso()}
+
+    def _answer201_Authorize(self, payload: dict) -> dict:
+        return {"idTokenInfo": self.knows.id_token_info(payload["idToken"])}
+
+    def _answer201_TransactionEvent(self, payload: dict) -> dict:
+        # OCPP 2.0.1 Part 2 §1.60.2: idTokenInfo is required when the request contained an idToken.
+        return {"idTokenInfo": self.knows.id_token_info(payload["idToken"])} if "idToken" in payload else {}
+
+    def _answer201_DataTransfer(self, payload: dict) -> dict:
+        return {"status": "UnknownVendorId"}
+
+    def _answer201_SignCertificate(self, payload: dict) -> dict:
+        return {"status": "Accepted"}
+
+    def _answer201_Get15118EVCertificate(self, payload: dict) -> dict:
+        return {"status": "Failed", "exiResponse": ""}
+
+    def _answer201_GetCertificateStatus(self, payload: dict) -> dict:
+        return {"status": "Failed"}
+
+    def _answer201_NotifyEVChargingNeeds(self, payload: dict) -> dict:
+        return {"status": "Rejected"}
+
+    def _answer201_NotifyEVChargingSchedule(self, payload: dict) -> dict:
         return {"status": "Accepted"}
 
     # ---- what the charge point sent -------------------------------------------------------------
@@ -259,6 +340,44 @@ class StrictCsms:
     def statuses(self, connector: int = 1, *, after: int = 0) -> list[str]:
         return [p["status"] for p in self.calls_of("StatusNotification", after=after) if p["connectorId"] == connector]
 
+    # ---- OCPP 2.0.1 ----------------------------------------------------------------------------
+
+    async def wait_connector_status(self, status: str, evse: int = 1, connector: int = 1, *, after: int = 0,
+                                    timeout: float = 15.0) -> dict:
+        """The first 2.0.1 StatusNotification of (evse, connector) with connectorStatus ``status``."""
+        return await self.wait_call(
+            "StatusNotification",
+            lambda p: p["evseId"] == evse and p["connectorId"] == connector and p["connectorStatus"] == status,
+            after=after, timeout=timeout)
+
+    def connector_statuses(self, evse: int = 1, connector: int = 1, *, after: int = 0) -> list[str]:
+        return [p["connectorStatus"] for p in self.calls_of("StatusNotification", after=after)
+                if p["evseId"] == evse and p["connectorId"] == connector]
+
+    async def wait_transaction_event(self, event_type: str | None = None,
+                                     where: Callable[[dict], bool] = lambda p: True, *, after: int = 0,
+                                     timeout: float = 15.0) -> dict:
+        """The first TransactionEvent (of ``event_type``: Started, Updated, Ended) that ``where`` accepts."""
+        return await self.wait_call(
+            "TransactionEvent", lambda p: (event_type is None or p["eventType"] == event_type) and where(p),
+            after=after, timeout=timeout)
+
+    def transaction_events(self, transaction_id: str | None = None, *, after: int = 0) -> list[dict]:
+        """The TransactionEvents (of one transaction) in the order they came."""
+        return [p for p in self.calls_of("TransactionEvent", after=after)
+                if transaction_id is None or p["transactionInfo"]["transactionId"] == transaction_id]
+
+    def started_transaction_id(self, *, after: int = 0) -> str:
+        """The transactionId of the last TransactionEvent Started from ``after`` on (2.0.1: the station's)."""
+        call = next((c for c in reversed(self.calls[after:])
+                     if c.action == "TransactionEvent" and c.payload["eventType"] == "Started"), None)
+        assert call is not None, "no TransactionEvent Started"
+        return call.payload["transactionInfo"]["transactionId"]
+
+    def protocol(self) -> str | None:
+        """The subprotocol of the latest connection."""
+        return self.protocols[max(self.protocols)] if self.protocols else None
+
     def events_of(self, kind: str) -> list[dict]:
         return [e for e in self.events if e["kind"] == kind]
 
@@ -276,6 +395,15 @@ class StrictCsms:
         """Send ``action`` to the charge point; its CALLRESULT payload, or CallErrorReply."""
         reply = await self._command("call", action=action, params=payload, timeout_ms=int(timeout * 1000))
         return reply["result"]
+
+    async def barrier(self) -> None:
+        """A round trip through the station's queue of CALLs: a Heartbeat it is asked for now comes
+        after what it had decided to send before (one CALL at a time, OCPP-J §4.1.1; the same
+        TriggerMessage payload in 1.6 and 2.0.1). Use before checking that something was NOT sent."""
+        mark = self.mark()
+        result = await self.call("TriggerMessage", {"requestedMessage": "Heartbeat"})
+        assert result["status"] == "Accepted", result
+        await self.wait_call("Heartbeat", after=mark)
 
     async def send_raw(self, text: str) -> None:
         await self._command("raw", text=text)
@@ -311,6 +439,36 @@ class StrictCsms:
 
 def _hex(passwords: list[bytes] | None) -> list[str] | None:
     return None if passwords is None else [p.hex() for p in passwords]
+
+
+def violations_report(backend: StrictCsms) -> str | None:
+    """None, or what a test's teardown fails with: every schema (or OCPP-J) violation it saw."""
+    if not backend.violations:
+        return None
+    shown = "\n".join(json.dumps(v) for v in backend.violations[:10])
+    return f"the strict backend saw {len(backend.violations)} schema violation(s):\n{shown}"
+
+
+_shared: tuple[subprocess.Popen, str] | None = None
+
+
+def shared_control_url() -> str:
+    """The control URL of the one ``node strict_csms.mjs`` of this test run (started on first use,
+    stopped when the run's interpreter exits): the 1.6 and 2.0.1 suites share it."""
+    global _shared
+    if _shared is None or _shared[0].poll() is not None:
+        _shared = start_backend_process()
+        atexit.register(_stop_process, _shared[0])
+    return _shared[1]
+
+
+def _stop_process(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(Exception):
+        proc.stdin.close()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def start_backend_process() -> tuple[subprocess.Popen, str]:
