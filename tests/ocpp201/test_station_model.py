@@ -18,8 +18,6 @@ from agent.ocpp201.settings_map import (
     PROPOSED,
     SETTING_MAP,
     STORED_KEYS,
-    LayeredSettings,
-    ProposedSettings,
 )
 from agent.ocpp201.station_model import (
     Capabilities,
@@ -240,8 +238,8 @@ def test_1_6_only_measurands_are_left_out_when_read():
 
 
 def test_every_setting_is_in_the_mapping_table():
-    assert set(SETTING_MAP) == set(DEFAULTS)
-    assert not set(PROPOSED) & set(DEFAULTS)
+    assert set(SETTING_MAP) | set(PROPOSED) == set(DEFAULTS)
+    assert not set(PROPOSED) & set(SETTING_MAP)  # each setting backs its variable once
 
 
 def test_the_mapping_table_says_what_the_model_does():
@@ -315,23 +313,13 @@ def test_variable_rules(component, variable, text, accepted):
     assert (status is SetStatus.ACCEPTED) is accepted
 
 
-def test_proposed_settings_use_the_settings_format_and_move_into_settings(tmp_path):
-    """A proposed setting set now is read by ``Settings`` once the lead adds it to DEFAULTS."""
-    from agent.ocpp201.settings_map import StoreKeyValue
-    from agent.persistence import settings as settings_module
-
+def test_the_settings_2_0_1_needs_are_the_agents_settings(tmp_path):
+    """Every setting the device model proposed is one of the agent's Settings, same default,
+    persisted like the others."""
+    assert {name: DEFAULTS[name] for name in PROPOSED} == {name: p.default for name, p in PROPOSED.items()}
     store = Store(tmp_path / "db.sqlite")
-    layered = LayeredSettings(Settings(store), ProposedSettings(StoreKeyValue(store)))
-    layered.set("offline_threshold_s", 600)
-    layered.set("heartbeat_interval_s", 120)
-    assert Settings(store)["heartbeat_interval_s"] == 120
-    original = dict(settings_module.DEFAULTS)
-    try:
-        settings_module.DEFAULTS["offline_threshold_s"] = PROPOSED["offline_threshold_s"].default
-        assert Settings(store)["offline_threshold_s"] == 600
-    finally:
-        settings_module.DEFAULTS.clear()
-        settings_module.DEFAULTS.update(original)
+    Settings(store).set("offline_threshold_s", 600)
+    assert Settings(store)["offline_threshold_s"] == 600
     store.close()
 
 
