@@ -71,6 +71,10 @@ class ChargingLimits:
         self.smart.install(profile)
         self._changed()
 
+    def count(self) -> int:
+        """How many profiles are installed (OCPP 2.0.1 SmartChargingCtrlr.Entries)."""
+        return len(self.smart.profiles)
+
     def clear(self, **criteria) -> bool:
         """Remove the matching profiles (see ``SmartCharging.clear``); whether any matched."""
         self._sync_transactions()  # a TxProfile whose transaction just ended is gone already

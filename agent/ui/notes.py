@@ -72,6 +72,12 @@ class MessageBoard:
         self._messages = [m for m in self._messages if m.message_id != message_id]
         return len(self._messages) != before
 
+    def all(self) -> list[DriverMessage]:
+        """Every message that has not ended, oldest first."""
+        now = self._monotonic()
+        self._messages = [m for m in self._messages if m.until is None or now < m.until]
+        return list(self._messages)
+
     def current(self, connector_id: int, priority: Priority) -> DriverMessage | None:
         """The newest message of ``priority`` for the connector that has not ended."""
         now = self._monotonic()
