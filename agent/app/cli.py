@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--charge-point-id", help="overrides charge_point.id")
     run.add_argument("--data-dir", help="overrides storage.data_dir")
     run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides log.level")
-    run.add_argument("--ocpp-version", choices=["1.6"], help="offer only this OCPP version (overrides ocpp.versions)")
+    run.add_argument("--ocpp-version", choices=["1.6", "2.0.1"], help="offer only this OCPP version (overrides ocpp.versions)")
 
     check = commands.add_parser("check-config", help="check a configuration file and exit")
     check.add_argument("--config", required=True)

@@ -193,7 +193,8 @@ class UserInfo:
     changed: Any
 
 
-def build_adapters(config: AgentConfig, station: Station, services: AdapterServices) -> dict[str, Any]:
+def build_adapters(config: AgentConfig, station: Station, services: AdapterServices,
+                   boot_reason: str = "PowerUp") -> dict[str, Any]:
     """One adapter per OCPP version offered, by subprotocol."""
     from agent.ocpp16.adapter import Identity, Ocpp16Adapter
 
@@ -209,7 +210,61 @@ def build_adapters(config: AgentConfig, station: Station, services: AdapterServi
         if version == "ocpp1.6":
             adapters[version] = Ocpp16Adapter(station, services, identity, number_of_connectors=len(config.connectors),
                                               response_timeout_s=config.ocpp.response_timeout_s)
+        elif version == "ocpp2.0.1":
+            from agent.ocpp201.adapter import Identity as Identity201
+            from agent.ocpp201.adapter import Ocpp201Adapter
+
+            adapters[version] = Ocpp201Adapter(
+                station, services, Identity201(**vars(identity)), station_description(config),
+                response_timeout_s=config.ocpp.response_timeout_s, boot_reason=boot_reason,
+            )
     return adapters
+
+
+def station_description(config: AgentConfig):
+    """What the OCPP 2.0.1 device model describes (agent/ocpp201/station_model.py): EVSEs of one
+    connector each, and the parts the configuration gives them."""
+    from agent.ocpp201.station_model import ConnectorDescription, EvseDescription, StationDescription
+
+    displays = {d.connector for d in config.displays}
+    evses = []
+    for section in config.connectors:
+        gpio = section.gpio
+        evses.append(EvseDescription(
+            id=section.id,
+            connectors=(ConnectorDescription(1, section.connector_type, lock=bool(gpio and gpio.lock_motor)),),
+            phases=section.phases,
+            max_current_a=section.max_current_a,
+            meter=section.meter is not None,
+            contactor=bool(gpio and gpio.contactor),
+            contactor_feedback=bool(gpio and gpio.contactor_feedback),
+            rcd=bool(gpio and gpio.rcd),
+            emergency_stop=bool(gpio and gpio.emergency_stop),
+            display=section.id in displays,
+        ))
+    return StationDescription(
+        identity=config.charge_point.id,
+        vendor=config.charge_point.vendor,
+        model=config.charge_point.model,
+        evses=tuple(evses),
+        serial_number=config.charge_point.serial_number,
+        firmware_version=f"evse-agent {__version__}",
+        card_reader=config.card_reader.driver != "none",
+        temperature_sensor=config.temperature.driver != "none",
+        temperature_high_c=config.temperature.derate_above_c,
+        message_timeout_s=int(config.ocpp.response_timeout_s),
+    )
+
+
+BOOT_REASON_KEY = "boot_reason"  # why the agent last restarted itself (2.0.1 BootReason), once
+
+
+def take_boot_reason(store: Store) -> str:
+    """Why this start happened: what the last run said when it restarted itself, else a power up
+    (a crash, a power cut or the service started by the system)."""
+    reason = store.settings().get(BOOT_REASON_KEY) or "PowerUp"
+    store.put_setting(BOOT_REASON_KEY, "")
+    return reason
 
 
 def _restart_after(reports, lifecycle: Lifecycle, reason: str) -> None:
@@ -218,7 +273,7 @@ def _restart_after(reports, lifecycle: Lifecycle, reason: str) -> None:
 
     async def restart() -> None:
         await reports.drain(REPORTS_DRAIN_S)
-        lifecycle.request_restart(reason)
+        lifecycle.request_restart(reason, "FirmwareUpdate")
 
     _background.add(task := asyncio.ensure_future(restart()))
     task.add_done_callback(_background.discard)
@@ -303,7 +358,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         diagnostics=collector,
         on_registered=release.confirm if release is not None else lambda: None,
     )
-    router.adapters.update(build_adapters(config, station, services))
+    router.adapters.update(build_adapters(config, station, services, take_boot_reason(store)))
     station.backend = router
     record_startup(events, config)
     link = Link(
@@ -355,6 +410,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         systemd.notify("STOPPING=1")
         if lifecycle.restart_requested:  # delivered after the restart (Security Whitepaper)
             events.record(SecurityEvent.RESET_OR_REBOOT, lifecycle.reason)
+            store.put_setting(BOOT_REASON_KEY, lifecycle.boot_reason)
         log.info("evse-agent: stopping (%s; sessions resume at the next start)", lifecycle.reason)
     finally:
         for task in tasks:

@@ -182,6 +182,8 @@ class ConnectorSection:
     phases: Literal[1, 3] = 3
     poll_interval_s: float = 0.25
     gpio: GpioSection | None = None
+    # OCPP 2.0.1 §3.21 ConnectorEnumType: "sType2" a socket, "cType2" a fixed cable, ...
+    connector_type: str = "sType2"
 
 
 @dataclass(frozen=True)
@@ -467,6 +469,11 @@ def _check_semantics(config: AgentConfig) -> None:
         where = f"connectors[{i}]"
         if not 6 <= conn.max_current_a <= 80:
             raise ConfigError(f"{where}.max_current_a: {conn.max_current_a} is outside 6-80 A (IEC 61851-1)")
+        from agent.ocpp201.station_model import CONNECTOR_TYPES
+
+        if conn.connector_type not in CONNECTOR_TYPES:
+            raise ConfigError(f"{where}.connector_type: {conn.connector_type!r} is not an OCPP connector type "
+                              f"(sType2, cType2, cCCS2, ...)")
         if conn.poll_interval_s <= 0:
             raise ConfigError(f"{where}.poll_interval_s: must be > 0")
         context = registry.Context(bus_kinds=bus_kinds, poll_interval_s=conn.poll_interval_s)
@@ -510,7 +517,7 @@ def _check_firmware(config: AgentConfig) -> None:
 
 # The OCPP versions this agent speaks, as websocket subprotocols (agent/app/composition.py
 # builds an adapter for each).
-SUBPROTOCOLS = ("ocpp1.6",)
+SUBPROTOCOLS = ("ocpp1.6", "ocpp2.0.1")
 
 
 def _check_versions(versions: list[str]) -> None:

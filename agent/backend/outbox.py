@@ -92,6 +92,10 @@ class OutboxPump:
             except LinkLost:
                 return
 
+    def queued(self, transaction_id: str | None = None) -> bool:
+        """Whether messages wait (of one transaction): 2.0.1 GetTransactionStatus (E14)."""
+        return self._store.outbox_holds(transaction_id)
+
     async def drain(self, timeout_s: float) -> None:
         """Wait until every queued message was delivered (TimeoutError if not)."""
         async with asyncio.timeout(timeout_s):

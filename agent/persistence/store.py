@@ -415,6 +415,15 @@ class Store:
     def outbox_length(self) -> int:
         return self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
+    def outbox_holds(self, transaction_id: str | None = None) -> bool:
+        """Whether messages wait to be delivered (of one transaction, by the station's id)."""
+        if transaction_id is None:
+            return self.outbox_length() > 0
+        row = self._db.execute(
+            "SELECT 1 FROM outbox WHERE json_extract(body, '$.transaction_id') = ? LIMIT 1", (transaction_id,)
+        ).fetchone()
+        return row is not None
+
     def delivered(self, seq: int, *, remote_tx_id: int | None = None, local_tx_id: int | None = None) -> None:
         """The backend confirmed ``seq``; a StartTransaction also binds the backend's id.
 

@@ -93,7 +93,7 @@ class RemoteControlHandlers:
             await self.services.outbox.drain(RESET_DRAIN_S)
         except TimeoutError:
             log.warning("Reset: restarting with messages still queued (they are sent after the restart)")
-        self.services.lifecycle.request_restart(f"Reset {type}")
+        self.services.lifecycle.request_restart(f"Reset {type}", "RemoteReset")
 
     # §5.18 UnlockConnector: a running transaction on the connector is finished first
     # (reason UnlockCommand); then its cable lock, where one is configured, opens once the

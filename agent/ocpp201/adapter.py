@@ -1,0 +1,305 @@
+"""The OCPP 2.0.1 adapter: one object for the life of the agent, one ChargePoint per connection.
+
+It implements the station's ``BackendPort`` (agent/backend/ports.py) in OCPP 2.0.1 and answers
+what the backend asks through the handler objects of ``agent/ocpp201/handlers/``, which see the
+station only through its ``StationPort``, the neutral services of agent/backend/services.py and
+the device model (agent/ocpp201/device_model.py, built here from the station's description).
+
+Station → backend: BootNotification (B01-B03: Accepted, Pending and Rejected with the returned
+interval, with the reason of the boot), Heartbeat (G02), StatusNotification per connector (G01),
+Authorize (C01), MeterValues outside transactions (J01), NotifyReport (B07/B08), firmware and
+log status notifications with their requestId (L01, N01), and the durable outbox (transaction
+events and security events, agent/ocpp201/outbox.py, delivered by the neutral pump).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ocpp.exceptions import OCPPError
+from ocpp.v201 import call
+
+from agent.backend.ports import IdTagInfo, Sample, StationPort
+from agent.backend.services import AdapterServices, Cost, DiagnosticsStatus, FirmwareStatus, LogReport, SignedReport
+from agent.core.identity import ConnectorRef, IdToken
+from agent.core.session import ConnectorStatus, Fault
+from agent.core.status_hold import StatusHold
+from agent.ocpp201.connection import ChargePoint201, LinkDown
+from agent.ocpp201.device_model import Component, DeviceModel, Variable
+from agent.ocpp201.handlers import build_handlers
+from agent.ocpp201.live import LiveValues
+from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, id_token_info, meter_value
+from agent.ocpp201.outbox import Outbox201
+from agent.ocpp201.settings_map import StoreKeyValue
+from agent.ocpp201.station_model import StationDescription, build_device_model
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "ocpp2.0.1"
+
+# §3.5 BootReasonEnumType for what the agent knows of its last stop (agent/app/composition.py).
+BOOT_REASONS = ("ApplicationReset", "FirmwareUpdate", "LocalReset", "PowerUp", "RemoteReset", "ScheduledReset",
+                "Triggered", "Unknown", "Watchdog")
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the station is (BootNotificationRequest.chargingStation, §2.10)."""
+
+    charge_point_id: str
+    vendor: str
+    model: str
+    serial_number: str
+    firmware_version: str
+
+
+class Ocpp201Adapter:
+    subprotocol = SUBPROTOCOL
+
+    def __init__(
+        self,
+        station: StationPort,
+        services: AdapterServices,
+        identity: Identity,
+        description: StationDescription,
+        *,
+        response_timeout_s: float = 30.0,
+        boot_reason: str = "PowerUp",
+    ) -> None:
+        self.station = station
+        self.services = services
+        self.identity = identity
+        self.charge_point_id = identity.charge_point_id
+        self.description = description
+        self.boot_reason = boot_reason if boot_reason in BOOT_REASONS else "Unknown"
+        self.live = LiveValues(station, services, description)
+        self.device_model: DeviceModel = build_device_model(
+            description, services.settings, StoreKeyValue(services.store), live=self.live.get, writer=self.live.write,
+        )
+        self._response_timeout_s = response_timeout_s
+        self._cp: ChargePoint201 | None = None
+        self._accepted = False
+        self._registered_once = False
+        self._status_wakeup = asyncio.Event()
+        self._heartbeat_changed = asyncio.Event()
+        services.settings.on_change(lambda name, _value: name == "heartbeat_interval_s" and self._heartbeat_changed.set())
+        self._unsent_status: dict[ConnectorRef, ConnectorStatus] = {}
+        self.status_hold = StatusHold(lambda: services.settings["minimum_status_duration_s"])
+        self.registration: str | None = None
+        self.outbox = Outbox201(self)
+        self.handlers = build_handlers(self)
+        self.data_transfer = dict(services.data_transfer)
+
+    def background(self) -> list[Any]:
+        return []
+
+    # ---- the BackendPort -----------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        return self._accepted and self._cp is not None
+
+    async def authorize(self, id_token: IdToken) -> IdTagInfo | None:
+        """C01: AuthorizeRequest, unless DisableRemoteAuthorization says to decide locally."""
+        if not self.online or self.services.settings["disable_remote_authorization"]:
+            return None
+        remembered: list[IdTagInfo | None] = []
+        try:
+            await self.call(
+                call.Authorize(id_token={"id_token": id_token.value, "type": id_token.type.value}),
+                apply=lambda result: remembered.append(self.remember(id_token.value, result.id_token_info)),
+            )
+        except (OCPPError, LinkDown, asyncio.TimeoutError) as exc:
+            log.warning("Authorize %s: no answer (%s)", id_token.value, type(exc).__name__)
+            return None
+        return remembered[0] if remembered else None
+
+    def remember(self, id_tag: str, wire: dict[str, Any]) -> IdTagInfo | None:
+        """C10: every IdTokenInfo received goes to the authorization cache."""
+        try:
+            info = id_token_info(wire)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("idTokenInfo for %s not understood (%r): not cached", id_tag, exc)
+            return None
+        self.services.local_auth.remember(id_tag, info)
+        return info
+
+    def status_changed(self, where: ConnectorRef, status: ConnectorStatus, fault: Fault | None) -> None:
+        if where.evse_id == 0:
+            return  # 2.0.1 has no status of the station as a whole (G01 reports connectors)
+        self.status_hold.changed(where, CONNECTOR_STATUS[status], time.monotonic())
+        self._status_wakeup.set()
+        self.live.changed(where)
+
+    def outbox_changed(self) -> None:
+        self.services.outbox.changed()
+
+    def meter_values(self, evse_id: int, sample: Sample) -> None:
+        """J01: clock-aligned values outside a transaction."""
+        if self.online and self.services.settings["aligned_data_enabled"]:
+            asyncio.ensure_future(self._send_untracked(call.MeterValues(evse_id=evse_id, meter_value=[meter_value(sample)])))
+
+    async def _send_untracked(self, payload: Any) -> None:
+        try:
+            await self.call(payload)
+        except (OCPPError, LinkDown, asyncio.TimeoutError) as exc:
+            log.warning("%s: %r", type(payload).__name__, exc)
+
+    # ---- one connection ------------------------------------------------------------
+
+    async def run_session(self, ws: Any) -> None:
+        """Serve one websocket connection until it closes."""
+        cp = ChargePoint201(self.charge_point_id, ws, self.handlers.for_connection(), self._response_timeout_s)
+        self._cp = cp
+        self._accepted = False
+        receiver = asyncio.create_task(cp.start(), name="ocpp-receive")
+        workers: list[asyncio.Task] = []
+        closed = asyncio.create_task(ws.wait_closed())
+        boot = asyncio.create_task(self._register())
+        try:
+            done, _ = await asyncio.wait({receiver, closed, boot}, return_when=asyncio.FIRST_COMPLETED)
+            if boot in done and boot.exception() is None and not closed.done():
+                # G01.FR.?: after (re)connecting every connector's status is sent.
+                self._unsent_status.update({ref: CONNECTOR_STATUS[s] for ref, (s, _) in self.station.statuses().items()})
+                self._status_wakeup.set()
+                workers = [
+                    asyncio.create_task(self._heartbeats(), name="ocpp-heartbeat"),
+                    asyncio.create_task(self._send_statuses(), name="ocpp-status"),
+                    asyncio.create_task(self.services.outbox.run(self.outbox), name="ocpp-outbox"),
+                ]
+                await asyncio.wait({receiver, closed, *workers}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (boot, *workers):
+                if task.done() and not task.cancelled() and task.exception() and not isinstance(task.exception(), LinkDown):
+                    log.error("OCPP task failed", exc_info=task.exception())
+        finally:
+            self._accepted = False
+            self._cp = None
+            for task in (receiver, *workers, boot, closed):
+                task.cancel()
+            await asyncio.gather(receiver, *workers, boot, closed, return_exceptions=True)
+
+    async def call(self, payload: Any, *, unique_id: str | None = None, apply: Any = None) -> Any:
+        cp = self._cp
+        if cp is None:
+            raise LinkDown("not connected")
+        return await cp.send_call(payload, unique_id=unique_id, apply=apply)
+
+    def boot_request(self, reason: str | None = None) -> Any:
+        station: dict[str, Any] = {"model": self.identity.model, "vendor_name": self.identity.vendor}
+        if self.identity.serial_number:
+            station["serial_number"] = self.identity.serial_number
+        if self.identity.firmware_version:
+            station["firmware_version"] = self.identity.firmware_version
+        return call.BootNotification(charging_station=station, reason=reason or self.boot_reason)
+
+    async def _register(self) -> None:
+        """B01-B03: BootNotification until Accepted; Pending/Rejected retry after ``interval``.
+        Once per start of the agent; a reconnect goes on with a Heartbeat (the station was not
+        rebooted)."""
+        if self._registered_once:
+            self._accepted = True
+            await self.heartbeat()
+            return
+        while True:
+            result = await self.call(self.boot_request())
+            self.services.clock.sync(result.current_time)
+            self.registration = result.status
+            if result.status == "Accepted":
+                if result.interval > 0:
+                    self.services.settings.set("heartbeat_interval_s", result.interval)
+                self._accepted = True
+                self._registered_once = True
+                self.services.on_registered()
+                log.info("BootNotification accepted, heartbeat every %d s", self.services.settings["heartbeat_interval_s"])
+                return
+            retry = result.interval if result.interval > 0 else 30
+            log.warning("BootNotification %s, trying again in %d s", result.status, retry)
+            await asyncio.sleep(retry)
+
+    async def _heartbeats(self) -> None:
+        while True:
+            self._heartbeat_changed.clear()
+            try:  # a new HeartbeatInterval counts from now
+                async with asyncio.timeout(max(1, self.services.settings["heartbeat_interval_s"])):
+                    await self._heartbeat_changed.wait()
+            except TimeoutError:
+                await self.heartbeat()
+
+    async def heartbeat(self) -> None:
+        try:
+            result = await self.call(call.Heartbeat())
+        except (OCPPError, asyncio.TimeoutError) as exc:
+            log.warning("Heartbeat: %s", exc)
+            return
+        self.services.clock.sync(result.current_time)
+
+    async def _send_statuses(self) -> None:
+        while True:
+            due = self.status_hold.next_due()
+            try:
+                async with asyncio.timeout(None if due is None else max(0.0, due - time.monotonic())):
+                    await self._status_wakeup.wait()
+            except TimeoutError:
+                pass
+            self._status_wakeup.clear()
+            self._unsent_status.update(self.status_hold.due(time.monotonic()))
+            while self._unsent_status:
+                where = min(self._unsent_status)
+                await self.send_status(where, self._unsent_status.pop(where))
+
+    async def send_status(self, where: ConnectorRef, status: str) -> None:
+        self.status_hold.reported(where, status)
+        try:
+            await self.call(call.StatusNotification(timestamp=self.services.clock.iso(), connector_status=status,
+                                                    evse_id=where.evse_id, connector_id=where.connector_id))
+        except (OCPPError, asyncio.TimeoutError) as exc:
+            log.warning("StatusNotification %s %s: %s", where, status, exc)
+
+    async def send_meter_values_now(self, evse_id: int) -> None:
+        """F06 TriggerMessage MeterValues: the latest reading, outside the durable queue."""
+        sample = self.station.sample(evse_id, "Trigger")
+        await self.call(call.MeterValues(evse_id=evse_id, meter_value=[meter_value(sample)]))
+
+    async def send_report(self, report: FirmwareStatus | DiagnosticsStatus | SignedReport | LogReport) -> bool:
+        """A firmware / log status for the neutral report queue (L01 FirmwareStatusNotification
+        with the update's requestId, N01 LogStatusNotification); True when done with."""
+        if not self.online:
+            return False
+        if isinstance(report, SignedReport):
+            payload = call.FirmwareStatusNotification(status=report.status.value, request_id=report.request_id)
+        elif isinstance(report, FirmwareStatus):
+            payload = call.FirmwareStatusNotification(status=report.value)
+        elif isinstance(report, LogReport):
+            status = report.refusal.value if report.refusal is not None else UPLOAD_LOG_STATUS[report.status]
+            payload = call.LogStatusNotification(status=status, request_id=report.request_id)
+        else:
+            return True  # GetDiagnostics is 1.6's: nothing to tell a 2.0.1 backend
+        try:
+            await self.call(payload)
+        except (LinkDown, asyncio.TimeoutError):
+            return False
+        except OCPPError as exc:
+            log.warning("%s %s: refused by the backend: %s", type(payload).__name__, payload.status, exc)
+        return True
+
+    # ---- what a TransactionEventResponse says besides the idTokenInfo -------------------
+
+    def answered_transaction_event(self, body: dict[str, Any], answer: Any) -> None:
+        """I02/I03: a totalCost for the display (running while charging, final when Ended)."""
+        total = getattr(answer, "total_cost", None)
+        if total is None:
+            return
+        user_info = self.services.user_info
+        cost = Cost(body["transaction_id"], Decimal(str(total)), final=body.get("event") == "Ended",
+                    received_at=time.monotonic())
+        user_info.pricing.set_cost(body["evse_id"], cost)
+        user_info.changed()
+
+
+def variable_value(model: DeviceModel, component: str, variable: str, instance: str | None = None) -> Any:
+    """A variable's value (for tests and diagnostics)."""
+    return model.value(Component(component), Variable(variable, instance))
