@@ -277,9 +277,28 @@ def _array(doc: Any, key: str, items: Any, where: str) -> AoT | None:
     return aot
 
 
-def merge(text: str, form: dict[str, Any]) -> str:
-    """The file ``text`` with the form's values in it (raises FormError)."""
+def _unchanged(form: dict[str, Any], current: dict[str, Any] | None) -> set[str]:
+    """The form's sections that say what the file says already: left alone, so a file whose
+    tables tomlkit would re-order on a change (a sub-table written after other tables) keeps
+    its text where nothing changed."""
+    if current is None:
+        return set()
+    same = set()
+    for key, keys in (("charge_point", CHARGE_POINT_KEYS), ("ocpp", OCPP_KEYS)):
+        if isinstance(form.get(key), dict) and all(
+                _same(form[key].get(k), current[key].get(k)) for k in keys if k in form[key]):
+            same.add(key)
+    for key in ("buses", "connectors", "card_reader"):
+        if key in form and form[key] == current.get(key):
+            same.add(key)
+    return same
+
+
+def merge(text: str, form: dict[str, Any], current: dict[str, Any] | None = None) -> str:
+    """The file ``text`` with the form's values in it (raises FormError); ``current``: the
+    form of the file as it is (its unchanged sections are not touched)."""
     doc = tomlkit.parse(text)
+    form = {k: v for k, v in form.items() if k not in _unchanged(form, current)}
     if "charge_point" in form:
         _section(doc, "charge_point", form["charge_point"], CHARGE_POINT_KEYS, ChargePointSection, "charge_point")
     if "ocpp" in form:
@@ -359,7 +378,11 @@ def propose(path: Path, form: dict[str, Any]) -> Proposal:
     if isinstance(ocpp, dict):
         key = (ocpp.get(KEY_FIELD) or "").strip() or None
     try:
-        new = merge(old, form)
+        current = form_values(check_text(old), False)
+    except ConfigError:
+        current = None  # a file edited by hand since: every section is merged
+    try:
+        new = merge(old, form, current)
     except FormError as exc:
         return Proposal(old, old, digest(old), digest(old), [], str(exc), exc.key, None, None)
     diff = redacted_diff(old, new, f"{path.name} (now)", f"{path.name} (new)")

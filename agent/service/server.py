@@ -231,8 +231,9 @@ async def login(request: web.Request) -> web.Response:
     request["session"] = session
     audit(request, "logged in")
     response = web.json_response({"role": role, "csrf": session.csrf})
-    response.set_cookie(COOKIE, token, secure=True, httponly=True, samesite="Strict", path="/",
-                        max_age=int(ctx.sessions.lifetime_s))
+    # No max_age: the server ends the session and says so ("expired"); a cookie the browser
+    # dropped by itself would only give "log in first".
+    response.set_cookie(COOKIE, token, secure=True, httponly=True, samesite="Strict", path="/")
     return response
 
 

@@ -20,6 +20,7 @@ from simulator.app import Simulator
 from simulator.config import load_config as load_sim_config
 from simulator.twins.gpio import agent_toml
 from tests.integration.conftest import ROOT, AgentProcess, agent_config
+from tests.integration.conftest import csms  # noqa: F401 - a fixture used here
 
 INSTALLER_PASSWORD = "correct horse battery"
 SUPPORT_PASSWORD = "support staple 42"
@@ -38,12 +39,13 @@ def page_config(sim: Simulator, csms_port: int, data_dir: Path, port: int, lifet
     text = agent_config(modbus_port=sim.modbus_port, csms_port=csms_port, data_dir=data_dir, card_reader=False)
     reader = '[card_reader]\ndriver = "none"\nreader = "Virtual PCD"\n'
     assert reader in text
-    text = text.replace(reader, '[card_reader]\ndriver = "pn532"\naddress = 0x24\n')
+    text = text.replace(reader, agent_toml(1, ["contactor", "contactor_feedback", "rcd", "rcm_test", "led_green",
+                                               "led_blue", "led_red"])
+                        + '\n[card_reader]\ndriver = "pn532"\naddress = 0x24\n')
     return text + (
         f'\n[i2c]\nsim = "127.0.0.1:{sim.i2c_port}"\n\n[[displays]]\naddress = 0x3C\nconnector = 1\n'
         f'\n[service_page]\nlisten = "127.0.0.1:{port}"\nsession_lifetime_s = {lifetime_s}\n'
         f'\n[gpio]\nfactory = "pigpio"\nhost = "127.0.0.1"\nport = {sim.gpio_port}\n'
-        + agent_toml(1, ["contactor", "contactor_feedback", "rcd", "rcm_test", "led_green", "led_blue", "led_red"])
     )
 
 
