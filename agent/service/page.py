@@ -138,6 +138,7 @@ def password_command(args: argparse.Namespace) -> int:
     data_dir = Path(config.storage.data_dir)
     directory = page_directory(config)
     try:
+        private_directory(data_dir)  # as the agent keeps it (agent/app/composition.py make_private)
         private_directory(directory)
     except OSError as exc:
         print(f"evse-agent: {directory}: {exc.strerror} (run as the agent's user or root)", file=sys.stderr)

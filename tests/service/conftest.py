@@ -33,7 +33,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def page_config(sim: Simulator, csms_port: int, data_dir: Path, port: int, lifetime_s: float = 3600) -> str:
+def page_config(sim: Simulator, csms_port: int, data_dir: Path, port: int, lifetime_s: float = 3600,
+                extra: str = "") -> str:
     """The integration tests' agent config, with the PN532 on the simulated I²C bus instead of
     pcscd, an OLED on connector 1, the GPIO contactor, RCM and LEDs of connector 1, and the page."""
     text = agent_config(modbus_port=sim.modbus_port, csms_port=csms_port, data_dir=data_dir, card_reader=False)
@@ -45,7 +46,7 @@ def page_config(sim: Simulator, csms_port: int, data_dir: Path, port: int, lifet
     return text + (
         f'\n[i2c]\nsim = "127.0.0.1:{sim.i2c_port}"\n\n[[displays]]\naddress = 0x3C\nconnector = 1\n'
         f'\n[service_page]\nlisten = "127.0.0.1:{port}"\nsession_lifetime_s = {lifetime_s}\n'
-        f'\n[gpio]\nfactory = "pigpio"\nhost = "127.0.0.1"\nport = {sim.gpio_port}\n'
+        f'\n[gpio]\nfactory = "pigpio"\nhost = "127.0.0.1"\nport = {sim.gpio_port}\n' + extra
     )
 
 
@@ -125,10 +126,10 @@ async def make_page(tmp_path, page_sim):
     """Start an agent with the page on; both roles get their passwords first."""
     agents: list[AgentProcess] = []
 
-    async def make(csms_port: int, lifetime_s: float = 3600) -> Page:
+    async def make(csms_port: int, lifetime_s: float = 3600, extra: str = "") -> Page:
         port = free_port()
         config = tmp_path / "agent.toml"
-        config.write_text(page_config(page_sim, csms_port, tmp_path / "data", port, lifetime_s))
+        config.write_text(page_config(page_sim, csms_port, tmp_path / "data", port, lifetime_s, extra))
         await set_password(config, "installer", INSTALLER_PASSWORD)
         await set_password(config, "support", SUPPORT_PASSWORD)
         agent = AgentProcess(config, tmp_path / "agent.log")

@@ -82,6 +82,7 @@ const fmt = {
     return (d ? `${d} d ` : "") + `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
   },
   time: iso => iso ? new Date(iso).toLocaleString(I18N.lang) : "—",
+  clock: iso => iso ? new Date(iso).toLocaleTimeString(I18N.lang) : "—",
 };
 
 function renderStatus(status) {
@@ -186,13 +187,16 @@ function fieldInput(field, key, value, readOnly) {
     input.choices = field.choices;
   } else {
     const numeric = field.type === "int" || field.type === "float";
-    input = el("input", {type: "text", inputMode: numeric ? "decimal" : "text", value: value ?? "", spellcheck: false,
+    // I²C addresses as the data sheets write them (0x3C); "0x3C" and "60" both read back.
+    const shown = field.key === "address" && typeof value === "number" ? `0x${value.toString(16).toUpperCase()}` : value;
+    input = el("input", {type: "text", inputMode: numeric ? "decimal" : "text", value: shown ?? "", spellcheck: false,
       autocomplete: "off"});
   }
   input.dataset.key = key;
   input.dataset.type = field.type;
   if (field.optional) input.dataset.optional = "1";
   input.disabled = readOnly;
+  if (/^connectors\[\d+\]\.id$/.test(key)) input.readOnly = true;  // numbered 1..n in order
   const label = el("label", {class: field.type === "bool" ? "check" : ""},
     el("span", {text: t(`field.${field.key}`) === `field.${field.key}` ? field.key : t(`field.${field.key}`)}), input);
   label.title = field.key;
@@ -582,7 +586,8 @@ async function loadLogs() {
   try {
     const lines = await api("GET", `/api/logs?${query}`);
     $("#log-lines tbody").replaceChildren(...lines.reverse().map(line => el("tr", {class: `level-${line.level.toLowerCase()}`},
-      el("td", {text: fmt.time(line.at)}), el("td", {text: line.level}), el("td", {text: line.connector ?? ""}),
+      el("td", {class: "nowrap", text: fmt.clock(line.at), title: fmt.time(line.at)}),
+      el("td", {class: "nowrap", text: line.level}), el("td", {text: line.connector ?? ""}),
       el("td", {class: "message", text: line.message}))));
   } catch (error) { banner(message(error), "error"); }
 }
@@ -593,7 +598,8 @@ async function loadHistory() {
   try {
     const entries = await api("GET", `/api/history?${query}`);
     $("#history tbody").replaceChildren(...entries.reverse().map(entry => el("tr", {},
-      el("td", {text: fmt.time(entry.at)}), el("td", {text: entry.connector_id}), el("td", {text: entry.kind}),
+      el("td", {class: "nowrap", text: fmt.clock(entry.at), title: fmt.time(entry.at)}),
+      el("td", {text: entry.connector_id}), el("td", {text: entry.kind}),
       el("td", {text: entry.detail}))));
   } catch (error) { banner(message(error), "error"); }
 }
