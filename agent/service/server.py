@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import html
 import json
 import logging
@@ -437,7 +438,11 @@ def _apply(request: web.Request, path: Path, proposal: config_edit.Proposal, exp
         raise Refused(409, "conflict", str(exc)) from None
     except OSError as exc:
         audit(request, f"{what}: could not write {path}: {exc.strerror}", ok=False)
-        raise Refused(500, "write_failed", f"cannot write {path}: {exc.strerror}") from None
+        hint = ""
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            hint = (f"; the service may not write {path.parent}: install it with systemd/install.sh --service-page "
+                    "(the drop-in ReadWritePaths and a group-writable directory)")
+        raise Refused(500, "write_failed", f"cannot write {path}: {exc.strerror}{hint}") from None
     changes = [line[1:].strip() for line in proposal.diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     audit(request, f"{what} in {path} ({len(changes)} line(s) changed"
                    + ("; AuthorizationKey replaced" if proposal.authorization_key else "") + "); restarting")

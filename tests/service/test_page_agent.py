@@ -314,3 +314,4 @@ async def test_a_bad_request_body_gets_a_clear_answer(page_sim, csms, make_page)
                                                                             "Content-Type": "application/json"}) as r:
             assert r.status == 400
         assert (await post(http, "/api/login", {"role": "root", "password": "x"}))[0] == 400
+
