@@ -51,6 +51,7 @@ CARD_TEST_TIMEOUT_S = 30.0
 DISPLAY_TEST_S = 10.0
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+OWN_LOGGERS = ("agent.station.service_actions", "agent.security.events.service_page")
 # Where a device's last error is found in the log (agent/service/logbuffer.py).
 DEVICE_LOGGERS = {"card_reader": ("drivers.readers",), "temperature": ("agent.station.thermal", "drivers.i2c.temperature"),
                   "display": ("agent.ui.displays", "drivers.i2c.ssd1306")}
@@ -265,6 +266,8 @@ def _last_error(ctx: PageContext, device: dict[str, Any]) -> dict[str, Any] | No
     loggers = DEVICE_LOGGERS.get(kind)
 
     def matches(line: LogLine) -> bool:
+        if line.logger.startswith(OWN_LOGGERS):  # the tests' own lines are not the device's errors
+            return False
         if loggers is not None:
             return line.logger.startswith(loggers)
         return line.connector == connector and kind in line.message.lower()
