@@ -337,7 +337,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     from agent.service.page import build_service_page
 
     work += build_service_page(config, config_path, station=station, lifecycle=lifecycle, status=status,
-                               diagnostics=collector, security_events=events, secrets=security.secrets, notes=notes,
+                               diagnostics=collector, security_events=events, secrets=security.secrets, user_info=user_info,
                                language=lambda: user_info.pricing.language)
     status_server = StatusServer(Path(config.storage.data_dir) / SOCKET_NAME, status)
     try:

@@ -44,9 +44,10 @@ def check_files(config: AgentConfig) -> None:
 
 def build_service_page(config: AgentConfig, config_path: Path | None, *, station: Any, lifecycle: Any,
                        status: Callable[[], dict[str, Any]], diagnostics: Any = None, security_events: Any = None,
-                       secrets: Callable[[], Iterable[str]] = tuple, notes: Any = None,
+                       secrets: Callable[[], Iterable[str]] = tuple, user_info: Any = None,
                        language: Callable[[], str] = lambda: "en") -> list[Coroutine[Any, Any, None]]:
-    """The page's work for the composition root ([] when it is off)."""
+    """The page's work for the composition root ([] when it is off). ``user_info``: what the
+    EV driver reads (agent/app/composition.py UserInfo): the display test is a message on it."""
     page = config.service_page
     if not page.listen:
         return []
@@ -67,7 +68,7 @@ def build_service_page(config: AgentConfig, config_path: Path | None, *, station
         config_path=Path(config_path).resolve() if config_path is not None else None,
         passwords=PasswordFile(directory / "passwords.json"),
         sessions=Sessions(directory / "sessions.json", page.session_lifetime_s),
-        actions=StationServiceActions(station, notes, {d.connector for d in config.displays}),
+        actions=StationServiceActions(station, display_text(user_info), {d.connector for d in config.displays}),
         status=status,
         logs=logbuffer.install(secrets),
         restart=lifecycle.request_restart,
@@ -77,6 +78,22 @@ def build_service_page(config: AgentConfig, config_path: Path | None, *, station
         languages=list(config.driver.supported_languages),
     )
     return [serve(ctx, directory)]
+
+
+def display_text(user_info: Any) -> Callable[[int, str, float], None] | None:
+    """A message on a connector's display in front of everything else (AlwaysFront), for a
+    while: the way a backend's message gets there (agent/ui/notes.py)."""
+    if user_info is None:
+        return None
+    from agent.station.clock import Clock
+    from agent.ui.notes import DriverMessage, Priority
+
+    def show(connector_id: int, text: str, seconds: float) -> None:
+        user_info.messages.show(DriverMessage(None, connector_id, {"": text}, Priority.ALWAYS_FRONT,
+                                              Clock.monotonic() + seconds))
+        user_info.changed()
+
+    return show
 
 
 async def serve(ctx: Any, directory: Path) -> None:

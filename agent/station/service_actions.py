@@ -238,10 +238,11 @@ class _ContactorTest:
 class StationServiceActions:
     """ServiceActions over a Station; built (and its wrappers installed) before it runs."""
 
-    def __init__(self, station: Any, notes: Any = None, display_connectors: set[int] | frozenset[int] = frozenset(),
+    def __init__(self, station: Any, show_text: Callable[[int, str, float], None] | None = None,
+                 display_connectors: set[int] | frozenset[int] = frozenset(),
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.station = station
-        self.notes = notes  # agent/ui/displays.py ScreenNotes
+        self.show_text = show_text  # (connector id, text, seconds): puts a message on its display
         self.display_connectors = frozenset(display_connectors)
         self._monotonic = monotonic
         self._contactor_tests: dict[int, _ContactorTest] = {}
@@ -269,7 +270,7 @@ class StationServiceActions:
         return {
             "meter": conn.meter is not None,
             "lights": bool(devices and devices.lights),
-            "display": connector_id in self.display_connectors and self.notes is not None,
+            "display": connector_id in self.display_connectors and self.show_text is not None,
             "rcd_test": bool(devices and devices.rcm_test is not None and devices.rcd is not None),
             "contactor": bool(devices and devices.contactor is not None),
             "card_reader": self.card_tap is not None,
@@ -329,7 +330,7 @@ class StationServiceActions:
         if not self.capabilities(connector_id)["display"]:
             raise TestRefused("no_device", f"connector {connector_id} has no display")
         log.info("connector %d: service test: display", connector_id)
-        self.notes.show_message(connector_id, text, seconds)
+        self.show_text(connector_id, text, seconds)
 
     # ---- RCD self-test ---------------------------------------------------------------------
 

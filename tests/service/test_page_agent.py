@@ -14,6 +14,7 @@ import pytest
 from ocpp_csms import BootEvent, CentralSystem, SecurityEvent, TransactionStartedEvent
 
 from tests.integration.conftest import Recorder
+from tests.integration.test_oled_build import shows
 from tests.integration.test_session_flow import booted, evse, status_reached
 from tests.service.conftest import CARD, INSTALLER_PASSWORD, SUPPORT_PASSWORD, cli, login
 
@@ -192,9 +193,12 @@ async def test_meter_card_and_led_tests(page_sim, csms, make_page):
         assert sim.state()["gpio"][1]["led_toggles"]["led_red"] >= toggles + 2  # red went on and off
         status, rcd = await post(http, "/api/test/rcd", {"connector": 1}, csrf)
         assert status == 200 and rcd["passed"] is True
+        status, shown = await post(http, "/api/test/display", {"connector": 1, "text": "Display test"}, csrf)
+        assert (status, shown) == (200, {"result": "Display test"})
+        await sim.wait_for(lambda s: shows(sim.display(1), "Display test"), timeout=10)  # on the OLED
     log = security_log(page)
     for line in ("meter test, connector 1", f"card test: id_tag={CARD}, accepted=True", "LED test, connector 1",
-                 "RCD self-test, connector 1: connector_id=1, passed=True"):
+                 "RCD self-test, connector 1: connector_id=1, passed=True", "display test, connector 1: Display test"):
         assert line in log
 
 

@@ -100,8 +100,8 @@ class Rig:
         self.reader = FakeReader()
         self.station = SimpleNamespace(connectors={1: self.conn}, card_reader=self.reader, authorizer=FakeAuthorizer(),
                                        backend=None, history=None)
-        self.notes = SimpleNamespace(shown=[], show_message=lambda cid, text, s: self.notes.shown.append((cid, text, s)))
-        self.actions = StationServiceActions(self.station, self.notes, {1}, monotonic=clock)
+        self.shown: list[tuple[int, str, float]] = []
+        self.actions = StationServiceActions(self.station, lambda *shown: self.shown.append(shown), {1}, monotonic=clock)
         self.safety.attach(self.conn, self.dispatch, lambda: True)
         self.dispatch(Tick())
 
@@ -238,7 +238,7 @@ async def test_the_led_test_lights_each_alone_then_gives_the_lights_back(monkeyp
 async def test_the_display_test_shows_a_message():
     rig = Rig()
     rig.actions.test_display(1, "Display test", 10.0)
-    assert rig.notes.shown == [(1, "Display test", 10.0)]
+    assert rig.shown == [(1, "Display test", 10.0)]
 
 
 async def test_the_meter_is_read_now():
