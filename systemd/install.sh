@@ -2,6 +2,8 @@
 # Install evse-agent from this checkout as a systemd service (Raspberry Pi OS / Debian 12).
 #
 #   sudo systemd/install.sh                 install or upgrade, then enable and (re)start
+#   sudo systemd/install.sh --service-page  the same, with the service page on (0.0.0.0:8443; or
+#                                           --service-page=HOST:PORT): commissioning from a browser
 #   systemd/install.sh --root /tmp/stage    stage the file tree under /tmp/stage only
 #
 # What it does, each step skipped when already done (safe to run again, e.g. after a git pull):
@@ -19,6 +21,11 @@
 #   5. /var/lib/evse-agent (evse-agent:evse-agent 0700)
 #   6. /etc/systemd/system/evse-agent.service
 #   7. evse-agent check-config, then systemctl daemon-reload and enable --now
+#   With --service-page (kept on by later runs once given): [service_page] listen in a new
+#   config, /etc/evse-agent made root:evse-agent 0770 and the drop-in
+#   evse-agent.service.d/service-page.conf (ReadWritePaths=/etc/evse-agent), so the page can
+#   write the configuration; then the installer's password (asked for on a terminal, or taken
+#   from SERVICE_PAGE_PASSWORD) and the page's address and certificate fingerprint.
 #
 # Environment:
 #   ROOT=DIR (or DESTDIR=DIR, or --root DIR)  write everything under DIR instead of /, for tests
@@ -30,6 +37,7 @@
 #   EVSE_AGENT_SKIP_VENV=1    skip step 3 (and so the check-config of step 7)
 #   MANUFACTURER_ROOTS=DIR    where the manufacturer root certificates (*.pem) of step 4 come
 #       from (default: config/manufacturer-roots of this checkout)
+#   SERVICE_PAGE_PASSWORD=... the service page's installer password, when there is no terminal
 set -euo pipefail
 umask 022   # the venv and the unit must be readable by the service user whatever root's umask
 
@@ -41,8 +49,11 @@ die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
 ROOT="${ROOT:-${DESTDIR:-}}"
+SERVICE_PAGE=""
 while (($#)); do
   case "$1" in
+    --service-page) SERVICE_PAGE="0.0.0.0:8443"; shift ;;
+    --service-page=*) SERVICE_PAGE="${1#*=}"; shift ;;
     --root|--destdir) (($# >= 2)) || die "$1 needs a directory"; ROOT="$2"; shift 2 ;;
     --root=*|--destdir=*) ROOT="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -81,6 +92,9 @@ CONFIG="$ETC/agent.toml"
 STATE="$ROOT/var/lib/evse-agent"
 UNIT_DIR="$ROOT/etc/systemd/system"
 UNIT="$UNIT_DIR/$SERVICE.service"
+DROPIN="$UNIT_DIR/$SERVICE.service.d/service-page.conf"
+# The page stays on once installed with it: an upgrade without the option keeps it.
+if [[ -z "$SERVICE_PAGE" && -e "$DROPIN" ]]; then SERVICE_PAGE=kept; fi
 
 if $staged; then say "staging under $ROOT (no apt-get, no user changes, no chown, no systemctl)"; fi
 
@@ -175,13 +189,22 @@ if [[ -f "$SRC/README.md" ]]; then install -m 0644 "$SRC/README.md" "$OPT/README
 own_tree "$SERVICE_USER:$SERVICE_USER" "$OPT"
 
 # 4. Configuration ---------------------------------------------------------------------------
-install -d -m 0750 "$ETC"
+# With the service page the service replaces agent.toml itself (a new file, then a rename):
+# it needs to write the directory, not only the file.
+if [[ -n "$SERVICE_PAGE" ]]; then install -d -m 0770 "$ETC"; chmod 0770 "$ETC"; else install -d -m 0750 "$ETC"; fi
 own "root:$SERVICE_USER" "$ETC"
 if [[ -e "$CONFIG" ]]; then
   say "config: keeping existing ${CONFIG#"$ROOT"}"
+  if [[ -n "$SERVICE_PAGE" && "$SERVICE_PAGE" != kept ]] && ! grep -q '^\[service_page\]' "$CONFIG"; then
+    note "it has no [service_page]: add  [service_page] listen = \"$SERVICE_PAGE\"  to turn the page on"
+  fi
 else
   say "config: ${CONFIG#"$ROOT"} from config/agent.example.toml: edit it (charge point id, backend URL)"
   install -m 0640 "$SRC/config/agent.example.toml" "$CONFIG"
+  if [[ -n "$SERVICE_PAGE" && "$SERVICE_PAGE" != kept ]]; then
+    note "service page on: [service_page] listen = \"$SERVICE_PAGE\" (the rest can be set from the page)"
+    printf '\n[service_page]\nlisten = "%s"\n' "$SERVICE_PAGE" >>"$CONFIG"
+  fi
   own "root:$SERVICE_USER" "$CONFIG"
 fi
 
@@ -210,6 +233,11 @@ own "$SERVICE_USER:$SERVICE_USER" "$STATE"
 say "unit: ${UNIT#"$ROOT"}"
 install -d -m 0755 "$UNIT_DIR"
 install -m 0644 "$SRC/systemd/evse-agent.service" "$UNIT"
+if [[ -n "$SERVICE_PAGE" ]]; then
+  say "unit: ${DROPIN#"$ROOT"} (the service page writes ${CONFIG#"$ROOT"})"
+  install -d -m 0755 "${DROPIN%/*}"
+  install -m 0644 "$SRC/systemd/service-page.conf" "$DROPIN"
+fi
 
 # 7. Check the config, enable and start --------------------------------------------------------
 if [[ -x "$CURRENT/bin/evse-agent" ]]; then
@@ -222,6 +250,26 @@ if [[ -x "$CURRENT/bin/evse-agent" ]]; then
   fi
 else
   say "check-config: skipped (no venv)"
+fi
+
+# The service page's installer password: there is none by default.
+if [[ -n "$SERVICE_PAGE" ]]; then
+  password=("$CURRENT/bin/evse-agent" service-password --config "$CONFIG" --role installer)
+  $staged && password+=(--data-dir "$STATE")
+  if [[ ! -x "$CURRENT/bin/evse-agent" ]]; then
+    say "service page: password not set (no venv)"
+  elif [[ -s "$STATE/service-page/passwords.json" ]]; then
+    say "service page: a password is set already (change it: ${password[*]#"$ROOT"})"
+  elif [[ -n "${SERVICE_PAGE_PASSWORD:-}" ]]; then
+    say "service page: the installer password from SERVICE_PAGE_PASSWORD"
+    printf '%s\n' "$SERVICE_PAGE_PASSWORD" | "${password[@]}" --password-stdin
+  elif [[ -t 0 ]]; then
+    say "service page: choose the installer's password (at least 10 characters)"
+    "${password[@]}"
+  else
+    say "service page: no password yet: nobody can log in until you run"
+    note "sudo ${password[*]#"$ROOT"}"
+  fi
 fi
 
 if $staged; then

@@ -59,7 +59,7 @@ elif command -v systemctl >/dev/null; then
 fi
 
 # The unit and the symlink `enable` made (in case disable could not remove it).
-remove "$UNIT_DIR/$SERVICE.service" "$UNIT_DIR/multi-user.target.wants/$SERVICE.service"
+remove "$UNIT_DIR/$SERVICE.service" "$UNIT_DIR/$SERVICE.service.d" "$UNIT_DIR/multi-user.target.wants/$SERVICE.service"
 remove "$ROOT/opt/evse-agent"
 
 if $purge; then

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 
 from agent import __version__
 from agent.app.config import ConfigError, load_config
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--csms-port", type=int, default=9000, help="demo backend port (default 9000)")
     demo.add_argument("--modbus-port", type=int, default=5020, help="simulated RS-485 bus as Modbus TCP (default 5020)")
 
+    password = commands.add_parser("service-password", help="set the password of a service page role")
+    from agent.service.page import add_password_arguments
+
+    add_password_arguments(password)
+
     from agent.maintenance import self_update
 
     install = commands.add_parser("install-release", help="install a new release of evse-agent and switch to it ([firmware] installer)")
@@ -53,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "status":
         return show_status(args)
+    if args.command == "service-password":
+        from agent.service.page import password_command
+
+        return password_command(args)
 
     overrides = {}
     if args.command == "run":
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     from agent.persistence.store import StorageError
 
     try:
-        restart = asyncio.run(run_agent(config))
+        restart = asyncio.run(run_agent(config, config_path=Path(args.config)))
     except StorageError as exc:
         logging.getLogger("evse_agent").critical("storage: %s", exc)
         return 3

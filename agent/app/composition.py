@@ -59,6 +59,9 @@ def check(config: AgentConfig) -> None:
 
     initial_settings(config)
     check_files(config)
+    from agent.service.page import check_files as check_service_page
+
+    check_service_page(config)
     try:
         manufacturer_roots(config)
     except ValueError as exc:
@@ -283,9 +286,11 @@ REPORTS_DRAIN_S = 5.0
 _background: set[asyncio.Future] = set()
 
 
-async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
-    """Run until stopped; True when a restart was asked for (``cli`` then re-executes)."""
+async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_path: Path | None = None) -> bool:
+    """Run until stopped; True when a restart was asked for (``cli`` then re-executes).
+    ``config_path``: the file ``config`` came from (the service page writes it)."""
     lifecycle = lifecycle or Lifecycle()
+    started_at = time.time()
     make_private(Path(config.storage.data_dir))
     store, storage_problem = open_store(Path(config.storage.data_dir) / "evse-agent.db", config.storage.max_queued_messages)
     settings = build_settings(config, store)
@@ -380,10 +385,16 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         from agent.station.free_vend import FreeVend
 
         work.append(FreeVend(station, config.free_vend.id_tag).run())
-    status_server = StatusServer(
-        Path(config.storage.data_dir) / SOCKET_NAME,
-        lambda: status_snapshot(config.charge_point.id, __version__, station, router, link, store, storage_problem),
-    )
+    def status() -> dict[str, Any]:
+        return status_snapshot(config.charge_point.id, __version__, station, router, link, store, storage_problem,
+                               config=config, security=security, started_at=started_at)
+
+    from agent.service.page import build_service_page
+
+    work += build_service_page(config, config_path, station=station, lifecycle=lifecycle, status=status,
+                               diagnostics=collector, security_events=events, secrets=security.secrets, user_info=user_info,
+                               language=lambda: user_info.pricing.language)
+    status_server = StatusServer(Path(config.storage.data_dir) / SOCKET_NAME, status)
     try:
         await status_server.start()
     except OSError as exc:  # a read-only data directory: the agent runs all the same

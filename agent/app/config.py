@@ -261,6 +261,19 @@ class FreeVendSection:
 
 
 @dataclass(frozen=True)
+class ServicePageSection:
+    """The service page for installers and support (agent/service): HTTPS inside the agent,
+    off unless ``listen`` is set. Passwords: ``evse-agent service-password``."""
+
+    listen: str = ""  # "0.0.0.0:8443", "[::]:8443", "192.168.1.20:8443"; "" = off
+    # The operator's own certificate (PEM chain) and key; "" = one made on the first start
+    # (<data_dir>/service-page/cert.pem).
+    cert: str = ""
+    key: str = ""
+    session_lifetime_s: float = 3600.0  # a login lasts this long, whatever is done meanwhile
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     charge_point: ChargePointSection = field(default_factory=ChargePointSection)
     ocpp: OcppSection = field(default_factory=OcppSection)
@@ -276,6 +289,7 @@ class AgentConfig:
     temperature: TemperatureSection = field(default_factory=TemperatureSection)
     driver: DriverSection = field(default_factory=DriverSection)
     free_vend: FreeVendSection = field(default_factory=FreeVendSection)
+    service_page: ServicePageSection = field(default_factory=ServicePageSection)
 
 
 def load_config(path: str | Path, **overrides: Any) -> AgentConfig:
@@ -430,6 +444,7 @@ def _check_semantics(config: AgentConfig) -> None:
     _check_versions(config.ocpp.versions)
     _check_i2c(config)
     _check_driver(config)
+    _check_service_page(config.service_page)
     if (
         url.scheme == "ws"
         and config.ocpp.security_profile < 2
@@ -625,3 +640,32 @@ def _check_driver(config: AgentConfig) -> None:
         raise ConfigError("driver.final_cost_s: must be >= 0")
     if len(config.free_vend.id_tag) > 20:  # OCPP 1.6 IdToken: CiString20
         raise ConfigError(f"free_vend.id_tag: {config.free_vend.id_tag!r} is longer than 20 characters")
+
+
+SESSION_LIFETIME_S = (5.0, 7 * 86400.0)
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` (IPv6 in brackets) as (host, port); ValueError when it is not one."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("not host:port with a port 1-65535")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        ipaddress.IPv6Address(host)
+    elif ":" in host or not host:
+        raise ValueError("the host is missing (or an IPv6 address without [ ])")
+    return host, int(port)
+
+
+def _check_service_page(page: ServicePageSection) -> None:
+    if page.listen:
+        try:
+            split_listen(page.listen)
+        except ValueError as exc:
+            raise ConfigError(f"service_page.listen: {page.listen!r}: {exc} (e.g. \"0.0.0.0:8443\")") from None
+    if bool(page.cert) != bool(page.key):
+        raise ConfigError("service_page.cert, service_page.key: give both or neither")
+    low, high = SESSION_LIFETIME_S
+    if not low <= page.session_lifetime_s <= high:
+        raise ConfigError(f"service_page.session_lifetime_s: must be {low:g} s to {high:g} s")

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,10 @@ def render(status: dict[str, Any]) -> str:
         + (f"  (last error: {link['last_error']})" if link.get("last_error") else ""),
         f"queue         {status.get('queued_messages')} transaction message(s) waiting",
     ]
+    if link.get("security_profile") is not None or status.get("uptime_s") is not None:
+        lines.append(f"security      profile {link.get('security_profile')}"
+                     + (f", connected since {link['connected_since']}" if link.get("connected_since") else "")
+                     + (f"   up {_duration(status['uptime_s'])}" if status.get("uptime_s") is not None else ""))
     if status.get("storage", "ok") != "ok":
         lines.append(f"storage       {status['storage']}")
     for c in status.get("connectors", []):
@@ -86,17 +91,84 @@ def render(status: dict[str, Any]) -> str:
             f"connector {c['id']}   {c['status']}{fault}   pilot {c['pilot']}   offer {c['offered_a']:.0f} A   "
             f"{c['power_w']:.0f} W   meter {c['energy_wh']:.0f} Wh"
         )
+        if c.get("current_a") or c.get("contactor_closed") is not None:
+            currents = "/".join(f"{a:.1f}" for a in c.get("current_a", [])) or "-"
+            lines.append(f"              drawn {currents} A"
+                         + (f"   contactor {'closed' if c['contactor_closed'] else 'open'}"
+                            if c.get("contactor_closed") is not None else "")
+                         + "".join(f"   {f['error_code']}/{f['vendor_error_code']}" for f in c.get("faults", [])))
         if c.get("transaction"):
             t = c["transaction"]
             lines.append(
                 f"              transaction {t.get('remote_id') or '(not confirmed yet)'} by {t['id_tag']} since "
                 f"{t['started_at']}, {t['energy_wh']:.0f} Wh"
             )
+    for d in status.get("hardware", []):
+        where = f" (connector {d['connector']})" if d.get("connector") else ""
+        answer = {True: "answers", False: "NOT answering", None: "-"}[d.get("answering")]
+        lines.append(f"hardware      {d['kind']}{where}: {d.get('driver') or '-'}, {answer}")
     return "\n".join(lines)
 
 
-def snapshot(charge_point_id: str, version: str, station, backend, link, store, storage_problem: str | None = None) -> dict[str, Any]:
-    """What ``evse-agent status`` shows: connectors, transactions, the link, the queue."""
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    return (f"{days} d " if days else "") + time.strftime("%H:%M:%S", time.gmtime(rest))
+
+
+# What each connector fault means (OCPP 1.6 §7.6 ChargePointErrorCode, and the vendorErrorCode
+# support sees in the backend: agent/ocpp16/adapter.py ERROR_CODES).
+def error_codes(fault) -> dict[str, str | None]:
+    from agent.ocpp16.adapter import ERROR_CODES
+
+    code, vendor = ERROR_CODES.get(fault, ("OtherError", None))
+    return {"fault": fault.value if fault else None, "error_code": code, "vendor_error_code": vendor}
+
+
+LOST_AFTER_FAILURES = 3  # agent/station/device_poller.py
+
+
+def _device(kind: str, connector_id: int | None, driver: str, answering: bool | None, **more: Any) -> dict[str, Any]:
+    return {"kind": kind, "connector": connector_id, "driver": driver, "answering": answering, **more}
+
+
+def hardware(config, station) -> list[dict[str, Any]]:
+    """Each board, meter, reader, sensor and display, and whether it answers (None: not known)."""
+    from agent.core.session import Fault
+
+    devices = []
+    sections = {c.id: c for c in config.connectors} if config is not None else {}
+    for conn in station.connectors.values():
+        section = sections.get(conn.id)
+        failures = conn.device_failures
+        devices.append(_device("board", conn.id, section.board.driver if section else "",
+                               conn.last_status is not None and failures.get("board", 0) < LOST_AFTER_FAILURES,
+                               failed_reads=failures.get("board", 0)))
+        if conn.meter is not None:
+            devices.append(_device("meter", conn.id, section.meter.driver if section and section.meter else "",
+                                   conn.reading is not None and failures.get("meter", 0) < LOST_AFTER_FAILURES,
+                                   failed_reads=failures.get("meter", 0)))
+        contactor = getattr(getattr(conn.safety, "devices", None), "contactor", None)
+        if contactor is not None:
+            feedback = contactor.feedback_closed()
+            devices.append(_device("contactor", conn.id, "gpio", None if feedback is None else
+                                   feedback == contactor.commanded_closed))
+    if config is not None:
+        if config.card_reader.driver != "none":
+            devices.append(_device("card_reader", None, config.card_reader.driver, station.card_reader is not None))
+        if config.temperature.driver != "none":
+            faulted = any(Fault.TEMP_SENSOR in c.session.faults for c in station.connectors.values())
+            devices.append(_device("temperature", None, config.temperature.driver,
+                                   None if station.temperature_c is None and not faulted else not faulted,
+                                   celsius=station.temperature_c))
+        for display in config.displays:
+            devices.append(_device("display", display.connector, display.driver, None))
+    return devices
+
+
+def snapshot(charge_point_id: str, version: str, station, backend, link, store, storage_problem: str | None = None,
+             *, config=None, security=None, started_at: float | None = None) -> dict[str, Any]:
+    """What ``evse-agent status`` shows: connectors, transactions, the link, the queue, the hardware."""
     connectors = []
     for conn in station.connectors.values():
         session, reading = conn.session, conn.reading
@@ -112,24 +184,37 @@ def snapshot(charge_point_id: str, version: str, station, backend, link, store, 
                     "started_at": record.started_at,
                     "energy_wh": (reading.energy_wh - record.meter_start_wh) if reading else 0.0,
                 }
+        board = conn.last_status
+        contactor = getattr(getattr(conn.safety, "devices", None), "contactor", None)
         connectors.append(
             {
                 "id": conn.id,
                 "status": session.status().value,
                 "fault": fault.value if fault else None,
+                "faults": [error_codes(f) for f in sorted(session.faults, key=lambda f: list(type(f)).index(f))],
                 "pilot": session.pilot.value,
                 "offered_a": session.offered_a or 0.0,
+                "board_offers_a": board.offered_current_a if board else None,
+                "relay_closed": board.relay_closed if board else None,
+                "contactor_closed": None if contactor is None else contactor.commanded_closed,
+                "current_a": list(reading.current_a) if reading else [],
                 "power_w": reading.power_w if reading else 0.0,
                 "energy_wh": reading.energy_wh if reading else 0.0,
                 "transaction": transaction,
             }
         )
+    connected_since = getattr(link, "connected_since", None)
     return {
         "charge_point_id": charge_point_id,
         "version": version,
+        "started_at": _iso(started_at),
+        "uptime_s": None if started_at is None else round(time.time() - started_at),
         "link": {
             "url": link.url,
             "connected": link.connected,
+            "connected_since": _iso(connected_since) if link.connected else None,
+            "ocpp_version": getattr(link, "subprotocol", None),
+            "security_profile": getattr(security, "profile", None),
             "registration": backend.registration(),
             "last_error": link.last_error,
         },
@@ -139,4 +224,9 @@ def snapshot(charge_point_id: str, version: str, station, backend, link, store, 
         ),
         "last_card": (card := station.last_card()) and card.value,
         "connectors": connectors,
+        "hardware": hardware(config, station),
     }
+
+
+def _iso(when: float | None) -> str | None:
+    return None if when is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))

@@ -109,6 +109,7 @@ class Link:
         self._reconnect_now = False
         self._closing: asyncio.Future | None = None
         self.connected = False
+        self.connected_since: float | None = None  # wall clock of the last connect (evse-agent status)
         self.last_error: str | None = None
 
     def reconnect(self) -> None:
@@ -174,6 +175,7 @@ class Link:
             log.info("link: connected to %s (%s)", self.url, ws.subprotocol)
             self._policy.connected()
             self.connected = True
+            self.connected_since = time.time()
             self._ws = ws
             self.last_error = None
             try:

@@ -33,8 +33,15 @@ async def test_status_shows_connectors_transaction_link_and_queue(tmp_path, sim,
     assert connector["status"] == "Charging" and connector["offered_a"] == 16
     assert connector["transaction"]["remote_id"] == tx.transaction_id
     assert isinstance(state["queued_messages"], int)
+    # What the service page shows too: the link's security, how long up, the current drawn, the hardware.
+    assert state["link"]["security_profile"] == 0 and state["link"]["connected_since"].endswith("Z")
+    assert state["link"]["ocpp_version"] == "ocpp1.6" and state["uptime_s"] >= 0
+    assert connector["relay_closed"] is True and len(connector["current_a"]) == 3 and connector["faults"] == []
+    assert [(d["kind"], d["driver"], d["answering"]) for d in state["hardware"]] == [
+        ("board", "evse-din", True), ("meter", "sdm630", True)]
     code, text, _ = await status(tmp_path)
     assert "connector 1   Charging" in text and "connected" in text
+    assert "security      profile 0, connected since" in text and "hardware      board (connector 1): evse-din, answers" in text
 
     await agent.stop()
     code, _, err = await status(tmp_path)

@@ -314,6 +314,45 @@ def test_install_puts_the_manufacturer_roots_where_the_config_names_them(tmp_pat
     assert sorted(p.name for p in installed.iterdir()) == ["root-2026.pem", "root-2031.pem"]
 
 
+def test_install_with_the_service_page(tmp_path):
+    """--service-page: the page on in a new config, the drop-in that lets the service write its
+    configuration directory, and nothing else widened: the exposure stays at most MAX_EXPOSURE."""
+    root = tmp_path / "root"
+    result = run_script(INSTALL, root, "--service-page", skip_venv=True)
+    etc = root / "etc/evse-agent"
+    dropin = root / "etc/systemd/system/evse-agent.service.d/service-page.conf"
+    assert mode(etc) == 0o770 and "would run: chown root:evse-agent /etc/evse-agent" in result.stdout
+    assert (etc / "agent.toml").read_text().endswith('\n[service_page]\nlisten = "0.0.0.0:8443"\n')
+    assert dropin.read_text() == (REPO / "systemd/service-page.conf").read_text()
+    assert [line for line in dropin.read_text().splitlines() if line and not line.startswith("#")] == [
+        "[Service]", "ReadWritePaths=/etc/evse-agent"]
+    exe = root / BINARY.lstrip("/")
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    (root / RELEASE_CHECK.lstrip("/")).chmod(0o755)
+    verify = analyze("verify", "--man=no", "--recursive-errors=no", f"--root={root}", "evse-agent.service")
+    assert verify.returncode == 0 and verify_problems(verify) == [], verify.stdout + verify.stderr
+    security = analyze("security", "--offline=true", f"--root={root}", "evse-agent.service")
+    match = re.search(r"Overall exposure level for evse-agent\.service: (\d+(?:\.\d+)?)", security.stdout)
+    assert match and float(match.group(1)) <= MAX_EXPOSURE, security.stdout + security.stderr
+    # An upgrade without the option keeps the page on; the config is not touched again.
+    edited = (etc / "agent.toml").read_text() + "# edited\n"
+    (etc / "agent.toml").write_text(edited)
+    run_script(INSTALL, root, skip_venv=True)
+    assert mode(etc) == 0o770 and dropin.exists() and (etc / "agent.toml").read_text() == edited
+    run_script(UNINSTALL, root)
+    assert not dropin.parent.exists()
+
+
+def test_install_without_the_service_page_keeps_the_configuration_read_only(tmp_path):
+    root = tmp_path / "root"
+    run_script(INSTALL, root, skip_venv=True)
+    assert mode(root / "etc/evse-agent") == 0o750
+    assert not (root / "etc/systemd/system/evse-agent.service.d").exists()
+    assert "\n[service_page]" not in (root / "etc/evse-agent/agent.toml").read_text()
+
+
 def test_uninstall_keeps_config_and_state(tmp_path):
     root = staged_install(tmp_path)
     result = run_script(UNINSTALL, root)
