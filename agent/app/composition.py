@@ -177,7 +177,7 @@ def build_user_info(config: AgentConfig, station: Station, online):
     from agent.ui.displays import ScreenNotes
     from agent.ui.notes import DriverInfo, MessageBoard
 
-    d = config.driver
+    d = config.ev_driver
     notes = ScreenNotes()
     pricing = Pricing(currency_format=d.currency_format, decimals=d.decimals, language=d.language,
                       supported_languages=tuple(d.supported_languages), final_cost_s=d.final_cost_s)

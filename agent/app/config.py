@@ -8,6 +8,7 @@ never silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import ipaddress
 import tomllib
 import types
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 
 from drivers import registry
 from drivers.registry import Kind, OptionError
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -241,7 +244,7 @@ class GpioFactorySection:
 
 
 @dataclass(frozen=True)
-class DriverSection:
+class EvDriverSection:
     """What the driver reads: price, cost and messages (agent/ui/notes.py, agent/core/pricing.py)."""
 
     language: str = "en"  # Language (RFC 5646); the backend may change it
@@ -287,7 +290,7 @@ class AgentConfig:
     i2c: I2cSection = field(default_factory=I2cSection)
     displays: list[DisplaySection] = field(default_factory=list)
     temperature: TemperatureSection = field(default_factory=TemperatureSection)
-    driver: DriverSection = field(default_factory=DriverSection)
+    ev_driver: EvDriverSection = field(default_factory=EvDriverSection)
     free_vend: FreeVendSection = field(default_factory=FreeVendSection)
     service_page: ServicePageSection = field(default_factory=ServicePageSection)
 
@@ -305,9 +308,23 @@ def load_config(path: str | Path, **overrides: Any) -> AgentConfig:
             continue
         section, key = dotted.split(".", 1)
         raw.setdefault(section, {})[key] = value
+    _rename_old_sections(raw)
     config = _build(AgentConfig, raw, "")
     _check_semantics(config)
     return config
+
+
+# Sections an older release named otherwise: read under the new name.
+OLD_SECTION_NAMES = {"driver": "ev_driver"}  # [driver] read like a device's; it is the EV driver's
+
+
+def _rename_old_sections(raw: dict[str, Any]) -> None:
+    for old, new in OLD_SECTION_NAMES.items():
+        if old in raw:
+            if new in raw:
+                raise ConfigError(f"{old}: the older name of [{new}]; give only [{new}]")
+            log.warning("config: [%s] is now called [%s]; read as [%s]", old, new, new)
+            raw[new] = raw.pop(old)
 
 
 def _build(cls: type, raw: Any, where: str, also_known: frozenset[str] = frozenset()) -> Any:
@@ -443,7 +460,7 @@ def _check_semantics(config: AgentConfig) -> None:
     _check_security(config)
     _check_versions(config.ocpp.versions)
     _check_i2c(config)
-    _check_driver(config)
+    _check_ev_driver(config)
     _check_service_page(config.service_page)
     if (
         url.scheme == "ws"
@@ -621,23 +638,23 @@ def _check_i2c(config: AgentConfig) -> None:
             raise ConfigError("temperature: hysteresis_c must be >= 0 and interval_s > 0")
 
 
-def _check_driver(config: AgentConfig) -> None:
-    """[driver] and [free_vend]: languages, the currency format, the free vend idTag."""
+def _check_ev_driver(config: AgentConfig) -> None:
+    """[ev_driver] and [free_vend]: languages, the currency format, the free vend idTag."""
     from agent.core.pricing import PricingError, check_currency_format
 
-    d = config.driver
+    d = config.ev_driver
     if not d.supported_languages or any(not lang.strip() for lang in d.supported_languages):
-        raise ConfigError("driver.supported_languages: at least one language code, none empty")
+        raise ConfigError("ev_driver.supported_languages: at least one language code, none empty")
     if d.language.lower() not in {lang.lower() for lang in d.supported_languages}:
-        raise ConfigError(f"driver.language: {d.language!r} is not in driver.supported_languages")
+        raise ConfigError(f"ev_driver.language: {d.language!r} is not in ev_driver.supported_languages")
     try:
         check_currency_format(d.currency_format)
     except PricingError as exc:
-        raise ConfigError(f"driver.currency_format: {exc}") from None
+        raise ConfigError(f"ev_driver.currency_format: {exc}") from None
     if not 0 <= d.decimals <= 6:
-        raise ConfigError("driver.decimals: must be 0-6")
+        raise ConfigError("ev_driver.decimals: must be 0-6")
     if d.final_cost_s < 0:
-        raise ConfigError("driver.final_cost_s: must be >= 0")
+        raise ConfigError("ev_driver.final_cost_s: must be >= 0")
     if len(config.free_vend.id_tag) > 20:  # OCPP 1.6 IdToken: CiString20
         raise ConfigError(f"free_vend.id_tag: {config.free_vend.id_tag!r} is longer than 20 characters")
 

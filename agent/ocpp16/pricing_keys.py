@@ -3,7 +3,7 @@ added to ``ConfigurationKeys`` through its ``add`` hook (``ExtraKeys``).
 
 Read-only: CustomDisplayCostAndPrice (true), CustomMultiLanguageMessages (true),
 CustomIdleFeeAfterStop (false: a transaction ends when the driver stops it, it is not
-extended until the cable is unplugged), SupportedLanguages (``[driver] supported_languages``).
+extended until the cable is unplugged), SupportedLanguages (``[ev_driver] supported_languages``).
 Read-write, persisted: DefaultPrice (JSON: priceText, priceTextOffline?, chargingPrice?),
 DefaultPriceText (GetConfiguration: JSON {"priceTexts": [...]}; set one language with the key
 ``DefaultPriceText,<language>`` and JSON {priceText, priceTextOffline?}), Language (one of

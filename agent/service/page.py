@@ -75,7 +75,7 @@ def build_service_page(config: AgentConfig, config_path: Path | None, *, station
         diagnostics=diagnostics,
         security_events=security_events,
         language=language,
-        languages=list(config.driver.supported_languages),
+        languages=list(config.ev_driver.supported_languages),
     )
     return [serve(ctx, directory)]
 

@@ -234,7 +234,7 @@ async def test_an_expired_session_and_a_locked_out_password(page_sim, csms, make
 
 
 async def test_the_page_speaks_the_stations_language(page_sim, csms, make_page, browser):
-    service = await make_page(csms.port, extra='\n[driver]\nlanguage = "de"\nsupported_languages = ["de", "en"]\n')
+    service = await make_page(csms.port, extra='\n[ev_driver]\nlanguage = "de"\nsupported_languages = ["de", "en"]\n')
     tab = await open_tab(browser, service.url)
     await expect(tab.locator("#login-button")).to_have_text("Anmelden")  # the station's Language first
     await tab.locator("#language").select_option("en")

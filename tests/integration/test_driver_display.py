@@ -33,7 +33,7 @@ from tests.integration.test_session_flow import booted, evse, status_reached
 COSTMSG = "org.openchargealliance.costmsg"
 PAY_URL = f"https://pay.example.com/{CP_ID}/1"
 DRIVER = """
-[driver]
+[ev_driver]
 language = "de"
 supported_languages = ["en", "de"]
 currency_format = "{amount} €"
