@@ -51,7 +51,6 @@ ERROR_CODES: dict[Fault | None, tuple[str, str | None]] = {
     Fault.METER_COMM: ("PowerMeterFailure", "E-METER-COMM"),
     Fault.STORAGE: ("InternalError", "E-STORAGE"),
     Fault.NOT_RECORDED: ("InternalError", "E-TX-RECORD"),
-    Fault.NOT_RECORDED: ("InternalError", "E-TX-RECORD"),
     Fault.OTHER: ("OtherError", "E-OTHER"),
     Fault.EMERGENCY_STOP: ("OtherError", "E-ESTOP"),  # 1.6 has no code of its own for it
     Fault.WELDED: ("PowerSwitchFailure", "E-WELDED"),
