@@ -39,6 +39,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from drivers.interfaces import MIN_OFFER_A  # the 6 A of IEC 61851-1 Annex A (not from session.py: it will import this)
+
 PWM_MIN_INTERVAL_S = 5.0  # IEC 61851-1 (docs/hardware/control-pilot.md#timing)
 
 
@@ -70,12 +72,17 @@ def decide(offered: float | None, changed_at: float | None, requested: float, no
     (None: nothing told yet), whose offer last changed at ``changed_at`` (None: never).
 
     ``safety``: the request lowers the offer to protect the installation, and must not
-    wait. It is ignored for a request that does not lower the offer."""
+    wait. It is ignored for a request that does not lower the offer.
+
+    Below 6 A the pilot cannot signal a current (IEC 61851-1 Annex A, ``MIN_OFFER_A``): a
+    request below it is a stop, and an offer below it counts as off."""
+    if requested < MIN_OFFER_A:
+        requested = 0.0
     if offered is not None and requested == offered:
         return Decision(requested, now, Why.UNCHANGED)
-    if requested <= 0:
+    if requested == 0.0:
         return Decision(0.0, now, Why.STOP)
-    if offered is None or offered <= 0:
+    if offered is None or offered < MIN_OFFER_A:
         return Decision(requested, now, Why.START)
     if safety and requested < offered:
         return Decision(requested, now, Why.SAFETY)

@@ -28,9 +28,25 @@ def test_the_start_of_charging_does_not_wait(offered):
     assert decide(offered, 10.0, 16.0, 11.0) == Decision(16.0, 11.0, Why.START)
 
 
-@pytest.mark.parametrize("requested", [0.0, -1.0])
+@pytest.mark.parametrize("requested", [0.0, -1.0, 1.0, 5.9])
 def test_stopping_does_not_wait(requested):
+    """0 A, and anything below the 6 A the pilot can signal (IEC 61851-1 Annex A)."""
     assert decide(16.0, 10.0, requested, 10.5) == Decision(0.0, 10.5, Why.STOP)
+
+
+@pytest.mark.parametrize("requested", [0.0, 5.9])
+def test_nothing_below_six_amperes_changes_an_offer_that_is_off(requested):
+    assert decide(0.0, 10.0, requested, 11.0) == Decision(0.0, 11.0, Why.UNCHANGED)
+
+
+def test_six_amperes_is_a_current_not_a_stop():
+    assert decide(16.0, 10.0, 6.0, 11.0) == Decision(6.0, 15.0, Why.PACED)
+    assert decide(0.0, 10.0, 6.0, 11.0) == Decision(6.0, 11.0, Why.START)
+
+
+@pytest.mark.parametrize("offered", [1.0, 5.9])
+def test_an_offer_below_six_amperes_counts_as_off(offered):
+    assert decide(offered, 10.0, 16.0, 11.0) == Decision(16.0, 11.0, Why.START)
 
 
 def test_stopping_from_nothing_told_yet_does_not_wait():
@@ -76,6 +92,12 @@ def started(at: float = 0.0, amps: float = 16.0) -> OfferPacing:
     pacing = OfferPacing()
     assert pacing.request(amps, at) == amps
     return pacing
+
+
+def test_the_connector_keeps_the_interval_it_was_given():
+    pacing = OfferPacing(interval_s=2.0)
+    pacing.request(16.0, 0.0)
+    assert pacing.request(10.0, 1.0) is None and pacing.wake_at == 2.0
 
 
 def test_a_held_request_comes_due_at_wake_at():
@@ -242,8 +264,8 @@ def test_paced_changes_are_five_seconds_apart_and_the_newest_request_is_reached(
     if final is not None:
         offers.append((final, pacing.due(final), Why.PACED))
         assert final <= now + PWM_MIN_INTERVAL_S
-    # The newest request is what is offered in the end (0 A and below: off).
-    assert pacing.offered == max(0.0, newest)
+    # The newest request is what is offered in the end (below 6 A: off).
+    assert pacing.offered == (newest if newest >= 6.0 else 0.0)
     # Two changes in a row are 5 s apart unless the later one is a start, a stop or a
     # safety decrease; and every offer is a change.
     for (t0, a0, _), (t1, a1, why) in zip(offers, offers[1:]):
