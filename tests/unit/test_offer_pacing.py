@@ -3,11 +3,15 @@ agent/core/offer_pacing.py, pure, no event loop."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.core.offer_pacing import PWM_MIN_INTERVAL_S, Decision, OfferPacing, Why, decide
+
+MUTATION_RUN = bool(os.environ.get("EVSE_MUTATION_RUN"))  # set by .ci/mutation_gate.py
 
 
 # ---- decide: the rule -------------------------------------------------------------
@@ -42,6 +46,7 @@ def test_nothing_below_six_amperes_changes_an_offer_that_is_off(requested):
 def test_six_amperes_is_a_current_not_a_stop():
     assert decide(16.0, 10.0, 6.0, 11.0) == Decision(6.0, 15.0, Why.PACED)
     assert decide(0.0, 10.0, 6.0, 11.0) == Decision(6.0, 11.0, Why.START)
+    assert decide(6.0, 10.0, 16.0, 11.0) == Decision(16.0, 15.0, Why.PACED)  # from 6 A: a change, not a start
 
 
 @pytest.mark.parametrize("offered", [1.0, 5.9])
@@ -238,7 +243,7 @@ requests = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=MUTATION_RUN)  # the same examples under .ci/mutation
 @given(requests)
 def test_paced_changes_are_five_seconds_apart_and_the_newest_request_is_reached(seq):
     pacing = OfferPacing()
