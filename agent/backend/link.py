@@ -78,10 +78,44 @@ def endpoint_url(csms_url: str, charge_point_id: str) -> str:
     return csms_url.rstrip("/") + "/" + quote(charge_point_id, safe="")
 
 
+def backoff_ceiling(failures: int, minimum_s: float, maximum_s: float) -> float:
+    """The longest wait after ``failures`` failures in a row: min(maximum, minimum * 2**failures)."""
+    return max(minimum_s, min(maximum_s, minimum_s * (2 ** min(failures, 30))))
+
+
 def backoff_delay(failures: int, minimum_s: float, maximum_s: float, rng: random.Random | None = None) -> float:
     """Full jitter: uniform in [minimum, min(maximum, minimum * 2**failures)]."""
-    ceiling = min(maximum_s, minimum_s * (2 ** min(failures, 30)))
-    return (rng or random).uniform(minimum_s, max(minimum_s, ceiling))
+    return (rng or random).uniform(minimum_s, backoff_ceiling(failures, minimum_s, maximum_s))
+
+
+class ReconnectBackoff:
+    """How long to wait before the next connection attempt: exponential backoff with full
+    jitter and a cap, growing with every attempt, and forgetting the failures only once a
+    connection has lasted ``stable_after_s`` (a backend that accepts and drops at once is
+    not hammered). Pure: the caller says how long each connection lasted."""
+
+    def __init__(self, minimum_s: float, maximum_s: float, *, stable_after_s: float = STABLE_AFTER_S,
+                 rng: random.Random | None = None) -> None:
+        self.minimum_s = minimum_s
+        self.maximum_s = maximum_s
+        self.stable_after_s = stable_after_s
+        self.failures = 0  # attempts since the last connection that lasted
+        self._rng = rng
+
+    @property
+    def ceiling_s(self) -> float:
+        """The longest the next wait may be."""
+        return backoff_ceiling(self.failures, self.minimum_s, self.maximum_s)
+
+    def ended(self, lasted_s: float) -> None:
+        """An attempt ended (refused, or a connection that closed) after ``lasted_s``."""
+        if lasted_s >= self.stable_after_s:
+            self.failures = 0
+
+    def next_delay(self) -> float:
+        delay = backoff_delay(self.failures, self.minimum_s, self.maximum_s, self._rng)
+        self.failures += 1
+        return delay
 
 
 class Link:
@@ -95,6 +129,7 @@ class Link:
         reconnect_min_s: float,
         reconnect_max_s: float,
         policy: ConnectPolicy | None = None,
+        backoff: ReconnectBackoff | None = None,
     ) -> None:
         self.url = url  # the one connected to last (the policy may change its scheme)
         self._base_url = url
@@ -102,9 +137,8 @@ class Link:
         self.subprotocol: str | None = None  # the one agreed on last
         self._session = session
         self._ping_interval_s = ping_interval_s
-        self._min = reconnect_min_s
-        self._max = reconnect_max_s
         self._policy = policy or OpenPolicy()
+        self.backoff = backoff or ReconnectBackoff(reconnect_min_s, reconnect_max_s)
         self._ws: ClientConnection | None = None
         self._reconnect_now = False
         self._closing: asyncio.Future | None = None
@@ -127,7 +161,6 @@ class Link:
         await ws.close(1000, "reconnecting with new settings")
 
     async def run(self) -> None:
-        failures = 0
         while True:
             started = time.monotonic()
             try:
@@ -141,14 +174,12 @@ class Link:
             except Exception as exc:  # a bug in a session must not end the link for good
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("link to %s: session failed", self.url)
-            if time.monotonic() - started >= STABLE_AFTER_S:
-                failures = 0
+            self.backoff.ended(time.monotonic() - started)
             if self._reconnect_now:
                 self._reconnect_now = False
                 log.info("link: reconnecting now with new settings")
                 continue
-            delay = backoff_delay(failures, self._min, self._max)
-            failures += 1
+            delay = self.backoff.next_delay()
             log.info("link: reconnecting in %.1f s", delay)
             await asyncio.sleep(delay)
 

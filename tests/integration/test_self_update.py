@@ -142,3 +142,62 @@ async def test_a_new_release_installs_and_a_broken_one_rolls_back(sim, csms, htt
     finally:
         await service.stop()
         print((tmp_path / "agent.log").read_text()[-6000:] if (tmp_path / "agent.log").exists() else "")
+
+
+@pytest.mark.timeout(120)
+async def test_a_signed_release_that_does_not_come_up_rolls_back_and_reports_it(sim, raw_csms, http_server, tmp_path):
+    """OCPP 1.6 Security Whitepaper: SignedUpdateFirmware of a release signed under the
+    installation's manufacturer root ([firmware] manufacturer_roots), verified, installed
+    by ``install-release``; the release is broken (its entry point exits at once), so the
+    release check rolls it back, and the release before it reports the signed update's
+    InstallationFailed with its requestId (L01.FR.21)."""
+    from tests.firmware_signing import signer
+    from tests.integration.test_signed_firmware import notifications, roots_config, wait_status
+    from tests.pki import TestCA
+
+    wheels = tmp_path / "wheels"
+    first = build_wheel(wheels, "1.0.0")
+    broken = build_wheel(wheels, "1.1.0", broken=True)
+    http_server.files[broken.name] = broken.read_bytes()
+    root = tmp_path / "opt"
+    first_release(root, first, "1.0.0")
+    manufacturer = TestCA("Manufacturer Root CA")
+    signing = signer(manufacturer, kind="ec")
+
+    config = tmp_path / "agent.toml"
+    installer = f"{root}/current/bin/evse-agent install-release --confirm-within 60 --max-starts 2 {{file}}"
+    config.write_text(
+        agent_config(modbus_port=sim.modbus_port, csms_port=raw_csms.port, data_dir=tmp_path / "data", card_reader=False)
+        + f'\n[firmware]\ninstaller = "{installer}"\n{roots_config(tmp_path, manufacturer)}\n'
+    )
+    service = Service(root, config, tmp_path / "data", tmp_path / "agent.log")
+    service.begin()
+
+    def boot(version: str):
+        return lambda f: f[0] == 2 and f[2] == "BootNotification" and f[3]["firmwareVersion"] == f"evse-agent {version}"
+
+    try:
+        await raw_csms.wait_for(boot("1.0.0"), timeout=30)
+        mark = len(raw_csms.received)
+        request = {"requestId": 21, "retries": 1, "firmware": {
+            "location": http_server.url(f"/files/{broken.name}"), "retrieveDateTime": iso(now()),
+            "signingCertificate": signing.pem, "signature": signing.sign(broken.read_bytes())}}
+        reply = await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", request))
+        assert reply[2] == {"status": "Accepted"}
+        await wait_status(raw_csms, "SignedFirmwareStatusNotification", "Installing", after=mark, timeout=30)
+        back = await raw_csms.wait_for(boot("1.0.0"), after=mark, timeout=60)
+        await wait_status(raw_csms, "SignedFirmwareStatusNotification", "InstallationFailed",
+                          after=raw_csms.received.index(back), timeout=20)
+        assert notifications(raw_csms, "SignedFirmwareStatusNotification", mark) == [
+            {"status": s, "requestId": 21}
+            for s in ("Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallationFailed")
+        ]
+        assert os.readlink(root / "current") == "releases/1.0.0"
+        assert not any(boot("1.1.0")(f) for f in raw_csms.received)
+        log = (tmp_path / "agent.log").read_text()
+        assert "this release is broken on purpose" in log
+        assert "release 1.1.0 started 2 times without connecting: rolled back to 1.0.0" in log
+        assert not (root / "rolled-back.json").exists()  # reported, so forgotten
+    finally:
+        await service.stop()
+        print((tmp_path / "agent.log").read_text()[-6000:] if (tmp_path / "agent.log").exists() else "")

@@ -131,8 +131,10 @@ async def test_signed_firmware_statuses_carry_the_request_id(sim, raw_csms, firm
     assert (await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", later)))[2] == {"status": "Accepted"}
     await wait_status(raw_csms, "SignedFirmwareStatusNotification", "DownloadScheduled", after=mark)
     # Good, installed a moment after the download: every status with its request id, Installed after the restart.
+    # The install is 4 s ahead: InstallScheduled needs the download and the check done while
+    # 0.5 s or more are left (SCHEDULED_AFTER_S); 3.5 s of margin for a slow machine.
     mark = len(raw_csms.received)
-    soon = request(13, "fw.bin", installDateTime=iso(now() + dt.timedelta(seconds=1.5)))
+    soon = request(13, "fw.bin", installDateTime=iso(now() + dt.timedelta(seconds=4)))
     assert (await raw_csms.response_to(await raw_csms.call("SignedUpdateFirmware", soon)))[2] == {"status": "AcceptedCanceled"}
     await wait_status(raw_csms, "SignedFirmwareStatusNotification", "Installed", after=mark, timeout=30)
     assert notifications(raw_csms, "SignedFirmwareStatusNotification", mark) == [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import aiohttp
 import pytest
@@ -12,12 +11,16 @@ from simulator.app import Simulator
 
 
 async def test_speed_scales_simulated_time():
+    """Simulated time is real time x speed: it never runs ahead of that (a bound a slow
+    machine cannot break: it only makes the real time longer), and the energy follows it."""
+    loop = asyncio.get_running_loop()
+    real_start = loop.time()
     async with Simulator(http=False, modbus_port=0, speed=600) as sim:
         sim.plug(1)  # 11.04 kW: 600x speed -> 1.84 kWh per real second
-        t0 = time.monotonic()
-        state = await sim.wait_for(lambda s: s["evses"][0]["energy_wh"] >= 500, timeout=3)
-        assert time.monotonic() - t0 < 1.5
+        state = await sim.wait_for(lambda s: s["evses"][0]["energy_wh"] >= 500, timeout=60)
+        real_s = loop.time() - real_start
         assert state["sim_time_s"] >= 500 / 11040 * 3600 * 0.99
+        assert state["sim_time_s"] <= 600 * real_s * 1.001
 
 
 async def test_wait_for_times_out():
@@ -38,6 +41,6 @@ async def test_stop_ends_open_event_streams():
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{sim.http_port}/api/events") as r:
             await r.content.readline()
-            t0 = time.monotonic()
-            await asyncio.wait_for(sim.stop(), 3)
-            assert time.monotonic() - t0 < 2
+            # An open stream must not keep stop() waiting (it would wait for the client for ever):
+            # a generous bound for "it returns", not a measure of how fast.
+            await asyncio.wait_for(sim.stop(), 30)

@@ -93,10 +93,10 @@ async def test_events_stream_pushes_changes(http, sim):
                 if line.startswith("data: "):
                     return json.loads(line[6:])
 
-        first = await asyncio.wait_for(next_state(), 2)
+        first = await asyncio.wait_for(next_state(), 10)
         assert first["evses"][0]["plugged"] is False
         sim.plug(1)
-        pushed = await asyncio.wait_for(next_state(), 2)
+        pushed = await asyncio.wait_for(next_state(), 10)
         assert pushed["evses"][0]["plugged"] is True
 
 

@@ -181,10 +181,10 @@ async def test_events_stream_sends_ocpp_entries_as_named_events(http, sim):
                 elif line.startswith("data: "):
                     return name, json.loads(line[6:])
 
-        first = await asyncio.wait_for(next_event(), 2)
+        first = await asyncio.wait_for(next_event(), 10)
         assert first[0] == "message" and "evses" in first[1]  # the state comes unnamed, as before
-        backlog = await asyncio.wait_for(next_event(), 2)
+        backlog = await asyncio.wait_for(next_event(), 10)
         assert backlog[0] == "ocpp" and backlog[1]["id"] == "h1"
         sim.ocpp_log.add("CP-1", "csms->cp", [3, "h1", {"currentTime": "x"}])
-        pushed = await asyncio.wait_for(next_event(), 2)
+        pushed = await asyncio.wait_for(next_event(), 10)
         assert pushed[0] == "ocpp" and pushed[1]["type"] == "CALLRESULT" and pushed[1]["action"] == "Heartbeat"

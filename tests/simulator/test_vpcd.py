@@ -65,7 +65,7 @@ def test_apdu_answers_without_pcscd():
 async def test_tap_is_read_by_pyscard():
     async with Simulator(http=False, modbus_port=0, card_hold_s=1.5) as sim:
         task = sim.tap_card("04a1b2c3d4e5f6")
-        await sim.wait_for(lambda s: s["card"] == "04A1B2C3D4E5F6", timeout=2)
+        await sim.wait_for(lambda s: s["card"] == "04A1B2C3D4E5F6", timeout=10)
         atr, (data, sw1, sw2), (_, osw1, osw2) = await asyncio.to_thread(read_uid_with_pyscard)
         assert atr[0] == 0x3B
         assert bytes(data).hex().upper() == "04A1B2C3D4E5F6" and (sw1, sw2) == (0x90, 0x00)

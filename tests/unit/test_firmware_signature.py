@@ -97,7 +97,7 @@ def installer(tmp_path: Path) -> str:
 class Harness:
     """A FirmwareUpdater on a real store with real security events; what it reported."""
 
-    def __init__(self, tmp_path: Path, rollback_reason=lambda: None, anchors=None) -> None:
+    def __init__(self, tmp_path: Path, rollback_reason=lambda: None, anchors=None, clock=now) -> None:
         self.store = Store(tmp_path / "agent.db")
         self.reports: list = []
         self.delivered: list = []
@@ -110,7 +110,7 @@ class Harness:
             busy=lambda: False,
             report=self._report,
             restart=self._restart,
-            now=now,
+            now=clock,
             security_events=SecurityEvents(self.store, Clock()),
             rollback_reason=rollback_reason,
             trust_anchors=lambda: anchors,
@@ -150,9 +150,12 @@ class Harness:
 async def test_a_tampered_signed_update_is_refused_and_never_installed(tmp_path, http_server, root):
     good = signer(root)
     http_server.files["fw.bin"] = FIRMWARE + b"tampered"
-    h = Harness(tmp_path, anchors=[root.cert])
+    # The updater's clock stands still: whether the download is "scheduled" (0.6 s ahead,
+    # SCHEDULED_AFTER_S = 0.5) must not depend on how fast this machine got there.
+    frozen = now()
+    h = Harness(tmp_path, anchors=[root.cert], clock=lambda: frozen)
     try:
-        later = now() + dt.timedelta(seconds=0.6)
+        later = frozen + dt.timedelta(seconds=0.6)
         h.updater.update(http_server.url("/files/fw.bin"), later, 1, 0, Signed(7, good.pem, good.sign(FIRMWARE)))
         await h.until(lambda: FirmwareStatus.INVALID_SIGNATURE in [r.status for r in h.reports])
         assert h.statuses() == ["DownloadScheduled", "Downloading", "Downloaded", "InvalidSignature"]
@@ -168,10 +171,13 @@ async def test_a_tampered_signed_update_is_refused_and_never_installed(tmp_path,
 async def test_a_good_signed_update_installs_then_reports_installed_after_the_restart(tmp_path, http_server, root):
     good = signer(root, kind="ec")
     http_server.files["fw.bin"] = FIRMWARE
-    h = Harness(tmp_path, anchors=[root.cert])
+    # The updater's clock stands still while it downloads and verifies: the install, 0.6 s
+    # ahead, is "scheduled" (SCHEDULED_AFTER_S = 0.5) however long the download took here.
+    frozen = now()
+    h = Harness(tmp_path, anchors=[root.cert], clock=lambda: frozen)
     try:
-        install_at = now() + dt.timedelta(seconds=0.6)
-        h.updater.update(http_server.url("/files/fw.bin"), now(), 1, 0, Signed(7, good.pem, good.sign(FIRMWARE), install_at))
+        install_at = frozen + dt.timedelta(seconds=0.6)
+        h.updater.update(http_server.url("/files/fw.bin"), frozen, 1, 0, Signed(7, good.pem, good.sign(FIRMWARE), install_at))
         await h.until(lambda: h.restarts == 1)
         assert h.statuses() == ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled", "Installing"]
         assert (tmp_path / "installed.bin").read_bytes() == FIRMWARE

@@ -75,6 +75,21 @@ def test_a_change_back_while_the_new_status_is_on_its_way_is_reported():
     assert hold.due(0.1) == {1: "Reserved"}
 
 
+def test_the_status_the_backend_knows_again_with_nothing_held_is_nothing_to_say():
+    hold = StatusHold(lambda: 5)
+    hold.reported(1, "Charging")
+    hold.changed(1, "Charging", now=0.0)  # told again, nothing was held
+    assert hold.due(100.0) == {} and hold.next_due() is None
+
+
+def test_a_status_that_left_the_hold_counts_as_known():
+    hold = StatusHold(lambda: 0)
+    hold.changed(1, "Preparing", now=0.0)
+    assert hold.due(0.0) == {1: "Preparing"}
+    hold.changed(1, "Preparing", now=1.0)  # the same again: it is what the backend was sent
+    assert hold.due(1.0) == {}
+
+
 def charging_session() -> Session:
     s = Session(max_current_a=16)
     s.handle(PilotChanged(B), 0)
