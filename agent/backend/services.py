@@ -23,6 +23,13 @@ from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus,
 from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, Signed, SignedReport, UnsignedRefused
 from agent.maintenance.transfer import UnsupportedLocation, redact_url
 from agent.persistence.store import StorageError
+from agent.security.certificate_operations import (
+    DeleteResult,
+    InstallResult,
+    accept_signed_certificate,
+    delete_root,
+    install_root,
+)
 from agent.security.certificates import CertificateError, CertificateId, NotManaged, RootKind, StoreFull
 from agent.security.events import SecurityEvent
 from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
@@ -33,11 +40,11 @@ from agent.ui.notes import MessageBoard, Priority
 
 __all__ = [
     "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
-    "DiagnosticsRequest", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
+    "DeleteResult", "DiagnosticsRequest", "InstallResult", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
     "Limits", "ListEntry", "LogReport", "MessageBoard", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
     "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
     "SignedReport", "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus",
-    "UserMessage", "amount", "check_signing_certificate", "learn_secret", "parse_offset", "redact_url",
+    "UserMessage", "accept_signed_certificate", "amount", "check_signing_certificate", "delete_root", "install_root", "learn_secret", "parse_offset", "redact_url",
 ]
 
 
