@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.core.identity import IdToken
+from agent.ocpp201.handlers.certificates import CertificateHandlers
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
@@ -34,6 +35,7 @@ class Handlers:
             ProvisioningHandlers(adapter),
             RemoteControlHandlers(adapter),
             LocalAuthHandlers(adapter.services.local_auth),
+            CertificateHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:
