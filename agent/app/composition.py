@@ -328,6 +328,8 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
     from agent.security.setup import build_security, record_startup
 
     security, events = build_security(config, store, clock)  # security profiles, certificates, events
+    # OCPP 2.0.1 B10.FR.01: the network profile NetworkConfigurationPriority names first, from this start on.
+    security.use_network_priority(settings["network_configuration_priority"])
     # The security log (GetLog SecurityLog) keeps every security event from the first one on.
     install_security_log(Path(config.storage.data_dir), security.secrets)
     # A backend time the clock refuses (agent/station/clock.py: outside 2024-2100, or a jump not confirmed).

@@ -33,15 +33,17 @@ from agent.security.certificate_operations import (
 from agent.security.certificates import CertificateError, CertificateId, NotManaged, RootKind, StoreFull
 from agent.security.events import SecurityEvent
 from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
+from agent.security.link_security import PASSWORD_BYTES
+from agent.security.network_profiles import NetworkProfile, NetworkProfiles
 from agent.security.secret_files import learn_secret
 from agent.station.authorization import ListEntry, UpdateStatus
 from agent.ui.notes import DriverMessage as UserMessage
 from agent.ui.notes import MessageBoard, Priority
 
 __all__ = [
-    "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
+    "PASSWORD_BYTES", "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
     "DeleteResult", "DiagnosticsRequest", "InstallResult", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
-    "Limits", "ListEntry", "LogReport", "MessageBoard", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
+    "Limits", "ListEntry", "LogReport", "MessageBoard", "NetworkProfile", "NetworkProfiles", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
     "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
     "SignedReport", "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus",
     "UserMessage", "accept_signed_certificate", "amount", "check_signing_certificate", "delete_root", "install_root", "learn_secret", "parse_offset", "redact_url",
@@ -172,13 +174,22 @@ class LinkSecurityPort(Protocol):
     @property
     def profile(self) -> int: ...
 
+    @property
+    def network_slot(self) -> int:
+        """The network connection profile slot in use (agent/security/network_profiles.py)."""
+        ...
+
+    network_profiles: NetworkProfiles
+
+    def set_network_profile(self, profile: NetworkProfile) -> str | None: ...
+
     def certificate_operations_refused(self) -> str | None: ...
 
     def root_installed(self, installed: CertificateId) -> None: ...
 
     def raise_profile(self, new: int) -> str | None: ...
 
-    def set_authorization_key(self, text: str) -> str | None: ...
+    def set_authorization_key(self, text: str, allowed: range = ...) -> str | None: ...
 
     def use_client_certificate(self, installed: Any) -> None: ...
 

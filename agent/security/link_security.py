@@ -48,7 +48,8 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from agent.security.certificates import CertificateId, CertificateStore, ClientCertificate, NotManaged, RootKind, load_certificates
 from agent.app.config import AgentConfig, ConfigError
-from agent.backend.link import ConnectOptions, ConnectOptionsError
+from agent.backend.link import ConnectOptions, ConnectOptionsError, endpoint_url
+from agent.security.network_profiles import CONFIG_SLOT, NetworkProfile, NetworkProfiles
 from agent.security.secret_files import write_secret
 from agent.security.events import SecurityEvent, SecurityEvents
 from agent.persistence.store import Store
@@ -59,6 +60,9 @@ FALLBACK_AFTER_FAILURES = 3
 # Whitepaper, AuthorizationKey: 16 to 20 bytes, in hexadecimal (up to 40 hex digits); the
 # password on the wire is those bytes, not their hexadecimal digits.
 AUTHORIZATION_KEY_BYTES = range(16, 21)
+# OCPP 2.0.1 SecurityCtrlr.BasicAuthPassword (errata 2.1): at least 16 characters, maxLimit 40 to
+# 64 (agent/ocpp201/station_model.py declares 64). The same file keeps it, as hexadecimal.
+PASSWORD_BYTES = range(16, 65)
 STATE_KEY = "link_security"
 
 # TLS alerts by which a backend refuses the charge point's certificate.
@@ -87,17 +91,32 @@ class Credentials:
     client_cert: str | None = None
     client_key: str | None = None
     new_key: bool = False  # the AuthorizationKey to use is the new one, not yet confirmed
+    # OCPP 2.0.1 network connection profile (agent/security/network_profiles.py): its slot and
+    # ocppCsmsUrl; slot 1 and no URL: the configuration file's csms_url.
+    url: str | None = None
+    slot: int = CONFIG_SLOT
 
 
-def authorization_key_bytes(text: str) -> bytes:
-    """The password an AuthorizationKey stands for (ValueError saying why it is not one)."""
+def _state(creds: Credentials) -> dict:
+    """Credentials as stored: the network profile fields only when they are not the file's, so
+    state stored by a release that had none still matches."""
+    data = asdict(creds)
+    if creds.url is None and creds.slot == CONFIG_SLOT:
+        del data["url"], data["slot"]
+    return data
+
+
+def authorization_key_bytes(text: str, allowed: range = AUTHORIZATION_KEY_BYTES) -> bytes:
+    """The password an AuthorizationKey stands for (ValueError saying why it is not one);
+    ``allowed``: its length in bytes (the 1.6 AuthorizationKey's by default)."""
     text = text.strip()
     try:
         raw = bytes.fromhex(text)
     except ValueError:
         raise ValueError("an AuthorizationKey is hexadecimal digits") from None
-    if len(raw) not in AUTHORIZATION_KEY_BYTES:
-        raise ValueError(f"an AuthorizationKey is 16 to 20 bytes (32 to 40 hex digits), not {len(raw)}")
+    if len(raw) not in allowed:
+        first, last = allowed.start, allowed.stop - 1
+        raise ValueError(f"an AuthorizationKey is {first} to {last} bytes ({2 * first} to {2 * last} hex digits), not {len(raw)}")
     return raw
 
 
@@ -143,9 +162,10 @@ class LinkSecurity:
         # Whether the connection in use (or being opened) has TLS: certificate operations need it.
         self.encrypted = False
         self._opening_encrypted = False
+        self.network_profiles = NetworkProfiles(store)
         state = json.loads(store.settings().get(STATE_KEY, "null"))
         self.provisional_roots = [CertificateId(**i) for i in (state or {}).get("provisional_roots", [])]
-        if state is None or state.get("config") != asdict(self._from_config):
+        if state is None or state.get("config") != _state(self._from_config):
             # First start, or the operator edited the file, which is how a profile is lowered.
             self.active, self.pending = self._from_config, None
             _remove(self.new_key_file)
@@ -166,8 +186,15 @@ class LinkSecurity:
     def profile(self) -> int:
         return self.trying.profile
 
+    @property
+    def network_slot(self) -> int:
+        """The network connection profile slot in use (OCPPCommCtrlr.ActiveNetworkProfile)."""
+        return self.trying.slot
+
     def options(self, url: str) -> ConnectOptions:
         creds = self.trying
+        if creds.url:
+            url = endpoint_url(creds.url, self.charge_point_id)
         url = url_for_profile(url, creds.profile)
         headers = {}
         if creds.profile in (1, 2):
@@ -254,7 +281,15 @@ class LinkSecurity:
         current = self.trying
         if new == current.profile:
             return None
+        if (why := self._profile_refused(current, new)) is not None:
+            return why
+        self._propose(replace(current, profile=new))
+        return None
+
+    def _profile_refused(self, current: Credentials, new: int) -> str | None:
+        """Why ``new`` cannot replace ``current``'s security profile, or None."""
         if new < current.profile:
+            # Security Whitepaper A00.FR.005, OCPP 2.0.1 B09.FR.04.
             return f"the security profile is {current.profile}; it may only be raised (A00.FR.005)"
         if new not in (1, 2, 3):
             return f"{new} is not a security profile"
@@ -262,17 +297,54 @@ class LinkSecurity:
             return "profile 1 is unencrypted and ocpp.allow_unencrypted is false"
         if new in (1, 2) and not self._has_key(current.new_key):
             return "no AuthorizationKey is set"
-        if new >= 2 and not self.trusted_roots():
+        if new >= 2 and not self.trusted_roots():  # OCPP 2.0.1 A05.FR.02
             return "no CentralSystemRootCertificate is installed (and no ocpp.ca_bundle)"
-        if new == 3 and not current.client_cert:
+        if new == 3 and not current.client_cert:  # OCPP 2.0.1 A05.FR.03
             return "no charge point certificate is installed"
-        self._propose(replace(current, profile=new))
         return None
 
-    def set_authorization_key(self, text: str) -> str | None:
-        """None when accepted, else why not."""
+    # ---- network connection profiles (OCPP 2.0.1 B09, A05) ----------------------------------
+
+    def set_network_profile(self, profile: NetworkProfile) -> str | None:
+        """Store ``profile`` in its slot (used after a reboot, when NetworkConfigurationPriority
+        names it first); None when accepted, else why not."""
+        current = self.trying
+        if profile.slot == CONFIG_SLOT:
+            return f"slot {CONFIG_SLOT} is the configuration file's"
+        if profile.slot == current.slot:
+            return f"slot {profile.slot} is the one in use"
+        if (why := self._profile_refused(current, profile.security_profile)) is not None:
+            return why
         try:
-            authorization_key_bytes(text)
+            self.network_profiles.put(profile)
+        except OSError as exc:
+            return f"cannot store it: {exc.strerror}"
+        log.info("link: network profile slot %d stored: %s, security profile %d", profile.slot,
+                 profile.url, profile.security_profile)
+        return None
+
+    def use_network_priority(self, priority: list[int]) -> None:
+        """At start: connect with the first slot of ``priority`` that holds a profile (B10.FR.01:
+        a new priority takes effect after a reboot), tried like any new security setting."""
+        current = self.trying
+        for slot in priority:
+            if slot == current.slot:
+                return
+            profile = self.network_profiles.get(slot)
+            if profile is None:
+                continue
+            if (why := self._profile_refused(current, profile.security_profile)) is not None:
+                log.error("link: network profile slot %d not used: %s", slot, why)
+                continue
+            self._propose(replace(current, profile=profile.security_profile, url=profile.url, slot=slot))
+            self._reconnect_due = False  # not connected yet: the first connection uses it
+            return
+
+    def set_authorization_key(self, text: str, allowed: range = AUTHORIZATION_KEY_BYTES) -> str | None:
+        """A new password, in hexadecimal; None when accepted, else why not. ``allowed``: its
+        length in bytes (1.6 AuthorizationKey: 16-20; 2.0.1 BasicAuthPassword: PASSWORD_BYTES)."""
+        try:
+            authorization_key_bytes(text, allowed)
         except ValueError as exc:
             return str(exc)
         current = self.trying
@@ -335,9 +407,9 @@ class LinkSecurity:
 
     def _save(self) -> None:
         state = {
-            "config": asdict(self._from_config),
-            "active": asdict(self.active),
-            "pending": asdict(self.pending) if self.pending else None,
+            "config": _state(self._from_config),
+            "active": _state(self.active),
+            "pending": _state(self.pending) if self.pending else None,
             "provisional_roots": [asdict(i) for i in self.provisional_roots],
         }
         self._store.put_setting(STATE_KEY, json.dumps(state))
@@ -369,7 +441,7 @@ class LinkSecurity:
         # The new key file is gone once it replaced the old one (a restart in between).
         path = self.new_key_file if new and self.new_key_file.exists() else self.key_file
         try:
-            return authorization_key_bytes(path.read_text())
+            return authorization_key_bytes(path.read_text(), PASSWORD_BYTES)
         except OSError as exc:
             raise ConnectOptionsError(f"no AuthorizationKey: {path}: {exc.strerror}") from None
         except ValueError as exc:
@@ -399,7 +471,7 @@ class LinkSecurity:
         for path in (self.key_file, self.new_key_file):
             try:
                 text = path.read_text().strip()
-                raw = authorization_key_bytes(text)
+                raw = authorization_key_bytes(text, PASSWORD_BYTES)
             except (OSError, ValueError):
                 continue
             found += [text, text.lower(), text.upper()]
@@ -442,6 +514,8 @@ def _reason(error: BaseException) -> str:
 
 
 def _change(previous: Credentials, now: Credentials) -> str:
+    if previous.slot != now.slot:
+        return f"network profile slot {previous.slot} -> {now.slot} in use (security profile {now.profile})"
     if previous.profile != now.profile:
         return f"security profile {previous.profile} -> {now.profile} in use"
     if previous.client_cert != now.client_cert:
