@@ -17,6 +17,7 @@ from agent.ocpp201.handlers.certificates import CertificateHandlers
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
+from agent.ocpp201.handlers.security import SecurityHandlers
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -35,6 +36,7 @@ class Handlers:
             ProvisioningHandlers(adapter),
             RemoteControlHandlers(adapter),
             LocalAuthHandlers(adapter.services.local_auth),
+            SecurityHandlers(adapter),
             CertificateHandlers(adapter),
         ]
 
