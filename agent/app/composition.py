@@ -148,6 +148,8 @@ def build_maintenance(config: AgentConfig, store: Store, station: Station, setti
         rollback_reason=release.take_rollback if release else lambda: None,
         allow_unsigned=firmware.allow_unsigned,
         trust_anchors=lambda: security.certificates.roots(RootKind.MANUFACTURER),
+        hold_sessions=station.hold_new_sessions,  # OCPP 2.0.1 L01.FR.07
+        allow_new_sessions=lambda: settings["allow_new_sessions_pending_firmware_update"],
         download_limits=DownloadLimits(
             max_bytes=int(firmware.max_download_mb * MIB),
             keep_free_bytes=int(firmware.keep_free_mb * MIB),
