@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.identity import IdToken
 from agent.ocpp201.handlers.certificates import CertificateHandlers
+from agent.ocpp201.handlers.firmware import FirmwareHandlers
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
@@ -38,6 +39,7 @@ class Handlers:
             LocalAuthHandlers(adapter.services.local_auth),
             SecurityHandlers(adapter),
             CertificateHandlers(adapter),
+            FirmwareHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:
