@@ -116,6 +116,8 @@ class LiveValues:
         if part == "SecurityCtrlr":
             if name == "SecurityProfile":
                 return self.services.security.profile
+            if name == "AdditionalRootCertificateCheck":
+                return self.services.security.additional_root_certificate_check
             if name == "CertificateEntries":
                 certificates = self.services.security.certificates
                 return sum(len(certificates.ids(kind)) for kind in RootKind)

@@ -46,6 +46,9 @@ def install_root(security: Any, kind: RootKind, pem: str, now: dt.datetime) -> I
     if (why := security.certificate_operations_refused()) is not None:
         log.warning("install %s root refused: %s", kind.value, why)
         return InstallResult.REJECTED
+    if kind is RootKind.CSMS and (why := security.new_root_refused(pem)) is not None:  # M05.FR.10
+        log.warning("install %s root rejected: %s", kind.value, why)
+        return InstallResult.REJECTED
     known = security.certificates.ids(kind)
     try:
         installed = security.certificates.install_root(kind, pem, now)

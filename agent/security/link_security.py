@@ -20,6 +20,14 @@ ones stay stored until then, and are used again if the new ones fail
 The password never appears in a URL or a log line: it goes in an ``Authorization`` header
 (websockets logs URIs), and ``secrets()`` feeds the log filter of agent/security/secret_files.py.
 
+With AdditionalRootCertificateCheck (``ocpp.additional_root_certificate_check``, Security
+Whitepaper / OCPP 2.0.1 M05.FR.08-13) the backend's certificate is verified against one CSMS
+root: the one installed (``ocpp.ca_bundle`` only until one is), replaced only by a root it
+signed (``new_root_refused``). The old one stays as a fallback: the next connections verify with
+the new root; if the backend's certificate does not verify with it, with the old one (M05.FR.13).
+The first TLS connection that succeeds decides: with the new root, the old is deleted
+(M05.FR.12); with the old, the new is.
+
 Certificate operations (InstallCertificate, DeleteCertificate, CertificateSigned, a new
 AuthorizationKey) change whom the charge point trusts or how it proves who it is; over a link
 without TLS anyone on the way could send them, so they are refused there
@@ -43,6 +51,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
@@ -95,6 +104,22 @@ class Credentials:
     # ocppCsmsUrl; slot 1 and no URL: the configuration file's csms_url.
     url: str | None = None
     slot: int = CONFIG_SLOT
+
+
+@dataclass(frozen=True)
+class RootChange:
+    """AdditionalRootCertificateCheck: the CSMS root installed, the one(s) it replaces, and whether
+    the old one is being tried after the new one failed to verify the backend (M05.FR.13)."""
+
+    new: CertificateId
+    old: tuple[CertificateId, ...]
+    fallback: bool = False
+
+
+def _root_change(data: dict | None) -> RootChange | None:
+    if not data:
+        return None
+    return RootChange(CertificateId(**data["new"]), tuple(CertificateId(**i) for i in data["old"]), data["fallback"])
 
 
 def _state(creds: Credentials) -> dict:
@@ -165,6 +190,8 @@ class LinkSecurity:
         self.network_profiles = NetworkProfiles(store)
         state = json.loads(store.settings().get(STATE_KEY, "null"))
         self.provisional_roots = [CertificateId(**i) for i in (state or {}).get("provisional_roots", [])]
+        # AdditionalRootCertificateCheck: a CSMS root replaced and not yet confirmed by a connection.
+        self.root_change: RootChange | None = _root_change((state or {}).get("root_change"))
         if state is None or state.get("config") != _state(self._from_config):
             # First start, or the operator edited the file, which is how a profile is lowered.
             self.active, self.pending = self._from_config, None
@@ -185,6 +212,11 @@ class LinkSecurity:
     @property
     def profile(self) -> int:
         return self.trying.profile
+
+    @property
+    def additional_root_certificate_check(self) -> bool:
+        """AdditionalRootCertificateCheck (the installation's, ``ocpp.additional_root_certificate_check``)."""
+        return self._ocpp.additional_root_certificate_check
 
     @property
     def network_slot(self) -> int:
@@ -209,6 +241,8 @@ class LinkSecurity:
         self._failures = 0
         self._reported.clear()
         self.encrypted = self._opening_encrypted
+        if self.encrypted and self.root_change is not None:
+            self._root_change_decided()
         if self.encrypted and self.provisional_roots:
             # The TLS connection they were installed for has succeeded: they stay.
             log.info("link: %d provisional CentralSystemRootCertificate(s) kept: a TLS connection succeeded", len(self.provisional_roots))
@@ -228,6 +262,12 @@ class LinkSecurity:
     def failed(self, error: BaseException) -> None:
         self.encrypted = False
         event = _classify(error)
+        change = self.root_change
+        if change is not None and not change.fallback and event is SecurityEvent.INVALID_CENTRAL_SYSTEM_CERTIFICATE:
+            # M05.FR.13: the backend's certificate does not verify with the new root: the old one next.
+            log.warning("link: the backend's certificate does not verify with the new CSMS root; trying the old one")
+            self.root_change = replace(change, fallback=True)
+            self._save()
         if event is not None and event not in self._reported:
             self._reported.add(event)
             self.events.record(event, _reason(error))
@@ -268,9 +308,37 @@ class LinkSecurity:
             return None
         return "the link has no TLS (ocpp.allow_unencrypted_certificate_operations is false)"
 
+    def new_root_refused(self, pem: str) -> str | None:
+        """M05.FR.09/10: why a new CSMS root may not be installed (AdditionalRootCertificateCheck:
+        it must be signed by the root in use, or be it), or None."""
+        if not self._ocpp.additional_root_certificate_check:
+            return None
+        try:
+            new = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            return None  # the certificate store says what is wrong with it
+        if self.root_change is not None:
+            return "a CSMS root replaced earlier is not confirmed by a connection yet"
+        for root in self.trusted_roots():
+            if new == root:
+                return None
+            try:
+                new.verify_directly_issued_by(root)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return None
+        return "AdditionalRootCertificateCheck: the new CSMS root is not signed by the CSMS root in use"
+
     def root_installed(self, installed: CertificateId) -> None:
         """A CentralSystemRootCertificate was installed: provisional when it came over a link
-        without TLS, until a TLS connection succeeds."""
+        without TLS, until a TLS connection succeeds. With AdditionalRootCertificateCheck it
+        replaces the root in use, which stays as a fallback until a connection decides (M05.FR.11)."""
+        if self._ocpp.additional_root_certificate_check:
+            old = [i for i in self.certificates.ids(RootKind.CSMS) if i != installed]
+            self.root_change = RootChange(installed, tuple(old))
+            self._reconnect_due = True  # verified with the new root at once
+            self._save()
+            log.info("link: new CSMS root installed; the old one is kept as a fallback until a connection decides")
         if not self.encrypted and installed not in self.provisional_roots:
             log.warning("link: the CentralSystemRootCertificate came over a link without TLS: provisional until a TLS connection succeeds")
             self.provisional_roots.append(installed)
@@ -383,7 +451,18 @@ class LinkSecurity:
                 roots += load_certificates(self._ocpp.ca_bundle)
             except (OSError, ValueError) as exc:
                 log.error("ocpp.ca_bundle %s: %s", self._ocpp.ca_bundle, exc)
-        return roots + self.certificates.roots(RootKind.CSMS)
+        installed = self.certificates.roots(RootKind.CSMS)
+        if not self._ocpp.additional_root_certificate_check:
+            return roots + installed
+        if not installed:
+            return roots  # the installation's, until the backend installed its one root
+        change = self.root_change
+        if change is None:
+            return installed
+        if change.fallback and not change.old:
+            return roots  # the new root replaced the installation's
+        wanted = set(change.old) if change.fallback else {change.new}
+        return [c for c in installed if self.certificates.certificate_id(c, RootKind.CSMS) in wanted]
 
     # ---- secrets ----------------------------------------------------------------------
 
@@ -412,7 +491,25 @@ class LinkSecurity:
             "pending": _state(self.pending) if self.pending else None,
             "provisional_roots": [asdict(i) for i in self.provisional_roots],
         }
+        if self.root_change is not None:
+            state["root_change"] = {"new": asdict(self.root_change.new), "old": [asdict(i) for i in self.root_change.old],
+                                    "fallback": self.root_change.fallback}
         self._store.put_setting(STATE_KEY, json.dumps(state))
+
+    def _root_change_decided(self) -> None:
+        """A TLS connection succeeded during a CSMS root change: M05.FR.12, or the new root failed."""
+        change = self.root_change
+        assert change is not None
+        drop, kept = (change.new, "the old CSMS root (the new one did not verify the backend)") if change.fallback \
+            else (change.old, "the new CSMS root")
+        for cert_id in (drop,) if isinstance(drop, CertificateId) else drop:
+            try:
+                self.certificates.delete(cert_id)
+            except (OSError, NotManaged) as exc:
+                log.error("link: cannot remove a replaced CSMS root: %s", exc)
+        self.root_change = None
+        self._save()
+        self.events.record(SecurityEvent.RECONFIGURATION_OF_SECURITY_PARAMETERS, f"{kept} in use (AdditionalRootCertificateCheck)")
 
     def _remove_provisional_roots(self, why: str) -> int:
         """Delete the provisional Central System roots; how many were still installed."""
@@ -458,6 +555,9 @@ class LinkSecurity:
             if not roots:
                 raise ConnectOptionsError("no CA certificate to verify the backend against")
             context = ssl.create_default_context(cadata="".join(_pem(c) for c in roots))
+        if self._ocpp.additional_root_certificate_check:
+            # The CSMS root in use may be one the previous root signed (M05.FR.09): an anchor itself.
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.set_ciphers(TLS12_CIPHERS)
         if creds.profile == 3:

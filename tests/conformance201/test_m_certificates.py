@@ -18,11 +18,14 @@ from tests.conformance201.security_steps import (  # noqa: F401 (pki: fixture)
     pki,
     profile_2_station,
     renew_charging_station_certificate,
+    security_event,
     serials,
 )
-from tests.pki import TestCA
+from tests.pki import TestCA, key_pem, pem
 
 MANUFACTURER_ROOTS_FROM_BACKEND = "manufacturer_roots_from_backend = true"
+# The installation's choice (SecurityCtrlr.AdditionalRootCertificateCheck is ReadOnly).
+ADDITIONAL_ROOT_CERTIFICATE_CHECK = "additional_root_certificate_check = true"
 
 
 def manufacturer_root_of_the_installation(station, root: TestCA) -> str:
@@ -164,3 +167,58 @@ async def test_iso15118_roots_are_refused(station, csms, pki, certificate_type):
     await profile_2_station(station, csms, pki)
     assert await install(csms, certificate_type, TestCA("V2G Root CA")) == "Rejected"
     assert await installed_certificates(csms, [certificate_type]) == {"status": "NotFound"}
+
+
+# ---- AdditionalRootCertificateCheck (M05.FR.08-13) ----------------------------------------------
+
+
+async def checked_station(station, csms, pki) -> None:
+    """Profile 2, AdditionalRootCertificateCheck true, the CSMS root installed (the one the
+    backend's certificate is issued by); AdditionalRootCertificateCheck reads true."""
+    await profile_2_station(station, csms, pki, ocpp=ADDITIONAL_ROOT_CERTIFICATE_CHECK)
+    reply = await csms.call("GetVariables", {"getVariableData": [
+        {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "AdditionalRootCertificateCheck"}}]})
+    assert reply["getVariableResult"][0]["attributeValue"] == "true"
+    mark, calls = len(csms.events), csms.mark()
+    assert await install(csms, "CSMSRootCertificate", pki.ca) == "Accepted"
+    await csms.connected(after=mark)  # verified with it at once
+    await csms.wait_connector_status("Available", after=calls)
+
+
+async def test_TC_M_09_install_ca_certificate_additional_root_certificate_check_rejected(station, csms, pki):
+    """M05.FR.10: a CSMS root not signed by the one in use is Rejected; the installed one stays."""
+    await checked_station(station, csms, pki)
+    stranger = TestCA("Unrelated CSMS Root CA")
+    assert await install(csms, "CSMSRootCertificate", stranger) == "Rejected"
+    assert serials(await installed_certificates(csms, ["CSMSRootCertificate"])) == [pki.ca.cert.serial_number]
+
+
+async def test_TC_M_30_install_ca_certificate_additional_root_certificate_check_reconnect_success(station, csms, pki):
+    """M05.FR.09/11/12: the new root, signed by the old one, is Accepted and tried at once; the
+    backend's certificate verifies with it, so the old root is removed."""
+    await checked_station(station, csms, pki)
+    new = pki.ca.successor("Next CSMS Root CA")
+    server = new.server()
+    await csms.present_server_cert(pem(server.cert), key_pem(server.key).decode())  # from the next handshake on
+    mark, calls = len(csms.events), csms.mark()
+    assert await install(csms, "CSMSRootCertificate", new) == "Accepted"
+    await csms.connected(after=mark)
+    await csms.wait_connector_status("Available", after=calls)
+    await security_event(csms, "ReconfigurationOfSecurityParameters", after=calls)
+    reply = await installed_certificates(csms, ["CSMSRootCertificate"])
+    assert reply["certificateHashDataChain"] == [
+        {"certificateType": "CSMSRootCertificate", "certificateHashData": hash_data(new.cert, pki.ca.cert)}]
+
+
+async def test_TC_M_31_install_ca_certificate_additional_root_certificate_check_reconnect_fallback(station, csms, pki):
+    """M05.FR.13: the backend's certificate does not verify with the new root: the old one is
+    used (InvalidCsmsCertificate for the failed attempt), and the new one goes."""
+    await checked_station(station, csms, pki)
+    new = pki.ca.successor("Next CSMS Root CA")
+    mark, calls = len(csms.events), csms.mark()
+    assert await install(csms, "CSMSRootCertificate", new) == "Accepted"
+    await csms.wait_event("tls_error", after=mark, timeout=30)  # the new root does not verify it
+    await csms.connected(after=mark, timeout=30)  # the old one does
+    await security_event(csms, "InvalidCsmsCertificate", after=calls)
+    await csms.wait_connector_status("Available", after=calls)
+    assert serials(await installed_certificates(csms, ["CSMSRootCertificate"])) == [pki.ca.cert.serial_number]

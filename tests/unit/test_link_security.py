@@ -425,3 +425,62 @@ def test_a_2_0_1_password_may_be_longer_than_a_1_6_authorization_key(parts):
     assert "16 to 20 bytes" in security.set_authorization_key(forty.hex())  # 1.6 AuthorizationKey
     assert security.set_authorization_key(forty.hex(), PASSWORD_BYTES) is None  # 2.0.1 errata 2.1
     assert basic(security.options(URL)) == b"CP-1:" + forty
+
+
+# ---- AdditionalRootCertificateCheck (M05.FR.08-13) ----------------------------------------------
+
+
+def _replace_root(parts, security, old: TestCA, new: TestCA):
+    from agent.security.certificate_operations import InstallResult, install_root
+
+    security.options("wss://csms.example/ocpp/CP-1")
+    security.connected()  # a TLS link: certificate operations allowed
+    assert install_root(security, RootKind.CSMS, new.pem, NOW) is InstallResult.ACCEPTED
+    return parts.certificates.certificate_id(new.cert, RootKind.CSMS)
+
+
+def test_with_the_check_a_new_csms_root_must_be_signed_by_the_one_in_use(parts):
+    old = TestCA("Old CSMS Root")
+    parts.certificates.install_root(RootKind.CSMS, old.pem, NOW)
+    security = parts.security(security_profile=2, additional_root_certificate_check=True)
+    assert "not signed by the CSMS root in use" in security.new_root_refused(TestCA("Stranger").pem)  # M05.FR.10
+    new = old.successor("Next CSMS Root")
+    assert security.new_root_refused(new.pem) is None
+    _replace_root(parts, security, old, new)
+    assert security.trusted_roots() == [new.cert]  # the new one first, the old kept (M05.FR.11)
+    assert len(parts.certificates.roots(RootKind.CSMS)) == 2
+    assert "not confirmed" in security.new_root_refused(new.successor("Later CSMS Root").pem)
+    security.reconnect_if_due()
+    assert parts.reconnects == 1  # tried at once
+    security.options("wss://csms.example/ocpp/CP-1")
+    security.connected()
+    assert parts.certificates.roots(RootKind.CSMS) == [new.cert] and security.root_change is None  # M05.FR.12
+    # The old root's name for the new one survives the old one's deletion.
+    issuer_key_hash = parts.certificates.certificate_id(new.cert, RootKind.CSMS).issuer_key_hash
+    assert issuer_key_hash != parts.certificates.certificate_id(new.cert, RootKind.MANUFACTURER).issuer_key_hash
+
+
+def test_with_the_check_the_old_root_is_tried_when_the_new_one_does_not_verify_the_backend(parts):
+    old = TestCA("Old CSMS Root")
+    parts.certificates.install_root(RootKind.CSMS, old.pem, NOW)
+    security = parts.security(security_profile=2, additional_root_certificate_check=True)
+    new = old.successor("Next CSMS Root")
+    _replace_root(parts, security, old, new)
+    error = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    error.verify_message = "unable to get local issuer certificate"
+    security.failed(error)
+    assert security.trusted_roots() == [old.cert]  # M05.FR.13
+    assert parts.security(security_profile=2, additional_root_certificate_check=True).trusted_roots() == [old.cert]
+    security.options("wss://csms.example/ocpp/CP-1")
+    security.connected()
+    assert parts.certificates.roots(RootKind.CSMS) == [old.cert] and security.root_change is None
+
+
+def test_without_the_check_every_installed_root_is_trusted(parts):
+    old = TestCA("Old CSMS Root")
+    parts.certificates.install_root(RootKind.CSMS, old.pem, NOW)
+    security = parts.security(security_profile=2)
+    stranger = TestCA("Stranger")
+    assert security.new_root_refused(stranger.pem) is None
+    _replace_root(parts, security, old, stranger)
+    assert security.trusted_roots() == parts.certificates.roots(RootKind.CSMS) and security.root_change is None

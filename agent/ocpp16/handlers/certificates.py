@@ -64,6 +64,10 @@ class CertificateHandlers:
         result = install_root(self.security, ROOT_KINDS[certificate_type], certificate, self.clock.now())
         return call_result.InstallCertificate(status=INSTALL_STATUS[result])
 
+    @after(Action.install_certificate)
+    def after_install_certificate(self, certificate_type: str, certificate: str) -> None:
+        self.security.reconnect_if_due()  # AdditionalRootCertificateCheck: the new root is tried at once
+
     @on(Action.get_installed_certificate_ids)
     def on_get_installed_certificate_ids(self, certificate_type: str) -> Any:
         ids = self.security.certificates.ids(ROOT_KINDS[certificate_type])

@@ -16,7 +16,7 @@ import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
@@ -50,6 +50,10 @@ class CertificateHandlers:
         result = install_root(self.security, kind, certificate, self.clock.now())
         log.info("InstallCertificate %s: %s", certificate_type, result.value)
         return call_result.InstallCertificate(status=result.value)
+
+    @after(Action.install_certificate)
+    def after_install_certificate(self, **_: Any) -> None:
+        self.security.reconnect_if_due()  # AdditionalRootCertificateCheck: the new root is tried at once
 
     # M03 GetInstalledCertificateIds: the roots of the types asked for, every type when none is
     # named (M03.FR.01/03/04); NotFound when there is none (M03.FR.02).
