@@ -27,6 +27,7 @@ from tests.conformance201.conftest import Station201
 from tests.conformance201.security_steps import security_event
 from tests.file_servers import http_server  # noqa: F401 (fixture)
 from tests.firmware_signing import Signer, signer
+from tests.ocpp201.conftest import library_csms  # noqa: F401 (fixture)
 from tests.pki import TestCA
 
 NAME = "evse-agent-2.0.bin"
@@ -167,15 +168,20 @@ async def test_TC_L_06_secure_firmware_update_invalid_signature(station, csms, m
     assert not csms.calls_of("BootNotification", after=mark)
 
 
-async def test_TC_L_07_secure_firmware_update_download_failed(station, csms, manufacturer, http_server):
-    """L01.FR.30: every download attempt failed: DownloadFailed."""
-    await station.boot(firmware=manufacturer.firmware_lines())
-    mark = csms.mark()
-    reply = await csms.call("UpdateFirmware", update_firmware(
+async def test_TC_L_07_secure_firmware_update_download_failed(station, library_csms, http_server):
+    """L01.FR.30: every download attempt failed: DownloadFailed. Against the ocpp library's CSMS
+    (a second backend, tests/ocpp201/csms.py)."""
+    manufacturer = Manufacturer(station)
+    await station.start(csms_url=library_csms.url(), firmware=manufacturer.firmware_lines())
+    await library_csms.wait_call("StatusNotification", timeout=30)
+    mark = library_csms.mark()
+    reply = await library_csms.request("UpdateFirmware", update_firmware(
         7, http_server.url("/files/missing.bin"), manufacturer.signer, manufacturer.signer.sign(FIRMWARE)))
     assert reply["status"] == "Accepted"
-    await firmware_status(csms, "DownloadFailed", after=mark)
-    assert statuses(csms, mark) == [("Downloading", 7), ("DownloadFailed", 7)]
+    await library_csms.wait_call("FirmwareStatusNotification", lambda p: p["status"] == "DownloadFailed", after=mark,
+                                 timeout=20)
+    sent = [(p["status"], p.get("requestId")) for p in library_csms.calls_of("FirmwareStatusNotification", after=mark)]
+    assert sent == [("Downloading", 7), ("DownloadFailed", 7)]
 
 
 async def test_TC_L_08_secure_firmware_update_install_verification_failed_or_installation_failed(
