@@ -375,7 +375,8 @@ class LinkSecurity:
 
     def set_network_profile(self, profile: NetworkProfile) -> str | None:
         """Store ``profile`` in its slot (used after a reboot, when NetworkConfigurationPriority
-        names it first); None when accepted, else why not."""
+        names it first); None when accepted, else why not. Raises StorageError when the store
+        cannot take it."""
         current = self.trying
         if profile.slot == CONFIG_SLOT:
             return f"slot {CONFIG_SLOT} is the configuration file's"
@@ -383,10 +384,7 @@ class LinkSecurity:
             return f"slot {profile.slot} is the one in use"
         if (why := self._profile_refused(current, profile.security_profile)) is not None:
             return why
-        try:
-            self.network_profiles.put(profile)
-        except OSError as exc:
-            return f"cannot store it: {exc.strerror}"
+        self.network_profiles.put(profile)  # StorageError when it cannot be stored
         log.info("link: network profile slot %d stored: %s, security profile %d", profile.slot,
                  profile.url, profile.security_profile)
         return None

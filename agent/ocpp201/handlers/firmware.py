@@ -10,7 +10,8 @@ requestId (L01.FR.10/20), are sent by the report queue (``Ocpp201Adapter.send_re
   and be valid now, else InvalidCertificate and the security event
   InvalidFirmwareSigningCertificate (L01.FR.02).
 - No signing certificate or no signature: Rejected unless unsigned firmware is allowed (a
-  station that does secure updates takes no other, TC_L_18).
+  station that does secure updates takes no other, TC_L_18); an allowed unsigned one (L02) is
+  installed as soon as it can be (its installDateTime is not kept).
 - L01.FR.24: a new request cancels an update still to be downloaded or installed:
   AcceptedCanceled. L01.FR.27: one that is installing cannot be cancelled: Rejected.
 - The signature is checked after the download (InvalidSignature, L01.FR.03).

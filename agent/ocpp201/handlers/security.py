@@ -9,7 +9,8 @@ SetNetworkProfile is block B's message (B09); here it does what A05 needs: a pro
 not in use, refused when it would lower the security profile (B09.FR.04) or when the station
 lacks what the new profile needs (A05.FR.02 a CSMS root, A05.FR.03 a charging station
 certificate). The profiles and their use at start are agent/security/network_profiles.py and
-agent/security/link_security.py.
+agent/security/link_security.py; the profile's messageTimeout is stored, not used (the
+station's response timeout is ``[ocpp] response_timeout_s``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ocpp.routing import after, on
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
-from agent.backend.services import NetworkProfile, accept_signed_certificate
+from agent.backend.services import NetworkProfile, StorageError, accept_signed_certificate
 from agent.ocpp201.connection import LinkDown
 
 if TYPE_CHECKING:
@@ -116,7 +117,11 @@ class SecurityHandlers:
         if why is None:
             profile = NetworkProfile(configuration_slot, connection_data["ocpp_csms_url"],
                                      connection_data["security_profile"], connection_data["message_timeout"])
-            why = self.security.set_network_profile(profile)
+            try:
+                why = self.security.set_network_profile(profile)
+            except StorageError as exc:
+                log.error("SetNetworkProfile slot %d: %s", configuration_slot, exc)
+                return call_result.SetNetworkProfile(status="Failed")
         if why is not None:
             log.warning("SetNetworkProfile slot %d rejected: %s", configuration_slot, why)
             return call_result.SetNetworkProfile(status="Rejected", status_info={"reason_code": "InvalidProfile",
