@@ -173,13 +173,14 @@ async def test_TC_A_15_update_charging_station_certificate_by_request_of_csms_si
         station, csms, pki):
     """The CSMS answers SignCertificate Rejected: the station does not ask again."""
     csms.answers["SignCertificate"] = {"status": "Rejected"}
-    await profile_3_station(station, csms, pki, ocpp="")
+    await profile_3_station(station, csms, pki)
     await set_variable(csms, "SecurityCtrlr", "CertSigningWaitMinimum", "1")
+    await set_variable(csms, "OCPPCommCtrlr", "HeartbeatInterval", "2")  # a Heartbeat: 2 s from now
     mark = csms.mark()
     await sign_charging_station_certificate(csms)
-    await asyncio.to_thread(_wait_for_log, station, "SignCertificate: Rejected")
-    await csms.barrier()
+    await csms.wait_call("Heartbeat", after=mark, timeout=10)  # past the 1 s a repeat would come after
     assert len(csms.calls_of("SignCertificate", after=mark)) == 1
+    assert csms.events_of("connected")[-1]["tls"]["client_cert_authorized"]
 
 
 async def test_TC_A_23_update_charging_station_certificate_by_request_of_csms_certificate_signed_request_timeout(
