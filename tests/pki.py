@@ -68,6 +68,26 @@ class TestCA:
     def pem(self) -> str:
         return pem(self.cert)
 
+    def successor(self, name: str) -> TestCA:
+        """A new CA with its own key whose certificate this one signed: the next CSMS root under
+        AdditionalRootCertificateCheck (OCPP 2.0.1 M05.FR.09)."""
+        new = TestCA(name)
+        new.cert = (
+            x509.CertificateBuilder()
+            .subject_name(new.cert.subject)
+            .issuer_name(self.cert.subject)
+            .public_key(new.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(new.cert.not_valid_before_utc)
+            .not_valid_after(new.cert.not_valid_after_utc)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(new.key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        return new
+
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.pem)

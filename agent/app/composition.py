@@ -151,6 +151,8 @@ def build_maintenance(config: AgentConfig, store: Store, station: Station, setti
         rollback_reason=release.take_rollback if release else lambda: None,
         allow_unsigned=firmware.allow_unsigned,
         trust_anchors=lambda: security.certificates.roots(RootKind.MANUFACTURER),
+        hold_sessions=station.hold_new_sessions,  # OCPP 2.0.1 L01.FR.07
+        allow_new_sessions=lambda: settings["allow_new_sessions_pending_firmware_update"],
         download_limits=DownloadLimits(
             max_bytes=int(firmware.max_download_mb * MIB),
             keep_free_bytes=int(firmware.keep_free_mb * MIB),
@@ -333,6 +335,8 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     from agent.security.setup import build_security, record_startup
 
     security, events = build_security(config, store, clock)  # security profiles, certificates, events
+    # OCPP 2.0.1 B10.FR.01: the network profile NetworkConfigurationPriority names first, from this start on.
+    security.use_network_priority(settings["network_configuration_priority"])
     # The security log (GetLog SecurityLog) keeps every security event from the first one on.
     install_security_log(Path(config.storage.data_dir), security.secrets)
     # A backend time the clock refuses (agent/station/clock.py: outside 2024-2100, or a jump not confirmed).

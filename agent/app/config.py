@@ -60,6 +60,10 @@ class OcppSection:
     # InstallCertificate, DeleteCertificate, CertificateSigned and a new AuthorizationKey over a
     # link without TLS (ws://): refused unless true (agent/link_security.py).
     allow_unencrypted_certificate_operations: bool = False
+    # AdditionalRootCertificateCheck (Security Whitepaper / OCPP 2.0.1 M05.FR.08-13): one CSMS
+    # root at a time, replaced only by a root it signed, the old one kept as a fallback until
+    # a connection verified with the new one succeeds (agent/security/link_security.py).
+    additional_root_certificate_check: bool = False
     # Initial values of OCPP configuration keys; the backend may change them later
     # (ChangeConfiguration), and those changes persist in the data directory.
     keys: dict[str, Any] = field(default_factory=dict)

@@ -23,21 +23,30 @@ from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus,
 from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, Signed, SignedReport, UnsignedRefused
 from agent.maintenance.transfer import UnsupportedLocation, redact_url
 from agent.persistence.store import StorageError
+from agent.security.certificate_operations import (
+    DeleteResult,
+    InstallResult,
+    accept_signed_certificate,
+    delete_root,
+    install_root,
+)
 from agent.security.certificates import CertificateError, CertificateId, NotManaged, RootKind, StoreFull
 from agent.security.events import SecurityEvent
 from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
+from agent.security.link_security import PASSWORD_BYTES
+from agent.security.network_profiles import NetworkProfile, NetworkProfiles
 from agent.security.secret_files import learn_secret
 from agent.station.authorization import ListEntry, UpdateStatus
 from agent.ui.notes import DriverMessage as UserMessage
 from agent.ui.notes import MessageBoard, Priority
 
 __all__ = [
-    "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
-    "DiagnosticsRequest", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
-    "Limits", "ListEntry", "LogReport", "MessageBoard", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
+    "PASSWORD_BYTES", "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
+    "DeleteResult", "DiagnosticsRequest", "InstallResult", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
+    "Limits", "ListEntry", "LogReport", "MessageBoard", "NetworkProfile", "NetworkProfiles", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
     "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
     "SignedReport", "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus",
-    "UserMessage", "amount", "check_signing_certificate", "learn_secret", "parse_offset", "redact_url",
+    "UserMessage", "accept_signed_certificate", "amount", "check_signing_certificate", "delete_root", "install_root", "learn_secret", "parse_offset", "redact_url",
 ]
 
 
@@ -117,7 +126,7 @@ class FirmwarePort(Protocol):
     def pending(self) -> bool: ...
 
     def update(self, location: str, retrieve_at: dt.datetime, retries: int | None, retry_interval_s: float | None,
-               signed: Signed | None = None) -> bool: ...
+               signed: Signed | None = None, request_id: int | None = None) -> bool: ...
 
 
 class DiagnosticsPort(Protocol):
@@ -165,13 +174,27 @@ class LinkSecurityPort(Protocol):
     @property
     def profile(self) -> int: ...
 
+    @property
+    def additional_root_certificate_check(self) -> bool: ...
+
+    @property
+    def network_slot(self) -> int:
+        """The network connection profile slot in use (agent/security/network_profiles.py)."""
+        ...
+
+    network_profiles: NetworkProfiles
+
+    def set_network_profile(self, profile: NetworkProfile) -> str | None: ...
+
     def certificate_operations_refused(self) -> str | None: ...
+
+    def new_root_refused(self, pem: str) -> str | None: ...
 
     def root_installed(self, installed: CertificateId) -> None: ...
 
     def raise_profile(self, new: int) -> str | None: ...
 
-    def set_authorization_key(self, text: str) -> str | None: ...
+    def set_authorization_key(self, text: str, allowed: range = ...) -> str | None: ...
 
     def use_client_certificate(self, installed: Any) -> None: ...
 

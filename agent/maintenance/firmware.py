@@ -28,6 +28,18 @@ through. An unsigned update is installed only when the operator set ``[firmware]
 allow_unsigned``; otherwise it is refused when asked for (``UnsignedRefused``) and, if one is
 found stored, reported InstallationFailed without a download.
 
+OCPP 2.0.1 (L01, L02) names every update by the requestId of its UpdateFirmwareRequest, signed
+or not: ``update(..., request_id=)`` gives an unsigned one its id, and an update with an id is
+reported with it (``SignedReport``), DownloadScheduled included (L01.FR.13, L02.FR.07).
+
+While the installation waits for the running transactions to end (L01.FR.06), the EVSEs not in
+use are held Unavailable, and one that becomes free too, until the firmware is installed
+(L01.FR.07, L02.FR.04), unless AllowNewSessionsPendingFirmwareUpdate (the setting
+``allow_new_sessions_pending_firmware_update``) says new sessions may start meanwhile. The hold
+is the station's (``hold_sessions``), not stored: a failed installation lifts it, the restart
+after a good one starts without it. The download does not wait for transactions, only the
+installation does (``DOWNLOAD_WAITS_FOR_TRANSACTIONS``, ``INSTALL_WAITS_FOR_TRANSACTIONS``).
+
 A download is bounded (agent/maintenance/transfer.py ``DownloadLimits``: size, free space left, overall
 deadline); one past a bound fails the attempt and leaves no file behind.
 
@@ -64,6 +76,9 @@ DEFAULT_ATTEMPTS = 3  # when the request does not say (§6.55 retries)
 DEFAULT_RETRY_INTERVAL_S = 60.0  # when the request does not say (§6.55 retryInterval)
 IDLE_POLL_S = 1.0
 SCHEDULED_AFTER_S = 0.5  # a wait shorter than this (clocks a moment apart) is not reported as scheduled
+# What waits for running transactions to end (L01.FR.06): the installation, not the download.
+DOWNLOAD_WAITS_FOR_TRANSACTIONS = False
+INSTALL_WAITS_FOR_TRANSACTIONS = True
 
 
 class FirmwareStatus(enum.Enum):
@@ -113,7 +128,8 @@ class Signed:
 
 @dataclass(frozen=True)
 class SignedReport:
-    """A status of a signed update, for SignedFirmwareStatusNotification."""
+    """A status of an update with a request id: a signed one (1.6 SignedFirmwareStatusNotification)
+    or any OCPP 2.0.1 update (FirmwareStatusNotification with its requestId)."""
 
     status: FirmwareStatus
     request_id: int
@@ -128,6 +144,11 @@ class PendingUpdate:
     stage: Stage
     file: str | None = None
     signed: Signed | None = None
+    unsigned_request_id: int | None = None  # an OCPP 2.0.1 update without a signature (L02)
+
+    @property
+    def request_id(self) -> int | None:
+        return self.signed.request_id if self.signed is not None else self.unsigned_request_id
 
 
 def transactions_running(station) -> bool:
@@ -153,6 +174,8 @@ class FirmwareUpdater:
         allow_unsigned: bool = False,
         trust_anchors: Callable[[], list] = lambda: [],
         download_limits: DownloadLimits = DownloadLimits(),
+        hold_sessions: Callable[[bool], None] = lambda hold: None,
+        allow_new_sessions: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._directory = directory
@@ -168,6 +191,9 @@ class FirmwareUpdater:
         self.allow_unsigned = allow_unsigned
         self._trust_anchors = trust_anchors  # () -> the manufacturer root certificates
         self._download_limits = download_limits
+        self._hold_sessions = hold_sessions  # L01.FR.07: True holds the free EVSEs Unavailable
+        self._allow_new_sessions = allow_new_sessions  # AllowNewSessionsPendingFirmwareUpdate
+        self._holding = False
         self._task: asyncio.Task | None = None
         self.status = FirmwareStatus.IDLE
         self.request_id: int | None = None  # of the signed update the status belongs to
@@ -194,16 +220,19 @@ class FirmwareUpdater:
         retries: int | None,
         retry_interval_s: float | None,
         signed: Signed | None = None,
+        request_id: int | None = None,
     ) -> bool:
         """§5.19 UpdateFirmware (or SignedUpdateFirmware with ``signed``): store the update and
         start on it, replacing one not yet installing. True when it replaced one still to
-        download or install (the whitepaper's AcceptedCanceled). Raises UnsignedRefused for
-        an unsigned one unless allowed."""
+        download or install (the whitepaper's AcceptedCanceled, L01.FR.24). Raises
+        UnsignedRefused for an unsigned one unless allowed. ``request_id``: an unsigned OCPP
+        2.0.1 update's (a signed one carries its own)."""
         if signed is None and not self.allow_unsigned:
             raise UnsignedRefused("unsigned firmware updates are off ([firmware] allow_unsigned = false)")
         self.check(location)
         if self._task is not None:
             self._task.cancel()
+        self._hold(False)
         replaced = self._load()
         if replaced is not None and replaced.file:
             Path(replaced.file).unlink(missing_ok=True)
@@ -214,6 +243,7 @@ class FirmwareUpdater:
             retry_interval_s=max(0.0, retry_interval_s if retry_interval_s is not None else DEFAULT_RETRY_INTERVAL_S),
             stage=Stage.SCHEDULED,
             signed=signed,
+            unsigned_request_id=request_id if signed is None else None,
         )
         self._save(update)
         log.info("firmware: %supdate from %s at %s accepted", "signed " if signed else "", redact_url(location), update.retrieve_at.isoformat())
@@ -279,6 +309,7 @@ class FirmwareUpdater:
         except Exception:
             log.exception("firmware: update failed")
             self._clear()
+            self._hold(False)
             self._set(FirmwareStatus.IDLE, update)
 
     async def _signature_verified(self, update: PendingUpdate) -> bool:
@@ -318,7 +349,7 @@ class FirmwareUpdater:
         delay = (update.retrieve_at - self._now()).total_seconds()
         if delay > 0:
             log.info("firmware: download in %.0f s", delay)
-            if update.signed is not None and delay >= SCHEDULED_AFTER_S:
+            if update.request_id is not None and delay >= SCHEDULED_AFTER_S:  # L01.FR.13, L02.FR.07
                 self._set(FirmwareStatus.DOWNLOAD_SCHEDULED, update)
             await asyncio.sleep(delay)
         dest = self._directory / _file_name(update.location)
@@ -347,8 +378,13 @@ class FirmwareUpdater:
         return update
 
     async def _install(self, update: PendingUpdate) -> None:
-        if self._busy():
-            log.info("firmware: waiting for the running transactions to end before installing")
+        if INSTALL_WAITS_FOR_TRANSACTIONS and self._busy():
+            # L01.FR.06: after the running transactions; L01.FR.07: no new ones meanwhile, unless allowed.
+            new_sessions = self._allow_new_sessions()
+            log.info("firmware: waiting for the running transactions to end before installing (new sessions %s)",
+                     "allowed" if new_sessions else "held off")
+            if not new_sessions:
+                self._hold(True)
             while self._busy():
                 await asyncio.sleep(self._idle_poll_s)
         self._save(replace(update, stage=Stage.INSTALLING))
@@ -357,6 +393,7 @@ class FirmwareUpdater:
         Path(update.file).unlink(missing_ok=True)
         if not installed:
             self._clear()
+            self._hold(False)  # the station goes on with the firmware it has
             self._set(FirmwareStatus.INSTALLATION_FAILED, update, final=True)
             return
         # §5.19: Installed is reported after the restart that runs the new firmware.
@@ -390,8 +427,13 @@ class FirmwareUpdater:
 
     def _set(self, status: FirmwareStatus, update: PendingUpdate, *, final: bool = False) -> None:
         self.status = FirmwareStatus.IDLE if final else status
-        self.request_id = update.signed.request_id if update.signed is not None else None
+        self.request_id = update.request_id
         self._report(_report_of(update, status))
+
+    def _hold(self, hold: bool) -> None:
+        if hold != self._holding:
+            self._holding = hold
+            self._hold_sessions(hold)
 
     def _security_event(self, event: SecurityEvent, tech_info: str) -> None:
         if self._security_events is not None:
@@ -409,6 +451,7 @@ class FirmwareUpdater:
             retry_interval_s=row["retry_interval_s"],
             stage=Stage(row["state"]),
             file=row["file"],
+            unsigned_request_id=row["request_id"],
             signed=None if signed is None else Signed(
                 request_id=signed["request_id"],
                 signing_certificate=signed["signing_certificate"],
@@ -420,8 +463,8 @@ class FirmwareUpdater:
     def _save(self, update: PendingUpdate) -> None:
         with self._store.atomic():
             self._store.execute(
-                "INSERT OR REPLACE INTO firmware_update(id, location, retrieve_at, attempts_left, retry_interval_s, state, file)"
-                " VALUES (1, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO firmware_update(id, location, retrieve_at, attempts_left, retry_interval_s, state, file,"
+                " request_id) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     update.location,
                     update.retrieve_at.isoformat(),
@@ -429,6 +472,7 @@ class FirmwareUpdater:
                     update.retry_interval_s,
                     update.stage.value,
                     update.file,
+                    update.unsigned_request_id,
                 ),
             )
             self._store.execute("DELETE FROM signed_firmware_update")
@@ -455,8 +499,8 @@ class FirmwareUpdater:
 
 
 def _report_of(update: PendingUpdate, status: FirmwareStatus) -> FirmwareStatus | SignedReport:
-    """What the protocol adapter gets: the bare status, or with the signed update's request id."""
-    return status if update.signed is None else SignedReport(status, update.signed.request_id)
+    """What the protocol adapter gets: the bare status, or with the update's request id."""
+    return status if update.request_id is None else SignedReport(status, update.request_id)
 
 
 def _aware(when: dt.datetime) -> dt.datetime:

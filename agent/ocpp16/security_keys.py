@@ -3,7 +3,7 @@
 SecurityProfile (RW, may only be raised), AuthorizationKey (W: GetConfiguration lists it
 without a value), CpoName (RW, the O of the charge point certificate's CSR),
 CertificateStoreMaxLength (R), CertificateSignedMaxChainSize (R) and
-AdditionalRootCertificateCheck (R, false: no extra root-certificate check is supported).
+AdditionalRootCertificateCheck (R, the installation's ``ocpp.additional_root_certificate_check``).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class SecurityKeys:
         if name == "AuthorizationKey":
             return {"key": name, "readonly": False}  # write-only: never its value
         values = {
-            "AdditionalRootCertificateCheck": (True, "false"),
+            "AdditionalRootCertificateCheck": (True, "true" if self._security.additional_root_certificate_check else "false"),
             "CertificateSignedMaxChainSize": (True, str(CERTIFICATE_SIGNED_MAX_CHAIN_SIZE)),
             "CertificateStoreMaxLength": (True, str(self._security.certificates.max_certificates)),
             "CpoName": (False, self.cpo_name),

@@ -32,6 +32,7 @@ from agent.core.status_hold import StatusHold
 from agent.ocpp201.connection import ChargePoint201, LinkDown
 from agent.ocpp201.device_model import Component, DeviceModel, Variable
 from agent.ocpp201.handlers import build_handlers
+from agent.ocpp201.handlers.security import CertificateSigning
 from agent.ocpp201.live import LiveValues
 from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, id_token_info, meter_value
 from agent.ocpp201.outbox import Outbox201
@@ -79,6 +80,7 @@ class Ocpp201Adapter:
         self.live = LiveValues(station, services, description)
         self.device_model: DeviceModel = build_device_model(
             description, services.settings, StoreKeyValue(services.store), live=self.live.get, writer=self.live.write,
+            slot_configured=services.security.network_profiles.configured,  # B10.FR.02
         )
         self._response_timeout_s = response_timeout_s
         self._cp: ChargePoint201 | None = None
@@ -91,6 +93,7 @@ class Ocpp201Adapter:
         self.status_hold = StatusHold(lambda: services.settings["minimum_status_duration_s"])
         self.registration: str | None = None
         self.outbox = Outbox201(self)
+        self.certificate_signing = CertificateSigning(self)  # A02, across connections
         self.handlers = build_handlers(self)
         self.data_transfer = dict(services.data_transfer)
 

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from agent.backend.ports import StationPort
-from agent.backend.services import AdapterServices, RootKind
+from agent.backend.services import PASSWORD_BYTES, AdapterServices, RootKind
 from agent.core.identity import ConnectorRef
 from agent.core.session import ConnectorStatus, Fault
 from agent.ocpp201.device_model import Component, ValueRejected, Variable
@@ -110,12 +110,14 @@ class LiveValues:
         if part in ("TokenReader", "Display", "Controller"):
             return {"Available": True, "Problem": False}.get(name)
         if part == "OCPPCommCtrlr" and name == "ActiveNetworkProfile":
-            return 1
+            return self.services.security.network_slot
         if part == "ClockCtrlr" and name == "DateTime":
             return self.services.clock.iso()
         if part == "SecurityCtrlr":
             if name == "SecurityProfile":
                 return self.services.security.profile
+            if name == "AdditionalRootCertificateCheck":
+                return self.services.security.additional_root_certificate_check
             if name == "CertificateEntries":
                 certificates = self.services.security.certificates
                 return sum(len(certificates.ids(kind)) for kind in RootKind)
@@ -133,8 +135,9 @@ class LiveValues:
             # A01: the password of security profiles 1 and 2, write-only; refused over a link
             # without TLS unless the operator allows it (agent/security/link_security.py).
             # Its bytes are what HTTP Basic sends (1.6's AuthorizationKey is the same bytes, in hex).
-            why = self.services.security.certificate_operations_refused() or self.services.security.set_authorization_key(
-                str(value).encode().hex())
+            security = self.services.security
+            why = security.certificate_operations_refused() or security.set_authorization_key(
+                str(value).encode().hex(), PASSWORD_BYTES)
             if why is not None:
                 raise ValueRejected(why)
             return

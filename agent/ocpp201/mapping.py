@@ -69,6 +69,14 @@ UPLOAD_LOG_STATUS = {
     DiagnosticsStatus.UPLOAD_FAILED: "UploadFailure",
 }
 
+# Part 2 Appendix 1 "Security Events": the neutral events (agent/security/events.py, named as in
+# the OCPP 1.6 Security Whitepaper) whose 2.0.1 name differs; the others keep theirs.
+SECURITY_EVENT_TYPE = {
+    "FailedToAuthenticateAtCentralSystem": "FailedToAuthenticateAtCsms",
+    "InvalidCentralSystemCertificate": "InvalidCsmsCertificate",
+    "InvalidChargePointCertificate": "InvalidChargingStationCertificate",
+}
+
 _STATUS = {s.value: s for s in AuthorizationStatus}
 
 

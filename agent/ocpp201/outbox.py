@@ -24,7 +24,7 @@ from ocpp.v201 import call
 
 from agent.backend.outbox import ENDED, STARTED, UPDATED, LinkLost, OutboxMessage, Refused
 from agent.ocpp201.connection import LinkDown
-from agent.ocpp201.mapping import ENDED_TRIGGER, STOPPED_REASON, energy_reading, meter_value
+from agent.ocpp201.mapping import ENDED_TRIGGER, SECURITY_EVENT_TYPE, STOPPED_REASON, energy_reading, meter_value
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -43,7 +43,8 @@ class Outbox201:
     def render(self, message: OutboxMessage) -> Any | None:
         body = message.body
         if message.kind == "security_event":
-            return call.SecurityEventNotification(type=body["type"], timestamp=body["timestamp"], tech_info=body["tech_info"])
+            kind = SECURITY_EVENT_TYPE.get(body["type"], body["type"])  # A04: the 2.0.1 name of the event
+            return call.SecurityEventNotification(type=kind, timestamp=body["timestamp"], tech_info=body["tech_info"])
         if message.kind not in EVENT_TYPE:
             log.error("outbox: %s is no message OCPP 2.0.1 has", message.kind)
             return None

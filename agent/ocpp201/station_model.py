@@ -364,7 +364,8 @@ class _Builder:
                  max_limit=64, check=_printable, required=True, spec="§2.2.3")
         self.var(co, "SecurityProfile", DataType.INTEGER, Live(), min_limit=0, max_limit=3, required=True,
                  spec="§2.2.5")
-        self.var(co, "AdditionalRootCertificateCheck", DataType.BOOLEAN, Constant(False), spec="§2.2.6")
+        # The installation's (ocpp.additional_root_certificate_check, agent/security/link_security.py).
+        self.var(co, "AdditionalRootCertificateCheck", DataType.BOOLEAN, Live(), spec="§2.2.6")
         self.var(co, "MaxCertificateChainSize", DataType.INTEGER, Constant(caps.max_certificate_chain_size),
                  max_limit=10000, spec="§2.2.7")
         self.var(co, "CertSigningWaitMinimum", DataType.INTEGER, self.setting("cert_signing_wait_minimum_s"),

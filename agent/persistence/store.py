@@ -151,6 +151,8 @@ MIGRATIONS: list[Migration] = [Migration(script) for script in MIGRATION_SCRIPTS
     # 9: transactions as version-neutral events (agent/persistence/transaction_events.py):
     # station-generated ids, event numbers, the outbox converted
     Migration("", older_code_can_use=False, convert=transaction_events.migrate),
+    # 10: OCPP 2.0.1 L02: the requestId of an unsigned update (agent/maintenance/firmware.py)
+    Migration("ALTER TABLE firmware_update ADD COLUMN request_id INTEGER"),
 ]
 
 

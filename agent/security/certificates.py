@@ -15,6 +15,8 @@ ones (GetInstalledCertificateIds tells the truth) and can never be deleted by th
 roots of a hierarchy the backend may not manage that it installed earlier are ignored. Layout::
 
     <directory>/csms-root/<sha256>.pem          installed Central System root certificates
+    <directory>/csms-root/<sha256>.issuer       the root that signed one, when not itself (its name:
+                                                CertificateHashData names the issuer's key)
     <directory>/manufacturer-root/<sha256>.pem  installed manufacturer root certificates
     <directory>/charge-point/                   key pairs (0600) and signed chains, 0700
 """
@@ -125,12 +127,14 @@ class CertificateStore:
             raise CertificateError("not a CA certificate (basicConstraints cA is not set)")
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise CertificateError(f"not valid now (valid {cert.not_valid_before_utc} to {cert.not_valid_after_utc})")
-        self._issuer(cert, kind)  # raises when it is neither self-signed nor issued by an installed root
+        issuer = self._issuer(cert, kind)  # raises when it is neither self-signed nor issued by an installed root
         path = self.directory / kind.value / f"{_fingerprint(cert)}.pem"
         if not path.exists():
             if self.count() >= self.max_certificates:
                 raise StoreFull(f"the certificate store is full ({self.max_certificates} certificates)")
             path.parent.mkdir(parents=True, exist_ok=True)
+            if issuer != cert:  # kept to name it by, should the issuer be deleted (AdditionalRootCertificateCheck)
+                path.with_suffix(".issuer").write_bytes(issuer.public_bytes(serialization.Encoding.PEM))
             path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         log.info("certificate store: installed %s root %s", kind.value, cert.subject.rfc4514_string())
         return self.certificate_id(cert, kind)
@@ -150,6 +154,7 @@ class CertificateStore:
         for path, installed in self._installed(kind):
             if installed == cert:
                 path.unlink()
+                path.with_suffix(".issuer").unlink(missing_ok=True)
         log.info("certificate store: deleted %s root %s", kind.value, cert.subject.rfc4514_string())
         return kind
 
@@ -199,10 +204,16 @@ class CertificateStore:
         raise CertificateError("neither self-signed nor issued by an installed root certificate")
 
     def _issuer_or_self(self, cert: x509.Certificate, kind: RootKind) -> x509.Certificate:
-        # An installed certificate whose issuer was deleted since keeps a name all the same.
+        # An installed certificate whose issuer was deleted since keeps its name: the issuer kept
+        # beside it, else (installed by an older release) itself.
         try:
             return self._issuer(cert, kind)
         except CertificateError:
+            pass
+        kept = self.directory / kind.value / f"{_fingerprint(cert)}.issuer"
+        try:
+            return x509.load_pem_x509_certificate(kept.read_bytes())
+        except (OSError, ValueError):
             return cert
 
     # ---- the charge point's own certificate ------------------------------------------

@@ -20,6 +20,14 @@ ones stay stored until then, and are used again if the new ones fail
 The password never appears in a URL or a log line: it goes in an ``Authorization`` header
 (websockets logs URIs), and ``secrets()`` feeds the log filter of agent/security/secret_files.py.
 
+With AdditionalRootCertificateCheck (``ocpp.additional_root_certificate_check``, Security
+Whitepaper / OCPP 2.0.1 M05.FR.08-13) the backend's certificate is verified against one CSMS
+root: the one installed (``ocpp.ca_bundle`` only until one is), replaced only by a root it
+signed (``new_root_refused``). The old one stays as a fallback: the next connections verify with
+the new root; if the backend's certificate does not verify with it, with the old one (M05.FR.13).
+The first TLS connection that succeeds decides: with the new root, the old is deleted
+(M05.FR.12); with the old, the new is.
+
 Certificate operations (InstallCertificate, DeleteCertificate, CertificateSigned, a new
 AuthorizationKey) change whom the charge point trusts or how it proves who it is; over a link
 without TLS anyone on the way could send them, so they are refused there
@@ -43,12 +51,14 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from agent.security.certificates import CertificateId, CertificateStore, ClientCertificate, NotManaged, RootKind, load_certificates
 from agent.app.config import AgentConfig, ConfigError
-from agent.backend.link import ConnectOptions, ConnectOptionsError
+from agent.backend.link import ConnectOptions, ConnectOptionsError, endpoint_url
+from agent.security.network_profiles import CONFIG_SLOT, NetworkProfile, NetworkProfiles
 from agent.security.secret_files import write_secret
 from agent.security.events import SecurityEvent, SecurityEvents
 from agent.persistence.store import Store
@@ -59,6 +69,9 @@ FALLBACK_AFTER_FAILURES = 3
 # Whitepaper, AuthorizationKey: 16 to 20 bytes, in hexadecimal (up to 40 hex digits); the
 # password on the wire is those bytes, not their hexadecimal digits.
 AUTHORIZATION_KEY_BYTES = range(16, 21)
+# OCPP 2.0.1 SecurityCtrlr.BasicAuthPassword (errata 2.1): at least 16 characters, maxLimit 40 to
+# 64 (agent/ocpp201/station_model.py declares 64). The same file keeps it, as hexadecimal.
+PASSWORD_BYTES = range(16, 65)
 STATE_KEY = "link_security"
 
 # TLS alerts by which a backend refuses the charge point's certificate.
@@ -87,17 +100,48 @@ class Credentials:
     client_cert: str | None = None
     client_key: str | None = None
     new_key: bool = False  # the AuthorizationKey to use is the new one, not yet confirmed
+    # OCPP 2.0.1 network connection profile (agent/security/network_profiles.py): its slot and
+    # ocppCsmsUrl; slot 1 and no URL: the configuration file's csms_url.
+    url: str | None = None
+    slot: int = CONFIG_SLOT
 
 
-def authorization_key_bytes(text: str) -> bytes:
-    """The password an AuthorizationKey stands for (ValueError saying why it is not one)."""
+@dataclass(frozen=True)
+class RootChange:
+    """AdditionalRootCertificateCheck: the CSMS root installed, the one(s) it replaces, and whether
+    the old one is being tried after the new one failed to verify the backend (M05.FR.13)."""
+
+    new: CertificateId
+    old: tuple[CertificateId, ...]
+    fallback: bool = False
+
+
+def _root_change(data: dict | None) -> RootChange | None:
+    if not data:
+        return None
+    return RootChange(CertificateId(**data["new"]), tuple(CertificateId(**i) for i in data["old"]), data["fallback"])
+
+
+def _state(creds: Credentials) -> dict:
+    """Credentials as stored: the network profile fields only when they are not the file's, so
+    state stored by a release that had none still matches."""
+    data = asdict(creds)
+    if creds.url is None and creds.slot == CONFIG_SLOT:
+        del data["url"], data["slot"]
+    return data
+
+
+def authorization_key_bytes(text: str, allowed: range = AUTHORIZATION_KEY_BYTES) -> bytes:
+    """The password an AuthorizationKey stands for (ValueError saying why it is not one);
+    ``allowed``: its length in bytes (the 1.6 AuthorizationKey's by default)."""
     text = text.strip()
     try:
         raw = bytes.fromhex(text)
     except ValueError:
         raise ValueError("an AuthorizationKey is hexadecimal digits") from None
-    if len(raw) not in AUTHORIZATION_KEY_BYTES:
-        raise ValueError(f"an AuthorizationKey is 16 to 20 bytes (32 to 40 hex digits), not {len(raw)}")
+    if len(raw) not in allowed:
+        first, last = allowed.start, allowed.stop - 1
+        raise ValueError(f"an AuthorizationKey is {first} to {last} bytes ({2 * first} to {2 * last} hex digits), not {len(raw)}")
     return raw
 
 
@@ -143,9 +187,12 @@ class LinkSecurity:
         # Whether the connection in use (or being opened) has TLS: certificate operations need it.
         self.encrypted = False
         self._opening_encrypted = False
+        self.network_profiles = NetworkProfiles(store)
         state = json.loads(store.settings().get(STATE_KEY, "null"))
         self.provisional_roots = [CertificateId(**i) for i in (state or {}).get("provisional_roots", [])]
-        if state is None or state.get("config") != asdict(self._from_config):
+        # AdditionalRootCertificateCheck: a CSMS root replaced and not yet confirmed by a connection.
+        self.root_change: RootChange | None = _root_change((state or {}).get("root_change"))
+        if state is None or state.get("config") != _state(self._from_config):
             # First start, or the operator edited the file, which is how a profile is lowered.
             self.active, self.pending = self._from_config, None
             _remove(self.new_key_file)
@@ -166,8 +213,20 @@ class LinkSecurity:
     def profile(self) -> int:
         return self.trying.profile
 
+    @property
+    def additional_root_certificate_check(self) -> bool:
+        """AdditionalRootCertificateCheck (the installation's, ``ocpp.additional_root_certificate_check``)."""
+        return self._ocpp.additional_root_certificate_check
+
+    @property
+    def network_slot(self) -> int:
+        """The network connection profile slot in use (OCPPCommCtrlr.ActiveNetworkProfile)."""
+        return self.trying.slot
+
     def options(self, url: str) -> ConnectOptions:
         creds = self.trying
+        if creds.url:
+            url = endpoint_url(creds.url, self.charge_point_id)
         url = url_for_profile(url, creds.profile)
         headers = {}
         if creds.profile in (1, 2):
@@ -182,6 +241,8 @@ class LinkSecurity:
         self._failures = 0
         self._reported.clear()
         self.encrypted = self._opening_encrypted
+        if self.encrypted and self.root_change is not None:
+            self._root_change_decided()
         if self.encrypted and self.provisional_roots:
             # The TLS connection they were installed for has succeeded: they stay.
             log.info("link: %d provisional CentralSystemRootCertificate(s) kept: a TLS connection succeeded", len(self.provisional_roots))
@@ -201,6 +262,12 @@ class LinkSecurity:
     def failed(self, error: BaseException) -> None:
         self.encrypted = False
         event = _classify(error)
+        change = self.root_change
+        if change is not None and not change.fallback and event is SecurityEvent.INVALID_CENTRAL_SYSTEM_CERTIFICATE:
+            # M05.FR.13: the backend's certificate does not verify with the new root: the old one next.
+            log.warning("link: the backend's certificate does not verify with the new CSMS root; trying the old one")
+            self.root_change = replace(change, fallback=True)
+            self._save()
         if event is not None and event not in self._reported:
             self._reported.add(event)
             self.events.record(event, _reason(error))
@@ -241,9 +308,37 @@ class LinkSecurity:
             return None
         return "the link has no TLS (ocpp.allow_unencrypted_certificate_operations is false)"
 
+    def new_root_refused(self, pem: str) -> str | None:
+        """M05.FR.09/10: why a new CSMS root may not be installed (AdditionalRootCertificateCheck:
+        it must be signed by the root in use, or be it), or None."""
+        if not self._ocpp.additional_root_certificate_check:
+            return None
+        try:
+            new = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            return None  # the certificate store says what is wrong with it
+        if self.root_change is not None:
+            return "a CSMS root replaced earlier is not confirmed by a connection yet"
+        for root in self.trusted_roots():
+            if new == root:
+                return None
+            try:
+                new.verify_directly_issued_by(root)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return None
+        return "AdditionalRootCertificateCheck: the new CSMS root is not signed by the CSMS root in use"
+
     def root_installed(self, installed: CertificateId) -> None:
         """A CentralSystemRootCertificate was installed: provisional when it came over a link
-        without TLS, until a TLS connection succeeds."""
+        without TLS, until a TLS connection succeeds. With AdditionalRootCertificateCheck it
+        replaces the root in use, which stays as a fallback until a connection decides (M05.FR.11)."""
+        if self._ocpp.additional_root_certificate_check:
+            old = [i for i in self.certificates.ids(RootKind.CSMS) if i != installed]
+            self.root_change = RootChange(installed, tuple(old))
+            self._reconnect_due = True  # verified with the new root at once
+            self._save()
+            log.info("link: new CSMS root installed; the old one is kept as a fallback until a connection decides")
         if not self.encrypted and installed not in self.provisional_roots:
             log.warning("link: the CentralSystemRootCertificate came over a link without TLS: provisional until a TLS connection succeeds")
             self.provisional_roots.append(installed)
@@ -254,7 +349,15 @@ class LinkSecurity:
         current = self.trying
         if new == current.profile:
             return None
+        if (why := self._profile_refused(current, new)) is not None:
+            return why
+        self._propose(replace(current, profile=new))
+        return None
+
+    def _profile_refused(self, current: Credentials, new: int) -> str | None:
+        """Why ``new`` cannot replace ``current``'s security profile, or None."""
         if new < current.profile:
+            # Security Whitepaper A00.FR.005, OCPP 2.0.1 B09.FR.04.
             return f"the security profile is {current.profile}; it may only be raised (A00.FR.005)"
         if new not in (1, 2, 3):
             return f"{new} is not a security profile"
@@ -262,17 +365,52 @@ class LinkSecurity:
             return "profile 1 is unencrypted and ocpp.allow_unencrypted is false"
         if new in (1, 2) and not self._has_key(current.new_key):
             return "no AuthorizationKey is set"
-        if new >= 2 and not self.trusted_roots():
+        if new >= 2 and not self.trusted_roots():  # OCPP 2.0.1 A05.FR.02
             return "no CentralSystemRootCertificate is installed (and no ocpp.ca_bundle)"
-        if new == 3 and not current.client_cert:
+        if new == 3 and not current.client_cert:  # OCPP 2.0.1 A05.FR.03
             return "no charge point certificate is installed"
-        self._propose(replace(current, profile=new))
         return None
 
-    def set_authorization_key(self, text: str) -> str | None:
-        """None when accepted, else why not."""
+    # ---- network connection profiles (OCPP 2.0.1 B09, A05) ----------------------------------
+
+    def set_network_profile(self, profile: NetworkProfile) -> str | None:
+        """Store ``profile`` in its slot (used after a reboot, when NetworkConfigurationPriority
+        names it first); None when accepted, else why not. Raises StorageError when the store
+        cannot take it."""
+        current = self.trying
+        if profile.slot == CONFIG_SLOT:
+            return f"slot {CONFIG_SLOT} is the configuration file's"
+        if profile.slot == current.slot:
+            return f"slot {profile.slot} is the one in use"
+        if (why := self._profile_refused(current, profile.security_profile)) is not None:
+            return why
+        self.network_profiles.put(profile)  # StorageError when it cannot be stored
+        log.info("link: network profile slot %d stored: %s, security profile %d", profile.slot,
+                 profile.url, profile.security_profile)
+        return None
+
+    def use_network_priority(self, priority: list[int]) -> None:
+        """At start: connect with the first slot of ``priority`` that holds a profile (B10.FR.01:
+        a new priority takes effect after a reboot), tried like any new security setting."""
+        current = self.trying
+        for slot in priority:
+            if slot == current.slot:
+                return
+            profile = self.network_profiles.get(slot)
+            if profile is None:
+                continue
+            if (why := self._profile_refused(current, profile.security_profile)) is not None:
+                log.error("link: network profile slot %d not used: %s", slot, why)
+                continue
+            self._propose(replace(current, profile=profile.security_profile, url=profile.url, slot=slot))
+            self._reconnect_due = False  # not connected yet: the first connection uses it
+            return
+
+    def set_authorization_key(self, text: str, allowed: range = AUTHORIZATION_KEY_BYTES) -> str | None:
+        """A new password, in hexadecimal; None when accepted, else why not. ``allowed``: its
+        length in bytes (1.6 AuthorizationKey: 16-20; 2.0.1 BasicAuthPassword: PASSWORD_BYTES)."""
         try:
-            authorization_key_bytes(text)
+            authorization_key_bytes(text, allowed)
         except ValueError as exc:
             return str(exc)
         current = self.trying
@@ -311,7 +449,18 @@ class LinkSecurity:
                 roots += load_certificates(self._ocpp.ca_bundle)
             except (OSError, ValueError) as exc:
                 log.error("ocpp.ca_bundle %s: %s", self._ocpp.ca_bundle, exc)
-        return roots + self.certificates.roots(RootKind.CSMS)
+        installed = self.certificates.roots(RootKind.CSMS)
+        if not self._ocpp.additional_root_certificate_check:
+            return roots + installed
+        if not installed:
+            return roots  # the installation's, until the backend installed its one root
+        change = self.root_change
+        if change is None:
+            return installed
+        if change.fallback and not change.old:
+            return roots  # the new root replaced the installation's
+        wanted = set(change.old) if change.fallback else {change.new}
+        return [c for c in installed if self.certificates.certificate_id(c, RootKind.CSMS) in wanted]
 
     # ---- secrets ----------------------------------------------------------------------
 
@@ -335,12 +484,30 @@ class LinkSecurity:
 
     def _save(self) -> None:
         state = {
-            "config": asdict(self._from_config),
-            "active": asdict(self.active),
-            "pending": asdict(self.pending) if self.pending else None,
+            "config": _state(self._from_config),
+            "active": _state(self.active),
+            "pending": _state(self.pending) if self.pending else None,
             "provisional_roots": [asdict(i) for i in self.provisional_roots],
         }
+        if self.root_change is not None:
+            state["root_change"] = {"new": asdict(self.root_change.new), "old": [asdict(i) for i in self.root_change.old],
+                                    "fallback": self.root_change.fallback}
         self._store.put_setting(STATE_KEY, json.dumps(state))
+
+    def _root_change_decided(self) -> None:
+        """A TLS connection succeeded during a CSMS root change: M05.FR.12, or the new root failed."""
+        change = self.root_change
+        assert change is not None
+        drop, kept = (change.new, "the old CSMS root (the new one did not verify the backend)") if change.fallback \
+            else (change.old, "the new CSMS root")
+        for cert_id in (drop,) if isinstance(drop, CertificateId) else drop:
+            try:
+                self.certificates.delete(cert_id)
+            except (OSError, NotManaged) as exc:
+                log.error("link: cannot remove a replaced CSMS root: %s", exc)
+        self.root_change = None
+        self._save()
+        self.events.record(SecurityEvent.RECONFIGURATION_OF_SECURITY_PARAMETERS, f"{kept} in use (AdditionalRootCertificateCheck)")
 
     def _remove_provisional_roots(self, why: str) -> int:
         """Delete the provisional Central System roots; how many were still installed."""
@@ -369,7 +536,7 @@ class LinkSecurity:
         # The new key file is gone once it replaced the old one (a restart in between).
         path = self.new_key_file if new and self.new_key_file.exists() else self.key_file
         try:
-            return authorization_key_bytes(path.read_text())
+            return authorization_key_bytes(path.read_text(), PASSWORD_BYTES)
         except OSError as exc:
             raise ConnectOptionsError(f"no AuthorizationKey: {path}: {exc.strerror}") from None
         except ValueError as exc:
@@ -386,6 +553,9 @@ class LinkSecurity:
             if not roots:
                 raise ConnectOptionsError("no CA certificate to verify the backend against")
             context = ssl.create_default_context(cadata="".join(_pem(c) for c in roots))
+        if self._ocpp.additional_root_certificate_check:
+            # The CSMS root in use may be one the previous root signed (M05.FR.09): an anchor itself.
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.set_ciphers(TLS12_CIPHERS)
         if creds.profile == 3:
@@ -399,7 +569,7 @@ class LinkSecurity:
         for path in (self.key_file, self.new_key_file):
             try:
                 text = path.read_text().strip()
-                raw = authorization_key_bytes(text)
+                raw = authorization_key_bytes(text, PASSWORD_BYTES)
             except (OSError, ValueError):
                 continue
             found += [text, text.lower(), text.upper()]
@@ -442,6 +612,8 @@ def _reason(error: BaseException) -> str:
 
 
 def _change(previous: Credentials, now: Credentials) -> str:
+    if previous.slot != now.slot:
+        return f"network profile slot {previous.slot} -> {now.slot} in use (security profile {now.profile})"
     if previous.profile != now.profile:
         return f"security profile {previous.profile} -> {now.profile} in use"
     if previous.client_cert != now.client_cert:

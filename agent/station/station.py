@@ -519,6 +519,17 @@ class Station(DevicePolling, MeterSampling):
         self._station_status_changed()
         return AvailabilityResult.SCHEDULED if scheduled else AvailabilityResult.ACCEPTED
 
+    def hold_new_sessions(self, hold: bool) -> None:
+        """OCPP 2.0.1 L01.FR.07 / L02.FR.04: while a firmware update waits for the running
+        transactions to end, every EVSE not in use is Unavailable, and one in use becomes so when
+        its transaction ends; lifted, each is again what ChangeAvailability made it. Not stored:
+        a restart starts without it (agent/maintenance/firmware.py)."""
+        stored = self.store.settings()
+        for conn in self.connectors.values():
+            operative = stored.get(f"availability.{conn.id}") != "inoperative"
+            self.dispatch(conn, AvailabilityChanged(operative and not hold))
+        self._station_status_changed()
+
     async def stop_all(self, reason: StopReason, timeout_s: float = 10.0) -> None:
         """End every running transaction (Reset) and wait until each stop is stored."""
         running = [c for c in self.connectors.values() if c.session.transaction is not None]

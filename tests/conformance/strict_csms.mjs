@@ -342,8 +342,22 @@ class Session {
 
     // {cert, key}: the certificate the TLS side presents from the next handshake on.
     op_server_cert({ cert, key }) {
+        this.tlsOptions = { ...this.tlsOptions, cert, key };
         for (const { server } of this.endpoints) {
-            server.setSecureContext?.({ ...this.tlsOptions, cert, key });
+            server.setSecureContext?.(this.tlsOptions);
+        }
+    }
+
+    // {min, max}: the TLS versions the TLS side speaks from the next handshake on ("TLSv1" to
+    // "TLSv1.3"); below 1.2 only with OpenSSL's security level 0, where such suites still exist.
+    op_tls_versions({ min, max }) {
+        const { ciphers, ...options } = this.tlsOptions;
+        this.tlsOptions = { ...options, minVersion: min, maxVersion: max };
+        if (min === "TLSv1" || min === "TLSv1.1") {
+            this.tlsOptions.ciphers = "DEFAULT@SECLEVEL=0";
+        }
+        for (const { server } of this.endpoints) {
+            server.setSecureContext?.(this.tlsOptions);
         }
     }
 

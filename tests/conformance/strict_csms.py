@@ -436,6 +436,10 @@ class StrictCsms:
     async def present_server_cert(self, cert: str, key: str) -> None:
         await self._command("server_cert", cert=cert, key=key)
 
+    async def tls_versions(self, minimum: str, maximum: str) -> None:
+        """The TLS versions the TLS endpoints speak from the next handshake on ("TLSv1" .. "TLSv1.3")."""
+        await self._command("tls_versions", min=minimum, max=maximum)
+
 
 def _hex(passwords: list[bytes] | None) -> list[str] | None:
     return None if passwords is None else [p.hex() for p in passwords]

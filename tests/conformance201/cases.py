@@ -598,7 +598,26 @@ def smart_charging() -> bool:
     return _values("SmartChargingCtrlr", "Available") == [True]
 
 
+def keeps_no_iso15118_roots() -> bool:
+    """No ISO 15118 stack, and the certificate handler keeps only the CSMS and manufacturer roots:
+    V2GRootCertificate and MORootCertificate are neither installed nor reported."""
+    from agent.ocpp201.handlers.certificates import ROOT_KINDS
+
+    return no_iso15118() and set(ROOT_KINDS) == {"CSMSRootCertificate", "ManufacturerRootCertificate"}
+
+
+def installs_after_the_transactions_downloads_during_them() -> bool:
+    """The firmware updater downloads while transactions run and installs once they ended
+    (L01.FR.06): agent/maintenance/firmware.py says so and acts on it."""
+    from agent.maintenance import firmware
+
+    return firmware.INSTALL_WAITS_FOR_TRANSACTIONS and not firmware.DOWNLOAD_WAITS_FOR_TRANSACTIONS
+
+
+_FIRMWARE_WAITS = ("the station downloads a firmware update while transactions run and installs it once they "
+                   "ended (L01.FR.06); ")
 _ISO15118 = "no ISO 15118 stack: the station charges by IEC 61851-1 PWM only (Connector.ChargeProtocol CPPWM), "
+_V2G_ROOTS = _ISO15118 + "so it has no use for ISO 15118 trust anchors: V2G and MO roots are Rejected and never listed"
 
 # case id -> (reason, the fact as a check that must hold)
 NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
@@ -619,7 +638,17 @@ NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
     **{f"TC_K_{n}_CS": (_ISO15118 + "so there is no high-level communication (SASchedules, renegotiation) with the EV",
                         no_iso15118)
        for n in (53, 54, 56, 57, 58)},
+    "TC_L_12_CS": (_FIRMWARE_WAITS + "it does not put off the download: TC_L_14 applies instead",
+                   installs_after_the_transactions_downloads_during_them),
+    "TC_L_13_CS": (_FIRMWARE_WAITS + "it does not put off the download: TC_L_15 applies instead",
+                   installs_after_the_transactions_downloads_during_them),
+    "TC_L_16_CS": (_FIRMWARE_WAITS + "it cannot install with a transaction ongoing: TC_L_14 and TC_L_15 apply instead",
+                   installs_after_the_transactions_downloads_during_them),
+    "TC_M_03_CS": (_V2G_ROOTS + " (InstallCertificate V2GRootCertificate)", keeps_no_iso15118_roots),
+    "TC_M_04_CS": (_V2G_ROOTS + " (InstallCertificate MORootCertificate)", keeps_no_iso15118_roots),
+    "TC_M_14_CS": (_V2G_ROOTS + " (GetInstalledCertificateIds V2GRootCertificate)", keeps_no_iso15118_roots),
     "TC_M_15_CS": (_ISO15118 + "so it holds no V2G certificate chain to report", no_iso15118),
+    "TC_M_16_CS": (_V2G_ROOTS + " (GetInstalledCertificateIds MORootCertificate)", keeps_no_iso15118_roots),
     "TC_M_24_CS": (_ISO15118 + "so it has no V2G certificate whose OCSP status to ask for (GetCertificateStatus)",
                    no_iso15118),
     "TC_M_25_CS": (_ISO15118 + "so it has no V2G certificate whose OCSP status to ask for (GetCertificateStatus)",

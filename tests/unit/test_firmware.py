@@ -38,7 +38,8 @@ def installer(tmp_path: Path, exit_status: int) -> str:
 class Harness:
     """A FirmwareUpdater on a real store, with the reports and restarts it made."""
 
-    def __init__(self, tmp_path: Path, installer_command: str, busy: bool = False, allow_unsigned: bool = True) -> None:
+    def __init__(self, tmp_path: Path, installer_command: str, busy: bool = False, allow_unsigned: bool = True,
+                 allow_new_sessions: bool = False) -> None:
         self.tmp_path = tmp_path
         self.store = Store(tmp_path / "agent.db")
         self.reports: list[FirmwareStatus] = []
@@ -47,6 +48,7 @@ class Harness:
         self.restarts = 0
         self.busy = busy
         self.busy_asked = 0
+        self.holds: list[bool] = []  # what hold_sessions was told (L01.FR.07)
         self.updater = FirmwareUpdater(
             self.store,
             directory=tmp_path / "firmware",
@@ -57,6 +59,8 @@ class Harness:
             now=now,
             idle_poll_s=0.01,
             allow_unsigned=allow_unsigned,  # these updates carry no signature ([firmware] allow_unsigned)
+            hold_sessions=self.holds.append,
+            allow_new_sessions=lambda: allow_new_sessions,
         )
         self.task = asyncio.create_task(self.updater.run())
 
@@ -330,7 +334,8 @@ async def test_an_installation_cut_off_by_a_restart_is_reported_failed(tmp_path)
     h = Harness(tmp_path, "true")
     with h.store.atomic():
         h.store.execute(
-            "INSERT INTO firmware_update VALUES (1, 'http://x/fw.bin', ?, 1, 0, 'installing', NULL)", (now().isoformat(),)
+            "INSERT INTO firmware_update(id, location, retrieve_at, attempts_left, retry_interval_s, state, file)"
+            " VALUES (1, 'http://x/fw.bin', ?, 1, 0, 'installing', NULL)", (now().isoformat(),)
         )
     await h.close()
     again = Harness(tmp_path, "true")
@@ -349,9 +354,70 @@ async def test_a_new_update_is_refused_while_installing_and_bad_locations_before
         assert h.stored() is None
         with h.store.atomic():
             h.store.execute(
-                "INSERT INTO firmware_update VALUES (1, 'http://x/fw.bin', ?, 1, 0, 'installing', NULL)", (now().isoformat(),)
+                "INSERT INTO firmware_update(id, location, retrieve_at, attempts_left, retry_interval_s, state, file)"
+                " VALUES (1, 'http://x/fw.bin', ?, 1, 0, 'installing', NULL)", (now().isoformat(),)
             )
         with pytest.raises(FirmwareBusy):
             h.updater.check("http://127.0.0.1:%d/fw.bin" % closed_port())
+    finally:
+        await h.close()
+
+
+# ---- OCPP 2.0.1: request ids and new sessions while an installation waits --------------------
+
+
+async def test_an_unsigned_2_0_1_update_reports_its_request_id_from_download_scheduled_on(tmp_path, http_server):
+    """L02.FR.06/07: every status with the requestId, DownloadScheduled too; kept across a restart."""
+    from agent.maintenance.firmware import SignedReport
+
+    http_server.files["fw.bin"] = FIRMWARE
+    h = Harness(tmp_path, installer(tmp_path, 0))
+    try:
+        h.updater.update(http_server.url("/files/fw.bin"), now() + dt.timedelta(hours=1), 1, 0, request_id=42)
+        await h.until(lambda: h.reports)
+        assert h.reports == [SignedReport(FirmwareStatus.DOWNLOAD_SCHEDULED, 42)]
+        assert h.stored()["request_id"] == 42 and h.updater.request_id == 42
+    finally:
+        await h.close()
+    store = Store(tmp_path / "agent.db")
+    with store.atomic():
+        store.execute("UPDATE firmware_update SET retrieve_at = ?", ((now() - dt.timedelta(seconds=1)).isoformat(),))
+    store.close()
+    again = Harness(tmp_path, installer(tmp_path, 0))
+    try:
+        await again.until(lambda: again.restarts == 1)
+        assert again.reports == [SignedReport(s, 42) for s in (FirmwareStatus.DOWNLOADING, FirmwareStatus.DOWNLOADED,
+                                                               FirmwareStatus.INSTALLING)]
+    finally:
+        await again.close()
+
+
+async def test_new_sessions_are_held_off_while_the_installation_waits_and_let_go_when_it_fails(tmp_path, http_server):
+    """L01.FR.06/07: the free EVSEs are held Unavailable while a transaction runs; a failed
+    installation lets them go (the station goes on with the firmware it has)."""
+    http_server.files["fw.bin"] = FIRMWARE
+    h = Harness(tmp_path, installer(tmp_path, 1), busy=True)
+    try:
+        h.updater.update(http_server.url("/files/fw.bin"), now(), 1, 0)
+        await h.until(lambda: h.holds == [True])
+        assert FirmwareStatus.INSTALLING not in h.reports
+        h.busy = False
+        await h.until(lambda: FirmwareStatus.INSTALLATION_FAILED in h.reports)
+        assert h.holds == [True, False]
+    finally:
+        await h.close()
+
+
+async def test_new_sessions_go_on_while_the_installation_waits_when_allowed(tmp_path, http_server):
+    """AllowNewSessionsPendingFirmwareUpdate true: no hold, the installation still waits."""
+    http_server.files["fw.bin"] = FIRMWARE
+    h = Harness(tmp_path, installer(tmp_path, 0), busy=True, allow_new_sessions=True)
+    try:
+        h.updater.update(http_server.url("/files/fw.bin"), now(), 1, 0)
+        await h.until(lambda: FirmwareStatus.DOWNLOADED in h.reports and h.busy_asked > 2)
+        assert h.holds == [] and FirmwareStatus.INSTALLING not in h.reports
+        h.busy = False
+        await h.until(lambda: h.restarts == 1)
+        assert h.holds == []
     finally:
         await h.close()

@@ -354,3 +354,133 @@ def test_tls_1_2_offers_only_the_whitepaper_cipher_suites(parts, tmp_path):
     context = parts.security(security_profile=2, ca_bundle=str(ca)).options(URL).ssl
     tls12 = {c["name"] for c in context.get_ciphers() if c["protocol"] == "TLSv1.2"}
     assert tls12 == {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "AES128-GCM-SHA256", "AES256-GCM-SHA384"}
+
+
+# ---- OCPP 2.0.1 network connection profiles (B09, A05) -------------------------------------
+
+
+def test_a_network_profile_is_refused_where_it_would_lower_security_or_lacks_what_it_needs(parts):
+    from agent.security.network_profiles import NetworkProfile
+
+    security = parts.security(security_profile=1)
+    url = "wss://csms.example:443/ocpp"
+    assert "configuration file" in security.set_network_profile(NetworkProfile(1, url, 2))
+    assert "CentralSystemRootCertificate" in security.set_network_profile(NetworkProfile(2, url, 2))  # A05.FR.02
+    parts.certificates.install_root(RootKind.CSMS, TestCA().pem, NOW)
+    assert "charge point certificate" in security.set_network_profile(NetworkProfile(2, url, 3))  # A05.FR.03
+    assert security.set_network_profile(NetworkProfile(2, url, 2)) is None
+    assert security.network_profiles.get(2) == NetworkProfile(2, url, 2)
+    assert security.network_profiles.configured(2) and not security.network_profiles.configured(3)
+    assert parts.reconnects == 0 and security.network_slot == 1  # used after a reboot (B10.FR.01)
+
+
+def test_the_first_slot_of_the_priority_is_tried_at_start_and_kept_once_it_connects(parts):
+    from agent.security.network_profiles import NetworkProfile
+
+    parts.certificates.install_root(RootKind.CSMS, TestCA().pem, NOW)
+    assert parts.security(security_profile=1).set_network_profile(NetworkProfile(2, "wss://new.example/ocpp", 2)) is None
+    security = parts.security(security_profile=1)
+    security.use_network_priority([2, 1])
+    assert security.network_slot == 2 and security.active.slot == 1
+    assert security.options(URL).url == "wss://new.example/ocpp/CP-1"  # the identity appended
+    security.reconnect_if_due()
+    assert parts.reconnects == 0  # not connected yet: the first connection uses it
+    security.connected()
+    assert (security.active.slot, security.active.profile) == (2, 2)
+    assert "network profile slot 1 -> 2" in parts.events_info()[-1]
+    restarted = parts.security(security_profile=1)  # kept across a restart, config unchanged
+    restarted.use_network_priority([2, 1])
+    assert (restarted.network_slot, restarted.pending) == (2, None)
+
+
+def test_a_profile_that_does_not_connect_falls_back_to_the_one_before(parts):
+    from agent.security.network_profiles import NetworkProfile
+
+    parts.certificates.install_root(RootKind.CSMS, TestCA().pem, NOW)
+    security = parts.security(security_profile=1)
+    security.set_network_profile(NetworkProfile(2, "wss://new.example/ocpp", 2))
+    security.use_network_priority([2, 1])
+    for _ in range(FALLBACK_AFTER_FAILURES):
+        security.failed(ConnectionRefusedError())
+    assert security.network_slot == 1 and security.options(URL).url == URL
+
+
+def test_state_stored_before_network_profiles_existed_still_matches_the_config(parts):
+    from agent.security.link_security import STATE_KEY
+
+    security = parts.security(security_profile=1)
+    parts.certificates.install_root(RootKind.CSMS, TestCA().pem, NOW)
+    security.raise_profile(2)
+    security.connected()
+    state = json.loads(parts.store.settings()[STATE_KEY])
+    assert "url" not in state["config"] and "slot" not in state["active"]  # as an older release wrote it
+    assert parts.security(security_profile=1).profile == 2
+
+
+def test_a_2_0_1_password_may_be_longer_than_a_1_6_authorization_key(parts):
+    from agent.security.link_security import PASSWORD_BYTES
+
+    security = parts.security(security_profile=1)
+    forty = b"a BasicAuthPassword of forty characters!"
+    assert "16 to 20 bytes" in security.set_authorization_key(forty.hex())  # 1.6 AuthorizationKey
+    assert security.set_authorization_key(forty.hex(), PASSWORD_BYTES) is None  # 2.0.1 errata 2.1
+    assert basic(security.options(URL)) == b"CP-1:" + forty
+
+
+# ---- AdditionalRootCertificateCheck (M05.FR.08-13) ----------------------------------------------
+
+
+def _replace_root(parts, security, old: TestCA, new: TestCA):
+    from agent.security.certificate_operations import InstallResult, install_root
+
+    security.options("wss://csms.example/ocpp/CP-1")
+    security.connected()  # a TLS link: certificate operations allowed
+    assert install_root(security, RootKind.CSMS, new.pem, NOW) is InstallResult.ACCEPTED
+    return parts.certificates.certificate_id(new.cert, RootKind.CSMS)
+
+
+def test_with_the_check_a_new_csms_root_must_be_signed_by_the_one_in_use(parts):
+    old = TestCA("Old CSMS Root")
+    parts.certificates.install_root(RootKind.CSMS, old.pem, NOW)
+    security = parts.security(security_profile=2, additional_root_certificate_check=True)
+    assert "not signed by the CSMS root in use" in security.new_root_refused(TestCA("Stranger").pem)  # M05.FR.10
+    new = old.successor("Next CSMS Root")
+    assert security.new_root_refused(new.pem) is None
+    _replace_root(parts, security, old, new)
+    assert security.trusted_roots() == [new.cert]  # the new one first, the old kept (M05.FR.11)
+    assert len(parts.certificates.roots(RootKind.CSMS)) == 2
+    assert "not confirmed" in security.new_root_refused(new.successor("Later CSMS Root").pem)
+    security.reconnect_if_due()
+    assert parts.reconnects == 1  # tried at once
+    security.options("wss://csms.example/ocpp/CP-1")
+    security.connected()
+    assert parts.certificates.roots(RootKind.CSMS) == [new.cert] and security.root_change is None  # M05.FR.12
+    # The old root's name for the new one survives the old one's deletion.
+    issuer_key_hash = parts.certificates.certificate_id(new.cert, RootKind.CSMS).issuer_key_hash
+    assert issuer_key_hash != parts.certificates.certificate_id(new.cert, RootKind.MANUFACTURER).issuer_key_hash
+
+
+def test_with_the_check_the_old_root_is_tried_when_the_new_one_does_not_verify_the_backend(parts):
+    old = TestCA("Old CSMS Root")
+    parts.certificates.install_root(RootKind.CSMS, old.pem, NOW)
+    security = parts.security(security_profile=2, additional_root_certificate_check=True)
+    new = old.successor("Next CSMS Root")
+    _replace_root(parts, security, old, new)
+    error = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    error.verify_message = "unable to get local issuer certificate"
+    security.failed(error)
+    assert security.trusted_roots() == [old.cert]  # M05.FR.13
+    assert parts.security(security_profile=2, additional_root_certificate_check=True).trusted_roots() == [old.cert]
+    security.options("wss://csms.example/ocpp/CP-1")
+    security.connected()
+    assert parts.certificates.roots(RootKind.CSMS) == [old.cert] and security.root_change is None
+
+
+def test_without_the_check_every_installed_root_is_trusted(parts):
+    old = TestCA("Old CSMS Root")
+    parts.certificates.install_root(RootKind.CSMS, old.pem, NOW)
+    security = parts.security(security_profile=2)
+    stranger = TestCA("Stranger")
+    assert security.new_root_refused(stranger.pem) is None
+    _replace_root(parts, security, old, stranger)
+    assert security.trusted_roots() == parts.certificates.roots(RootKind.CSMS) and security.root_change is None

@@ -2,9 +2,8 @@
 GetInstalledCertificateIds, DeleteCertificate (§3.1 / §6: root certificates), CertificateSigned
 and the SignCertificate the station sends for it (§3.2: the charge point certificate).
 
-Certificate operations need a link with TLS unless the operator allows otherwise
-(``LinkSecurity.certificate_operations_refused``); manufacturer roots are the installation's
-and the backend may not change them unless the local configuration says so (``NotManaged``).
+The rules (TLS needed, manufacturer roots the installation's, ...) are the version-neutral ones
+of agent/security/certificate_operations.py.
 New security settings (a raised SecurityProfile, a new AuthorizationKey or charge point
 certificate) are put to use by a reconnect from ``@after``, once the answer is on its way.
 """
@@ -27,7 +26,14 @@ from ocpp.v16.enums import (
     GetInstalledCertificateStatus,
 )
 
-from agent.backend.services import CertificateError, CertificateId, NotManaged, RootKind, SecurityEvent, StoreFull
+from agent.backend.services import (
+    CertificateId,
+    InstallResult,
+    RootKind,
+    accept_signed_certificate,
+    delete_root,
+    install_root,
+)
 
 if TYPE_CHECKING:
     from agent.ocpp16.adapter import Ocpp16Adapter
@@ -37,6 +43,11 @@ log = logging.getLogger(__name__)
 ROOT_KINDS = {
     CertificateUse.central_system_root_certificate: RootKind.CSMS,
     CertificateUse.manufacturer_root_certificate: RootKind.MANUFACTURER,
+}
+INSTALL_STATUS = {
+    InstallResult.ACCEPTED: CertificateStatus.accepted,
+    InstallResult.REJECTED: CertificateStatus.rejected,
+    InstallResult.FAILED: CertificateStatus.failed,
 }
 
 
@@ -50,29 +61,12 @@ class CertificateHandlers:
     # InstallCertificate.req: a root certificate of one of the two hierarchies (§2.6.2).
     @on(Action.install_certificate)
     def on_install_certificate(self, certificate_type: str, certificate: str) -> Any:
-        security = self.security
-        kind = ROOT_KINDS[certificate_type]
-        if (why := security.certificate_operations_refused()) is not None:
-            log.warning("InstallCertificate %s refused: %s", certificate_type, why)
-            return call_result.InstallCertificate(status=CertificateStatus.rejected)
-        known = security.certificates.ids(kind)
-        try:
-            installed = security.certificates.install_root(kind, certificate, self.clock.now())
-        except NotManaged as exc:
-            log.warning("InstallCertificate %s refused: %s (see [firmware] manufacturer_roots)", certificate_type, exc)
-            return call_result.InstallCertificate(status=CertificateStatus.rejected)
-        except StoreFull as exc:
-            log.warning("InstallCertificate %s: %s", certificate_type, exc)
-            return call_result.InstallCertificate(status=CertificateStatus.rejected)
-        except CertificateError as exc:
-            log.warning("InstallCertificate %s rejected: %s", certificate_type, exc)
-            return call_result.InstallCertificate(status=CertificateStatus.rejected)
-        except OSError as exc:
-            log.error("InstallCertificate %s: cannot store it: %s", certificate_type, exc)
-            return call_result.InstallCertificate(status=CertificateStatus.failed)
-        if kind is RootKind.CSMS and installed not in known:
-            security.root_installed(installed)
-        return call_result.InstallCertificate(status=CertificateStatus.accepted)
+        result = install_root(self.security, ROOT_KINDS[certificate_type], certificate, self.clock.now())
+        return call_result.InstallCertificate(status=INSTALL_STATUS[result])
+
+    @after(Action.install_certificate)
+    def after_install_certificate(self, certificate_type: str, certificate: str) -> None:
+        self.security.reconnect_if_due()  # AdditionalRootCertificateCheck: the new root is tried at once
 
     @on(Action.get_installed_certificate_ids)
     def on_get_installed_certificate_ids(self, certificate_type: str) -> Any:
@@ -85,43 +79,16 @@ class CertificateHandlers:
 
     @on(Action.delete_certificate)
     def on_delete_certificate(self, certificate_hash_data: dict[str, Any]) -> Any:
-        security = self.security
-        if (why := security.certificate_operations_refused()) is not None:
-            log.warning("DeleteCertificate refused: %s", why)
-            return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
-        wanted = CertificateId(**certificate_hash_data)
-        found = security.certificates.find(wanted)
-        if found is None:
-            return call_result.DeleteCertificate(status=DeleteCertificateStatus.not_found)
-        kind, cert = found
-        if kind is RootKind.CSMS and security.profile >= 2 and [c for c in security.trusted_roots() if c != cert] == []:
-            # The agent's own rule: the link would have nothing left to verify the backend with.
-            log.warning("DeleteCertificate: refused, it is the only root the backend's certificate is verified against")
-            return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
-        try:
-            security.certificates.delete(wanted)
-        except NotManaged as exc:
-            log.warning("DeleteCertificate refused: %s (see [firmware] manufacturer_roots)", exc)
-            return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
-        except OSError as exc:
-            log.error("DeleteCertificate: %s", exc)
-            return call_result.DeleteCertificate(status=DeleteCertificateStatus.failed)
-        return call_result.DeleteCertificate(status=DeleteCertificateStatus.accepted)
+        result = delete_root(self.security, CertificateId(**certificate_hash_data))
+        return call_result.DeleteCertificate(status=DeleteCertificateStatus(result.value))
 
     # CertificateSigned.req: the chain for the key of our last SignCertificate.req (§3.2).
     @on(Action.certificate_signed)
     def on_certificate_signed(self, certificate_chain: str) -> Any:
-        security = self.security
-        if (why := security.certificate_operations_refused()) is not None:
-            log.warning("CertificateSigned refused: %s", why)
-            return call_result.CertificateSigned(status=CertificateSignedStatus.rejected)
-        try:
-            installed = security.certificates.accept_signed_chain(certificate_chain, security.trusted_roots(), self.clock.now())
-        except CertificateError as exc:
-            self.events.record(SecurityEvent.INVALID_CHARGE_POINT_CERTIFICATE, str(exc))
-            return call_result.CertificateSigned(status=CertificateSignedStatus.rejected)
-        security.use_client_certificate(installed)
-        return call_result.CertificateSigned(status=CertificateSignedStatus.accepted)
+        accepted = accept_signed_certificate(self.security, self.events, certificate_chain, self.clock.now())
+        return call_result.CertificateSigned(
+            status=CertificateSignedStatus.accepted if accepted else CertificateSignedStatus.rejected
+        )
 
     @after(Action.certificate_signed)
     async def after_certificate_signed(self, certificate_chain: str) -> None:

@@ -13,9 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agent.core.identity import IdToken
+from agent.ocpp201.handlers.certificates import CertificateHandlers
+from agent.ocpp201.handlers.firmware import FirmwareHandlers
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
+from agent.ocpp201.handlers.security import SecurityHandlers
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -34,6 +37,9 @@ class Handlers:
             ProvisioningHandlers(adapter),
             RemoteControlHandlers(adapter),
             LocalAuthHandlers(adapter.services.local_auth),
+            SecurityHandlers(adapter),
+            CertificateHandlers(adapter),
+            FirmwareHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:

@@ -33,6 +33,7 @@ TRIGGERS = {
     "FirmwareStatusNotification": ("FirmwareStatusNotification", Scope.STATION),
     "MeterValues": ("MeterValues", Scope.CONNECTORS),
     "StatusNotification": ("StatusNotification", Scope.CONNECTORS),
+    "SignChargingStationCertificate": ("SignCertificate", Scope.STATION),  # A02.FR.01
 }
 
 UNLOCK_STATUS = {
@@ -163,6 +164,8 @@ class RemoteControlHandlers:
                 status = firmware.status.value if firmware is not None else "Idle"
                 request_id = firmware.request_id if firmware is not None and status != "Idle" else None
                 await adapter.call(call.FirmwareStatusNotification(status=status, request_id=request_id))
+            case "SignCertificate":
+                await adapter.certificate_signing.request()
             case "LogStatusNotification":
                 diagnostics = self.services.diagnostics
                 busy = diagnostics is not None and diagnostics.request_id is not None and diagnostics.status.value != "Idle"
