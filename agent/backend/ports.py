@@ -126,6 +126,11 @@ class BackendPort(Protocol):
         """A reading outside any transaction (clock-aligned); sent if online, else dropped."""
         ...
 
+    def reservation_ended(self, reservation_id: int, why: str) -> None:
+        """A reservation ended without the backend asking: ``why`` is "expired", "faulted",
+        "unavailable" (the EVSE it held can no longer serve it), "used" or "cancelled"."""
+        ...
+
 
 class StationPort(Protocol):
     """What a backend may ask of the station."""
