@@ -32,6 +32,7 @@ from agent.core.status_hold import StatusHold
 from agent.ocpp201.connection import ChargePoint201, LinkDown
 from agent.ocpp201.device_model import Component, DeviceModel, Variable
 from agent.ocpp201.handlers import build_handlers
+from agent.ocpp201.handlers.reservation import status_update
 from agent.ocpp201.live import LiveValues
 from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, id_token_info, meter_value
 from agent.ocpp201.outbox import Outbox201
@@ -137,6 +138,17 @@ class Ocpp201Adapter:
 
     def outbox_changed(self) -> None:
         self.services.outbox.changed()
+
+    def reservation_ended(self, reservation_id: int, why: str) -> None:
+        """H01.FR.20 / H04.FR.01: a reservation that expired, or whose EVSE became Faulted or
+        Unavailable, is reported (ReservationStatusUpdate Expired / Removed)."""
+        update = status_update(reservation_id, why)
+        if update is not None and self.online:
+            asyncio.ensure_future(self._send_untracked(update))
+
+    def evses_with_connector_type(self, connector_type: str) -> list[int]:
+        """H01.FR.06: the EVSEs with a connector of this type (Part 2 §3.22 ConnectorEnumType)."""
+        return [e.id for e in self.description.evses if any(c.connector_type == connector_type for c in e.connectors)]
 
     def meter_values(self, evse_id: int, sample: Sample) -> None:
         """J01: clock-aligned values outside a transaction."""

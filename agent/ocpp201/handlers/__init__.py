@@ -16,6 +16,7 @@ from agent.core.identity import IdToken
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
+from agent.ocpp201.handlers.reservation import ReservationHandlers
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -34,6 +35,7 @@ class Handlers:
             ProvisioningHandlers(adapter),
             RemoteControlHandlers(adapter),
             LocalAuthHandlers(adapter.services.local_auth),
+            ReservationHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:
