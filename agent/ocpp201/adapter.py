@@ -91,6 +91,8 @@ class Ocpp201Adapter:
         self._unsent_status: dict[ConnectorRef, ConnectorStatus] = {}
         self.status_hold = StatusHold(lambda: services.settings["minimum_status_duration_s"])
         self.registration: str | None = None
+        self._lock_problems: dict[ConnectorRef, bool] = {}
+        self._event_ids = 0  # NotifyEvent eventId (Part 2 §2.27 EventDataType), per start
         self.outbox = Outbox201(self)
         self.handlers = build_handlers(self)
         self.data_transfer = dict(services.data_transfer)
@@ -135,6 +137,27 @@ class Ocpp201Adapter:
         self.status_hold.changed(where, CONNECTOR_STATUS[status], time.monotonic())
         self._status_wakeup.set()
         self.live.changed(where)
+        self._lock_problem(where, fault is Fault.LOCK)
+
+    def _lock_problem(self, where: ConnectorRef, problem: bool) -> None:
+        """G05.FR.02: a cable lock that fails (and later works again) is reported as
+        ConnectorPlugRetentionLock.Problem (NotifyEvent, trigger Delta), where the station has one."""
+        if self._lock_problems.get(where, False) == problem or not self._has_lock(where):
+            return
+        self._lock_problems[where] = problem
+        if not self.online:
+            return
+        self._event_ids += 1
+        component = {"name": "ConnectorPlugRetentionLock", "evse": {"id": where.evse_id, "connector_id": where.connector_id}}
+        event = {"event_id": self._event_ids, "timestamp": self.services.clock.iso(), "trigger": "Delta",
+                 "actual_value": "true" if problem else "false", "component": component,
+                 "variable": {"name": "Problem"}, "event_notification_type": "HardWiredNotification"}
+        asyncio.ensure_future(self._send_untracked(call.NotifyEvent(
+            generated_at=self.services.clock.iso(), seq_no=0, event_data=[event])))
+
+    def _has_lock(self, where: ConnectorRef) -> bool:
+        return any(e.id == where.evse_id and any(c.id == where.connector_id and c.lock for c in e.connectors)
+                   for e in self.description.evses)
 
     def outbox_changed(self) -> None:
         self.services.outbox.changed()
