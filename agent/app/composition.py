@@ -338,6 +338,10 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         interval_s=lambda: settings["transaction_message_retry_interval_s"],
     )
     events.queued = outbox.changed
+    from agent.backend.network_profiles import NetworkProfiles
+
+    network = NetworkProfiles(store, settings.__getitem__, security, charge_point_id=config.charge_point.id,
+                              config_url=config.ocpp.csms_url)  # B09/B10: the slots the link connects with
     router = BackendRouter({})
     reports = ReportQueue(router.send_report)
     updater, collector, release = build_maintenance(config, store, station, settings, clock, security, events, reports, lifecycle)
@@ -356,6 +360,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         user_info=user_info,
         firmware=updater,
         diagnostics=collector,
+        network=network,
         on_registered=release.confirm if release is not None else lambda: None,
     )
     router.adapters.update(build_adapters(config, station, services, take_boot_reason(store)))
@@ -368,7 +373,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None) -> bool:
         ping_interval_s=lambda: settings["websocket_ping_interval_s"],
         reconnect_min_s=config.ocpp.reconnect_min_s,
         reconnect_max_s=config.ocpp.reconnect_max_s,
-        policy=security,
+        policy=network,
     )
     security.reconnect = link.reconnect
     log.info("evse-agent %s: charge point %s, backend %s (%s)", __version__, config.charge_point.id, link.url,

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent.backend.network_profiles import NetworkProfile, NetworkProfiles, ProfileRefused
 from agent.backend.outbox import OutboxPump
 from agent.backend.reports import ReportQueue
 from agent.core.pricing import ChargingPrice, Cost, DefaultPrice, Pricing, PricingError, Texts, TimeOffsets, amount, parse_offset
@@ -216,6 +217,8 @@ class AdapterServices:
     user_info: UserInfoPort
     firmware: FirmwarePort | None = None
     diagnostics: DiagnosticsPort | None = None
+    # The network connection profiles the link connects with (OCPP 2.0.1 B09/B10).
+    network: NetworkProfiles | None = None
     # Vendor DataTransfer handlers by vendorId: (messageId, data) -> (status, data).
     data_transfer: dict[str, DataTransferHandler] = field(default_factory=dict)
     # Told once per start when the backend accepts the station (a new release confirms itself).

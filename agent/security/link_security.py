@@ -166,8 +166,10 @@ class LinkSecurity:
     def profile(self) -> int:
         return self.trying.profile
 
-    def options(self, url: str) -> ConnectOptions:
-        creds = self.trying
+    def options(self, url: str, security_profile: int | None = None) -> ConnectOptions:
+        """``security_profile``: connect with that profile instead (a network connection profile's,
+        agent/backend/network_profiles.py), with the credentials in use."""
+        creds = self.trying if security_profile is None else replace(self.trying, profile=security_profile)
         url = url_for_profile(url, creds.profile)
         headers = {}
         if creds.profile in (1, 2):
@@ -256,7 +258,16 @@ class LinkSecurity:
             return None
         if new < current.profile:
             return f"the security profile is {current.profile}; it may only be raised (A00.FR.005)"
-        if new not in (1, 2, 3):
+        why = self.usable(new)
+        if why is not None:
+            return why
+        self._propose(replace(current, profile=new))
+        return None
+
+    def usable(self, new: int) -> str | None:
+        """None when the charge point has what security profile ``new`` needs, else what it lacks."""
+        current = self.trying
+        if new not in (0, 1, 2, 3):
             return f"{new} is not a security profile"
         if new == 1 and not self._ocpp.allow_unencrypted:
             return "profile 1 is unencrypted and ocpp.allow_unencrypted is false"
@@ -266,7 +277,6 @@ class LinkSecurity:
             return "no CentralSystemRootCertificate is installed (and no ocpp.ca_bundle)"
         if new == 3 and not current.client_cert:
             return "no charge point certificate is installed"
-        self._propose(replace(current, profile=new))
         return None
 
     def set_authorization_key(self, text: str) -> str | None:
