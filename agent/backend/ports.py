@@ -175,8 +175,8 @@ class StationPort(Protocol):
 
     def sample(self, evse_id: int, context: str, measurands: list[str] | None = None) -> Sample: ...
 
-    async def stop_all(self, reason: StopReason) -> None:
-        """End every running transaction (Reset) and wait until each stop is stored."""
+    async def stop_all(self, reason: StopReason, evse_id: int | None = None) -> None:
+        """End every running transaction (of the EVSE, when given: Reset) and wait until each stop is stored."""
         ...
 
     def last_card(self) -> IdToken | None: ...

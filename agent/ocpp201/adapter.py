@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp2.0.1"
 
 # §3.5 BootReasonEnumType for what the agent knows of its last stop (agent/app/composition.py).
+# B02.FR.09: requests a CSMS may not send while it keeps the station Pending.
+PENDING_REFUSED = frozenset({"RequestStartTransaction", "RequestStopTransaction", "ReserveNow", "UnlockConnector"})
+
 BOOT_REASONS = ("ApplicationReset", "FirmwareUpdate", "LocalReset", "PowerUp", "RemoteReset", "ScheduledReset",
                 "Triggered", "Unknown", "Watchdog")
 
@@ -78,13 +81,18 @@ class Ocpp201Adapter:
         self.description = description
         self.boot_reason = boot_reason if boot_reason in BOOT_REASONS else "Unknown"
         self.live = LiveValues(station, services, description)
+        network = services.network
         self.device_model: DeviceModel = build_device_model(
             description, services.settings, StoreKeyValue(services.store), live=self.live.get, writer=self.live.write,
+            slot_configured=network.configured if network is not None else (lambda slot: slot == 1),
         )
         self._response_timeout_s = response_timeout_s
         self._cp: ChargePoint201 | None = None
         self._accepted = False
         self._registered_once = False
+        self._registered_profile: int | None = None  # the network profile slot accepted on
+        self._boot_answered = asyncio.Event()
+        self._retry_interval = 30
         self._status_wakeup = asyncio.Event()
         self._heartbeat_changed = asyncio.Event()
         services.settings.on_change(lambda name, _value: name == "heartbeat_interval_s" and self._heartbeat_changed.set())
@@ -189,8 +197,11 @@ class Ocpp201Adapter:
     async def run_session(self, ws: Any) -> None:
         """Serve one websocket connection until it closes."""
         cp = ChargePoint201(self.charge_point_id, ws, self.handlers.for_connection(), self._response_timeout_s)
+        cp.refuses = self.refuses
         self._cp = cp
         self._accepted = False
+        if not self._registered_once:
+            self.registration = None
         receiver = asyncio.create_task(cp.start(), name="ocpp-receive")
         workers: list[asyncio.Task] = []
         closed = asyncio.create_task(ws.wait_closed())
@@ -232,28 +243,56 @@ class Ocpp201Adapter:
         return call.BootNotification(charging_station=station, reason=reason or self.boot_reason)
 
     async def _register(self) -> None:
-        """B01-B03: BootNotification until Accepted; Pending/Rejected retry after ``interval``.
+        """B01-B03: BootNotification until Accepted; Pending/Rejected retry after ``interval``
+        (B02.FR.01, B03.FR.01), sooner when a triggered BootNotification is accepted meanwhile.
         Once per start of the agent; a reconnect goes on with a Heartbeat (the station was not
-        rebooted)."""
-        if self._registered_once:
+        rebooted), unless the link moved to another network profile (B10.FR.10)."""
+        profile = self.services.network.active_slot if self.services.network is not None else None
+        if self._registered_once and profile == self._registered_profile:
             self._accepted = True
             await self.heartbeat()
             return
         while True:
-            result = await self.call(self.boot_request())
-            self.services.clock.sync(result.current_time)
-            self.registration = result.status
-            if result.status == "Accepted":
-                if result.interval > 0:
-                    self.services.settings.set("heartbeat_interval_s", result.interval)
-                self._accepted = True
-                self._registered_once = True
-                self.services.on_registered()
-                log.info("BootNotification accepted, heartbeat every %d s", self.services.settings["heartbeat_interval_s"])
+            await self.boot()
+            if self.registration == "Accepted":
                 return
-            retry = result.interval if result.interval > 0 else 30
-            log.warning("BootNotification %s, trying again in %d s", result.status, retry)
-            await asyncio.sleep(retry)
+            self._boot_answered.clear()
+            retry = self._retry_interval
+            log.warning("BootNotification %s, trying again in %d s", self.registration, retry)
+            try:
+                async with asyncio.timeout(retry):
+                    await self._boot_answered.wait()
+            except TimeoutError:
+                pass
+            if self.registration == "Accepted":
+                return
+
+    async def boot(self, reason: str | None = None) -> None:
+        """Send a BootNotification and take its answer (also when triggered, F06)."""
+        await self.call(self.boot_request(reason), apply=self._boot_result)
+
+    def _boot_result(self, result: Any) -> None:
+        self.services.clock.sync(result.current_time)
+        self.registration = result.status
+        self._retry_interval = result.interval if result.interval > 0 else 30
+        if result.status == "Accepted":
+            if result.interval > 0:
+                self.services.settings.set("heartbeat_interval_s", result.interval)
+            self._accepted = True
+            self._registered_once = True
+            self._registered_profile = self.services.network.active_slot if self.services.network is not None else None
+            self.services.on_registered()
+            log.info("BootNotification accepted, heartbeat every %d s", self.services.settings["heartbeat_interval_s"])
+        self._boot_answered.set()
+
+    def refuses(self, action: str) -> str | None:
+        """B02/B03: what the CSMS may not ask before the station is accepted (CALLERROR
+        SecurityError): nothing while Rejected (B03.FR.03), no transaction while Pending (B02.FR.09)."""
+        if self.registration == "Rejected":
+            return "the CSMS rejected this station's BootNotification"
+        if self.registration == "Pending" and action in PENDING_REFUSED:
+            return f"{action} while the station's registration is Pending"
+        return None
 
     async def _heartbeats(self) -> None:
         while True:

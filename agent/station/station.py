@@ -530,9 +530,10 @@ class Station(DevicePolling, MeterSampling):
         self._station_status_changed()
         return AvailabilityResult.SCHEDULED if scheduled else AvailabilityResult.ACCEPTED
 
-    async def stop_all(self, reason: StopReason, timeout_s: float = 10.0) -> None:
-        """End every running transaction (Reset) and wait until each stop is stored."""
-        running = [c for c in self.connectors.values() if c.session.transaction is not None]
+    async def stop_all(self, reason: StopReason, evse_id: int | None = None, timeout_s: float = 10.0) -> None:
+        """End every running transaction (of one EVSE, when given: Reset) and wait until each stop is stored."""
+        running = [c for c in self.connectors.values()
+                   if c.session.transaction is not None and evse_id in (None, c.id)]
         for conn in running:
             self.dispatch(conn, StopRequested(reason))
         async with asyncio.timeout(timeout_s):
