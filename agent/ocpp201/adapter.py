@@ -290,8 +290,8 @@ class Ocpp201Adapter:
         SecurityError): nothing while Rejected (B03.FR.03), no transaction while Pending (B02.FR.09)."""
         if self.registration == "Rejected":
             return "the CSMS rejected this station's BootNotification"
-        if self.registration == "Pending" and action in PENDING_REFUSED:
-            return f"{action} while the station's registration is Pending"
+        if self.registration != "Accepted" and action in PENDING_REFUSED:  # Pending, or not answered yet
+            return f"{action} before the station's registration is Accepted"
         return None
 
     async def _heartbeats(self) -> None:
