@@ -3,14 +3,17 @@ model, and resets, with the strict backend checking every message both ways."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 
 import pytest
 
-from tests.conformance.conftest import VALID
+from simulator.app import Simulator
+from simulator.config import default_toml, parse_config
+from tests.conformance.conftest import REMOTE, VALID
 from tests.conformance.strict_csms import CallErrorReply
-from tests.conformance201.conftest import CP_ID
+from tests.conformance201.conftest import CP_ID, Station201
 
 
 async def test_TC_B_01_cold_boot_accepted(station, csms):
@@ -379,3 +382,175 @@ async def test_TC_B_56_get_custom_report_component_variable_no_evse_id(station, 
     items = await report(csms, 56, after=mark)
     assert [i["component"] for i in items] == [{"name": "EVSE", "evse": {"id": 1}}]
     assert items[0]["variableAttribute"][0]["value"] == "Available"
+
+
+# ---- B11, B12: Reset -------------------------------------------------------------------------
+
+async def test_TC_B_20_reset_station_without_transaction_on_idle(station, csms):
+    """B11.FR.01/03: Accepted, the station reboots: BootNotification reason RemoteReset."""
+    await station.boot()
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "OnIdle"}) == {"status": "Accepted"}
+    await rebooted(csms, after=mark)
+    await csms.wait_connector_status("Available", after=mark)
+
+
+async def test_TC_B_21_reset_station_with_transaction_on_idle(station, csms):
+    """B12.FR.01: Scheduled; the transaction goes on until the EV driver ends it, then the reboot."""
+    await station.boot()
+    transaction_id = await charging(station, csms)
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "OnIdle"}) == {"status": "Scheduled"}
+    await csms.barrier()
+    assert not csms.calls_of("BootNotification", after=mark) and station.evse()["contactor_closed"]
+    await station.tap(VALID)
+    ended = await csms.wait_transaction_event("Ended", after=mark)
+    assert ended["transactionInfo"]["transactionId"] == transaction_id
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+    await rebooted(csms, after=mark)
+
+
+async def test_TC_B_22_reset_station_with_transaction_immediate(station, csms):
+    """B12.FR.04: Accepted; the transaction ends (ResetCommand, ImmediateReset), then the reboot."""
+    await station.boot()
+    transaction_id = await charging(station, csms)
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "Immediate"}) == {"status": "Accepted"}
+    ended = await csms.wait_transaction_event("Ended", after=mark)
+    assert ended["transactionInfo"]["transactionId"] == transaction_id
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("ResetCommand", "ImmediateReset")
+    await station.no_energy()
+    await rebooted(csms, after=mark)
+
+
+async def test_TC_B_23_reset_station_unavailable_persists(station, csms):
+    """B11 remark: an EVSE set Unavailable stays so across the reset."""
+    await station.boot()
+    mark = csms.mark()
+    assert await csms.call("ChangeAvailability", {"operationalStatus": "Inoperative", "evse": {"id": 1}}) == {
+        "status": "Accepted"}
+    await csms.wait_connector_status("Unavailable", after=mark)
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "OnIdle"}) == {"status": "Accepted"}
+    await rebooted(csms, after=mark)
+    await csms.wait_connector_status("Unavailable", after=mark)
+    assert "Available" not in csms.connector_statuses(after=mark)
+
+
+async def test_TC_B_24_reset_station_reserved_persists(station, csms):
+    """Errata 6.2.16: with a reservation the station is not idle (OnIdle: Scheduled); Immediate:
+    Accepted, and the EVSE is Reserved again after the reboot."""
+    await station.boot()
+    mark = csms.mark()
+    reserve = {"id": 24, "idToken": {"idToken": VALID, "type": "ISO14443"}, "expiryDateTime": expiry(), "evseId": 1}
+    assert await csms.call("ReserveNow", reserve) == {"status": "Accepted"}
+    await csms.wait_connector_status("Reserved", after=mark)
+    assert await csms.call("Reset", {"type": "OnIdle"}) == {"status": "Scheduled"}
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "Immediate"}) == {"status": "Accepted"}
+    await rebooted(csms, after=mark)
+    await csms.wait_connector_status("Reserved", after=mark)
+    assert "Available" not in csms.connector_statuses(after=mark)
+
+
+async def test_TC_B_25_reset_evse_without_transaction(station, csms):
+    """B11.FR.08 (EVSE.AllowReset true): Accepted; only the EVSE: the station does not reboot."""
+    await station.boot()
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "OnIdle", "evseId": 1}) == {"status": "Accepted"}
+    await csms.barrier()
+    assert not csms.calls_of("BootNotification", after=mark)
+    assert await csms.call("Reset", {"type": "Immediate", "evseId": 2}) == {
+        "status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+
+
+async def test_TC_B_26_reset_evse_with_transaction_on_idle(station, csms):
+    """B12.FR.05: Scheduled; the transaction goes on; the EVSE resets once it ended."""
+    await station.boot()
+    transaction_id = await charging(station, csms)
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "OnIdle", "evseId": 1}) == {"status": "Scheduled"}
+    await csms.barrier()
+    assert not csms.transaction_events(after=mark) and station.evse()["contactor_closed"]
+    await station.tap(VALID)
+    ended = await csms.wait_transaction_event("Ended", after=mark)
+    assert ended["transactionInfo"]["transactionId"] == transaction_id
+    await csms.barrier()
+    assert not csms.calls_of("BootNotification", after=mark)
+
+
+async def test_TC_B_27_reset_evse_with_transaction_immediate(station, csms):
+    """B12.FR.08: Accepted; the EVSE's transaction ends (ResetCommand, ImmediateReset); no reboot."""
+    await station.boot()
+    transaction_id = await charging(station, csms)
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "Immediate", "evseId": 1}) == {"status": "Accepted"}
+    ended = await csms.wait_transaction_event("Ended", after=mark)
+    assert ended["transactionInfo"]["transactionId"] == transaction_id
+    assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("ResetCommand", "ImmediateReset")
+    await station.no_energy()
+    await csms.barrier()
+    assert not csms.calls_of("BootNotification", after=mark)
+
+
+@pytest.fixture
+async def two_evse_sim():
+    """The simulator with two EVSEs (boards and meters on units 1/2 and 3/4)."""
+    data = default_toml()
+    data["evse"] = data["evse"][:2]
+    data["i2c"] = {**data["i2c"], "nfc": "pn532", "temperature_sensor": "none"}
+    config = parse_config(data)
+    config = dataclasses.replace(config, vpcd=dataclasses.replace(config.vpcd, port=0, hold_s=0.6))
+    simulator = Simulator(config, http=False, modbus_port=0, i2c_port=0, speed=20.0)
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+async def two_evse_station(two_evse_sim, csms, tmp_path):
+    cp = Station201(two_evse_sim, csms, tmp_path)
+    yield cp
+    await cp.stop()
+    print(cp.log()[-6000:])
+
+
+SECOND_EVSE = """
+[[connectors]]
+id = 2
+max_current_a = 16
+poll_interval_s = 0.1
+[connectors.board]
+driver = "evse-din"
+bus = "sim"
+unit = 3
+min_interval_s = 0.0
+[connectors.meter]
+driver = "sdm630"
+bus = "sim"
+unit = 4
+"""
+
+
+async def test_TC_B_41_reset_station_with_multiple_transactions_on_idle(two_evse_station, csms):
+    """B12.FR.01: Scheduled while any transaction runs; the reboot comes after the last ended."""
+    station = two_evse_station
+    mark = csms.mark()
+    await station.start(extra=SECOND_EVSE)
+    await csms.wait_connector_status("Available", evse=2, after=mark, timeout=30)
+    for evse, remote_start_id in ((1, 1), (2, 2)):
+        request = {"idToken": {"idToken": REMOTE, "type": "Central"}, "remoteStartId": remote_start_id, "evseId": evse}
+        assert await csms.call("RequestStartTransaction", request) == {"status": "Accepted"}
+        station.sim.plug(evse)
+    await csms.wait_for(lambda: len([e for e in csms.transaction_events(after=mark) if e["eventType"] == "Started"]) == 2)
+    started = {e["evse"]["id"]: e["transactionInfo"]["transactionId"]
+               for e in csms.transaction_events(after=mark) if e["eventType"] == "Started"}
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "OnIdle"}) == {"status": "Scheduled"}
+    assert await csms.call("RequestStopTransaction", {"transactionId": started[1]}) == {"status": "Accepted"}
+    await csms.wait_transaction_event("Ended", lambda e: e["transactionInfo"]["transactionId"] == started[1], after=mark)
+    await csms.barrier()
+    assert not csms.calls_of("BootNotification", after=mark)  # one transaction still runs
+    assert await csms.call("RequestStopTransaction", {"transactionId": started[2]}) == {"status": "Accepted"}
+    await csms.wait_transaction_event("Ended", lambda e: e["transactionInfo"]["transactionId"] == started[2], after=mark)
+    await rebooted(csms, after=mark)
