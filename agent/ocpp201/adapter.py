@@ -100,6 +100,7 @@ class Ocpp201Adapter:
         self.status_hold = StatusHold(lambda: services.settings["minimum_status_duration_s"])
         self.registration: str | None = None
         self._lock_problems: dict[ConnectorRef, bool] = {}
+        self._offline_since: float | None = None  # when the last accepted connection closed
         self._event_ids = 0  # NotifyEvent eventId (Part 2 §2.27 EventDataType), per start
         self.outbox = Outbox201(self)
         self.handlers = build_handlers(self)
@@ -209,9 +210,7 @@ class Ocpp201Adapter:
         try:
             done, _ = await asyncio.wait({receiver, closed, boot}, return_when=asyncio.FIRST_COMPLETED)
             if boot in done and boot.exception() is None and not closed.done():
-                # G01.FR.?: after (re)connecting every connector's status is sent.
-                self._unsent_status.update({ref: CONNECTOR_STATUS[s] for ref, (s, _) in self.station.statuses().items()})
-                self._status_wakeup.set()
+                self._resync_statuses()
                 workers = [
                     asyncio.create_task(self._heartbeats(), name="ocpp-heartbeat"),
                     asyncio.create_task(self._send_statuses(), name="ocpp-status"),
@@ -222,11 +221,25 @@ class Ocpp201Adapter:
                 if task.done() and not task.cancelled() and task.exception() and not isinstance(task.exception(), LinkDown):
                     log.error("OCPP task failed", exc_info=task.exception())
         finally:
+            if self._accepted:
+                self._offline_since = time.monotonic()
             self._accepted = False
             self._cp = None
             for task in (receiver, *workers, boot, closed):
                 task.cancel()
             await asyncio.gather(receiver, *workers, boot, closed, return_exceptions=True)
+
+    def _resync_statuses(self) -> None:
+        """B04: after a start, or an offline period longer than OfflineThreshold, every connector's
+        status is sent (B04.FR.01); after a shorter one only those that changed meanwhile
+        (B04.FR.02: the status hold has them)."""
+        offline_s = None if self._offline_since is None else time.monotonic() - self._offline_since
+        statuses = {ref: CONNECTOR_STATUS[s] for ref, (s, _) in self.station.statuses().items()}
+        if offline_s is None or offline_s > self.services.settings["offline_threshold_s"]:
+            self._unsent_status.update(statuses)
+        else:
+            self._unsent_status.update({ref: s for ref, s in statuses.items() if not self.status_hold.known(ref, s)})
+        self._status_wakeup.set()
 
     async def call(self, payload: Any, *, unique_id: str | None = None, apply: Any = None) -> Any:
         cp = self._cp

@@ -3,6 +3,7 @@ model, and resets, with the strict backend checking every message both ways."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import time
@@ -12,8 +13,8 @@ import pytest
 from simulator.app import Simulator
 from simulator.config import default_toml, parse_config
 from tests.conformance.conftest import REMOTE, VALID
-from tests.conformance.strict_csms import CallErrorReply
-from tests.conformance201.conftest import CP_ID, Station201
+from tests.conformance.strict_csms import CallErrorReply, StrictCsms, violations_report
+from tests.conformance201.conftest import CP_ID, KNOWN_ID_TOKENS, Station201
 
 
 async def test_TC_B_01_cold_boot_accepted(station, csms):
@@ -554,3 +555,145 @@ async def test_TC_B_41_reset_station_with_multiple_transactions_on_idle(two_evse
     assert await csms.call("RequestStopTransaction", {"transactionId": started[2]}) == {"status": "Accepted"}
     await csms.wait_transaction_event("Ended", lambda e: e["transactionInfo"]["transactionId"] == started[2], after=mark)
     await rebooted(csms, after=mark)
+
+
+# ---- B09, B10: network connection profiles -----------------------------------------------------
+
+def connection_data(url: str, security_profile: int = 0) -> dict:
+    return {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": url, "messageTimeout": 30,
+            "securityProfile": security_profile, "ocppInterface": "Wired0"}
+
+
+@pytest.fixture
+async def csms2(strict_backend, tmp_path):
+    """The test system's second endpoint (errata 6.2.17: it switches the station between two)."""
+    backend = StrictCsms(strict_backend, frames_log=tmp_path / "ocpp-frames-2.log")
+    backend.knows.id_tokens.update(KNOWN_ID_TOKENS)
+    await backend.start(version="2.0.1")
+    yield backend
+    await backend.stop()
+    if failure := violations_report(backend):
+        pytest.fail(failure, pytrace=False)
+
+
+async def migrate(csms, url: str, *, attempts: int | None = None) -> int:
+    """Steps 1-6 of TC_B_45-50: the profile into slot 2, NetworkConfigurationPriority "2,1"
+    (RebootRequired: B10.FR.01), a Reset; the mark before the Reset."""
+    assert await csms.call("SetNetworkProfile", {"configurationSlot": 2, "connectionData": connection_data(url)}) == {
+        "status": "Accepted"}
+    settings = [(cv("OCPPCommCtrlr", "NetworkConfigurationPriority"), "2,1")]
+    if attempts is not None:
+        settings.append((cv("OCPPCommCtrlr", "NetworkProfileConnectionAttempts"), str(attempts)))
+    result = await set_variables(csms, *settings)
+    assert result[0]["attributeStatus"] == "RebootRequired"
+    assert all(r["attributeStatus"] == "Accepted" for r in result[1:])
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "OnIdle"}) == {"status": "Accepted"}
+    return mark
+
+
+async def active_profile(csms) -> str:
+    return (await get_variables(csms, cv("OCPPCommCtrlr", "ActiveNetworkProfile")))[0]["attributeValue"]
+
+
+async def test_TC_B_43_set_network_profile_rejected(station, csms):
+    """B09.FR.05: a slot not in NetworkConfigurationPriority's valuesList; B09.FR.02: content the
+    station cannot use (OCPP 1.5, a URL that is no websocket): Rejected, nothing stored."""
+    await station.boot()
+    answer = await csms.call("SetNetworkProfile", {"configurationSlot": 999, "connectionData": connection_data(csms.url())})
+    assert answer["status"] == "Rejected" and answer["statusInfo"]["reasonCode"] == "InvalidConfSlot"
+    bad = {**connection_data(csms.url()), "ocppVersion": "OCPP15"}
+    assert (await csms.call("SetNetworkProfile", {"configurationSlot": 2, "connectionData": bad}))["status"] == "Rejected"
+    bad = connection_data("http://127.0.0.1:1/ocpp")
+    assert (await csms.call("SetNetworkProfile", {"configurationSlot": 2, "connectionData": bad}))["status"] == "Rejected"
+    result = await set_variables(csms, (cv("OCPPCommCtrlr", "NetworkConfigurationPriority"), "2,1"))
+    assert result[0]["attributeStatus"] == "Rejected"  # B10.FR.02: slot 2 holds no profile
+
+
+async def test_TC_B_45_migrate_to_new_profile_success(station, csms, csms2):
+    """B10: after the reset the station connects with slot 2 (the other endpoint) and boots there
+    (B10.FR.04, FR.10); ActiveNetworkProfile says 2."""
+    await station.boot()
+    assert await active_profile(csms) == "1"
+    await migrate(csms, csms2.url())
+    boot = await csms2.wait_call("BootNotification", timeout=30)
+    assert boot["reason"] == "RemoteReset"
+    await csms2.wait_connector_status("Available")
+    assert await active_profile(csms2) == "2"
+
+
+async def test_TC_B_46_migrate_to_new_profile_fallback(station, csms):
+    """B10.FR.03/07: slot 2 cannot be reached: after NetworkProfileConnectionAttempts the station
+    falls back to slot 1 and boots there."""
+    await station.boot()
+    mark = await migrate(csms, "ws://127.0.0.1:1/ocpp", attempts=2)
+    await rebooted(csms, after=mark)
+    assert await active_profile(csms) == "1"
+
+
+async def test_TC_B_49_migrate_fallback_after_network_profile_connection_attempts(station, csms, csms2):
+    """B10.FR.03: NetworkProfileConnectionAttempts (3) refused connections with slot 2, then slot 1."""
+    await station.boot()
+    await csms2.refuse_connections(True)
+    mark = await migrate(csms, csms2.url(), attempts=3)
+    await rebooted(csms, after=mark)
+    assert len([e for e in csms2.events_of("refused") if e.get("code") == 503]) == 3  # one per attempt
+    assert not csms2.calls
+    assert await active_profile(csms) == "1"
+
+
+# ---- B04: offline periods ----------------------------------------------------------------------
+
+async def offline_change(station, csms, threshold_s: int, *, plug: bool) -> int:
+    await station.boot()
+    result = await set_variables(csms, (cv("OCPPCommCtrlr", "OfflineThreshold"), str(threshold_s)))
+    assert result[0]["attributeStatus"] == "Accepted"
+    await csms.go_offline()
+    if plug:
+        seen = station.log().count("connector 1: Preparing")
+        station.plug()
+        async with asyncio.timeout(10):  # the station noticed while offline (no event announces it: look)
+            while station.log().count("connector 1: Preparing") == seen:
+                await asyncio.sleep(0.05)
+    mark = csms.mark()
+    await csms.go_online()
+    await csms.wait_call("Heartbeat", after=mark)  # reconnected, not rebooted
+    return mark
+
+
+async def test_TC_B_51_status_change_offline_longer_than_threshold(station, csms):
+    """B04.FR.01: offline longer than OfflineThreshold: every connector's status after reconnecting
+    (the one that changed, and one that did not)."""
+    mark = await offline_change(station, csms, 0, plug=True)
+    await csms.wait_connector_status("Occupied", after=mark)
+    await csms.go_offline()
+    mark = csms.mark()
+    await csms.go_online()
+    await csms.wait_connector_status("Occupied", after=mark)  # unchanged, sent all the same
+
+
+async def test_TC_B_52_status_change_offline_shorter_than_threshold(station, csms):
+    """B04.FR.02: offline shorter than OfflineThreshold: only the statuses that changed meanwhile."""
+    mark = await offline_change(station, csms, 3600, plug=True)
+    await csms.wait_connector_status("Occupied", after=mark)
+    await csms.go_offline()
+    mark = csms.mark()
+    await csms.go_online()
+    await csms.wait_call("Heartbeat", after=mark)
+    await csms.barrier()
+    assert not csms.calls_of("StatusNotification", after=mark)
+
+
+async def test_TC_B_57_network_reconnection_after_connection_loss(station, csms):
+    """B10.FR.03 / Part 4 §5.3: the connection drops: the station reconnects by itself (with the
+    profile it had), is still registered (a Heartbeat, no BootNotification) and works."""
+    await station.boot()
+    result = await set_variables(csms, (cv("OCPPCommCtrlr", "NetworkProfileConnectionAttempts"), "3"))
+    assert result[0]["attributeStatus"] == "Accepted"
+    events, mark = len(csms.events), csms.mark()
+    await csms.drop_connection()
+    await csms.wait_event("disconnected", after=events)
+    await csms.connected(after=events)
+    await csms.wait_call("Heartbeat", after=mark)
+    assert not csms.calls_of("BootNotification", after=mark)
+    assert (await get_variables(csms, cv("OCPPCommCtrlr", "OfflineThreshold")))[0]["attributeStatus"] == "Accepted"
