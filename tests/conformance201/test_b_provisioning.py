@@ -697,3 +697,37 @@ async def test_TC_B_57_network_reconnection_after_connection_loss(station, csms)
     await csms.wait_call("Heartbeat", after=mark)
     assert not csms.calls_of("BootNotification", after=mark)
     assert (await get_variables(csms, cv("OCPPCommCtrlr", "OfflineThreshold")))[0]["attributeStatus"] == "Accepted"
+
+
+async def test_TC_B_47_migrate_fallback_after_attempts_new_csms_root(station, csms, csms2, tmp_path):
+    """B10.FR.03/07 with TLS (security profile 2): the new CSMS presents a certificate of a root
+    the station does not trust: every attempt fails the TLS handshake; after
+    NetworkProfileConnectionAttempts the station is back on slot 1 (its own CSMS root)."""
+    from tests.conformance.test_25_security import KEY, Pki, profile_lines, write_key
+    from tests.pki import TestCA, key_pem, pem
+
+    pki = Pki(tmp_path / "pki")
+    await csms.listen(version="2.0.1", tls=pki.tls(), passwords=[KEY])
+    other = TestCA("Another CSMS Root CA").server()
+    await csms2.listen(version="2.0.1", tls={"cert": pem(other.cert), "key": key_pem(other.key).decode()},
+                       passwords=[KEY])
+    write_key(station)
+    await station.boot(ocpp=profile_lines(2, pki))
+    answer = await csms.call("SetNetworkProfile", {"configurationSlot": 2,
+                                                   "connectionData": connection_data(csms.url("ws"), 1)})
+    assert answer["status"] == "Rejected" and answer["statusInfo"]["reasonCode"] == "NoSecurityDowngrade"  # B09.FR.04
+    mark = await migrate_with(csms, connection_data(csms2.url("wss"), 2), attempts=2)
+    await rebooted(csms, after=mark)
+    assert not csms2.calls
+    assert await active_profile(csms) == "1"
+    assert (await get_variables(csms, cv("SecurityCtrlr", "SecurityProfile")))[0]["attributeValue"] == "2"
+
+
+async def migrate_with(csms, data: dict, *, attempts: int) -> int:
+    assert await csms.call("SetNetworkProfile", {"configurationSlot": 2, "connectionData": data}) == {"status": "Accepted"}
+    result = await set_variables(csms, (cv("OCPPCommCtrlr", "NetworkConfigurationPriority"), "2,1"),
+                                 (cv("OCPPCommCtrlr", "NetworkProfileConnectionAttempts"), str(attempts)))
+    assert [r["attributeStatus"] for r in result] == ["RebootRequired", "Accepted"]
+    mark = csms.mark()
+    assert await csms.call("Reset", {"type": "OnIdle"}) == {"status": "Accepted"}
+    return mark
