@@ -35,8 +35,8 @@ from agent.ui.notes import MessageBoard, Priority
 __all__ = [
     "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
     "DiagnosticsRequest", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
-    "Limits", "ListEntry", "LogReport", "MessageBoard", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
-    "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
+    "Limits", "ListEntry", "LogReport", "MessageBoard", "NetworkProfile", "NetworkProfiles", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
+    "ProfileRefused", "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
     "SignedReport", "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus",
     "UserMessage", "amount", "check_signing_certificate", "learn_secret", "parse_offset", "redact_url",
 ]
