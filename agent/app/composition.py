@@ -335,8 +335,6 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     from agent.security.setup import build_security, record_startup
 
     security, events = build_security(config, store, clock)  # security profiles, certificates, events
-    # OCPP 2.0.1 B10.FR.01: the network profile NetworkConfigurationPriority names first, from this start on.
-    security.use_network_priority(settings["network_configuration_priority"])
     # The security log (GetLog SecurityLog) keeps every security event from the first one on.
     install_security_log(Path(config.storage.data_dir), security.secrets)
     # A backend time the clock refuses (agent/station/clock.py: outside 2024-2100, or a jump not confirmed).
@@ -347,6 +345,10 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
         interval_s=lambda: settings["transaction_message_retry_interval_s"],
     )
     events.queued = outbox.changed
+    from agent.backend.network_profiles import NetworkProfiles
+
+    network = NetworkProfiles(store, settings.__getitem__, security, charge_point_id=config.charge_point.id,
+                              config_url=config.ocpp.csms_url)  # B09/B10: the slots the link connects with
     router = BackendRouter({})
     reports = ReportQueue(router.send_report)
     updater, collector, release = build_maintenance(config, store, station, settings, clock, security, events, reports, lifecycle)
@@ -365,6 +367,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
         user_info=user_info,
         firmware=updater,
         diagnostics=collector,
+        network=network,
         on_registered=release.confirm if release is not None else lambda: None,
     )
     router.adapters.update(build_adapters(config, station, services, take_boot_reason(store)))
@@ -377,7 +380,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
         ping_interval_s=lambda: settings["websocket_ping_interval_s"],
         reconnect_min_s=config.ocpp.reconnect_min_s,
         reconnect_max_s=config.ocpp.reconnect_max_s,
-        policy=security,
+        policy=network,
     )
     security.reconnect = link.reconnect
     log.info("evse-agent %s: charge point %s, backend %s (%s)", __version__, config.charge_point.id, link.url,

@@ -126,6 +126,11 @@ class BackendPort(Protocol):
         """A reading outside any transaction (clock-aligned); sent if online, else dropped."""
         ...
 
+    def reservation_ended(self, reservation_id: int, why: str) -> None:
+        """A reservation ended without the backend asking: ``why`` is "expired", "faulted",
+        "unavailable" (the EVSE it held can no longer serve it), "used" or "cancelled"."""
+        ...
+
 
 class StationPort(Protocol):
     """What a backend may ask of the station."""
@@ -170,8 +175,8 @@ class StationPort(Protocol):
 
     def sample(self, evse_id: int, context: str, measurands: list[str] | None = None) -> Sample: ...
 
-    async def stop_all(self, reason: StopReason) -> None:
-        """End every running transaction (Reset) and wait until each stop is stored."""
+    async def stop_all(self, reason: StopReason, evse_id: int | None = None) -> None:
+        """End every running transaction (of the EVSE, when given: Reset) and wait until each stop is stored."""
         ...
 
     def last_card(self) -> IdToken | None: ...

@@ -69,6 +69,10 @@ class BackendRouter:
         if self.active is not None:
             self.active.meter_values(evse_id, sample)
 
+    def reservation_ended(self, reservation_id: int, why: str) -> None:
+        if self.active is not None:
+            self.active.reservation_ended(reservation_id, why)
+
     async def send_report(self, report: Any) -> bool:
         """For the report queue: sent by the adapter that is up; False (try later) when none is."""
         active = self.active

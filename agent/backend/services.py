@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent.backend.network_profiles import NetworkProfile, NetworkProfiles, ProfileRefused
 from agent.backend.outbox import OutboxPump
 from agent.backend.reports import ReportQueue
 from agent.core.pricing import ChargingPrice, Cost, DefaultPrice, Pricing, PricingError, Texts, TimeOffsets, amount, parse_offset
@@ -34,7 +35,6 @@ from agent.security.certificates import CertificateError, CertificateId, NotMana
 from agent.security.events import SecurityEvent
 from agent.security.firmware_signature import FirmwareSignatureError, check_signing_certificate
 from agent.security.link_security import PASSWORD_BYTES
-from agent.security.network_profiles import NetworkProfile, NetworkProfiles
 from agent.security.secret_files import learn_secret
 from agent.station.authorization import ListEntry, UpdateStatus
 from agent.ui.notes import DriverMessage as UserMessage
@@ -44,7 +44,7 @@ __all__ = [
     "PASSWORD_BYTES", "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
     "DeleteResult", "DiagnosticsRequest", "InstallResult", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
     "Limits", "ListEntry", "LogReport", "MessageBoard", "NetworkProfile", "NetworkProfiles", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
-    "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
+    "ProfileRefused", "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
     "SignedReport", "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus",
     "UserMessage", "accept_signed_certificate", "amount", "check_signing_certificate", "delete_root", "install_root", "learn_secret", "parse_offset", "redact_url",
 ]
@@ -177,15 +177,6 @@ class LinkSecurityPort(Protocol):
     @property
     def additional_root_certificate_check(self) -> bool: ...
 
-    @property
-    def network_slot(self) -> int:
-        """The network connection profile slot in use (agent/security/network_profiles.py)."""
-        ...
-
-    network_profiles: NetworkProfiles
-
-    def set_network_profile(self, profile: NetworkProfile) -> str | None: ...
-
     def certificate_operations_refused(self) -> str | None: ...
 
     def new_root_refused(self, pem: str) -> str | None: ...
@@ -239,6 +230,8 @@ class AdapterServices:
     user_info: UserInfoPort
     firmware: FirmwarePort | None = None
     diagnostics: DiagnosticsPort | None = None
+    # The network connection profiles the link connects with (OCPP 2.0.1 B09/B10).
+    network: NetworkProfiles | None = None
     # Vendor DataTransfer handlers by vendorId: (messageId, data) -> (status, data).
     data_transfer: dict[str, DataTransferHandler] = field(default_factory=dict)
     # Told once per start when the backend accepts the station (a new release confirms itself).

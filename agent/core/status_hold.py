@@ -30,6 +30,10 @@ class StatusHold:
         if key in self._pending and self._pending[key][0] == status:
             del self._pending[key]
 
+    def known(self, key: Hashable, status: Any) -> bool:
+        """The backend was told this status of ``key`` last (or it is on its way)."""
+        return self._reported.get(key, _NONE) == status
+
     def due(self, now: float) -> dict[Hashable, Any]:
         """The statuses that have lasted long enough; they leave the hold to be sent, and from
         now on count as what the backend knows: a change back to the previous status while

@@ -165,6 +165,9 @@ class Ocpp16Adapter:
     def outbox_changed(self) -> None:
         self.services.outbox.changed()
 
+    def reservation_ended(self, reservation_id: int, why: str) -> None:
+        """OCPP 1.6 tells the end of a reservation by the connector's StatusNotification only."""
+
     def meter_values(self, evse_id: int, sample: Sample) -> None:
         if self.online:
             asyncio.ensure_future(self._send_untracked(call.MeterValues(connector_id=evse_id, meter_value=[meter_value(sample)])))

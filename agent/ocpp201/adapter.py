@@ -32,6 +32,7 @@ from agent.core.status_hold import StatusHold
 from agent.ocpp201.connection import ChargePoint201, LinkDown
 from agent.ocpp201.device_model import Component, DeviceModel, Variable
 from agent.ocpp201.handlers import build_handlers
+from agent.ocpp201.handlers.reservation import status_update
 from agent.ocpp201.handlers.security import CertificateSigning
 from agent.ocpp201.live import LiveValues
 from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, id_token_info, meter_value
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp2.0.1"
 
 # §3.5 BootReasonEnumType for what the agent knows of its last stop (agent/app/composition.py).
+# B02.FR.09: requests a CSMS may not send while it keeps the station Pending.
+PENDING_REFUSED = frozenset({"RequestStartTransaction", "RequestStopTransaction", "ReserveNow", "UnlockConnector"})
+
 BOOT_REASONS = ("ApplicationReset", "FirmwareUpdate", "LocalReset", "PowerUp", "RemoteReset", "ScheduledReset",
                 "Triggered", "Unknown", "Watchdog")
 
@@ -78,20 +82,27 @@ class Ocpp201Adapter:
         self.description = description
         self.boot_reason = boot_reason if boot_reason in BOOT_REASONS else "Unknown"
         self.live = LiveValues(station, services, description)
+        network = services.network
         self.device_model: DeviceModel = build_device_model(
             description, services.settings, StoreKeyValue(services.store), live=self.live.get, writer=self.live.write,
-            slot_configured=services.security.network_profiles.configured,  # B10.FR.02
+            slot_configured=network.configured if network is not None else (lambda slot: slot == 1),
         )
         self._response_timeout_s = response_timeout_s
         self._cp: ChargePoint201 | None = None
         self._accepted = False
         self._registered_once = False
+        self._registered_profile: int | None = None  # the network profile slot accepted on
+        self._boot_answered = asyncio.Event()
+        self._retry_interval = 30
         self._status_wakeup = asyncio.Event()
         self._heartbeat_changed = asyncio.Event()
         services.settings.on_change(lambda name, _value: name == "heartbeat_interval_s" and self._heartbeat_changed.set())
         self._unsent_status: dict[ConnectorRef, ConnectorStatus] = {}
         self.status_hold = StatusHold(lambda: services.settings["minimum_status_duration_s"])
         self.registration: str | None = None
+        self._lock_problems: dict[ConnectorRef, bool] = {}
+        self._offline_since: float | None = None  # when the last accepted connection closed
+        self._event_ids = 0  # NotifyEvent eventId (Part 2 §2.27 EventDataType), per start
         self.outbox = Outbox201(self)
         self.certificate_signing = CertificateSigning(self)  # A02, across connections
         self.handlers = build_handlers(self)
@@ -137,9 +148,41 @@ class Ocpp201Adapter:
         self.status_hold.changed(where, CONNECTOR_STATUS[status], time.monotonic())
         self._status_wakeup.set()
         self.live.changed(where)
+        self._lock_problem(where, fault is Fault.LOCK)
+
+    def _lock_problem(self, where: ConnectorRef, problem: bool) -> None:
+        """G05.FR.02: a cable lock that fails (and later works again) is reported as
+        ConnectorPlugRetentionLock.Problem (NotifyEvent, trigger Delta), where the station has one."""
+        if self._lock_problems.get(where, False) == problem or not self._has_lock(where):
+            return
+        self._lock_problems[where] = problem
+        if not self.online:
+            return
+        self._event_ids += 1
+        component = {"name": "ConnectorPlugRetentionLock", "evse": {"id": where.evse_id, "connector_id": where.connector_id}}
+        event = {"event_id": self._event_ids, "timestamp": self.services.clock.iso(), "trigger": "Delta",
+                 "actual_value": "true" if problem else "false", "component": component,
+                 "variable": {"name": "Problem"}, "event_notification_type": "HardWiredNotification"}
+        asyncio.ensure_future(self._send_untracked(call.NotifyEvent(
+            generated_at=self.services.clock.iso(), seq_no=0, event_data=[event])))
+
+    def _has_lock(self, where: ConnectorRef) -> bool:
+        return any(e.id == where.evse_id and any(c.id == where.connector_id and c.lock for c in e.connectors)
+                   for e in self.description.evses)
 
     def outbox_changed(self) -> None:
         self.services.outbox.changed()
+
+    def reservation_ended(self, reservation_id: int, why: str) -> None:
+        """H01.FR.20 / H04.FR.01: a reservation that expired, or whose EVSE became Faulted or
+        Unavailable, is reported (ReservationStatusUpdate Expired / Removed)."""
+        update = status_update(reservation_id, why)
+        if update is not None and self.online:
+            asyncio.ensure_future(self._send_untracked(update))
+
+    def evses_with_connector_type(self, connector_type: str) -> list[int]:
+        """H01.FR.06: the EVSEs with a connector of this type (Part 2 §3.22 ConnectorEnumType)."""
+        return [e.id for e in self.description.evses if any(c.connector_type == connector_type for c in e.connectors)]
 
     def meter_values(self, evse_id: int, sample: Sample) -> None:
         """J01: clock-aligned values outside a transaction."""
@@ -157,8 +200,11 @@ class Ocpp201Adapter:
     async def run_session(self, ws: Any) -> None:
         """Serve one websocket connection until it closes."""
         cp = ChargePoint201(self.charge_point_id, ws, self.handlers.for_connection(), self._response_timeout_s)
+        cp.refuses = self.refuses
         self._cp = cp
         self._accepted = False
+        if not self._registered_once:
+            self.registration = None
         receiver = asyncio.create_task(cp.start(), name="ocpp-receive")
         workers: list[asyncio.Task] = []
         closed = asyncio.create_task(ws.wait_closed())
@@ -166,9 +212,7 @@ class Ocpp201Adapter:
         try:
             done, _ = await asyncio.wait({receiver, closed, boot}, return_when=asyncio.FIRST_COMPLETED)
             if boot in done and boot.exception() is None and not closed.done():
-                # G01.FR.?: after (re)connecting every connector's status is sent.
-                self._unsent_status.update({ref: CONNECTOR_STATUS[s] for ref, (s, _) in self.station.statuses().items()})
-                self._status_wakeup.set()
+                self._resync_statuses()
                 workers = [
                     asyncio.create_task(self._heartbeats(), name="ocpp-heartbeat"),
                     asyncio.create_task(self._send_statuses(), name="ocpp-status"),
@@ -179,11 +223,25 @@ class Ocpp201Adapter:
                 if task.done() and not task.cancelled() and task.exception() and not isinstance(task.exception(), LinkDown):
                     log.error("OCPP task failed", exc_info=task.exception())
         finally:
+            if self._accepted:
+                self._offline_since = time.monotonic()
             self._accepted = False
             self._cp = None
             for task in (receiver, *workers, boot, closed):
                 task.cancel()
             await asyncio.gather(receiver, *workers, boot, closed, return_exceptions=True)
+
+    def _resync_statuses(self) -> None:
+        """B04: after a start, or an offline period longer than OfflineThreshold, every connector's
+        status is sent (B04.FR.01); after a shorter one only those that changed meanwhile
+        (B04.FR.02: the status hold has them)."""
+        offline_s = None if self._offline_since is None else time.monotonic() - self._offline_since
+        statuses = {ref: CONNECTOR_STATUS[s] for ref, (s, _) in self.station.statuses().items()}
+        if offline_s is None or offline_s > self.services.settings["offline_threshold_s"]:
+            self._unsent_status.update(statuses)
+        else:
+            self._unsent_status.update({ref: s for ref, s in statuses.items() if not self.status_hold.known(ref, s)})
+        self._status_wakeup.set()
 
     async def call(self, payload: Any, *, unique_id: str | None = None, apply: Any = None) -> Any:
         cp = self._cp
@@ -200,28 +258,56 @@ class Ocpp201Adapter:
         return call.BootNotification(charging_station=station, reason=reason or self.boot_reason)
 
     async def _register(self) -> None:
-        """B01-B03: BootNotification until Accepted; Pending/Rejected retry after ``interval``.
+        """B01-B03: BootNotification until Accepted; Pending/Rejected retry after ``interval``
+        (B02.FR.01, B03.FR.01), sooner when a triggered BootNotification is accepted meanwhile.
         Once per start of the agent; a reconnect goes on with a Heartbeat (the station was not
-        rebooted)."""
-        if self._registered_once:
+        rebooted), unless the link moved to another network profile (B10.FR.10)."""
+        profile = self.services.network.active_slot if self.services.network is not None else None
+        if self._registered_once and profile == self._registered_profile:
             self._accepted = True
             await self.heartbeat()
             return
         while True:
-            result = await self.call(self.boot_request())
-            self.services.clock.sync(result.current_time)
-            self.registration = result.status
-            if result.status == "Accepted":
-                if result.interval > 0:
-                    self.services.settings.set("heartbeat_interval_s", result.interval)
-                self._accepted = True
-                self._registered_once = True
-                self.services.on_registered()
-                log.info("BootNotification accepted, heartbeat every %d s", self.services.settings["heartbeat_interval_s"])
+            await self.boot()
+            if self.registration == "Accepted":
                 return
-            retry = result.interval if result.interval > 0 else 30
-            log.warning("BootNotification %s, trying again in %d s", result.status, retry)
-            await asyncio.sleep(retry)
+            self._boot_answered.clear()
+            retry = self._retry_interval
+            log.warning("BootNotification %s, trying again in %d s", self.registration, retry)
+            try:
+                async with asyncio.timeout(retry):
+                    await self._boot_answered.wait()
+            except TimeoutError:
+                pass
+            if self.registration == "Accepted":
+                return
+
+    async def boot(self, reason: str | None = None) -> None:
+        """Send a BootNotification and take its answer (also when triggered, F06)."""
+        await self.call(self.boot_request(reason), apply=self._boot_result)
+
+    def _boot_result(self, result: Any) -> None:
+        self.services.clock.sync(result.current_time)
+        self.registration = result.status
+        self._retry_interval = result.interval if result.interval > 0 else 30
+        if result.status == "Accepted":
+            if result.interval > 0:
+                self.services.settings.set("heartbeat_interval_s", result.interval)
+            self._accepted = True
+            self._registered_once = True
+            self._registered_profile = self.services.network.active_slot if self.services.network is not None else None
+            self.services.on_registered()
+            log.info("BootNotification accepted, heartbeat every %d s", self.services.settings["heartbeat_interval_s"])
+        self._boot_answered.set()
+
+    def refuses(self, action: str) -> str | None:
+        """B02/B03: what the CSMS may not ask before the station is accepted (CALLERROR
+        SecurityError): nothing while Rejected (B03.FR.03), no transaction while Pending (B02.FR.09)."""
+        if self.registration == "Rejected":
+            return "the CSMS rejected this station's BootNotification"
+        if self.registration != "Accepted" and action in PENDING_REFUSED:  # Pending, or not answered yet
+            return f"{action} before the station's registration is Accepted"
+        return None
 
     async def _heartbeats(self) -> None:
         while True:

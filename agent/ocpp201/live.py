@@ -109,13 +109,14 @@ class LiveValues:
                 return self._measured(evse_ids[0], "Temperature") if evse_ids else None
         if part in ("TokenReader", "Display", "Controller"):
             return {"Available": True, "Problem": False}.get(name)
+        network = self.services.network
         if part == "OCPPCommCtrlr" and name == "ActiveNetworkProfile":
-            return self.services.security.network_slot
+            return network.active_slot if network is not None and network.active_slot is not None else 1
         if part == "ClockCtrlr" and name == "DateTime":
             return self.services.clock.iso()
         if part == "SecurityCtrlr":
-            if name == "SecurityProfile":
-                return self.services.security.profile
+            if name == "SecurityProfile":  # of the connection in use (its network profile's)
+                return network.security_profile if network is not None else self.services.security.profile
             if name == "AdditionalRootCertificateCheck":
                 return self.services.security.additional_root_certificate_check
             if name == "CertificateEntries":

@@ -102,6 +102,8 @@ PROPOSED: dict[str, Proposed] = {
     "auth_cache_policy": Proposed("LRU", ("AuthCacheCtrlr", "Policy", None),
                                   "C10: which entry goes when the cache is full (LRU: least recently used)"),
     "reservation_enabled": Proposed(True, ("ReservationCtrlr", "Enabled", None), "H: reservations on/off"),
+    "reservation_non_evse_specific": Proposed(True, ("ReservationCtrlr", "NonEvseSpecific", None),
+                                              "H01.FR.18/19: reservations of an unspecified EVSE taken"),
     "smart_charging_enabled": Proposed(True, ("SmartChargingCtrlr", "Enabled", None), "K: charging profiles on/off"),
     "limit_change_significance_pct": Proposed(1.0, ("SmartChargingCtrlr", "LimitChangeSignificance", None),
                                               "K: a limit change below this percentage may go unreported"),

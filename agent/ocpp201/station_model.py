@@ -458,8 +458,10 @@ class _Builder:
         co = Component("ReservationCtrlr")
         self.available(co, spec="§2.8.2")
         self.var(co, "Enabled", DataType.BOOLEAN, self.setting("reservation_enabled"), mutability=RW, spec="§2.8.1")
-        # agent/station/reservations.py reserves "any connector" (connector 0 in 1.6).
-        self.var(co, "NonEvseSpecific", DataType.BOOLEAN, Constant(True), spec="§2.8.3")
+        # agent/station/reservations.py reserves "any connector" (connector 0 in 1.6); the operator
+        # may turn that off (H01.FR.19: Rejected then).
+        self.var(co, "NonEvseSpecific", DataType.BOOLEAN, self.setting("reservation_non_evse_specific"),
+                 mutability=RW, spec="§2.8.3")
 
     def smart_charging(self) -> None:
         co = Component("SmartChargingCtrlr")

@@ -55,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
     "auth_cache_lifetime_s": 604800,
     "auth_cache_policy": "LRU",
     "reservation_enabled": True,
+    "reservation_non_evse_specific": True,
     "smart_charging_enabled": True,
     "limit_change_significance_pct": 1.0,
     "tariff_enabled": True,

@@ -57,8 +57,7 @@ from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from agent.security.certificates import CertificateId, CertificateStore, ClientCertificate, NotManaged, RootKind, load_certificates
 from agent.app.config import AgentConfig, ConfigError
-from agent.backend.link import ConnectOptions, ConnectOptionsError, endpoint_url
-from agent.security.network_profiles import CONFIG_SLOT, NetworkProfile, NetworkProfiles
+from agent.backend.link import ConnectOptions, ConnectOptionsError
 from agent.security.secret_files import write_secret
 from agent.security.events import SecurityEvent, SecurityEvents
 from agent.persistence.store import Store
@@ -100,10 +99,6 @@ class Credentials:
     client_cert: str | None = None
     client_key: str | None = None
     new_key: bool = False  # the AuthorizationKey to use is the new one, not yet confirmed
-    # OCPP 2.0.1 network connection profile (agent/security/network_profiles.py): its slot and
-    # ocppCsmsUrl; slot 1 and no URL: the configuration file's csms_url.
-    url: str | None = None
-    slot: int = CONFIG_SLOT
 
 
 @dataclass(frozen=True)
@@ -123,12 +118,8 @@ def _root_change(data: dict | None) -> RootChange | None:
 
 
 def _state(creds: Credentials) -> dict:
-    """Credentials as stored: the network profile fields only when they are not the file's, so
-    state stored by a release that had none still matches."""
-    data = asdict(creds)
-    if creds.url is None and creds.slot == CONFIG_SLOT:
-        del data["url"], data["slot"]
-    return data
+    """Credentials as stored."""
+    return asdict(creds)
 
 
 def authorization_key_bytes(text: str, allowed: range = AUTHORIZATION_KEY_BYTES) -> bytes:
@@ -187,7 +178,6 @@ class LinkSecurity:
         # Whether the connection in use (or being opened) has TLS: certificate operations need it.
         self.encrypted = False
         self._opening_encrypted = False
-        self.network_profiles = NetworkProfiles(store)
         state = json.loads(store.settings().get(STATE_KEY, "null"))
         self.provisional_roots = [CertificateId(**i) for i in (state or {}).get("provisional_roots", [])]
         # AdditionalRootCertificateCheck: a CSMS root replaced and not yet confirmed by a connection.
@@ -218,15 +208,10 @@ class LinkSecurity:
         """AdditionalRootCertificateCheck (the installation's, ``ocpp.additional_root_certificate_check``)."""
         return self._ocpp.additional_root_certificate_check
 
-    @property
-    def network_slot(self) -> int:
-        """The network connection profile slot in use (OCPPCommCtrlr.ActiveNetworkProfile)."""
-        return self.trying.slot
-
-    def options(self, url: str) -> ConnectOptions:
-        creds = self.trying
-        if creds.url:
-            url = endpoint_url(creds.url, self.charge_point_id)
+    def options(self, url: str, security_profile: int | None = None) -> ConnectOptions:
+        """``security_profile``: connect with that profile instead (a network connection profile's,
+        agent/backend/network_profiles.py), with the credentials in use."""
+        creds = self.trying if security_profile is None else replace(self.trying, profile=security_profile)
         url = url_for_profile(url, creds.profile)
         headers = {}
         if creds.profile in (1, 2):
@@ -258,6 +243,10 @@ class LinkSecurity:
         self._remember_secrets()
         self._prune_client_certificates()
         self.events.record(SecurityEvent.RECONFIGURATION_OF_SECURITY_PARAMETERS, _change(previous, self.active))
+
+    def reconfigured(self, detail: str) -> None:
+        """Another network profile's security settings are in use (agent/backend/network_profiles.py)."""
+        self.events.record(SecurityEvent.RECONFIGURATION_OF_SECURITY_PARAMETERS, detail)
 
     def failed(self, error: BaseException) -> None:
         self.encrypted = False
@@ -349,17 +338,19 @@ class LinkSecurity:
         current = self.trying
         if new == current.profile:
             return None
-        if (why := self._profile_refused(current, new)) is not None:
+        if new < current.profile:
+            # Security Whitepaper A00.FR.005, OCPP 2.0.1 B09.FR.04.
+            return f"the security profile is {current.profile}; it may only be raised (A00.FR.005)"
+        why = self.usable(new)
+        if why is not None:
             return why
         self._propose(replace(current, profile=new))
         return None
 
-    def _profile_refused(self, current: Credentials, new: int) -> str | None:
-        """Why ``new`` cannot replace ``current``'s security profile, or None."""
-        if new < current.profile:
-            # Security Whitepaper A00.FR.005, OCPP 2.0.1 B09.FR.04.
-            return f"the security profile is {current.profile}; it may only be raised (A00.FR.005)"
-        if new not in (1, 2, 3):
+    def usable(self, new: int) -> str | None:
+        """None when the charge point has what security profile ``new`` needs, else what it lacks."""
+        current = self.trying
+        if new not in (0, 1, 2, 3):
             return f"{new} is not a security profile"
         if new == 1 and not self._ocpp.allow_unencrypted:
             return "profile 1 is unencrypted and ocpp.allow_unencrypted is false"
@@ -370,41 +361,6 @@ class LinkSecurity:
         if new == 3 and not current.client_cert:  # OCPP 2.0.1 A05.FR.03
             return "no charge point certificate is installed"
         return None
-
-    # ---- network connection profiles (OCPP 2.0.1 B09, A05) ----------------------------------
-
-    def set_network_profile(self, profile: NetworkProfile) -> str | None:
-        """Store ``profile`` in its slot (used after a reboot, when NetworkConfigurationPriority
-        names it first); None when accepted, else why not. Raises StorageError when the store
-        cannot take it."""
-        current = self.trying
-        if profile.slot == CONFIG_SLOT:
-            return f"slot {CONFIG_SLOT} is the configuration file's"
-        if profile.slot == current.slot:
-            return f"slot {profile.slot} is the one in use"
-        if (why := self._profile_refused(current, profile.security_profile)) is not None:
-            return why
-        self.network_profiles.put(profile)  # StorageError when it cannot be stored
-        log.info("link: network profile slot %d stored: %s, security profile %d", profile.slot,
-                 profile.url, profile.security_profile)
-        return None
-
-    def use_network_priority(self, priority: list[int]) -> None:
-        """At start: connect with the first slot of ``priority`` that holds a profile (B10.FR.01:
-        a new priority takes effect after a reboot), tried like any new security setting."""
-        current = self.trying
-        for slot in priority:
-            if slot == current.slot:
-                return
-            profile = self.network_profiles.get(slot)
-            if profile is None:
-                continue
-            if (why := self._profile_refused(current, profile.security_profile)) is not None:
-                log.error("link: network profile slot %d not used: %s", slot, why)
-                continue
-            self._propose(replace(current, profile=profile.security_profile, url=profile.url, slot=slot))
-            self._reconnect_due = False  # not connected yet: the first connection uses it
-            return
 
     def set_authorization_key(self, text: str, allowed: range = AUTHORIZATION_KEY_BYTES) -> str | None:
         """A new password, in hexadecimal; None when accepted, else why not. ``allowed``: its
@@ -612,8 +568,6 @@ def _reason(error: BaseException) -> str:
 
 
 def _change(previous: Credentials, now: Credentials) -> str:
-    if previous.slot != now.slot:
-        return f"network profile slot {previous.slot} -> {now.slot} in use (security profile {now.profile})"
     if previous.profile != now.profile:
         return f"security profile {previous.profile} -> {now.profile} in use"
     if previous.client_cert != now.client_cert:

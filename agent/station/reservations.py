@@ -65,6 +65,9 @@ class ReservationDesk:
         self._dispatch = dispatch
         self._any: StoredReservation | None = None
         self._updating_kept = False
+        # Told (reservation id, why) when a reservation ends: "used", "expired", "cancelled",
+        # "faulted", "unavailable" (OCPP 2.0.1 H01.FR.20 / H04 report some of them).
+        self.on_ended: Callable[[int, str], None] = lambda _reservation_id, _why: None
 
     # ---- what the backend asks -------------------------------------------------------
 
@@ -103,6 +106,7 @@ class ReservationDesk:
             self._any = None
             self._delete(reservation_id, 0)
             log.info("reservation %d (any connector) cancelled", reservation_id)
+            self.on_ended(reservation_id, "cancelled")
             self.update_kept()
             return True
         for conn in self._connectors.values():
@@ -140,6 +144,7 @@ class ReservationDesk:
         """A session ended its reservation (used, expired, cancelled, ...)."""
         log.info("reservation %d on connector %d ended: %s", reservation_id, connector_id, why)
         self._delete(reservation_id, connector_id)
+        self.on_ended(reservation_id, why)
 
     def refuses(self, conn: Connector, id_tag: str, parent_id_tag: str | None = None) -> bool:
         """Would a start by ``id_tag`` on ``conn`` take the connector kept for connector 0's reservation?"""
@@ -200,13 +205,16 @@ class ReservationDesk:
         why = None
         if held.expiry <= self._clock.now():
             why = "expired"
+        elif all(c.session.faults for c in self._connectors.values()):
+            why = "faulted"  # no connector can serve it
         elif all(c.session.faults or not c.session.available for c in self._connectors.values()):
-            why = "every connector is faulted or unavailable"
+            why = "unavailable"
         if why is None:
             return held
         log.info("reservation %d (any connector) ended: %s", held.reservation_id, why)
         self._any = None
         self._delete(held.reservation_id, 0)
+        self.on_ended(held.reservation_id, why)
         return None
 
     def _any_result(self, reservation_id: int) -> ReserveResult:

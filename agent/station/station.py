@@ -146,6 +146,7 @@ class Station(DevicePolling, MeterSampling):
         # OCPP 1.6 §3.12: after availability and open transactions are known.
         self.reservations = ReservationDesk(store, clock, monotonic, self.connectors, self.dispatch)
         self.reservations.restore()
+        self.reservations.on_ended = self._reservation_ended
         self.charging_limits = ChargingLimits(self, monotonic)  # smart charging profiles
 
     # ---- running ---------------------------------------------------------------------
@@ -350,6 +351,12 @@ class Station(DevicePolling, MeterSampling):
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
             conn = self._connector_for_card(id_tag, parent)
             log.info("card %s presented -> connector %d", id_tag, conn.id)
+            if parent is None and self.reservations.refuses(conn, id_tag) and self.reservations.group_holding(conn):
+                # The connector is kept for a reservation of a group: is the card in it (OCPP 2.0.1 H03 S2)?
+                try:
+                    parent = await self.authorizer.parent_of(id_tag, self.backend)
+                except Exception:
+                    log.exception("card %s: cannot learn its parent idTag", id_tag)
             if self.reservations.refuses(conn, id_tag, parent):
                 log.info("card %s: the last free connector is kept for a reservation", id_tag)
                 continue
@@ -426,6 +433,10 @@ class Station(DevicePolling, MeterSampling):
         """OCPP 1.6 §5.13: reserve an EVSE (None: any) until ``expiry`` (wall clock)."""
         return self.reservations.reserve(request.evse_id or 0, request.id_token.value, request.group_id,
                                          request.expiry, request.reservation_id)
+
+    def _reservation_ended(self, reservation_id: int, why: str) -> None:
+        if self.backend is not None:
+            self.backend.reservation_ended(reservation_id, why)
 
     def cancel_reservation(self, reservation_id: int) -> bool:
         """OCPP 1.6 §5.1: False when no reservation has this id."""
@@ -530,9 +541,10 @@ class Station(DevicePolling, MeterSampling):
             self.dispatch(conn, AvailabilityChanged(operative and not hold))
         self._station_status_changed()
 
-    async def stop_all(self, reason: StopReason, timeout_s: float = 10.0) -> None:
-        """End every running transaction (Reset) and wait until each stop is stored."""
-        running = [c for c in self.connectors.values() if c.session.transaction is not None]
+    async def stop_all(self, reason: StopReason, evse_id: int | None = None, timeout_s: float = 10.0) -> None:
+        """End every running transaction (of one EVSE, when given: Reset) and wait until each stop is stored."""
+        running = [c for c in self.connectors.values()
+                   if c.session.transaction is not None and evse_id in (None, c.id)]
         for conn in running:
             self.dispatch(conn, StopRequested(reason))
         async with asyncio.timeout(timeout_s):

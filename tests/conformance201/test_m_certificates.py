@@ -187,7 +187,7 @@ async def checked_station(station, csms, pki) -> None:
     mark, calls = len(csms.events), csms.mark()
     assert await install(csms, "CSMSRootCertificate", pki.ca) == "Accepted"
     await csms.connected(after=mark)  # verified with it at once
-    await csms.wait_connector_status("Available", after=calls)
+    await security_event(csms, "ReconfigurationOfSecurityParameters", after=calls)  # and in use
 
 
 async def test_TC_M_09_install_ca_certificate_additional_root_certificate_check_rejected(station, csms, pki):
@@ -208,7 +208,6 @@ async def test_TC_M_30_install_ca_certificate_additional_root_certificate_check_
     mark, calls = len(csms.events), csms.mark()
     assert await install(csms, "CSMSRootCertificate", new) == "Accepted"
     await csms.connected(after=mark)
-    await csms.wait_connector_status("Available", after=calls)
     await security_event(csms, "ReconfigurationOfSecurityParameters", after=calls)
     reply = await installed_certificates(csms, ["CSMSRootCertificate"])
     assert reply["certificateHashDataChain"] == [
@@ -225,5 +224,4 @@ async def test_TC_M_31_install_ca_certificate_additional_root_certificate_check_
     await csms.wait_event("tls_error", after=mark, timeout=30)  # the new root does not verify it
     await csms.connected(after=mark, timeout=30)  # the old one does
     await security_event(csms, "InvalidCsmsCertificate", after=calls)
-    await csms.wait_connector_status("Available", after=calls)
     assert serials(await installed_certificates(csms, ["CSMSRootCertificate"])) == [pki.ca.cert.serial_number]

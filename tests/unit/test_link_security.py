@@ -356,65 +356,7 @@ def test_tls_1_2_offers_only_the_whitepaper_cipher_suites(parts, tmp_path):
     assert tls12 == {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "AES128-GCM-SHA256", "AES256-GCM-SHA384"}
 
 
-# ---- OCPP 2.0.1 network connection profiles (B09, A05) -------------------------------------
-
-
-def test_a_network_profile_is_refused_where_it_would_lower_security_or_lacks_what_it_needs(parts):
-    from agent.security.network_profiles import NetworkProfile
-
-    security = parts.security(security_profile=1)
-    url = "wss://csms.example:443/ocpp"
-    assert "configuration file" in security.set_network_profile(NetworkProfile(1, url, 2))
-    assert "CentralSystemRootCertificate" in security.set_network_profile(NetworkProfile(2, url, 2))  # A05.FR.02
-    parts.certificates.install_root(RootKind.CSMS, TestCA().pem, NOW)
-    assert "charge point certificate" in security.set_network_profile(NetworkProfile(2, url, 3))  # A05.FR.03
-    assert security.set_network_profile(NetworkProfile(2, url, 2)) is None
-    assert security.network_profiles.get(2) == NetworkProfile(2, url, 2)
-    assert security.network_profiles.configured(2) and not security.network_profiles.configured(3)
-    assert parts.reconnects == 0 and security.network_slot == 1  # used after a reboot (B10.FR.01)
-
-
-def test_the_first_slot_of_the_priority_is_tried_at_start_and_kept_once_it_connects(parts):
-    from agent.security.network_profiles import NetworkProfile
-
-    parts.certificates.install_root(RootKind.CSMS, TestCA().pem, NOW)
-    assert parts.security(security_profile=1).set_network_profile(NetworkProfile(2, "wss://new.example/ocpp", 2)) is None
-    security = parts.security(security_profile=1)
-    security.use_network_priority([2, 1])
-    assert security.network_slot == 2 and security.active.slot == 1
-    assert security.options(URL).url == "wss://new.example/ocpp/CP-1"  # the identity appended
-    security.reconnect_if_due()
-    assert parts.reconnects == 0  # not connected yet: the first connection uses it
-    security.connected()
-    assert (security.active.slot, security.active.profile) == (2, 2)
-    assert "network profile slot 1 -> 2" in parts.events_info()[-1]
-    restarted = parts.security(security_profile=1)  # kept across a restart, config unchanged
-    restarted.use_network_priority([2, 1])
-    assert (restarted.network_slot, restarted.pending) == (2, None)
-
-
-def test_a_profile_that_does_not_connect_falls_back_to_the_one_before(parts):
-    from agent.security.network_profiles import NetworkProfile
-
-    parts.certificates.install_root(RootKind.CSMS, TestCA().pem, NOW)
-    security = parts.security(security_profile=1)
-    security.set_network_profile(NetworkProfile(2, "wss://new.example/ocpp", 2))
-    security.use_network_priority([2, 1])
-    for _ in range(FALLBACK_AFTER_FAILURES):
-        security.failed(ConnectionRefusedError())
-    assert security.network_slot == 1 and security.options(URL).url == URL
-
-
-def test_state_stored_before_network_profiles_existed_still_matches_the_config(parts):
-    from agent.security.link_security import STATE_KEY
-
-    security = parts.security(security_profile=1)
-    parts.certificates.install_root(RootKind.CSMS, TestCA().pem, NOW)
-    security.raise_profile(2)
-    security.connected()
-    state = json.loads(parts.store.settings()[STATE_KEY])
-    assert "url" not in state["config"] and "slot" not in state["active"]  # as an older release wrote it
-    assert parts.security(security_profile=1).profile == 2
+# ---- OCPP 2.0.1 (the network connection profiles: tests/unit/test_network_profiles.py) ---------
 
 
 def test_a_2_0_1_password_may_be_longer_than_a_1_6_authorization_key(parts):

@@ -18,6 +18,7 @@ from agent.ocpp201.handlers.firmware import FirmwareHandlers
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
+from agent.ocpp201.handlers.reservation import ReservationHandlers
 from agent.ocpp201.handlers.security import SecurityHandlers
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class Handlers:
             SecurityHandlers(adapter),
             CertificateHandlers(adapter),
             FirmwareHandlers(adapter),
+            ReservationHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:

@@ -1,6 +1,6 @@
 """Functional block B (Provisioning) beyond the boot: GetVariables (B06), SetVariables (B05),
 GetBaseReport (B07) and GetReport (B08) over the device model, NotifyReport paged with seqNo /
-tbc after the answer (from ``@after``), and Reset (B11, B12)."""
+tbc after the answer (from ``@after``), Reset (B11, B12) and SetNetworkProfile (B09)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ocpp.routing import after, on
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
-from agent.core.session import StopReason
+from agent.backend.services import NetworkProfile, ProfileRefused, StorageError
+from agent.core.session import ConnectorStatus, StopReason
 from agent.ocpp201 import reports
 from agent.ocpp201.connection import LinkDown
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RESET_DRAIN_S = 10.0  # how long a Reset waits for the Ended events to reach the backend
+IDLE_CHECK_S = 0.5  # how often a Reset OnIdle looks whether the station became idle
 
 
 class ProvisioningHandlers:
@@ -93,30 +95,71 @@ class ProvisioningHandlers:
     def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:
         if evse_id is not None and evse_id not in self.adapter.station.evses():
             return call_result.Reset(status="Rejected", status_info={"reason_code": "UnknownEvse"})
-        running = [e for e in self.adapter.station.evses() if self.adapter.station.transaction_on(e) is not None]
-        if type == "OnIdle" and (running if evse_id is None else evse_id in running):
-            return call_result.Reset(status="Scheduled")  # B11.FR.?: after the transactions end
-        return call_result.Reset(status="Accepted")
+        if type == "OnIdle" and not self._idle(evse_id):
+            return call_result.Reset(status="Scheduled")  # B11.FR.04, B12.FR.01/05: once idle
+        return call_result.Reset(status="Accepted")  # B11.FR.01, B12.FR.02/06
 
     @after(Action.reset)
     async def after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
         station, services = self.adapter.station, self.adapter.services
+        if evse_id is not None and evse_id not in station.evses():
+            return
         if type == "OnIdle":
             await self._wait_idle(evse_id)
         if evse_id is not None:
-            transaction = station.transaction_on(evse_id)
-            if transaction is not None:
-                station.remote_stop(transaction.transaction_id)
+            # B12.FR.08: the EVSE's transaction ends (ResetCommand, ImmediateReset); the EVSE has
+            # nothing else to restart (its board keeps running).
+            try:
+                await station.stop_all(StopReason.HARD_RESET, evse_id)
+            except TimeoutError:
+                log.warning("Reset of EVSE %d: its transaction's end is not stored yet", evse_id)
             return
         try:
-            await station.stop_all(StopReason.HARD_RESET)  # rendered ImmediateReset (mapping.py)
+            await station.stop_all(StopReason.HARD_RESET)  # B12.FR.04: ResetCommand, ImmediateReset (mapping.py)
             await services.outbox.drain(RESET_DRAIN_S)
         except TimeoutError:
             log.warning("Reset: restarting with messages still queued (they are sent after the restart)")
-        services.lifecycle.request_restart(f"Reset {type}", "RemoteReset")
+        services.lifecycle.request_restart(f"Reset {type}", "RemoteReset")  # B11.FR.03: reason RemoteReset
+
+    def _idle(self, evse_id: int | None) -> bool:
+        """Errata 2.14 (B11 OnIdle): no transaction, no reservation waiting (on the EVSE, or
+        anywhere), and for the station no firmware update under way."""
+        station = self.adapter.station
+        for ref, (status, _) in station.statuses().items():
+            if evse_id in (None, ref.evse_id) and status is ConnectorStatus.RESERVED:
+                return False
+        if any(station.transaction_on(e) is not None for e in station.evses() if evse_id in (None, e)):
+            return False
+        firmware = self.adapter.services.firmware
+        return evse_id is not None or firmware is None or not firmware.pending()
 
     async def _wait_idle(self, evse_id: int | None) -> None:
-        """OnIdle: once no transaction runs (on the EVSE, or anywhere)."""
-        station = self.adapter.station
-        while any(station.transaction_on(e) is not None for e in station.evses() if evse_id in (None, e)):
-            await asyncio.sleep(1.0)
+        """OnIdle: once idle (the transactions ended, the reservations used or over)."""
+        while not self._idle(evse_id):
+            await asyncio.sleep(IDLE_CHECK_S)
+
+    # B09 SetNetworkProfile: a connection profile into a slot; used after a reboot once
+    # NetworkConfigurationPriority names it first (B10, agent/backend/network_profiles.py).
+    @on(Action.set_network_profile)
+    def on_set_network_profile(self, configuration_slot: int, connection_data: dict[str, Any], **_: Any) -> Any:
+        network = self.adapter.services.network
+        if network is None:
+            return call_result.SetNetworkProfile(status="Rejected", status_info={"reason_code": "UnsupportedRequest"})
+        if connection_data.get("apn") is not None or connection_data.get("vpn") is not None:
+            return call_result.SetNetworkProfile(  # B09.FR.02: no modem, no VPN client here
+                status="Rejected", status_info={"reason_code": "InvalidNetworkConf",
+                                                "additional_info": "neither APN nor VPN settings are supported"})
+        profile = NetworkProfile(
+            url=connection_data["ocpp_csms_url"], security_profile=connection_data["security_profile"],
+            message_timeout_s=connection_data["message_timeout"], ocpp_version=connection_data["ocpp_version"],
+            ocpp_transport=connection_data["ocpp_transport"], ocpp_interface=connection_data["ocpp_interface"])
+        try:
+            network.set_profile(configuration_slot, profile)
+        except ProfileRefused as refused:
+            log.info("SetNetworkProfile slot %d refused: %s", configuration_slot, refused)
+            return call_result.SetNetworkProfile(status="Rejected", status_info={
+                "reason_code": refused.reason_code, "additional_info": str(refused)[:512]})
+        except StorageError as exc:
+            log.error("SetNetworkProfile slot %d not stored: %s", configuration_slot, exc)
+            return call_result.SetNetworkProfile(status="Failed")  # B09.FR.03
+        return call_result.SetNetworkProfile(status="Accepted")  # B09.FR.01

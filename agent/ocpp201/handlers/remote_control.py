@@ -150,7 +150,7 @@ class RemoteControlHandlers:
         adapter, evse_id = self.adapter, follow_up.connector_id
         match follow_up.message:
             case "BootNotification":
-                await adapter.call(adapter.boot_request("Triggered"))
+                await adapter.boot("Triggered")
             case "Heartbeat":
                 await adapter.heartbeat()
             case "StatusNotification":

@@ -1,16 +1,12 @@
 """Functional block A (Security): the charging station certificate renewed at the CSMS's request
 (A02: TriggerMessage SignChargingStationCertificate → SignCertificate → CertificateSigned, sent
-again when no certificate comes, A02.FR.17-19) and the security profile upgraded through a new
-network connection profile (A05: SetNetworkProfile, then NetworkConfigurationPriority and a
-reboot). The BasicAuthPassword (A01) is a device model variable (agent/ocpp201/live.py);
-security events (A04) go through the durable outbox (agent/ocpp201/outbox.py).
-
-SetNetworkProfile is block B's message (B09); here it does what A05 needs: a profile for a slot
-not in use, refused when it would lower the security profile (B09.FR.04) or when the station
-lacks what the new profile needs (A05.FR.02 a CSMS root, A05.FR.03 a charging station
-certificate). The profiles and their use at start are agent/security/network_profiles.py and
-agent/security/link_security.py; the profile's messageTimeout is stored, not used (the
-station's response timeout is ``[ocpp] response_timeout_s``).
+again when no certificate comes, A02.FR.17-19). The BasicAuthPassword (A01) is a device model
+variable (agent/ocpp201/live.py); security events (A04) go through the durable outbox
+(agent/ocpp201/outbox.py). The security profile is upgraded through a new network connection
+profile (A05: SetNetworkProfile, block B's message, in agent/ocpp201/handlers/provisioning.py,
+refused when the station lacks what the profile needs: A05.FR.02 a CSMS root, A05.FR.03 a
+charging station certificate; then NetworkConfigurationPriority and a reboot,
+agent/backend/network_profiles.py).
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ from ocpp.routing import after, on
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
-from agent.backend.services import NetworkProfile, StorageError, accept_signed_certificate
+from agent.backend.services import accept_signed_certificate
 from agent.ocpp201.connection import LinkDown
 
 if TYPE_CHECKING:
@@ -33,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CPO_NAME_SETTING = "security.cpo_name"  # SecurityCtrlr.OrganizationName (the 1.6 CpoName key too)
-SLOTS = (1, 2)  # NetworkConfigurationPriority's valuesList (agent/ocpp201/station_model.py Capabilities)
 
 
 class CertificateSigning:
@@ -109,35 +104,3 @@ class SecurityHandlers:
     @after(Action.certificate_signed)
     def after_certificate_signed(self, **_: Any) -> None:
         self.security.reconnect_if_due()  # profile 3: the new certificate is used at once
-
-    # B09 SetNetworkProfile, as A05 uses it.
-    @on(Action.set_network_profile)
-    def on_set_network_profile(self, configuration_slot: int, connection_data: dict[str, Any], **_: Any) -> Any:
-        why = self._unusable(configuration_slot, connection_data)
-        if why is None:
-            profile = NetworkProfile(configuration_slot, connection_data["ocpp_csms_url"],
-                                     connection_data["security_profile"], connection_data["message_timeout"])
-            try:
-                why = self.security.set_network_profile(profile)
-            except StorageError as exc:
-                log.error("SetNetworkProfile slot %d: %s", configuration_slot, exc)
-                return call_result.SetNetworkProfile(status="Failed")
-        if why is not None:
-            log.warning("SetNetworkProfile slot %d rejected: %s", configuration_slot, why)
-            return call_result.SetNetworkProfile(status="Rejected", status_info={"reason_code": "InvalidProfile",
-                                                                                 "additional_info": why[:512]})
-        return call_result.SetNetworkProfile(status="Accepted")
-
-    @staticmethod
-    def _unusable(slot: int, data: dict[str, Any]) -> str | None:
-        if slot not in SLOTS:
-            return f"no slot {slot} (NetworkConfigurationPriority takes {', '.join(map(str, SLOTS))})"
-        if data.get("ocpp_version") != "OCPP20":
-            return f"ocppVersion {data.get('ocpp_version')}: this adapter speaks OCPP 2.0.1 (OCPP20)"
-        if data.get("ocpp_transport") != "JSON":
-            return "only OCPP-J (JSON) is spoken"
-        if data.get("vpn") or data.get("apn"):
-            return "the station connects over its own network: no VPN, no APN"
-        if not str(data.get("ocpp_csms_url", "")).startswith(("ws://", "wss://")):
-            return "ocppCsmsUrl is no ws:// or wss:// URL"
-        return None
