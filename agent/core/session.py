@@ -186,6 +186,12 @@ class Reservation:
     expires_at: float
 
 
+def admits(reservation: Reservation, id_tag: str, parent_id_tag: str | None = None) -> bool:
+    """OCPP 1.6 §3.12.1: the incoming idTag or its parent idTag matches the reservation's idTag
+    or its parent idTag (any object with ``id_tag`` and ``parent_id_tag``)."""
+    return bool(({id_tag, parent_id_tag} & {reservation.id_tag, reservation.parent_id_tag}) - {None})
+
+
 @dataclass(frozen=True)
 class ReservationMade:
     """OCPP 1.6 §3.12.1: the station asks ``Session.reserve_result`` first; the same id replaces."""
@@ -438,10 +444,7 @@ class Session:
     def reserved_for_other(self, id_tag: str, parent_id_tag: str | None = None) -> bool:
         """OCPP 1.6 §3.12.1: only the reservation's idTag or parent idTag may start, matched
         against the incoming idTag or its parent idTag."""
-        r = self.reservation
-        if r is None:
-            return False
-        return not ({id_tag, parent_id_tag} & {r.id_tag, r.parent_id_tag}) - {None}
+        return self.reservation is not None and not admits(self.reservation, id_tag, parent_id_tag)
 
     # ---- the rules -----------------------------------------------------------------
 

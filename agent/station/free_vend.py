@@ -35,7 +35,7 @@ class FreeVend:
         session = conn.session
         return (session.plugged and session.can_start() and session.authorized is None
                 and session.pending_auth is None and not session.reserved_for_other(self.id_tag)
-                and not s.refuses(conn, self.id_tag))
+                and not s.refuses(conn.id, self.id_tag))
 
     def check(self) -> None:
         for conn in self.station.connectors.values():

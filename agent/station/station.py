@@ -27,6 +27,8 @@ from agent.backend.ports import (
     UnlockResult,
     sample_to_json,
 )
+from agent.core.card_routing import connector_for_card, connector_for_remote_start
+from agent.core.connector_facts import ConnectorFacts
 from agent.core.identity import ConnectorRef, IdToken, IdTokenType
 from agent.station.charging_limits import ChargingLimits
 from agent.station.clock import Clock
@@ -144,7 +146,11 @@ class Station(DevicePolling, MeterSampling):
         self._unstored_stops: list[tuple] = []  # (local_id, meter_stop, timestamp, reason, body)
         self.history = History(store, clock.iso)
         # OCPP 1.6 §3.12: after availability and open transactions are known.
-        self.reservations = ReservationDesk(store, clock, monotonic, self.connectors, self.dispatch)
+        self.reservations = ReservationDesk(
+            store, clock, monotonic, {c.id: c.session for c in connectors},
+            lambda evse_id, event: self.dispatch(self.connectors[evse_id], event),
+            restored=lambda evse_id: self.connectors[evse_id].restored is not None,
+        )
         self.reservations.restore()
         self.charging_limits = ChargingLimits(self, monotonic)  # smart charging profiles
 
@@ -348,31 +354,16 @@ class Station(DevicePolling, MeterSampling):
                     parent = await self.authorizer.parent_of(id_tag, self.backend)
                 except Exception:  # the card still counts as itself; the reader goes on
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
-            conn = self._connector_for_card(id_tag, parent)
+            conn = self.connectors[connector_for_card(self._facts(), id_tag, parent)]
             log.info("card %s presented -> connector %d", id_tag, conn.id)
-            if self.reservations.refuses(conn, id_tag, parent):
+            if self.reservations.refuses(conn.id, id_tag, parent):
                 log.info("card %s: the last free connector is kept for a reservation", id_tag)
                 continue
-            self.reservations.claim(conn, id_tag, parent)
+            self.reservations.claim(conn.id, id_tag, parent)
             self.dispatch(conn, CardPresented(id_tag, parent))
 
-    def _connector_for_card(self, id_tag: str, parent_id_tag: str | None = None) -> Connector:
-        conns = list(self.connectors.values())
-        for conn in conns:  # the card's own session (or its group's): a tap stops it
-            tx = conn.session.transaction
-            if tx is not None and (tx.id_tag == id_tag or (parent_id_tag and tx.parent_id_tag == parent_id_tag)):
-                return conn
-        for conn in conns:  # the connector reserved for this card (OCPP 1.6 §3.12)
-            if conn.session.reservation is not None and not conn.session.reserved_for_other(id_tag, parent_id_tag):
-                return conn
-        conns = [c for c in conns if not c.session.reserved_for_other(id_tag, parent_id_tag)] or conns
-        for conn in conns:  # an EV plugged in and waiting for a card
-            if conn.session.plugged and conn.session.can_start() and conn.session.authorized is None:
-                return conn
-        for conn in conns:
-            if conn.session.can_start() and conn.session.authorized is None:
-                return conn
-        return conns[0]
+    def _facts(self) -> list[ConnectorFacts]:
+        return [ConnectorFacts.of(c.id, c.session) for c in self.connectors.values()]
 
     # ---- what a backend may ask (agent/backend/ports.py StationPort) -----------------
 
@@ -386,24 +377,20 @@ class Station(DevicePolling, MeterSampling):
         known = self.authorizer.local.lookup(id_tag)
         parent = known.parent_id_tag if known is not None else None  # its group, if known here
         if evse_id is None:
-            candidates = [c for c in self.connectors.values() if c.session.can_start() and c.session.authorized is None]
-            candidates = [c for c in candidates if not c.session.reserved_for_other(id_tag, parent)]  # OCPP 1.6 §3.12
-            candidates.sort(key=lambda c: (c.session.reservation is None, not c.session.plugged))
-            conn = candidates[0] if candidates else None
-        else:
-            conn = self.connectors.get(evse_id)
+            evse_id = connector_for_remote_start(self._facts(), id_tag, parent)
+        conn = self.connectors.get(evse_id) if evse_id is not None else None
         if conn is None or not conn.session.can_start() or conn.session.authorized is not None:
             return False
-        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn, id_tag, parent):
+        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn.id, id_tag, parent):
             # OCPP 1.6 §3.12.1: another idTag than the reservation's may start if its parent idTag
             # is the reservation's parentIdTag. Not known here: the backend tells it (Authorize)
             # before any start.
-            group = self.reservations.group_holding(conn)
+            group = self.reservations.group_holding(conn.id)
             if parent is not None or group is None or self.backend is None or not self.backend.online:
                 return False
             asyncio.create_task(self._authorize_then_start(conn, id_tag))
             return True
-        self.reservations.claim(conn, id_tag, parent)
+        self.reservations.claim(conn.id, id_tag, parent)
         if self.settings["authorize_remote_tx_requests"]:
             asyncio.create_task(self._authorize_then_start(conn, id_tag))
         else:
@@ -416,10 +403,10 @@ class Station(DevicePolling, MeterSampling):
         if not verdict.accepted:
             return
         parent = verdict.parent_id_tag
-        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn, id_tag, parent):
+        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn.id, id_tag, parent):
             log.info("remote start %s: the connector is reserved for another idTag and group", id_tag)
             return
-        self.reservations.claim(conn, id_tag, parent)
+        self.reservations.claim(conn.id, id_tag, parent)
         self.dispatch(conn, RemoteStartRequested(id_tag, parent))
 
     def reserve(self, request: ReservationRequest) -> ReserveResult:
