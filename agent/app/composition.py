@@ -304,7 +304,8 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
             id=section.id,
             board=board,
             meter=meter,
-            session=Session(max_current_a=section.max_current_a),
+            # [free_vend] id_tag: plug in and charge, no card (agent/core/session.py _free_vend)
+            session=Session(max_current_a=section.max_current_a, free_vend_id_tag=config.free_vend.id_tag or None),
             poll_interval_s=section.poll_interval_s,
             phases=section.phases,
             safety=safeties.get(section.id),
@@ -381,10 +382,6 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     work = [reports.run(), updater.run(), *user_work, *(job for a in router.adapters.values() for job in a.background())]
     if release is not None:
         work.append(release.watch(lifecycle.request_restart))
-    if config.free_vend.id_tag:
-        from agent.station.free_vend import FreeVend
-
-        work.append(FreeVend(station, config.free_vend.id_tag).run())
     def status() -> dict[str, Any]:
         return status_snapshot(config.charge_point.id, __version__, station, router, link, store, storage_problem,
                                config=config, security=security, started_at=started_at)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from agent.core.identity import IdTokenType
 from drivers.interfaces import PilotState
 
 # Below this the pilot PWM cannot signal a current: IEC 61851-1 Annex A.
@@ -370,6 +371,9 @@ class Session:
     # Finishing) from a cable taken out (Available) where the board reads the cable's PP.
     cable_in_socket: bool = False
     unlock_on_ev_disconnect: bool = True  # OCPP UnlockConnectorOnEVSideDisconnect
+    # Free vend ([free_vend] id_tag): an EV plugged in at a free connector is authorized at once
+    # as this idTag (``_free_vend``); None: off, a card or the backend starts a session.
+    free_vend_id_tag: str | None = None
     # UnlockConnectorOnEVSideDisconnect = false: after the EV was unplugged during a transaction
     # the cable stays locked in the socket until this idTag is presented or UnlockConnector.
     cable_held_for: str | None = None
@@ -537,6 +541,7 @@ class Session:
                 self.cable_held_for = None
                 self._stop(StopReason.UNLOCK_COMMAND, None, out)
         self._check_reservation(now, out)
+        self._free_vend(now, out)
         self._offer(out)
         self._report_status(out)
         return out
@@ -601,6 +606,20 @@ class Session:
         self.start_trigger = trigger
         if self.plugged and not self.finishing:
             self._begin_once_locked(out)
+
+    def _free_vend(self, now: float, out: list[Command]) -> None:
+        """Plug in and charge, no card: an EV plugged in at a connector that could start, with
+        no card accepted or being authorized there, not reserved for another idTag nor kept for
+        the reservation of any connector, is authorized at once as ``free_vend_id_tag`` (token
+        type Local: made up by the station, agent/core/identity.py), without asking the
+        backend. Checked after every event, so it starts as soon as the last of these holds; a
+        card tapped before the plug starts the session as itself."""
+        tag = self.free_vend_id_tag
+        if (tag and self.plugged and self.can_start() and self.authorized is None and self.pending_auth is None
+                and not self.reserved_for_other(tag) and not self.kept_for_reservation):
+            self.authorized_type = IdTokenType.LOCAL.value
+            self.authorized_remote_start = None
+            self._authorized(tag, now, out, None, StartTrigger.CABLE_PLUGGED_IN)
 
     def _begin_if_waiting(self, out: list[Command]) -> None:
         """An authorized EV driver plugged in and waits for the lock: start if it is locked now."""

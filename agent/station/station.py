@@ -152,6 +152,7 @@ class Station(DevicePolling, MeterSampling):
             restored=lambda evse_id: self.connectors[evse_id].restored is not None,
         )
         self.reservations.restore()
+        self.reservations.update_kept()  # before the first event: a free vend start may not take it
         self.charging_limits = ChargingLimits(self, monotonic)  # smart charging profiles
 
     # ---- running ---------------------------------------------------------------------

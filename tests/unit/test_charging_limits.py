@@ -46,10 +46,11 @@ class Monotonic:
         return self.t
 
 
-def make_station(tmp_path):
+def make_station(tmp_path, free_vend_id_tag=None):
     store = Store(tmp_path / "agent.db")
     clock, mono = FixedClock(), Monotonic()
-    conn = Connector(id=1, board=IdleBoard(), meter=None, session=Session(max_current_a=16.0))
+    conn = Connector(id=1, board=IdleBoard(), meter=None,
+                     session=Session(max_current_a=16.0, free_vend_id_tag=free_vend_id_tag))
     station = Station([conn], store, Settings(store), clock, monotonic=mono)
     return station, conn, clock, mono
 

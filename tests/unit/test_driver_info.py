@@ -1,5 +1,5 @@
 """What the driver reads (agent/ui/notes.py), backend display messages
-(agent/ocpp16/display_messages.py), free vend (agent/station/free_vend.py) and the reversed card
+(agent/ocpp16/display_messages.py), free vend beside a reservation (agent/core/session.py) and the reversed card
 match (agent/station/card_ids.py), on a real Station whose commands are not executed; no event loop."""
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from agent.backend.ports import AuthorizationStatus, IdTagInfo
 from agent.station.card_ids import known_form, reversed_id_tag
 from agent.ui.displays import ScreenNotes
 from agent.ui.notes import DriverInfo, MessageBoard, Priority, reservation_text
-from agent.station.free_vend import FreeVend
 from agent.ocpp16.display_messages import DisplayMessages
 from agent.core.pricing import Cost, Pricing
 from agent.core.session import (
     AuthorizationResult,
     CardPresented,
+    ConnectorStatus,
     Fault,
     FaultRaised,
     PilotChanged,
     Reservation,
     ReservationMade,
+    ReserveResult,
     StartTransaction,
     StopReason,
     StopRequested,
@@ -31,7 +32,7 @@ from agent.core.session import (
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 from drivers.interfaces import PilotState
-from tests.unit.test_charging_limits import make_station
+from tests.unit.test_charging_limits import T0, make_station
 
 
 def setup(tmp_path, idle_text=None):
@@ -131,28 +132,20 @@ def test_offline_shows_the_offline_price(tmp_path):
     assert notes.prices[1] == "Offline: 0.45 €/kWh"
 
 
-def test_free_vend_starts_on_the_plug_unless_a_card_or_reservation_came_first(tmp_path):
+def test_free_vend_leaves_the_connector_kept_for_a_reservation_of_any_connector(tmp_path):
     station, conn, mono, *_ = setup(tmp_path)
-    vend = FreeVend(station, "FREEVEND")
-    vend.check()
-    assert not drained(conn)  # nothing plugged
+    expiry = T0 + dt.timedelta(minutes=10)  # the stations' clock stands at T0
+    assert station.reservations.reserve(0, "DRIVER", None, expiry, 5) is ReserveResult.ACCEPTED
+    station.store.close()
+    # The agent restarts with free vend on and an EV already plugged in: its one connector stays
+    # kept for DRIVER from the first event on.
+    station, conn, clock, mono = make_station(tmp_path, free_vend_id_tag="FREEVEND")
     station.dispatch(conn, PilotChanged(PilotState.B))
-    drained(conn)
-    vend.check()
+    assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]
+    assert conn.session.status() is ConnectorStatus.RESERVED
+    assert station.cancel_reservation(5)
     starts = [c for c in drained(conn) if isinstance(c, StartTransaction)]
-    assert starts == [StartTransaction("FREEVEND", None)]
-    vend.check()
-    assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]  # once
-    # Stopped by the backend while plugged (Finishing): no new session until the next plug.
-    station.dispatch(conn, StopRequested(StopReason.REMOTE))
-    vend.check()
-    assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]
-    # Reserved for someone else: the reservation wins.
-    station.dispatch(conn, PilotChanged(PilotState.A))
-    station.dispatch(conn, ReservationMade(Reservation(1, "DRIVER", None, mono.t + 600)))
-    station.dispatch(conn, PilotChanged(PilotState.B))
-    vend.check()
-    assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]
+    assert starts == [StartTransaction("FREEVEND", None)] and starts[0].token_type == "Local"
 
 
 def test_a_card_enrolled_in_the_reversed_byte_order_is_presented_as_enrolled(tmp_path):
