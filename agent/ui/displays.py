@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from agent.station.clock import Clock
-from agent.ui.screens import ConnectorView, compose
+from agent.ui.screens import ScreenView, compose
 from drivers.interfaces import DeviceError, DeviceUnavailable, Display
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def qr_payload(template: str, charge_point_id: str, connector_id: int) -> str | 
     return template.format(charge_point_id=charge_point_id, connector_id=connector_id) if template else None
 
 
-def connector_view(station: Station, connector_id: int, notes: ScreenNotes) -> ConnectorView:
+def screen_view(station: Station, connector_id: int, notes: ScreenNotes) -> ScreenView:
     conn = station.connectors[connector_id]
     session = conn.session
     reading = conn.reading
@@ -89,7 +89,7 @@ def connector_view(station: Station, connector_id: int, notes: ScreenNotes) -> C
             if reading is not None:
                 energy_wh = max(0.0, reading.energy_wh - record.meter_start_wh)
     fault = session.fault
-    return ConnectorView(
+    return ScreenView(
         connector_id=connector_id,
         status=session.status().value,
         fault=FAULT_TEXTS.get(fault.value, fault.value.replace("_", " ")) if fault else None,
@@ -135,7 +135,7 @@ class DisplayRunner:
                 pass
 
     async def refresh(self) -> None:
-        picture = compose(connector_view(self.station, self.connector_id, self.notes), self.qr,
+        picture = compose(screen_view(self.station, self.connector_id, self.notes), self.qr,
                           self.display.width, self.display.height)
         now = self._monotonic()
         if picture == self.shown and now < self._shown_at + self.rewrite_s:
