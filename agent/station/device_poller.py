@@ -98,7 +98,7 @@ class DevicePolling:
                 if conn.meter is not None and polls % meter_every == 0:
                     await self._poll_meter(conn)
                 self._sample_meter_values(conn)
-                self.dispatch(conn, Tick())
+                self._dispatch(conn, Tick())
             except asyncio.CancelledError:
                 raise
             except Exception:  # the poll loop is what keeps the connector safe: it never ends
@@ -117,11 +117,11 @@ class DevicePolling:
             failures[what] = failures.get(what, 0) + 1
             if failures[what] == LOST_AFTER_FAILURES:
                 log.error("connector %d: %s lost: %s", conn.id, what, exc)
-                self.dispatch(conn, FaultRaised(fault))
+                self._dispatch(conn, FaultRaised(fault))
             return None
         if failures.get(what, 0) >= LOST_AFTER_FAILURES:
             log.info("connector %d: %s answers again", conn.id, what)
-            self.dispatch(conn, FaultCleared(fault))
+            self._dispatch(conn, FaultCleared(fault))
             if what == "board":
                 # A board that was away may have rebooted: restate what we want from it.
                 conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
@@ -142,23 +142,23 @@ class DevicePolling:
         held = conn.safety is not None and conn.board_fault is not None and conn.safety.holds(conn.board_fault)
         if conn.board_fault is not None and conn.board_fault is not reported and not held:
             log.info("connector %d: board no longer reports %s", conn.id, conn.board_fault.value)
-            self.dispatch(conn, FaultCleared(conn.board_fault))
+            self._dispatch(conn, FaultCleared(conn.board_fault))
         if reported is not None and reported is not conn.board_fault:
             log.warning("connector %d: board reports %s", conn.id, reported.value)
-            self.dispatch(conn, FaultRaised(reported))
+            self._dispatch(conn, FaultRaised(reported))
         conn.board_fault = reported
         pilot = status.pilot
         # A cable in the socket outlet (its PP coding read), with or without the EV: told before
         # the pilot, so a cable taken out with the EV leaves no Finishing behind.
         cable = status.cable_limit_a is not None
         if cable != conn.session.cable_in_socket:
-            self.dispatch(conn, CableChanged(cable))
+            self._dispatch(conn, CableChanged(cable))
         if conn.restored is not None:
             await self._resolve_restored(conn, pilot)
         if pilot != conn.session.pilot:
             if pilot is PilotState.A and Fault.OVERCURRENT in conn.session.faults:
-                self.dispatch(conn, FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance
-            self.dispatch(conn, PilotChanged(pilot))
+                self._dispatch(conn, FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance
+            self._dispatch(conn, PilotChanged(pilot))
 
     def _check_board_offer(self, conn: Connector, status: BoardStatus, before: BoardStatus | None) -> None:
         """A board that rebooted offers its power-up current again (EVSE-DIN: 1000 := 2000,
@@ -194,7 +194,7 @@ class DevicePolling:
             conn.over_current_reads += 1
             if conn.over_current_reads == OVERCURRENT_READS:
                 log.error("connector %d: EV draws %.1f A, offered %.1f A", conn.id, max(reading.current_a), offered)
-                self.dispatch(conn, FaultRaised(Fault.OVERCURRENT))
+                self._dispatch(conn, FaultRaised(Fault.OVERCURRENT))
         else:
             conn.over_current_reads = 0
 
@@ -215,7 +215,7 @@ class DevicePolling:
         if pilot in (PilotState.B, PilotState.C, PilotState.D):
             log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
             conn.tx_local_id = record.local_id
-            self.dispatch(conn, TransactionRestored(record.id_tag, pilot))
+            self._dispatch(conn, TransactionRestored(record.id_tag, pilot))
             return
         log.info("connector %d: transaction %d ended while the agent was down (PowerLoss)", conn.id, record.local_id)
         await self._finish_transaction(conn, StopReason.POWER_LOSS, None, record.local_id)

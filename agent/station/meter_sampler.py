@@ -43,7 +43,7 @@ class MeterSampling:
                 )
             except StorageError as exc:
                 log.critical("connector %d: meter values not stored: %s; stopping the session", conn.id, exc)
-                self.dispatch(conn, FaultRaised(Fault.STORAGE))
+                self._dispatch(conn, FaultRaised(Fault.STORAGE))
                 return
             self._outbox_changed()
         conn.next_sample = now + interval

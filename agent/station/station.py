@@ -59,6 +59,7 @@ from agent.core.session import (
     UnlockRequested,
 )
 from agent.station.reservations import ReservationDesk
+from agent.station.view import ConnectorView, DeviceHealthView, contactor_view, session_progress
 from agent.station.history import History
 from agent.station.meter_sampler import MeterSampling
 from agent.station.device_poller import DevicePolling
@@ -148,23 +149,23 @@ class Station(DevicePolling, MeterSampling):
         # OCPP 1.6 §3.12: after availability and open transactions are known.
         self.reservations = ReservationDesk(
             store, clock, monotonic, {c.id: c.session for c in connectors},
-            lambda evse_id, event: self.dispatch(self.connectors[evse_id], event),
+            self.dispatch,
             restored=lambda evse_id: self.connectors[evse_id].restored is not None,
         )
         self.reservations.restore()
         self.reservations.update_kept()  # before the first event: a free vend start may not take it
-        self.charging_limits = ChargingLimits(self, monotonic)  # smart charging profiles
+        self.charging_limits = ChargingLimits(self, store, monotonic)  # smart charging profiles
 
     # ---- running ---------------------------------------------------------------------
 
     async def run(self) -> None:
         for conn in self.connectors.values():
             if not self.storage_ok:
-                self.dispatch(conn, FaultRaised(Fault.STORAGE))
+                self._dispatch(conn, FaultRaised(Fault.STORAGE))
             self._tasks.append(asyncio.create_task(self._poll(conn), name=f"poll-{conn.id}"))
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
             if conn.safety is not None:
-                conn.safety.attach(conn, lambda e, c=conn: self.dispatch(c, e), lambda: bool(self.backend and self.backend.online))
+                conn.safety.attach(conn, lambda e, c=conn: self._dispatch(c, e), lambda: bool(self.backend and self.backend.online))
                 self._tasks.append(asyncio.create_task(conn.safety.run(), name=f"safety-{conn.id}"))
         if self.card_reader is not None:
             self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
@@ -192,7 +193,11 @@ class Station(DevicePolling, MeterSampling):
             elif name == "unlock_on_ev_disconnect":
                 conn.session.unlock_on_ev_disconnect = value
 
-    def dispatch(self, conn: Connector, event: Event) -> None:
+    def dispatch(self, evse_id: int, event: Event) -> None:
+        """Feed ``event`` to the EVSE's session (the thermal guard, smart charging, ...)."""
+        self._dispatch(self.connectors[evse_id], event)
+
+    def _dispatch(self, conn: Connector, event: Event) -> None:
         """Feed ``event`` to the connector's session and queue what it commands."""
         commands = conn.session.handle(event, self._monotonic())
         if conn.safety is not None:
@@ -250,10 +255,10 @@ class Station(DevicePolling, MeterSampling):
                     storage = isinstance(exc, StorageError)
                     log.critical("connector %d: transaction by %s not recorded, no energy offered: %s: %s",
                                  conn.id, id_tag, type(exc).__name__, exc, exc_info=not storage)
-                    self.dispatch(conn, FaultRaised(Fault.STORAGE if storage else Fault.NOT_RECORDED))
+                    self._dispatch(conn, FaultRaised(Fault.STORAGE if storage else Fault.NOT_RECORDED))
                     return
                 conn.next_sample = 0.0
-                self.dispatch(conn, TransactionRecorded(start))  # now the session offers energy
+                self._dispatch(conn, TransactionRecorded(start))  # now the session offers energy
                 log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
                 self.history.record(conn.id, "start", f"transaction {conn.tx_local_id} by {id_tag} at {meter_start} Wh")
                 self._outbox_changed()
@@ -303,7 +308,7 @@ class Station(DevicePolling, MeterSampling):
             )
             self._unstored_stops.append((local_id, meter_stop, timestamp, reason.value, body))
             if Fault.STORAGE not in conn.session.faults:
-                self.dispatch(conn, FaultRaised(Fault.STORAGE))
+                self._dispatch(conn, FaultRaised(Fault.STORAGE))
         if conn.tx_local_id == local_id:
             conn.tx_local_id = None
         self._transaction_ended.set()
@@ -333,10 +338,10 @@ class Station(DevicePolling, MeterSampling):
             verdict = await self.authorizer.authorize(id_tag, self.backend)
         except Exception:  # never leave the session waiting for an answer: refuse
             log.exception("card %s: authorization failed", id_tag)
-            self.dispatch(conn, AuthorizationResult(id_tag, False))
+            self._dispatch(conn, AuthorizationResult(id_tag, False))
             return
         log.info("card %s: %s", id_tag, verdict.why)
-        self.dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
+        self._dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
 
     def _outbox_changed(self) -> None:
         if self.backend is not None:
@@ -361,7 +366,7 @@ class Station(DevicePolling, MeterSampling):
                 log.info("card %s: the last free connector is kept for a reservation", id_tag)
                 continue
             self.reservations.claim(conn.id, id_tag, parent)
-            self.dispatch(conn, CardPresented(id_tag, parent))
+            self._dispatch(conn, CardPresented(id_tag, parent))
 
     def _facts(self) -> list[ConnectorFacts]:
         return [ConnectorFacts.of(c.id, c.session) for c in self.connectors.values()]
@@ -395,7 +400,7 @@ class Station(DevicePolling, MeterSampling):
         if self.settings["authorize_remote_tx_requests"]:
             asyncio.create_task(self._authorize_then_start(conn, id_tag))
         else:
-            self.dispatch(conn, RemoteStartRequested(id_tag, parent, id_token.type.value, remote_start_id))
+            self._dispatch(conn, RemoteStartRequested(id_tag, parent, id_token.type.value, remote_start_id))
         return True
 
     async def _authorize_then_start(self, conn: Connector, id_tag: str) -> None:
@@ -408,7 +413,7 @@ class Station(DevicePolling, MeterSampling):
             log.info("remote start %s: the connector is reserved for another idTag and group", id_tag)
             return
         self.reservations.claim(conn.id, id_tag, parent)
-        self.dispatch(conn, RemoteStartRequested(id_tag, parent))
+        self._dispatch(conn, RemoteStartRequested(id_tag, parent))
 
     def reserve(self, request: ReservationRequest) -> ReserveResult:
         """OCPP 1.6 §5.13: reserve an EVSE (None: any) until ``expiry`` (wall clock)."""
@@ -424,7 +429,7 @@ class Station(DevicePolling, MeterSampling):
         conn = self.connectors.get(record.connector_id) if record is not None else None
         if conn is None or conn.tx_local_id != record.local_id or conn.session.transaction is None:
             return False
-        self.dispatch(conn, StopRequested(StopReason.REMOTE))
+        self._dispatch(conn, StopRequested(StopReason.REMOTE))
         return True
 
     def transaction(self, transaction_id: str) -> TransactionView | None:
@@ -465,7 +470,7 @@ class Station(DevicePolling, MeterSampling):
         record = self.store.transaction_by_tx_id(transaction_id)
         for conn in self.connectors.values():
             if record is not None and conn.tx_local_id == record.local_id:
-                self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
+                self._dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
 
     async def _watch_storage(self) -> None:
         """Store what could not be stored, and clear the storage fault, once the database
@@ -485,7 +490,7 @@ class Station(DevicePolling, MeterSampling):
                 continue
             log.info("storage: writable again")
             for conn in faulted:
-                self.dispatch(conn, FaultCleared(Fault.STORAGE))
+                self._dispatch(conn, FaultCleared(Fault.STORAGE))
 
     def change_availability(self, evse_id: int | None, operative: bool) -> AvailabilityResult:
         """OCPP 1.6 §5.2: Accepted, Scheduled (after the running transaction) or Rejected;
@@ -502,7 +507,7 @@ class Station(DevicePolling, MeterSampling):
         scheduled = False
         for conn in targets:
             self.store.put_setting(f"availability.{conn.id}", "operative" if operative else "inoperative")
-            self.dispatch(conn, AvailabilityChanged(operative))
+            self._dispatch(conn, AvailabilityChanged(operative))
             scheduled = scheduled or conn.session.scheduled_available is not None
         self._station_status_changed()
         return AvailabilityResult.SCHEDULED if scheduled else AvailabilityResult.ACCEPTED
@@ -511,7 +516,7 @@ class Station(DevicePolling, MeterSampling):
         """End every running transaction (Reset) and wait until each stop is stored."""
         running = [c for c in self.connectors.values() if c.session.transaction is not None]
         for conn in running:
-            self.dispatch(conn, StopRequested(reason))
+            self._dispatch(conn, StopRequested(reason))
         async with asyncio.timeout(timeout_s):
             while any(c.tx_local_id is not None for c in running):
                 self._transaction_ended.clear()
@@ -526,7 +531,7 @@ class Station(DevicePolling, MeterSampling):
         stopped = conn.session.transaction is not None
         # The transaction ends first (reason UnlockCommand) and a cable held after the EV left
         # is let go.
-        self.dispatch(conn, UnlockRequested())
+        self._dispatch(conn, UnlockRequested())
         unlocked = await conn.safety.unlock() if conn.safety is not None else None
         log.info("connector %d: unlock: transaction stopped: %s; lock: %s", conn.id, stopped,
                  {None: "none", True: "unlocked", False: "failed"}[unlocked])
@@ -555,6 +560,38 @@ class Station(DevicePolling, MeterSampling):
     def sample(self, evse_id: int, context: str, measurands: list[str] | None = None) -> Sample:
         """The latest reading of the EVSE's meter, as a sample (a trigger, a price message)."""
         return self._sample(self.connectors[evse_id], context, measurands)
+
+    def view(self, evse_id: int) -> ConnectorView:
+        """The EVSE as the displays, diagnostics and guards may read it (agent/station/view.py)."""
+        conn = self.connectors[evse_id]
+        session = conn.session
+        transaction = self.transaction_on(evse_id)
+        energy_wh, session_s = session_progress(transaction, conn.reading, self.clock.now())
+        failures = conn.device_failures
+        return ConnectorView(
+            evse_id=evse_id,
+            status=session.status(),
+            fault=session.fault,
+            faults=frozenset(session.faults),
+            pilot=session.pilot,
+            available=session.available,
+            offered_a=session.offered_a,
+            max_current_a=session.max_current_a,
+            phases=conn.phases,
+            reading=conn.reading,
+            board_status=conn.last_status,
+            board=DeviceHealthView("board" in failures, failures.get("board", 0)),
+            meter=DeviceHealthView("meter" in failures, failures.get("meter", 0)) if conn.meter is not None else None,
+            contactor=contactor_view(conn.safety),
+            identified=tuple(tag for tag in (session.pending_auth, session.authorized and session.authorized[0],
+                                             session.transaction and session.transaction.id_tag) if tag),
+            reservation=session.reservation,
+            transaction_id_tag=session.transaction.id_tag if session.transaction is not None else None,
+            transaction_local_id=conn.tx_local_id,
+            transaction=transaction,
+            session_energy_wh=energy_wh,
+            session_s=session_s,
+        )
 
     def last_card(self) -> IdToken | None:
         """The card tapped last (for support and the service page)."""

@@ -11,7 +11,6 @@ power). A display that fails is logged once and tried again; it never touches ch
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -77,25 +76,15 @@ def qr_payload(template: str, charge_point_id: str, connector_id: int) -> str | 
 
 
 def screen_view(station: Station, connector_id: int, notes: ScreenNotes) -> ScreenView:
-    conn = station.connectors[connector_id]
-    session = conn.session
-    reading = conn.reading
-    energy_wh = session_s = None
-    if conn.tx_local_id is not None and session.transaction is not None:
-        record = station.store.transaction(conn.tx_local_id)
-        if record is not None:
-            started = dt.datetime.fromisoformat(record.started_at.replace("Z", "+00:00"))
-            session_s = max(0.0, (station.clock.now() - started).total_seconds())
-            if reading is not None:
-                energy_wh = max(0.0, reading.energy_wh - record.meter_start_wh)
-    fault = session.fault
+    view = station.view(connector_id)
+    fault = view.fault
     return ScreenView(
         connector_id=connector_id,
-        status=session.status().value,
+        status=view.status.value,
         fault=FAULT_TEXTS.get(fault.value, fault.value.replace("_", " ")) if fault else None,
-        power_w=reading.power_w if reading is not None else None,
-        energy_wh=energy_wh,
-        session_s=session_s,
+        power_w=view.power_w,
+        energy_wh=view.session_energy_wh,
+        session_s=view.session_s,
         message=notes.message(connector_id),
         price=notes.prices.get(connector_id),
         cost=notes.costs.get(connector_id),

@@ -81,9 +81,9 @@ def test_an_idle_connector_takes_its_limit_at_once(tmp_path):
 def test_while_charging_the_limit_changes_at_most_every_5_s(tmp_path):
     station, conn, clock, mono = make_station(tmp_path)
     limits = station.charging_limits
-    station.dispatch(conn, PilotChanged(PilotState.C))
-    station.dispatch(conn, RemoteStartRequested("TAG"))
-    station.dispatch(conn, TransactionRecorded(1))  # as Station._run_command does once it is stored
+    station.dispatch(conn.id, PilotChanged(PilotState.C))
+    station.dispatch(conn.id, RemoteStartRequested("TAG"))
+    station.dispatch(conn.id, TransactionRecorded(1))  # as Station._run_command does once it is stored
     assert conn.session.offered_a == 16.0
     limits.step()  # the PWM started now
     limits.install(tx_default(1, 10.0))

@@ -65,7 +65,7 @@ def test_messages_by_priority_language_and_time(tmp_path):
     assert handler("DisplayMessage", json.dumps({"id": 2, "message": "Maintenance at 14:00",
                                                  "priority": "InFront"})) == ("Accepted", None)
     assert notes.message(1) == "Maintenance at 14:00"  # InFront before NormalCycle
-    station.dispatch(conn, FaultRaised(Fault.BOARD_COMM))
+    station.dispatch(conn.id, FaultRaised(Fault.BOARD_COMM))
     info.refresh()
     assert notes.message(1) is None  # a fault is shown instead of InFront / NormalCycle ...
     assert handler("DisplayMessage", json.dumps({"message": "Call 0800 123", "priority": "AlwaysFront",
@@ -87,7 +87,7 @@ def test_messages_by_priority_language_and_time(tmp_path):
 
 def test_a_reserved_connector_names_the_card_and_the_minutes_left(tmp_path):
     station, conn, mono, notes, pricing, info, handler = setup(tmp_path)
-    station.dispatch(conn, ReservationMade(Reservation(5, "04A1B2C3D4E5F6", None, mono.t + 12 * 60 - 5)))
+    station.dispatch(conn.id, ReservationMade(Reservation(5, "04A1B2C3D4E5F6", None, mono.t + 12 * 60 - 5)))
     info.refresh()
     assert notes.message(1) == "Reserved for E5F6 - 12 min left"
     mono.t += 11 * 60
@@ -99,11 +99,11 @@ def test_a_reserved_connector_names_the_card_and_the_minutes_left(tmp_path):
 def test_price_after_the_card_cost_during_and_total_after_the_session(tmp_path):
     station, conn, mono, notes, pricing, info, handler = setup(tmp_path)
     pricing.set_user_price("CARD1", {"": "Your price 0.29 €/kWh"})
-    station.dispatch(conn, CardPresented("CARD1"))  # Authorize pending: the card is identified
+    station.dispatch(conn.id, CardPresented("CARD1"))  # Authorize pending: the card is identified
     info.refresh()
     assert notes.prices[1] == "Your price 0.29 €/kWh"
-    station.dispatch(conn, AuthorizationResult("CARD1", True))  # accepted: waits for the plug
-    station.dispatch(conn, PilotChanged(PilotState.C))
+    station.dispatch(conn.id, AuthorizationResult("CARD1", True))  # accepted: waits for the plug
+    station.dispatch(conn.id, PilotChanged(PilotState.C))
     assert any(isinstance(c, StartTransaction) for c in drained(conn))
     # What the station's command executor does with StartTransaction: record it.
     conn.tx_local_id = station.store.begin_transaction(1, "CARD1", 0, "2026-01-01T00:00:00Z", {})
@@ -111,14 +111,14 @@ def test_price_after_the_card_cost_during_and_total_after_the_session(tmp_path):
     pricing.set_cost(1, Cost(tx_id, Decimal("1.2"), final=False))
     info.refresh()
     assert notes.costs[1] == "Cost 1.20 €"
-    station.dispatch(conn, StopRequested(StopReason.LOCAL))
+    station.dispatch(conn.id, StopRequested(StopReason.LOCAL))
     conn.tx_local_id = None
     pricing.set_cost(1, Cost(tx_id, Decimal("3.31"), final=True, texts={"": "Invoice: cpo.example/13546"},
                              received_at=mono.t))
     info.refresh()
     assert notes.costs[1] == "Total 3.31 €" and notes.message(1) == "Invoice: cpo.example/13546"
     assert "CARD1" not in pricing.user_prices  # their price was for that session
-    station.dispatch(conn, PilotChanged(PilotState.A))
+    station.dispatch(conn.id, PilotChanged(PilotState.A))
     mono.t += 121
     info.refresh()
     assert 1 not in notes.costs and notes.message(1) is None
@@ -140,7 +140,7 @@ def test_free_vend_leaves_the_connector_kept_for_a_reservation_of_any_connector(
     # The agent restarts with free vend on and an EV already plugged in: its one connector stays
     # kept for DRIVER from the first event on.
     station, conn, clock, mono = make_station(tmp_path, free_vend_id_tag="FREEVEND")
-    station.dispatch(conn, PilotChanged(PilotState.B))
+    station.dispatch(conn.id, PilotChanged(PilotState.B))
     assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]
     assert conn.session.status() is ConnectorStatus.RESERVED
     assert station.cancel_reservation(5)
