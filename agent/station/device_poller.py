@@ -29,12 +29,10 @@ from agent.core.session import (
 from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, PilotState
 
 if TYPE_CHECKING:
-    from agent.station.station import Connector
+    from agent.station.connector import Connector
 
 log = logging.getLogger("agent.station.station")
 
-# A device is reported lost after this many failed polls in a row.
-LOST_AFTER_FAILURES = 3
 # Overcurrent: any phase above offered × 1.1 + 1 A for this many meter reads in a row.
 OVERCURRENT_READS = 3
 # A board whose offer disagrees for this many readings in a row is told again (one reading
@@ -90,12 +88,12 @@ BOARD_FAULTS = {
 
 class DevicePolling:
     async def _poll(self, conn: Connector) -> None:
-        meter_every = max(1, round(1.0 / conn.poll_interval_s))
+        meter_every = max(1, round(1.0 / conn.hardware.poll_interval_s))
         polls = 0
         while True:
             try:
                 await self._poll_board(conn)
-                if conn.meter is not None and polls % meter_every == 0:
+                if conn.hardware.meter is not None and polls % meter_every == 0:
                     await self._poll_meter(conn)
                 self._sample_meter_values(conn)
                 self._dispatch(conn, Tick())
@@ -104,42 +102,41 @@ class DevicePolling:
             except Exception:  # the poll loop is what keeps the connector safe: it never ends
                 log.exception("connector %d: poll failed", conn.id)
             polls += 1
-            await asyncio.sleep(conn.poll_interval_s)
+            await asyncio.sleep(conn.hardware.poll_interval_s)
 
     async def _read_device(self, conn: Connector, what: str, read, fault: Fault):
         """``read()`` from a board or meter; None when it failed. After LOST_AFTER_FAILURES
         failures in a row the device counts as lost (``fault`` raised); its first answer
         after that clears the fault."""
-        failures = conn.device_failures
+        health = conn.board_health if what == "board" else conn.meter_health
         try:
             value = await read()
         except (DeviceUnavailable, DeviceError) as exc:
-            failures[what] = failures.get(what, 0) + 1
-            if failures[what] == LOST_AFTER_FAILURES:
+            if health.failed(exc):
                 log.error("connector %d: %s lost: %s", conn.id, what, exc)
                 self._dispatch(conn, FaultRaised(fault))
             return None
-        if failures.get(what, 0) >= LOST_AFTER_FAILURES:
+        if health.succeeded():
             log.info("connector %d: %s answers again", conn.id, what)
             self._dispatch(conn, FaultCleared(fault))
             if what == "board":
                 # A board that was away may have rebooted: restate what we want from it.
                 conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
-        failures[what] = 0
         return value
 
     async def _poll_board(self, conn: Connector) -> None:
-        status = await self._read_device(conn, "board", conn.board.read_status, Fault.BOARD_COMM)
+        status = await self._read_device(conn, "board", conn.hardware.board.read_status, Fault.BOARD_COMM)
         if status is None:
             return
-        before, conn.last_status = conn.last_status, status
+        before, conn.board_status = conn.board_status, status
         self._check_board_offer(conn, status, before)
         # What the board reports is the truth for the faults it reports: raised while it
         # reports them, cleared when it stops (the board latches e.g. an RCD trip itself).
         reported = BOARD_FAULTS.get(status.fault) if status.fault else None
         if reported is None and status.pilot is PilotState.E:
             reported = Fault.PILOT  # IEC 61851-1 state E: CP shorted to PE
-        held = conn.safety is not None and conn.board_fault is not None and conn.safety.holds(conn.board_fault)
+        safety = conn.hardware.safety
+        held = safety is not None and conn.board_fault is not None and safety.holds(conn.board_fault)
         if conn.board_fault is not None and conn.board_fault is not reported and not held:
             log.info("connector %d: board no longer reports %s", conn.id, conn.board_fault.value)
             self._dispatch(conn, FaultCleared(conn.board_fault))
@@ -169,7 +166,7 @@ class DevicePolling:
         if wanted is None:  # nothing told yet: the first command states it
             conn.offer_mismatches = 0
             return
-        resolution = getattr(conn.board, "offer_resolution_a", DEFAULT_OFFER_RESOLUTION_A)
+        resolution = getattr(conn.hardware.board, "offer_resolution_a", DEFAULT_OFFER_RESOLUTION_A)
         why = offer_disagreement(wanted, status.offered_current_a, resolution,
                                  before.offered_current_a if before is not None else None)
         if why is None:
@@ -185,7 +182,7 @@ class DevicePolling:
             conn.offer_mismatches = 0
 
     async def _poll_meter(self, conn: Connector) -> None:
-        reading = await self._read_device(conn, "meter", conn.meter.read, Fault.METER_COMM)
+        reading = await self._read_device(conn, "meter", conn.hardware.meter.read, Fault.METER_COMM)
         if reading is None:
             return
         conn.reading = reading
@@ -200,9 +197,9 @@ class DevicePolling:
 
     async def _fresh_energy_wh(self, conn: Connector) -> int:
         """The meter's register now (for meterStart/meterStop), else the last reading."""
-        if conn.meter is not None:
+        if conn.hardware.meter is not None:
             try:
-                conn.reading = await conn.meter.read()
+                conn.reading = await conn.hardware.meter.read()
             except (DeviceUnavailable, DeviceError) as exc:
                 log.warning("connector %d: meter read failed, using the last reading: %s", conn.id, exc)
         return round(conn.reading.energy_wh) if conn.reading else 0
@@ -214,7 +211,7 @@ class DevicePolling:
         record, conn.restored = conn.restored, None
         if pilot in (PilotState.B, PilotState.C, PilotState.D):
             log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
-            conn.tx_local_id = record.local_id
+            conn.transaction_local_id = record.local_id
             self._dispatch(conn, TransactionRestored(record.id_tag, pilot))
             return
         log.info("connector %d: transaction %d ended while the agent was down (PowerLoss)", conn.id, record.local_id)

@@ -17,7 +17,7 @@ from agent.core.session import Fault, FaultRaised
 from agent.persistence.store import StorageError
 
 if TYPE_CHECKING:
-    from agent.station.station import Connector
+    from agent.station.connector import Connector
 
 log = logging.getLogger("agent.station.station")
 
@@ -25,7 +25,7 @@ log = logging.getLogger("agent.station.station")
 class MeterSampling:
     def _sample_meter_values(self, conn: Connector) -> None:
         interval = self.settings["meter_sample_interval_s"]
-        if conn.tx_local_id is None or conn.session.transaction is None or interval <= 0 or conn.reading is None:
+        if conn.transaction_local_id is None or conn.session.transaction is None or interval <= 0 or conn.reading is None:
             return
         now = self._monotonic()
         if now < conn.next_sample:
@@ -36,7 +36,7 @@ class MeterSampling:
             keep = self.settings["stop_txn_sampled_data"]
             try:
                 self.store.queue_meter_values(
-                    conn.tx_local_id,
+                    conn.transaction_local_id,
                     {"timestamp": sample.timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": "MeterValuePeriodic",
                      "samples": [sample_to_json(sample)], "offline": not self._online()},
                     stop_samples=[sample_to_json(self._sample(conn, "Sample.Periodic", keep))] if keep else None,
@@ -61,10 +61,10 @@ class MeterSampling:
             elif measurand == "Power.Active.Import" and reading:
                 values.append(_value(measurand, reading.power_w, "W", context))
             elif measurand == "Current.Import" and reading:
-                for i, amps in enumerate(reading.current_a[: conn.phases]):
+                for i, amps in enumerate(reading.current_a[: conn.hardware.phases]):
                     values.append(_value(measurand, amps, "A", context, f"L{i + 1}"))
             elif measurand == "Voltage" and reading:
-                for i, volts in enumerate(reading.voltage_v[: conn.phases]):
+                for i, volts in enumerate(reading.voltage_v[: conn.hardware.phases]):
                     values.append(_value(measurand, volts, "V", context, f"L{i + 1}-N"))
             elif measurand == "Current.Offered":
                 values.append(_value(measurand, conn.session.offered_a or 0.0, "A", context))
@@ -98,10 +98,10 @@ class MeterSampling:
 
     def _aligned_sample(self, conn: Connector, timestamp: str) -> None:
         sample = self._sample(conn, "Sample.Clock", self.settings["meter_aligned_data"], timestamp)
-        if conn.tx_local_id is not None and conn.session.transaction is not None:
+        if conn.transaction_local_id is not None and conn.session.transaction is not None:
             keep = self.settings["stop_txn_aligned_data"]
             self.store.queue_meter_values(
-                conn.tx_local_id,
+                conn.transaction_local_id,
                 {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": "MeterValueClock",
                  "samples": [sample_to_json(sample)], "offline": not self._online()},
                 stop_samples=[sample_to_json(self._sample(conn, "Sample.Clock", keep, timestamp))] if keep else None,

@@ -40,7 +40,6 @@ HOLD_RENEW_S = 1.0  # the page must renew a contactor test within this, or it op
 MAX_HOLD_S = 30.0  # and it opens after this in all, renewed or not
 CHECK_S = 0.05  # how often the interlocks are checked while the contactor is held
 LIGHT_STEP_S = 0.8  # each LED on alone for this long in the LED test
-LOST_AFTER_FAILURES = 3  # agent/station/device_poller.py: a board this many reads behind is lost
 
 
 # ---- the interlocks: pure ------------------------------------------------------------------
@@ -251,7 +250,7 @@ class StationServiceActions:
         if station.card_reader is not None:
             self.card_tap = station.card_reader = CardTap(station.card_reader)
         for conn in station.connectors.values():
-            devices = getattr(conn.safety, "devices", None)
+            devices = getattr(conn.hardware.safety, "devices", None)
             if devices is None:
                 continue
             devices.lights = {name: TestableLight(light) for name, light in devices.lights.items()}
@@ -266,9 +265,9 @@ class StationServiceActions:
 
     def capabilities(self, connector_id: int) -> dict[str, bool]:
         conn = self._connector(connector_id)
-        devices = getattr(conn.safety, "devices", None)
+        devices = getattr(conn.hardware.safety, "devices", None)
         return {
-            "meter": conn.meter is not None,
+            "meter": conn.hardware.meter is not None,
             "lights": bool(devices and devices.lights),
             "display": connector_id in self.display_connectors and self.show_text is not None,
             "rcd_test": bool(devices and devices.rcm_test is not None and devices.rcd is not None),
@@ -286,11 +285,11 @@ class StationServiceActions:
 
     async def read_meter(self, connector_id: int) -> MeterTest:
         conn = self._connector(connector_id)
-        if conn.meter is None:
+        if conn.hardware.meter is None:
             raise TestRefused("no_device", f"connector {connector_id} has no meter of its own")
         started = self._monotonic()
         try:
-            reading = await conn.meter.read()
+            reading = await conn.hardware.meter.read()
         except (DeviceUnavailable, DeviceError) as exc:
             raise TestRefused("device_error", f"the meter did not answer: {exc}") from None
         took_ms = (self._monotonic() - started) * 1000
@@ -310,7 +309,7 @@ class StationServiceActions:
 
     async def test_lights(self, connector_id: int) -> list[str]:
         conn = self._connector(connector_id)
-        lights = getattr(getattr(conn.safety, "devices", None), "lights", {})
+        lights = getattr(getattr(conn.hardware.safety, "devices", None), "lights", {})
         if not lights:
             raise TestRefused("no_device", f"connector {connector_id} has no status LEDs on GPIO")
         order = [name for name in LIGHT_NAMES if name in lights]
@@ -336,7 +335,7 @@ class StationServiceActions:
 
     async def rcd_self_test(self, connector_id: int) -> SelfTestResult:
         conn = self._connector(connector_id)
-        safety = conn.safety
+        safety = conn.hardware.safety
         devices = getattr(safety, "devices", None)
         session = conn.session
         refusal = rcd_test_refusal(
@@ -372,8 +371,8 @@ class StationServiceActions:
     def contactor_facts(self, connector_id: int) -> ContactorFacts:
         conn = self._connector(connector_id)
         session = conn.session
-        devices = getattr(conn.safety, "devices", None)
-        silent = conn.last_status is None or conn.device_failures.get("board", 0) >= LOST_AFTER_FAILURES
+        devices = getattr(conn.hardware.safety, "devices", None)
+        silent = conn.board_status is None or conn.board_health.lost
         trips = tuple(name for name in ("rcd", "emergency_stop")
                       if devices is not None and getattr(devices, name) is not None and getattr(devices, name).is_active())
         return ContactorFacts(
@@ -412,11 +411,11 @@ class StationServiceActions:
         return self._state(connector_id)
 
     def _contactor(self, connector_id: int) -> TestableContactor:
-        return self._connector(connector_id).safety.devices.contactor
+        return self._connector(connector_id).hardware.safety.devices.contactor
 
     def _state(self, connector_id: int) -> ContactorTestState:
         test = self._contactor_tests.get(connector_id)
-        devices = getattr(self._connector(connector_id).safety, "devices", None)
+        devices = getattr(self._connector(connector_id).hardware.safety, "devices", None)
         contactor = devices.contactor if devices is not None else None
         if not isinstance(contactor, TestableContactor):
             return ContactorTestState(connector_id, False, None, 0.0, test.ended if test else None)
@@ -443,7 +442,7 @@ class StationServiceActions:
 
     def _open(self, connector_id: int, why: str) -> None:
         test = self._contactor_tests.get(connector_id)
-        devices = getattr(self._connector(connector_id).safety, "devices", None)
+        devices = getattr(self._connector(connector_id).hardware.safety, "devices", None)
         contactor = devices.contactor if devices is not None else None
         if isinstance(contactor, TestableContactor) and contactor.test_closed:
             contactor.test_switch(False)

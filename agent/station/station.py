@@ -58,6 +58,7 @@ from agent.core.session import (
     TransactionRejected,
     UnlockRequested,
 )
+from agent.station.connector import Connector, ConnectorHardware, DeviceHealth
 from agent.station.reservations import ReservationDesk
 from agent.station.view import ConnectorView, DeviceHealthView, contactor_view, session_progress
 from agent.station.history import History
@@ -78,31 +79,10 @@ from drivers.interfaces import (
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Connector:
-    id: int
-    board: EvseBoard
-    meter: PowerMeter | None
-    session: Session
-    poll_interval_s: float = 0.25
-    phases: int = 3
-    reading: MeterReading | None = None
-    tx_local_id: int | None = None
-    device_failures: dict[str, int] = field(default_factory=dict)  # failed reads in a row: "board", "meter"
-    over_current_reads: int = 0
-    offer_mismatches: int = 0
-    board_fault: Fault | None = None  # the fault the board itself reports now
-    next_sample: float = 0.0
-    restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
-    commands: asyncio.Queue = field(default_factory=asyncio.Queue)
-    last_status: BoardStatus | None = None
-    safety: Any = None  # agent.station.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
-
-
 class Station(DevicePolling, MeterSampling):
     def __init__(
         self,
-        connectors: list[Connector],
+        hardware: list[ConnectorHardware],
         store: Store,
         settings: Settings,
         clock: Clock,
@@ -110,7 +90,13 @@ class Station(DevicePolling, MeterSampling):
         monotonic: Callable[[], float] = Clock.monotonic,
         storage_ok: bool = True,
         storage_recheck_s: float = 30.0,
+        free_vend_id_tag: str | None = None,
     ) -> None:
+        """``hardware``: each connector's devices (fixed from now on); ``free_vend_id_tag``: plug
+        in and charge as this idTag, no card ([free_vend] id_tag; Session.free_vend_id_tag)."""
+        connectors = [
+            Connector(hw, Session(max_current_a=hw.max_current_a, free_vend_id_tag=free_vend_id_tag)) for hw in hardware
+        ]
         self.connectors = {c.id: c for c in connectors}
         self.storage_ok = storage_ok  # False: running on a memory store, nothing is kept
         self.storage_recheck_s = storage_recheck_s
@@ -128,7 +114,7 @@ class Station(DevicePolling, MeterSampling):
         for record in store.open_transactions():
             conn = self.connectors.get(record.connector_id)
             if conn is not None:
-                conn.tx_local_id = record.local_id
+                conn.transaction_local_id = record.local_id
                 conn.restored = record
         settings.on_change(self._setting_changed)
         stored = store.settings()
@@ -164,9 +150,10 @@ class Station(DevicePolling, MeterSampling):
                 self._dispatch(conn, FaultRaised(Fault.STORAGE))
             self._tasks.append(asyncio.create_task(self._poll(conn), name=f"poll-{conn.id}"))
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
-            if conn.safety is not None:
-                conn.safety.attach(conn, lambda e, c=conn: self._dispatch(c, e), lambda: bool(self.backend and self.backend.online))
-                self._tasks.append(asyncio.create_task(conn.safety.run(), name=f"safety-{conn.id}"))
+            safety = conn.hardware.safety
+            if safety is not None:
+                safety.attach(conn, lambda e, c=conn: self._dispatch(c, e), lambda: bool(self.backend and self.backend.online))
+                self._tasks.append(asyncio.create_task(safety.run(), name=f"safety-{conn.id}"))
         if self.card_reader is not None:
             self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
         self._tasks.append(asyncio.create_task(self._clock_aligned_samples(), name="aligned-samples"))
@@ -200,8 +187,8 @@ class Station(DevicePolling, MeterSampling):
     def _dispatch(self, conn: Connector, event: Event) -> None:
         """Feed ``event`` to the connector's session and queue what it commands."""
         commands = conn.session.handle(event, self._monotonic())
-        if conn.safety is not None:
-            conn.safety.session_changed()  # the GPIO contactor follows the session at once
+        if conn.hardware.safety is not None:
+            conn.hardware.safety.session_changed()  # the GPIO contactor follows the session at once
         if commands:
             log.debug("connector %d: %s -> %s", conn.id, event, commands)
             conn.commands.put_nowait(commands)
@@ -225,10 +212,10 @@ class Station(DevicePolling, MeterSampling):
     async def _run_command(self, conn: Connector, command: Command) -> None:
         match command:
             case OfferCurrent(amps):
-                if conn.safety is not None:
-                    amps = conn.safety.gate_offer(amps)  # lock before power, RCM self-test first
+                if conn.hardware.safety is not None:
+                    amps = conn.hardware.safety.gate_offer(amps)  # lock before power, RCM self-test first
                 try:
-                    await conn.board.set_current_limit(amps)
+                    await conn.hardware.board.set_current_limit(amps)
                 except (DeviceUnavailable, DeviceError) as exc:
                     # The poll loop notices a lost board; it restates the offer when it is back.
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
@@ -236,7 +223,7 @@ class Station(DevicePolling, MeterSampling):
                 try:
                     meter_start = await self._fresh_energy_wh(conn)
                     timestamp = self.clock.iso()
-                    conn.tx_local_id = self.store.begin_transaction(
+                    conn.transaction_local_id = self.store.begin_transaction(
                         conn.id,
                         id_tag,
                         meter_start,
@@ -259,12 +246,12 @@ class Station(DevicePolling, MeterSampling):
                     return
                 conn.next_sample = 0.0
                 self._dispatch(conn, TransactionRecorded(start))  # now the session offers energy
-                log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
-                self.history.record(conn.id, "start", f"transaction {conn.tx_local_id} by {id_tag} at {meter_start} Wh")
+                log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.transaction_local_id, id_tag, meter_start)
+                self.history.record(conn.id, "start", f"transaction {conn.transaction_local_id} by {id_tag} at {meter_start} Wh")
                 self._outbox_changed()
             case StopTransaction(reason, id_tag):
-                if conn.tx_local_id is not None:
-                    await self._finish_transaction(conn, reason, id_tag, conn.tx_local_id)
+                if conn.transaction_local_id is not None:
+                    await self._finish_transaction(conn, reason, id_tag, conn.transaction_local_id)
             case Authorize(id_tag):
                 asyncio.create_task(self._authorize(conn, id_tag))
             case StatusChanged(status, fault):
@@ -279,7 +266,7 @@ class Station(DevicePolling, MeterSampling):
                 self.reservations.ended(conn.id, reservation_id, why)
 
     async def _finish_transaction(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int) -> None:
-        if conn.session.offered_a == 0 and conn.last_status is not None and conn.last_status.relay_closed:
+        if conn.session.offered_a == 0 and conn.board_status is not None and conn.board_status.relay_closed:
             await self._wait_relay_open(conn)
         meter_stop = await self._fresh_energy_wh(conn)
         timestamp = self.clock.iso()
@@ -309,8 +296,8 @@ class Station(DevicePolling, MeterSampling):
             self._unstored_stops.append((local_id, meter_stop, timestamp, reason.value, body))
             if Fault.STORAGE not in conn.session.faults:
                 self._dispatch(conn, FaultRaised(Fault.STORAGE))
-        if conn.tx_local_id == local_id:
-            conn.tx_local_id = None
+        if conn.transaction_local_id == local_id:
+            conn.transaction_local_id = None
         self._transaction_ended.set()
         log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
         self.history.record(conn.id, "stop", f"transaction {local_id} ({reason.value}) at {meter_stop} Wh")
@@ -326,12 +313,12 @@ class Station(DevicePolling, MeterSampling):
         deadline = self._monotonic() + timeout_s
         while self._monotonic() < deadline:
             try:
-                status = await conn.board.read_status()
+                status = await conn.hardware.board.read_status()
             except (DeviceUnavailable, DeviceError):
                 return
             if not status.relay_closed:
                 return
-            await asyncio.sleep(conn.poll_interval_s / 2)
+            await asyncio.sleep(conn.hardware.poll_interval_s / 2)
 
     async def _authorize(self, conn: Connector, id_tag: str) -> None:
         try:
@@ -427,7 +414,7 @@ class Station(DevicePolling, MeterSampling):
     def remote_stop(self, transaction_id: str) -> bool:
         record = self.store.transaction_by_tx_id(transaction_id)
         conn = self.connectors.get(record.connector_id) if record is not None else None
-        if conn is None or conn.tx_local_id != record.local_id or conn.session.transaction is None:
+        if conn is None or conn.transaction_local_id != record.local_id or conn.session.transaction is None:
             return False
         self._dispatch(conn, StopRequested(StopReason.REMOTE))
         return True
@@ -438,9 +425,9 @@ class Station(DevicePolling, MeterSampling):
 
     def transaction_on(self, evse_id: int) -> TransactionView | None:
         conn = self.connectors.get(evse_id)
-        if conn is None or conn.tx_local_id is None or conn.session.transaction is None:
+        if conn is None or conn.transaction_local_id is None or conn.session.transaction is None:
             return None
-        record = self.store.transaction(conn.tx_local_id)
+        record = self.store.transaction(conn.transaction_local_id)
         return self._view(record) if record is not None else None
 
     def transaction_by_backend_id(self, backend_id: str) -> TransactionView | None:
@@ -451,7 +438,7 @@ class Station(DevicePolling, MeterSampling):
 
     def _view(self, record: TransactionRecord) -> TransactionView:
         conn = self.connectors.get(record.connector_id)
-        running = record.stopped_at is None and conn is not None and conn.tx_local_id == record.local_id
+        running = record.stopped_at is None and conn is not None and conn.transaction_local_id == record.local_id
         return TransactionView(
             transaction_id=record.tx_id,
             evse_id=record.connector_id,
@@ -469,7 +456,7 @@ class Station(DevicePolling, MeterSampling):
         StopTransactionOnInvalidId)."""
         record = self.store.transaction_by_tx_id(transaction_id)
         for conn in self.connectors.values():
-            if record is not None and conn.tx_local_id == record.local_id:
+            if record is not None and conn.transaction_local_id == record.local_id:
                 self._dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
 
     async def _watch_storage(self) -> None:
@@ -518,7 +505,7 @@ class Station(DevicePolling, MeterSampling):
         for conn in running:
             self._dispatch(conn, StopRequested(reason))
         async with asyncio.timeout(timeout_s):
-            while any(c.tx_local_id is not None for c in running):
+            while any(c.transaction_local_id is not None for c in running):
                 self._transaction_ended.clear()
                 await self._transaction_ended.wait()
 
@@ -532,7 +519,8 @@ class Station(DevicePolling, MeterSampling):
         # The transaction ends first (reason UnlockCommand) and a cable held after the EV left
         # is let go.
         self._dispatch(conn, UnlockRequested())
-        unlocked = await conn.safety.unlock() if conn.safety is not None else None
+        safety = conn.hardware.safety
+        unlocked = await safety.unlock() if safety is not None else None
         log.info("connector %d: unlock: transaction stopped: %s; lock: %s", conn.id, stopped,
                  {None: "none", True: "unlocked", False: "failed"}[unlocked])
         if unlocked is None:
@@ -567,7 +555,6 @@ class Station(DevicePolling, MeterSampling):
         session = conn.session
         transaction = self.transaction_on(evse_id)
         energy_wh, session_s = session_progress(transaction, conn.reading, self.clock.now())
-        failures = conn.device_failures
         return ConnectorView(
             evse_id=evse_id,
             status=session.status(),
@@ -576,18 +563,18 @@ class Station(DevicePolling, MeterSampling):
             pilot=session.pilot,
             available=session.available,
             offered_a=session.offered_a,
-            max_current_a=session.max_current_a,
-            phases=conn.phases,
+            max_current_a=conn.hardware.max_current_a,
+            phases=conn.hardware.phases,
             reading=conn.reading,
-            board_status=conn.last_status,
-            board=DeviceHealthView("board" in failures, failures.get("board", 0)),
-            meter=DeviceHealthView("meter" in failures, failures.get("meter", 0)) if conn.meter is not None else None,
-            contactor=contactor_view(conn.safety),
+            board_status=conn.board_status,
+            board=_health(conn.board_health),
+            meter=_health(conn.meter_health) if conn.hardware.meter is not None else None,
+            contactor=contactor_view(conn.hardware.safety),
             identified=tuple(tag for tag in (session.pending_auth, session.authorized and session.authorized[0],
                                              session.transaction and session.transaction.id_tag) if tag),
             reservation=session.reservation,
             transaction_id_tag=session.transaction.id_tag if session.transaction is not None else None,
-            transaction_local_id=conn.tx_local_id,
+            transaction_local_id=conn.transaction_local_id,
             transaction=transaction,
             session_energy_wh=energy_wh,
             session_s=session_s,
@@ -596,3 +583,7 @@ class Station(DevicePolling, MeterSampling):
     def last_card(self) -> IdToken | None:
         """The card tapped last (for support and the service page)."""
         return self._last_card
+
+
+def _health(health: DeviceHealth) -> DeviceHealthView:
+    return DeviceHealthView(health.answered, health.failures, health.last_error)

@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.backend.ports import TransactionView
 from agent.core.session import ConnectorStatus, Fault, Reservation
-from agent.station.device_poller import LOST_AFTER_FAILURES
+from agent.station.connector import LOST_AFTER_FAILURES
 from drivers.interfaces import BoardStatus, MeterReading, PilotState
 
 

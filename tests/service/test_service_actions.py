@@ -14,6 +14,7 @@ from agent.core.safety_rules import SelfTest
 from agent.core.session import AuthorizationResult, CardPresented, Fault, PilotChanged, Session, Tick
 from agent.service.ports import ServiceActions, TestRefused
 from agent.station.authorization import Verdict
+from agent.station.connector import Connector, ConnectorHardware
 from agent.station.safety_io import ConnectorSafety, SafetyDevices
 from agent.station.service_actions import HOLD_RENEW_S, CardTap, StationServiceActions, TestableContactor
 from drivers.interfaces import BoardStatus, LightPattern, MeterReading, PilotState
@@ -94,9 +95,8 @@ class Rig:
         self.lights = {name: FakeLight() for name in ("green", "blue", "red")}
         devices = SafetyDevices(contactor=self.contactor, rcd=self.rcd, rcm_test=self.wire, lights=dict(self.lights))
         self.safety = ConnectorSafety(devices, GpioSection(feedback_debounce_s=0.25), monotonic=clock)
-        self.conn = SimpleNamespace(id=1, session=Session(max_current_a=16), commands=asyncio.Queue(), board_fault=None,
-                                    meter=FakeMeter(), safety=self.safety, device_failures={},
-                                    last_status=BoardStatus(PilotState.A, False, 0.0))
+        hardware = ConnectorHardware(evse_id=1, board=None, meter=FakeMeter(), safety=self.safety)  # board: not read
+        self.conn = Connector(hardware, Session(max_current_a=16), board_status=BoardStatus(PilotState.A, False, 0.0))
         self.reader = FakeReader()
         self.station = SimpleNamespace(connectors={1: self.conn}, card_reader=self.reader, authorizer=FakeAuthorizer(),
                                        backend=None, history=None)
@@ -179,7 +179,7 @@ async def test_an_rcd_trip_during_the_test_opens_the_contactor_through_the_safet
 @pytest.mark.parametrize("setup, code", [
     (lambda rig: rig.dispatch(PilotChanged(PilotState.B)), "ev_plugged"),
     (lambda rig: (rig.dispatch(CardPresented("04AA")), rig.dispatch(AuthorizationResult("04AA", True))), "session"),
-    (lambda rig: setattr(rig.conn, "last_status", None), "board_silent"),
+    (lambda rig: setattr(rig.conn, "board_status", None), "board_silent"),
 ])
 async def test_the_contactor_test_is_refused_and_the_contactor_stays_open(setup, code):
     rig = Rig()

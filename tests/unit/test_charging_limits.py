@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from agent.station.clock import Clock
-from agent.core.session import PilotChanged, RemoteStartRequested, Session, TransactionRecorded
+from agent.core.session import PilotChanged, RemoteStartRequested, TransactionRecorded
 from agent.persistence.settings import Settings
 from agent.core.smart_charging import Kind, Period, Profile, Purpose, RateUnit, Schedule
-from agent.station.station import Connector, Station
+from agent.station.connector import ConnectorHardware
+from agent.station.station import Station
 from agent.persistence.store import Store
 from drivers.interfaces import BoardStatus, PilotState
 
@@ -49,10 +50,9 @@ class Monotonic:
 def make_station(tmp_path, free_vend_id_tag=None):
     store = Store(tmp_path / "agent.db")
     clock, mono = FixedClock(), Monotonic()
-    conn = Connector(id=1, board=IdleBoard(), meter=None,
-                     session=Session(max_current_a=16.0, free_vend_id_tag=free_vend_id_tag))
-    station = Station([conn], store, Settings(store), clock, monotonic=mono)
-    return station, conn, clock, mono
+    hardware = ConnectorHardware(evse_id=1, board=IdleBoard(), max_current_a=16.0)
+    station = Station([hardware], store, Settings(store), clock, monotonic=mono, free_vend_id_tag=free_vend_id_tag)
+    return station, station.connectors[1], clock, mono
 
 
 def tx_default(pid: int, amps: float, *, start: dt.datetime = T0, periods=None) -> Profile:

@@ -106,13 +106,13 @@ def test_price_after_the_card_cost_during_and_total_after_the_session(tmp_path):
     station.dispatch(conn.id, PilotChanged(PilotState.C))
     assert any(isinstance(c, StartTransaction) for c in drained(conn))
     # What the station's command executor does with StartTransaction: record it.
-    conn.tx_local_id = station.store.begin_transaction(1, "CARD1", 0, "2026-01-01T00:00:00Z", {})
-    tx_id = station.store.transaction(conn.tx_local_id).tx_id
+    conn.transaction_local_id = station.store.begin_transaction(1, "CARD1", 0, "2026-01-01T00:00:00Z", {})
+    tx_id = station.store.transaction(conn.transaction_local_id).tx_id
     pricing.set_cost(1, Cost(tx_id, Decimal("1.2"), final=False))
     info.refresh()
     assert notes.costs[1] == "Cost 1.20 €"
     station.dispatch(conn.id, StopRequested(StopReason.LOCAL))
-    conn.tx_local_id = None
+    conn.transaction_local_id = None
     pricing.set_cost(1, Cost(tx_id, Decimal("3.31"), final=True, texts={"": "Invoice: cpo.example/13546"},
                              received_at=mono.t))
     info.refresh()

@@ -15,7 +15,8 @@ from agent.core.session import (
     StopRequested,
     TransactionRecorded,
 )
-from drivers.interfaces import PilotState
+from agent.station.connector import DeviceHealth
+from drivers.interfaces import DeviceUnavailable, PilotState
 from tests.unit.test_charging_limits import T0, make_station
 
 
@@ -34,7 +35,7 @@ def test_the_view_follows_the_session_and_its_stored_transaction(tmp_path):
     assert view.transaction_id_tag == "CARD1" and view.transaction_open
     assert view.transaction is None and view.session_s is None  # its start is not stored yet
     # What the station's command executor does with StartTransaction: record it.
-    conn.tx_local_id = station.store.begin_transaction(1, "CARD1", 1200, "2026-03-04T11:59:00Z", {})
+    conn.transaction_local_id = station.store.begin_transaction(1, "CARD1", 1200, "2026-03-04T11:59:00Z", {})
     station.dispatch(1, TransactionRecorded(1))
     view = station.view(1)
     assert view.status is ConnectorStatus.SUSPENDED_EV and view.offered_a == 16.0
@@ -47,3 +48,13 @@ def test_the_view_follows_the_session_and_its_stored_transaction(tmp_path):
     assert view.transaction is None and view.transaction_id_tag is None
     assert view.transaction_open  # still open in storage until its stop is stored
     assert view.status is ConnectorStatus.FINISHING
+
+
+def test_a_device_is_lost_after_three_failed_reads_and_back_at_its_first_answer():
+    health = DeviceHealth()
+    assert not health.lost and not health.answered
+    assert health.succeeded() is False and health.answered
+    assert [health.failed(DeviceUnavailable("no answer")) for _ in range(4)] == [False, False, True, False]
+    assert health.lost and health.failures == 4 and health.last_error == "no answer"
+    assert health.succeeded() is True  # back: the caller clears the fault
+    assert not health.lost and health.last_error == "no answer"  # kept for support
