@@ -76,9 +76,6 @@ class Connector:
     board_health: DeviceHealth = field(default_factory=DeviceHealth)
     meter_health: DeviceHealth = field(default_factory=DeviceHealth)
     commands: asyncio.Queue = field(default_factory=asyncio.Queue)  # what the session commanded, in order
-    over_current_reads: int = 0
-    offer_mismatches: int = 0
-    next_sample: float = 0.0
 
     @property
     def id(self) -> int:

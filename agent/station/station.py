@@ -56,14 +56,15 @@ from agent.core.session import (
     StopTransaction,
     TransactionRecorded,
     TransactionRejected,
+    TransactionRestored,
     UnlockRequested,
 )
 from agent.station.connector import Connector, ConnectorHardware, DeviceHealth
 from agent.station.reservations import ReservationDesk
 from agent.station.view import ConnectorView, DeviceHealthView, contactor_view, session_progress
 from agent.station.history import History
-from agent.station.meter_sampler import MeterSampling
-from agent.station.device_poller import DevicePolling
+from agent.station.meter_sampler import MeterSampler
+from agent.station.device_poller import DevicePoller
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
 from drivers.interfaces import (
@@ -72,14 +73,13 @@ from drivers.interfaces import (
     DeviceError,
     DeviceUnavailable,
     EvseBoard,
-    MeterReading,
-    PowerMeter,
+    PilotState,
 )
 
 log = logging.getLogger(__name__)
 
 
-class Station(DevicePolling, MeterSampling):
+class Station:
     def __init__(
         self,
         hardware: list[ConnectorHardware],
@@ -141,6 +141,16 @@ class Station(DevicePolling, MeterSampling):
         self.reservations.restore()
         self.reservations.update_kept()  # before the first event: a free vend start may not take it
         self.charging_limits = ChargingLimits(self, store, monotonic)  # smart charging profiles
+        # The meter's one read path and its samples; a poller per connector for board and meter.
+        self.meters = MeterSampler(
+            self.connectors, settings=settings, store=store, clock=clock, monotonic=monotonic,
+            dispatch=self._dispatch, backend=lambda: self.backend, temperature=lambda: self.temperature_c,
+        )
+        self._pollers = {
+            conn.id: DevicePoller(conn, dispatch=lambda e, c=conn: self._dispatch(c, e), meters=self.meters,
+                                  resolve_restored=self._resolve_restored)
+            for conn in connectors
+        }
 
     # ---- running ---------------------------------------------------------------------
 
@@ -148,7 +158,7 @@ class Station(DevicePolling, MeterSampling):
         for conn in self.connectors.values():
             if not self.storage_ok:
                 self._dispatch(conn, FaultRaised(Fault.STORAGE))
-            self._tasks.append(asyncio.create_task(self._poll(conn), name=f"poll-{conn.id}"))
+            self._tasks.append(asyncio.create_task(self._pollers[conn.id].run(), name=f"poll-{conn.id}"))
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
             safety = conn.hardware.safety
             if safety is not None:
@@ -156,7 +166,7 @@ class Station(DevicePolling, MeterSampling):
                 self._tasks.append(asyncio.create_task(safety.run(), name=f"safety-{conn.id}"))
         if self.card_reader is not None:
             self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
-        self._tasks.append(asyncio.create_task(self._clock_aligned_samples(), name="aligned-samples"))
+        self._tasks.append(asyncio.create_task(self.meters.run(), name="aligned-samples"))
         self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage"))
         self._tasks.append(asyncio.create_task(self.charging_limits.run(), name="charging-limits"))
         try:
@@ -221,7 +231,7 @@ class Station(DevicePolling, MeterSampling):
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
             case StartTransaction(id_tag, reservation_id, start, trigger, token_type, remote_start_id):
                 try:
-                    meter_start = await self._fresh_energy_wh(conn)
+                    meter_start = await self.meters.energy_wh(conn)
                     timestamp = self.clock.iso()
                     conn.transaction_local_id = self.store.begin_transaction(
                         conn.id,
@@ -244,7 +254,7 @@ class Station(DevicePolling, MeterSampling):
                                  conn.id, id_tag, type(exc).__name__, exc, exc_info=not storage)
                     self._dispatch(conn, FaultRaised(Fault.STORAGE if storage else Fault.NOT_RECORDED))
                     return
-                conn.next_sample = 0.0
+                self.meters.transaction_started(conn)
                 self._dispatch(conn, TransactionRecorded(start))  # now the session offers energy
                 log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.transaction_local_id, id_tag, meter_start)
                 self.history.record(conn.id, "start", f"transaction {conn.transaction_local_id} by {id_tag} at {meter_start} Wh")
@@ -268,7 +278,7 @@ class Station(DevicePolling, MeterSampling):
     async def _finish_transaction(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int) -> None:
         if conn.session.offered_a == 0 and conn.board_status is not None and conn.board_status.relay_closed:
             await self._wait_relay_open(conn)
-        meter_stop = await self._fresh_energy_wh(conn)
+        meter_stop = await self.meters.energy_wh(conn)
         timestamp = self.clock.iso()
         body = self._event(conn, timestamp, meter_wh=meter_stop, reason=reason.value, samples=[])
         if id_tag:
@@ -280,7 +290,7 @@ class Station(DevicePolling, MeterSampling):
             try:
                 record = self.store.transaction(local_id)
                 kept = json.loads(record.stop_samples) if record is not None else []
-                body["samples"] = [*kept, sample_to_json(self._sample(conn, "Transaction.End", stop_measurands))]
+                body["samples"] = [*kept, sample_to_json(self.meters.sample(conn, "Transaction.End", stop_measurands))]
             except Exception:  # the stop is recorded all the same, without its transactionData
                 log.exception("connector %d: transactionData of transaction %d left out", conn.id, local_id)
         try:
@@ -302,6 +312,19 @@ class Station(DevicePolling, MeterSampling):
         log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
         self.history.record(conn.id, "stop", f"transaction {local_id} ({reason.value}) at {meter_stop} Wh")
         self._outbox_changed()
+
+    async def _resolve_restored(self, conn: Connector, pilot: PilotState) -> None:
+        """A transaction was open when the agent stopped: resume it, or close it (PowerLoss)
+        when the EV left meanwhile. Decided on the first board reading, before anything
+        else is told to the session, so a resumed session is never switched off."""
+        record, conn.restored = conn.restored, None
+        if pilot in (PilotState.B, PilotState.C, PilotState.D):
+            log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
+            conn.transaction_local_id = record.local_id
+            self._dispatch(conn, TransactionRestored(record.id_tag, pilot))
+            return
+        log.info("connector %d: transaction %d ended while the agent was down (PowerLoss)", conn.id, record.local_id)
+        await self._finish_transaction(conn, StopReason.POWER_LOSS, None, record.local_id)
 
     def _event(self, conn: Connector, timestamp: str, **fields: Any) -> dict[str, Any]:
         """A transaction event's body (agent/persistence/transaction_events.py)."""
@@ -547,7 +570,7 @@ class Station(DevicePolling, MeterSampling):
 
     def sample(self, evse_id: int, context: str, measurands: list[str] | None = None) -> Sample:
         """The latest reading of the EVSE's meter, as a sample (a trigger, a price message)."""
-        return self._sample(self.connectors[evse_id], context, measurands)
+        return self.meters.sample(self.connectors[evse_id], context, measurands)
 
     def view(self, evse_id: int) -> ConnectorView:
         """The EVSE as the displays, diagnostics and guards may read it (agent/station/view.py)."""
