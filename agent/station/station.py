@@ -1,23 +1,30 @@
-"""The station: connectors, their hardware and their sessions, run together.
+"""The station: its connectors, their hardware and their sessions, run together.
 
-It polls each board and meter, turns what it sees into session events, carries
-out the commands the sessions return (board writes, durable transaction
-messages, status reports) and answers what the backend asks (remote start/stop).
-It knows the backend only through ``agent.backend.ports.BackendPort``. Polling the devices is in
-``agent/station/device_poller.py`` and meter values in ``agent/station/meter_sampler.py`` (mixins of ``Station``).
+``Station`` is composed of objects it owns, each handed what it uses:
+
+- a ``DevicePoller`` per connector (agent/station/device_poller.py) reads the board and the
+  meter and turns what it sees into session events;
+- the ``MeterSampler`` (agent/station/meter_sampler.py) is the one path that reads a meter,
+  and samples meter values;
+- the ``TransactionRecorder`` (agent/station/transactions.py) stores each transaction's
+  start and stop;
+- the ``ReservationDesk`` (agent/station/reservations.py), ``ChargingLimits``
+  (agent/station/charging_limits.py) and the ``Authorizer`` (agent/station/authorization.py).
+
+The station feeds each session its events (``dispatch``), carries out the commands it returns
+(board writes, transactions, status reports), routes presented cards
+(agent/core/card_routing.py) and answers what the backend asks (agent/backend/ports.py
+StationPort). It knows the backend only through ``agent.backend.ports.BackendPort``. The rest
+of the agent reads a connector through ``view`` (agent/station/view.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from agent.station.authorization import Authorizer, LocalAuthorization
 from agent.backend.ports import (
     AvailabilityResult,
     BackendPort,
@@ -25,13 +32,10 @@ from agent.backend.ports import (
     Sample,
     TransactionView,
     UnlockResult,
-    sample_to_json,
 )
 from agent.core.card_routing import connector_for_card, connector_for_remote_start
 from agent.core.connector_facts import ConnectorFacts
 from agent.core.identity import ConnectorRef, IdToken, IdTokenType
-from agent.station.charging_limits import ChargingLimits
-from agent.station.clock import Clock
 from agent.core.session import (
     AuthorizationResult,
     Authorize,
@@ -42,7 +46,6 @@ from agent.core.session import (
     ConnectorStatus,
     Event,
     Fault,
-    FaultCleared,
     FaultRaised,
     OfferCurrent,
     RemoteStartRequested,
@@ -54,27 +57,22 @@ from agent.core.session import (
     StopReason,
     StopRequested,
     StopTransaction,
-    TransactionRecorded,
     TransactionRejected,
-    TransactionRestored,
     UnlockRequested,
 )
-from agent.station.connector import Connector, ConnectorHardware, DeviceHealth
-from agent.station.reservations import ReservationDesk
-from agent.station.view import ConnectorView, DeviceHealthView, contactor_view, session_progress
-from agent.station.history import History
-from agent.station.meter_sampler import MeterSampler
-from agent.station.device_poller import DevicePoller
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
-from drivers.interfaces import (
-    BoardStatus,
-    CardReader,
-    DeviceError,
-    DeviceUnavailable,
-    EvseBoard,
-    PilotState,
-)
+from agent.station.authorization import Authorizer, LocalAuthorization
+from agent.station.charging_limits import ChargingLimits
+from agent.station.clock import Clock
+from agent.station.connector import Connector, ConnectorHardware
+from agent.station.device_poller import DevicePoller
+from agent.station.history import History
+from agent.station.meter_sampler import MeterSampler
+from agent.station.reservations import ReservationDesk
+from agent.station.transactions import TransactionRecorder
+from agent.station.view import ConnectorView, connector_view
+from drivers.interfaces import CardReader, DeviceError, DeviceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +90,15 @@ class Station:
         storage_recheck_s: float = 30.0,
         free_vend_id_tag: str | None = None,
     ) -> None:
-        """``hardware``: each connector's devices (fixed from now on); ``free_vend_id_tag``: plug
-        in and charge as this idTag, no card ([free_vend] id_tag; Session.free_vend_id_tag)."""
+        """``hardware``: each connector's devices (fixed from now on); ``storage_ok`` False: the
+        store is a stand-in in memory, every connector faults (agent/app/composition.py
+        open_store); ``free_vend_id_tag``: plug in and charge as this idTag, no card
+        ([free_vend] id_tag; Session.free_vend_id_tag)."""
         connectors = [
             Connector(hw, Session(max_current_a=hw.max_current_a, free_vend_id_tag=free_vend_id_tag)) for hw in hardware
         ]
         self.connectors = {c.id: c for c in connectors}
-        self.storage_ok = storage_ok  # False: running on a memory store, nothing is kept
+        self.storage_ok = storage_ok
         self.storage_recheck_s = storage_recheck_s
         self.store = store
         self.settings = settings
@@ -129,26 +129,27 @@ class Station:
         # connector 0 only; a single connector made inoperative leaves it Available.
         self.operative = stored.get("availability.0") != "inoperative"
         self._reported_station_status = self.station_status()
-        self._transaction_ended = asyncio.Event()
-        self._unstored_stops: list[tuple] = []  # (local_id, meter_stop, timestamp, reason, body)
         self.history = History(store, clock.iso)
         # OCPP 1.6 §3.12: after availability and open transactions are known.
         self.reservations = ReservationDesk(
-            store, clock, monotonic, {c.id: c.session for c in connectors},
-            self.dispatch,
+            store, clock, monotonic, {c.id: c.session for c in connectors}, self.dispatch,
             restored=lambda evse_id: self.connectors[evse_id].restored is not None,
         )
         self.reservations.restore()
         self.reservations.update_kept()  # before the first event: a free vend start may not take it
         self.charging_limits = ChargingLimits(self, store, monotonic)  # smart charging profiles
-        # The meter's one read path and its samples; a poller per connector for board and meter.
+        backend = lambda: self.backend  # noqa: E731 - attached after construction (agent/app/composition.py)
         self.meters = MeterSampler(
             self.connectors, settings=settings, store=store, clock=clock, monotonic=monotonic,
-            dispatch=self._dispatch, backend=lambda: self.backend, temperature=lambda: self.temperature_c,
+            dispatch=self._dispatch, backend=backend, temperature=lambda: self.temperature_c,
+        )
+        self.transactions = TransactionRecorder(
+            self.connectors, store=store, settings=settings, clock=clock, monotonic=monotonic, meters=self.meters,
+            history=self.history, dispatch=self._dispatch, backend=backend,
         )
         self._pollers = {
             conn.id: DevicePoller(conn, dispatch=lambda e, c=conn: self._dispatch(c, e), meters=self.meters,
-                                  resolve_restored=self._resolve_restored)
+                                  resolve_restored=self.transactions.resolve_restored)
             for conn in connectors
         }
 
@@ -167,7 +168,9 @@ class Station:
         if self.card_reader is not None:
             self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
         self._tasks.append(asyncio.create_task(self.meters.run(), name="aligned-samples"))
-        self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage"))
+        if self.storage_ok:  # a store in memory never becomes writable storage
+            self._tasks.append(asyncio.create_task(self.transactions.watch_storage(self.storage_recheck_s),
+                                                   name="storage"))
         self._tasks.append(asyncio.create_task(self.charging_limits.run(), name="charging-limits"))
         try:
             await asyncio.gather(*self._tasks)
@@ -229,39 +232,11 @@ class Station:
                 except (DeviceUnavailable, DeviceError) as exc:
                     # The poll loop notices a lost board; it restates the offer when it is back.
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
-            case StartTransaction(id_tag, reservation_id, start, trigger, token_type, remote_start_id):
-                try:
-                    meter_start = await self.meters.energy_wh(conn)
-                    timestamp = self.clock.iso()
-                    conn.transaction_local_id = self.store.begin_transaction(
-                        conn.id,
-                        id_tag,
-                        meter_start,
-                        timestamp,
-                        self._event(conn, timestamp, trigger=trigger.value, id_token={"value": id_tag, "type": token_type},
-                                    meter_wh=meter_start, reservation_id=reservation_id, remote_start_id=remote_start_id),
-                        token_type=token_type,
-                        remote_start_id=remote_start_id,
-                    )
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    # A transaction that is not stored and queued cannot be billed: whatever the
-                    # reason, it does not start and no energy is offered for it (the session
-                    # waits for TransactionRecorded); the connector faults.
-                    storage = isinstance(exc, StorageError)
-                    log.critical("connector %d: transaction by %s not recorded, no energy offered: %s: %s",
-                                 conn.id, id_tag, type(exc).__name__, exc, exc_info=not storage)
-                    self._dispatch(conn, FaultRaised(Fault.STORAGE if storage else Fault.NOT_RECORDED))
-                    return
-                self.meters.transaction_started(conn)
-                self._dispatch(conn, TransactionRecorded(start))  # now the session offers energy
-                log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.transaction_local_id, id_tag, meter_start)
-                self.history.record(conn.id, "start", f"transaction {conn.transaction_local_id} by {id_tag} at {meter_start} Wh")
-                self._outbox_changed()
+            case StartTransaction():
+                await self.transactions.begin(conn, command)
             case StopTransaction(reason, id_tag):
                 if conn.transaction_local_id is not None:
-                    await self._finish_transaction(conn, reason, id_tag, conn.transaction_local_id)
+                    await self.transactions.finish(conn, reason, id_tag, conn.transaction_local_id)
             case Authorize(id_tag):
                 asyncio.create_task(self._authorize(conn, id_tag))
             case StatusChanged(status, fault):
@@ -275,74 +250,6 @@ class Station:
             case ReservationEnded(reservation_id, why):
                 self.reservations.ended(conn.id, reservation_id, why)
 
-    async def _finish_transaction(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int) -> None:
-        if conn.session.offered_a == 0 and conn.board_status is not None and conn.board_status.relay_closed:
-            await self._wait_relay_open(conn)
-        meter_stop = await self.meters.energy_wh(conn)
-        timestamp = self.clock.iso()
-        body = self._event(conn, timestamp, meter_wh=meter_stop, reason=reason.value, samples=[])
-        if id_tag:
-            body["id_token"] = {"value": id_tag, "type": "ISO14443"}
-        stop_measurands = list(
-            dict.fromkeys(self.settings["stop_txn_sampled_data"] + self.settings["stop_txn_aligned_data"])
-        )
-        if stop_measurands and conn.reading is not None:
-            try:
-                record = self.store.transaction(local_id)
-                kept = json.loads(record.stop_samples) if record is not None else []
-                body["samples"] = [*kept, sample_to_json(self.meters.sample(conn, "Transaction.End", stop_measurands))]
-            except Exception:  # the stop is recorded all the same, without its transactionData
-                log.exception("connector %d: transactionData of transaction %d left out", conn.id, local_id)
-        try:
-            self.store.end_transaction(local_id, meter_stop, timestamp, reason.value, body)
-        except StorageError as exc:
-            # Disk full / read-only: the stop is kept in memory and stored when the disk
-            # takes writes again (_watch_storage); the session ends all the same.
-            log.critical(
-                "connector %d: StopTransaction of transaction %d (%s, meterStop %d Wh at %s) not stored: %s; "
-                "kept in memory until storage works again",
-                conn.id, local_id, reason.value, meter_stop, timestamp, exc,
-            )
-            self._unstored_stops.append((local_id, meter_stop, timestamp, reason.value, body))
-            if Fault.STORAGE not in conn.session.faults:
-                self._dispatch(conn, FaultRaised(Fault.STORAGE))
-        if conn.transaction_local_id == local_id:
-            conn.transaction_local_id = None
-        self._transaction_ended.set()
-        log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
-        self.history.record(conn.id, "stop", f"transaction {local_id} ({reason.value}) at {meter_stop} Wh")
-        self._outbox_changed()
-
-    async def _resolve_restored(self, conn: Connector, pilot: PilotState) -> None:
-        """A transaction was open when the agent stopped: resume it, or close it (PowerLoss)
-        when the EV left meanwhile. Decided on the first board reading, before anything
-        else is told to the session, so a resumed session is never switched off."""
-        record, conn.restored = conn.restored, None
-        if pilot in (PilotState.B, PilotState.C, PilotState.D):
-            log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
-            conn.transaction_local_id = record.local_id
-            self._dispatch(conn, TransactionRestored(record.id_tag, pilot))
-            return
-        log.info("connector %d: transaction %d ended while the agent was down (PowerLoss)", conn.id, record.local_id)
-        await self._finish_transaction(conn, StopReason.POWER_LOSS, None, record.local_id)
-
-    def _event(self, conn: Connector, timestamp: str, **fields: Any) -> dict[str, Any]:
-        """A transaction event's body (agent/persistence/transaction_events.py)."""
-        return {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1,
-                "offline": not (self.backend is not None and self.backend.online), **fields}
-
-    async def _wait_relay_open(self, conn: Connector, timeout_s: float = 2.0) -> None:
-        """Give the board a moment to report the contactor open, so meterStop is final."""
-        deadline = self._monotonic() + timeout_s
-        while self._monotonic() < deadline:
-            try:
-                status = await conn.hardware.board.read_status()
-            except (DeviceUnavailable, DeviceError):
-                return
-            if not status.relay_closed:
-                return
-            await asyncio.sleep(conn.hardware.poll_interval_s / 2)
-
     async def _authorize(self, conn: Connector, id_tag: str) -> None:
         try:
             verdict = await self.authorizer.authorize(id_tag, self.backend)
@@ -352,10 +259,6 @@ class Station:
             return
         log.info("card %s: %s", id_tag, verdict.why)
         self._dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
-
-    def _outbox_changed(self) -> None:
-        if self.backend is not None:
-            self.backend.outbox_changed()
 
     # ---- cards ---------------------------------------------------------------------
 
@@ -482,26 +385,6 @@ class Station:
             if record is not None and conn.transaction_local_id == record.local_id:
                 self._dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
 
-    async def _watch_storage(self) -> None:
-        """Store what could not be stored, and clear the storage fault, once the database
-        takes writes again."""
-        while True:
-            await asyncio.sleep(self.storage_recheck_s)
-            faulted = [c for c in self.connectors.values() if Fault.STORAGE in c.session.faults]
-            if not faulted or not self.storage_ok:
-                continue
-            try:
-                while self._unstored_stops:
-                    self.store.end_transaction(*self._unstored_stops[0])
-                    self._unstored_stops.pop(0)
-                    self._outbox_changed()
-                self.store.put_setting("storage.probe", self.clock.iso())
-            except StorageError:
-                continue
-            log.info("storage: writable again")
-            for conn in faulted:
-                self._dispatch(conn, FaultCleared(Fault.STORAGE))
-
     def change_availability(self, evse_id: int | None, operative: bool) -> AvailabilityResult:
         """OCPP 1.6 §5.2: Accepted, Scheduled (after the running transaction) or Rejected;
         ``evse_id`` None (1.6 connector 0): the whole station."""
@@ -529,8 +412,8 @@ class Station:
             self._dispatch(conn, StopRequested(reason))
         async with asyncio.timeout(timeout_s):
             while any(c.transaction_local_id is not None for c in running):
-                self._transaction_ended.clear()
-                await self._transaction_ended.wait()
+                self.transactions.ended.clear()
+                await self.transactions.ended.wait()
 
     async def unlock(self, where: ConnectorRef) -> UnlockResult:
         """OCPP 1.6 §5.18: the connector's transaction is finished first; then its cable lock,
@@ -574,39 +457,9 @@ class Station:
 
     def view(self, evse_id: int) -> ConnectorView:
         """The EVSE as the displays, diagnostics and guards may read it (agent/station/view.py)."""
-        conn = self.connectors[evse_id]
-        session = conn.session
-        transaction = self.transaction_on(evse_id)
-        energy_wh, session_s = session_progress(transaction, conn.reading, self.clock.now())
-        return ConnectorView(
-            evse_id=evse_id,
-            status=session.status(),
-            fault=session.fault,
-            faults=frozenset(session.faults),
-            pilot=session.pilot,
-            available=session.available,
-            offered_a=session.offered_a,
-            max_current_a=conn.hardware.max_current_a,
-            phases=conn.hardware.phases,
-            reading=conn.reading,
-            board_status=conn.board_status,
-            board=_health(conn.board_health),
-            meter=_health(conn.meter_health) if conn.hardware.meter is not None else None,
-            contactor=contactor_view(conn.hardware.safety),
-            identified=tuple(tag for tag in (session.pending_auth, session.authorized and session.authorized[0],
-                                             session.transaction and session.transaction.id_tag) if tag),
-            reservation=session.reservation,
-            transaction_id_tag=session.transaction.id_tag if session.transaction is not None else None,
-            transaction_local_id=conn.transaction_local_id,
-            transaction=transaction,
-            session_energy_wh=energy_wh,
-            session_s=session_s,
-        )
+        return connector_view(self.connectors[evse_id], self.transaction_on(evse_id), self.clock.now())
 
     def last_card(self) -> IdToken | None:
         """The card tapped last (for support and the service page)."""
         return self._last_card
 
-
-def _health(health: DeviceHealth) -> DeviceHealthView:
-    return DeviceHealthView(health.answered, health.failures, health.last_error)

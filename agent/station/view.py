@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.backend.ports import TransactionView
 from agent.core.session import ConnectorStatus, Fault, Reservation
-from agent.station.connector import LOST_AFTER_FAILURES
+from agent.station.connector import LOST_AFTER_FAILURES, DeviceHealth
 from drivers.interfaces import BoardStatus, MeterReading, PilotState
+
+if TYPE_CHECKING:
+    from agent.station.connector import Connector
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,41 @@ class ConnectorView:
     def transaction_open(self) -> bool:
         """A transaction runs here, or is open in storage (restored, or being closed)."""
         return self.transaction_id_tag is not None or self.transaction_local_id is not None
+
+
+def connector_view(conn: Connector, transaction: TransactionView | None, now: dt.datetime) -> ConnectorView:
+    """``conn`` now; ``transaction``: its running transaction as stored (``Station.transaction_on``)."""
+    session = conn.session
+    tx = session.transaction
+    energy_wh, session_s = session_progress(transaction, conn.reading, now)
+    return ConnectorView(
+        evse_id=conn.id,
+        status=session.status(),
+        fault=session.fault,
+        faults=frozenset(session.faults),
+        pilot=session.pilot,
+        available=session.available,
+        offered_a=session.offered_a,
+        max_current_a=conn.hardware.max_current_a,
+        phases=conn.hardware.phases,
+        reading=conn.reading,
+        board_status=conn.board_status,
+        board=_health(conn.board_health),
+        meter=_health(conn.meter_health) if conn.hardware.meter is not None else None,
+        contactor=contactor_view(conn.hardware.safety),
+        identified=tuple(tag for tag in (session.pending_auth, session.authorized and session.authorized[0],
+                                         tx and tx.id_tag) if tag),
+        reservation=session.reservation,
+        transaction_id_tag=tx.id_tag if tx is not None else None,
+        transaction_local_id=conn.transaction_local_id,
+        transaction=transaction,
+        session_energy_wh=energy_wh,
+        session_s=session_s,
+    )
+
+
+def _health(health: DeviceHealth) -> DeviceHealthView:
+    return DeviceHealthView(health.answered, health.failures, health.last_error)
 
 
 def session_progress(transaction: TransactionView | None, reading: MeterReading | None,
