@@ -163,7 +163,13 @@ class Station:
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
             safety = conn.hardware.safety
             if safety is not None:
-                safety.attach(conn, lambda e, c=conn: self._dispatch(c, e), lambda: bool(self.backend and self.backend.online))
+                safety.attach(
+                    conn.id, conn.session,
+                    dispatch=lambda e, c=conn: self._dispatch(c, e),
+                    restate_offer=lambda c=conn: c.commands.put_nowait([OfferCurrent(c.session.offered_a or 0.0)]),
+                    board_fault=lambda c=conn: c.board_fault,
+                    online=lambda: bool(self.backend and self.backend.online),
+                )
                 self._tasks.append(asyncio.create_task(safety.run(), name=f"safety-{conn.id}"))
         if self.card_reader is not None:
             self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))

@@ -102,7 +102,8 @@ class Rig:
                                        backend=None, history=None)
         self.shown: list[tuple[int, str, float]] = []
         self.actions = StationServiceActions(self.station, lambda *shown: self.shown.append(shown), {1}, monotonic=clock)
-        self.safety.attach(self.conn, self.dispatch, lambda: True)
+        self.safety.attach(1, self.conn.session, dispatch=self.dispatch, restate_offer=lambda: None,
+                           board_fault=lambda: self.conn.board_fault, online=lambda: True)
         self.dispatch(Tick())
 
     def dispatch(self, event) -> None:
