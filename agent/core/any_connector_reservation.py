@@ -23,20 +23,14 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from agent.core.connector_facts import ConnectorFacts
-from agent.core.session import ReserveResult, admits
+from agent.core.session import HeldFor, ReserveResult, admits
 
 
-class Held(Protocol):
-    """The reservation of any connector (its id, idTag and the idTag's group)."""
+class Held(HeldFor, Protocol):
+    """The reservation of any connector: its id, and the idTag and group it is held for."""
 
     @property
     def reservation_id(self) -> int: ...
-
-    @property
-    def id_tag(self) -> str: ...
-
-    @property
-    def parent_id_tag(self) -> str | None: ...
 
 
 def free_connectors(connectors: Sequence[ConnectorFacts], held: Held) -> list[int]:

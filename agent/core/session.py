@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from agent.core.identity import IdTokenType
 from drivers.interfaces import PilotState
@@ -187,9 +188,19 @@ class Reservation:
     expires_at: float
 
 
-def admits(reservation: Reservation, id_tag: str, parent_id_tag: str | None = None) -> bool:
+class HeldFor(Protocol):
+    """Whom a reservation is held for: an idTag and its group."""
+
+    @property
+    def id_tag(self) -> str: ...
+
+    @property
+    def parent_id_tag(self) -> str | None: ...
+
+
+def admits(reservation: HeldFor, id_tag: str, parent_id_tag: str | None = None) -> bool:
     """OCPP 1.6 §3.12.1: the incoming idTag or its parent idTag matches the reservation's idTag
-    or its parent idTag (any object with ``id_tag`` and ``parent_id_tag``)."""
+    or its parent idTag."""
     return bool(({id_tag, parent_id_tag} & {reservation.id_tag, reservation.parent_id_tag}) - {None})
 
 

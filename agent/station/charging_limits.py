@@ -240,7 +240,8 @@ class ChargingLimits:
         if view is None and connector_id in self.station.evses():
             view = self.station.view(connector_id)
         reading = view.reading if view is not None else None
-        volts = [v for v in (reading.voltage_v[: view.phases] if reading else []) if 100.0 <= v <= 300.0]
+        phases = view.phases if view is not None else 0
+        volts = [v for v in (reading.voltage_v[:phases] if reading else []) if 100.0 <= v <= 300.0]
         if volts:
             measured = sum(volts) / len(volts)
             if abs(measured - used) >= VOLTAGE_HYSTERESIS_V:

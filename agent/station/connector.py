@@ -15,7 +15,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.core.session import Fault, Session
+from agent.core.session import Command, Fault, OfferCurrent, Session
 from drivers.interfaces import BoardStatus, EvseBoard, MeterReading, PowerMeter
 
 if TYPE_CHECKING:
@@ -75,8 +75,13 @@ class Connector:
     restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
     board_health: DeviceHealth = field(default_factory=DeviceHealth)
     meter_health: DeviceHealth = field(default_factory=DeviceHealth)
-    commands: asyncio.Queue = field(default_factory=asyncio.Queue)  # what the session commanded, in order
+    commands: asyncio.Queue[list[Command]] = field(default_factory=asyncio.Queue)  # what the session commanded
 
     @property
     def id(self) -> int:
         return self.hardware.evse_id
+
+    def restate_offer(self) -> None:
+        """Tell the board again what the session offers (a board back from a reboot, an offer
+        the safety I/O held back)."""
+        self.commands.put_nowait([OfferCurrent(self.session.offered_a or 0.0)])

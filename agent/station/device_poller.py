@@ -144,8 +144,7 @@ class DevicePoller:
         if conn.board_health.succeeded():
             log.info("connector %d: board answers again", conn.id)
             self._dispatch(FaultCleared(Fault.BOARD_COMM))
-            # A board that was away may have rebooted: restate what we want from it.
-            conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
+            conn.restate_offer()  # a board that was away may have rebooted
         before, conn.board_status = conn.board_status, status
         self._check_board_offer(status, before)
         # What the board reports is the truth for the faults it reports: raised while it

@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from agent.backend.ports import (
     AvailabilityResult,
@@ -73,6 +74,9 @@ from agent.station.reservations import ReservationDesk
 from agent.station.transactions import TransactionRecorder
 from agent.station.view import ConnectorView, connector_view
 from drivers.interfaces import CardReader, DeviceError, DeviceUnavailable
+
+if TYPE_CHECKING:
+    from agent.station.safety_io import ConnectorSafety
 
 log = logging.getLogger(__name__)
 
@@ -138,17 +142,16 @@ class Station:
         self.reservations.restore()
         self.reservations.update_kept()  # before the first event: a free vend start may not take it
         self.charging_limits = ChargingLimits(self, store, monotonic)  # smart charging profiles
-        backend = lambda: self.backend  # noqa: E731 - attached after construction (agent/app/composition.py)
         self.meters = MeterSampler(
             self.connectors, settings=settings, store=store, clock=clock, monotonic=monotonic,
-            dispatch=self._dispatch, backend=backend, temperature=lambda: self.temperature_c,
+            dispatch=self._dispatch, backend=self._backend, temperature=self._temperature,
         )
         self.transactions = TransactionRecorder(
             self.connectors, store=store, settings=settings, clock=clock, monotonic=monotonic, meters=self.meters,
-            history=self.history, dispatch=self._dispatch, backend=backend,
+            history=self.history, dispatch=self._dispatch, backend=self._backend,
         )
         self._pollers = {
-            conn.id: DevicePoller(conn, dispatch=lambda e, c=conn: self._dispatch(c, e), meters=self.meters,
+            conn.id: DevicePoller(conn, dispatch=partial(self._dispatch, conn), meters=self.meters,
                                   resolve_restored=self.transactions.resolve_restored)
             for conn in connectors
         }
@@ -161,18 +164,10 @@ class Station:
                 self._dispatch(conn, FaultRaised(Fault.STORAGE))
             self._tasks.append(asyncio.create_task(self._pollers[conn.id].run(), name=f"poll-{conn.id}"))
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
-            safety = conn.hardware.safety
-            if safety is not None:
-                safety.attach(
-                    conn.id, conn.session,
-                    dispatch=lambda e, c=conn: self._dispatch(c, e),
-                    restate_offer=lambda c=conn: c.commands.put_nowait([OfferCurrent(c.session.offered_a or 0.0)]),
-                    board_fault=lambda c=conn: c.board_fault,
-                    online=lambda: bool(self.backend and self.backend.online),
-                )
-                self._tasks.append(asyncio.create_task(safety.run(), name=f"safety-{conn.id}"))
+            if conn.hardware.safety is not None:
+                self._tasks.append(self._start_safety(conn, conn.hardware.safety))
         if self.card_reader is not None:
-            self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
+            self._tasks.append(asyncio.create_task(self._read_cards(self.card_reader), name="cards"))
         self._tasks.append(asyncio.create_task(self.meters.run(), name="aligned-samples"))
         if self.storage_ok:  # a store in memory never becomes writable storage
             self._tasks.append(asyncio.create_task(self.transactions.watch_storage(self.storage_recheck_s),
@@ -184,11 +179,22 @@ class Station:
             for task in self._tasks:
                 task.cancel()
 
+    def _start_safety(self, conn: Connector, safety: ConnectorSafety) -> asyncio.Task[None]:
+        safety.attach(conn.id, conn.session, dispatch=partial(self._dispatch, conn), restate_offer=conn.restate_offer,
+                      board_fault=lambda: conn.board_fault, online=lambda: bool(self.backend and self.backend.online))
+        return asyncio.create_task(safety.run(), name=f"safety-{conn.id}")
+
     async def shutdown(self) -> None:
         """Stop polling; leave each board with charging off only if no session runs."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _backend(self) -> BackendPort | None:
+        return self.backend  # attached after construction (agent/app/composition.py)
+
+    def _temperature(self) -> float | None:
+        return self.temperature_c
 
     def _setting_changed(self, name: str, value: Any) -> None:
         for conn in self.connectors.values():
@@ -268,8 +274,8 @@ class Station:
 
     # ---- cards ---------------------------------------------------------------------
 
-    async def _read_cards(self) -> None:
-        async for id_tag in self.card_reader.cards():
+    async def _read_cards(self, reader: CardReader) -> None:
+        async for id_tag in reader.cards():
             self._last_card = IdToken(id_tag)
             parent = None
             running = [c.session.transaction for c in self.connectors.values() if c.session.transaction]
@@ -346,7 +352,8 @@ class Station:
     def remote_stop(self, transaction_id: str) -> bool:
         record = self.store.transaction_by_tx_id(transaction_id)
         conn = self.connectors.get(record.connector_id) if record is not None else None
-        if conn is None or conn.transaction_local_id != record.local_id or conn.session.transaction is None:
+        if record is None or conn is None or conn.transaction_local_id != record.local_id \
+                or conn.session.transaction is None:
             return False
         self._dispatch(conn, StopRequested(StopReason.REMOTE))
         return True

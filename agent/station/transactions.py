@@ -150,6 +150,8 @@ class TransactionRecorder:
         when the EV left meanwhile. Decided on the first board reading (the device poller),
         before anything else is told to the session, so a resumed session is never switched off."""
         record, conn.restored = conn.restored, None
+        if record is None:
+            return
         if pilot in (PilotState.B, PilotState.C, PilotState.D):
             log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
             conn.transaction_local_id = record.local_id
