@@ -73,7 +73,7 @@ from agent.station.meter_sampler import MeterSampler
 from agent.station.reservations import ReservationDesk
 from agent.station.transactions import TransactionRecorder
 from agent.station.view import ConnectorView, connector_view
-from drivers.interfaces import CardReader, DeviceError, DeviceUnavailable
+from drivers.interfaces import CardReader, DeviceError, DeviceUnavailable, MeterReading
 
 if TYPE_CHECKING:
     from agent.station.safety_io import ConnectorSafety
@@ -471,6 +471,15 @@ class Station:
     def view(self, evse_id: int) -> ConnectorView:
         """The EVSE as the displays, diagnostics and guards may read it (agent/station/view.py)."""
         return connector_view(self.connectors[evse_id], self.transaction_on(evse_id), self.clock.now())
+
+    def hardware(self, evse_id: int) -> ConnectorHardware:
+        """The EVSE's devices, fixed after start-up (the service page's hardware tests)."""
+        return self.connectors[evse_id].hardware
+
+    async def read_meter(self, evse_id: int) -> MeterReading | None:
+        """Read the EVSE's meter now, through the one meter read path (agent/station/meter_sampler.py):
+        None without a meter or when it did not answer (``view(evse_id).meter.last_error`` says why)."""
+        return await self.meters.read(self.connectors[evse_id])
 
     def last_card(self) -> IdToken | None:
         """The card tapped last (for support and the service page)."""

@@ -59,6 +59,9 @@ class ConnectorView:
     board: DeviceHealthView
     meter: DeviceHealthView | None  # None: the connector has no meter
     contactor: ContactorView | None  # None: no main contactor on GPIO (the board's relay only)
+    cable_in_socket: bool  # a cable in the socket outlet (its PP coding read), with or without the EV
+    authorizing: bool  # a card's Authorize is under way
+    authorized: bool  # a card or remote start was accepted: the session waits for the EV
     identified: tuple[str, ...]  # the idTags its session knows: being authorized, waiting for the EV, charging
     reservation: Reservation | None  # its own reservation (OCPP 1.6 §3.12)
     transaction_id_tag: str | None  # the idTag of the session's transaction (also while its start is being stored)
@@ -97,6 +100,9 @@ def connector_view(conn: Connector, transaction: TransactionView | None, now: dt
         board=_health(conn.board_health),
         meter=_health(conn.meter_health) if conn.hardware.meter is not None else None,
         contactor=contactor_view(conn.hardware.safety),
+        cable_in_socket=session.cable_in_socket,
+        authorizing=session.pending_auth is not None,
+        authorized=session.authorized is not None,
         identified=tuple(tag for tag in (session.pending_auth, session.authorized and session.authorized[0],
                                          tx and tx.id_tag) if tag),
         reservation=session.reservation,

@@ -27,9 +27,11 @@ def test_the_view_follows_the_session_and_its_stored_transaction(tmp_path):
     assert view.max_current_a == 16.0 and view.offered_a is None  # nothing told to the board yet
     assert view.transaction is None and not view.transaction_open and view.identified == ()
     assert not view.board.answered and not view.board.answering and view.meter is None  # no meter here
+    assert view.contactor is None and not view.cable_in_socket  # no GPIO contactor; no cable
     station.dispatch(1, PilotChanged(PilotState.B))
     station.dispatch(1, CardPresented("CARD1"))
-    assert station.view(1).identified == ("CARD1",)  # being authorized
+    view = station.view(1)
+    assert view.identified == ("CARD1",) and view.authorizing and not view.authorized  # being authorized
     station.dispatch(1, AuthorizationResult("CARD1", True))  # plugged: the transaction starts
     view = station.view(1)
     assert view.transaction_id_tag == "CARD1" and view.transaction_open
