@@ -23,9 +23,9 @@ from agent.app.config import AgentConfig, ConfigError
 from agent.app.lifecycle import Lifecycle
 from agent.app.peripherals import build_peripherals
 from agent.backend.link import Link, endpoint_url
-from agent.core.session import Session
 from agent.persistence.settings import Settings
-from agent.station.station import Connector, Station
+from agent.station.connector import ConnectorHardware
+from agent.station.station import Station
 from agent.app.status_socket import SOCKET_NAME, StatusServer
 from agent.app.status_socket import snapshot as status_snapshot
 from agent.backend.reports import ReportQueue
@@ -302,14 +302,14 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
 
     gpio_factory, safeties = build_gpio(config)  # GPIO contactor, RCD, e-stop, lock, LEDs per connector
     connectors = [
-        Connector(
-            id=section.id,
+        ConnectorHardware(
+            evse_id=section.id,
             board=board,
             meter=meter,
-            session=Session(max_current_a=section.max_current_a),
+            safety=safeties.get(section.id),
             poll_interval_s=section.poll_interval_s,
             phases=section.phases,
-            safety=safeties.get(section.id),
+            max_current_a=section.max_current_a,
         )
         for section, board, meter in hardware
     ]
@@ -321,6 +321,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
         card_reader=reader,
         storage_ok=storage_problem is None,
         storage_recheck_s=config.storage.recheck_interval_s,
+        free_vend_id_tag=config.free_vend.id_tag or None,  # plug in and charge, no card (Session.free_vend_id_tag)
     )
     if config.card_reader.match_reversed and station.card_reader is not None:
         from agent.station.card_ids import ReversedMatchReader
@@ -388,10 +389,6 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     work = [reports.run(), updater.run(), *user_work, *(job for a in router.adapters.values() for job in a.background())]
     if release is not None:
         work.append(release.watch(lifecycle.request_restart))
-    if config.free_vend.id_tag:
-        from agent.station.free_vend import FreeVend
-
-        work.append(FreeVend(station, config.free_vend.id_tag).run())
     def status() -> dict[str, Any]:
         return status_snapshot(config.charge_point.id, __version__, station, router, link, store, storage_problem,
                                config=config, security=security, started_at=started_at)

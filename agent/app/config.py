@@ -262,7 +262,7 @@ class EvDriverSection:
 
 @dataclass(frozen=True)
 class FreeVendSection:
-    """Plug in and charge with this idTag, no card (agent/station/free_vend.py); "" = off."""
+    """Plug in and charge with this idTag, no card (agent/core/session.py, Session.free_vend_id_tag); "" = off."""
 
     id_tag: str = ""
 

@@ -125,9 +125,6 @@ def error_codes(fault) -> dict[str, str | None]:
     return {"fault": fault.value if fault else None, "error_code": code, "vendor_error_code": vendor}
 
 
-LOST_AFTER_FAILURES = 3  # agent/station/device_poller.py
-
-
 def _device(kind: str, connector_id: int | None, driver: str, answering: bool | None, **more: Any) -> dict[str, Any]:
     return {"kind": kind, "connector": connector_id, "driver": driver, "answering": answering, **more}
 
@@ -138,26 +135,24 @@ def hardware(config, station) -> list[dict[str, Any]]:
 
     devices = []
     sections = {c.id: c for c in config.connectors} if config is not None else {}
-    for conn in station.connectors.values():
-        section = sections.get(conn.id)
-        failures = conn.device_failures
-        devices.append(_device("board", conn.id, section.board.driver if section else "",
-                               conn.last_status is not None and failures.get("board", 0) < LOST_AFTER_FAILURES,
-                               failed_reads=failures.get("board", 0)))
-        if conn.meter is not None:
-            devices.append(_device("meter", conn.id, section.meter.driver if section and section.meter else "",
-                                   conn.reading is not None and failures.get("meter", 0) < LOST_AFTER_FAILURES,
-                                   failed_reads=failures.get("meter", 0)))
-        contactor = getattr(getattr(conn.safety, "devices", None), "contactor", None)
+    views = [station.view(evse_id) for evse_id in station.evses()]
+    for view in views:
+        section = sections.get(view.evse_id)
+        devices.append(_device("board", view.evse_id, section.board.driver if section else "",
+                               view.board.answering, failed_reads=view.board.failed_reads))
+        if view.meter is not None:
+            devices.append(_device("meter", view.evse_id, section.meter.driver if section and section.meter else "",
+                                   view.meter.answering, failed_reads=view.meter.failed_reads))
+        contactor = view.contactor
         if contactor is not None:
-            feedback = contactor.feedback_closed()
-            devices.append(_device("contactor", conn.id, "gpio", None if feedback is None else
+            feedback = contactor.feedback_closed
+            devices.append(_device("contactor", view.evse_id, "gpio", None if feedback is None else
                                    feedback == contactor.commanded_closed))
     if config is not None:
         if config.card_reader.driver != "none":
             devices.append(_device("card_reader", None, config.card_reader.driver, station.card_reader is not None))
         if config.temperature.driver != "none":
-            faulted = any(Fault.TEMP_SENSOR in c.session.faults for c in station.connectors.values())
+            faulted = any(Fault.TEMP_SENSOR in view.faults for view in views)
             devices.append(_device("temperature", None, config.temperature.driver,
                                    None if station.temperature_c is None and not faulted else not faulted,
                                    celsius=station.temperature_c))
@@ -170,35 +165,32 @@ def snapshot(charge_point_id: str, version: str, station, backend, link, store, 
              *, config=None, security=None, started_at: float | None = None) -> dict[str, Any]:
     """What ``evse-agent status`` shows: connectors, transactions, the link, the queue, the hardware."""
     connectors = []
-    for conn in station.connectors.values():
-        session, reading = conn.session, conn.reading
-        fault = session.fault
+    for evse_id in station.evses():
+        view = station.view(evse_id)
+        t = view.transaction
         transaction = None
-        if conn.tx_local_id is not None and session.transaction is not None:
-            record = store.transaction(conn.tx_local_id)
-            if record is not None:
-                transaction = {
-                    "local_id": record.local_id,
-                    "remote_id": record.remote_id,
-                    "id_tag": record.id_tag,
-                    "started_at": record.started_at,
-                    "energy_wh": (reading.energy_wh - record.meter_start_wh) if reading else 0.0,
-                }
-        board = conn.last_status
-        contactor = getattr(getattr(conn.safety, "devices", None), "contactor", None)
+        if t is not None:
+            transaction = {
+                "local_id": view.transaction_local_id,
+                "remote_id": _backend_id(t.backend_id),
+                "id_tag": t.id_token.value,
+                "started_at": t.started_at,
+                "energy_wh": view.session_energy_wh or 0.0,
+            }
+        board, reading, contactor = view.board_status, view.reading, view.contactor
         connectors.append(
             {
-                "id": conn.id,
-                "status": session.status().value,
-                "fault": fault.value if fault else None,
-                "faults": [error_codes(f) for f in sorted(session.faults, key=lambda f: list(type(f)).index(f))],
-                "pilot": session.pilot.value,
-                "offered_a": session.offered_a or 0.0,
+                "id": view.evse_id,
+                "status": view.status.value,
+                "fault": view.fault.value if view.fault else None,
+                "faults": [error_codes(f) for f in sorted(view.faults, key=lambda f: list(type(f)).index(f))],
+                "pilot": view.pilot.value,
+                "offered_a": view.offered_a or 0.0,
                 "board_offers_a": board.offered_current_a if board else None,
                 "relay_closed": board.relay_closed if board else None,
                 "contactor_closed": None if contactor is None else contactor.commanded_closed,
                 "current_a": list(reading.current_a) if reading else [],
-                "power_w": reading.power_w if reading else 0.0,
+                "power_w": view.power_w or 0.0,
                 "energy_wh": reading.energy_wh if reading else 0.0,
                 "transaction": transaction,
             }
@@ -230,3 +222,10 @@ def snapshot(charge_point_id: str, version: str, station, backend, link, store, 
 
 def _iso(when: float | None) -> str | None:
     return None if when is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
+def _backend_id(backend_id: str | None) -> int | str | None:
+    """The backend's transaction id as it sent it: an integer in OCPP 1.6."""
+    if backend_id is not None and backend_id.lstrip("-").isdigit():
+        return int(backend_id)
+    return backend_id

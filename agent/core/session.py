@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from agent.core.identity import IdTokenType
 from drivers.interfaces import PilotState
 
 # Below this the pilot PWM cannot signal a current: IEC 61851-1 Annex A.
@@ -184,6 +186,22 @@ class Reservation:
     id_tag: str
     parent_id_tag: str | None
     expires_at: float
+
+
+class HeldFor(Protocol):
+    """Whom a reservation is held for: an idTag and its group."""
+
+    @property
+    def id_tag(self) -> str: ...
+
+    @property
+    def parent_id_tag(self) -> str | None: ...
+
+
+def admits(reservation: HeldFor, id_tag: str, parent_id_tag: str | None = None) -> bool:
+    """OCPP 1.6 §3.12.1: the incoming idTag or its parent idTag matches the reservation's idTag
+    or its parent idTag."""
+    return bool(({id_tag, parent_id_tag} & {reservation.id_tag, reservation.parent_id_tag}) - {None})
 
 
 @dataclass(frozen=True)
@@ -364,6 +382,9 @@ class Session:
     # Finishing) from a cable taken out (Available) where the board reads the cable's PP.
     cable_in_socket: bool = False
     unlock_on_ev_disconnect: bool = True  # OCPP UnlockConnectorOnEVSideDisconnect
+    # Free vend ([free_vend] id_tag): an EV plugged in at a free connector is authorized at once
+    # as this idTag (``_free_vend``); None: off, a card or the backend starts a session.
+    free_vend_id_tag: str | None = None
     # UnlockConnectorOnEVSideDisconnect = false: after the EV was unplugged during a transaction
     # the cable stays locked in the socket until this idTag is presented or UnlockConnector.
     cable_held_for: str | None = None
@@ -438,10 +459,7 @@ class Session:
     def reserved_for_other(self, id_tag: str, parent_id_tag: str | None = None) -> bool:
         """OCPP 1.6 §3.12.1: only the reservation's idTag or parent idTag may start, matched
         against the incoming idTag or its parent idTag."""
-        r = self.reservation
-        if r is None:
-            return False
-        return not ({id_tag, parent_id_tag} & {r.id_tag, r.parent_id_tag}) - {None}
+        return self.reservation is not None and not admits(self.reservation, id_tag, parent_id_tag)
 
     # ---- the rules -----------------------------------------------------------------
 
@@ -534,6 +552,7 @@ class Session:
                 self.cable_held_for = None
                 self._stop(StopReason.UNLOCK_COMMAND, None, out)
         self._check_reservation(now, out)
+        self._free_vend(now, out)
         self._offer(out)
         self._report_status(out)
         return out
@@ -598,6 +617,20 @@ class Session:
         self.start_trigger = trigger
         if self.plugged and not self.finishing:
             self._begin_once_locked(out)
+
+    def _free_vend(self, now: float, out: list[Command]) -> None:
+        """Plug in and charge, no card: an EV plugged in at a connector that could start, with
+        no card accepted or being authorized there, not reserved for another idTag nor kept for
+        the reservation of any connector, is authorized at once as ``free_vend_id_tag`` (token
+        type Local: made up by the station, agent/core/identity.py), without asking the
+        backend. Checked after every event, so it starts as soon as the last of these holds; a
+        card tapped before the plug starts the session as itself."""
+        tag = self.free_vend_id_tag
+        if (tag and self.plugged and self.can_start() and self.authorized is None and self.pending_auth is None
+                and not self.reserved_for_other(tag) and not self.kept_for_reservation):
+            self.authorized_type = IdTokenType.LOCAL.value
+            self.authorized_remote_start = None
+            self._authorized(tag, now, out, None, StartTrigger.CABLE_PLUGGED_IN)
 
     def _begin_if_waiting(self, out: list[Command]) -> None:
         """An authorized EV driver plugged in and waits for the lock: start if it is locked now."""

@@ -203,23 +203,25 @@ class DiagnosticsCollector:
     def snapshot(self) -> dict[str, Any]:
         """What ``state.json`` holds, secrets removed."""
         connectors = []
-        for conn in self._station.connectors.values():
-            session = conn.session
-            status, fault = session.status(), session.fault
+        for evse_id in self._station.evses():
+            view = self._station.view(evse_id)
+            devices = {"board": view.board, **({"meter": view.meter} if view.meter is not None else {})}
             connectors.append(
                 {
-                    "id": conn.id,
-                    "status": status.value,
-                    "fault": fault.value if fault else None,
-                    "faults": sorted(f.value for f in session.faults),
-                    "pilot": session.pilot.value if hasattr(session.pilot, "value") else str(session.pilot),
-                    "available": session.available,
-                    "offered_a": session.offered_a,
-                    "transaction_id_tag": session.transaction.id_tag if session.transaction else None,
-                    "transaction_local_id": conn.tx_local_id,
-                    "board_status": _plain(conn.last_status),
-                    "meter_reading": _plain(conn.reading),
-                    "failed_reads_in_a_row": dict(conn.device_failures),
+                    "id": view.evse_id,
+                    "status": view.status.value,
+                    "fault": view.fault.value if view.fault else None,
+                    "faults": sorted(f.value for f in view.faults),
+                    "pilot": view.pilot.value,
+                    "available": view.available,
+                    "offered_a": view.offered_a,
+                    "transaction_id_tag": view.transaction_id_tag,
+                    "transaction_local_id": view.transaction_local_id,
+                    "board_status": _plain(view.board_status),
+                    "meter_reading": _plain(view.reading),
+                    "failed_reads_in_a_row": {name: health.failed_reads for name, health in devices.items()},
+                    "last_device_errors": {name: health.last_error for name, health in devices.items()
+                                           if health.last_error is not None},
                 }
             )
         return redact(

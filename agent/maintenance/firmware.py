@@ -153,7 +153,7 @@ class PendingUpdate:
 
 def transactions_running(station) -> bool:
     """Whether any connector has a transaction (running, restored or being closed)."""
-    return any(c.session.transaction is not None or c.tx_local_id is not None for c in station.connectors.values())
+    return any(station.view(evse_id).transaction_open for evse_id in station.evses())
 
 
 class FirmwareUpdater:

@@ -32,7 +32,9 @@ from agent.core.smart_charging import (
 )
 
 if TYPE_CHECKING:
-    from agent.station.station import Connector, Station
+    from agent.persistence.store import Store
+    from agent.station.station import Station
+    from agent.station.view import ConnectorView
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +47,15 @@ RECHECK = dt.timedelta(hours=1)  # a cached next change is recomputed at least t
 
 
 class ChargingLimits:
-    def __init__(self, station: Station, monotonic: Callable[[], float], limits: Limits = LIMITS) -> None:
+    def __init__(self, station: Station, store: Store, monotonic: Callable[[], float], limits: Limits = LIMITS) -> None:
+        """``station``: its connectors are read through ``view`` and told through ``dispatch``;
+        ``store``: the profiles (table ``charging_profiles``) and the transactions' starts."""
         self.station = station
         self._monotonic = monotonic
-        self.store = station.store
+        self.store = store
         stored = self._load()
         self.smart = SmartCharging(
-            {c.id: c.session.max_current_a for c in station.connectors.values()}, limits, stored
+            {evse_id: station.view(evse_id).max_current_a for evse_id in station.evses()}, limits, stored
         )
         self._saved: dict[int, Profile] = {p.id: p for p in stored}
         self._tx: dict[int, int | None] = {}  # connector → transaction key last seen
@@ -88,9 +92,10 @@ class ChargingLimits:
         grace = self.station.settings["connection_timeout_s"] + PENDING_GRACE_S
         self.smart.add_pending(profile, connector_id, id_tag, self._now() + dt.timedelta(seconds=grace))
         self._changed()
-        conn = self.station.connectors.get(connector_id) if connector_id is not None else None
-        if conn is not None and conn.session.transaction is None:
-            self._apply(conn, self._now())  # now: a plugged EV starts at once on a remote start
+        if connector_id in self.station.evses():
+            view = self.station.view(connector_id)
+            if view.transaction_id_tag is None:
+                self._apply(view, self._now())  # now: a plugged EV starts at once on a remote start
 
     def drop_pending(self, id_tag: str) -> None:
         self.smart.drop_pending(id_tag)
@@ -129,34 +134,35 @@ class ChargingLimits:
                 self._generation += 1
                 log.info("charging limits: a remote start's profile expired unused")
         wait = POLL_S
-        for conn in self.station.connectors.values():
-            wait = min(wait, self._apply(conn, now))
+        for evse_id in self.station.evses():
+            wait = min(wait, self._apply(self.station.view(evse_id), now))
         return wait
 
-    def _apply(self, conn: Connector, now: dt.datetime) -> float:
+    def _apply(self, view: ConnectorView, now: dt.datetime) -> float:
         """Dispatch the connector's limit if it changed and may change now; the seconds
         until this connector wants to be looked at again."""
+        cid = view.evse_id
         mono = self._monotonic()
-        active = conn.session.transaction is not None  # the PWM is the transaction's
-        if active and not self._had_transaction.get(conn.id, False):
-            self._last_pwm_change[conn.id] = mono  # it just started
-        self._had_transaction[conn.id] = active
-        voltage = self._voltage_for(conn.id)
-        want = self.smart.limit_at(conn.id, now, voltage)
+        active = view.transaction_id_tag is not None  # the PWM is the transaction's
+        if active and not self._had_transaction.get(cid, False):
+            self._last_pwm_change[cid] = mono  # it just started
+        self._had_transaction[cid] = active
+        voltage = self._voltage_for(cid, view)
+        want = self.smart.limit_at(cid, now, voltage)
         wait = POLL_S
-        nxt = self._next_change(conn.id, now, voltage)
+        nxt = self._next_change(cid, now, voltage)
         if nxt is not None:
             wait = min(wait, (nxt - now).total_seconds())
-        if want == self._applied.get(conn.id):
+        if want == self._applied.get(cid):
             return wait
         if active:
-            earliest = self._last_pwm_change[conn.id] + PWM_UPDATE_INTERVAL_S
+            earliest = self._last_pwm_change[cid] + PWM_UPDATE_INTERVAL_S
             if mono < earliest:
                 return min(wait, earliest - mono)
-            self._last_pwm_change[conn.id] = mono
-        log.info("connector %d: charging limit %s", conn.id, "none" if want is None else f"{want:.1f} A")
-        self._applied[conn.id] = want
-        self.station.dispatch(conn, LimitChanged(conn.session.max_current_a if want is None else want))
+            self._last_pwm_change[cid] = mono
+        log.info("connector %d: charging limit %s", cid, "none" if want is None else f"{want:.1f} A")
+        self._applied[cid] = want
+        self.station.dispatch(cid, LimitChanged(view.max_current_a if want is None else want))
         return wait
 
     def _next_change(self, connector_id: int, now: dt.datetime, voltage: float) -> dt.datetime | None:
@@ -179,21 +185,21 @@ class ChargingLimits:
         """Follow the station's transactions: a new one takes its remote start's profile;
         an ended one takes its TxProfiles along (OCPP 1.6 §3.13.1)."""
         changed = False
-        for conn in self.station.connectors.values():
-            key = conn.tx_local_id
-            if conn.id in self._tx and self._tx[conn.id] == key:
+        for cid in self.station.evses():
+            key = self.station.view(cid).transaction_local_id
+            if cid in self._tx and self._tx[cid] == key:
                 continue
-            self._tx[conn.id] = key
+            self._tx[cid] = key
             changed = True
             if key is None:
-                self.smart.transaction_ended(conn.id)
+                self.smart.transaction_ended(cid)
                 continue
             record = self.store.transaction(key)
             if record is None:
                 continue
             start = _parse_time(record.started_at) or self._now()
-            for profile in self.smart.transaction_started(conn.id, key, start, record.id_tag):
-                log.info("connector %d: remote start's TxProfile %d applies to transaction %d", conn.id, profile.id, key)
+            for profile in self.smart.transaction_started(cid, key, start, record.id_tag):
+                log.info("connector %d: remote start's TxProfile %d applies to transaction %d", cid, profile.id, key)
         if changed:
             self._generation += 1
             self._save()
@@ -227,13 +233,15 @@ class ChargingLimits:
                 log.error("charging profiles: skipping a stored profile that does not read back: %r", exc)
         return profiles
 
-    def _voltage_for(self, connector_id: int) -> float:
+    def _voltage_for(self, connector_id: int, view: ConnectorView | None = None) -> float:
         """The meter's mean phase voltage, taken over only when it moved VOLTAGE_HYSTERESIS_V,
         so that W limits do not flicker with the grid."""
         used = self._voltage.get(connector_id, NOMINAL_VOLTAGE_V)
-        conn = self.station.connectors.get(connector_id)
-        reading = conn.reading if conn is not None else None
-        volts = [v for v in (reading.voltage_v[: conn.phases] if reading else []) if 100.0 <= v <= 300.0]
+        if view is None and connector_id in self.station.evses():
+            view = self.station.view(connector_id)
+        reading = view.reading if view is not None else None
+        phases = view.phases if view is not None else 0
+        volts = [v for v in (reading.voltage_v[:phases] if reading else []) if 100.0 <= v <= 300.0]
         if volts:
             measured = sum(volts) / len(volts)
             if abs(measured - used) >= VOLTAGE_HYSTERESIS_V:

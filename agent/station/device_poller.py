@@ -1,11 +1,14 @@
-"""Polling each connector's board and meter (the station's side of the hardware).
+"""Polling one connector's board and meter (the station's side of the hardware).
 
-What the board reports becomes session events (pilot changes, faults it reports or a
-device that stopped answering); a board that rebooted is told again what to offer
-(:func:`offer_disagreement`); an open transaction found at start is resumed or closed on
-the first reading.
-``Station`` inherits this; it provides ``dispatch``, ``settings``, ``store`` and
-``_finish_transaction``.
+The station owns one ``DevicePoller`` per connector. Every ``poll_interval_s`` it reads the
+board and, about once a second, the meter (through ``MeterSampler.read``, the one meter
+read path); then it lets the meter sampler take a periodic sample and tells the session the
+time (``Tick``). What the board reports becomes session events: pilot changes, the faults it
+reports, a cable in the socket, a board that stopped answering (``DeviceHealth``: lost
+after three failed reads in a row). A board that rebooted is told again what to offer
+(:func:`offer_disagreement`); an EV that draws more than offered faults the connector; an
+open transaction found at start is resumed or closed on the first board reading
+(``resolve_restored``, agent/station/transactions.py).
 """
 
 from __future__ import annotations
@@ -13,28 +16,27 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from agent.core.session import (
     CableChanged,
+    Event,
     Fault,
     FaultCleared,
     FaultRaised,
     OfferCurrent,
     PilotChanged,
-    StopReason,
     Tick,
-    TransactionRestored,
 )
 from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, PilotState
 
 if TYPE_CHECKING:
-    from agent.station.station import Connector
+    from agent.station.connector import Connector
+    from agent.station.meter_sampler import MeterSampler
 
 log = logging.getLogger("agent.station.station")
 
-# A device is reported lost after this many failed polls in a row.
-LOST_AFTER_FAILURES = 3
 # Overcurrent: any phase above offered × 1.1 + 1 A for this many meter reads in a row.
 OVERCURRENT_READS = 3
 # A board whose offer disagrees for this many readings in a row is told again (one reading
@@ -88,134 +90,127 @@ BOARD_FAULTS = {
 }
 
 
-class DevicePolling:
-    async def _poll(self, conn: Connector) -> None:
-        meter_every = max(1, round(1.0 / conn.poll_interval_s))
+class DevicePoller:
+    def __init__(
+        self,
+        conn: Connector,
+        *,
+        dispatch: Callable[[Event], None],
+        meters: MeterSampler,
+        resolve_restored: Callable[[Connector, PilotState], Awaitable[None]],
+    ) -> None:
+        """``dispatch`` feeds this connector's session; ``meters`` reads its meter and samples
+        it; ``resolve_restored`` resumes or closes the transaction found open at start, given
+        the first pilot state read."""
+        self.conn = conn
+        self._dispatch = dispatch
+        self._meters = meters
+        self._resolve_restored = resolve_restored
+        self._over_current_reads = 0  # meter reads in a row above the offer
+        self._offer_mismatches = 0  # board readings in a row whose offer disagrees
+
+    async def run(self) -> None:
+        conn = self.conn
+        meter_every = max(1, round(1.0 / conn.hardware.poll_interval_s))
         polls = 0
         while True:
             try:
-                await self._poll_board(conn)
-                if conn.meter is not None and polls % meter_every == 0:
-                    await self._poll_meter(conn)
-                self._sample_meter_values(conn)
-                self.dispatch(conn, Tick())
+                await self.poll(meter=polls % meter_every == 0)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the poll loop is what keeps the connector safe: it never ends
                 log.exception("connector %d: poll failed", conn.id)
             polls += 1
-            await asyncio.sleep(conn.poll_interval_s)
+            await asyncio.sleep(conn.hardware.poll_interval_s)
 
-    async def _read_device(self, conn: Connector, what: str, read, fault: Fault):
-        """``read()`` from a board or meter; None when it failed. After LOST_AFTER_FAILURES
-        failures in a row the device counts as lost (``fault`` raised); its first answer
-        after that clears the fault."""
-        failures = conn.device_failures
+    async def poll(self, meter: bool = True) -> None:
+        """One poll: the board, the meter when ``meter`` (and there is one), a periodic sample
+        if one is due, then ``Tick``."""
+        await self.poll_board()
+        if meter and self.conn.hardware.meter is not None:
+            await self.poll_meter()
+        self._meters.periodic(self.conn)
+        self._dispatch(Tick())
+
+    async def poll_board(self) -> None:
+        conn = self.conn
         try:
-            value = await read()
+            status = await conn.hardware.board.read_status()
         except (DeviceUnavailable, DeviceError) as exc:
-            failures[what] = failures.get(what, 0) + 1
-            if failures[what] == LOST_AFTER_FAILURES:
-                log.error("connector %d: %s lost: %s", conn.id, what, exc)
-                self.dispatch(conn, FaultRaised(fault))
-            return None
-        if failures.get(what, 0) >= LOST_AFTER_FAILURES:
-            log.info("connector %d: %s answers again", conn.id, what)
-            self.dispatch(conn, FaultCleared(fault))
-            if what == "board":
-                # A board that was away may have rebooted: restate what we want from it.
-                conn.commands.put_nowait([OfferCurrent(conn.session.offered_a or 0.0)])
-        failures[what] = 0
-        return value
-
-    async def _poll_board(self, conn: Connector) -> None:
-        status = await self._read_device(conn, "board", conn.board.read_status, Fault.BOARD_COMM)
-        if status is None:
+            if conn.board_health.failed(exc):
+                log.error("connector %d: board lost: %s", conn.id, exc)
+                self._dispatch(FaultRaised(Fault.BOARD_COMM))
             return
-        before, conn.last_status = conn.last_status, status
-        self._check_board_offer(conn, status, before)
+        if conn.board_health.succeeded():
+            log.info("connector %d: board answers again", conn.id)
+            self._dispatch(FaultCleared(Fault.BOARD_COMM))
+            conn.restate_offer()  # a board that was away may have rebooted
+        before, conn.board_status = conn.board_status, status
+        self._check_board_offer(status, before)
         # What the board reports is the truth for the faults it reports: raised while it
         # reports them, cleared when it stops (the board latches e.g. an RCD trip itself).
         reported = BOARD_FAULTS.get(status.fault) if status.fault else None
         if reported is None and status.pilot is PilotState.E:
             reported = Fault.PILOT  # IEC 61851-1 state E: CP shorted to PE
-        held = conn.safety is not None and conn.board_fault is not None and conn.safety.holds(conn.board_fault)
+        safety = conn.hardware.safety
+        held = safety is not None and conn.board_fault is not None and safety.holds(conn.board_fault)
         if conn.board_fault is not None and conn.board_fault is not reported and not held:
             log.info("connector %d: board no longer reports %s", conn.id, conn.board_fault.value)
-            self.dispatch(conn, FaultCleared(conn.board_fault))
+            self._dispatch(FaultCleared(conn.board_fault))
         if reported is not None and reported is not conn.board_fault:
             log.warning("connector %d: board reports %s", conn.id, reported.value)
-            self.dispatch(conn, FaultRaised(reported))
+            self._dispatch(FaultRaised(reported))
         conn.board_fault = reported
         pilot = status.pilot
         # A cable in the socket outlet (its PP coding read), with or without the EV: told before
         # the pilot, so a cable taken out with the EV leaves no Finishing behind.
         cable = status.cable_limit_a is not None
         if cable != conn.session.cable_in_socket:
-            self.dispatch(conn, CableChanged(cable))
+            self._dispatch(CableChanged(cable))
         if conn.restored is not None:
             await self._resolve_restored(conn, pilot)
         if pilot != conn.session.pilot:
             if pilot is PilotState.A and Fault.OVERCURRENT in conn.session.faults:
-                self.dispatch(conn, FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance
-            self.dispatch(conn, PilotChanged(pilot))
+                self._dispatch(FaultCleared(Fault.OVERCURRENT))  # a new EV, a new chance
+            self._dispatch(PilotChanged(pilot))
 
-    def _check_board_offer(self, conn: Connector, status: BoardStatus, before: BoardStatus | None) -> None:
+    def _check_board_offer(self, status: BoardStatus, before: BoardStatus | None) -> None:
         """A board that rebooted offers its power-up current again (EVSE-DIN: 1000 := 2000,
         docs/hardware/evse-din.md#power-up), whatever limit is in force: what it offers must
         match what the session wants, in value and not only on or off. On two readings in a
         row that disagree (at once on a drop), the wanted offer is written again."""
+        conn = self.conn
         wanted = conn.session.offered_a
         if wanted is None:  # nothing told yet: the first command states it
-            conn.offer_mismatches = 0
+            self._offer_mismatches = 0
             return
-        resolution = getattr(conn.board, "offer_resolution_a", DEFAULT_OFFER_RESOLUTION_A)
+        resolution = getattr(conn.hardware.board, "offer_resolution_a", DEFAULT_OFFER_RESOLUTION_A)
         why = offer_disagreement(wanted, status.offered_current_a, resolution,
                                  before.offered_current_a if before is not None else None)
         if why is None:
-            conn.offer_mismatches = 0
+            self._offer_mismatches = 0
             return
-        conn.offer_mismatches += 1
-        if why is OfferDisagreement.DROPPED or conn.offer_mismatches >= OFFER_MISMATCH_READINGS:
+        self._offer_mismatches += 1
+        if why is OfferDisagreement.DROPPED or self._offer_mismatches >= OFFER_MISMATCH_READINGS:
             log.warning(
                 "connector %d: board offers %.2f A but should offer %.2f A, it %s (rebooted?): setting it again",
                 conn.id, status.offered_current_a, wanted, why.value,
             )
             conn.commands.put_nowait([OfferCurrent(wanted)])
-            conn.offer_mismatches = 0
+            self._offer_mismatches = 0
 
-    async def _poll_meter(self, conn: Connector) -> None:
-        reading = await self._read_device(conn, "meter", conn.meter.read, Fault.METER_COMM)
+    async def poll_meter(self) -> None:
+        """Read the meter; an EV drawing more than offered (any phase above offer × 1.1 + 1 A)
+        for OVERCURRENT_READS reads in a row faults the connector."""
+        conn = self.conn
+        reading = await self._meters.read(conn)
         if reading is None:
             return
-        conn.reading = reading
         offered = conn.session.offered_a or 0.0
         if offered > 0 and reading.current_a and max(reading.current_a) > offered * 1.1 + 1.0:
-            conn.over_current_reads += 1
-            if conn.over_current_reads == OVERCURRENT_READS:
+            self._over_current_reads += 1
+            if self._over_current_reads == OVERCURRENT_READS:
                 log.error("connector %d: EV draws %.1f A, offered %.1f A", conn.id, max(reading.current_a), offered)
-                self.dispatch(conn, FaultRaised(Fault.OVERCURRENT))
+                self._dispatch(FaultRaised(Fault.OVERCURRENT))
         else:
-            conn.over_current_reads = 0
-
-    async def _fresh_energy_wh(self, conn: Connector) -> int:
-        """The meter's register now (for meterStart/meterStop), else the last reading."""
-        if conn.meter is not None:
-            try:
-                conn.reading = await conn.meter.read()
-            except (DeviceUnavailable, DeviceError) as exc:
-                log.warning("connector %d: meter read failed, using the last reading: %s", conn.id, exc)
-        return round(conn.reading.energy_wh) if conn.reading else 0
-
-    async def _resolve_restored(self, conn: Connector, pilot: PilotState) -> None:
-        """A transaction was open when the agent stopped: resume it, or close it (PowerLoss)
-        when the EV left meanwhile. Decided on the first board reading, before anything
-        else is told to the session, so a resumed session is never switched off."""
-        record, conn.restored = conn.restored, None
-        if pilot in (PilotState.B, PilotState.C, PilotState.D):
-            log.info("connector %d: resuming transaction %d after restart", conn.id, record.local_id)
-            conn.tx_local_id = record.local_id
-            self.dispatch(conn, TransactionRestored(record.id_tag, pilot))
-            return
-        log.info("connector %d: transaction %d ended while the agent was down (PowerLoss)", conn.id, record.local_id)
-        await self._finish_transaction(conn, StopReason.POWER_LOSS, None, record.local_id)
+            self._over_current_reads = 0

@@ -1,59 +1,138 @@
-"""Meter values: periodic samples during a transaction, clock-aligned samples, and the
-sampled values themselves (OCPP 1.6 §7.43 SampledValue names, version-neutral dicts).
+"""The meter of each connector: the one path that reads it, and the meter values sampled from it.
 
-``Station`` inherits this; it provides ``settings``, ``clock``, ``store``, ``backend``,
-``dispatch`` and ``_outbox_changed``.
+``MeterSampler.read`` is the only place a meter is read: by the device poller about once a
+second, and for meterStart / meterStop (``energy_wh``). It counts failed reads (the meter is
+lost after ``LOST_AFTER_FAILURES`` in a row: Fault.METER_COMM, cleared at its next answer)
+and rounds the energy register to whole Wh (``in_whole_wh``), once, for every use.
+
+Sampling (OCPP 1.6 §7.43 SampledValue names; version-neutral ``Sample`` values): periodic
+samples during a transaction (MeterValueSampleInterval, from the poll loop), clock-aligned
+samples (ClockAlignedDataInterval, its own task) and a sample now (``sample``: a trigger, the
+transaction's end). Samples of a transaction are queued in the store's outbox with it, with
+what StopTxnSampledData / StopTxnAlignedData keep for its stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from agent.backend.ports import Sample, SampledValue, sample_to_json
-from agent.core.session import Fault, FaultRaised
-from agent.persistence.store import StorageError
+from agent.backend.ports import BackendPort, Sample, SampledValue, sample_to_json
+from agent.core.session import Event, Fault, FaultCleared, FaultRaised
+from agent.persistence.settings import Settings
+from agent.persistence.store import StorageError, Store
+from agent.station.clock import Clock
+from drivers.interfaces import DeviceError, DeviceUnavailable, MeterReading
 
 if TYPE_CHECKING:
-    from agent.station.station import Connector
+    from agent.station.connector import Connector
 
 log = logging.getLogger("agent.station.station")
 
 
-class MeterSampling:
-    def _sample_meter_values(self, conn: Connector) -> None:
-        interval = self.settings["meter_sample_interval_s"]
-        if conn.tx_local_id is None or conn.session.transaction is None or interval <= 0 or conn.reading is None:
+class MeterSampler:
+    def __init__(
+        self,
+        connectors: Mapping[int, Connector],
+        *,
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        monotonic: Callable[[], float],
+        dispatch: Callable[[Connector, Event], None],
+        backend: Callable[[], BackendPort | None],
+        temperature: Callable[[], float | None] = lambda: None,
+    ) -> None:
+        """``dispatch`` feeds a connector's session; ``backend`` is the backend now (None before
+        one is attached); ``temperature`` the station sensor's last reading (Temperature)."""
+        self._connectors = connectors
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self._monotonic = monotonic
+        self._dispatch = dispatch
+        self._backend = backend
+        self._temperature = temperature
+        self._next_sample: dict[int, float] = {}  # EVSE -> when its next periodic sample is due (0: start)
+
+    # ---- reading the meter ---------------------------------------------------------------
+
+    async def read(self, conn: Connector) -> MeterReading | None:
+        """Read the connector's meter now: its reading (also kept as ``conn.reading``), None
+        when it has no meter or the read failed."""
+        meter = conn.hardware.meter
+        if meter is None:
+            return None
+        try:
+            reading = in_whole_wh(await meter.read())
+        except (DeviceUnavailable, DeviceError) as exc:
+            if conn.meter_health.failed(exc):
+                log.error("connector %d: meter lost: %s", conn.id, exc)
+                self._dispatch(conn, FaultRaised(Fault.METER_COMM))
+            else:
+                log.debug("connector %d: meter read failed: %s", conn.id, exc)
+            return None
+        if conn.meter_health.succeeded():
+            log.info("connector %d: meter answers again", conn.id)
+            self._dispatch(conn, FaultCleared(Fault.METER_COMM))
+        conn.reading = reading
+        return reading
+
+    async def energy_wh(self, conn: Connector) -> int:
+        """The energy register now, in whole Wh (meterStart / meterStop): read afresh, else the
+        last reading (0 without one)."""
+        reading = await self.read(conn)
+        if reading is None and conn.hardware.meter is not None:
+            log.warning("connector %d: meter read failed, using the last reading: %s", conn.id, conn.meter_health.last_error)
+        reading = reading or conn.reading
+        return int(reading.energy_wh) if reading is not None else 0
+
+    # ---- sampling ------------------------------------------------------------------------
+
+    def transaction_started(self, conn: Connector) -> None:
+        """A transaction started: its first periodic sample is one interval from the next poll."""
+        self._next_sample[conn.id] = 0.0
+
+    def periodic(self, conn: Connector) -> None:
+        """OCPP 1.6 §9.1.30 MeterValueSampleInterval: a sample of the running transaction when one
+        is due (after each poll)."""
+        interval = self._settings["meter_sample_interval_s"]
+        if conn.transaction_local_id is None or conn.session.transaction is None or interval <= 0 or conn.reading is None:
             return
         now = self._monotonic()
-        if now < conn.next_sample:
+        due = self._next_sample.get(conn.id, 0.0)
+        if now < due:
             return
-        if conn.next_sample:
-            sample = self._sample(conn, "Sample.Periodic")
+        if due:
+            sample = self.sample(conn, "Sample.Periodic")
             # OCPP 1.6 §9.1.31 StopTxnSampledData: every MeterValueSampleInterval of the transaction.
-            keep = self.settings["stop_txn_sampled_data"]
+            keep = self._settings["stop_txn_sampled_data"]
             try:
-                self.store.queue_meter_values(
-                    conn.tx_local_id,
+                self._store.queue_meter_values(
+                    conn.transaction_local_id,
                     {"timestamp": sample.timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": "MeterValuePeriodic",
                      "samples": [sample_to_json(sample)], "offline": not self._online()},
-                    stop_samples=[sample_to_json(self._sample(conn, "Sample.Periodic", keep))] if keep else None,
+                    stop_samples=[sample_to_json(self.sample(conn, "Sample.Periodic", keep))] if keep else None,
                 )
             except StorageError as exc:
                 log.critical("connector %d: meter values not stored: %s; stopping the session", conn.id, exc)
-                self.dispatch(conn, FaultRaised(Fault.STORAGE))
+                self._dispatch(conn, FaultRaised(Fault.STORAGE))
                 return
             self._outbox_changed()
-        conn.next_sample = now + interval
+        self._next_sample[conn.id] = now + interval
 
-    def _sample(self, conn: Connector, context: str, measurands: list[str] | None = None,
-                timestamp: str | None = None) -> Sample:
-        """One sampled reading, numbers with their units (OCPP measurand names), taken now (or
-        for ``timestamp``: a clock-aligned time)."""
-        wanted = measurands if measurands is not None else self.settings["meter_sampled_data"]
+    def sample(self, conn: Connector, context: str, measurands: list[str] | None = None,
+               timestamp: str | None = None) -> Sample:
+        """One sampled reading, numbers with their units (OCPP measurand names), of the last
+        reading (or for ``timestamp``: a clock-aligned time); ``measurands`` None:
+        MeterValuesSampledData."""
+        wanted = measurands if measurands is not None else self._settings["meter_sampled_data"]
         reading = conn.reading
+        phases = conn.hardware.phases
         values: list[SampledValue] = []
         for measurand in wanted:
             if measurand == "Energy.Active.Import.Register" and reading:
@@ -61,57 +140,64 @@ class MeterSampling:
             elif measurand == "Power.Active.Import" and reading:
                 values.append(_value(measurand, reading.power_w, "W", context))
             elif measurand == "Current.Import" and reading:
-                for i, amps in enumerate(reading.current_a[: conn.phases]):
+                for i, amps in enumerate(reading.current_a[:phases]):
                     values.append(_value(measurand, amps, "A", context, f"L{i + 1}"))
             elif measurand == "Voltage" and reading:
-                for i, volts in enumerate(reading.voltage_v[: conn.phases]):
+                for i, volts in enumerate(reading.voltage_v[:phases]):
                     values.append(_value(measurand, volts, "V", context, f"L{i + 1}-N"))
             elif measurand == "Current.Offered":
                 values.append(_value(measurand, conn.session.offered_a or 0.0, "A", context))
-            elif measurand == "Temperature" and self.temperature_c is not None:
-                values.append(_value(measurand, self.temperature_c, "Celsius", context))
-        return Sample(timestamp or self.clock.iso(), tuple(values))
+            elif measurand == "Temperature" and (celsius := self._temperature()) is not None:
+                values.append(_value(measurand, celsius, "Celsius", context))
+        return Sample(timestamp or self._clock.iso(), tuple(values))
 
-    async def _clock_aligned_samples(self) -> None:
+    async def run(self) -> None:
         """OCPP 1.6 §9.1.3 ClockAlignedDataInterval: samples at whole multiples of the
         interval since midnight (backend time), MeterValuesAlignedData measurands, each stamped
         with the aligned time it stands for and taken once per aligned time."""
         last: dt.datetime | None = None
         while True:
-            interval = self.settings["clock_aligned_interval_s"]
+            interval = self._settings["clock_aligned_interval_s"]
             if interval <= 0:
                 await asyncio.sleep(5)
                 continue
-            due = next_clock_aligned(self.clock.now(), interval, last)
-            await asyncio.sleep(max(0.0, (due - self.clock.now()).total_seconds()))
-            if self.settings["clock_aligned_interval_s"] != interval:
+            due = next_clock_aligned(self._clock.now(), interval, last)
+            await asyncio.sleep(max(0.0, (due - self._clock.now()).total_seconds()))
+            if self._settings["clock_aligned_interval_s"] != interval:
                 continue  # changed meanwhile: align to the new interval
             last = due
             timestamp = due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            for conn in self.connectors.values():
+            for conn in self._connectors.values():
                 if conn.reading is None:
                     continue
                 try:
-                    self._aligned_sample(conn, timestamp)
+                    self._aligned(conn, timestamp)
                 except StorageError as exc:
                     log.warning("connector %d: clock-aligned sample not stored: %s", conn.id, exc)
 
-    def _aligned_sample(self, conn: Connector, timestamp: str) -> None:
-        sample = self._sample(conn, "Sample.Clock", self.settings["meter_aligned_data"], timestamp)
-        if conn.tx_local_id is not None and conn.session.transaction is not None:
-            keep = self.settings["stop_txn_aligned_data"]
-            self.store.queue_meter_values(
-                conn.tx_local_id,
+    def _aligned(self, conn: Connector, timestamp: str) -> None:
+        sample = self.sample(conn, "Sample.Clock", self._settings["meter_aligned_data"], timestamp)
+        backend = self._backend()
+        if conn.transaction_local_id is not None and conn.session.transaction is not None:
+            keep = self._settings["stop_txn_aligned_data"]
+            self._store.queue_meter_values(
+                conn.transaction_local_id,
                 {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": "MeterValueClock",
                  "samples": [sample_to_json(sample)], "offline": not self._online()},
-                stop_samples=[sample_to_json(self._sample(conn, "Sample.Clock", keep, timestamp))] if keep else None,
+                stop_samples=[sample_to_json(self.sample(conn, "Sample.Clock", keep, timestamp))] if keep else None,
             )
             self._outbox_changed()
-        elif self.backend is not None:
-            self.backend.meter_values(conn.id, sample)
+        elif backend is not None:
+            backend.meter_values(conn.id, sample)
 
     def _online(self) -> bool:
-        return self.backend is not None and self.backend.online
+        backend = self._backend()
+        return backend is not None and backend.online
+
+    def _outbox_changed(self) -> None:
+        backend = self._backend()
+        if backend is not None:
+            backend.outbox_changed()
 
 
 def next_clock_aligned(now: dt.datetime, interval_s: int, after: dt.datetime | None = None) -> dt.datetime:
@@ -124,6 +210,11 @@ def next_clock_aligned(now: dt.datetime, interval_s: int, after: dt.datetime | N
     return midnight + dt.timedelta(seconds=(elapsed // interval_s + 1) * interval_s)
 
 
+def in_whole_wh(reading: MeterReading) -> MeterReading:
+    """The reading with its energy register in whole Wh: the one place energy is rounded, so
+    meterStart / meterStop (integers, OCPP 1.6 §6.41), the samples and the displays agree."""
+    return dataclasses.replace(reading, energy_wh=float(round(reading.energy_wh)))
+
+
 def _value(measurand: str, value: float, unit: str, context: str, phase: str | None = None) -> SampledValue:
-    # Energy registers are whole Wh (meterStart / meterStop are integers; OCPP 1.6 §6.41).
-    return SampledValue(measurand, float(round(value)) if unit == "Wh" else round(value, 3), unit, context, phase)
+    return SampledValue(measurand, round(value, 3), unit, context, phase)

@@ -1,37 +1,38 @@
 """Reservations (OCPP 1.6 §3.12), version-neutral: the station's side of them.
 
 A reservation of one connector lives in that connector's session (``agent/core/session.py``:
-status Reserved, who may start, expiry, end). This module answers reservation
-requests, keeps every reservation in SQLite (migration 4 in ``agent/persistence/store.py``) so it
-survives a restart (one whose expiry passed while the agent was down is dropped), and
-implements the reservation of "any connector" (connector 0):
-
-- The station holds that reservation itself. It keeps one connector free for the reserved
-  idTag: a start by another idTag is refused when it would take the last free connector
-  (free: could start a transaction now, with no authorization or reservation of its own).
-  That last free connector shows Reserved while it is the one kept (``update_kept``): on a
-  one-connector charge point, at once (OCTT TC_049).
-- When the reserved idTag (or its group) starts on a connector, the reservation moves
-  onto that connector first, so the session ends it and its StartTransaction carries
-  the reservationId.
-- One any-connector reservation at a time; another one is answered Occupied.
+status Reserved, who may start, expiry, end). The reservation of "any connector" (connector
+0) is held here; its rules (which connector is kept free for it, whether a start would take
+that one, where it moves when its idTag starts) are pure, in
+``agent/core/any_connector_reservation.py``. This module keeps the storage and the timing:
+every reservation is kept in SQLite (migration 4 in ``agent/persistence/store.py``) so it
+survives a restart (one whose expiry passed while the agent was down is dropped), the
+any-connector reservation ends at its expiry, and the connector kept for it is marked after
+every session event (``update_kept``: on a one-connector charge point, at once; OCTT TC_049).
+One any-connector reservation at a time; another one is answered Occupied.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from agent.station.clock import Clock
-from agent.core.session import KeptForReservation, Reservation, ReservationCancelled, ReservationMade, ReserveResult
+from agent.core import any_connector_reservation as any_connector
+from agent.core.connector_facts import ConnectorFacts
+from agent.core.session import (
+    Event,
+    KeptForReservation,
+    Reservation,
+    ReservationCancelled,
+    ReservationMade,
+    ReserveResult,
+    Session,
+    admits,
+)
 from agent.persistence.store import Store
-
-if TYPE_CHECKING:
-    from agent.core.session import Event
-    from agent.station.station import Connector
+from agent.station.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class StoredReservation:
 
     def admits(self, id_tag: str, parent_id_tag: str | None) -> bool:
         """§3.12.1: the incoming idTag or its parent matches the reservation's idTag or parent."""
-        return bool(({id_tag, parent_id_tag} & {self.id_tag, self.parent_id_tag}) - {None})
+        return admits(self, id_tag, parent_id_tag)
 
 
 class ReservationDesk:
@@ -55,14 +56,19 @@ class ReservationDesk:
         store: Store,
         clock: Clock,
         monotonic: Callable[[], float],
-        connectors: dict[int, Connector],
-        dispatch: Callable[[Connector, Event], None],
+        sessions: Mapping[int, Session],
+        dispatch: Callable[[int, Event], None],
+        restored: Callable[[int], bool] = lambda evse_id: False,
     ) -> None:
+        """``sessions``: each EVSE's session (read, never changed here); ``dispatch`` feeds an
+        EVSE's session an event; ``restored``: whether a transaction found open in storage at
+        start is still to be resolved on that EVSE."""
         self._store = store
         self._clock = clock
         self._monotonic = monotonic
-        self._connectors = connectors
+        self._sessions = sessions
         self._dispatch = dispatch
+        self._restored = restored
         self._any: StoredReservation | None = None
         self._updating_kept = False
         # Told (reservation id, why) when a reservation ends: "used", "expired", "cancelled",
@@ -76,16 +82,19 @@ class ReservationDesk:
     ) -> ReserveResult:
         """§5.13 ReserveNow; a reservation with the same id is replaced, wherever it was."""
         new = StoredReservation(reservation_id, connector_id, id_tag, parent_id_tag, expiry.astimezone(dt.timezone.utc))
+        held = self._any_reservation()
         if connector_id == 0:
-            result = self._any_result(reservation_id)
+            result = any_connector.reserve_result(
+                (s.reserve_result(reservation_id) for s in self._sessions.values()),
+                held_by_another=held is not None and held.reservation_id != reservation_id,
+            )
         else:
-            conn = self._connectors.get(connector_id)
-            if conn is None:
+            session = self._sessions.get(connector_id)
+            if session is None:
                 return ReserveResult.REJECTED
-            result = conn.session.reserve_result(reservation_id)
-            held = self._any_reservation()
+            result = session.reserve_result(reservation_id)
             if result is ReserveResult.ACCEPTED and held is not None and held.reservation_id != reservation_id:
-                if self._free(held) == [conn]:
+                if any_connector.keeps(self._facts(), held, connector_id):
                     result = ReserveResult.OCCUPIED  # the last free connector is kept for connector 0's
         if result is not ReserveResult.ACCEPTED:
             return result
@@ -95,7 +104,7 @@ class ReservationDesk:
             self._any = new
             self.update_kept()
         else:
-            self._dispatch(self._connectors[connector_id], ReservationMade(self._for_session(new)))
+            self._dispatch(connector_id, ReservationMade(self._for_session(new)))
         log.info("reservation %d: connector %d for %s until %s", reservation_id, connector_id, id_tag, new.expiry)
         return result
 
@@ -109,10 +118,10 @@ class ReservationDesk:
             self.on_ended(reservation_id, "cancelled")
             self.update_kept()
             return True
-        for conn in self._connectors.values():
-            r = conn.session.reservation
+        for evse_id, session in self._sessions.items():
+            r = session.reservation
             if r is not None and r.reservation_id == reservation_id:
-                self._dispatch(conn, ReservationCancelled(reservation_id))
+                self._dispatch(evse_id, ReservationCancelled(reservation_id))
                 return True
         return False
 
@@ -122,17 +131,16 @@ class ReservationDesk:
         """At start: reservations from storage back into the sessions; expired ones are dropped."""
         now = self._clock.now()
         for r in self._stored():
-            conn = self._connectors.get(r.connector_id)
             if r.expiry <= now:
                 why = "expired while the agent was down"
             elif r.connector_id == 0:
                 self._any, why = r, None
-            elif conn is None:
+            elif r.connector_id not in self._sessions:
                 why = "no such connector"
-            elif conn.restored is not None:
+            elif self._restored(r.connector_id):
                 why = "a transaction was open on its connector"
             else:
-                self._dispatch(conn, ReservationMade(self._for_session(r)))
+                self._dispatch(r.connector_id, ReservationMade(self._for_session(r)))
                 why = None
             if why is None:
                 log.info("reservation %d on connector %d restored", r.reservation_id, r.connector_id)
@@ -146,56 +154,50 @@ class ReservationDesk:
         self._delete(reservation_id, connector_id)
         self.on_ended(reservation_id, why)
 
-    def refuses(self, conn: Connector, id_tag: str, parent_id_tag: str | None = None) -> bool:
-        """Would a start by ``id_tag`` on ``conn`` take the connector kept for connector 0's reservation?"""
+    def refuses(self, evse_id: int, id_tag: str, parent_id_tag: str | None = None) -> bool:
+        """Would a start by ``id_tag`` on ``evse_id`` take the connector kept for connector 0's reservation?"""
         held = self._any_reservation()
-        if held is None or held.admits(id_tag, parent_id_tag):
-            return False
-        return self._free(held) == [conn]
+        return any_connector.refuses(self._facts(), held, evse_id, id_tag, parent_id_tag)
 
-    def group_holding(self, conn: Connector) -> str | None:
-        """The parentIdTag of the reservation holding ``conn`` (its own, or connector 0's when
+    def group_holding(self, evse_id: int) -> str | None:
+        """The parentIdTag of the reservation holding ``evse_id`` (its own, or connector 0's when
         it is the last free connector), if that reservation names one."""
-        if conn.session.reservation is not None:
-            return conn.session.reservation.parent_id_tag
-        held = self._any_reservation()
-        if held is not None and self._free(held) == [conn]:
-            return held.parent_id_tag
-        return None
+        return any_connector.group_holding(self._facts(), self._any_reservation(), evse_id)
 
-    def claim(self, conn: Connector, id_tag: str, parent_id_tag: str | None = None) -> None:
-        """The reserved idTag is about to start on ``conn``: the any-connector reservation moves there."""
+    def claim(self, evse_id: int, id_tag: str, parent_id_tag: str | None = None) -> None:
+        """The reserved idTag is about to start on ``evse_id``: the any-connector reservation moves there."""
         held = self._any_reservation()
-        if held is None or not held.admits(id_tag, parent_id_tag) or conn.session.reservation is not None:
+        if held is None or not any_connector.moves_to(self._facts_of(evse_id), held, id_tag, parent_id_tag):
             return
-        if not conn.session.can_start():
-            return
-        moved = StoredReservation(held.reservation_id, conn.id, held.id_tag, held.parent_id_tag, held.expiry)
+        moved = StoredReservation(held.reservation_id, evse_id, held.id_tag, held.parent_id_tag, held.expiry)
         self._any = None
         self._put(moved)
-        self._dispatch(conn, ReservationMade(self._for_session(moved)))
-        log.info("reservation %d (any connector) taken up on connector %d", held.reservation_id, conn.id)
+        self._dispatch(evse_id, ReservationMade(self._for_session(moved)))
+        log.info("reservation %d (any connector) taken up on connector %d", held.reservation_id, evse_id)
 
     def update_kept(self) -> None:
         """Mark the connector kept for connector 0's reservation (the last free one), and
         unmark the others; after every session event (``Station.dispatch``)."""
         if self._updating_kept:
             return
-        kept_before = [c for c in self._connectors.values() if c.session.kept_for_reservation]
-        if self._any is None and not kept_before:
+        if self._any is None and not any(s.kept_for_reservation for s in self._sessions.values()):
             return
         self._updating_kept = True
         try:
-            held = self._any_reservation()
-            free = self._free(held) if held is not None else []
-            kept = free[0] if len(free) == 1 else None
-            for conn in self._connectors.values():
-                if conn.session.kept_for_reservation != (conn is kept):
-                    self._dispatch(conn, KeptForReservation(conn is kept))
+            kept = any_connector.kept_connector(self._facts(), self._any_reservation())
+            for evse_id, session in self._sessions.items():
+                if session.kept_for_reservation != (evse_id == kept):
+                    self._dispatch(evse_id, KeptForReservation(evse_id == kept))
         finally:
             self._updating_kept = False
 
     # ---- inside ----------------------------------------------------------------------
+
+    def _facts(self) -> list[ConnectorFacts]:
+        return [ConnectorFacts.of(evse_id, session) for evse_id, session in self._sessions.items()]
+
+    def _facts_of(self, evse_id: int) -> ConnectorFacts:
+        return ConnectorFacts.of(evse_id, self._sessions[evse_id])
 
     def _any_reservation(self) -> StoredReservation | None:
         """Connector 0's reservation, ended when it expired or no connector can serve it (§3.12.1)."""
@@ -205,9 +207,9 @@ class ReservationDesk:
         why = None
         if held.expiry <= self._clock.now():
             why = "expired"
-        elif all(c.session.faults for c in self._connectors.values()):
-            why = "faulted"  # no connector can serve it
-        elif all(c.session.faults or not c.session.available for c in self._connectors.values()):
+        elif all(s.faults for s in self._sessions.values()):
+            why = "faulted"  # no connector can serve it (§3.12.1)
+        elif all(s.faults or not s.available for s in self._sessions.values()):
             why = "unavailable"
         if why is None:
             return held
@@ -217,33 +219,13 @@ class ReservationDesk:
         self.on_ended(held.reservation_id, why)
         return None
 
-    def _any_result(self, reservation_id: int) -> ReserveResult:
-        held = self._any_reservation()
-        if held is not None and held.reservation_id != reservation_id:
-            return ReserveResult.OCCUPIED
-        results = {c.session.reserve_result(reservation_id) for c in self._connectors.values()}
-        for result in (ReserveResult.ACCEPTED, ReserveResult.OCCUPIED, ReserveResult.FAULTED):
-            if result in results:
-                return result
-        return ReserveResult.UNAVAILABLE
-
-    def _free(self, held: StoredReservation) -> list[Connector]:
-        return [
-            c
-            for c in self._connectors.values()
-            if c.session.can_start()
-            and c.session.authorized is None
-            and c.session.pending_auth is None
-            and (c.session.reservation is None or c.session.reservation.reservation_id == held.reservation_id)
-        ]
-
     def _remove_elsewhere(self, reservation_id: int, connector_id: int) -> None:
         if self._any is not None and self._any.reservation_id == reservation_id and connector_id != 0:
             self._any = None
-        for conn in self._connectors.values():
-            r = conn.session.reservation
-            if conn.id != connector_id and r is not None and r.reservation_id == reservation_id:
-                self._dispatch(conn, ReservationCancelled(reservation_id))
+        for evse_id, session in self._sessions.items():
+            r = session.reservation
+            if evse_id != connector_id and r is not None and r.reservation_id == reservation_id:
+                self._dispatch(evse_id, ReservationCancelled(reservation_id))
 
     def _for_session(self, r: StoredReservation) -> Reservation:
         remaining_s = (r.expiry - self._clock.now()).total_seconds()

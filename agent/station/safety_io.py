@@ -57,7 +57,7 @@ from agent.core.session import (
     FaultCleared,
     FaultRaised,
     LockChanged,
-    OfferCurrent,
+    Session,
     StopReason,
     StopRequested,
 )
@@ -103,8 +103,11 @@ class ConnectorSafety:
         )
         self.rcm = RcmSelfTest(section.rcm_test_pulse_s, section.rcm_test_timeout_s)
         self.trip_latencies_s: list[float] = []  # input callback -> contactor commanded open
-        self._conn: Any = None  # agent.station.station.Connector
+        self._evse_id = 0
+        self._session: Session | None = None  # the connector's session, read (changed only through dispatch)
         self._dispatch: Callable[[Event], None] | None = None
+        self._restate_offer: Callable[[], None] = lambda: None
+        self._board_fault: Callable[[], Fault | None] = lambda: None
         self._online: Callable[[], bool] = lambda: False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tested_tx: object | None = None  # the transaction whose RCM self-test has run
@@ -113,11 +116,17 @@ class ConnectorSafety:
 
     # ---- wiring into the station ---------------------------------------------------------
 
-    def attach(self, conn: Any, dispatch: Callable[[Event], None], online: Callable[[], bool]) -> None:
-        """Start listening (from the event loop): ``dispatch`` feeds the connector's session."""
-        self._conn, self._dispatch, self._online = conn, dispatch, online
+    def attach(self, evse_id: int, session: Session, *, dispatch: Callable[[Event], None],
+               restate_offer: Callable[[], None], board_fault: Callable[[], Fault | None],
+               online: Callable[[], bool]) -> None:
+        """Start listening (from the event loop) for the connector ``evse_id`` whose ``session``
+        this guards: ``dispatch`` feeds that session; ``restate_offer`` tells the board again
+        what the session offers; ``board_fault`` is the fault the board itself reports now;
+        ``online``: whether the backend is reached (the LEDs show it)."""
+        self._evse_id, self._session, self._dispatch = evse_id, session, dispatch
+        self._restate_offer, self._board_fault, self._online = restate_offer, board_fault, online
         self._loop = asyncio.get_running_loop()
-        conn.session.lock_required = self.devices.lock is not None
+        session.lock_required = self.devices.lock is not None
         d = self.devices
         for name, device in (("rcd", d.rcd), ("emergency_stop", d.emergency_stop), ("stop_button", d.stop_button)):
             if device is not None:
@@ -128,7 +137,7 @@ class ConnectorSafety:
             try:
                 self.check()
             except Exception:  # this loop keeps the connector safe: it never ends
-                log.exception("connector %d: safety check failed", self._conn.id)
+                log.exception("connector %d: safety check failed", self._evse_id)
                 self._open_contactor()
             await asyncio.sleep(CHECK_INTERVAL_S)
 
@@ -151,7 +160,7 @@ class ConnectorSafety:
         return amps
 
     def power_allowed(self) -> bool:
-        d, session = self.devices, self._conn.session
+        d, session = self.devices, self._session
         if d.rcd is not None and d.rcd.is_active() and self.rcm.state is not SelfTest.RUNNING:
             return False
         if d.emergency_stop is not None and d.emergency_stop.is_active():
@@ -168,25 +177,25 @@ class ConnectorSafety:
 
     def session_changed(self) -> None:
         """After every session event (inside ``Station.dispatch``): switch the contactor now."""
-        if self._conn is None:
+        session = self._session
+        if session is None:
             return
-        session = self._conn.session
         tx = session.transaction
         if tx is not None and tx is not self._tested_tx and self.devices.rcm_test is not None:
             self._tested_tx = tx
             self.rcm.start(self._monotonic())
             self.devices.rcm_test.pulse(self.section.rcm_test_pulse_s)
-            log.info("connector %d: RCM self-test started", self._conn.id)
+            log.info("connector %d: RCM self-test started", self._evse_id)
         self._drive_contactor()
 
     def _drive_contactor(self) -> None:
         contactor = self.devices.contactor
         if contactor is None:
             return
-        want = contactor_should_close(self._conn.session, self.power_allowed())
+        want = contactor_should_close(self._session, self.power_allowed())
         if want != contactor.commanded_closed:
             contactor.switch(want)
-            log.info("connector %d: main contactor %s", self._conn.id, "closed" if want else "opened")
+            log.info("connector %d: main contactor %s", self._evse_id, "closed" if want else "opened")
 
     def _open_contactor(self) -> None:
         if self.devices.contactor is not None:
@@ -204,8 +213,8 @@ class ConnectorSafety:
 
     def _input_changed(self, name: str, active: bool, changed_at: float) -> None:
         if name == "stop_button":
-            if active and self._conn.session.transaction is not None:
-                log.info("connector %d: stop button pressed", self._conn.id)
+            if active and self._session.transaction is not None:
+                log.info("connector %d: stop button pressed", self._evse_id)
                 self._dispatch(StopRequested(StopReason.LOCAL))
             return
         if name == "rcd" and self.rcm.state is SelfTest.RUNNING:
@@ -215,7 +224,7 @@ class ConnectorSafety:
             latency = time.perf_counter() - changed_at
             self.trip_latencies_s.append(latency)
             log.warning("connector %d: %s input active: contactor opened %.2f ms after the callback",
-                        self._conn.id, name, latency * 1000)
+                        self._evse_id, name, latency * 1000)
         self._sync_trip_fault(name)
 
     def _sync_trip_fault(self, name: str) -> None:
@@ -223,7 +232,7 @@ class ConnectorSafety:
         device = getattr(self.devices, name)
         fault = Fault.RCD if name == "rcd" else Fault.EMERGENCY_STOP
         active = device.is_active()
-        faults = self._conn.session.faults
+        faults = self._session.faults
         if active:
             self._raised.add(fault)
             if fault not in faults:
@@ -231,17 +240,17 @@ class ConnectorSafety:
                 self._dispatch(FaultRaised(fault))
         elif fault in self._raised:
             self._raised.discard(fault)
-            if fault in faults and getattr(self._conn, "board_fault", None) is not fault:  # not the board's own
-                log.info("connector %d: %s input released", self._conn.id, name)
+            if fault in faults and self._board_fault() is not fault:  # not the board's own
+                log.info("connector %d: %s input released", self._evse_id, name)
                 self._dispatch(FaultCleared(fault))
 
     # ---- the periodic check -------------------------------------------------------------
 
     def check(self) -> None:
-        if self._conn is None:
+        session = self._session
+        if session is None:
             return
         now = self._monotonic()
-        session = self._conn.session
         d = self.devices
         if d.emergency_stop is not None:
             self._sync_trip_fault("emergency_stop")
@@ -255,7 +264,7 @@ class ConnectorSafety:
                     self._dispatch(FaultCleared(fault))
         if self._offer_held and self.power_allowed():
             self._offer_held = False
-            self._conn.commands.put_nowait([OfferCurrent(session.offered_a or 0.0)])
+            self._restate_offer()
         self._show_lights()
 
     def _check_rcm(self, now: float) -> None:
@@ -265,9 +274,9 @@ class ConnectorSafety:
         before = self.rcm.state
         result = self.rcm.step(rcd.is_active(), now)
         if before is SelfTest.RUNNING and result is SelfTest.PASSED:
-            log.info("connector %d: RCM self-test passed", self._conn.id)
+            log.info("connector %d: RCM self-test passed", self._evse_id)
         elif before is SelfTest.RUNNING and result is SelfTest.FAILED:
-            log.error("connector %d: RCM self-test failed: no trip within %.2f s", self._conn.id,
+            log.error("connector %d: RCM self-test failed: no trip within %.2f s", self._evse_id,
                       self.section.rcm_test_timeout_s)
             self._open_contactor()
             if not rcd.is_active():
@@ -279,7 +288,7 @@ class ConnectorSafety:
         lock = self.devices.lock
         if lock is None:
             return
-        session = self._conn.session
+        session = self._session
         contactor = self.devices.contactor
         power_off = (session.offered_a or 0.0) == 0 and (
             contactor is None or (not contactor.commanded_closed and contactor.feedback_closed() is not True)
@@ -295,13 +304,13 @@ class ConnectorSafety:
         switch = lock.is_locked()
         move = self.lock_plan.step(want, switch, now)
         if move is not None:
-            log.info("connector %d: cable lock: %s", self._conn.id, "locking" if move else "unlocking")
+            log.info("connector %d: cable lock: %s", self._evse_id, "locking" if move else "unlocking")
             lock.move(move, self.section.lock_pulse_s)
         locked = self.lock_plan.settled(True, lock.is_locked())
         if locked != session.locked:
             self._dispatch(LockChanged(locked))  # a transaction waiting for the lock starts now
         if self.lock_plan.failed and Fault.LOCK not in session.faults:
-            log.error("connector %d: cable lock does not %s", self._conn.id, "lock" if want else "unlock")
+            log.error("connector %d: cable lock does not %s", self._evse_id, "lock" if want else "unlock")
             self._dispatch(FaultRaised(Fault.LOCK))
         elif Fault.LOCK in session.faults and self.lock_plan.settled(want, switch):
             self._dispatch(FaultCleared(Fault.LOCK))
@@ -311,23 +320,23 @@ class ConnectorSafety:
         closed = contactor.feedback_closed() if contactor is not None else None
         if closed is None:
             return
-        faults = self._conn.session.faults
+        faults = self._session.faults
         verdict = self.feedback.observe(contactor.commanded_closed, closed, now)
         if verdict is Feedback.WELDED and Fault.WELDED not in faults:
-            log.critical("connector %d: main contactor welded (closed while commanded open)", self._conn.id)
+            log.critical("connector %d: main contactor welded (closed while commanded open)", self._evse_id)
             self._dispatch(FaultRaised(Fault.WELDED))
         elif verdict is Feedback.FAILED_CLOSE and Fault.CONTACTOR not in faults:
-            log.error("connector %d: main contactor did not close", self._conn.id)
+            log.error("connector %d: main contactor did not close", self._evse_id)
             self._open_contactor()
             self._dispatch(FaultRaised(Fault.CONTACTOR))
         elif verdict is Feedback.AGREES and not contactor.commanded_closed and Fault.WELDED in faults:
-            log.info("connector %d: main contactor reads open again", self._conn.id)
+            log.info("connector %d: main contactor reads open again", self._evse_id)
             self._dispatch(FaultCleared(Fault.WELDED))
 
     def _show_lights(self) -> None:
         if not self.devices.lights:
             return
-        patterns = LIGHTS[indication(self._conn.session, self._online())]
+        patterns = LIGHTS[indication(self._session, self._online())]
         for name, pattern in zip(LIGHT_NAMES, patterns):
             light = self.devices.lights.get(name)
             if light is not None:

@@ -1,8 +1,9 @@
 """The station side of the service page's hardware tests (agent/service/ports.py ServiceActions).
 
-It reaches the hardware through the Station's public attributes (``connectors`` with their
-``board``, ``meter``, ``session`` and ``safety``; ``card_reader``, ``authorizer``, ``history``)
-and puts thin wrappers in front of three devices, installed before the station runs:
+It reaches the station through ``Station.hardware`` (each connector's devices, fixed after
+start-up), ``Station.view`` (what its session is doing), ``Station.read_meter`` (the one path
+that reads a meter) and ``card_reader``, ``authorizer``, ``history``; and it puts thin wrappers
+in front of three devices, installed before the station runs:
 
 - the card reader (``CardTap``): while a card test waits, the next card goes to the test and
   starts nothing; otherwise every card goes to the station as before;
@@ -31,8 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.core.safety_rules import LIGHT_NAMES, SelfTest
+from agent.station.connector import LOST_AFTER_FAILURES, ConnectorHardware
 from agent.service.ports import CardTest, ContactorTestState, MeterTest, SelfTestResult, TestRefused
-from drivers.interfaces import DeviceError, DeviceUnavailable, LightPattern, PilotState
+from drivers.interfaces import LightPattern, PilotState
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,6 @@ HOLD_RENEW_S = 1.0  # the page must renew a contactor test within this, or it op
 MAX_HOLD_S = 30.0  # and it opens after this in all, renewed or not
 CHECK_S = 0.05  # how often the interlocks are checked while the contactor is held
 LIGHT_STEP_S = 0.8  # each LED on alone for this long in the LED test
-LOST_AFTER_FAILURES = 3  # agent/station/device_poller.py: a board this many reads behind is lost
 
 
 # ---- the interlocks: pure ------------------------------------------------------------------
@@ -250,25 +251,25 @@ class StationServiceActions:
         self.card_tap: CardTap | None = None
         if station.card_reader is not None:
             self.card_tap = station.card_reader = CardTap(station.card_reader)
-        for conn in station.connectors.values():
-            devices = getattr(conn.safety, "devices", None)
+        for evse_id in station.evses():
+            devices = getattr(station.hardware(evse_id).safety, "devices", None)
             if devices is None:
                 continue
             devices.lights = {name: TestableLight(light) for name, light in devices.lights.items()}
             if devices.contactor is not None:
                 devices.contactor = TestableContactor(devices.contactor)
-                devices.contactor.on_safety_open = lambda cid=conn.id: self._safety_opened(cid)
+                devices.contactor.on_safety_open = lambda cid=evse_id: self._safety_opened(cid)
 
     # ---- what there is --------------------------------------------------------------
 
     def connector_ids(self) -> list[int]:
-        return sorted(self.station.connectors)
+        return sorted(self.station.evses())
 
     def capabilities(self, connector_id: int) -> dict[str, bool]:
-        conn = self._connector(connector_id)
-        devices = getattr(conn.safety, "devices", None)
+        hardware = self._hardware(connector_id)
+        devices = getattr(hardware.safety, "devices", None)
         return {
-            "meter": conn.meter is not None,
+            "meter": hardware.meter is not None,
             "lights": bool(devices and devices.lights),
             "display": connector_id in self.display_connectors and self.show_text is not None,
             "rcd_test": bool(devices and devices.rcm_test is not None and devices.rcd is not None),
@@ -276,23 +277,21 @@ class StationServiceActions:
             "card_reader": self.card_tap is not None,
         }
 
-    def _connector(self, connector_id: int) -> Any:
-        conn = self.station.connectors.get(connector_id)
-        if conn is None:
+    def _hardware(self, connector_id: int) -> ConnectorHardware:
+        if connector_id not in self.station.evses():
             raise TestRefused("no_connector", f"there is no connector {connector_id}")
-        return conn
+        return self.station.hardware(connector_id)
 
     # ---- meter, card, lights, display ---------------------------------------------------
 
     async def read_meter(self, connector_id: int) -> MeterTest:
-        conn = self._connector(connector_id)
-        if conn.meter is None:
+        if self._hardware(connector_id).meter is None:
             raise TestRefused("no_device", f"connector {connector_id} has no meter of its own")
         started = self._monotonic()
-        try:
-            reading = await conn.meter.read()
-        except (DeviceUnavailable, DeviceError) as exc:
-            raise TestRefused("device_error", f"the meter did not answer: {exc}") from None
+        reading = await self.station.read_meter(connector_id)  # counted as any read of this meter
+        if reading is None:
+            health = self.station.view(connector_id).meter
+            raise TestRefused("device_error", f"the meter did not answer: {health.last_error if health else None}")
         took_ms = (self._monotonic() - started) * 1000
         log.info("connector %d: service test: meter read: %.0f Wh, %.0f W", connector_id, reading.energy_wh, reading.power_w)
         return MeterTest(connector_id, reading.energy_wh, reading.power_w, tuple(reading.current_a),
@@ -309,8 +308,7 @@ class StationServiceActions:
         return CardTest(id_tag, verdict.accepted, verdict.why)
 
     async def test_lights(self, connector_id: int) -> list[str]:
-        conn = self._connector(connector_id)
-        lights = getattr(getattr(conn.safety, "devices", None), "lights", {})
+        lights = getattr(getattr(self._hardware(connector_id).safety, "devices", None), "lights", {})
         if not lights:
             raise TestRefused("no_device", f"connector {connector_id} has no status LEDs on GPIO")
         order = [name for name in LIGHT_NAMES if name in lights]
@@ -326,7 +324,6 @@ class StationServiceActions:
         return order
 
     def test_display(self, connector_id: int, text: str, seconds: float) -> None:
-        self._connector(connector_id)
         if not self.capabilities(connector_id)["display"]:
             raise TestRefused("no_device", f"connector {connector_id} has no display")
         log.info("connector %d: service test: display", connector_id)
@@ -335,13 +332,12 @@ class StationServiceActions:
     # ---- RCD self-test ---------------------------------------------------------------------
 
     async def rcd_self_test(self, connector_id: int) -> SelfTestResult:
-        conn = self._connector(connector_id)
-        safety = conn.safety
+        safety = self._hardware(connector_id).safety
         devices = getattr(safety, "devices", None)
-        session = conn.session
+        view = self.station.view(connector_id)
         refusal = rcd_test_refusal(
             bool(devices and devices.rcm_test is not None and devices.rcd is not None),
-            session.transaction is not None, session.authorized is not None or session.pending_auth is not None,
+            view.transaction_id_tag is not None, view.authorized or view.authorizing,
             connector_id in self._rcd_running or (devices is not None and safety.rcm.state is SelfTest.RUNNING),
         )
         if refusal is not None:
@@ -370,19 +366,18 @@ class StationServiceActions:
     # ---- contactor test --------------------------------------------------------------------
 
     def contactor_facts(self, connector_id: int) -> ContactorFacts:
-        conn = self._connector(connector_id)
-        session = conn.session
-        devices = getattr(conn.safety, "devices", None)
-        silent = conn.last_status is None or conn.device_failures.get("board", 0) >= LOST_AFTER_FAILURES
+        devices = getattr(self._hardware(connector_id).safety, "devices", None)
+        view = self.station.view(connector_id)
+        silent = view.board_status is None or view.board.failed_reads >= LOST_AFTER_FAILURES
         trips = tuple(name for name in ("rcd", "emergency_stop")
                       if devices is not None and getattr(devices, name) is not None and getattr(devices, name).is_active())
         return ContactorFacts(
             has_contactor=bool(devices and isinstance(devices.contactor, TestableContactor)),
-            pilot=None if silent else session.pilot,
-            cable_in_socket=bool(session.cable_in_socket),
-            transaction=session.transaction is not None,
-            authorized=session.authorized is not None or session.pending_auth is not None,
-            faults=tuple(sorted(f.value for f in session.faults)),
+            pilot=None if silent else view.pilot,
+            cable_in_socket=view.cable_in_socket,
+            transaction=view.transaction_id_tag is not None,
+            authorized=view.authorized or view.authorizing,
+            faults=tuple(sorted(f.value for f in view.faults)),
             trips=trips,
         )
 
@@ -404,7 +399,7 @@ class StationServiceActions:
         return self._state(connector_id)
 
     def contactor_release(self, connector_id: int) -> ContactorTestState:
-        self._connector(connector_id)
+        self._hardware(connector_id)
         self._open(connector_id, "released")
         return self._state(connector_id)
 
@@ -412,11 +407,11 @@ class StationServiceActions:
         return self._state(connector_id)
 
     def _contactor(self, connector_id: int) -> TestableContactor:
-        return self._connector(connector_id).safety.devices.contactor
+        return self._hardware(connector_id).safety.devices.contactor
 
     def _state(self, connector_id: int) -> ContactorTestState:
         test = self._contactor_tests.get(connector_id)
-        devices = getattr(self._connector(connector_id).safety, "devices", None)
+        devices = getattr(self._hardware(connector_id).safety, "devices", None)
         contactor = devices.contactor if devices is not None else None
         if not isinstance(contactor, TestableContactor):
             return ContactorTestState(connector_id, False, None, 0.0, test.ended if test else None)
@@ -443,7 +438,7 @@ class StationServiceActions:
 
     def _open(self, connector_id: int, why: str) -> None:
         test = self._contactor_tests.get(connector_id)
-        devices = getattr(self._connector(connector_id).safety, "devices", None)
+        devices = getattr(self._hardware(connector_id).safety, "devices", None)
         contactor = devices.contactor if devices is not None else None
         if isinstance(contactor, TestableContactor) and contactor.test_closed:
             contactor.test_switch(False)

@@ -1,23 +1,31 @@
-"""The station: connectors, their hardware and their sessions, run together.
+"""The station: its connectors, their hardware and their sessions, run together.
 
-It polls each board and meter, turns what it sees into session events, carries
-out the commands the sessions return (board writes, durable transaction
-messages, status reports) and answers what the backend asks (remote start/stop).
-It knows the backend only through ``agent.backend.ports.BackendPort``. Polling the devices is in
-``agent/station/device_poller.py`` and meter values in ``agent/station/meter_sampler.py`` (mixins of ``Station``).
+``Station`` is composed of objects it owns, each handed what it uses:
+
+- a ``DevicePoller`` per connector (agent/station/device_poller.py) reads the board and the
+  meter and turns what it sees into session events;
+- the ``MeterSampler`` (agent/station/meter_sampler.py) is the one path that reads a meter,
+  and samples meter values;
+- the ``TransactionRecorder`` (agent/station/transactions.py) stores each transaction's
+  start and stop;
+- the ``ReservationDesk`` (agent/station/reservations.py), ``ChargingLimits``
+  (agent/station/charging_limits.py) and the ``Authorizer`` (agent/station/authorization.py).
+
+The station feeds each session its events (``dispatch``), carries out the commands it returns
+(board writes, transactions, status reports), routes presented cards
+(agent/core/card_routing.py) and answers what the backend asks (agent/backend/ports.py
+StationPort). It knows the backend only through ``agent.backend.ports.BackendPort``. The rest
+of the agent reads a connector through ``view`` (agent/station/view.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from agent.station.authorization import Authorizer, LocalAuthorization
 from agent.backend.ports import (
     AvailabilityResult,
     BackendPort,
@@ -25,11 +33,10 @@ from agent.backend.ports import (
     Sample,
     TransactionView,
     UnlockResult,
-    sample_to_json,
 )
+from agent.core.card_routing import connector_for_card, connector_for_remote_start
+from agent.core.connector_facts import ConnectorFacts
 from agent.core.identity import ConnectorRef, IdToken, IdTokenType
-from agent.station.charging_limits import ChargingLimits
-from agent.station.clock import Clock
 from agent.core.session import (
     AuthorizationResult,
     Authorize,
@@ -40,7 +47,6 @@ from agent.core.session import (
     ConnectorStatus,
     Event,
     Fault,
-    FaultCleared,
     FaultRaised,
     OfferCurrent,
     RemoteStartRequested,
@@ -52,54 +58,33 @@ from agent.core.session import (
     StopReason,
     StopRequested,
     StopTransaction,
-    TransactionRecorded,
     TransactionRejected,
     UnlockRequested,
 )
-from agent.station.reservations import ReservationDesk
-from agent.station.history import History
-from agent.station.meter_sampler import MeterSampling
-from agent.station.device_poller import DevicePolling
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
-from drivers.interfaces import (
-    BoardStatus,
-    CardReader,
-    DeviceError,
-    DeviceUnavailable,
-    EvseBoard,
-    MeterReading,
-    PowerMeter,
-)
+from agent.station.authorization import Authorizer, LocalAuthorization
+from agent.station.charging_limits import ChargingLimits
+from agent.station.clock import Clock
+from agent.station.connector import Connector, ConnectorHardware
+from agent.station.device_poller import DevicePoller
+from agent.station.history import History
+from agent.station.meter_sampler import MeterSampler
+from agent.station.reservations import ReservationDesk
+from agent.station.transactions import TransactionRecorder
+from agent.station.view import ConnectorView, connector_view
+from drivers.interfaces import CardReader, DeviceError, DeviceUnavailable, MeterReading
+
+if TYPE_CHECKING:
+    from agent.station.safety_io import ConnectorSafety
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Connector:
-    id: int
-    board: EvseBoard
-    meter: PowerMeter | None
-    session: Session
-    poll_interval_s: float = 0.25
-    phases: int = 3
-    reading: MeterReading | None = None
-    tx_local_id: int | None = None
-    device_failures: dict[str, int] = field(default_factory=dict)  # failed reads in a row: "board", "meter"
-    over_current_reads: int = 0
-    offer_mismatches: int = 0
-    board_fault: Fault | None = None  # the fault the board itself reports now
-    next_sample: float = 0.0
-    restored: TransactionRecord | None = None  # open in storage at start, not yet resolved
-    commands: asyncio.Queue = field(default_factory=asyncio.Queue)
-    last_status: BoardStatus | None = None
-    safety: Any = None  # agent.station.safety_io.ConnectorSafety: GPIO contactor, RCD, e-stop, lock, LEDs
-
-
-class Station(DevicePolling, MeterSampling):
+class Station:
     def __init__(
         self,
-        connectors: list[Connector],
+        hardware: list[ConnectorHardware],
         store: Store,
         settings: Settings,
         clock: Clock,
@@ -107,9 +92,17 @@ class Station(DevicePolling, MeterSampling):
         monotonic: Callable[[], float] = Clock.monotonic,
         storage_ok: bool = True,
         storage_recheck_s: float = 30.0,
+        free_vend_id_tag: str | None = None,
     ) -> None:
+        """``hardware``: each connector's devices (fixed from now on); ``storage_ok`` False: the
+        store is a stand-in in memory, every connector faults (agent/app/composition.py
+        open_store); ``free_vend_id_tag``: plug in and charge as this idTag, no card
+        ([free_vend] id_tag; Session.free_vend_id_tag)."""
+        connectors = [
+            Connector(hw, Session(max_current_a=hw.max_current_a, free_vend_id_tag=free_vend_id_tag)) for hw in hardware
+        ]
         self.connectors = {c.id: c for c in connectors}
-        self.storage_ok = storage_ok  # False: running on a memory store, nothing is kept
+        self.storage_ok = storage_ok
         self.storage_recheck_s = storage_recheck_s
         self.store = store
         self.settings = settings
@@ -125,7 +118,7 @@ class Station(DevicePolling, MeterSampling):
         for record in store.open_transactions():
             conn = self.connectors.get(record.connector_id)
             if conn is not None:
-                conn.tx_local_id = record.local_id
+                conn.transaction_local_id = record.local_id
                 conn.restored = record
         settings.on_change(self._setting_changed)
         stored = store.settings()
@@ -140,30 +133,46 @@ class Station(DevicePolling, MeterSampling):
         # connector 0 only; a single connector made inoperative leaves it Available.
         self.operative = stored.get("availability.0") != "inoperative"
         self._reported_station_status = self.station_status()
-        self._transaction_ended = asyncio.Event()
-        self._unstored_stops: list[tuple] = []  # (local_id, meter_stop, timestamp, reason, body)
         self.history = History(store, clock.iso)
         # OCPP 1.6 §3.12: after availability and open transactions are known.
-        self.reservations = ReservationDesk(store, clock, monotonic, self.connectors, self.dispatch)
+        self.reservations = ReservationDesk(
+            store, clock, monotonic, {c.id: c.session for c in connectors}, self.dispatch,
+            restored=lambda evse_id: self.connectors[evse_id].restored is not None,
+        )
         self.reservations.restore()
         self.reservations.on_ended = self._reservation_ended
-        self.charging_limits = ChargingLimits(self, monotonic)  # smart charging profiles
+        self.reservations.update_kept()  # before the first event: a free vend start may not take it
+        self.charging_limits = ChargingLimits(self, store, monotonic)  # smart charging profiles
+        self.meters = MeterSampler(
+            self.connectors, settings=settings, store=store, clock=clock, monotonic=monotonic,
+            dispatch=self._dispatch, backend=self._backend, temperature=self._temperature,
+        )
+        self.transactions = TransactionRecorder(
+            self.connectors, store=store, settings=settings, clock=clock, monotonic=monotonic, meters=self.meters,
+            history=self.history, dispatch=self._dispatch, backend=self._backend,
+        )
+        self._pollers = {
+            conn.id: DevicePoller(conn, dispatch=partial(self._dispatch, conn), meters=self.meters,
+                                  resolve_restored=self.transactions.resolve_restored)
+            for conn in connectors
+        }
 
     # ---- running ---------------------------------------------------------------------
 
     async def run(self) -> None:
         for conn in self.connectors.values():
             if not self.storage_ok:
-                self.dispatch(conn, FaultRaised(Fault.STORAGE))
-            self._tasks.append(asyncio.create_task(self._poll(conn), name=f"poll-{conn.id}"))
+                self._dispatch(conn, FaultRaised(Fault.STORAGE))
+            self._tasks.append(asyncio.create_task(self._pollers[conn.id].run(), name=f"poll-{conn.id}"))
             self._tasks.append(asyncio.create_task(self._execute(conn), name=f"commands-{conn.id}"))
-            if conn.safety is not None:
-                conn.safety.attach(conn, lambda e, c=conn: self.dispatch(c, e), lambda: bool(self.backend and self.backend.online))
-                self._tasks.append(asyncio.create_task(conn.safety.run(), name=f"safety-{conn.id}"))
+            if conn.hardware.safety is not None:
+                self._tasks.append(self._start_safety(conn, conn.hardware.safety))
         if self.card_reader is not None:
-            self._tasks.append(asyncio.create_task(self._read_cards(), name="cards"))
-        self._tasks.append(asyncio.create_task(self._clock_aligned_samples(), name="aligned-samples"))
-        self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage"))
+            self._tasks.append(asyncio.create_task(self._read_cards(self.card_reader), name="cards"))
+        self._tasks.append(asyncio.create_task(self.meters.run(), name="aligned-samples"))
+        if self.storage_ok:  # a store in memory never becomes writable storage
+            self._tasks.append(asyncio.create_task(self.transactions.watch_storage(self.storage_recheck_s),
+                                                   name="storage"))
         self._tasks.append(asyncio.create_task(self.charging_limits.run(), name="charging-limits"))
         try:
             await asyncio.gather(*self._tasks)
@@ -171,11 +180,22 @@ class Station(DevicePolling, MeterSampling):
             for task in self._tasks:
                 task.cancel()
 
+    def _start_safety(self, conn: Connector, safety: ConnectorSafety) -> asyncio.Task[None]:
+        safety.attach(conn.id, conn.session, dispatch=partial(self._dispatch, conn), restate_offer=conn.restate_offer,
+                      board_fault=lambda: conn.board_fault, online=lambda: bool(self.backend and self.backend.online))
+        return asyncio.create_task(safety.run(), name=f"safety-{conn.id}")
+
     async def shutdown(self) -> None:
         """Stop polling; leave each board with charging off only if no session runs."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _backend(self) -> BackendPort | None:
+        return self.backend  # attached after construction (agent/app/composition.py)
+
+    def _temperature(self) -> float | None:
+        return self.temperature_c
 
     def _setting_changed(self, name: str, value: Any) -> None:
         for conn in self.connectors.values():
@@ -186,11 +206,15 @@ class Station(DevicePolling, MeterSampling):
             elif name == "unlock_on_ev_disconnect":
                 conn.session.unlock_on_ev_disconnect = value
 
-    def dispatch(self, conn: Connector, event: Event) -> None:
+    def dispatch(self, evse_id: int, event: Event) -> None:
+        """Feed ``event`` to the EVSE's session (the thermal guard, smart charging, ...)."""
+        self._dispatch(self.connectors[evse_id], event)
+
+    def _dispatch(self, conn: Connector, event: Event) -> None:
         """Feed ``event`` to the connector's session and queue what it commands."""
         commands = conn.session.handle(event, self._monotonic())
-        if conn.safety is not None:
-            conn.safety.session_changed()  # the GPIO contactor follows the session at once
+        if conn.hardware.safety is not None:
+            conn.hardware.safety.session_changed()  # the GPIO contactor follows the session at once
         if commands:
             log.debug("connector %d: %s -> %s", conn.id, event, commands)
             conn.commands.put_nowait(commands)
@@ -214,46 +238,18 @@ class Station(DevicePolling, MeterSampling):
     async def _run_command(self, conn: Connector, command: Command) -> None:
         match command:
             case OfferCurrent(amps):
-                if conn.safety is not None:
-                    amps = conn.safety.gate_offer(amps)  # lock before power, RCM self-test first
+                if conn.hardware.safety is not None:
+                    amps = conn.hardware.safety.gate_offer(amps)  # lock before power, RCM self-test first
                 try:
-                    await conn.board.set_current_limit(amps)
+                    await conn.hardware.board.set_current_limit(amps)
                 except (DeviceUnavailable, DeviceError) as exc:
                     # The poll loop notices a lost board; it restates the offer when it is back.
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
-            case StartTransaction(id_tag, reservation_id, start, trigger, token_type, remote_start_id):
-                try:
-                    meter_start = await self._fresh_energy_wh(conn)
-                    timestamp = self.clock.iso()
-                    conn.tx_local_id = self.store.begin_transaction(
-                        conn.id,
-                        id_tag,
-                        meter_start,
-                        timestamp,
-                        self._event(conn, timestamp, trigger=trigger.value, id_token={"value": id_tag, "type": token_type},
-                                    meter_wh=meter_start, reservation_id=reservation_id, remote_start_id=remote_start_id),
-                        token_type=token_type,
-                        remote_start_id=remote_start_id,
-                    )
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    # A transaction that is not stored and queued cannot be billed: whatever the
-                    # reason, it does not start and no energy is offered for it (the session
-                    # waits for TransactionRecorded); the connector faults.
-                    storage = isinstance(exc, StorageError)
-                    log.critical("connector %d: transaction by %s not recorded, no energy offered: %s: %s",
-                                 conn.id, id_tag, type(exc).__name__, exc, exc_info=not storage)
-                    self.dispatch(conn, FaultRaised(Fault.STORAGE if storage else Fault.NOT_RECORDED))
-                    return
-                conn.next_sample = 0.0
-                self.dispatch(conn, TransactionRecorded(start))  # now the session offers energy
-                log.info("connector %d: transaction %d started by %s at %d Wh", conn.id, conn.tx_local_id, id_tag, meter_start)
-                self.history.record(conn.id, "start", f"transaction {conn.tx_local_id} by {id_tag} at {meter_start} Wh")
-                self._outbox_changed()
+            case StartTransaction():
+                await self.transactions.begin(conn, command)
             case StopTransaction(reason, id_tag):
-                if conn.tx_local_id is not None:
-                    await self._finish_transaction(conn, reason, id_tag, conn.tx_local_id)
+                if conn.transaction_local_id is not None:
+                    await self.transactions.finish(conn, reason, id_tag, conn.transaction_local_id)
             case Authorize(id_tag):
                 asyncio.create_task(self._authorize(conn, id_tag))
             case StatusChanged(status, fault):
@@ -267,79 +263,20 @@ class Station(DevicePolling, MeterSampling):
             case ReservationEnded(reservation_id, why):
                 self.reservations.ended(conn.id, reservation_id, why)
 
-    async def _finish_transaction(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int) -> None:
-        if conn.session.offered_a == 0 and conn.last_status is not None and conn.last_status.relay_closed:
-            await self._wait_relay_open(conn)
-        meter_stop = await self._fresh_energy_wh(conn)
-        timestamp = self.clock.iso()
-        body = self._event(conn, timestamp, meter_wh=meter_stop, reason=reason.value, samples=[])
-        if id_tag:
-            body["id_token"] = {"value": id_tag, "type": "ISO14443"}
-        stop_measurands = list(
-            dict.fromkeys(self.settings["stop_txn_sampled_data"] + self.settings["stop_txn_aligned_data"])
-        )
-        if stop_measurands and conn.reading is not None:
-            try:
-                record = self.store.transaction(local_id)
-                kept = json.loads(record.stop_samples) if record is not None else []
-                body["samples"] = [*kept, sample_to_json(self._sample(conn, "Transaction.End", stop_measurands))]
-            except Exception:  # the stop is recorded all the same, without its transactionData
-                log.exception("connector %d: transactionData of transaction %d left out", conn.id, local_id)
-        try:
-            self.store.end_transaction(local_id, meter_stop, timestamp, reason.value, body)
-        except StorageError as exc:
-            # Disk full / read-only: the stop is kept in memory and stored when the disk
-            # takes writes again (_watch_storage); the session ends all the same.
-            log.critical(
-                "connector %d: StopTransaction of transaction %d (%s, meterStop %d Wh at %s) not stored: %s; "
-                "kept in memory until storage works again",
-                conn.id, local_id, reason.value, meter_stop, timestamp, exc,
-            )
-            self._unstored_stops.append((local_id, meter_stop, timestamp, reason.value, body))
-            if Fault.STORAGE not in conn.session.faults:
-                self.dispatch(conn, FaultRaised(Fault.STORAGE))
-        if conn.tx_local_id == local_id:
-            conn.tx_local_id = None
-        self._transaction_ended.set()
-        log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
-        self.history.record(conn.id, "stop", f"transaction {local_id} ({reason.value}) at {meter_stop} Wh")
-        self._outbox_changed()
-
-    def _event(self, conn: Connector, timestamp: str, **fields: Any) -> dict[str, Any]:
-        """A transaction event's body (agent/persistence/transaction_events.py)."""
-        return {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1,
-                "offline": not (self.backend is not None and self.backend.online), **fields}
-
-    async def _wait_relay_open(self, conn: Connector, timeout_s: float = 2.0) -> None:
-        """Give the board a moment to report the contactor open, so meterStop is final."""
-        deadline = self._monotonic() + timeout_s
-        while self._monotonic() < deadline:
-            try:
-                status = await conn.board.read_status()
-            except (DeviceUnavailable, DeviceError):
-                return
-            if not status.relay_closed:
-                return
-            await asyncio.sleep(conn.poll_interval_s / 2)
-
     async def _authorize(self, conn: Connector, id_tag: str) -> None:
         try:
             verdict = await self.authorizer.authorize(id_tag, self.backend)
         except Exception:  # never leave the session waiting for an answer: refuse
             log.exception("card %s: authorization failed", id_tag)
-            self.dispatch(conn, AuthorizationResult(id_tag, False))
+            self._dispatch(conn, AuthorizationResult(id_tag, False))
             return
         log.info("card %s: %s", id_tag, verdict.why)
-        self.dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
-
-    def _outbox_changed(self) -> None:
-        if self.backend is not None:
-            self.backend.outbox_changed()
+        self._dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
 
     # ---- cards ---------------------------------------------------------------------
 
-    async def _read_cards(self) -> None:
-        async for id_tag in self.card_reader.cards():
+    async def _read_cards(self, reader: CardReader) -> None:
+        async for id_tag in reader.cards():
             self._last_card = IdToken(id_tag)
             parent = None
             running = [c.session.transaction for c in self.connectors.values() if c.session.transaction]
@@ -349,37 +286,22 @@ class Station(DevicePolling, MeterSampling):
                     parent = await self.authorizer.parent_of(id_tag, self.backend)
                 except Exception:  # the card still counts as itself; the reader goes on
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
-            conn = self._connector_for_card(id_tag, parent)
+            conn = self.connectors[connector_for_card(self._facts(), id_tag, parent)]
             log.info("card %s presented -> connector %d", id_tag, conn.id)
-            if parent is None and self.reservations.refuses(conn, id_tag) and self.reservations.group_holding(conn):
+            if parent is None and self.reservations.refuses(conn.id, id_tag) and self.reservations.group_holding(conn.id):
                 # The connector is kept for a reservation of a group: is the card in it (OCPP 2.0.1 H03 S2)?
                 try:
                     parent = await self.authorizer.parent_of(id_tag, self.backend)
                 except Exception:
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
-            if self.reservations.refuses(conn, id_tag, parent):
+            if self.reservations.refuses(conn.id, id_tag, parent):
                 log.info("card %s: the last free connector is kept for a reservation", id_tag)
                 continue
-            self.reservations.claim(conn, id_tag, parent)
-            self.dispatch(conn, CardPresented(id_tag, parent))
+            self.reservations.claim(conn.id, id_tag, parent)
+            self._dispatch(conn, CardPresented(id_tag, parent))
 
-    def _connector_for_card(self, id_tag: str, parent_id_tag: str | None = None) -> Connector:
-        conns = list(self.connectors.values())
-        for conn in conns:  # the card's own session (or its group's): a tap stops it
-            tx = conn.session.transaction
-            if tx is not None and (tx.id_tag == id_tag or (parent_id_tag and tx.parent_id_tag == parent_id_tag)):
-                return conn
-        for conn in conns:  # the connector reserved for this card (OCPP 1.6 §3.12)
-            if conn.session.reservation is not None and not conn.session.reserved_for_other(id_tag, parent_id_tag):
-                return conn
-        conns = [c for c in conns if not c.session.reserved_for_other(id_tag, parent_id_tag)] or conns
-        for conn in conns:  # an EV plugged in and waiting for a card
-            if conn.session.plugged and conn.session.can_start() and conn.session.authorized is None:
-                return conn
-        for conn in conns:
-            if conn.session.can_start() and conn.session.authorized is None:
-                return conn
-        return conns[0]
+    def _facts(self) -> list[ConnectorFacts]:
+        return [ConnectorFacts.of(c.id, c.session) for c in self.connectors.values()]
 
     # ---- what a backend may ask (agent/backend/ports.py StationPort) -----------------
 
@@ -393,28 +315,24 @@ class Station(DevicePolling, MeterSampling):
         known = self.authorizer.local.lookup(id_tag)
         parent = known.parent_id_tag if known is not None else None  # its group, if known here
         if evse_id is None:
-            candidates = [c for c in self.connectors.values() if c.session.can_start() and c.session.authorized is None]
-            candidates = [c for c in candidates if not c.session.reserved_for_other(id_tag, parent)]  # OCPP 1.6 §3.12
-            candidates.sort(key=lambda c: (c.session.reservation is None, not c.session.plugged))
-            conn = candidates[0] if candidates else None
-        else:
-            conn = self.connectors.get(evse_id)
+            evse_id = connector_for_remote_start(self._facts(), id_tag, parent)
+        conn = self.connectors.get(evse_id) if evse_id is not None else None
         if conn is None or not conn.session.can_start() or conn.session.authorized is not None:
             return False
-        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn, id_tag, parent):
+        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn.id, id_tag, parent):
             # OCPP 1.6 §3.12.1: another idTag than the reservation's may start if its parent idTag
             # is the reservation's parentIdTag. Not known here: the backend tells it (Authorize)
             # before any start.
-            group = self.reservations.group_holding(conn)
+            group = self.reservations.group_holding(conn.id)
             if parent is not None or group is None or self.backend is None or not self.backend.online:
                 return False
             asyncio.create_task(self._authorize_then_start(conn, id_tag))
             return True
-        self.reservations.claim(conn, id_tag, parent)
+        self.reservations.claim(conn.id, id_tag, parent)
         if self.settings["authorize_remote_tx_requests"]:
             asyncio.create_task(self._authorize_then_start(conn, id_tag))
         else:
-            self.dispatch(conn, RemoteStartRequested(id_tag, parent, id_token.type.value, remote_start_id))
+            self._dispatch(conn, RemoteStartRequested(id_tag, parent, id_token.type.value, remote_start_id))
         return True
 
     async def _authorize_then_start(self, conn: Connector, id_tag: str) -> None:
@@ -423,11 +341,11 @@ class Station(DevicePolling, MeterSampling):
         if not verdict.accepted:
             return
         parent = verdict.parent_id_tag
-        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn, id_tag, parent):
+        if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn.id, id_tag, parent):
             log.info("remote start %s: the connector is reserved for another idTag and group", id_tag)
             return
-        self.reservations.claim(conn, id_tag, parent)
-        self.dispatch(conn, RemoteStartRequested(id_tag, parent))
+        self.reservations.claim(conn.id, id_tag, parent)
+        self._dispatch(conn, RemoteStartRequested(id_tag, parent))
 
     def reserve(self, request: ReservationRequest) -> ReserveResult:
         """OCPP 1.6 §5.13: reserve an EVSE (None: any) until ``expiry`` (wall clock)."""
@@ -445,9 +363,10 @@ class Station(DevicePolling, MeterSampling):
     def remote_stop(self, transaction_id: str) -> bool:
         record = self.store.transaction_by_tx_id(transaction_id)
         conn = self.connectors.get(record.connector_id) if record is not None else None
-        if conn is None or conn.tx_local_id != record.local_id or conn.session.transaction is None:
+        if record is None or conn is None or conn.transaction_local_id != record.local_id \
+                or conn.session.transaction is None:
             return False
-        self.dispatch(conn, StopRequested(StopReason.REMOTE))
+        self._dispatch(conn, StopRequested(StopReason.REMOTE))
         return True
 
     def transaction(self, transaction_id: str) -> TransactionView | None:
@@ -456,9 +375,9 @@ class Station(DevicePolling, MeterSampling):
 
     def transaction_on(self, evse_id: int) -> TransactionView | None:
         conn = self.connectors.get(evse_id)
-        if conn is None or conn.tx_local_id is None or conn.session.transaction is None:
+        if conn is None or conn.transaction_local_id is None or conn.session.transaction is None:
             return None
-        record = self.store.transaction(conn.tx_local_id)
+        record = self.store.transaction(conn.transaction_local_id)
         return self._view(record) if record is not None else None
 
     def transaction_by_backend_id(self, backend_id: str) -> TransactionView | None:
@@ -469,7 +388,7 @@ class Station(DevicePolling, MeterSampling):
 
     def _view(self, record: TransactionRecord) -> TransactionView:
         conn = self.connectors.get(record.connector_id)
-        running = record.stopped_at is None and conn is not None and conn.tx_local_id == record.local_id
+        running = record.stopped_at is None and conn is not None and conn.transaction_local_id == record.local_id
         return TransactionView(
             transaction_id=record.tx_id,
             evse_id=record.connector_id,
@@ -487,28 +406,8 @@ class Station(DevicePolling, MeterSampling):
         StopTransactionOnInvalidId)."""
         record = self.store.transaction_by_tx_id(transaction_id)
         for conn in self.connectors.values():
-            if record is not None and conn.tx_local_id == record.local_id:
-                self.dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
-
-    async def _watch_storage(self) -> None:
-        """Store what could not be stored, and clear the storage fault, once the database
-        takes writes again."""
-        while True:
-            await asyncio.sleep(self.storage_recheck_s)
-            faulted = [c for c in self.connectors.values() if Fault.STORAGE in c.session.faults]
-            if not faulted or not self.storage_ok:
-                continue
-            try:
-                while self._unstored_stops:
-                    self.store.end_transaction(*self._unstored_stops[0])
-                    self._unstored_stops.pop(0)
-                    self._outbox_changed()
-                self.store.put_setting("storage.probe", self.clock.iso())
-            except StorageError:
-                continue
-            log.info("storage: writable again")
-            for conn in faulted:
-                self.dispatch(conn, FaultCleared(Fault.STORAGE))
+            if record is not None and conn.transaction_local_id == record.local_id:
+                self._dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
 
     def change_availability(self, evse_id: int | None, operative: bool) -> AvailabilityResult:
         """OCPP 1.6 §5.2: Accepted, Scheduled (after the running transaction) or Rejected;
@@ -525,7 +424,7 @@ class Station(DevicePolling, MeterSampling):
         scheduled = False
         for conn in targets:
             self.store.put_setting(f"availability.{conn.id}", "operative" if operative else "inoperative")
-            self.dispatch(conn, AvailabilityChanged(operative))
+            self._dispatch(conn, AvailabilityChanged(operative))
             scheduled = scheduled or conn.session.scheduled_available is not None
         self._station_status_changed()
         return AvailabilityResult.SCHEDULED if scheduled else AvailabilityResult.ACCEPTED
@@ -538,7 +437,7 @@ class Station(DevicePolling, MeterSampling):
         stored = self.store.settings()
         for conn in self.connectors.values():
             operative = stored.get(f"availability.{conn.id}") != "inoperative"
-            self.dispatch(conn, AvailabilityChanged(operative and not hold))
+            self._dispatch(conn, AvailabilityChanged(operative and not hold))
         self._station_status_changed()
 
     async def stop_all(self, reason: StopReason, evse_id: int | None = None, timeout_s: float = 10.0) -> None:
@@ -546,11 +445,11 @@ class Station(DevicePolling, MeterSampling):
         running = [c for c in self.connectors.values()
                    if c.session.transaction is not None and evse_id in (None, c.id)]
         for conn in running:
-            self.dispatch(conn, StopRequested(reason))
+            self._dispatch(conn, StopRequested(reason))
         async with asyncio.timeout(timeout_s):
-            while any(c.tx_local_id is not None for c in running):
-                self._transaction_ended.clear()
-                await self._transaction_ended.wait()
+            while any(c.transaction_local_id is not None for c in running):
+                self.transactions.ended.clear()
+                await self.transactions.ended.wait()
 
     async def unlock(self, where: ConnectorRef) -> UnlockResult:
         """OCPP 1.6 §5.18: the connector's transaction is finished first; then its cable lock,
@@ -561,8 +460,9 @@ class Station(DevicePolling, MeterSampling):
         stopped = conn.session.transaction is not None
         # The transaction ends first (reason UnlockCommand) and a cable held after the EV left
         # is let go.
-        self.dispatch(conn, UnlockRequested())
-        unlocked = await conn.safety.unlock() if conn.safety is not None else None
+        self._dispatch(conn, UnlockRequested())
+        safety = conn.hardware.safety
+        unlocked = await safety.unlock() if safety is not None else None
         log.info("connector %d: unlock: transaction stopped: %s; lock: %s", conn.id, stopped,
                  {None: "none", True: "unlocked", False: "failed"}[unlocked])
         if unlocked is None:
@@ -589,8 +489,22 @@ class Station(DevicePolling, MeterSampling):
 
     def sample(self, evse_id: int, context: str, measurands: list[str] | None = None) -> Sample:
         """The latest reading of the EVSE's meter, as a sample (a trigger, a price message)."""
-        return self._sample(self.connectors[evse_id], context, measurands)
+        return self.meters.sample(self.connectors[evse_id], context, measurands)
+
+    def view(self, evse_id: int) -> ConnectorView:
+        """The EVSE as the displays, diagnostics and guards may read it (agent/station/view.py)."""
+        return connector_view(self.connectors[evse_id], self.transaction_on(evse_id), self.clock.now())
+
+    def hardware(self, evse_id: int) -> ConnectorHardware:
+        """The EVSE's devices, fixed after start-up (the service page's hardware tests)."""
+        return self.connectors[evse_id].hardware
+
+    async def read_meter(self, evse_id: int) -> MeterReading | None:
+        """Read the EVSE's meter now, through the one meter read path (agent/station/meter_sampler.py):
+        None without a meter or when it did not answer (``view(evse_id).meter.last_error`` says why)."""
+        return await self.meters.read(self.connectors[evse_id])
 
     def last_card(self) -> IdToken | None:
         """The card tapped last (for support and the service page)."""
         return self._last_card
+

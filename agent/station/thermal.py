@@ -28,7 +28,8 @@ from agent.core.session import MIN_OFFER_A, DerateChanged, Fault, FaultCleared, 
 from drivers.interfaces import DeviceError, DeviceUnavailable, TemperatureSensor
 
 if TYPE_CHECKING:
-    from agent.station.station import Connector, Station
+    from agent.station.station import Station
+    from agent.station.view import ConnectorView
 
 log = logging.getLogger(__name__)
 
@@ -109,23 +110,25 @@ class ThermalGuard:
             else:
                 log.info("thermal: %.1f °C: cooled down, charging may go on", celsius)
             self._each(FaultRaised(Fault.HIGH_TEMPERATURE) if hot else FaultCleared(Fault.HIGH_TEMPERATURE))
-        for conn in self.station.connectors.values():
-            self._derate(conn, derated_current(celsius, conn.session.max_current_a, self.limits), celsius)
+        for evse_id in self.station.evses():
+            view = self.station.view(evse_id)
+            self._derate(view, derated_current(celsius, view.max_current_a, self.limits), celsius)
 
     def _each(self, event) -> None:
-        for conn in self.station.connectors.values():
-            self.station.dispatch(conn, event)
+        for evse_id in self.station.evses():
+            self.station.dispatch(evse_id, event)
 
-    def _derate(self, conn: Connector, amps: float | None, celsius: float) -> None:
-        if amps == self._applied.get(conn.id):
+    def _derate(self, view: ConnectorView, amps: float | None, celsius: float) -> None:
+        evse_id = view.evse_id
+        if amps == self._applied.get(evse_id):
             return
         now = self._monotonic()
-        if conn.session.offered_a and now < self._last_change.get(conn.id, -math.inf) + PWM_UPDATE_INTERVAL_S:
+        if view.offered_a and now < self._last_change.get(evse_id, -math.inf) + PWM_UPDATE_INTERVAL_S:
             return  # the PWM changed less than 5 s ago: next reading
-        self._applied[conn.id] = amps
-        self._last_change[conn.id] = now
+        self._applied[evse_id] = amps
+        self._last_change[evse_id] = now
         if amps is None:
-            log.info("connector %d: %.1f °C: no thermal derating", conn.id, celsius)
+            log.info("connector %d: %.1f °C: no thermal derating", evse_id, celsius)
         else:
-            log.warning("connector %d: %.1f °C: derated to %.0f A", conn.id, celsius, amps)
-        self.station.dispatch(conn, DerateChanged(amps))
+            log.warning("connector %d: %.1f °C: derated to %.0f A", evse_id, celsius, amps)
+        self.station.dispatch(evse_id, DerateChanged(amps))

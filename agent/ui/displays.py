@@ -11,13 +11,12 @@ power). A display that fails is logged once and tried again; it never touches ch
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from agent.station.clock import Clock
-from agent.ui.screens import ConnectorView, compose
+from agent.ui.screens import ScreenView, compose
 from drivers.interfaces import DeviceError, DeviceUnavailable, Display
 
 if TYPE_CHECKING:
@@ -76,26 +75,16 @@ def qr_payload(template: str, charge_point_id: str, connector_id: int) -> str | 
     return template.format(charge_point_id=charge_point_id, connector_id=connector_id) if template else None
 
 
-def connector_view(station: Station, connector_id: int, notes: ScreenNotes) -> ConnectorView:
-    conn = station.connectors[connector_id]
-    session = conn.session
-    reading = conn.reading
-    energy_wh = session_s = None
-    if conn.tx_local_id is not None and session.transaction is not None:
-        record = station.store.transaction(conn.tx_local_id)
-        if record is not None:
-            started = dt.datetime.fromisoformat(record.started_at.replace("Z", "+00:00"))
-            session_s = max(0.0, (station.clock.now() - started).total_seconds())
-            if reading is not None:
-                energy_wh = max(0.0, reading.energy_wh - record.meter_start_wh)
-    fault = session.fault
-    return ConnectorView(
+def screen_view(station: Station, connector_id: int, notes: ScreenNotes) -> ScreenView:
+    view = station.view(connector_id)
+    fault = view.fault
+    return ScreenView(
         connector_id=connector_id,
-        status=session.status().value,
+        status=view.status.value,
         fault=FAULT_TEXTS.get(fault.value, fault.value.replace("_", " ")) if fault else None,
-        power_w=reading.power_w if reading is not None else None,
-        energy_wh=energy_wh,
-        session_s=session_s,
+        power_w=view.power_w,
+        energy_wh=view.session_energy_wh,
+        session_s=view.session_s,
         message=notes.message(connector_id),
         price=notes.prices.get(connector_id),
         cost=notes.costs.get(connector_id),
@@ -135,7 +124,7 @@ class DisplayRunner:
                 pass
 
     async def refresh(self) -> None:
-        picture = compose(connector_view(self.station, self.connector_id, self.notes), self.qr,
+        picture = compose(screen_view(self.station, self.connector_id, self.notes), self.qr,
                           self.display.width, self.display.height)
         now = self._monotonic()
         if picture == self.shown and now < self._shown_at + self.rewrite_s:

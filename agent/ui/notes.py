@@ -33,8 +33,9 @@ from agent.core.pricing import Pricing, Texts, choose
 from agent.core.session import ConnectorStatus
 
 if TYPE_CHECKING:
+    from agent.station.station import Station
+    from agent.station.view import ConnectorView
     from agent.ui.displays import ScreenNotes
-    from agent.station.station import Connector, Station
 
 log = logging.getLogger(__name__)
 
@@ -119,50 +120,50 @@ class DriverInfo:
             await asyncio.sleep(self.refresh_s)
 
     def refresh(self) -> None:
-        for conn in self.station.connectors.values():
-            price, cost, message, seconds = self.texts(conn)
-            self.notes.set_price(conn.id, price)
-            self.notes.set_cost(conn.id, cost)
-            self.notes.show_message(conn.id, message or "", seconds if message else 0.0)
-        self._forget_gone_drivers()
+        views = [self.station.view(evse_id) for evse_id in self.station.evses()]
+        for view in views:
+            price, cost, message, seconds = self.texts(view)
+            self.notes.set_price(view.evse_id, price)
+            self.notes.set_cost(view.evse_id, cost)
+            self.notes.show_message(view.evse_id, message or "", seconds if message else 0.0)
+        self._forget_gone_drivers(views)
 
-    def _forget_gone_drivers(self) -> None:
+    def _forget_gone_drivers(self, views: list[ConnectorView]) -> None:
         """A driver's price (SetUserPrice) is for their session: forgotten once their idTag has
         left every connector (session over, card refused, timed out)."""
-        now = {cid: set(_identified(conn.session)) for cid, conn in self.station.connectors.items()}
+        now = {view.evse_id: set(view.identified) for view in views}
         present = set().union(*now.values())
         for tag in set().union(*self._identified.values()) - present:
             self.pricing.forget_user(tag)
         self._identified = now
 
-    def texts(self, conn: Connector) -> tuple[str | None, str | None, str | None, float]:
+    def texts(self, view: ConnectorView) -> tuple[str | None, str | None, str | None, float]:
         """(price, cost, message, seconds the message may stay up) for one connector."""
-        session, now = conn.session, self._monotonic()
-        status = session.status()
-        identified = _identified(session)
-        view = self.station.transaction_on(conn.id) if session.transaction is not None else None
-        running = view.transaction_id if view is not None else None
+        now = self._monotonic()
+        status = view.status
+        identified = list(view.identified)
+        running = view.transaction.transaction_id if view.transaction is not None else None
         after = not identified and running is None  # the last session's final cost may show
         finishing = status is ConnectorStatus.FINISHING
         price = self.pricing.price_text(identified, self.online())
-        cost = self.pricing.cost_text(conn.id, running, finishing, now) if running is not None or after else None
+        cost = self.pricing.cost_text(view.evse_id, running, finishing, now) if running is not None or after else None
         hold = 2 * self.refresh_s + 1.0  # state-made texts are renewed each refresh
 
         def backend(priority: Priority) -> tuple[str, float] | None:
-            m = self.board.current(conn.id, priority)
+            m = self.board.current(view.evse_id, priority)
             if m is None:
                 return None
             text = choose(m.texts, self.pricing.language)
             return (text, m.until - now if m.until is not None else hold) if text else None
 
         candidates = [lambda: backend(Priority.ALWAYS_FRONT)]
-        if session.fault is None:
+        if view.fault is None:
             candidates += [
                 lambda: backend(Priority.IN_FRONT),
-                lambda: _held(self.pricing.receipt_text(conn.id, finishing, now) if after else None, hold),
-                lambda: _held(self._reservation(conn, status, now), hold),
+                lambda: _held(self.pricing.receipt_text(view.evse_id, finishing, now) if after else None, hold),
+                lambda: _held(self._reservation(view, now), hold),
                 lambda: backend(Priority.NORMAL_CYCLE),
-                lambda: _held(self.pricing.next_period_text(conn.id, running, self.station.clock.now()), hold),
+                lambda: _held(self.pricing.next_period_text(view.evse_id, running, self.station.clock.now()), hold),
                 lambda: _held(choose(self.idle_text, self.pricing.language)
                               if status is ConnectorStatus.AVAILABLE else None, hold),
             ]
@@ -172,17 +173,11 @@ class DriverInfo:
                 return price, cost, found[0], found[1]
         return price, cost, None, 0.0
 
-    def _reservation(self, conn: Connector, status: ConnectorStatus, now: float) -> str | None:
-        r = conn.session.reservation
-        if status is not ConnectorStatus.RESERVED or r is None:
+    def _reservation(self, view: ConnectorView, now: float) -> str | None:
+        r = view.reservation
+        if view.status is not ConnectorStatus.RESERVED or r is None:
             return None
         return reservation_text(r.id_tag, r.expires_at - now)
-
-
-def _identified(session) -> list[str]:
-    """The idTags a connector's session knows now: waiting for Authorize, for the plug, charging."""
-    return [tag for tag in (session.pending_auth, session.authorized and session.authorized[0],
-                            session.transaction and session.transaction.id_tag) if tag]
 
 
 def _held(text: str | None, seconds: float) -> tuple[str, float] | None:

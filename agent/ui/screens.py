@@ -40,7 +40,7 @@ LINE = HEIGHT + 2  # scale-1 line pitch
 
 
 @dataclass(frozen=True)
-class ConnectorView:
+class ScreenView:
     """One connector as the driver should see it; texts are ready to print."""
 
     connector_id: int
@@ -118,7 +118,7 @@ def draw_qr(image: Bitmap, x: int, y: int, size: int, payload: str) -> None:
                 image.fill_rect(left + (border + c) * scale, top + (border + r) * scale, scale, scale, on=False)
 
 
-def compose(view: ConnectorView, qr_payload: str | None = None, width: int = 128, height: int = 64) -> Bitmap:
+def compose(view: ScreenView, qr_payload: str | None = None, width: int = 128, height: int = 64) -> Bitmap:
     image = Bitmap(width, height)
     title = TITLES.get(view.status, view.status)
     if qr_payload and view.session_s is None and view.status in QR_STATUSES:
@@ -128,7 +128,7 @@ def compose(view: ConnectorView, qr_payload: str | None = None, width: int = 128
     return image
 
 
-def _with_qr(image: Bitmap, view: ConnectorView, title: str, payload: str) -> None:
+def _with_qr(image: Bitmap, view: ScreenView, title: str, payload: str) -> None:
     size = image.height
     draw_qr(image, image.width - size, 0, size, payload)
     panel = image.width - size - 2
@@ -139,7 +139,7 @@ def _with_qr(image: Bitmap, view: ConnectorView, title: str, payload: str) -> No
         draw_text(image, 0, 18 + i * LINE, line, max_width=panel)
 
 
-def _details(image: Bitmap, view: ConnectorView, title: str) -> None:
+def _details(image: Bitmap, view: ScreenView, title: str) -> None:
     scale = 2 if text_width(title, 2) <= image.width - 14 else 1
     draw_text(image, 0, 0, title, scale=scale)
     label = str(view.connector_id)

@@ -1,22 +1,29 @@
-"""The station side of the hardware tests (agent/station/service_actions.py) with the real
-ConnectorSafety and Session, over fakes of our own driver interfaces (tests/unit/test_safety_io.py's)."""
+"""The station side of the hardware tests (agent/station/service_actions.py) on a real Station
+(its tasks not running) with the real ConnectorSafety, over fakes of our own driver interfaces
+(tests/unit/test_safety_io.py's)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from types import SimpleNamespace
 
 import pytest
 
 from agent.app.config import GpioSection
 from agent.core.safety_rules import SelfTest
-from agent.core.session import AuthorizationResult, CardPresented, Fault, PilotChanged, Session, Tick
+from agent.core.session import AuthorizationResult, CardPresented, Fault, PilotChanged, Tick
 from agent.service.ports import ServiceActions, TestRefused
-from agent.station.authorization import Verdict
+from agent.backend.ports import AuthorizationStatus, IdTagInfo
+from agent.persistence.settings import Settings
+from agent.persistence.store import Store
+from agent.station.authorization import ListEntry
+from agent.station.clock import Clock
+from agent.station.connector import ConnectorHardware
+from agent.station.station import Station
 from agent.station.safety_io import ConnectorSafety, SafetyDevices
 from agent.station.service_actions import HOLD_RENEW_S, CardTap, StationServiceActions, TestableContactor
-from drivers.interfaces import BoardStatus, LightPattern, MeterReading, PilotState
+from drivers.interfaces import BoardStatus, DeviceUnavailable, LightPattern, MeterReading, PilotState
+from tests.unit.test_charging_limits import IdleBoard
 from tests.unit.test_safety_io import FakeContactor, FakeInput
 
 
@@ -59,7 +66,12 @@ class TestWire:
 
 
 class FakeMeter:
+    def __init__(self) -> None:
+        self.answers = True
+
     async def read(self) -> MeterReading:
+        if not self.answers:
+            raise DeviceUnavailable("no answer from unit 2")
         return MeterReading(1234.0, 0.0, (0.0, 0.0, 0.0), (230.0, 231.0, 229.0))
 
     async def close(self) -> None:
@@ -78,11 +90,6 @@ class FakeReader:
         pass
 
 
-class FakeAuthorizer:
-    async def authorize(self, id_tag, backend):
-        return Verdict(id_tag.startswith("04"), None, "local list")
-
-
 class Rig:
     """One connector with GPIO safety I/O, the station around it as the actions see it."""
 
@@ -94,20 +101,24 @@ class Rig:
         self.lights = {name: FakeLight() for name in ("green", "blue", "red")}
         devices = SafetyDevices(contactor=self.contactor, rcd=self.rcd, rcm_test=self.wire, lights=dict(self.lights))
         self.safety = ConnectorSafety(devices, GpioSection(feedback_debounce_s=0.25), monotonic=clock)
-        self.conn = SimpleNamespace(id=1, session=Session(max_current_a=16), commands=asyncio.Queue(), board_fault=None,
-                                    meter=FakeMeter(), safety=self.safety, device_failures={},
-                                    last_status=BoardStatus(PilotState.A, False, 0.0))
         self.reader = FakeReader()
-        self.station = SimpleNamespace(connectors={1: self.conn}, card_reader=self.reader, authorizer=FakeAuthorizer(),
-                                       backend=None, history=None)
+        store = Store(":memory:")
+        # A real Station whose tasks do not run: the test drives its session, the safety check and the actions.
+        self.station = Station([ConnectorHardware(evse_id=1, board=IdleBoard(), meter=FakeMeter(), safety=self.safety,
+                                                  max_current_a=16.0)],
+                               store, Settings(store), Clock(), card_reader=self.reader, monotonic=clock)
+        accepted = IdTagInfo(AuthorizationStatus.ACCEPTED)
+        self.station.authorizer.local.update_list(1, [ListEntry("04A1B2C3", accepted)], full=True)
+        self.conn = self.station.connectors[1]
+        self.conn.board_status = BoardStatus(PilotState.A, False, 0.0)  # what the device poller read
         self.shown: list[tuple[int, str, float]] = []
         self.actions = StationServiceActions(self.station, lambda *shown: self.shown.append(shown), {1}, monotonic=clock)
-        self.safety.attach(self.conn, self.dispatch, lambda: True)
+        self.safety.attach(1, self.conn.session, dispatch=self.dispatch, restate_offer=self.conn.restate_offer,
+                           board_fault=lambda: self.conn.board_fault, online=lambda: True)
         self.dispatch(Tick())
 
     def dispatch(self, event) -> None:
-        self.conn.session.handle(event, self.now)
-        self.safety.session_changed()
+        self.station.dispatch(1, event)  # the session, then the safety I/O follows it
 
     def check_at(self, now: float) -> None:
         self.now = now
@@ -179,7 +190,7 @@ async def test_an_rcd_trip_during_the_test_opens_the_contactor_through_the_safet
 @pytest.mark.parametrize("setup, code", [
     (lambda rig: rig.dispatch(PilotChanged(PilotState.B)), "ev_plugged"),
     (lambda rig: (rig.dispatch(CardPresented("04AA")), rig.dispatch(AuthorizationResult("04AA", True))), "session"),
-    (lambda rig: setattr(rig.conn, "last_status", None), "board_silent"),
+    (lambda rig: setattr(rig.conn, "board_status", None), "board_silent"),
 ])
 async def test_the_contactor_test_is_refused_and_the_contactor_stays_open(setup, code):
     rig = Rig()
@@ -208,7 +219,7 @@ async def test_the_card_test_takes_the_next_card_and_the_station_gets_the_others
             await rig.actions.next_card(1.0)
         rig.reader.queue.put_nowait("04A1B2C3")
         result = await waiting
-        assert (result.id_tag, result.accepted, result.why) == ("04A1B2C3", True, "local list")
+        assert (result.id_tag, result.accepted, result.why) == ("04A1B2C3", True, "offline, accepted by the local list/cache")
         rig.reader.queue.put_nowait("DEADBEEF")  # no test waits: charging as usual
         await until(lambda: seen == ["DEADBEEF"])
     finally:
@@ -244,6 +255,19 @@ async def test_the_display_test_shows_a_message():
 async def test_the_meter_is_read_now():
     reading = await Rig().actions.read_meter(1)
     assert reading.energy_wh == 1234.0 and reading.voltage_v == (230.0, 231.0, 229.0)
+
+
+async def test_the_meter_test_reads_through_the_stations_one_meter_path():
+    rig = Rig()
+    rig.station.hardware(1).meter.answers = False
+    with pytest.raises(TestRefused) as refused:
+        await rig.actions.read_meter(1)
+    assert refused.value.code == "device_error" and "no answer from unit 2" in str(refused.value)
+    assert rig.station.view(1).meter.failed_reads == 1  # counted with the station's own reads
+    rig.station.hardware(1).meter.answers = True
+    await rig.actions.read_meter(1)
+    meter = rig.station.view(1).meter
+    assert meter.failed_reads == 0 and meter.answering and rig.station.view(1).reading.energy_wh == 1234.0
 
 
 @pytest.mark.parametrize("works", [True, False])

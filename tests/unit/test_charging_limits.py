@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from agent.station.clock import Clock
-from agent.core.session import PilotChanged, RemoteStartRequested, Session, TransactionRecorded
+from agent.core.session import PilotChanged, RemoteStartRequested, TransactionRecorded
 from agent.persistence.settings import Settings
 from agent.core.smart_charging import Kind, Period, Profile, Purpose, RateUnit, Schedule
-from agent.station.station import Connector, Station
+from agent.station.connector import ConnectorHardware
+from agent.station.station import Station
 from agent.persistence.store import Store
 from drivers.interfaces import BoardStatus, PilotState
 
@@ -46,12 +47,12 @@ class Monotonic:
         return self.t
 
 
-def make_station(tmp_path):
+def make_station(tmp_path, free_vend_id_tag=None):
     store = Store(tmp_path / "agent.db")
     clock, mono = FixedClock(), Monotonic()
-    conn = Connector(id=1, board=IdleBoard(), meter=None, session=Session(max_current_a=16.0))
-    station = Station([conn], store, Settings(store), clock, monotonic=mono)
-    return station, conn, clock, mono
+    hardware = ConnectorHardware(evse_id=1, board=IdleBoard(), max_current_a=16.0)
+    station = Station([hardware], store, Settings(store), clock, monotonic=mono, free_vend_id_tag=free_vend_id_tag)
+    return station, station.connectors[1], clock, mono
 
 
 def tx_default(pid: int, amps: float, *, start: dt.datetime = T0, periods=None) -> Profile:
@@ -80,9 +81,9 @@ def test_an_idle_connector_takes_its_limit_at_once(tmp_path):
 def test_while_charging_the_limit_changes_at_most_every_5_s(tmp_path):
     station, conn, clock, mono = make_station(tmp_path)
     limits = station.charging_limits
-    station.dispatch(conn, PilotChanged(PilotState.C))
-    station.dispatch(conn, RemoteStartRequested("TAG"))
-    station.dispatch(conn, TransactionRecorded(1))  # as Station._run_command does once it is stored
+    station.dispatch(conn.id, PilotChanged(PilotState.C))
+    station.dispatch(conn.id, RemoteStartRequested("TAG"))
+    station.dispatch(conn.id, TransactionRecorded(1))  # as Station._run_command does once it is stored
     assert conn.session.offered_a == 16.0
     limits.step()  # the PWM started now
     limits.install(tx_default(1, 10.0))

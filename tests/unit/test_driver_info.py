@@ -1,5 +1,5 @@
 """What the driver reads (agent/ui/notes.py), backend display messages
-(agent/ocpp16/display_messages.py), free vend (agent/station/free_vend.py) and the reversed card
+(agent/ocpp16/display_messages.py), free vend beside a reservation (agent/core/session.py) and the reversed card
 match (agent/station/card_ids.py), on a real Station whose commands are not executed; no event loop."""
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from agent.backend.ports import AuthorizationStatus, IdTagInfo
 from agent.station.card_ids import known_form, reversed_id_tag
 from agent.ui.displays import ScreenNotes
 from agent.ui.notes import DriverInfo, MessageBoard, Priority, reservation_text
-from agent.station.free_vend import FreeVend
 from agent.ocpp16.display_messages import DisplayMessages
 from agent.core.pricing import Cost, Pricing
 from agent.core.session import (
     AuthorizationResult,
     CardPresented,
+    ConnectorStatus,
     Fault,
     FaultRaised,
     PilotChanged,
     Reservation,
     ReservationMade,
+    ReserveResult,
     StartTransaction,
     StopReason,
     StopRequested,
@@ -31,7 +32,7 @@ from agent.core.session import (
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 from drivers.interfaces import PilotState
-from tests.unit.test_charging_limits import make_station
+from tests.unit.test_charging_limits import T0, make_station
 
 
 def setup(tmp_path, idle_text=None):
@@ -64,7 +65,7 @@ def test_messages_by_priority_language_and_time(tmp_path):
     assert handler("DisplayMessage", json.dumps({"id": 2, "message": "Maintenance at 14:00",
                                                  "priority": "InFront"})) == ("Accepted", None)
     assert notes.message(1) == "Maintenance at 14:00"  # InFront before NormalCycle
-    station.dispatch(conn, FaultRaised(Fault.BOARD_COMM))
+    station.dispatch(conn.id, FaultRaised(Fault.BOARD_COMM))
     info.refresh()
     assert notes.message(1) is None  # a fault is shown instead of InFront / NormalCycle ...
     assert handler("DisplayMessage", json.dumps({"message": "Call 0800 123", "priority": "AlwaysFront",
@@ -86,7 +87,7 @@ def test_messages_by_priority_language_and_time(tmp_path):
 
 def test_a_reserved_connector_names_the_card_and_the_minutes_left(tmp_path):
     station, conn, mono, notes, pricing, info, handler = setup(tmp_path)
-    station.dispatch(conn, ReservationMade(Reservation(5, "04A1B2C3D4E5F6", None, mono.t + 12 * 60 - 5)))
+    station.dispatch(conn.id, ReservationMade(Reservation(5, "04A1B2C3D4E5F6", None, mono.t + 12 * 60 - 5)))
     info.refresh()
     assert notes.message(1) == "Reserved for E5F6 - 12 min left"
     mono.t += 11 * 60
@@ -98,26 +99,26 @@ def test_a_reserved_connector_names_the_card_and_the_minutes_left(tmp_path):
 def test_price_after_the_card_cost_during_and_total_after_the_session(tmp_path):
     station, conn, mono, notes, pricing, info, handler = setup(tmp_path)
     pricing.set_user_price("CARD1", {"": "Your price 0.29 €/kWh"})
-    station.dispatch(conn, CardPresented("CARD1"))  # Authorize pending: the card is identified
+    station.dispatch(conn.id, CardPresented("CARD1"))  # Authorize pending: the card is identified
     info.refresh()
     assert notes.prices[1] == "Your price 0.29 €/kWh"
-    station.dispatch(conn, AuthorizationResult("CARD1", True))  # accepted: waits for the plug
-    station.dispatch(conn, PilotChanged(PilotState.C))
+    station.dispatch(conn.id, AuthorizationResult("CARD1", True))  # accepted: waits for the plug
+    station.dispatch(conn.id, PilotChanged(PilotState.C))
     assert any(isinstance(c, StartTransaction) for c in drained(conn))
     # What the station's command executor does with StartTransaction: record it.
-    conn.tx_local_id = station.store.begin_transaction(1, "CARD1", 0, "2026-01-01T00:00:00Z", {})
-    tx_id = station.store.transaction(conn.tx_local_id).tx_id
+    conn.transaction_local_id = station.store.begin_transaction(1, "CARD1", 0, "2026-01-01T00:00:00Z", {})
+    tx_id = station.store.transaction(conn.transaction_local_id).tx_id
     pricing.set_cost(1, Cost(tx_id, Decimal("1.2"), final=False))
     info.refresh()
     assert notes.costs[1] == "Cost 1.20 €"
-    station.dispatch(conn, StopRequested(StopReason.LOCAL))
-    conn.tx_local_id = None
+    station.dispatch(conn.id, StopRequested(StopReason.LOCAL))
+    conn.transaction_local_id = None
     pricing.set_cost(1, Cost(tx_id, Decimal("3.31"), final=True, texts={"": "Invoice: cpo.example/13546"},
                              received_at=mono.t))
     info.refresh()
     assert notes.costs[1] == "Total 3.31 €" and notes.message(1) == "Invoice: cpo.example/13546"
     assert "CARD1" not in pricing.user_prices  # their price was for that session
-    station.dispatch(conn, PilotChanged(PilotState.A))
+    station.dispatch(conn.id, PilotChanged(PilotState.A))
     mono.t += 121
     info.refresh()
     assert 1 not in notes.costs and notes.message(1) is None
@@ -131,28 +132,20 @@ def test_offline_shows_the_offline_price(tmp_path):
     assert notes.prices[1] == "Offline: 0.45 €/kWh"
 
 
-def test_free_vend_starts_on_the_plug_unless_a_card_or_reservation_came_first(tmp_path):
+def test_free_vend_leaves_the_connector_kept_for_a_reservation_of_any_connector(tmp_path):
     station, conn, mono, *_ = setup(tmp_path)
-    vend = FreeVend(station, "FREEVEND")
-    vend.check()
-    assert not drained(conn)  # nothing plugged
-    station.dispatch(conn, PilotChanged(PilotState.B))
-    drained(conn)
-    vend.check()
+    expiry = T0 + dt.timedelta(minutes=10)  # the stations' clock stands at T0
+    assert station.reservations.reserve(0, "DRIVER", None, expiry, 5) is ReserveResult.ACCEPTED
+    station.store.close()
+    # The agent restarts with free vend on and an EV already plugged in: its one connector stays
+    # kept for DRIVER from the first event on.
+    station, conn, clock, mono = make_station(tmp_path, free_vend_id_tag="FREEVEND")
+    station.dispatch(conn.id, PilotChanged(PilotState.B))
+    assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]
+    assert conn.session.status() is ConnectorStatus.RESERVED
+    assert station.cancel_reservation(5)
     starts = [c for c in drained(conn) if isinstance(c, StartTransaction)]
-    assert starts == [StartTransaction("FREEVEND", None)]
-    vend.check()
-    assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]  # once
-    # Stopped by the backend while plugged (Finishing): no new session until the next plug.
-    station.dispatch(conn, StopRequested(StopReason.REMOTE))
-    vend.check()
-    assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]
-    # Reserved for someone else: the reservation wins.
-    station.dispatch(conn, PilotChanged(PilotState.A))
-    station.dispatch(conn, ReservationMade(Reservation(1, "DRIVER", None, mono.t + 600)))
-    station.dispatch(conn, PilotChanged(PilotState.B))
-    vend.check()
-    assert not [c for c in drained(conn) if isinstance(c, StartTransaction)]
+    assert starts == [StartTransaction("FREEVEND", None)] and starts[0].token_type == "Local"
 
 
 def test_a_card_enrolled_in_the_reversed_byte_order_is_presented_as_enrolled(tmp_path):

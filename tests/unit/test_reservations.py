@@ -1,4 +1,5 @@
-"""The station's reservation desk (agent/station/reservations.py): storage, restore, connector 0. No event loop."""
+"""The station's reservation desk (agent/station/reservations.py): storage, restore, connector 0
+(its rules: tests/unit/test_any_connector_reservation.py). No event loop."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from agent.core.session import (
     Session,
     StartTransaction,
 )
-from agent.station.station import Connector
 from agent.persistence.store import Store
 from drivers.interfaces import PilotState
 
@@ -33,19 +33,16 @@ def store(tmp_path):
 
 def make_desk(store: Store, n: int = 2, restored_on: int | None = None):
     commands: list = []
-    connectors = {
-        i: Connector(id=i, board=None, meter=None, session=Session(max_current_a=16)) for i in range(1, n + 1)
-    }
-    if restored_on is not None:
-        connectors[restored_on].restored = object()  # an open transaction found in storage
+    sessions = {i: Session(max_current_a=16) for i in range(1, n + 1)}
 
-    def dispatch(conn, event):  # as Station.dispatch: the event, then the connector kept for connector 0
-        commands.extend(conn.session.handle(event, NOW))
+    def dispatch(evse_id, event):  # as Station.dispatch: the event, then the connector kept for connector 0
+        commands.extend(sessions[evse_id].handle(event, NOW))
         desk.update_kept()
 
-    desk = ReservationDesk(store, Clock(), lambda: NOW, connectors, dispatch)
+    # ``restored_on``: an open transaction found in storage there
+    desk = ReservationDesk(store, Clock(), lambda: NOW, sessions, dispatch, restored=lambda i: i == restored_on)
     desk.restore()
-    return desk, connectors, commands
+    return desk, sessions, commands
 
 
 def stored(store: Store) -> list[tuple[int, int]]:
@@ -61,10 +58,10 @@ def test_reservations_are_restored_and_expired_ones_dropped(store):
     assert desk.reserve(1, "A", None, later(600), 1) is ReserveResult.ACCEPTED
     assert desk.reserve(2, "B", "G", later(-1), 2) is ReserveResult.ACCEPTED
     desk, conns, _ = make_desk(store)  # the agent restarts (the second one expired meanwhile)
-    assert conns[1].session.reservation.id_tag == "A"
-    assert 590 < conns[1].session.reservation.expires_at - NOW <= 600
-    assert conns[1].session.status() is ConnectorStatus.RESERVED
-    assert conns[2].session.reservation is None
+    assert conns[1].reservation.id_tag == "A"
+    assert 590 < conns[1].reservation.expires_at - NOW <= 600
+    assert conns[1].status() is ConnectorStatus.RESERVED
+    assert conns[2].reservation is None
     assert stored(store) == [(1, 1)]
 
 
@@ -72,14 +69,14 @@ def test_a_reservation_is_not_restored_onto_a_connector_with_an_open_transaction
     desk, _, _ = make_desk(store)
     desk.reserve(1, "A", None, later(600), 1)
     _, conns, _ = make_desk(store, restored_on=1)
-    assert conns[1].session.reservation is None
+    assert conns[1].reservation is None
 
 
 def test_the_same_id_moves_to_another_connector(store):
     desk, conns, commands = make_desk(store)
     desk.reserve(1, "A", None, later(600), 9)
     assert desk.reserve(2, "A", None, later(600), 9) is ReserveResult.ACCEPTED
-    assert conns[1].session.reservation is None and conns[2].session.reservation.reservation_id == 9
+    assert conns[1].reservation is None and conns[2].reservation.reservation_id == 9
     for command in commands:  # the station carries out what the sessions said
         if isinstance(command, ReservationEnded):
             desk.ended(1, command.reservation_id, command.why)
@@ -91,39 +88,39 @@ def test_connector_zero_keeps_the_last_free_connector(store):
     desk, conns, commands = make_desk(store)
     assert desk.reserve(0, "A", None, later(600), 5) is ReserveResult.ACCEPTED
     assert desk.reserve(0, "B", None, later(600), 6) is ReserveResult.OCCUPIED
-    assert not desk.refuses(conns[1], "B")  # two free connectors: one may go
-    conns[1].session.handle(RemoteStartRequested("B"), NOW)
-    assert desk.refuses(conns[2], "B") and not desk.refuses(conns[2], "A")
+    assert not desk.refuses(1, "B")  # two free connectors: one may go
+    conns[1].handle(RemoteStartRequested("B"), NOW)
+    assert desk.refuses(2, "B") and not desk.refuses(2, "A")
     assert desk.reserve(2, "B", None, later(600), 6) is ReserveResult.OCCUPIED
     # A's start takes the reservation up on that connector: the start carries its id.
-    desk.claim(conns[2], "A")
-    assert conns[2].session.reservation.reservation_id == 5
-    conns[2].session.handle(RemoteStartRequested("A"), NOW)
-    out = conns[2].session.handle(PilotChanged(PilotState.B), NOW)
+    desk.claim(2, "A")
+    assert conns[2].reservation.reservation_id == 5
+    conns[2].handle(RemoteStartRequested("A"), NOW)
+    out = conns[2].handle(PilotChanged(PilotState.B), NOW)
     assert StartTransaction("A", 5) in out
-    assert not desk.refuses(conns[1], "B")
+    assert not desk.refuses(1, "B")
 
 
 def test_connector_zero_reservation_survives_a_restart_and_expires(store):
     desk, _, _ = make_desk(store)
     desk.reserve(0, "A", None, later(600), 5)
     desk, conns, _ = make_desk(store, n=1)
-    assert desk.refuses(conns[1], "B")
+    assert desk.refuses(1, "B")
     assert desk.reserve(0, "C", None, later(-1), 5) is ReserveResult.ACCEPTED  # replaced; its time has passed
-    assert not desk.refuses(conns[1], "B") and not desk.cancel(5)
+    assert not desk.refuses(1, "B") and not desk.cancel(5)
 
 
 def test_the_last_free_connector_shows_reserved_for_the_charge_points_reservation(store):
     desk, conns, _ = make_desk(store)
     assert desk.reserve(0, "A", None, later(600), 5) is ReserveResult.ACCEPTED
-    assert [c.session.status() for c in conns.values()] == [ConnectorStatus.AVAILABLE] * 2  # two free: none held
+    assert [c.status() for c in conns.values()] == [ConnectorStatus.AVAILABLE] * 2  # two free: none held
     for event in (PilotChanged(PilotState.B), RemoteStartRequested("B")):  # someone else takes connector 2
-        conns[2].session.handle(event, NOW)
+        conns[2].handle(event, NOW)
     desk.update_kept()
-    assert conns[1].session.status() is ConnectorStatus.RESERVED  # the last free one is kept for A
+    assert conns[1].status() is ConnectorStatus.RESERVED  # the last free one is kept for A
     assert desk.cancel(5)
-    assert conns[1].session.status() is ConnectorStatus.AVAILABLE
+    assert conns[1].status() is ConnectorStatus.AVAILABLE
     # A one-connector charge point: its connector is the one kept, at once.
     desk, conns, _ = make_desk(store, n=1)
     assert desk.reserve(0, "A", None, later(600), 6) is ReserveResult.ACCEPTED
-    assert conns[1].session.status() is ConnectorStatus.RESERVED
+    assert conns[1].status() is ConnectorStatus.RESERVED

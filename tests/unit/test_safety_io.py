@@ -102,9 +102,11 @@ class Rig:
     def __init__(self, devices: SafetyDevices, **settings) -> None:
         self.now = 0.0
         self.safety = ConnectorSafety(devices, GpioSection(**settings), monotonic=lambda: self.now)
-        self.conn = SimpleNamespace(id=1, session=Session(max_current_a=16), commands=asyncio.Queue(), board_fault=None)
+        self.conn = SimpleNamespace(id=1, session=Session(max_current_a=16), commands=asyncio.Queue())
         self.out: list = []
-        self.safety.attach(self.conn, self.dispatch, lambda: True)
+        session = self.conn.session
+        self.safety.attach(1, session, dispatch=self.dispatch, board_fault=lambda: None, online=lambda: True,
+                           restate_offer=lambda: self.conn.commands.put_nowait([OfferCurrent(session.offered_a or 0.0)]))
 
     def dispatch(self, event) -> None:
         commands = self.conn.session.handle(event, self.now)

@@ -7,7 +7,7 @@ import segno
 
 from agent.ui.font5x7 import ADVANCE, GLYPHS, glyph
 from agent.ui.screens import (
-    ConnectorView,
+    ScreenView,
     compose,
     draw_text,
     format_duration,
@@ -54,7 +54,7 @@ def test_the_font_table_has_every_printable_character():
 
 
 def test_charging_shows_the_status_the_power_energy_and_time():
-    view = ConnectorView(1, "Charging", power_w=11040, energy_wh=3215, session_s=754, cost="1.25 €")
+    view = ScreenView(1, "Charging", power_w=11040, energy_wh=3215, session_s=754, cost="1.25 €")
     image = compose(view)
     assert text_at(image, 0, 0, "Charging", scale=2)
     assert text_at(image, 0, 19, "11.0 kW", scale=2)
@@ -63,7 +63,7 @@ def test_charging_shows_the_status_the_power_energy_and_time():
 
 
 def test_a_free_connector_shows_a_qr_code_that_encodes_the_url():
-    image = compose(ConnectorView(1, "Available", price="0.39 €/kWh"), URL)
+    image = compose(ScreenView(1, "Available", price="0.39 €/kWh"), URL)
     modules, scale, border = qr_matrix(URL, 64)
     side = (len(modules) + 2 * border) * scale
     left, top = 128 - 64 + (64 - side) // 2, (64 - side) // 2
@@ -79,9 +79,9 @@ def test_a_free_connector_shows_a_qr_code_that_encodes_the_url():
 
 
 @pytest.mark.parametrize("view", [
-    ConnectorView(1, "Charging", power_w=7000, energy_wh=10, session_s=5),
-    ConnectorView(1, "Faulted", fault="Too hot: cooling down"),
-    ConnectorView(1, "Unavailable"),
+    ScreenView(1, "Charging", power_w=7000, energy_wh=10, session_s=5),
+    ScreenView(1, "Faulted", fault="Too hot: cooling down"),
+    ScreenView(1, "Unavailable"),
 ])
 def test_no_qr_code_while_a_session_runs_or_the_connector_cannot_start(view):
     image = compose(view, URL)
@@ -91,7 +91,7 @@ def test_no_qr_code_while_a_session_runs_or_the_connector_cannot_start(view):
 
 
 def test_a_fault_and_a_long_message_are_wrapped_and_clipped():
-    view = ConnectorView(2, "Faulted", fault="Too hot: cooling down",
+    view = ScreenView(2, "Faulted", fault="Too hot: cooling down",
                          message="This message is far too long to fit on one line of the panel " * 3)
     image = compose(view)
     assert text_at(image, 0, 19, "Too hot: cooling down")

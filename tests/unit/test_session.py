@@ -13,12 +13,16 @@ from agent.core.session import (
     Fault,
     FaultCleared,
     FaultRaised,
+    KeptForReservation,
     LimitChanged,
     OfferCurrent,
     PilotChanged,
     RemoteStartRequested,
+    Reservation,
+    ReservationMade,
     Session,
     StartTransaction,
+    StartTrigger,
     StatusChanged,
     StopReason,
     StopRequested,
@@ -372,3 +376,57 @@ def test_unlock_on_ev_side_disconnect_false_keeps_the_cable_until_its_card_or_un
     assert s.status() is ConnectorStatus.SUSPENDED_EV and s.cable_held_for == "CARD"  # the transaction goes on
     out = s.handle(UnlockRequested(), 7)
     assert of(StopTransaction, out) == [StopTransaction(StopReason.UNLOCK_COMMAND, None)] and s.cable_held_for is None
+
+
+def free_vend_session(**options) -> Session:
+    s = Session(max_current_a=16, free_vend_id_tag="FREEVEND", **options)
+    s.handle(Tick(), 0)
+    return s
+
+
+def test_free_vend_authorizes_a_plugged_ev_at_once_as_a_local_token():
+    s = free_vend_session()
+    assert not of(StartTransaction, s.handle(Tick(), 1))  # nothing plugged
+    out = s.handle(PilotChanged(B), 2)
+    assert of(StartTransaction, out) == [StartTransaction("FREEVEND", None)]
+    start = of(StartTransaction, out)[0]
+    assert start.token_type == "Local" and start.trigger is StartTrigger.CABLE_PLUGGED_IN
+    assert not of(StartTransaction, s.handle(Tick(), 3))  # once
+    # Stopped by the backend while plugged (Finishing): no new session until the next plug.
+    s.handle(TransactionRecorded(start.start), 3)
+    s.handle(StopRequested(StopReason.REMOTE), 4)
+    assert not of(StartTransaction, s.handle(Tick(), 5))
+    s.handle(PilotChanged(A), 6)
+    assert of(StartTransaction, s.handle(PilotChanged(B), 7)) == [StartTransaction("FREEVEND", None)]
+
+
+def test_free_vend_leaves_a_card_reservation_or_unavailable_connector_alone():
+    # A card accepted before the plug starts the session as itself.
+    s = free_vend_session()
+    s.handle(CardPresented("CARD"), 1)
+    s.handle(AuthorizationResult("CARD", True), 2)
+    assert of(StartTransaction, s.handle(PilotChanged(B), 3)) == [StartTransaction("CARD", None)]
+    # Reserved for someone else: the reservation wins until it ends.
+    s = free_vend_session()
+    s.handle(ReservationMade(Reservation(1, "DRIVER", None, expires_at=10)), 1)
+    assert not of(StartTransaction, s.handle(PilotChanged(B), 2))
+    assert of(StartTransaction, s.handle(Tick(), 10)) == [StartTransaction("FREEVEND", None)]  # expired
+    # Kept for the reservation of any connector (the station's last free one).
+    s = free_vend_session()
+    s.handle(KeptForReservation(True), 1)
+    assert not of(StartTransaction, s.handle(PilotChanged(B), 2))
+    assert of(StartTransaction, s.handle(KeptForReservation(False), 3)) == [StartTransaction("FREEVEND", None)]
+    # Unavailable, then made available with the EV still plugged in.
+    s = free_vend_session()
+    s.handle(AvailabilityChanged(False), 1)
+    assert not of(StartTransaction, s.handle(PilotChanged(B), 2))
+    assert of(StartTransaction, s.handle(AvailabilityChanged(True), 3)) == [StartTransaction("FREEVEND", None)]
+    # A card refused while plugged: free vend takes over.
+    s = Session(max_current_a=16)
+    s.handle(PilotChanged(B), 1)
+    s.handle(CardPresented("CARD"), 2)
+    s.free_vend_id_tag = "FREEVEND"  # (set on a session that has a card under way)
+    assert not of(StartTransaction, s.handle(Tick(), 3))  # its Authorize is under way
+    assert of(StartTransaction, s.handle(AuthorizationResult("CARD", False), 4)) == [StartTransaction("FREEVEND", None)]
+    # Off: a plugged EV waits for a card.
+    assert not of(StartTransaction, Session(max_current_a=16).handle(PilotChanged(B), 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 
@@ -65,25 +66,26 @@ class Sensor:
 
 
 @dataclass
-class Conn:
-    id: int
-    session: Session
-
-
-@dataclass
 class StationView:
-    """The part of a Station the guard uses: connectors, dispatch, temperature_c."""
+    """The part of a Station the guard uses: evses, view, dispatch, temperature_c."""
 
-    connectors: dict[int, Conn]
+    sessions: dict[int, Session]
     temperature_c: float | None = None
     now: list[float] = field(default_factory=lambda: [100.0])
 
-    def dispatch(self, conn: Conn, event) -> None:
-        conn.session.handle(event, self.now[0])
+    def evses(self) -> dict[int, tuple[int, ...]]:
+        return {evse_id: (1,) for evse_id in self.sessions}
+
+    def view(self, evse_id: int) -> SimpleNamespace:  # the fields of agent.station.view.ConnectorView it reads
+        session = self.sessions[evse_id]
+        return SimpleNamespace(evse_id=evse_id, max_current_a=session.max_current_a, offered_a=session.offered_a)
+
+    def dispatch(self, evse_id: int, event) -> None:
+        self.sessions[evse_id].handle(event, self.now[0])
 
 
 def guard_for(session: Session):
-    station = StationView({1: Conn(1, session)})
+    station = StationView({1: session})
     sensor = Sensor()
     guard = ThermalGuard(station, sensor, LIMITS, monotonic=lambda: station.now[0])
     return station, sensor, guard

@@ -1,6 +1,7 @@
 """Reservation profile requests (OCPP 1.6 §3.12, §5.13 ReserveNow, §5.1 CancelReservation).
 
-The rules live in the session and ``agent/station/reservations.py``; here the 1.6 messages are
+The rules live in the session, ``agent/core/any_connector_reservation.py`` (connector 0) and
+``agent/station/reservations.py`` (storage, expiry); here the 1.6 messages are
 mapped onto the station port's ``reserve`` / ``cancel_reservation``. The Reserved status
 and its end reach the backend through StatusNotification like any other status.
 """
