@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from drivers import registry
 from drivers.registry import Kind, OptionError
 
+from agent.core.connector_types import CONNECTOR_TYPES
+
 log = logging.getLogger(__name__)
 
 
@@ -505,8 +507,6 @@ def _check_semantics(config: AgentConfig) -> None:
         where = f"connectors[{i}]"
         if not 6 <= conn.max_current_a <= 80:
             raise ConfigError(f"{where}.max_current_a: {conn.max_current_a} is outside 6-80 A (IEC 61851-1)")
-        from agent.ocpp201.station_model import CONNECTOR_TYPES
-
         if conn.connector_type not in CONNECTOR_TYPES:
             raise ConfigError(f"{where}.connector_type: {conn.connector_type!r} is not an OCPP connector type "
                               f"(sType2, cType2, cCCS2, ...)")

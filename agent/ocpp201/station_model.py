@@ -44,6 +44,7 @@ from agent.ocpp201.settings_map import (
     phase_rotation_write,
 )
 from agent.ocpp201.values import Characteristics, DataType, ValueRejected
+from agent.core.connector_types import CONNECTOR_TYPES
 
 RO, WO, RW = Mutability.READ_ONLY, Mutability.WRITE_ONLY, Mutability.READ_WRITE
 AVAILABILITY_STATES = ("Available", "Occupied", "Reserved", "Unavailable", "Faulted")  # §2.13.2
@@ -51,11 +52,6 @@ TX_POINTS = ("EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")  
 # The measurands the agent's meter sampler produces that OCPP 2.0.1 knows (agent/station/meter_sampler.py).
 METER_MEASURANDS = ("Current.Import", "Current.Offered", "Energy.Active.Import.Register", "Power.Active.Import", "Voltage")
 NO_METER_MEASURANDS = ("Current.Offered",)
-# Part 2 §3.22 ConnectorEnumType, plus cGBT, cChaoJi and OppCharge (§2.13.4).
-CONNECTOR_TYPES = frozenset({
-    "cCCS1", "cCCS2", "cG105", "cTesla", "cType1", "cType2", "s309-1P-16A", "s309-1P-32A", "s309-3P-16A",
-    "s309-3P-32A", "sBS1361", "sCEE-7-7", "sType2", "sType3", "Other1PhMax16A", "Other1PhOver16A", "Other3Ph",
-    "Pan", "wInductive", "wResonant", "Undetermined", "Unknown", "cGBT", "cChaoJi", "OppCharge"})
 
 
 @dataclass(frozen=True)
