@@ -11,7 +11,7 @@ import enum
 import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 # IEC 61851-1 Annex A: the pilot PWM cannot signal less than 6 A; 0 means no energy.
 MIN_OFFER_A = 6.0
@@ -139,7 +139,7 @@ class Display(Protocol):
     width: int
     height: int
 
-    async def show(self, image) -> None: ...
+    async def show(self, image: Any) -> None: ...
 
     async def show_neutral(self) -> None:
         """A blank (all dark) screen: what is left when the agent knows nothing to show."""

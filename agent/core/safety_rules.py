@@ -58,7 +58,7 @@ class MoveBudget:
 
     max_moves: int = 10
     window_s: float = 60.0
-    _moves: collections.deque = field(default_factory=collections.deque)
+    _moves: collections.deque[float] = field(default_factory=collections.deque)
 
     def take(self, now: float) -> bool:
         while self._moves and now - self._moves[0] >= self.window_s:

@@ -641,7 +641,7 @@ class Session:
         """Authorized and plugged: start, once the cable is locked where there is a lock (the
         safety I/O locks it now: a lock that fails reports ConnectorLockFailure and no
         transaction starts until it locks)."""
-        if self.lock_required and not self.locked:
+        if self.lock_required and not self.locked or self.authorized is None:
             return
         self._begin(self.authorized[0], out)
 
@@ -670,6 +670,7 @@ class Session:
             self._end_reservation("unavailable", out)
 
     def _end_reservation(self, why: str, out: list[Command]) -> None:
+        assert self.reservation is not None
         out.append(ReservationEnded(self.reservation.reservation_id, why))
         self.reservation = None
 

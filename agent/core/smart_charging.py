@@ -182,7 +182,7 @@ def check(profile: Profile, connector_ids: Iterable[int], limits: Limits) -> Non
     if s.periods[0].start_s != 0:
         raise ProfileRejected("the first period must start at 0")  # §7.14
     starts = [p.start_s for p in s.periods]
-    if any(b <= a for a, b in zip(starts, starts[1:])):
+    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
         raise ProfileRejected("period starts must increase")
     for p in s.periods:
         if p.limit < 0 or (p.phases is not None and not 1 <= p.phases <= 3):
@@ -409,6 +409,7 @@ class SmartCharging:
             if own is None:
                 own = _winner(relevant, Purpose.TX_DEFAULT, t, tx_start, voltage_v, prefer=cid)
             part = _smallest([own, _Amps(self.connector_max_a[cid], None)])
+            assert part is not None  # the connector's own maximum is always there
             total += part.amps
             phases = phases or part.phases
         cp_max = _winner(self.profiles, Purpose.CHARGE_POINT_MAX, t, None, voltage_v)
@@ -481,7 +482,7 @@ class _Timeline:
     def instants(self, at: Callable[[float], _Amps | None], merged: _Merge) -> Iterator[tuple[float, _Amps | None]]:
         """(instant, ``at(instant)``) in time order; ``merged`` (which the caller feeds them
         to) tells when repeating a cycle no longer changes the schedule."""
-        for a, b in zip(self.bounds, self.bounds[1:]):
+        for a, b in zip(self.bounds, self.bounds[1:], strict=False):
             at_a = self._evaluate(at, a)
             yield a, at_a
             if not self.recurring:
@@ -499,7 +500,7 @@ class _Timeline:
             if first_end >= b or not points:
                 continue
             # Later cycles: the same changes, shifted (the limit repeats every cycle here).
-            changes = [(x, v) for i, (x, v) in enumerate(zip(points, values)) if v != values[i - 1]]
+            changes = [(x, v) for i, (x, v) in enumerate(zip(points, values, strict=False)) if v != values[i - 1]]
             if not changes:
                 continue  # constant from here to b
             k = 1
@@ -514,7 +515,7 @@ class _Timeline:
                     break  # a cycle that changed nothing: neither will any later one
                 k += 1
 
-    def _evaluate(self, at, t: float) -> _Amps | None:
+    def _evaluate(self, at: Callable[[float], _Amps | None], t: float) -> _Amps | None:
         self.evaluations += 1
         return at(t)
 
@@ -537,6 +538,7 @@ def _schedule_start(p: Profile, t: float, tx_start: float | None) -> float:
     if p.kind is Kind.RELATIVE:
         return t if tx_start is None else tx_start
     if p.kind is Kind.RECURRING:
+        assert s.start is not None  # a recurring schedule has a start (checked when set)
         anchor, every = _ts(s.start), _recurrence_s(p)
         return anchor + math.floor((t - anchor) / every) * every
     return _ts(s.start or p.installed_at)
@@ -576,6 +578,7 @@ def _profile_breakpoints(p: Profile, t0: float, t1: float, tx_start: float | Non
         return points  # read as starting at every instant: only validity changes it
     duration = _duration(p)
     if p.kind is Kind.RECURRING:
+        assert p.schedule.start is not None  # a recurring schedule has a start (checked when set)
         anchor, every = _ts(p.schedule.start), _recurrence_s(p)
         k0, k1 = math.floor((t0 - anchor) / every), math.floor((t1 - anchor) / every)
         starts = [anchor + k * every for k in range(k0, k1 + 1)]
@@ -669,7 +672,6 @@ def _dt(ts: float) -> dt.datetime:
 
 def to_dict(p: Profile) -> dict[str, Any]:
     s = p.schedule
-    iso = lambda x: x.isoformat() if x is not None else None  # noqa: E731
     return {
         "id": p.id,
         "connector_id": p.connector_id,
@@ -677,14 +679,14 @@ def to_dict(p: Profile) -> dict[str, Any]:
         "purpose": p.purpose.value,
         "kind": p.kind.value,
         "recurrency": p.recurrency.value if p.recurrency else None,
-        "valid_from": iso(p.valid_from),
-        "valid_to": iso(p.valid_to),
-        "installed_at": iso(p.installed_at),
+        "valid_from": _iso(p.valid_from),
+        "valid_to": _iso(p.valid_to),
+        "installed_at": _iso(p.installed_at),
         "transaction": p.transaction,
         "schedule": {
             "unit": s.unit.value,
             "duration_s": s.duration_s,
-            "start": iso(s.start),
+            "start": _iso(s.start),
             "min_rate": s.min_rate,
             "periods": [[q.start_s, q.limit, q.phases] for q in s.periods],
         },
@@ -692,7 +694,6 @@ def to_dict(p: Profile) -> dict[str, Any]:
 
 
 def from_dict(d: dict[str, Any]) -> Profile:
-    t = lambda x: dt.datetime.fromisoformat(x) if x is not None else None  # noqa: E731
     s = d["schedule"]
     return Profile(
         id=d["id"],
@@ -701,15 +702,23 @@ def from_dict(d: dict[str, Any]) -> Profile:
         purpose=Purpose(d["purpose"]),
         kind=Kind(d["kind"]),
         recurrency=Recurrency(d["recurrency"]) if d["recurrency"] else None,
-        valid_from=t(d["valid_from"]),
-        valid_to=t(d["valid_to"]),
-        installed_at=t(d["installed_at"]),
+        valid_from=_parse(d["valid_from"]),
+        valid_to=_parse(d["valid_to"]),
+        installed_at=dt.datetime.fromisoformat(d["installed_at"]),
         transaction=d["transaction"],
         schedule=Schedule(
             unit=RateUnit(s["unit"]),
             duration_s=s["duration_s"],
-            start=t(s["start"]),
+            start=_parse(s["start"]),
             min_rate=s["min_rate"],
             periods=tuple(Period(*q) for q in s["periods"]),
         ),
     )
+
+
+def _iso(x: dt.datetime | None) -> str | None:
+    return x.isoformat() if x is not None else None
+
+
+def _parse(x: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(x) if x is not None else None

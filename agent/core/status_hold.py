@@ -32,7 +32,7 @@ class StatusHold:
 
     def known(self, key: Hashable, status: Any) -> bool:
         """The backend was told this status of ``key`` last (or it is on its way)."""
-        return self._reported.get(key, _NONE) == status
+        return bool(self._reported.get(key, _NONE) == status)
 
     def due(self, now: float) -> dict[Hashable, Any]:
         """The statuses that have lasted long enough; they leave the hold to be sent, and from
