@@ -108,18 +108,18 @@ class Wiring(Protocol):
         ...
 
 
-O = TypeVar("O")
+OptionsT = TypeVar("OptionsT")
 
 
 @dataclass(frozen=True)
-class DriverSpec(Generic[O]):
+class DriverSpec(Generic[OptionsT]):
     name: str
     kind: Kind
-    options: type[O]
-    build: Callable[[O, Wiring], Any]
+    options: type[OptionsT]
+    build: Callable[[OptionsT, Wiring], Any]
     # Capabilities beyond its kind: a board with a meter of its own provides "meter" too.
     provides: frozenset[str] = frozenset()
-    check: Callable[[O, Context], None] = lambda options, context: None
+    check: Callable[[OptionsT, Context], None] = lambda options, context: None
     summary: str = ""
 
 

@@ -41,12 +41,14 @@ from agent.ui.notes import DriverMessage as UserMessage
 from agent.ui.notes import MessageBoard, Priority
 
 __all__ = [
-    "PASSWORD_BYTES", "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost", "DefaultPrice",
-    "DeleteResult", "DiagnosticsRequest", "InstallResult", "DiagnosticsStatus", "FirmwareBusy", "FirmwareSignatureError", "FirmwareStatus", "Kind",
-    "Limits", "ListEntry", "LogReport", "MessageBoard", "NetworkProfile", "NetworkProfiles", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile",
-    "ProfileRefused", "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed",
-    "SignedReport", "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus",
-    "UserMessage", "accept_signed_certificate", "amount", "check_signing_certificate", "delete_root", "install_root", "learn_secret", "parse_offset", "redact_url",
+    "PASSWORD_BYTES", "AdapterServices", "ChargingPrice", "CertificateError", "CertificateId", "Composite", "Cost",
+    "DefaultPrice", "DeleteResult", "DiagnosticsRequest", "InstallResult", "DiagnosticsStatus", "FirmwareBusy",
+    "FirmwareSignatureError", "FirmwareStatus", "Kind", "Limits", "ListEntry", "LogReport", "MessageBoard", "NetworkProfile",
+    "NetworkProfiles", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile", "ProfileRefused",
+    "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed", "SignedReport",
+    "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus", "UserMessage",
+    "accept_signed_certificate", "amount", "check_signing_certificate", "delete_root", "install_root", "learn_secret",
+    "parse_offset", "redact_url",
 ]
 
 

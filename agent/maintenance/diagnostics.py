@@ -195,7 +195,9 @@ class DiagnosticsCollector:
         finally:
             path.unlink(missing_ok=True)
 
-    def _set(self, status: DiagnosticsStatus, request: DiagnosticsRequest, *, final: bool = False, refusal: UploadRefusal | None = None) -> None:
+    def _set(
+        self, status: DiagnosticsStatus, request: DiagnosticsRequest, *, final: bool = False, refusal: UploadRefusal | None = None
+    ) -> None:
         self.status = DiagnosticsStatus.IDLE if final else status
         self.request_id = request.request_id
         self._report(status if request.request_id is None else LogReport(status, request.request_id, refusal))

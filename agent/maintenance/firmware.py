@@ -173,7 +173,7 @@ class FirmwareUpdater:
         rollback_reason: Callable[[], str | None] = lambda: None,
         allow_unsigned: bool = False,
         trust_anchors: Callable[[], list] = lambda: [],
-        download_limits: DownloadLimits = DownloadLimits(),
+        download_limits: DownloadLimits | None = None,
         hold_sessions: Callable[[bool], None] = lambda hold: None,
         allow_new_sessions: Callable[[], bool] = lambda: False,
     ) -> None:
@@ -190,7 +190,7 @@ class FirmwareUpdater:
         self._rollback_reason = rollback_reason
         self.allow_unsigned = allow_unsigned
         self._trust_anchors = trust_anchors  # () -> the manufacturer root certificates
-        self._download_limits = download_limits
+        self._download_limits = download_limits or DownloadLimits()
         self._hold_sessions = hold_sessions  # L01.FR.07: True holds the free EVSEs Unavailable
         self._allow_new_sessions = allow_new_sessions  # AllowNewSessionsPendingFirmwareUpdate
         self._holding = False
@@ -246,7 +246,8 @@ class FirmwareUpdater:
             unsigned_request_id=request_id if signed is None else None,
         )
         self._save(update)
-        log.info("firmware: %supdate from %s at %s accepted", "signed " if signed else "", redact_url(location), update.retrieve_at.isoformat())
+        log.info("firmware: %supdate from %s at %s accepted",
+                 "signed " if signed else "", redact_url(location), update.retrieve_at.isoformat())
         self._start(update)
         return replaced is not None and replaced.stage in (Stage.SCHEDULED, Stage.DOWNLOADED)
 
@@ -286,11 +287,13 @@ class FirmwareUpdater:
 
     async def _work(self, update: PendingUpdate) -> None:
         if update.signed is None and not self.allow_unsigned:  # stored before it was switched off
-            log.error("firmware: a stored unsigned update from %s is refused ([firmware] allow_unsigned = false)", redact_url(update.location))
+            log.error("firmware: a stored unsigned update from %s is refused ([firmware] allow_unsigned = false)",
+                      redact_url(update.location))
             if update.file:
                 Path(update.file).unlink(missing_ok=True)
             self._clear()
-            self._security_event(SecurityEvent.INVALID_FIRMWARE_SIGNATURE, "unsigned firmware update refused (firmware.allow_unsigned = false)")
+            self._security_event(SecurityEvent.INVALID_FIRMWARE_SIGNATURE,
+                                 "unsigned firmware update refused (firmware.allow_unsigned = false)")
             self._set(FirmwareStatus.INSTALLATION_FAILED, update, final=True)
             return
         try:

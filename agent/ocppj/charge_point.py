@@ -241,7 +241,7 @@ class CompiledValidation:
             except asyncio.TimeoutError:
                 raise asyncio.TimeoutError(
                     f"Waited {self._response_timeout}s for response on {call.to_json()}."
-                )
+                ) from None
 
         if response.message_type_id == MessageType.CallError:
             self.logger.warning("Received a CALLError: %s'", response)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomlkit
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT
 
 from agent.app.config import (
     AgentConfig,

@@ -24,7 +24,8 @@
   (``LockChanged``), so a lock that does not lock starts no transaction (OCTT TC_024), and no
   current is offered before it ("lock before power"); unlocked once the transaction has ended
   and the contactor is open, unless the EV was unplugged at its end during the transaction and
-  UnlockConnectorOnEVSideDisconnect is false (then until its idTag or UnlockConnector). The contactor never closes while the lock is not confirmed locked. Moves are
+  UnlockConnectorOnEVSideDisconnect is false (then until its idTag or UnlockConnector). The
+  contactor never closes while the lock is not confirmed locked. Moves are
   retried and rate-limited; repeated failures raise Fault.LOCK (ConnectorLockFailure),
   cleared when the lock gets there. UnlockConnector uses :meth:`ConnectorSafety.unlock`.
 - Status LEDs: green / blue / red patterns per ``safety_rules.LIGHTS``.
@@ -337,7 +338,7 @@ class ConnectorSafety:
         if not self.devices.lights:
             return
         patterns = LIGHTS[indication(self._session, self._online())]
-        for name, pattern in zip(LIGHT_NAMES, patterns):
+        for name, pattern in zip(LIGHT_NAMES, patterns, strict=False):
             light = self.devices.lights.get(name)
             if light is not None:
                 light.show(pattern)

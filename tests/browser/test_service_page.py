@@ -25,7 +25,7 @@ from playwright.async_api import async_playwright, expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.conftest import Recorder
-from tests.integration.test_session_flow import booted, status_reached
+from tests.integration.test_session_flow import booted
 from tests.service.conftest import CARD, INSTALLER_PASSWORD, csms, make_page, page_sim  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -122,7 +122,7 @@ async def stopped_leaves_nothing_behind(signum: int, *, parent_exits_cleanly: bo
         await out.task
         if parent_exits_cleanly:
             assert code == 0 and any("stopping" in line for line in out.lines)
-        for pid, pidfd in zip(children, pidfds):
+        for pid, pidfd in zip(children, pidfds, strict=False):
             assert await asyncio.to_thread(wait_exited, pidfd, 20), f"child {pid} still runs"
         assert all(port_is_free(port) for port in ports)
     finally:

@@ -29,7 +29,7 @@ async def test_a_backend_that_accepts_and_drops_at_once_is_not_hammered(sim, mak
         # reconnect_min_s = 0.2, reconnect_max_s = 1 in the test config
         await make_agent(port, card_reader=False)
         await asyncio.wait_for(enough.wait(), 30)
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
     # websockets' own reconnect would come back within milliseconds every time (its backoff
     # resets after each handshake); ours keeps backing off: never under the minimum, and
     # spread out by its jitter.

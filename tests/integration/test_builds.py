@@ -37,7 +37,7 @@ async def test_build_runs_a_session(agent_config, tmp_path, csms):
         text = text.replace("port = 5020\n", f"port = {sim.modbus_port}\n")
         if rtu_link:
             text = text.replace('device = "/dev/ttyUSB0"', f'device = "{rtu_link}"')
-        for evse_id, port in sim.rapi_ports.items():
+        for port in sim.rapi_ports.values():
             text = text.replace("socket://127.0.0.1:5030", f"socket://127.0.0.1:{port}")
         config = tmp_path / "agent.toml"
         config.write_text(text)

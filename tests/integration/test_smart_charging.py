@@ -217,7 +217,7 @@ async def test_composite_schedule_at_the_longest_duration_is_answered(sim, raw_c
     # As many periods as a schedule may have (1024); its duration says how far they reach.
     assert len(periods) == 1024
     assert periods[-1]["startPeriod"] < schedule["duration"] < longest
-    assert all(a["startPeriod"] < b["startPeriod"] for a, b in zip(periods, periods[1:]))
+    assert all(a["startPeriod"] < b["startPeriod"] for a, b in zip(periods, periods[1:], strict=False))
     # A short one over the same profiles is whole.
     reply = await raw_csms.response_to(await raw_csms.call("GetCompositeSchedule", {"connectorId": 1, "duration": 3600}))
     assert reply[2]["chargingSchedule"]["duration"] == 3600

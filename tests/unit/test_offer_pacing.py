@@ -273,7 +273,7 @@ def test_paced_changes_are_five_seconds_apart_and_the_newest_request_is_reached(
     assert pacing.offered == (newest if newest >= 6.0 else 0.0)
     # Two changes in a row are 5 s apart unless the later one is a start, a stop or a
     # safety decrease; and every offer is a change.
-    for (t0, a0, _), (t1, a1, why) in zip(offers, offers[1:]):
+    for (t0, a0, _), (t1, a1, why) in zip(offers, offers[1:], strict=False):
         assert a1 != a0
         if why is Why.PACED:
             assert t1 - t0 >= PWM_MIN_INTERVAL_S - 1e-9

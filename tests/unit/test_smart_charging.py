@@ -65,8 +65,8 @@ def profile(
     )
 
 
-def station(*profiles: Profile, connectors=(1,), max_a: float = 32.0, limits: Limits = Limits()) -> SmartCharging:
-    sc = SmartCharging({c: max_a for c in connectors}, limits)
+def station(*profiles: Profile, connectors=(1,), max_a: float = 32.0, limits: Limits | None = None) -> SmartCharging:
+    sc = SmartCharging({c: max_a for c in connectors}, limits or Limits())
     for p in profiles:
         sc.install(p)
     return sc

@@ -40,19 +40,19 @@ class AbbB23Image:
             regs[a], regs[a + 1] = NA_S32
         for a in range(0x5B3A, 0x5B3E):  # signed s16 power factors
             regs[a] = NA_S16
-        regs.update(zip(range(0x5000, 0x5004), _regs(int(m.import_kwh * 100), DT.UINT64)))
-        regs.update(zip(range(0x5004, 0x5008), _regs(0, DT.UINT64)))  # export
+        regs.update(zip(range(0x5000, 0x5004), _regs(int(m.import_kwh * 100), DT.UINT64), strict=False))
+        regs.update(zip(range(0x5004, 0x5008), _regs(0, DT.UINT64), strict=False))  # export
         for k in range(3):
-            regs.update(zip(range(0x5460 + 4 * k, 0x5464 + 4 * k), _regs(int(m.import_kwh_phase[k] * 100), DT.UINT64)))
-            regs.update(zip(range(0x546C + 4 * k, 0x5470 + 4 * k), _regs(0, DT.UINT64)))
-            regs.update(zip(range(0x5B00 + 2 * k, 0x5B02 + 2 * k), _regs(round(m.voltage * 10), DT.UINT32)))
-            regs.update(zip(range(0x5B0C + 2 * k, 0x5B0E + 2 * k), _regs(round(m.currents[k] * 100), DT.UINT32)))
-            regs.update(zip(range(0x5B16 + 2 * k, 0x5B18 + 2 * k), _regs(round(m.powers[k] * 100), DT.INT32)))
+            regs.update(zip(range(0x5460 + 4 * k, 0x5464 + 4 * k), _regs(int(m.import_kwh_phase[k] * 100), DT.UINT64), strict=False))
+            regs.update(zip(range(0x546C + 4 * k, 0x5470 + 4 * k), _regs(0, DT.UINT64), strict=False))
+            regs.update(zip(range(0x5B00 + 2 * k, 0x5B02 + 2 * k), _regs(round(m.voltage * 10), DT.UINT32), strict=False))
+            regs.update(zip(range(0x5B0C + 2 * k, 0x5B0E + 2 * k), _regs(round(m.currents[k] * 100), DT.UINT32), strict=False))
+            regs.update(zip(range(0x5B16 + 2 * k, 0x5B18 + 2 * k), _regs(round(m.powers[k] * 100), DT.INT32), strict=False))
             regs[0x5B3B + k] = 1000
-        regs.update(zip(range(0x5B14, 0x5B16), _regs(round(m.total_power * 100), DT.INT32)))
+        regs.update(zip(range(0x5B14, 0x5B16), _regs(round(m.total_power * 100), DT.INT32), strict=False))
         regs[0x5B2C] = round(FREQUENCY_HZ * 100)
         regs[0x5B3A] = 1000
-        regs.update(zip(range(0x8900, 0x8902), _regs(SERIAL, DT.UINT32)))
+        regs.update(zip(range(0x8900, 0x8902), _regs(SERIAL, DT.UINT32), strict=False))
         return regs
 
     def read(self, fc: int, address: int, count: int) -> list[int] | int:
