@@ -132,7 +132,7 @@ class Capabilities:
     profile_stack_level: int = 10
     periods_per_schedule: int = 48
     rate_units: tuple[str, ...] = ("A", "W")
-    display_messages_max: int = 20  # agent/ui/notes.py MAX_MESSAGES
+    display_messages_max: int = 20  # agent/station/display_messages.py MAX_MESSAGES
     display_formats: tuple[str, ...] = ("ASCII", "UTF8")  # the OLED shows text; no HTML, no URI
     display_priorities: tuple[str, ...] = ("AlwaysFront", "InFront", "NormalCycle")
     id_token_types: tuple[str, ...] = ("Central", "ISO14443", "NoAuthorization")
