@@ -1,5 +1,6 @@
 """OCPP 2.0.1 display messages: the pure rule of which one a display shows
-(agent/core/display_messages.py) and the stored messages (agent/station/display_messages.py); no event loop."""
+(agent/core/display_messages.py), the stored messages (agent/station/display_messages.py) and the
+NotifyDisplayMessages pages (agent/ocpp201/handlers/display_messages.py); no event loop."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from agent.core.display_messages import (
     visible,
 )
 from agent.core.session import ConnectorStatus
+from agent.ocpp201.handlers.display_messages import message_info, notify_pages
 from agent.persistence.store import Store
 from agent.station.display_messages import DisplayMessages
 
@@ -161,3 +163,12 @@ def test_a_message_past_its_end_is_removed(tmp_path):
     assert board.find(ids=[1])
     now.at = T0 + dt.timedelta(seconds=10)
     assert board.find() == [] and board.all_ids() == set()
+
+
+def test_notify_pages_carry_the_request_id_and_tbc_on_all_but_the_last():
+    messages = [msg(n, start=T0, state=MessageState.IDLE) for n in range(1, 10)]
+    pages = notify_pages(7, messages, per_page=4)
+    assert [(p["request_id"], len(p["message_info"]), p["tbc"]) for p in pages] == [(7, 4, True), (7, 4, True), (7, 1, False)]
+    assert message_info(messages[0]) == {
+        "id": 1, "priority": "NormalCycle", "state": "Idle", "start_date_time": "2026-12-05T12:00:00Z",
+        "message": {"format": "UTF8", "content": "text 1"}}
