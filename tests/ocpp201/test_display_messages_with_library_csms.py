@@ -1,0 +1,42 @@
+"""Block O of the real agent (``evse-agent run`` on the simulator's hardware) against the ``ocpp``
+library's CSMS side (tests/ocpp201/csms.py): what tests/conformance201/test_o_display_message.py
+proves against the strict ocpp-rpc backend, through another implementation's schemas and routing."""
+
+from __future__ import annotations
+
+from tests.conformance.conftest import sim  # noqa: F401  (the simulator fixture)
+from tests.conformance201.conftest import Station201
+
+
+async def test_display_messages_set_got_and_cleared_with_the_library_csms(sim, library_csms, tmp_path):  # noqa: F811
+    station = Station201(sim, library_csms, tmp_path)
+    try:
+        await station.start(csms_url=library_csms.url())
+        await library_csms.wait_call("BootNotification", timeout=30)
+        await library_csms.wait_call("StatusNotification", lambda p: p["connectorStatus"] == "Available")
+
+        # O01 / O06: Accepted, the same id replaces; HTML cannot be drawn on the OLED.
+        for text in ("Closed at 22:00", "Closed at 23:00"):
+            answer = await library_csms.request("SetDisplayMessage", {"message": {
+                "id": 7, "priority": "InFront", "state": "Idle",
+                "message": {"format": "UTF8", "language": "en", "content": text}}})
+            assert answer == {"status": "Accepted"}
+        answer = await library_csms.request("SetDisplayMessage", {"message": {
+            "id": 8, "priority": "NormalCycle", "message": {"format": "HTML", "content": "<p>x</p>"}}})
+        assert answer == {"status": "NotSupportedMessageFormat"}
+
+        # O04: by id, the one message in NotifyDisplayMessages.
+        mark = library_csms.mark()
+        assert await library_csms.request("GetDisplayMessages", {"requestId": 4, "id": [7]}) == {"status": "Accepted"}
+        notify = await library_csms.wait_call("NotifyDisplayMessages", after=mark)
+        assert notify["requestId"] == 4 and not notify.get("tbc", False)
+        assert notify["messageInfo"] == [{"id": 7, "priority": "InFront", "state": "Idle", "message": {
+            "format": "UTF8", "language": "en", "content": "Closed at 23:00"}}]
+
+        # O05: Accepted once, then Unknown; nothing left to get.
+        assert await library_csms.request("ClearDisplayMessage", {"id": 7}) == {"status": "Accepted"}
+        assert await library_csms.request("ClearDisplayMessage", {"id": 7}) == {"status": "Unknown"}
+        assert await library_csms.request("GetDisplayMessages", {"requestId": 5}) == {"status": "Unknown"}
+    finally:
+        await station.stop()
+        print(station.log()[-6000:])
