@@ -439,7 +439,7 @@ async def test_TC_O_38_set_display_message_state_unavailable(station, csms):
 async def test_TC_O_39_set_display_message_state_faulted(station, csms):
     """O01 state Faulted: shown while the EVSE is Faulted (its RCD tripped), not before."""
     await boot(station)
-    await accepted(csms, message(391, "Sorry O39", "NormalCycle", state="Faulted"))
+    await accepted(csms, message(391, "Sorry O39", "InFront", state="Faulted"))
     await accepted(csms, message(392, "Other O39", "NormalCycle"))
     await on_panel(station, "Other O39")
     assert not shows(station.sim.display(1), "Sorry O39")
