@@ -172,3 +172,36 @@ def test_notify_pages_carry_the_request_id_and_tbc_on_all_but_the_last():
     assert message_info(messages[0]) == {
         "id": 1, "priority": "NormalCycle", "state": "Idle", "start_date_time": "2026-12-05T12:00:00Z",
         "message": {"format": "UTF8", "content": "text 1"}}
+
+
+def test_the_driver_reads_them_by_priority_state_and_time_beside_the_stations_own_texts(tmp_path):
+    """agent/ui/notes.py DriverInfo: a 2.0.1 message takes its priority's place among the station's
+    texts; a fault hides all but AlwaysFront and the Faulted state's."""
+    from agent.core.pricing import Pricing
+    from agent.core.session import Fault, FaultRaised
+    from agent.ui.displays import ScreenNotes
+    from agent.ui.notes import DriverInfo, MessageBoard
+    from tests.unit.test_charging_limits import T0 as NOW
+    from tests.unit.test_charging_limits import make_station
+
+    station, conn, clock, mono = make_station(tmp_path)
+    notes = ScreenNotes(mono)
+    stored = DisplayMessages(station.store, clock.now, lambda _tx: False)
+    info = DriverInfo(station, notes, Pricing(), MessageBoard(mono), online=lambda: True,
+                      idle_text={"": "Welcome"}, monotonic=mono, scheduled=stored)
+    info.refresh()
+    assert notes.message(1) == "Welcome"
+    stored.put(DisplayMessage(1, NORMAL, "Later", start=NOW + dt.timedelta(minutes=1)))
+    stored.put(DisplayMessage(2, IN_FRONT, "When charging", state=MessageState.CHARGING))
+    stored.put(DisplayMessage(3, NORMAL, "Out of order", state=MessageState.FAULTED))
+    info.refresh()
+    assert notes.message(1) == "Welcome"  # none is for now, here
+    clock.at = NOW + dt.timedelta(minutes=1)
+    info.refresh()
+    assert notes.message(1) == "Later"  # NormalCycle before the idle text
+    station.dispatch(conn.id, FaultRaised(Fault.BOARD_COMM))
+    info.refresh()
+    assert notes.message(1) == "Out of order"
+    stored.put(DisplayMessage(4, ALWAYS, "Call 0800 123"))
+    info.refresh()
+    assert notes.message(1) == "Call 0800 123"
