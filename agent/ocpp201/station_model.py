@@ -495,7 +495,8 @@ class _Builder:
     def display_message(self) -> None:
         co = Component("DisplayMessageCtrlr")
         caps = self.caps
-        self.available(co, spec="§2.12.2")
+        # §2.12.2: display messages are supported where there is a display to show them on.
+        self.available(co, Constant(any(e.display for e in self.station.evses)), spec="§2.12.2")
         self.var(co, "Enabled", DataType.BOOLEAN, self.setting("display_messages_enabled"), mutability=RW,
                  spec="§2.12.1")
         self.var(co, "DisplayMessages", DataType.INTEGER, Live(), max_limit=caps.display_messages_max, required=True,

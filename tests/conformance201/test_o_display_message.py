@@ -32,6 +32,11 @@ refresh_s = 0.2
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
+    async for simulator in simulator_with_oled():
+        yield simulator
+
+
+async def simulator_with_oled() -> AsyncIterator[Simulator]:
     """The conformance suite's one-connector simulator, with an SSD1306 OLED for EVSE 1 (0x3C)."""
     data = default_toml()
     data["evse"] = [{**data["evse"][0], "display_address": 0x3C}]

@@ -4,14 +4,23 @@ proves against the strict ocpp-rpc backend, through another implementation's sch
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conformance.conftest import sim  # noqa: F401  (the simulator fixture)
 from tests.conformance201.conftest import Station201
+from tests.conformance201.test_o_display_message import DISPLAY, simulator_with_oled
 
 
-async def test_display_messages_set_got_and_cleared_with_the_library_csms(sim, library_csms, tmp_path):  # noqa: F811
-    station = Station201(sim, library_csms, tmp_path)
+@pytest.fixture
+async def oled_sim():
+    async for simulator in simulator_with_oled():
+        yield simulator
+
+
+async def test_display_messages_set_got_and_cleared_with_the_library_csms(oled_sim, library_csms, tmp_path):
+    station = Station201(oled_sim, library_csms, tmp_path)
     try:
-        await station.start(csms_url=library_csms.url())
+        await station.start(csms_url=library_csms.url(), extra=DISPLAY)
         await library_csms.wait_call("BootNotification", timeout=30)
         await library_csms.wait_call("StatusNotification", lambda p: p["connectorStatus"] == "Available")
 
@@ -37,6 +46,25 @@ async def test_display_messages_set_got_and_cleared_with_the_library_csms(sim, l
         assert await library_csms.request("ClearDisplayMessage", {"id": 7}) == {"status": "Accepted"}
         assert await library_csms.request("ClearDisplayMessage", {"id": 7}) == {"status": "Unknown"}
         assert await library_csms.request("GetDisplayMessages", {"requestId": 5}) == {"status": "Unknown"}
+    finally:
+        await station.stop()
+        print(station.log()[-6000:])
+
+
+async def test_a_station_without_a_display_says_so_and_rejects_messages(sim, library_csms, tmp_path):  # noqa: F811
+    """§2.12.2 DisplayMessageCtrlr.Available false where no EVSE has a display: nothing to show a
+    message on, so SetDisplayMessage is Rejected (NoDisplay) and nothing is kept."""
+    station = Station201(sim, library_csms, tmp_path)
+    try:
+        await station.start(csms_url=library_csms.url())
+        await library_csms.wait_call("BootNotification", timeout=30)
+        result = await library_csms.request("GetVariables", {"getVariableData": [
+            {"component": {"name": "DisplayMessageCtrlr"}, "variable": {"name": "Available"}}]})
+        assert result["getVariableResult"][0]["attributeValue"] == "false"
+        answer = await library_csms.request("SetDisplayMessage", {"message": {
+            "id": 1, "priority": "NormalCycle", "message": {"format": "ASCII", "content": "Hello"}}})
+        assert answer == {"status": "Rejected", "statusInfo": {"reasonCode": "NoDisplay"}}
+        assert await library_csms.request("GetDisplayMessages", {"requestId": 1}) == {"status": "Unknown"}
     finally:
         await station.stop()
         print(station.log()[-6000:])

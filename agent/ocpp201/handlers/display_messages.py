@@ -53,12 +53,14 @@ class DisplayMessageHandlers:
         return call_result.SetDisplayMessage(status=status, status_info={"reason_code": reason} if reason else None)
 
     def _set(self, info: dict[str, Any]) -> tuple[str, str | None]:
-        if self.messages is None or not self.settings["display_messages_enabled"]:
+        if self.messages is None or not self._controller("Available"):
+            return "Rejected", "NoDisplay"  # DisplayMessageCtrlr.Available false: no display to show it on
+        if not self.settings["display_messages_enabled"]:
             return "Rejected", "Disabled"  # DisplayMessageCtrlr.Enabled false
         content = info["message"]
-        if content["format"] not in self._supported("SupportedFormats"):
+        if content["format"] not in (self._controller("SupportedFormats") or ()):
             return "NotSupportedMessageFormat", None  # O01: HTML and URI cannot be drawn on the OLED
-        if info["priority"] not in self._supported("SupportedPriorities"):
+        if info["priority"] not in (self._controller("SupportedPriorities") or ()):
             return "NotSupportedPriority", None
         state = MessageState(info["state"]) if info.get("state") else None
         if state is not None and state not in SUPPORTED_STATES:
@@ -87,10 +89,11 @@ class DisplayMessageHandlers:
         self.user_info.changed()
         return "Accepted", None
 
-    def _supported(self, name: str) -> list[str]:
+    def _controller(self, name: str) -> Any:
+        """A DisplayMessageCtrlr variable's value (None when the model has no such variable)."""
         model = self.adapter.device_model
         definition = model.find(Component("DisplayMessageCtrlr"), Variable(name))
-        return list(model.value(definition) or []) if definition is not None else []
+        return model.value(definition) if definition is not None else None
 
     def _display_evse(self, display: dict[str, Any] | None) -> int | None:
         """The EVSE of the Display component named (None: every display; -1: no such EVSE)."""
