@@ -68,3 +68,46 @@ async def test_a_station_without_a_display_says_so_and_rejects_messages(sim, lib
     finally:
         await station.stop()
         print(station.log()[-6000:])
+
+
+async def test_as_many_messages_as_display_messages_max_limit_says_and_enabled(oled_sim, library_csms, tmp_path):
+    """DisplayMessageCtrlr.DisplayMessages counts the messages kept, up to its maxLimit: one more
+    is Rejected, one replacing a kept message is not; Enabled false: Rejected."""
+    station = Station201(oled_sim, library_csms, tmp_path)
+
+    def message(message_id: int) -> dict:
+        return {"message": {"id": message_id, "priority": "NormalCycle",
+                            "message": {"format": "ASCII", "content": f"Message {message_id}"}}}
+
+    async def controller(variable: str, attribute: str = "Actual") -> str:
+        result = await library_csms.request("GetVariables", {"getVariableData": [{
+            "component": {"name": "DisplayMessageCtrlr"}, "variable": {"name": variable}, "attributeType": attribute}]})
+        return result["getVariableResult"][0].get("attributeValue")
+
+    try:
+        await station.start(csms_url=library_csms.url(), extra=DISPLAY)
+        await library_csms.wait_call("BootNotification", timeout=30)
+        mark = library_csms.mark()
+        answer = await library_csms.request("GetReport", {"requestId": 1, "componentVariable": [{
+            "component": {"name": "DisplayMessageCtrlr"}, "variable": {"name": "DisplayMessages"}}]})
+        assert answer["status"] == "Accepted"
+        report = await library_csms.wait_call("NotifyReport", after=mark)
+        limit = int(report["reportData"][0]["variableCharacteristics"]["maxLimit"])
+        assert await controller("DisplayMessages") == "0"
+        for n in range(1, limit + 1):
+            assert await library_csms.request("SetDisplayMessage", message(n)) == {"status": "Accepted"}
+        assert await controller("DisplayMessages") == str(limit)
+        assert await library_csms.request("SetDisplayMessage", message(limit + 1)) == {
+            "status": "Rejected", "statusInfo": {"reasonCode": "TooManyMessages"}}
+        assert await library_csms.request("SetDisplayMessage", message(limit)) == {"status": "Accepted"}  # replaces
+        assert await library_csms.request("ClearDisplayMessage", {"id": 1}) == {"status": "Accepted"}
+        assert await controller("DisplayMessages") == str(limit - 1)
+
+        result = await library_csms.request("SetVariables", {"setVariableData": [{
+            "component": {"name": "DisplayMessageCtrlr"}, "variable": {"name": "Enabled"}, "attributeValue": "false"}]})
+        assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+        assert await library_csms.request("SetDisplayMessage", message(1)) == {
+            "status": "Rejected", "statusInfo": {"reasonCode": "Disabled"}}
+    finally:
+        await station.stop()
+        print(station.log()[-6000:])
