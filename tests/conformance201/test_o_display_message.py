@@ -406,7 +406,7 @@ async def test_TC_O_35_get_specific_display_message_known_id_not_matching_priori
 
 async def test_TC_O_36_set_display_message_state_charging(station, csms):
     """O01 state Charging: not shown while the EVSE is idle (the NormalCycle one is), shown while
-    it charges."""
+    it charges, hidden again once the session is over, and still configured."""
     await boot(station)
     await accepted(csms, message(361, "Charging O36", "InFront", state="Charging"))
     await accepted(csms, message(362, "Other O36", "NormalCycle"))
@@ -414,10 +414,17 @@ async def test_TC_O_36_set_display_message_state_charging(station, csms):
     assert not shows(station.sim.display(1), "Charging O36")
     await charging(station, csms)
     await on_panel(station, "Charging O36")
+    mark = csms.mark()
+    station.unplug()
+    await csms.wait_transaction_event("Ended", after=mark)
+    await on_panel(station, "Other O36")
+    mark = csms.mark()
+    assert [i["state"] for i in await reported(csms, {"requestId": 36, "id": [361]}, after=mark)] == ["Charging"]
 
 
 async def test_TC_O_37_set_display_message_state_idle(station, csms):
-    """O01 state Idle: shown while idle, not while charging (the NormalCycle one is then)."""
+    """O01 state Idle: shown while idle, not while charging (the NormalCycle one is then), and
+    again once the session is over."""
     await boot(station)
     await accepted(csms, message(371, "Idle O37", "InFront", state="Idle"))
     await accepted(csms, message(372, "Other O37", "NormalCycle"))
@@ -425,10 +432,14 @@ async def test_TC_O_37_set_display_message_state_idle(station, csms):
     await charging(station, csms)
     await on_panel(station, "Other O37")
     assert not shows(station.sim.display(1), "Idle O37")
+    mark = csms.mark()
+    station.unplug()
+    await csms.wait_transaction_event("Ended", after=mark)
+    await on_panel(station, "Idle O37")
 
 
 async def test_TC_O_38_set_display_message_state_unavailable(station, csms):
-    """O01 state Unavailable: shown once the EVSE is Inoperative, not before."""
+    """O01 state Unavailable: shown while the EVSE is Inoperative, not before, not after."""
     await boot(station)
     await accepted(csms, message(381, "Closed O38", "InFront", state="Unavailable"))
     await accepted(csms, message(382, "Other O38", "NormalCycle"))
@@ -439,10 +450,15 @@ async def test_TC_O_38_set_display_message_state_unavailable(station, csms):
     assert answer["status"] == "Accepted"
     await csms.wait_connector_status("Unavailable", after=mark)
     await on_panel(station, "Closed O38")
+    mark = csms.mark()
+    answer = await csms.call("ChangeAvailability", {"operationalStatus": "Operative", "evse": {"id": 1}})
+    assert answer["status"] == "Accepted"
+    await csms.wait_connector_status("Available", after=mark)
+    await on_panel(station, "Other O38")
 
 
 async def test_TC_O_39_set_display_message_state_faulted(station, csms):
-    """O01 state Faulted: shown while the EVSE is Faulted (its RCD tripped), not before."""
+    """O01 state Faulted: shown while the EVSE is Faulted (its RCD tripped), not before, not after."""
     await boot(station)
     await accepted(csms, message(391, "Sorry O39", "InFront", state="Faulted"))
     await accepted(csms, message(392, "Other O39", "NormalCycle"))
@@ -453,3 +469,7 @@ async def test_TC_O_39_set_display_message_state_faulted(station, csms):
     await csms.wait_connector_status("Faulted", after=mark)
     await on_panel(station, "Sorry O39")
     assert not shows(station.sim.display(1), "Other O39")
+    mark = csms.mark()
+    station.sim.clear_fault(1)
+    await csms.wait_connector_status("Available", after=mark)
+    await on_panel(station, "Other O39")
