@@ -9,6 +9,7 @@ import pytest
 from tests.conformance.conftest import sim  # noqa: F401  (the simulator fixture)
 from tests.conformance201.conftest import Station201
 from tests.conformance201.test_o_display_message import DISPLAY, simulator_with_oled
+from tests.integration.test_oled_build import shows
 
 
 @pytest.fixture
@@ -108,6 +109,30 @@ async def test_as_many_messages_as_display_messages_max_limit_says_and_enabled(o
         assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
         assert await library_csms.request("SetDisplayMessage", message(1)) == {
             "status": "Rejected", "statusInfo": {"reasonCode": "Disabled"}}
+    finally:
+        await station.stop()
+        print(station.log()[-6000:])
+
+
+async def test_a_message_for_the_display_of_an_evse(oled_sim, library_csms, tmp_path):
+    """MessageInfoType.display: the Display component of EVSE 1 is there; of EVSE 2 it is not (Rejected)."""
+    station = Station201(oled_sim, library_csms, tmp_path)
+
+    def message(message_id: int, evse_id: int) -> dict:
+        return {"message": {"id": message_id, "priority": "NormalCycle", "display": {"name": "Display", "evse": {"id": evse_id}},
+                            "message": {"format": "ASCII", "content": f"On EVSE {evse_id}"}}}
+
+    try:
+        await station.start(csms_url=library_csms.url(), extra=DISPLAY)
+        await library_csms.wait_call("BootNotification", timeout=30)
+        assert await library_csms.request("SetDisplayMessage", message(1, 1)) == {"status": "Accepted"}
+        assert await library_csms.request("SetDisplayMessage", message(2, 2)) == {
+            "status": "Rejected", "statusInfo": {"reasonCode": "UnknownEvse"}}
+        mark = library_csms.mark()
+        assert await library_csms.request("GetDisplayMessages", {"requestId": 1}) == {"status": "Accepted"}
+        notify = await library_csms.wait_call("NotifyDisplayMessages", after=mark)
+        assert [(i["id"], i["display"]) for i in notify["messageInfo"]] == [(1, {"name": "Display", "evse": {"id": 1}})]
+        await oled_sim.wait_for(lambda s: shows(oled_sim.display(1), "On EVSE 1"), timeout=15)
     finally:
         await station.stop()
         print(station.log()[-6000:])

@@ -67,7 +67,7 @@ class DisplayMessageHandlers:
             return "NotSupportedState", None
         evse_id = self._display_evse(info.get("display"))
         if evse_id == -1:
-            return "Rejected", "UnknownEvse"
+            return "Rejected", "UnknownEvse"  # no Display component there
         transaction_id = info.get("transaction_id")
         if transaction_id is not None:
             transaction = self.station.transaction(transaction_id)
@@ -96,11 +96,13 @@ class DisplayMessageHandlers:
         return model.value(definition) if definition is not None else None
 
     def _display_evse(self, display: dict[str, Any] | None) -> int | None:
-        """The EVSE of the Display component named (None: every display; -1: no such EVSE)."""
+        """The EVSE of the Display component named (None: every display; -1: no EVSE with a display
+        by that id)."""
         if not display or not display.get("evse"):
             return None
         evse_id = display["evse"]["id"]
-        return evse_id if evse_id in self.station.evses() else -1
+        shown = any(e.id == evse_id and e.display for e in self.adapter.description.evses)
+        return evse_id if shown else -1
 
     # O03 / O04 GetDisplayMessages: Accepted and the messages in NotifyDisplayMessages after the
     # answer, or Unknown when none meets the criteria.
