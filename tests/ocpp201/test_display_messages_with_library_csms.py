@@ -5,6 +5,7 @@ proves against the strict ocpp-rpc backend, through another implementation's sch
 from __future__ import annotations
 
 import pytest
+from ocpp import exceptions
 
 from tests.conformance.conftest import sim  # noqa: F401  (the simulator fixture)
 from tests.conformance201.conftest import Station201
@@ -133,6 +134,22 @@ async def test_a_message_for_the_display_of_an_evse(oled_sim, library_csms, tmp_
         notify = await library_csms.wait_call("NotifyDisplayMessages", after=mark)
         assert [(i["id"], i["display"]) for i in notify["messageInfo"]] == [(1, {"name": "Display", "evse": {"id": 1}})]
         await oled_sim.wait_for(lambda s: shows(oled_sim.display(1), "On EVSE 1"), timeout=15)
+    finally:
+        await station.stop()
+        print(station.log()[-6000:])
+
+
+async def test_a_start_time_that_is_no_date_time_is_a_format_violation(oled_sim, library_csms, tmp_path):
+    """Bad input: CALLERROR FormatViolation, nothing kept, and the link goes on."""
+    station = Station201(oled_sim, library_csms, tmp_path)
+    try:
+        await station.start(csms_url=library_csms.url(), extra=DISPLAY)
+        await library_csms.wait_call("BootNotification", timeout=30)
+        bad = {"message": {"id": 1, "priority": "NormalCycle", "startDateTime": "next tuesday",
+                           "message": {"format": "ASCII", "content": "Soon"}}}
+        with pytest.raises(exceptions.FormatViolationError):
+            await library_csms.request("SetDisplayMessage", bad)
+        assert await library_csms.request("GetDisplayMessages", {"requestId": 1}) == {"status": "Unknown"}
     finally:
         await station.stop()
         print(station.log()[-6000:])
