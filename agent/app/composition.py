@@ -184,8 +184,21 @@ def build_user_info(config: AgentConfig, station: Station, online):
     pricing = Pricing(currency_format=d.currency_format, decimals=d.decimals, language=d.language,
                       supported_languages=tuple(d.supported_languages), final_cost_s=d.final_cost_s)
     board = MessageBoard()
-    info = DriverInfo(station, notes, pricing, board, online=online, idle_text={"": d.idle_text} if d.idle_text else None)
-    return UserInfo(pricing, board, d.default_price_text, info.changed), notes, [info.run()]
+    scheduled = build_display_messages(station)
+    info = DriverInfo(station, notes, pricing, board, online=online, idle_text={"": d.idle_text} if d.idle_text else None,
+                      scheduled=scheduled)
+    return UserInfo(pricing, board, d.default_price_text, info.changed, scheduled), notes, [info.run()]
+
+
+def build_display_messages(station: Station):
+    """OCPP 2.0.1 SetDisplayMessage messages, stored; a transaction's go when it is no longer running (O02)."""
+    from agent.station.display_messages import DisplayMessages
+
+    def running(transaction_id: str) -> bool:
+        transaction = station.transaction(transaction_id)
+        return transaction is not None and transaction.running
+
+    return DisplayMessages(station.store, station.clock.now, running)
 
 
 @dataclass
@@ -196,6 +209,7 @@ class UserInfo:
     messages: Any
     default_price_text: str
     changed: Any
+    display_messages: Any = None  # agent/station/display_messages.py DisplayMessages (OCPP 2.0.1 block O)
 
 
 def build_adapters(config: AgentConfig, station: Station, services: AdapterServices,

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from agent.backend.network_profiles import NetworkProfile, NetworkProfiles, ProfileRefused
 from agent.backend.outbox import OutboxPump
 from agent.backend.reports import ReportQueue
+from agent.core.display_messages import DisplayMessage, MessagePriority, MessageState
 from agent.core.pricing import ChargingPrice, Cost, DefaultPrice, Pricing, PricingError, Texts, TimeOffsets, amount, parse_offset
 from agent.core.smart_charging import Composite, Kind, Limits, Period, Profile, ProfileRejected, Purpose, RateUnit, Recurrency, Schedule
 from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
@@ -200,12 +201,30 @@ class SecurityEventsPort(Protocol):
     def record(self, event: SecurityEvent, tech_info: str | None = None) -> None: ...
 
 
+class DisplayMessagesPort(Protocol):
+    """The backend's display messages, stored (agent/station/display_messages.py)."""
+
+    max_messages: int
+
+    def full(self, message_id: int) -> bool: ...
+
+    def put(self, message: DisplayMessage) -> None: ...
+
+    def clear(self, message_id: int) -> bool: ...
+
+    def all(self) -> list[DisplayMessage]: ...
+
+    def find(self, ids: list[int] | None = None, priority: MessagePriority | None = None,
+             state: MessageState | None = None) -> list[DisplayMessage]: ...
+
+
 class UserInfoPort(Protocol):
     """What the person at the charger sees (agent/ui): prices and costs, backend messages."""
 
     pricing: Pricing
     messages: MessageBoard
     default_price_text: str  # the configuration's, until the backend sets one
+    display_messages: DisplayMessagesPort | None  # OCPP 2.0.1 SetDisplayMessage messages (block O)
 
     def changed(self) -> None:
         """Something shown changed: redraw now."""

@@ -127,7 +127,8 @@ class LiveValues:
         if part == "SmartChargingCtrlr" and name == "Entries":
             return self.services.charging_limits.count()
         if part == "DisplayMessageCtrlr" and name == "DisplayMessages":
-            return len(self.services.user_info.messages.all())
+            stored = getattr(self.services.user_info, "display_messages", None)  # O01: set by SetDisplayMessage
+            return len(stored.all()) if stored is not None else 0
         log.debug("live value %s.%s not known", component, variable)
         return None
 

@@ -128,7 +128,7 @@ class Capabilities:
     profile_stack_level: int = 10
     periods_per_schedule: int = 48
     rate_units: tuple[str, ...] = ("A", "W")
-    display_messages_max: int = 20  # agent/ui/notes.py MAX_MESSAGES
+    display_messages_max: int = 20  # agent/station/display_messages.py MAX_MESSAGES
     display_formats: tuple[str, ...] = ("ASCII", "UTF8")  # the OLED shows text; no HTML, no URI
     display_priorities: tuple[str, ...] = ("AlwaysFront", "InFront", "NormalCycle")
     id_token_types: tuple[str, ...] = ("Central", "ISO14443", "NoAuthorization")
@@ -491,7 +491,8 @@ class _Builder:
     def display_message(self) -> None:
         co = Component("DisplayMessageCtrlr")
         caps = self.caps
-        self.available(co, spec="§2.12.2")
+        # §2.12.2: display messages are supported where there is a display to show them on.
+        self.available(co, Constant(any(e.display for e in self.station.evses)), spec="§2.12.2")
         self.var(co, "Enabled", DataType.BOOLEAN, self.setting("display_messages_enabled"), mutability=RW,
                  spec="§2.12.1")
         self.var(co, "DisplayMessages", DataType.INTEGER, Live(), max_limit=caps.display_messages_max, required=True,

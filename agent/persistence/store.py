@@ -153,6 +153,8 @@ MIGRATIONS: list[Migration] = [Migration(script) for script in MIGRATION_SCRIPTS
     Migration("", older_code_can_use=False, convert=transaction_events.migrate),
     # 10: OCPP 2.0.1 L02: the requestId of an unsigned update (agent/maintenance/firmware.py)
     Migration("ALTER TABLE firmware_update ADD COLUMN request_id INTEGER"),
+    # 13: OCPP 2.0.1 O01-O06: the backend's display messages (agent/station/display_messages.py)
+    Migration("CREATE TABLE display_messages (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"),
 ]
 
 

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent.station.clock import Clock
+from agent.core.display_messages import MessagePriority, Situation, state_of
 from agent.core.pricing import Pricing, Texts, choose
 from agent.core.session import ConnectorStatus
 
 if TYPE_CHECKING:
+    from agent.station.display_messages import DisplayMessages
     from agent.station.station import Station
     from agent.station.view import ConnectorView
     from agent.ui.displays import ScreenNotes
@@ -96,7 +98,7 @@ def reservation_text(id_tag: str, seconds_left: float) -> str:
 class DriverInfo:
     def __init__(self, station: Station, notes: ScreenNotes, pricing: Pricing, board: MessageBoard, *,
                  online: Callable[[], bool], idle_text: Texts | None = None, refresh_s: float = 0.5,
-                 monotonic: Callable[[], float] = Clock.monotonic) -> None:
+                 monotonic: Callable[[], float] = Clock.monotonic, scheduled: DisplayMessages | None = None) -> None:
         self.station = station
         self.notes = notes
         self.pricing = pricing
@@ -105,6 +107,7 @@ class DriverInfo:
         self.idle_text = idle_text or {}
         self.refresh_s = refresh_s
         self._monotonic = monotonic
+        self.scheduled = scheduled  # OCPP 2.0.1 SetDisplayMessage messages (block O)
         self._identified: dict[int, set[str]] = {}  # idTags on each connector at the last refresh
 
     def changed(self) -> None:
@@ -152,11 +155,14 @@ class DriverInfo:
         def backend(priority: Priority) -> tuple[str, float] | None:
             m = self.board.current(view.evse_id, priority)
             if m is None:
-                return None
+                return self._scheduled(view, priority, now, hold)
             text = choose(m.texts, self.pricing.language)
             return (text, m.until - now if m.until is not None else hold) if text else None
 
         candidates = [lambda: backend(Priority.ALWAYS_FRONT)]
+        if view.fault is not None:  # messages for the Faulted state (OCPP 2.0.1 O01)
+            candidates += [lambda p=p: self._scheduled(view, p, now, hold, fault_shown=True)
+                           for p in (Priority.IN_FRONT, Priority.NORMAL_CYCLE)]
         if view.fault is None:
             candidates += [
                 lambda: backend(Priority.IN_FRONT),
@@ -172,6 +178,17 @@ class DriverInfo:
             if found is not None:
                 return price, cost, found[0], found[1]
         return price, cost, None, 0.0
+
+    def _scheduled(self, view: ConnectorView, priority: Priority, now: float, hold: float, *,
+                   fault_shown: bool = False) -> tuple[str, float] | None:
+        """The OCPP 2.0.1 display message of ``priority`` this connector shows now (agent/core/display_messages.py)."""
+        if self.scheduled is None:
+            return None
+        transaction_id = view.transaction.transaction_id if view.transaction is not None else None
+        at = Situation(view.evse_id, state_of(view.status, transaction_id is not None), transaction_id,
+                       self.station.clock.now(), now)
+        m = self.scheduled.shown(at, MessagePriority(priority.value), fault_shown=fault_shown)
+        return (m.content, hold) if m is not None and m.content else None
 
     def _reservation(self, view: ConnectorView, now: float) -> str | None:
         r = view.reservation

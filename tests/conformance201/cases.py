@@ -614,6 +614,23 @@ def installs_after_the_transactions_downloads_during_them() -> bool:
     return firmware.INSTALL_WAITS_FOR_TRANSACTIONS and not firmware.DOWNLOAD_WAITS_FOR_TRANSACTIONS
 
 
+def shows_every_priority() -> bool:
+    """DisplayMessageCtrlr.SupportedPriorities lists every MessagePriorityEnumType value."""
+    return set(_values("DisplayMessageCtrlr", "SupportedPriorities")) == {"AlwaysFront", "InFront", "NormalCycle"}
+
+
+def shows_in_every_state() -> bool:
+    """Every MessageStateEnumType value is a state the station tells apart (agent/core/display_messages.py
+    state_of) and the handler accepts (SUPPORTED_STATES)."""
+    from agent.core.display_messages import MessageState, state_of
+    from agent.core.session import ConnectorStatus
+    from agent.ocpp201.handlers.display_messages import SUPPORTED_STATES
+
+    reached = {state_of(status, running) for status in ConnectorStatus for running in (False, True)}
+    return ({s.value for s in MessageState} == {"Charging", "Faulted", "Idle", "Unavailable"}
+            and reached == set(MessageState) == set(SUPPORTED_STATES))
+
+
 _FIRMWARE_WAITS = ("the station downloads a firmware update while transactions run and installs it once they "
                    "ended (L01.FR.06); ")
 _ISO15118 = "no ISO 15118 stack: the station charges by IEC 61851-1 PWM only (Connector.ChargeProtocol CPPWM), "
@@ -667,6 +684,12 @@ NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
                    "NotSupported", smart_charging),
     "TC_K_42_CS": ("the station computes composite schedules in both A and W (SmartChargingCtrlr.RateUnit)",
                    both_rate_units),
+    # O Display message
+    "TC_O_17_CS": (("the station shows messages of every priority (DisplayMessageCtrlr.SupportedPriorities: "
+                    "AlwaysFront, InFront, NormalCycle), so it never answers NotSupportedPriority"),
+                   shows_every_priority),
+    "TC_O_18_CS": (("the station shows messages in every state (Charging, Faulted, Idle, Unavailable: each one it "
+                    "tells apart), so it never answers NotSupportedState"), shows_in_every_state),
 }
 
 
