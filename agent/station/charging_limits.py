@@ -69,11 +69,17 @@ class ChargingLimits:
 
     # ---- what the backend asks -----------------------------------------------------
 
-    def install(self, profile: Profile) -> None:
-        """Raises ``ProfileRejected``; a TxProfile binds to the connector's running transaction."""
+    def install(self, profile: Profile, *, same_level_replaces: bool = True) -> None:
+        """Raises ``ProfileRejected``; a TxProfile binds to the connector's running transaction.
+        ``same_level_replaces``: see ``SmartCharging.install`` (False in OCPP 2.0.1)."""
         self._sync_transactions()
-        self.smart.install(profile)
+        self.smart.install(profile, same_level_replaces=same_level_replaces)
         self._changed()
+
+    def profiles(self) -> list[Profile]:
+        """The installed profiles, oldest first (a TxProfile only while its transaction runs)."""
+        self._sync_transactions()
+        return list(self.smart.profiles)
 
     def count(self) -> int:
         """How many profiles are installed (OCPP 2.0.1 SmartChargingCtrlr.Entries)."""
