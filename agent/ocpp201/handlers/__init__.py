@@ -21,6 +21,7 @@ from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
 from agent.ocpp201.handlers.reservation import ReservationHandlers
 from agent.ocpp201.handlers.security import SecurityHandlers
 from agent.ocpp201.handlers.smart_charging import SmartChargingHandlers, remote_start_profile
+from agent.ocpp201.handlers.tariff_cost import TariffCostHandlers
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -44,6 +45,7 @@ class Handlers:
             FirmwareHandlers(adapter),
             ReservationHandlers(adapter),
             SmartChargingHandlers(adapter),
+            TariffCostHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:

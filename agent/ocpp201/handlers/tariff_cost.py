@@ -1,0 +1,94 @@
+"""Functional block I (Tariff and cost): what the CSMS tells the EV driver, shown on the station's
+display (and so on the simulator's page of it) through the neutral pricing and message board of
+agent/ui:
+
+- the running total cost of a transaction, from CostUpdated (I03) or from the totalCost of a
+  TransactionEventResponse to a Started / Updated event (I03.FR.02), and the final total cost from
+  the answer to the Ended event (I04, I04.FR.01), while TariffCostCtrlr.Enabled[Cost] is true;
+- the driver's tariff, the personalMessage of an IdTokenInfo (I01, I02: Authorize and transaction
+  answers), and the updatedPersonalMessage of a TransactionEventResponse (I03), while
+  TariffCostCtrlr.Enabled[Tariff] is true.
+
+Amounts are in TariffCostCtrlr.Currency; the display writes them with the [ev_driver]
+currency_format and NumberOfDecimalsForCostValues of the neutral pricing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from ocpp.routing import on
+from ocpp.v201 import call_result
+from ocpp.v201.enums import Action
+
+from agent.backend.services import Cost, Priority, UserMessage
+
+if TYPE_CHECKING:
+    from agent.ocpp201.adapter import Ocpp201Adapter
+
+log = logging.getLogger(__name__)
+
+PERSONAL_MESSAGE_S = 120.0  # how long a tariff / personal message stays up
+# The message board's id of an EVSE's personal message: below any id a CSMS gives a display
+# message (SetDisplayMessage ids are the CSMS's), one per EVSE, a new one replacing the last.
+PERSONAL_MESSAGE_ID = -1000
+
+
+def show_cost(adapter: Ocpp201Adapter, evse_id: int, transaction_id: str, total: Any, *, final: bool) -> bool:
+    """A running (or, with ``final``, the final) total cost of the transaction on ``evse_id`` for
+    the display; False when not shown (Cost disabled, not a number)."""
+    if not adapter.services.settings["cost_enabled"]:
+        return False
+    try:
+        amount = Decimal(str(total))
+    except (InvalidOperation, ValueError):
+        log.warning("totalCost %r for transaction %s is no number", total, transaction_id)
+        return False
+    user_info = adapter.services.user_info
+    user_info.pricing.set_cost(evse_id, Cost(transaction_id, amount, final=final, received_at=time.monotonic()))
+    user_info.changed()
+    log.info("transaction %s on EVSE %d: %s cost %s", transaction_id, evse_id, "final" if final else "running", amount)
+    return True
+
+
+def show_personal_message(adapter: Ocpp201Adapter, evse_id: int, message: dict[str, Any] | None) -> None:
+    """§2.30 MessageContentType (snake_case) → the EVSE's display, for PERSONAL_MESSAGE_S."""
+    if not message or not message.get("content") or not adapter.services.settings["tariff_enabled"]:
+        return
+    texts = {message.get("language") or "": str(message["content"])}
+    user_info = adapter.services.user_info
+    user_info.messages.show(UserMessage(PERSONAL_MESSAGE_ID - evse_id, evse_id, texts, Priority.NORMAL_CYCLE,
+                                        time.monotonic() + PERSONAL_MESSAGE_S))
+    user_info.changed()
+
+
+def transaction_answered(adapter: Ocpp201Adapter, body: dict[str, Any], answer: Any) -> None:
+    """What a TransactionEventResponse says for the driver: totalCost (running, or final for
+    Ended: I03.FR.02, I04.FR.01), updatedPersonalMessage and idTokenInfo.personalMessage."""
+    evse_id, transaction_id = body.get("evse_id"), body.get("transaction_id")
+    if evse_id is None or transaction_id is None:
+        return
+    total = getattr(answer, "total_cost", None)
+    if total is not None:
+        show_cost(adapter, evse_id, transaction_id, total, final=body.get("event") == "Ended")
+    info = getattr(answer, "id_token_info", None) or {}
+    show_personal_message(adapter, evse_id, getattr(answer, "updated_personal_message", None)
+                          or info.get("personal_message"))
+
+
+class TariffCostHandlers:
+    def __init__(self, adapter: Ocpp201Adapter) -> None:
+        self.adapter = adapter
+
+    # I03 CostUpdated: the running total cost of a transaction
+    @on(Action.cost_updated)
+    def on_cost_updated(self, total_cost: float, transaction_id: str, **_: Any) -> Any:
+        transaction = self.adapter.station.transaction(transaction_id)
+        if transaction is None or not transaction.running:
+            log.warning("CostUpdated for transaction %s, which does not run here", transaction_id)
+        else:
+            show_cost(self.adapter, transaction.evse_id, transaction_id, total_cost, final=False)
+        return call_result.CostUpdated()
