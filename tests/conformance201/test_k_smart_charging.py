@@ -305,13 +305,20 @@ async def test_TC_K_28_set_tx_default_profile_with_transaction_ongoing(station, 
 
 async def test_TC_K_60_set_tx_profile_with_ongoing_transaction(station, csms):
     """K01: a TxProfile for the EVSE's transaction limits it, above its TxDefaultProfile; a second
-    one at the same stack level is refused (K01.FR.39)."""
+    one at the same stack level is refused (K01.FR.39). A period under 6 A pauses the transaction
+    (no PWM, contactor open) and the next period resumes it, as in 1.6."""
     await station.boot()
     await accepted(csms, 1, profile(125, "TxDefaultProfile", 12))
     transaction_id = await charging(station, csms)
     await board_offers(station, 12)
-    await accepted(csms, 1, profile(126, "TxProfile", 8, kind="Relative", transaction_id=transaction_id))
-    await board_offers(station, 8)
+    mark = csms.mark()
+    await accepted(csms, 1, profile(126, "TxProfile", 0, start=iso(), periods=[(0, 0.0), (12, 8.0)],
+                                    transaction_id=transaction_id))
+    await station.sim.wait_for(lambda s: not s["evses"][0]["contactor_closed"] and s["evses"][0]["current_limit_a"] == 0,
+                               timeout=15)
+    await station.sim.wait_for(lambda s: s["evses"][0]["contactor_closed"] and s["evses"][0]["current_limit_a"] == 8,
+                               timeout=30)
+    assert not [e for e in csms.transaction_events(transaction_id, after=mark) if e["eventType"] == "Ended"]
     assert await set_profile(csms, 1, profile(127, "TxProfile", 6, kind="Relative",
                                               transaction_id=transaction_id)) == "Rejected"
 
