@@ -20,7 +20,10 @@ from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
 from agent.ocpp201.handlers.reservation import ReservationHandlers
 from agent.ocpp201.handlers.security import SecurityHandlers
-from agent.ocpp201.handlers.smart_charging import SmartChargingHandlers, remote_start_profile
+from agent.ocpp201.handlers.smart_charging import (
+    SmartChargingHandlers,
+    remote_start_profile,
+)
 from agent.ocpp201.handlers.tariff_cost import TariffCostHandlers
 
 if TYPE_CHECKING:
