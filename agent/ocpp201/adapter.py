@@ -378,8 +378,8 @@ class Ocpp201Adapter:
     # ---- what a TransactionEventResponse says besides the idTokenInfo -------------------
 
     def answered_transaction_event(self, body: dict[str, Any], answer: Any) -> None:
-        """I03/I04: a totalCost for the display (running while charging, final when Ended), and the
-        driver's personal message (agent/ocpp201/handlers/tariff_cost.py)."""
+        """I02/I03: a totalCost for the display (running while charging, final when Ended), and the
+        driver's personal message (I01/I06; agent/ocpp201/handlers/tariff_cost.py)."""
         transaction_answered(self, body, answer)
 
 

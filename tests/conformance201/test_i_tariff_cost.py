@@ -64,7 +64,7 @@ def answering(csms, **extra_by_event: dict):
 
 
 async def test_TC_I_01_running_total_cost_from_cost_updated(station, csms):
-    """I03: CostUpdated's totalCost is shown as the running cost of the transaction."""
+    """I02: CostUpdated's totalCost is shown as the running cost of the transaction."""
     await station.boot(extra=DISPLAY)
     transaction_id = await charging(station, csms)
     assert await csms.call("CostUpdated", {"totalCost": 1.23, "transactionId": transaction_id}) == {}
@@ -78,8 +78,8 @@ async def test_TC_I_01_running_total_cost_from_cost_updated(station, csms):
 
 
 async def test_TC_I_02_final_total_cost_after_charging(station, csms):
-    """I04.FR.01: the totalCost of the answer to the Ended event is shown as the final total,
-    with the personal message that came with it."""
+    """I03: the totalCost of the answer to the Ended event is shown as the final total, with the
+    personal message that came with it (I06)."""
     final = {"totalCost": 4.56, "updatedPersonalMessage": {"format": "ASCII", "content": "Thank you"}}
     csms.answers["TransactionEvent"] = answering(csms, Ended=final)
     await station.boot(extra=DISPLAY)
@@ -92,8 +92,8 @@ async def test_TC_I_02_final_total_cost_after_charging(station, csms):
 
 
 async def test_TC_I_07_running_total_cost_from_transaction_event_response(station, csms):
-    """I03.FR.02: a totalCost in the answer to an Updated event is the running cost; the
-    updatedPersonalMessage (the tariff) is shown beside it."""
+    """I02: a totalCost in the answer to an Updated event is the running cost; the
+    updatedPersonalMessage (the tariff, I06) is shown beside it."""
     running = {"totalCost": 0.75, "updatedPersonalMessage": {"format": "ASCII", "content": "0.30/kWh"}}
     csms.answers["TransactionEvent"] = answering(csms, Updated=running)
     await station.boot(extra=DISPLAY)

@@ -2,12 +2,11 @@
 display (and so on the simulator's page of it) through the neutral pricing and message board of
 agent/ui:
 
-- the running total cost of a transaction, from CostUpdated (I03) or from the totalCost of a
-  TransactionEventResponse to a Started / Updated event (I03.FR.02), and the final total cost from
-  the answer to the Ended event (I04, I04.FR.01), while TariffCostCtrlr.Enabled[Cost] is true;
-- the driver's tariff, the personalMessage of an IdTokenInfo (I01, I02: Authorize and transaction
-  answers), and the updatedPersonalMessage of a TransactionEventResponse (I03), while
-  TariffCostCtrlr.Enabled[Tariff] is true.
+- the running total cost of a transaction, from CostUpdated or from the totalCost of a
+  TransactionEventResponse to a Started / Updated event (I02), and the final total cost from the
+  answer to the Ended event (I03), while TariffCostCtrlr.Enabled[Cost] is true;
+- the driver's tariff, the personalMessage of the IdTokenInfo in a TransactionEventResponse (I01),
+  and its updatedPersonalMessage (I06), while TariffCostCtrlr.Enabled[Tariff] is true.
 
 Amounts are in TariffCostCtrlr.Currency; the display writes them with the [ev_driver]
 currency_format and NumberOfDecimalsForCostValues of the neutral pricing.
@@ -66,8 +65,8 @@ def show_personal_message(adapter: Ocpp201Adapter, evse_id: int, message: dict[s
 
 
 def transaction_answered(adapter: Ocpp201Adapter, body: dict[str, Any], answer: Any) -> None:
-    """What a TransactionEventResponse says for the driver: totalCost (running, or final for
-    Ended: I03.FR.02, I04.FR.01), updatedPersonalMessage and idTokenInfo.personalMessage."""
+    """What a TransactionEventResponse says for the driver: totalCost (running, I02, or final for
+    Ended, I03), updatedPersonalMessage (I06) and idTokenInfo.personalMessage (I01)."""
     evse_id, transaction_id = body.get("evse_id"), body.get("transaction_id")
     if evse_id is None or transaction_id is None:
         return
@@ -83,7 +82,7 @@ class TariffCostHandlers:
     def __init__(self, adapter: Ocpp201Adapter) -> None:
         self.adapter = adapter
 
-    # I03 CostUpdated: the running total cost of a transaction
+    # I02 CostUpdated: the running total cost of a transaction
     @on(Action.cost_updated)
     def on_cost_updated(self, total_cost: float, transaction_id: str, **_: Any) -> Any:
         transaction = self.adapter.station.transaction(transaction_id)
