@@ -227,7 +227,7 @@ class SmartChargingHandlers:
     @on(Action.get_charging_profiles)
     def on_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any], evse_id: int | None = None,
                                  call_unique_id: str = "", **_: Any) -> Any:
-        found = [p for p in self.limits.profiles() if _matches(p, charging_profile, evse_id)]
+        found = [p for p in self.limits.profiles() if matches_criterion(p, charging_profile, evse_id)]
         if not found:  # K09: nothing matches the criteria
             return call_result.GetChargingProfiles(status="NoProfiles")
         by_evse: dict[int, list[dict[str, Any]]] = {}
@@ -277,7 +277,7 @@ class SmartChargingHandlers:
         return call_result.GetCompositeSchedule(status="Accepted", schedule=schedule)
 
 
-def _matches(p: Profile, criterion: dict[str, Any], evse_id: int | None) -> bool:
+def matches_criterion(p: Profile, criterion: dict[str, Any], evse_id: int | None) -> bool:
     """K09: a profile reported for GetChargingProfiles ``criterion`` (every field given must hold)."""
     if evse_id is not None and p.connector_id != evse_id:
         return False
