@@ -181,7 +181,7 @@ class SmartChargingHandlers:
 
     def _profile(self, evse_id: int, wire: dict[str, Any]) -> Profile:
         """The neutral profile of a SetChargingProfile, once what 2.0.1 asks of it holds."""
-        if evse_id != 0 and evse_id not in self.station.evses():  # TC_K_14: no such EVSE
+        if evse_id != 0 and evse_id not in self.station.evses():  # K01.FR.28: no such EVSE
             raise Refused("UnknownEvse", f"no EVSE {evse_id}")
         profile = profile_from_wire(wire, evse_id, self.clock.now())
         if profile.purpose is Purpose.CHARGE_POINT_MAX and evse_id != 0:
