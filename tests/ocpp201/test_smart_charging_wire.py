@@ -69,6 +69,12 @@ def test_what_the_schema_lets_through_but_the_station_refuses(changes, reason):
     assert refused.value.reason_code == reason
 
 
+def test_a_time_that_is_no_date_time_is_refused():
+    with pytest.raises(Refused) as refused:
+        profile_from_wire(wire(valid_to="next tuesday"), 1, NOW)
+    assert refused.value.reason_code == "InvalidValue"
+
+
 def test_one_schedule_per_profile_without_iso_15118():
     body = wire()
     body["charging_schedule"].append({**body["charging_schedule"][0], "id": 8})

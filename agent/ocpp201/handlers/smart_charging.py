@@ -148,7 +148,10 @@ def _period(start_s: int, limit: float, phases: int | None) -> dict[str, Any]:
 def _time(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
-    when = dt.datetime.fromisoformat(text)  # Python 3.11 reads the "Z"
+    try:
+        when = dt.datetime.fromisoformat(text)  # Python 3.11 reads the "Z"
+    except ValueError:
+        raise Refused("InvalidValue", f"{text!r} is no date-time") from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
