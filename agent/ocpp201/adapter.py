@@ -33,7 +33,7 @@ from agent.ocpp201.device_model import Component, DeviceModel, Variable
 from agent.ocpp201.handlers import build_handlers
 from agent.ocpp201.handlers.reservation import status_update
 from agent.ocpp201.handlers.security import CertificateSigning
-from agent.ocpp201.handlers.tariff_cost import transaction_answered
+from agent.ocpp201.handlers.tariff_cost import follow_tariff_fallback, transaction_answered
 from agent.ocpp201.live import LiveValues
 from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, id_token_info, meter_value
 from agent.ocpp201.outbox import Outbox201
@@ -107,6 +107,7 @@ class Ocpp201Adapter:
         self.certificate_signing = CertificateSigning(self)  # A02, across connections
         self.handlers = build_handlers(self)
         self.data_transfer = dict(services.data_transfer)
+        follow_tariff_fallback(self)  # I04
 
     def background(self) -> list[Any]:
         return []

@@ -6,7 +6,10 @@ agent/ui:
   TransactionEventResponse to a Started / Updated event (I02), and the final total cost from the
   answer to the Ended event (I03), while TariffCostCtrlr.Enabled[Cost] is true;
 - the driver's tariff, the personalMessage of the IdTokenInfo in a TransactionEventResponse (I01),
-  and its updatedPersonalMessage (I06), while TariffCostCtrlr.Enabled[Tariff] is true.
+  and its updatedPersonalMessage (I06), while TariffCostCtrlr.Enabled[Tariff] is true;
+- the fallbacks: TariffCostCtrlr.TariffFallbackMessage, when set, is the tariff shown to a driver
+  the CSMS sent none for (the display's default price text, I04), and TotalCostFallbackMessage is
+  shown when the answer to the Ended event brings no totalCost (I05).
 
 Amounts are in TariffCostCtrlr.Currency; the display writes them with the [ev_driver]
 currency_format and NumberOfDecimalsForCostValues of the neutral pricing.
@@ -53,9 +56,11 @@ def show_cost(adapter: Ocpp201Adapter, evse_id: int, transaction_id: str, total:
     return True
 
 
-def show_personal_message(adapter: Ocpp201Adapter, evse_id: int, message: dict[str, Any] | None) -> None:
-    """§2.30 MessageContentType (snake_case) → the EVSE's display, for PERSONAL_MESSAGE_S."""
-    if not message or not message.get("content") or not adapter.services.settings["tariff_enabled"]:
+def show_personal_message(adapter: Ocpp201Adapter, evse_id: int, message: dict[str, Any] | None, *,
+                          setting: str = "tariff_enabled") -> None:
+    """§2.30 MessageContentType (snake_case) → the EVSE's display, for PERSONAL_MESSAGE_S, while
+    the ``setting`` (TariffCostCtrlr.Enabled[Tariff] unless told) is true."""
+    if not message or not message.get("content") or not adapter.services.settings[setting]:
         return
     texts = {message.get("language") or "": str(message["content"])}
     user_info = adapter.services.user_info
@@ -71,11 +76,46 @@ def transaction_answered(adapter: Ocpp201Adapter, body: dict[str, Any], answer: 
     if evse_id is None or transaction_id is None:
         return
     total = getattr(answer, "total_cost", None)
+    ended = body.get("event") == "Ended"
     if total is not None:
-        show_cost(adapter, evse_id, transaction_id, total, final=body.get("event") == "Ended")
+        show_cost(adapter, evse_id, transaction_id, total, final=ended)
+    elif ended and adapter.services.settings["cost_enabled"]:  # I05: the cost is not known
+        fallback = adapter.services.settings["total_cost_fallback_message"]
+        if fallback:
+            show_personal_message(adapter, evse_id, {"format": "UTF8", "content": fallback}, setting="cost_enabled")
     info = getattr(answer, "id_token_info", None) or {}
     show_personal_message(adapter, evse_id, getattr(answer, "updated_personal_message", None)
                           or info.get("personal_message"))
+
+
+def follow_tariff_fallback(adapter: Ocpp201Adapter) -> None:
+    """I04: while TariffCostCtrlr.TariffFallbackMessage is set (and Enabled[Tariff] true), it is the
+    default price text the display shows a driver the CSMS sent no tariff for; unset, the text it
+    replaced (the configuration's, or a 1.6 backend's) is back. Kept in step with the settings."""
+    settings, user_info = adapter.services.settings, adapter.services.user_info
+    shown: dict[str, str] | None = None  # the fallback texts put up, while they are
+    replaced: dict[str, str] = {}
+
+    def apply(name: str, _value: Any) -> None:
+        nonlocal shown, replaced
+        if name not in ("tariff_fallback_message", "tariff_enabled"):
+            return
+        pricing = user_info.pricing
+        fallback = settings["tariff_fallback_message"] if settings["tariff_enabled"] else ""
+        if fallback:
+            if shown is None or pricing.default.texts != shown:
+                replaced = dict(pricing.default.texts)
+            shown = {"": fallback}
+            pricing.default.texts = dict(shown)
+        elif shown is not None:
+            if pricing.default.texts == shown:  # not replaced meanwhile (a 1.6 DefaultPrice)
+                pricing.default.texts = replaced
+            shown = None
+        user_info.changed()
+
+    if settings["tariff_fallback_message"]:
+        apply("tariff_fallback_message", None)
+    settings.on_change(apply)
 
 
 class TariffCostHandlers:
