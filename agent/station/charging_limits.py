@@ -111,7 +111,14 @@ class ChargingLimits:
         self._sync_transactions()
         now = self._now()
         voltage = self._voltage_for(connector_id) if connector_id else NOMINAL_VOLTAGE_V
-        return now, self.smart.composite(connector_id, now, duration_s, unit, voltage)
+        engine = self.smart if self.enabled else SmartCharging(self.smart.connector_max_a, self.smart.limits)
+        return now, engine.composite(connector_id, now, duration_s, unit, voltage)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the profiles limit the connectors (OCPP 2.0.1 SmartChargingCtrlr.Enabled; the
+        profiles stay installed while not)."""
+        return bool(self.station.settings["smart_charging_enabled"])
 
     # ---- the task ------------------------------------------------------------------
 
@@ -154,7 +161,7 @@ class ChargingLimits:
             self._last_pwm_change[cid] = mono  # it just started
         self._had_transaction[cid] = active
         voltage = self._voltage_for(cid, view)
-        want = self.smart.limit_at(cid, now, voltage)
+        want = self.smart.limit_at(cid, now, voltage) if self.enabled else None
         wait = POLL_S
         nxt = self._next_change(cid, now, voltage)
         if nxt is not None:
