@@ -249,6 +249,10 @@ async def test_TC_K_19_set_recurring_charging_profile(station, csms):
     assert limits(schedule) == [10, 12, 10, 12, 10]
     starts = [p["startPeriod"] for p in schedule["chargingSchedulePeriod"]]
     assert starts[3] - starts[1] == 86400
+    # The longest composite there is: the work is bounded by the periods (at most 1024), not by
+    # the duration; the answer says how far its periods reach.
+    longest = await composite(csms, 1, duration=2**31 - 1)
+    assert len(longest["chargingSchedulePeriod"]) == 1024 and longest["duration"] < 2**31 - 1
     await charging(station, csms)
     await board_offers(station, 10)
 
