@@ -21,6 +21,7 @@ from agent.backend.reports import ReportQueue
 from agent.core.display_messages import DisplayMessage, MessagePriority, MessageState
 from agent.core.pricing import ChargingPrice, Cost, DefaultPrice, Pricing, PricingError, Texts, TimeOffsets, amount, parse_offset
 from agent.core.smart_charging import Composite, Kind, Limits, Period, Profile, ProfileRejected, Purpose, RateUnit, Recurrency, Schedule
+from agent.core.smart_charging import conflicting
 from agent.maintenance.diagnostics import DiagnosticsRequest, DiagnosticsStatus, LogReport
 from agent.maintenance.firmware import FirmwareBusy, FirmwareStatus, Signed, SignedReport, UnsignedRefused
 from agent.maintenance.transfer import UnsupportedLocation, redact_url
@@ -48,7 +49,7 @@ __all__ = [
     "NetworkProfiles", "NotManaged", "Period", "Pricing", "PricingError", "Priority", "Profile", "ProfileRefused",
     "ProfileRejected", "Purpose", "RateUnit", "Recurrency", "RootKind", "Schedule", "SecurityEvent", "Signed", "SignedReport",
     "StorageError", "StoreFull", "Texts", "TimeOffsets", "UnsignedRefused", "UnsupportedLocation", "UpdateStatus", "UserMessage",
-    "accept_signed_certificate", "amount", "check_signing_certificate", "delete_root", "install_root", "learn_secret",
+    "accept_signed_certificate", "amount", "check_signing_certificate", "conflicting", "delete_root", "install_root", "learn_secret",
     "parse_offset", "redact_url",
 ]
 
@@ -104,7 +105,7 @@ class LocalAuthPort(Protocol):
 class ChargingLimitsPort(Protocol):
     """Charging profiles and the limits they set (agent/station/charging_limits.py)."""
 
-    def install(self, profile: Profile) -> None: ...
+    def install(self, profile: Profile, *, same_level_replaces: bool = True) -> None: ...
 
     def clear(self, **criteria: Any) -> bool: ...
 
@@ -115,6 +116,8 @@ class ChargingLimitsPort(Protocol):
     def composite(self, connector_id: int, duration_s: int, unit: RateUnit) -> tuple[dt.datetime, Composite]: ...
 
     def count(self) -> int: ...
+
+    def profiles(self) -> list[Profile]: ...
 
 
 class FirmwarePort(Protocol):

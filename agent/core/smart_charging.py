@@ -90,6 +90,7 @@ class Schedule:  # §7.14 ChargingSchedule
     duration_s: int | None = None
     start: dt.datetime | None = None
     min_rate: float | None = None
+    schedule_id: int | None = None  # OCPP 2.0.1 ChargingScheduleType.id (1.6 has none)
 
     @cached_property
     def period_starts(self) -> tuple[int, ...]:
@@ -195,6 +196,21 @@ def check(profile: Profile, connector_ids: Iterable[int], limits: Limits) -> Non
         raise ProfileRejected("validTo is not after validFrom")
 
 
+def conflicting(new: Profile, installed: Iterable[Profile]) -> Profile | None:
+    """OCPP 2.0.1 K01.FR.06 / K01.FR.39: an installed profile (another id) of the same purpose
+    and stackLevel on the same connector whose validity overlaps ``new``'s; such a new profile
+    is refused rather than replacing it, as 1.6 did. (A TxProfile is always for the transaction
+    running on its connector, so the same connector is the same transaction.)"""
+    never, forever = dt.datetime.min.replace(tzinfo=dt.timezone.utc), dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    for old in installed:
+        if old.id == new.id or (old.purpose, old.stack_level, old.connector_id) != (
+                new.purpose, new.stack_level, new.connector_id):
+            continue
+        if (old.valid_from or never) < (new.valid_to or forever) and (new.valid_from or never) < (old.valid_to or forever):
+            return old
+    return None
+
+
 class SmartCharging:
     """The installed profiles of one charge point, and the limits they leave."""
 
@@ -212,16 +228,17 @@ class SmartCharging:
 
     # ---- installing and clearing ---------------------------------------------------
 
-    def install(self, profile: Profile) -> list[Profile]:
+    def install(self, profile: Profile, *, same_level_replaces: bool = True) -> list[Profile]:
         """Add ``profile``; return the profiles it replaced (OCPP 1.6 §5.16: same id, or same
-        purpose and stackLevel on the same connector). Raises ProfileRejected."""
+        purpose and stackLevel on the same connector; with ``same_level_replaces`` False only
+        the same id, as OCPP 2.0.1 K01.FR.05 says). Raises ProfileRejected."""
         check(profile, self.connector_max_a, self.limits)
         if profile.purpose is Purpose.TX:
             tx = self._transactions.get(profile.connector_id)
             if tx is None:
                 raise ProfileRejected(f"no transaction on connector {profile.connector_id}")  # §3.13.1
             profile = replace(profile, transaction=tx.key)
-        replaced = [p for p in self.profiles if _replaces(profile, p)]
+        replaced = [p for p in self.profiles if _replaces(profile, p) if same_level_replaces or p.id == profile.id]
         if len(self.profiles) - len(replaced) >= self.limits.max_profiles:
             raise ProfileRejected(f"already {len(self.profiles)} profiles installed")
         self.profiles = [p for p in self.profiles if p not in replaced] + [profile]
@@ -689,6 +706,7 @@ def to_dict(p: Profile) -> dict[str, Any]:
             "start": _iso(s.start),
             "min_rate": s.min_rate,
             "periods": [[q.start_s, q.limit, q.phases] for q in s.periods],
+            "schedule_id": s.schedule_id,
         },
     }
 
@@ -712,6 +730,7 @@ def from_dict(d: dict[str, Any]) -> Profile:
             start=_parse(s["start"]),
             min_rate=s["min_rate"],
             periods=tuple(Period(*q) for q in s["periods"]),
+            schedule_id=s.get("schedule_id"),
         ),
     )
 

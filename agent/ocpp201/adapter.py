@@ -18,14 +18,13 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from ocpp.exceptions import OCPPError
 from ocpp.v201 import call
 
 from agent.backend.ports import IdTagInfo, Sample, StationPort
-from agent.backend.services import AdapterServices, Cost, DiagnosticsStatus, FirmwareStatus, LogReport, SignedReport
+from agent.backend.services import AdapterServices, DiagnosticsStatus, FirmwareStatus, LogReport, SignedReport
 from agent.core.identity import ConnectorRef, IdToken
 from agent.core.session import ConnectorStatus, Fault
 from agent.core.status_hold import StatusHold
@@ -34,6 +33,7 @@ from agent.ocpp201.device_model import Component, DeviceModel, Variable
 from agent.ocpp201.handlers import build_handlers
 from agent.ocpp201.handlers.reservation import status_update
 from agent.ocpp201.handlers.security import CertificateSigning
+from agent.ocpp201.handlers.tariff_cost import follow_tariff_fallback, transaction_answered
 from agent.ocpp201.live import LiveValues
 from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, id_token_info, meter_value
 from agent.ocpp201.outbox import Outbox201
@@ -107,6 +107,7 @@ class Ocpp201Adapter:
         self.certificate_signing = CertificateSigning(self)  # A02, across connections
         self.handlers = build_handlers(self)
         self.data_transfer = dict(services.data_transfer)
+        follow_tariff_fallback(self)  # I04
 
     def background(self) -> list[Any]:
         return []
@@ -378,15 +379,9 @@ class Ocpp201Adapter:
     # ---- what a TransactionEventResponse says besides the idTokenInfo -------------------
 
     def answered_transaction_event(self, body: dict[str, Any], answer: Any) -> None:
-        """I02/I03: a totalCost for the display (running while charging, final when Ended)."""
-        total = getattr(answer, "total_cost", None)
-        if total is None:
-            return
-        user_info = self.services.user_info
-        cost = Cost(body["transaction_id"], Decimal(str(total)), final=body.get("event") == "Ended",
-                    received_at=time.monotonic())
-        user_info.pricing.set_cost(body["evse_id"], cost)
-        user_info.changed()
+        """I02/I03: a totalCost for the display (running while charging, final when Ended), and the
+        driver's personal message (I01/I06; agent/ocpp201/handlers/tariff_cost.py)."""
+        transaction_answered(self, body, answer)
 
 
 def variable_value(model: DeviceModel, component: str, variable: str, instance: str | None = None) -> Any:

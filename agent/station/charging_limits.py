@@ -69,11 +69,17 @@ class ChargingLimits:
 
     # ---- what the backend asks -----------------------------------------------------
 
-    def install(self, profile: Profile) -> None:
-        """Raises ``ProfileRejected``; a TxProfile binds to the connector's running transaction."""
+    def install(self, profile: Profile, *, same_level_replaces: bool = True) -> None:
+        """Raises ``ProfileRejected``; a TxProfile binds to the connector's running transaction.
+        ``same_level_replaces``: see ``SmartCharging.install`` (False in OCPP 2.0.1)."""
         self._sync_transactions()
-        self.smart.install(profile)
+        self.smart.install(profile, same_level_replaces=same_level_replaces)
         self._changed()
+
+    def profiles(self) -> list[Profile]:
+        """The installed profiles, oldest first (a TxProfile only while its transaction runs)."""
+        self._sync_transactions()
+        return list(self.smart.profiles)
 
     def count(self) -> int:
         """How many profiles are installed (OCPP 2.0.1 SmartChargingCtrlr.Entries)."""
@@ -105,7 +111,14 @@ class ChargingLimits:
         self._sync_transactions()
         now = self._now()
         voltage = self._voltage_for(connector_id) if connector_id else NOMINAL_VOLTAGE_V
-        return now, self.smart.composite(connector_id, now, duration_s, unit, voltage)
+        engine = self.smart if self.enabled else SmartCharging(self.smart.connector_max_a, self.smart.limits)
+        return now, engine.composite(connector_id, now, duration_s, unit, voltage)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the profiles limit the connectors (OCPP 2.0.1 SmartChargingCtrlr.Enabled; the
+        profiles stay installed while not)."""
+        return bool(self.station.settings["smart_charging_enabled"])
 
     # ---- the task ------------------------------------------------------------------
 
@@ -148,7 +161,7 @@ class ChargingLimits:
             self._last_pwm_change[cid] = mono  # it just started
         self._had_transaction[cid] = active
         voltage = self._voltage_for(cid, view)
-        want = self.smart.limit_at(cid, now, voltage)
+        want = self.smart.limit_at(cid, now, voltage) if self.enabled else None
         wait = POLL_S
         nxt = self._next_change(cid, now, voltage)
         if nxt is not None:

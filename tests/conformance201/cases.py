@@ -598,6 +598,20 @@ def smart_charging() -> bool:
     return _values("SmartChargingCtrlr", "Available") == [True]
 
 
+def no_external_limit_input() -> bool:
+    """No energy management system (or other external system) that sets a charging limit: no
+    setting in the agent's config names one (agent/app/config.py), and the 2.0.1 adapter takes no
+    ChargingStationExternalConstraints profile."""
+    import dataclasses
+
+    from agent.app import config
+    from agent.ocpp201.handlers.smart_charging import PURPOSE
+
+    words = {part for cls in vars(config).values() if isinstance(cls, type) and dataclasses.is_dataclass(cls)
+             for f in dataclasses.fields(cls) for part in f.name.split("_")}
+    return not words & {"ems", "external", "grid", "load", "energy"} and "ChargingStationExternalConstraints" not in PURPOSE
+
+
 def keeps_no_iso15118_roots() -> bool:
     """No ISO 15118 stack, and the certificate handler keeps only the CSMS and manufacturer roots:
     V2GRootCertificate and MORootCertificate are neither installed nor reported."""
@@ -690,6 +704,11 @@ NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
                    shows_every_priority),
     "TC_O_18_CS": (("the station shows messages in every state (Charging, Faulted, Idle, Unavailable: each one it "
                     "tells apart), so it never answers NotSupportedState"), shows_in_every_state),
+    "TC_K_38_CS": ("the station supports smart charging (SmartChargingCtrlr.Available), so it takes a remote "
+                   "start's charging profile rather than ignoring it: TC_K_37 applies instead", smart_charging),
+    "TC_K_52_CS": ("no energy management system or other external input sets a charging limit on this station "
+                   "(no such setting; ChargingStationExternalConstraints is never installed), so there is no "
+                   "external limit to report", no_external_limit_input),
 }
 
 

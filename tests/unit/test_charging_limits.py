@@ -78,6 +78,20 @@ def test_an_idle_connector_takes_its_limit_at_once(tmp_path):
     assert conn.session.allowed_a == 16.0  # back to the connector maximum
 
 
+def test_smart_charging_disabled_leaves_the_profiles_unapplied_until_enabled(tmp_path):
+    station, conn, clock, mono = make_station(tmp_path)
+    limits = station.charging_limits
+    limits.install(tx_default(1, 10.0))
+    station.settings.set("smart_charging_enabled", False)
+    limits.step()
+    assert conn.session.allowed_a == 16.0
+    _, composite = limits.composite(1, 600, RateUnit.AMPS)
+    assert [p.limit for p in composite.periods] == [16.0]
+    station.settings.set("smart_charging_enabled", True)
+    limits.step()
+    assert conn.session.limit_a == 10.0 and limits.count() == 1
+
+
 def test_while_charging_the_limit_changes_at_most_every_5_s(tmp_path):
     station, conn, clock, mono = make_station(tmp_path)
     limits = station.charging_limits

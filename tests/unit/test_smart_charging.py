@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -17,6 +18,7 @@ from agent.core.smart_charging import (
     Recurrency,
     Schedule,
     SmartCharging,
+    conflicting,
     from_dict,
     to_dict,
 )
@@ -183,6 +185,36 @@ def test_same_purpose_and_stack_level_replaces_and_same_id_replaces():
     assert [p.id for p in replaced] == [1] and sc.limit_at(1, T0) == 11.0
     replaced = sc.install(profile(2, stack=4, periods=[(0, 12.0)]))  # same id
     assert [p.id for p in replaced] == [2] and [p.id for p in sc.profiles] == [2]
+
+
+def test_without_same_level_replacing_only_the_same_id_replaces():
+    """OCPP 2.0.1 K01.FR.05: only the id replaces; two profiles of one level may then coexist
+    (the adapter refuses those whose validity overlaps, K01.FR.06)."""
+    sc = station(profile(1, periods=[(0, 10.0)], valid_to=at(hours=1)))
+    replaced = sc.install(profile(2, periods=[(0, 11.0)], valid_from=at(hours=1)), same_level_replaces=False)
+    assert replaced == [] and [p.id for p in sc.profiles] == [1, 2]
+    assert sc.limit_at(1, T0) == 10.0 and sc.limit_at(1, at(hours=2)) == 11.0
+    replaced = sc.install(profile(2, stack=3, periods=[(0, 12.0)]), same_level_replaces=False)
+    assert [p.id for p in replaced] == [2] and [p.id for p in sc.profiles] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("new", "clash"),
+    [
+        (profile(2), 1),  # same purpose, level and connector, both valid for ever
+        (profile(1, periods=[(0, 6.0)]), None),  # the same id replaces, it does not clash
+        (profile(2, stack=1), None),
+        (profile(2, connector=0), None),
+        (profile(2, purpose=Purpose.CHARGE_POINT_MAX, connector=0), None),
+        (profile(2, valid_from=at(hours=1)), None),  # begins when the installed one ends
+        (profile(2, valid_from=at(minutes=59)), 1),
+        (profile(2, valid_to=at(hours=-1)), None),  # over before the installed one begins
+    ],
+)
+def test_overlapping_profiles_of_one_level_conflict(new, clash):
+    installed = [profile(1, valid_from=T0, valid_to=at(hours=1))]
+    found = conflicting(new, installed)
+    assert (found.id if found else None) == clash
 
 
 # ---- kinds ----------------------------------------------------------------------------
@@ -449,3 +481,8 @@ def test_storage_form_round_trips():
         unit=RateUnit.WATTS, periods=[(0, 7000.0, 1), (3600, 11000.0)], duration=7200, min_rate=1400.0,
     )
     assert from_dict(to_dict(p)) == p
+    with_id = dataclasses.replace(p, schedule=dataclasses.replace(p.schedule, schedule_id=4))
+    assert from_dict(to_dict(with_id)) == with_id
+    stored_before = to_dict(p)
+    del stored_before["schedule"]["schedule_id"]  # written before OCPP 2.0.1 kept schedule ids
+    assert from_dict(stored_before) == p

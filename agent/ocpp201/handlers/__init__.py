@@ -21,6 +21,11 @@ from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
 from agent.ocpp201.handlers.reservation import ReservationHandlers
 from agent.ocpp201.handlers.security import SecurityHandlers
+from agent.ocpp201.handlers.smart_charging import (
+    SmartChargingHandlers,
+    remote_start_profile,
+)
+from agent.ocpp201.handlers.tariff_cost import TariffCostHandlers
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -44,12 +49,14 @@ class Handlers:
             FirmwareHandlers(adapter),
             ReservationHandlers(adapter),
             DisplayMessageHandlers(adapter),
+            SmartChargingHandlers(adapter),
+            TariffCostHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:
         """F01.FR.08-12: a TxProfile given with RequestStartTransaction, kept for the transaction
         it starts; False when it cannot be taken (block K, smart charging)."""
-        return False
+        return remote_start_profile(self._adapter, profile, token, evse_id)
 
 
 def build_handlers(adapter: Ocpp201Adapter) -> Handlers:
