@@ -125,6 +125,24 @@ class MeterSampler:
             self._outbox_changed()
         self._next_sample[conn.id] = now + interval
 
+    def update_now(self, conn: Connector, trigger: str, context: str = "Trigger") -> bool:
+        """A transaction update now (2.0.1 TriggerMessage TransactionEvent, F06.FR.07): the
+        updated measurands of the last reading, queued with the transaction's other events; False
+        when no transaction runs."""
+        if conn.transaction_local_id is None or conn.session.transaction is None:
+            return False
+        sample = self.sample(conn, context)
+        try:
+            self._store.queue_meter_values(
+                conn.transaction_local_id,
+                {"timestamp": sample.timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": trigger,
+                 "samples": [sample_to_json(sample)] if sample.values else [], "offline": not self._online()})
+        except StorageError as exc:
+            log.warning("connector %d: transaction update not stored: %s", conn.id, exc)
+            return False
+        self._outbox_changed()
+        return True
+
     def sample(self, conn: Connector, context: str, measurands: list[str] | None = None,
                timestamp: str | None = None) -> Sample:
         """One sampled reading, numbers with their units (OCPP measurand names), of the last
