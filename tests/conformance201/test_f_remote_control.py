@@ -12,13 +12,15 @@ import asyncio
 from tests.conformance.conftest import REMOTE, VALID
 from tests.conformance201.conftest import CP_ID  # noqa: F401  (the station's identity, for readers)
 from tests.conformance201.test_l_firmware import (  # noqa: F401  (fixtures)
-    NAME,
+    Manufacturer,
     charging,
     http_server,
     second_evse,
     sim2,
     station2,
+    update_firmware,
 )
+from tests.file_servers import Stream
 
 REMOTE_TOKEN = {"idToken": REMOTE, "type": "Central"}
 
@@ -299,3 +301,47 @@ async def test_TC_F_13_trigger_message_transaction_event_specific_evse(station, 
     earlier = csms.transaction_events(transaction)
     assert [e["seqNo"] for e in earlier] == list(range(len(earlier)))
     assert {v["context"] for mv in event["meterValue"] for v in mv["sampledValue"]} == {"Trigger"}
+
+
+async def test_TC_F_12_trigger_message_meter_values_all_evse(station2, csms):
+    """F06.FR.06: no EVSE named: MeterValues of every EVSE, context Trigger."""
+    station = station2
+    await station.boot(extra=second_evse())
+    mark = csms.mark()
+    assert await trigger(csms, "MeterValues") == {"status": "Accepted"}
+    await csms.wait_for(lambda: {p["evseId"] for p in csms.calls_of("MeterValues", after=mark)} == {1, 2})
+    for values in csms.calls_of("MeterValues", after=mark):
+        assert {v["context"] for mv in values["meterValue"] for v in mv["sampledValue"]} == {"Trigger"}
+
+
+async def test_TC_F_14_trigger_message_transaction_event_all_evse(station2, csms):
+    """F06.FR.07: no EVSE named: TransactionEvent Updated (Trigger) of each EVSE with a
+    transaction: EVSE 1 charges, EVSE 2 is idle and sends none."""
+    station = station2
+    await station.boot(extra=second_evse())
+    transaction = await charging(station, csms, 1)
+    mark = csms.mark()
+    assert await trigger(csms, "TransactionEvent") == {"status": "Accepted"}
+    event = await csms.wait_transaction_event("Updated", lambda p: p["triggerReason"] == "Trigger", after=mark)
+    assert event["transactionInfo"]["transactionId"] == transaction
+    await csms.barrier()
+    assert [e["transactionInfo"]["transactionId"] for e in csms.transaction_events(after=mark)
+            if e["triggerReason"] == "Trigger"] == [transaction]
+
+
+async def test_TC_F_19_trigger_message_firmware_status_notification_downloading(station, csms, http_server):
+    """F06.FR.04, L01: while a firmware download runs: FirmwareStatusNotification Downloading with
+    the update's requestId."""
+    manufacturer = Manufacturer(station)
+    http_server.streams["slow.bin"] = Stream(size=64 * 1024, chunk=1024, pause_s=0.2)  # a download of 13 s
+    await station.boot(firmware=manufacturer.firmware_lines())
+    mark = csms.mark()
+    reply = await csms.call("UpdateFirmware", update_firmware(
+        19, http_server.url("/streams/slow.bin"), manufacturer.signer, manufacturer.signer.sign(b"x")))
+    assert reply["status"] == "Accepted"
+    downloading = await csms.wait_for_call("FirmwareStatusNotification", lambda p: p["status"] == "Downloading",
+                                           after=mark)
+    assert await trigger(csms, "FirmwareStatusNotification") == {"status": "Accepted"}
+    triggered = await csms.wait_call("FirmwareStatusNotification", after=downloading.seq + 1)
+    assert triggered == {"status": "Downloading", "requestId": 19}
+    await station.stop()  # before the file server, which would wait for the download to end
