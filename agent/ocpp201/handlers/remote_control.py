@@ -14,7 +14,7 @@ from ocpp.routing import after, on
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
-from agent.backend.ports import AvailabilityResult, UnlockResult
+from agent.backend.ports import AvailabilityResult, Sample, UnlockResult
 from agent.core.identity import ConnectorRef, IdToken, IdTokenType
 from agent.core.trigger_rules import Answer, FollowUp, FollowUpQueue, Scope
 from agent.ocpp201.connection import LinkDown
@@ -132,6 +132,8 @@ class RemoteControlHandlers:
         evses = list(self.station.evses())
         if requested_message == "TransactionEvent":
             evses = [e for e in evses if self.station.transaction_on(e) is not None]
+        elif requested_message == "MeterValues":  # F06.FR.06: of the EVSEs whose meter has a reading
+            evses = [e for e in evses if self._aligned_sample(e).values]
         decision = self.follow_ups.decide(requested_message, evse_id, triggers=TRIGGERS,
                                           connectors=evses, request_id=call_unique_id)
         if decision.answer is not Answer.ACCEPTED:
@@ -150,7 +152,13 @@ class RemoteControlHandlers:
                 return "StatusNotification needs a connector of this station (F06.FR.12)"
         if requested == "TransactionEvent" and not any(self.station.transaction_on(e) for e in evses):
             return "no transaction is ongoing"
+        if requested == "MeterValues" and not any(self._aligned_sample(e).values for e in evses):
+            return "no meter reading to send"
         return None
+
+    def _aligned_sample(self, evse_id: int) -> Sample:
+        """F06.FR.06: the latest reading of the AlignedDataMeasurands, context Trigger."""
+        return self.station.sample(evse_id, "Trigger", self.services.settings["meter_aligned_data"])
 
     @after(Action.trigger_message)
     def after_trigger_message(self, call_unique_id: str = "", **_: Any) -> None:
@@ -182,8 +190,7 @@ class RemoteControlHandlers:
                     if ref.evse_id == evse_id:
                         await adapter.send_status(ref, CONNECTOR_STATUS[status])
             case "MeterValues":
-                # F06.FR.06: the latest reading of the AlignedDataMeasurands, context Trigger.
-                sample = self.station.sample(evse_id, "Trigger", self.services.settings["meter_aligned_data"])
+                sample = self._aligned_sample(evse_id)
                 if sample.values:
                     await adapter.call(call.MeterValues(evse_id=evse_id, meter_value=[meter_value(sample)]))
             case "TransactionEvent":
