@@ -29,7 +29,7 @@ def contexts(meter_values: list[dict]) -> set[str]:
 
 def aligned(timestamp: str, interval_s: int = ALIGNED_S) -> bool:
     """The timestamp is a whole multiple of the interval since midnight (J01.FR.03)."""
-    when = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    when = dt.datetime.fromisoformat(timestamp)
     since_midnight = when - when.replace(hour=0, minute=0, second=0, microsecond=0)
     return since_midnight.total_seconds() % interval_s == 0
 
@@ -86,9 +86,9 @@ async def test_TC_J_03_clock_aligned_meter_values_event_type_ended(station, csms
     transaction = await charging(station, csms)
     # let two aligned times pass, seen through the periodic updates' timestamps
     start = await csms.wait_transaction_event("Updated", lambda p: p["triggerReason"] == "MeterValuePeriodic")
-    begun = dt.datetime.fromisoformat(start["timestamp"].replace("Z", "+00:00"))
+    begun = dt.datetime.fromisoformat(start["timestamp"])
     await csms.wait_transaction_event("Updated", lambda p: p["triggerReason"] == "MeterValuePeriodic" and (
-        dt.datetime.fromisoformat(p["timestamp"].replace("Z", "+00:00")) - begun).total_seconds() > 2 * ALIGNED_S + 0.5,
+        dt.datetime.fromisoformat(p["timestamp"]) - begun).total_seconds() > 2 * ALIGNED_S + 0.5,
         timeout=20)
     mark = csms.mark()
     station.unplug()
@@ -111,9 +111,9 @@ async def test_TC_J_06_clock_aligned_meter_values_no_meter_values_during_transac
     await set_variable(csms, "AlignedDataCtrlr", "Interval", str(ALIGNED_S))
     first = await csms.wait_transaction_event("Updated", lambda p: p["triggerReason"] == "MeterValuePeriodic",
                                               after=mark)
-    begun = dt.datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00"))
+    begun = dt.datetime.fromisoformat(first["timestamp"])
     await csms.wait_transaction_event("Updated", lambda p: p["triggerReason"] == "MeterValuePeriodic" and (
-        dt.datetime.fromisoformat(p["timestamp"].replace("Z", "+00:00")) - begun).total_seconds() > 2 * ALIGNED_S + 0.5,
+        dt.datetime.fromisoformat(p["timestamp"]) - begun).total_seconds() > 2 * ALIGNED_S + 0.5,
         after=mark, timeout=20)
     assert not clock_updates(csms, transaction, after=mark)
     assert not csms.calls_of("MeterValues", after=mark)
