@@ -101,7 +101,9 @@ class MeterSampler:
 
     def periodic(self, conn: Connector) -> None:
         """OCPP 1.6 §9.1.30 MeterValueSampleInterval: a sample of the running transaction when one
-        is due (after each poll)."""
+        is due (after each poll). 2.0.1 SampledDataCtrlr.Enabled false: none (Part 2 §2.7.1)."""
+        if not self._settings["sampled_data_enabled"]:
+            return
         self._ended_periodic(conn)
         interval = self._settings["meter_sample_interval_s"]
         if conn.transaction_local_id is None or conn.session.transaction is None or interval <= 0 or conn.reading is None:
@@ -212,7 +214,9 @@ class MeterSampler:
         while True:
             intervals = {"send": self._settings["clock_aligned_interval_s"],
                          "ended": self._settings["aligned_tx_ended_interval_s"]}
-            active = {kind: interval for kind, interval in intervals.items() if interval > 0}
+            # 2.0.1 AlignedDataCtrlr.Enabled false: no clock-aligned data at all (Part 2 §2.7.9).
+            enabled = self._settings["aligned_data_enabled"]
+            active = {kind: interval for kind, interval in intervals.items() if interval > 0 and enabled}
             if not active:
                 await asyncio.sleep(1)
                 continue
@@ -220,7 +224,7 @@ class MeterSampler:
             dues = {kind: next_clock_aligned(now, interval, last.get(kind)) for kind, interval in active.items()}
             due = min(dues.values())
             await asyncio.sleep(max(0.0, (due - self._clock.now()).total_seconds()))
-            if any(self._settings[name] != intervals[kind] for kind, name in
+            if not self._settings["aligned_data_enabled"] or any(self._settings[name] != intervals[kind] for kind, name in
                    (("send", "clock_aligned_interval_s"), ("ended", "aligned_tx_ended_interval_s"))):
                 continue  # changed meanwhile: align to the new interval
             kinds = {kind for kind, when in dues.items() if when == due}
