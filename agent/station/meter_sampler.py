@@ -132,13 +132,13 @@ class MeterSampler:
         self._next_sample[conn.id] = now + interval
 
     def started_samples(self, conn: Connector) -> list[dict]:
-        """2.0.1 SampledDataCtrlr.TxStartedMeasurands (J02.FR.01): the values of the transaction's
+        """2.0.1 SampledDataCtrlr.TxStartedMeasurands (Part 2 §2.7.6, J02): the values of the transaction's
         start (context Transaction.Begin), of the reading just taken for meterStart."""
         sample = self.sample(conn, "Transaction.Begin", self._settings["tx_started_measurands"])
         return [sample_to_json(sample)] if sample.values else []
 
     def _ended_periodic(self, conn: Connector) -> None:
-        """OCPP 2.0.1 SampledDataCtrlr.TxEndedInterval (J02.FR.10/11): every interval of the
+        """OCPP 2.0.1 SampledDataCtrlr.TxEndedInterval (Part 2 §2.7.5, J02): every interval of the
         transaction, a sample of the TxEndedMeasurands, kept (stored) for its TransactionEvent Ended."""
         interval = self._settings["tx_ended_interval_s"]
         keep = self._settings["stop_txn_sampled_data"]
@@ -158,7 +158,7 @@ class MeterSampler:
         self._next_ended_sample[conn.id] = now + interval
 
     def update_now(self, conn: Connector, trigger: str, context: str = "Trigger") -> bool:
-        """A transaction update now (2.0.1 TriggerMessage TransactionEvent, F06.FR.07): the
+        """A transaction update now (2.0.1 TriggerMessage TransactionEvent, F06): the
         updated measurands of the last reading, queued with the transaction's other events; False
         when no transaction runs."""
         if conn.transaction_local_id is None or conn.session.transaction is None:
@@ -208,7 +208,7 @@ class MeterSampler:
         """OCPP 1.6 §9.1.3 ClockAlignedDataInterval (2.0.1 AlignedDataCtrlr.Interval, J01): samples
         at whole multiples of the interval since midnight (backend time), MeterValuesAlignedData
         measurands, each stamped with the aligned time it stands for and taken once per aligned
-        time. 2.0.1 AlignedDataCtrlr.TxEndedInterval (J01.FR.14): the samples kept for a
+        time. 2.0.1 AlignedDataCtrlr.TxEndedInterval (Part 2 §2.7.16, J01): the samples kept for a
         transaction's end are taken at its own aligned times (at the first one's when 0, as in 1.6)."""
         last: dict[str, dt.datetime] = {}
         while True:

@@ -336,8 +336,8 @@ class Station:
         return True
 
     async def _authorize_then_start(self, conn: Connector, id_token: IdToken, remote_start_id: int | None = None) -> None:
-        """AuthorizeRemoteStart (2.0.1 F02.FR.01): the idToken, with its type, is authorized first;
-        the remote start keeps its remoteStartId (F02.FR.20)."""
+        """AuthorizeRemoteStart (2.0.1 F01/F02): the idToken, with its type, is authorized first;
+        the remote start keeps its remoteStartId for the TransactionEvent."""
         id_tag = id_token.value
         verdict = await self.authorizer.authorize(id_tag, self.backend, id_token)
         log.info("remote start %s: %s", id_tag, verdict.why)

@@ -69,7 +69,7 @@ def remote_event(csms, *, after: int):
 
 async def test_TC_F_01_remote_start_transaction_cable_plugin_first(station, csms):
     """F01: the EV is plugged in first; RequestStartTransaction Accepted; the transaction names the
-    remote start (triggerReason RemoteStart, transactionInfo.remoteStartId, F01.FR.19/F02.FR.20)
+    remote start (triggerReason RemoteStart, transactionInfo.remoteStartId)
     and energy flows."""
     await station.boot()
     mark = csms.mark()
@@ -85,7 +85,7 @@ async def test_TC_F_01_remote_start_transaction_cable_plugin_first(station, csms
 
 
 async def test_TC_F_02_remote_start_transaction_remote_start_first_authorize_remote_start_is_true(station, csms):
-    """F02.FR.01 (AuthorizeRemoteStart true): the idToken is authorized first (AuthorizeRequest),
+    """F02 (AuthorizeRemoteStart true): the idToken is authorized first (AuthorizeRequest),
     then the EV is plugged in and the transaction, naming the remote start, charges."""
     await station.boot()
     await set_variable(csms, "AuthCtrlr", "AuthorizeRemoteStart", "true")
@@ -115,7 +115,7 @@ async def test_TC_F_03_remote_start_transaction_remote_start_first_authorize_rem
 
 
 async def test_TC_F_04_remote_start_transaction_remote_start_first_cable_plugin_timeout(station, csms):
-    """F02 / E03.FR.05: no EV within EVConnectionTimeOut: the remote start lapses (the connector
+    """F02 / E03: no EV within EVConnectionTimeOut: the remote start lapses (the connector
     Available again); an EV plugged in later starts no transaction and gets no energy."""
     await station.boot()
     await set_variable(csms, "TxCtrlr", "EVConnectionTimeOut", "2")
@@ -151,7 +151,7 @@ async def test_TC_F_05_remote_unlock_connector_with_ongoing_transaction(station,
 
 
 async def test_TC_F_06_remote_unlock_connector_without_ongoing_transaction_accepted(station, csms):
-    """F05.FR.03/04: a cable plugged in, no transaction: the lock opens, Unlocked."""
+    """F05: a cable plugged in, no transaction: the lock opens, Unlocked."""
     await station.boot()
     mark = csms.mark()
     station.plug()
@@ -162,14 +162,14 @@ async def test_TC_F_06_remote_unlock_connector_without_ongoing_transaction_accep
 
 
 async def test_TC_F_07_remote_unlock_connector_without_ongoing_transaction_no_cable_connected(station, csms):
-    """F05.FR.03: no cable: the lock is driven open all the same: Unlocked."""
+    """F05: no cable: the lock is driven open all the same: Unlocked."""
     await station.boot()
     assert await csms.call("UnlockConnector", {"evseId": 1, "connectorId": 1}) == {"status": "Unlocked"}
     assert not station.lock_locked()
 
 
 async def test_TC_F_10_remote_unlock_connector_without_ongoing_transaction_unknown_connector(station, csms):
-    """F05.FR.06: an EVSE or connector the station does not have: UnknownConnector."""
+    """F05: an EVSE or connector the station does not have: UnknownConnector."""
     await station.boot()
     assert await csms.call("UnlockConnector", {"evseId": 1, "connectorId": 2}) == {"status": "UnknownConnector"}
     assert await csms.call("UnlockConnector", {"evseId": 2, "connectorId": 1}) == {"status": "UnknownConnector"}
@@ -179,7 +179,7 @@ async def test_TC_F_10_remote_unlock_connector_without_ongoing_transaction_unkno
 
 
 async def test_TC_F_08_remote_stop_transaction_success(station, csms):
-    """F03.FR.02/07/09: Accepted; the energy stops; the transaction ends with triggerReason
+    """F03.FR.07: Accepted; the energy stops; the transaction ends with triggerReason
     RemoteStop and stoppedReason Remote."""
     await station.boot()
     transaction = await charging(station, csms)
@@ -207,7 +207,7 @@ async def test_TC_F_09_remote_stop_transaction_rejected(station, csms):
 
 
 async def test_TC_F_20_trigger_message_heartbeat(station, csms):
-    """F06.FR.04/05: Accepted, then a Heartbeat."""
+    """F06.FR.04: Accepted, then a Heartbeat."""
     await station.boot()
     mark = csms.mark()
     assert await trigger(csms, "Heartbeat") == {"status": "Accepted"}
@@ -251,7 +251,7 @@ async def test_TC_F_26_trigger_message_boot_notification_rejected(station, csms)
 
 
 async def test_TC_F_27_trigger_message_not_implemented(station, csms):
-    """F06.FR.08: a message the station cannot send (no ISO 15118 stack: no V2G certificate; not
+    """F06: a message the station cannot send (no ISO 15118 stack: no V2G certificate; not
     a local controller: no PublishFirmwareStatusNotification): NotImplemented, nothing sent."""
     await station.boot()
     mark = csms.mark()
@@ -287,7 +287,7 @@ async def test_TC_F_18_trigger_message_firmware_status_notification_idle(station
 
 
 async def test_TC_F_11_trigger_message_meter_values_specific_evse(station, csms):
-    """F06.FR.06: MeterValues of the EVSE named, context Trigger, the AlignedDataMeasurands."""
+    """F06: MeterValues of the EVSE named, context Trigger, the AlignedDataMeasurands."""
     await station.boot()
     await set_variable(csms, "AlignedDataCtrlr", "Measurands", "Energy.Active.Import.Register,Voltage")
     await meters_read(csms, 1)
@@ -302,7 +302,7 @@ async def test_TC_F_11_trigger_message_meter_values_specific_evse(station, csms)
 
 
 async def test_TC_F_13_trigger_message_transaction_event_specific_evse(station, csms):
-    """F06.FR.07: a transaction on the EVSE: TransactionEvent Updated, triggerReason Trigger, the
+    """F06: a transaction on the EVSE: TransactionEvent Updated, triggerReason Trigger, the
     next seqNo, meter values of context Trigger. F06: no transaction there: Rejected."""
     await station.boot()
     assert (await trigger(csms, "TransactionEvent", {"id": 1}))["status"] == "Rejected"
@@ -318,7 +318,7 @@ async def test_TC_F_13_trigger_message_transaction_event_specific_evse(station, 
 
 
 async def test_TC_F_12_trigger_message_meter_values_all_evse(station2, csms):  # noqa: F811
-    """F06.FR.06: no EVSE named: MeterValues of every EVSE, context Trigger."""
+    """F06: no EVSE named: MeterValues of every EVSE, context Trigger."""
     station = station2
     await station.boot(extra=second_evse())
     await meters_read(csms, 1, 2)
@@ -330,7 +330,7 @@ async def test_TC_F_12_trigger_message_meter_values_all_evse(station2, csms):  #
 
 
 async def test_TC_F_14_trigger_message_transaction_event_all_evse(station2, csms):  # noqa: F811
-    """F06.FR.07: no EVSE named: TransactionEvent Updated (Trigger) of each EVSE with a
+    """F06: no EVSE named: TransactionEvent Updated (Trigger) of each EVSE with a
     transaction: EVSE 1 charges, EVSE 2 is idle and sends none."""
     station = station2
     await station.boot(extra=second_evse())

@@ -28,7 +28,7 @@ def contexts(meter_values: list[dict]) -> set[str]:
 
 
 def aligned(timestamp: str, interval_s: int = ALIGNED_S) -> bool:
-    """The timestamp is a whole multiple of the interval since midnight (J01.FR.03)."""
+    """The timestamp is a whole multiple of the interval since midnight (J01)."""
     when = dt.datetime.fromisoformat(timestamp)
     since_midnight = when - when.replace(hour=0, minute=0, second=0, microsecond=0)
     return since_midnight.total_seconds() % interval_s == 0
@@ -42,7 +42,7 @@ def clock_updates(csms, transaction: str, *, after: int = 0) -> list[dict]:
 
 
 async def test_TC_J_01_clock_aligned_meter_values_no_transaction_ongoing(station, csms):
-    """J01.FR.01/03/14: no transaction: MeterValuesRequest of the EVSE at each aligned time, the
+    """J01.FR.14: no transaction: MeterValuesRequest of the EVSE at each aligned time, the
     AlignedDataMeasurands, context Sample.Clock, stamped with the aligned time."""
     await station.boot()
     await set_variable(csms, "AlignedDataCtrlr", "Measurands", "Energy.Active.Import.Register,Voltage")
@@ -60,7 +60,7 @@ async def test_TC_J_01_clock_aligned_meter_values_no_transaction_ongoing(station
 
 
 async def test_TC_J_02_clock_aligned_meter_values_transaction_ongoing(station, csms):
-    """J01.FR.05 (E02): during a transaction the clock-aligned values go in TransactionEvent
+    """J01: during a transaction the clock-aligned values go in TransactionEvent
     Updated, triggerReason MeterValueClock, context Sample.Clock; no MeterValuesRequest."""
     await station.boot()
     await set_variable(csms, "AlignedDataCtrlr", "Measurands", "Energy.Active.Import.Register,Current.Import")
@@ -76,7 +76,7 @@ async def test_TC_J_02_clock_aligned_meter_values_transaction_ongoing(station, c
 
 
 async def test_TC_J_03_clock_aligned_meter_values_event_type_ended(station, csms):
-    """J01.FR.13/14 (AlignedDataCtrlr.TxEndedMeasurands, TxEndedInterval): the Ended event carries
+    """J01 (AlignedDataCtrlr.TxEndedMeasurands, TxEndedInterval): the Ended event carries
     the clock-aligned values taken at each TxEndedInterval of the transaction (Sample.Clock) and
     those of its end (Transaction.End)."""
     await station.boot()
@@ -127,7 +127,7 @@ async def test_TC_J_06_clock_aligned_meter_values_no_meter_values_during_transac
 
 
 async def test_TC_J_07_sampled_meter_values_event_type_started_evse_known(station, csms):
-    """J02.FR.01 (E02.FR.09): TransactionEvent Started carries the TxStartedMeasurands, context
+    """J02 (SampledDataCtrlr.TxStartedMeasurands): TransactionEvent Started carries the TxStartedMeasurands, context
     Transaction.Begin, of the EVSE it names (the EV plugged in first)."""
     await station.boot()
     await set_variable(csms, "SampledDataCtrlr", "TxStartedMeasurands", "Energy.Active.Import.Register,Voltage")
@@ -143,7 +143,7 @@ async def test_TC_J_07_sampled_meter_values_event_type_started_evse_known(statio
 
 
 async def test_TC_J_08_sampled_meter_values_context_transaction_begin_evse_not_known(station, csms):
-    """J02 (E02.FR.09): authorized before any EVSE is known (the card first): the transaction's
+    """J02: authorized before any EVSE is known (the card first): the transaction's
     first event naming its EVSE carries the TxStartedMeasurands, context Transaction.Begin."""
     await station.boot()
     await set_variable(csms, "SampledDataCtrlr", "TxStartedMeasurands", "Energy.Active.Import.Register,Current.Import")
@@ -157,7 +157,7 @@ async def test_TC_J_08_sampled_meter_values_context_transaction_begin_evse_not_k
 
 
 async def test_TC_J_09_sampled_meter_values_event_type_updated(station, csms):
-    """J02.FR.02/10 (TxUpdatedInterval, TxUpdatedMeasurands): TransactionEvent Updated every
+    """J02 (TxUpdatedInterval, TxUpdatedMeasurands): TransactionEvent Updated every
     interval, triggerReason MeterValuePeriodic, context Sample.Periodic, those measurands."""
     await station.boot()
     await set_variable(csms, "SampledDataCtrlr", "TxUpdatedMeasurands", "Energy.Active.Import.Register,Power.Active.Import")
@@ -173,7 +173,7 @@ async def test_TC_J_09_sampled_meter_values_event_type_updated(station, csms):
 
 
 async def test_TC_J_10_sampled_meter_values_event_type_ended(station, csms):
-    """J02.FR.11 (SampledDataCtrlr.TxEndedMeasurands, TxEndedInterval): the Ended event carries the
+    """J02 (SampledDataCtrlr.TxEndedMeasurands, TxEndedInterval): the Ended event carries the
     values sampled every TxEndedInterval (Sample.Periodic) and those of the end (Transaction.End)."""
     await station.boot()
     await set_variable(csms, "SampledDataCtrlr", "TxEndedMeasurands", "Energy.Active.Import.Register,Current.Import")

@@ -34,9 +34,9 @@ TRIGGERS = {
     "MeterValues": ("MeterValues", Scope.CONNECTORS),
     "StatusNotification": ("StatusNotification", Scope.CONNECTORS),
     "SignChargingStationCertificate": ("SignCertificate", Scope.STATION),  # A02.FR.01
-    "TransactionEvent": ("TransactionEvent", Scope.CONNECTORS),  # F06.FR.07: EVSEs with a transaction
+    "TransactionEvent": ("TransactionEvent", Scope.CONNECTORS),  # F06: EVSEs with a transaction
 }
-# Not triggerable here, so NotImplemented (F06.FR.08): SignV2GCertificate and SignCombinedCertificate
+# Not triggerable here, so NotImplemented (F06): SignV2GCertificate and SignCombinedCertificate
 # (no ISO 15118 stack), PublishFirmwareStatusNotification (the station is no local controller).
 
 UNLOCK_STATUS = {
@@ -132,7 +132,7 @@ class RemoteControlHandlers:
         evses = list(self.station.evses())
         if requested_message == "TransactionEvent":
             evses = [e for e in evses if self.station.transaction_on(e) is not None]
-        elif requested_message == "MeterValues":  # F06.FR.06: of the EVSEs whose meter has a reading
+        elif requested_message == "MeterValues":  # F06: of the EVSEs whose meter has a reading
             evses = [e for e in evses if self._aligned_sample(e).values]
         decision = self.follow_ups.decide(requested_message, evse_id, triggers=TRIGGERS,
                                           connectors=evses, request_id=call_unique_id)
@@ -157,7 +157,7 @@ class RemoteControlHandlers:
         return None
 
     def _aligned_sample(self, evse_id: int) -> Sample:
-        """F06.FR.06: the latest reading of the AlignedDataMeasurands, context Trigger."""
+        """F06: the latest reading of the AlignedDataMeasurands, context Trigger."""
         return self.station.sample(evse_id, "Trigger", self.services.settings["meter_aligned_data"])
 
     @after(Action.trigger_message)
@@ -194,7 +194,7 @@ class RemoteControlHandlers:
                 if sample.values:
                     await adapter.call(call.MeterValues(evse_id=evse_id, meter_value=[meter_value(sample)]))
             case "TransactionEvent":
-                # F06.FR.07: TransactionEvent Updated, triggerReason Trigger, through the durable queue
+                # F06: TransactionEvent Updated, triggerReason Trigger, through the durable queue
                 # (its seqNo follows the transaction's others).
                 self.station.update_transaction_now(evse_id, "Trigger")
             case "FirmwareStatusNotification":
