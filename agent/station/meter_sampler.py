@@ -142,8 +142,8 @@ class MeterSampler:
         transaction, a sample of the TxEndedMeasurands, kept (stored) for its TransactionEvent Ended."""
         interval = self._settings["tx_ended_interval_s"]
         keep = self._settings["stop_txn_sampled_data"]
-        if interval <= 0 or not keep or conn.transaction_local_id is None or conn.session.transaction is None \
-                or conn.reading is None:
+        local_id = conn.transaction_local_id
+        if interval <= 0 or not keep or local_id is None or conn.session.transaction is None or conn.reading is None:
             return
         now = self._monotonic()
         due = self._next_ended_sample.get(conn.id, 0.0)
@@ -151,8 +151,7 @@ class MeterSampler:
             return
         if due:
             try:
-                self._store.keep_stop_samples(conn.transaction_local_id,
-                                              [sample_to_json(self.sample(conn, "Sample.Periodic", keep))])
+                self._store.keep_stop_samples(local_id, [sample_to_json(self.sample(conn, "Sample.Periodic", keep))])
             except StorageError as exc:
                 log.warning("connector %d: sample for the transaction's end not stored: %s", conn.id, exc)
         self._next_ended_sample[conn.id] = now + interval
@@ -161,7 +160,8 @@ class MeterSampler:
         """A transaction update now (2.0.1 TriggerMessage TransactionEvent, F06): the
         updated measurands of the last reading, queued with the transaction's other events; False
         when no transaction runs."""
-        if conn.transaction_local_id is None or conn.session.transaction is None:
+        local_id = conn.transaction_local_id
+        if local_id is None or conn.session.transaction is None:
             return False
         sample = self.sample(conn, context)
         if not sample.values:
@@ -169,7 +169,7 @@ class MeterSampler:
             return False
         try:
             self._store.queue_meter_values(
-                conn.transaction_local_id,
+                local_id,
                 {"timestamp": sample.timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": trigger,
                  "samples": [sample_to_json(sample)], "offline": not self._online()})
         except StorageError as exc:
@@ -247,17 +247,17 @@ class MeterSampler:
 
     def _aligned(self, conn: Connector, timestamp: str, *, send: bool = True, keep_ended: bool = True) -> None:
         backend = self._backend()
-        in_transaction = conn.transaction_local_id is not None and conn.session.transaction is not None
-        keep = self._settings["stop_txn_aligned_data"] if keep_ended and in_transaction else []
+        local_id = conn.transaction_local_id if conn.session.transaction is not None else None
+        keep = self._settings["stop_txn_aligned_data"] if keep_ended and local_id is not None else []
         stop_samples = [sample_to_json(self.sample(conn, "Sample.Clock", keep, timestamp))] if keep else None
         if not send:
-            if stop_samples:
-                self._store.keep_stop_samples(conn.transaction_local_id, stop_samples)
+            if stop_samples and local_id is not None:
+                self._store.keep_stop_samples(local_id, stop_samples)
             return
         sample = self.sample(conn, "Sample.Clock", self._settings["meter_aligned_data"], timestamp)
-        if in_transaction:
+        if local_id is not None:
             self._store.queue_meter_values(
-                conn.transaction_local_id,
+                local_id,
                 {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1, "trigger": "MeterValueClock",
                  "samples": [sample_to_json(sample)], "offline": not self._online()},
                 stop_samples=stop_samples,

@@ -189,11 +189,11 @@ class RemoteControlHandlers:
                 for ref, (status, _) in sorted(self.station.statuses().items()):
                     if ref.evse_id == evse_id:
                         await adapter.send_status(ref, CONNECTOR_STATUS[status])
-            case "MeterValues":
+            case "MeterValues" if evse_id is not None:
                 sample = self._aligned_sample(evse_id)
                 if sample.values:
                     await adapter.call(call.MeterValues(evse_id=evse_id, meter_value=[meter_value(sample)]))
-            case "TransactionEvent":
+            case "TransactionEvent" if evse_id is not None:
                 # F06: TransactionEvent Updated, triggerReason Trigger, through the durable queue
                 # (its seqNo follows the transaction's others).
                 self.station.update_transaction_now(evse_id, "Trigger")
