@@ -10,6 +10,12 @@ samples during a transaction (MeterValueSampleInterval, from the poll loop), clo
 samples (ClockAlignedDataInterval, its own task) and a sample now (``sample``: a trigger, the
 transaction's end). Samples of a transaction are queued in the store's outbox with it, with
 what StopTxnSampledData / StopTxnAlignedData keep for its stop.
+
+OCPP 2.0.1 (the same settings under SampledDataCtrlr / AlignedDataCtrlr names, plus its own):
+the values of a transaction's start (TxStartedMeasurands), the samples kept for its end at their
+own intervals when TxEndedInterval / AlignedDataCtrlr.TxEndedInterval are set (else as in 1.6),
+no clock-aligned values while a transaction runs with SendDuringIdle, nothing while Enabled is
+false, and a transaction update now (TriggerMessage TransactionEvent).
 """
 
 from __future__ import annotations
