@@ -181,6 +181,11 @@ class StationPort(Protocol):
 
     def last_card(self) -> IdToken | None: ...
 
+    def update_transaction_now(self, evse_id: int, trigger: str) -> bool:
+        """Queue a transaction update (meter values now, the transaction's updated measurands) for
+        the EVSE's running transaction, with ``trigger`` (2.0.1 triggerReason); False without one."""
+        ...
+
 
 def sample_to_json(sample: Sample) -> dict[str, Any]:
     """A sample as it is stored in the outbox (numbers with their units)."""

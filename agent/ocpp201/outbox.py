@@ -54,7 +54,9 @@ class Outbox201:
             trigger = body.get("trigger", "Authorized")
             if body.get("remote_start_id") is not None:
                 info["remote_start_id"] = body["remote_start_id"]
-            if body.get("meter_wh") is not None:
+            if body.get("samples"):  # J02: SampledDataCtrlr.TxStartedMeasurands
+                meter_values += [meter_value(s) for s in body["samples"]]
+            elif body.get("meter_wh") is not None:
                 meter_values.append(energy_reading(body["timestamp"], body["meter_wh"], "Transaction.Begin"))
         elif message.kind == UPDATED:
             trigger = body.get("trigger", "MeterValuePeriodic")

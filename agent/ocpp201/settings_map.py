@@ -140,6 +140,8 @@ PROPOSED: dict[str, Proposed] = {
     "allow_new_sessions_pending_firmware_update": Proposed(
         False, ("ChargingStation", "AllowNewSessionsPendingFirmwareUpdate", None),
         "L01: free EVSEs stay available while a firmware update waits for the others"),
+    "aligned_send_during_idle": Proposed(False, ("AlignedDataCtrlr", "SendDuringIdle", None),
+                                         "J01.FR.20: no clock-aligned values sent while a transaction runs"),
 }
 
 # Values the device model keeps in the key-value store itself, shared with the 1.6 adapter.

@@ -449,6 +449,8 @@ class _Builder:
                  values=values, required=True, spec="§2.7.15")
         self.var(aligned, "TxEndedInterval", DataType.INTEGER, s("aligned_tx_ended_interval_s"), mutability=RW,
                  unit="s", min_limit=0, max_limit=86400, required=True, spec="§2.7.16")
+        self.var(aligned, "SendDuringIdle", DataType.BOOLEAN, s("aligned_send_during_idle"), mutability=RW,
+                 spec="§2.7.13")
 
     def reservation(self) -> None:
         co = Component("ReservationCtrlr")

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "aligned_tx_ended_interval_s": 0,
     "sampled_data_enabled": True,
     "aligned_data_enabled": True,
+    "aligned_send_during_idle": False,
     "max_energy_on_invalid_id_wh": 0,
     "authorization_enabled": True,
     "master_pass_group_id": "",

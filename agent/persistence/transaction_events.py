@@ -15,7 +15,8 @@ Outbox kinds ``tx_started``, ``tx_updated``, ``tx_ended``; bodies (JSON)::
     trigger          Started / Updated: what caused it (OCPP 2.0.1 TriggerReasonEnumType names)
     id_token         Started (and Ended when a card stopped it): {"value", "type"}
     meter_wh         Started: the meter at the start; Ended: at the end
-    samples          Updated: the samples (numbers with units); Ended: the transaction's data
+    samples          Updated: the samples (numbers with units); Ended: the transaction's data;
+                     Started: the values of its start (2.0.1 TxStartedMeasurands), when taken
     reason           Ended: agent/core/session.py StopReason
     reservation_id, remote_start_id   Started, when there was one
     offline          queued while the backend could not be reached

@@ -231,7 +231,8 @@ class Authorizer:
         self.local = local
         self._settings = settings
 
-    async def authorize(self, id_tag: str, backend: BackendPort | None) -> Verdict:
+    async def authorize(self, id_tag: str, backend: BackendPort | None, token: IdToken | None = None) -> Verdict:
+        """``token``: the idToken with its type, when the backend named it (a remote start)."""
         known = self.local.lookup(id_tag)
         if backend is not None and backend.online:
             if (
@@ -241,7 +242,7 @@ class Authorizer:
             ):
                 # §3.5.1 LocalPreAuthorize: start at once, without asking the backend.
                 return Verdict(True, known.parent_id_tag, "accepted locally (LocalPreAuthorize)")
-            info = await backend.authorize(IdToken(id_tag))  # the adapter caches what it is told
+            info = await backend.authorize(token or IdToken(id_tag))  # the adapter caches what it is told
             if info is not None:
                 accepted = info.status is AuthorizationStatus.ACCEPTED
                 return Verdict(accepted, info.parent_id_tag, f"backend: {info.status.value}")

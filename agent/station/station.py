@@ -326,17 +326,20 @@ class Station:
             group = self.reservations.group_holding(conn.id)
             if parent is not None or group is None or self.backend is None or not self.backend.online:
                 return False
-            asyncio.create_task(self._authorize_then_start(conn, id_tag))
+            asyncio.create_task(self._authorize_then_start(conn, id_token, remote_start_id))
             return True
         self.reservations.claim(conn.id, id_tag, parent)
         if self.settings["authorize_remote_tx_requests"]:
-            asyncio.create_task(self._authorize_then_start(conn, id_tag))
+            asyncio.create_task(self._authorize_then_start(conn, id_token, remote_start_id))
         else:
             self._dispatch(conn, RemoteStartRequested(id_tag, parent, id_token.type.value, remote_start_id))
         return True
 
-    async def _authorize_then_start(self, conn: Connector, id_tag: str) -> None:
-        verdict = await self.authorizer.authorize(id_tag, self.backend)
+    async def _authorize_then_start(self, conn: Connector, id_token: IdToken, remote_start_id: int | None = None) -> None:
+        """AuthorizeRemoteStart (2.0.1 F01/F02): the idToken, with its type, is authorized first;
+        the remote start keeps its remoteStartId for the TransactionEvent."""
+        id_tag = id_token.value
+        verdict = await self.authorizer.authorize(id_tag, self.backend, id_token)
         log.info("remote start %s: %s", id_tag, verdict.why)
         if not verdict.accepted:
             return
@@ -345,7 +348,7 @@ class Station:
             log.info("remote start %s: the connector is reserved for another idTag and group", id_tag)
             return
         self.reservations.claim(conn.id, id_tag, parent)
-        self._dispatch(conn, RemoteStartRequested(id_tag, parent))
+        self._dispatch(conn, RemoteStartRequested(id_tag, parent, id_token.type.value, remote_start_id))
 
     def reserve(self, request: ReservationRequest) -> ReserveResult:
         """OCPP 1.6 §5.13: reserve an EVSE (None: any) until ``expiry`` (wall clock)."""
@@ -503,6 +506,11 @@ class Station:
         """Read the EVSE's meter now, through the one meter read path (agent/station/meter_sampler.py):
         None without a meter or when it did not answer (``view(evse_id).meter.last_error`` says why)."""
         return await self.meters.read(self.connectors[evse_id])
+
+    def update_transaction_now(self, evse_id: int, trigger: str) -> bool:
+        """A transaction update now (2.0.1 F06 TriggerMessage TransactionEvent), queued durably."""
+        conn = self.connectors.get(evse_id)
+        return conn is not None and self.meters.update_now(conn, trigger)
 
     def last_card(self) -> IdToken | None:
         """The card tapped last (for support and the service page)."""

@@ -83,7 +83,8 @@ class TransactionRecorder:
                 meter_start,
                 timestamp,
                 self._event(conn, timestamp, trigger=command.trigger.value, id_token={"value": id_tag, "type": token_type},
-                            meter_wh=meter_start, reservation_id=command.reservation_id, remote_start_id=remote_start_id),
+                            meter_wh=meter_start, reservation_id=command.reservation_id, remote_start_id=remote_start_id,
+                            samples=self._meters.started_samples(conn)),
                 token_type=token_type,
                 remote_start_id=remote_start_id,
             )

@@ -14,11 +14,11 @@ from ocpp.routing import after, on
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
-from agent.backend.ports import AvailabilityResult, UnlockResult
+from agent.backend.ports import AvailabilityResult, Sample, UnlockResult
 from agent.core.identity import ConnectorRef, IdToken, IdTokenType
 from agent.core.trigger_rules import Answer, FollowUp, FollowUpQueue, Scope
 from agent.ocpp201.connection import LinkDown
-from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS
+from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, meter_value
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -34,7 +34,10 @@ TRIGGERS = {
     "MeterValues": ("MeterValues", Scope.CONNECTORS),
     "StatusNotification": ("StatusNotification", Scope.CONNECTORS),
     "SignChargingStationCertificate": ("SignCertificate", Scope.STATION),  # A02.FR.01
+    "TransactionEvent": ("TransactionEvent", Scope.CONNECTORS),  # F06: EVSEs with a transaction
 }
+# Not triggerable here, so NotImplemented (F06): SignV2GCertificate and SignCombinedCertificate
+# (no ISO 15118 stack), PublishFirmwareStatusNotification (the station is no local controller).
 
 UNLOCK_STATUS = {
     UnlockResult.UNLOCKED: "Unlocked",
@@ -122,11 +125,40 @@ class RemoteControlHandlers:
     def on_trigger_message(self, requested_message: str, evse: dict[str, Any] | None = None,
                            call_unique_id: str = "", **_: Any) -> Any:
         evse_id = evse.get("id") if evse else None
+        refusal = self._refusal(requested_message, evse or {})
+        if refusal is not None:
+            log.info("TriggerMessage %s (EVSE %s): Rejected, %s", requested_message, evse, refusal)
+            return call_result.TriggerMessage(status="Rejected")
+        evses = list(self.station.evses())
+        if requested_message == "TransactionEvent":
+            evses = [e for e in evses if self.station.transaction_on(e) is not None]
+        elif requested_message == "MeterValues":  # F06: of the EVSEs whose meter has a reading
+            evses = [e for e in evses if self._aligned_sample(e).values]
         decision = self.follow_ups.decide(requested_message, evse_id, triggers=TRIGGERS,
-                                          connectors=list(self.station.evses()), request_id=call_unique_id)
+                                          connectors=evses, request_id=call_unique_id)
         if decision.answer is not Answer.ACCEPTED:
             log.info("TriggerMessage %s (EVSE %s): %s, %s", requested_message, evse_id, decision.answer.value, decision.reason)
         return call_result.TriggerMessage(status=decision.answer.value)
+
+    def _refusal(self, requested: str, evse: dict[str, Any]) -> str | None:
+        """F06 requirements the pure rule does not know: why the trigger is Rejected, or None."""
+        evses = self.station.evses()
+        if requested == "BootNotification" and self.adapter.registration == "Accepted":
+            return "the last BootNotification was Accepted (F06.FR.17)"
+        if requested == "StatusNotification":
+            # F06.FR.12: a StatusNotification is of one connector, named with its EVSE.
+            connector_id = evse.get("connector_id")
+            if connector_id is None or evse.get("id") not in evses or connector_id not in evses[evse["id"]]:
+                return "StatusNotification needs a connector of this station (F06.FR.12)"
+        if requested == "TransactionEvent" and not any(self.station.transaction_on(e) for e in evses):
+            return "no transaction is ongoing"
+        if requested == "MeterValues" and not any(self._aligned_sample(e).values for e in evses):
+            return "no meter reading to send"
+        return None
+
+    def _aligned_sample(self, evse_id: int) -> Sample:
+        """F06: the latest reading of the AlignedDataMeasurands, context Trigger."""
+        return self.station.sample(evse_id, "Trigger", self.services.settings["meter_aligned_data"])
 
     @after(Action.trigger_message)
     def after_trigger_message(self, call_unique_id: str = "", **_: Any) -> None:
@@ -157,8 +189,14 @@ class RemoteControlHandlers:
                 for ref, (status, _) in sorted(self.station.statuses().items()):
                     if ref.evse_id == evse_id:
                         await adapter.send_status(ref, CONNECTOR_STATUS[status])
-            case "MeterValues":
-                await adapter.send_meter_values_now(evse_id)
+            case "MeterValues" if evse_id is not None:
+                sample = self._aligned_sample(evse_id)
+                if sample.values:
+                    await adapter.call(call.MeterValues(evse_id=evse_id, meter_value=[meter_value(sample)]))
+            case "TransactionEvent" if evse_id is not None:
+                # F06: TransactionEvent Updated, triggerReason Trigger, through the durable queue
+                # (its seqNo follows the transaction's others).
+                self.station.update_transaction_now(evse_id, "Trigger")
             case "FirmwareStatusNotification":
                 firmware = self.services.firmware
                 status = firmware.status.value if firmware is not None else "Idle"
