@@ -90,6 +90,13 @@ class LocalAuthorization:
             return 0
         return self._store.execute("SELECT list_version FROM local_auth_meta").fetchone()[0]
 
+    def installed_list_version(self) -> int:
+        """OCPP 2.0.1 D02.FR.01: the version of the list the backend installed last, also when
+        that list is empty (D01.FR.18: 0 means no list is installed); 0 when the list is off."""
+        if not self.list_enabled:
+            return 0
+        return self._store.execute("SELECT list_version FROM local_auth_meta").fetchone()[0]
+
     def list_size(self) -> int:
         return self._store.execute("SELECT count(*) FROM local_auth_list").fetchone()[0]
 

@@ -43,10 +43,11 @@ class LocalAuthHandlers:
         status = {"Accepted": "Accepted", "VersionMismatch": "VersionMismatch"}.get(result.value, "Failed")
         return call_result.SendLocalList(status=status)
 
-    # D02 GetLocalListVersion: 0 when there is no list (D02.FR.02).
+    # D02 GetLocalListVersion: the version installed last, also of an empty list; 0 when no
+    # list is installed (D01.FR.18) or the list is disabled (LocalAuthListCtrlr.Enabled false).
     @on(Action.get_local_list_version)
     def on_get_local_list_version(self, **_: Any) -> Any:
-        return call_result.GetLocalListVersion(version_number=max(0, self.local.list_version()))
+        return call_result.GetLocalListVersion(version_number=self.local.installed_list_version())
 
     # C11 ClearCache: Rejected while the cache is off (C11.FR.04 AuthCacheCtrlr.Enabled false).
     @on(Action.clear_cache)
