@@ -140,6 +140,12 @@ PROPOSED: dict[str, Proposed] = {
     "allow_new_sessions_pending_firmware_update": Proposed(
         False, ("ChargingStation", "AllowNewSessionsPendingFirmwareUpdate", None),
         "L01: free EVSEs stay available while a firmware update waits for the others"),
+    "auth_cache_disable_post_authorize": Proposed(False, ("AuthCacheCtrlr", "DisablePostAuthorize", None),
+                                                  "C10.FR.03/C12.FR.05: a token cached as not Accepted is refused "
+                                                  "without an AuthorizeRequest"),
+    "local_auth_list_disable_post_authorize": Proposed(False, ("LocalAuthListCtrlr", "DisablePostAuthorize", None),
+                                                       "C14.FR.03: a token listed as not Accepted is refused "
+                                                       "without an AuthorizeRequest"),
 }
 
 # Values the device model keeps in the key-value store itself, shared with the 1.6 adapter.

@@ -169,9 +169,22 @@ class LocalAuthorization:
                 )
 
     def cached(self, id_tag: str) -> IdTagInfo | None:
+        """The cached idTagInfo; an entry not used for AuthCacheCtrlr.LifeTime is gone (OCPP 2.0.1
+        §2.4.3; 1.6 leaves the policy to the charge point), one used is kept longer (LRU)."""
         if not self.cache_enabled:
             return None
-        return self._read("auth_cache", id_tag)
+        info = self._read("auth_cache", id_tag)
+        if info is None:
+            return None
+        now = time.time()
+        with self._store.atomic():
+            row = self._store.execute("SELECT updated_at FROM auth_cache WHERE id_tag=?", (id_tag,)).fetchone()
+            if row is not None and now - row["updated_at"] > self._settings["auth_cache_lifetime_s"]:
+                self._store.execute("DELETE FROM auth_cache WHERE id_tag=?", (id_tag,))
+                log.info("cache: %s not used for AuthCacheLifeTime, forgotten", id_tag)
+                return None
+            self._store.execute("UPDATE auth_cache SET updated_at=? WHERE id_tag=?", (now, id_tag))
+        return info
 
     def cache_size(self) -> int:
         return self._store.execute("SELECT count(*) FROM auth_cache").fetchone()[0]
@@ -192,6 +205,15 @@ class LocalAuthorization:
         if info is None:
             info = self.cached(id_tag)
         return info
+
+    def post_authorize_disabled(self, id_tag: str) -> bool:
+        """OCPP 2.0.1 §2.4.6 AuthCacheDisablePostAuthorize / §2.5.6 LocalAuthListDisablePostAuthorize:
+        a token the list (or, not listed, the cache) holds as not Accepted is refused without
+        asking the backend again (C10.FR.03, C12.FR.05, C14.FR.03 otherwise ask)."""
+        listed = self.list_entry(id_tag)
+        if listed is not None:
+            return bool(self._settings["local_auth_list_disable_post_authorize"])
+        return self.cached(id_tag) is not None and bool(self._settings["auth_cache_disable_post_authorize"])
 
     def _read(self, table: str, id_tag: str) -> IdTagInfo | None:
         try:
@@ -248,6 +270,10 @@ class Authorizer:
             ):
                 # §3.5.1 LocalPreAuthorize: start at once, without asking the backend.
                 return Verdict(True, known.parent_id_tag, "accepted locally (LocalPreAuthorize)")
+            if (known is not None and known.status is not AuthorizationStatus.ACCEPTED
+                    and self.local.post_authorize_disabled(id_tag)):
+                return Verdict(False, known.parent_id_tag, f"locally {known.status.value}, not asked again "
+                                                           "(DisablePostAuthorize)")
             info = await backend.authorize(IdToken(id_tag))  # the adapter caches what it is told
             if info is not None:
                 accepted = info.status is AuthorizationStatus.ACCEPTED

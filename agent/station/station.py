@@ -63,7 +63,7 @@ from agent.core.session import (
 )
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
-from agent.station.authorization import Authorizer, LocalAuthorization
+from agent.station.authorization import Authorizer, LocalAuthorization, Verdict
 from agent.station.charging_limits import ChargingLimits
 from agent.station.clock import Clock
 from agent.station.connector import Connector, ConnectorHardware
@@ -270,8 +270,16 @@ class Station:
             log.exception("card %s: authorization failed", id_tag)
             self._dispatch(conn, AuthorizationResult(id_tag, False))
             return
+        if verdict.accepted and self._master_pass(verdict.parent_id_tag):
+            # OCPP 2.0.1 C16 / errata: a master pass stops transactions, it starts none (TC_C_45).
+            verdict = Verdict(False, verdict.parent_id_tag, "a master pass (MasterPassGroupId) starts no transaction")
         log.info("card %s: %s", id_tag, verdict.why)
         self._dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
+
+    def _master_pass(self, group: str | None) -> bool:
+        """OCPP 2.0.1 AuthCtrlr.MasterPassGroupId (§2.3.7): the group of the master pass cards."""
+        master = self.settings["master_pass_group_id"]
+        return bool(master) and group is not None and group.casefold() == master.casefold()
 
     # ---- cards ---------------------------------------------------------------------
 
@@ -280,12 +288,22 @@ class Station:
             self._last_card = IdToken(id_tag)
             parent = None
             running = [c.session.transaction for c in self.connectors.values() if c.session.transaction]
-            if any(tx.parent_id_tag for tx in running) and all(tx.id_tag != id_tag for tx in running):
-                # A card of the same group may stop a session (OCPP 1.6 §5.16): learn its parent.
+            master_pass = bool(self.settings["master_pass_group_id"])
+            if (any(tx.parent_id_tag for tx in running) or master_pass) and running \
+                    and all(tx.id_tag != id_tag for tx in running):
+                # A card of the same group may stop a session (OCPP 1.6 §5.16), a master pass
+                # any (OCPP 2.0.1 C16): learn its parent.
                 try:
                     parent = await self.authorizer.parent_of(id_tag, self.backend)
                 except Exception:  # the card still counts as itself; the reader goes on
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
+            if running and self._master_pass(parent):
+                # C16.FR.02: no UI to choose one, so a master pass stops every transaction (E07).
+                log.info("card %s: master pass, stopping every transaction", id_tag)
+                for each in self.connectors.values():
+                    if each.session.transaction is not None:
+                        self._dispatch(each, StopRequested(StopReason.LOCAL, id_tag))
+                continue
             conn = self.connectors[connector_for_card(self._facts(), id_tag, parent)]
             log.info("card %s presented -> connector %d", id_tag, conn.id)
             if parent is None and self.reservations.refuses(conn.id, id_tag) and self.reservations.group_holding(conn.id):
