@@ -141,10 +141,10 @@ PROPOSED: dict[str, Proposed] = {
         False, ("ChargingStation", "AllowNewSessionsPendingFirmwareUpdate", None),
         "L01: free EVSEs stay available while a firmware update waits for the others"),
     "auth_cache_disable_post_authorize": Proposed(False, ("AuthCacheCtrlr", "DisablePostAuthorize", None),
-                                                  "C10.FR.03/C12.FR.05: a token cached as not Accepted is refused "
+                                                  "§2.4.6 (C10/C12): a token cached as not Accepted is refused "
                                                   "without an AuthorizeRequest"),
     "local_auth_list_disable_post_authorize": Proposed(False, ("LocalAuthListCtrlr", "DisablePostAuthorize", None),
-                                                       "C14.FR.03: a token listed as not Accepted is refused "
+                                                       "§2.5.6 (C14): a token listed as not Accepted is refused "
                                                        "without an AuthorizeRequest"),
 }
 

@@ -209,7 +209,7 @@ class LocalAuthorization:
     def post_authorize_disabled(self, id_tag: str) -> bool:
         """OCPP 2.0.1 §2.4.6 AuthCacheDisablePostAuthorize / §2.5.6 LocalAuthListDisablePostAuthorize:
         a token the list (or, not listed, the cache) holds as not Accepted is refused without
-        asking the backend again (C10.FR.03, C12.FR.05, C14.FR.03 otherwise ask)."""
+        asking the backend again (otherwise C10/C12/C14 ask it)."""
         listed = self.list_entry(id_tag)
         if listed is not None:
             return bool(self._settings["local_auth_list_disable_post_authorize"])

@@ -43,7 +43,7 @@ async def tapped(station, id_token: str) -> str:
 
 async def cached(station, csms, id_token: str, info: dict) -> None:
     """Memory state IdTokenCached: the backend said ``info`` of the card once (AuthorizeResponse,
-    C10.FR.01); an accepted card's wait for the EV is then ended by presenting it again."""
+    C10); an accepted card's wait for the EV is then ended by presenting it again."""
     csms.knows.id_tokens[id_token] = info
     mark = csms.mark()
     why = await tapped(station, id_token)
@@ -110,7 +110,7 @@ async def back_online(station, csms) -> int:
 # ---- C01 / E: a card presented online --------------------------------------------------------
 
 async def test_TC_C_02_local_start_authorization_invalid(station, csms):
-    """C01.FR.02/03: AuthorizeRequest with the card (type ISO14443); Invalid: no transaction."""
+    """C01: AuthorizeRequest with the card (type ISO14443); Invalid: no transaction."""
     csms.knows.id_tokens[INVALID] = {"status": "Invalid"}
     await station.boot()
     station.plug()
@@ -121,7 +121,7 @@ async def test_TC_C_02_local_start_authorization_invalid(station, csms):
 
 
 async def test_TC_C_56_local_start_authorization_unknown(station, csms):
-    """C01.FR.03: Unknown (the backend's default for a card it never saw): no transaction."""
+    """C01: Unknown (the backend's default for a card it never saw): no transaction."""
     await station.boot()
     station.plug()
     mark = csms.mark()
@@ -179,7 +179,7 @@ PRE_AUTHORIZE = {"AuthCacheCtrlr_Enabled": "true", "AuthCtrlr_LocalPreAuthorize"
 
 
 async def test_TC_C_08_authorization_through_cache_accepted(station, csms):
-    """C12.FR.02 (LocalPreAuthorize): a card cached as Accepted starts at once, no AuthorizeRequest."""
+    """C12 (LocalPreAuthorize): a card cached as Accepted starts at once, no AuthorizeRequest."""
     await station.boot()
     await cached(station, csms, VALID, {"status": "Accepted"})
     await configure(csms, **PRE_AUTHORIZE)
@@ -192,7 +192,7 @@ async def test_TC_C_08_authorization_through_cache_accepted(station, csms):
 
 
 async def cached_then_asked(station, csms, cached_status: str, backend_status: str) -> int:
-    """C12.FR.05 / C10.FR.03: a card cached as not Accepted is asked of the backend again."""
+    """C12 / C10: a card cached as not Accepted is asked of the backend again."""
     await station.boot()
     await cached(station, csms, VALID, {"status": cached_status})
     await configure(csms, **PRE_AUTHORIZE, AuthCacheCtrlr_DisablePostAuthorize="false")
@@ -226,7 +226,7 @@ async def test_TC_C_12_authorization_through_cache_invalid_then_accepted(station
 
 
 async def test_TC_C_13_authorization_through_cache_accepted_cable_later(station, csms):
-    """C12.FR.02: cached Accepted, no EV yet: the transaction starts when it is plugged in."""
+    """C12: cached Accepted, no EV yet: the transaction starts when it is plugged in."""
     await station.boot()
     await cached(station, csms, VALID, {"status": "Accepted"})
     await configure(csms, **PRE_AUTHORIZE)
@@ -272,7 +272,7 @@ async def offline_start_then_invalid(station, csms, stop_on_invalid: str) -> tup
 
 
 async def test_TC_C_16_authorization_through_cache_stop_tx_on_invalid_id_true(station, csms):
-    """E05.FR.?: StopTxOnInvalidId true: the transaction ends, Deauthorized, energy stops."""
+    """E05 (TxCtrlr.StopTxOnInvalidId true): the transaction ends, Deauthorized, energy stops."""
     mark, transaction_id = await offline_start_then_invalid(station, csms, "true")
     event = await ended(csms, transaction_id, after=mark)
     assert event["triggerReason"] == "Deauthorized"
@@ -301,7 +301,7 @@ async def listed_offline(station, csms, status: str, *, cache: str | None = None
 
 
 async def test_TC_C_21_offline_authorization_local_list_accepted(station, csms):
-    """C13.FR.01: offline, a card listed as Accepted starts; back online the transaction is
+    """C13: offline, a card listed as Accepted starts; back online the transaction is
     reported, offline true (E04)."""
     await listed_offline(station, csms, "Accepted")
     assert await tapped(station, VALID) == "offline, accepted by the local list/cache"
@@ -312,7 +312,7 @@ async def test_TC_C_21_offline_authorization_local_list_accepted(station, csms):
 
 
 async def test_TC_C_22_offline_authorization_local_list_invalid(station, csms):
-    """C13.FR.02: listed as not Accepted: refused offline."""
+    """C13: listed as not Accepted: refused offline."""
     mark = await listed_offline(station, csms, "Invalid")
     await refused(station, csms, VALID, after=mark, online=False)
 
@@ -328,13 +328,13 @@ async def test_TC_C_24_offline_authorization_local_list_expired(station, csms):
 
 
 async def test_TC_C_25_offline_local_list_over_cache(station, csms):
-    """C13.FR.04 / C10.FR.?: the list wins over the cache: cached Accepted, listed Blocked: refused."""
+    """C13: the list wins over the cache: cached Accepted, listed Blocked: refused."""
     mark = await listed_offline(station, csms, "Blocked", cache="Accepted")
     await refused(station, csms, VALID, after=mark, online=False)
 
 
 async def test_TC_C_26_offline_authorization_unknown_id(station, csms):
-    """C15.FR.01: OfflineTxForUnknownIdEnabled true: a card known nowhere starts offline."""
+    """C15: OfflineTxForUnknownIdEnabled true: a card known nowhere starts offline."""
     await station.boot()
     await configure(csms, AuthCtrlr_OfflineTxForUnknownIdEnabled="true")
     await offline_with_ev(station, csms)
@@ -357,7 +357,7 @@ async def listed_online(station, csms, status: str, backend_status: str) -> int:
 
 
 async def test_TC_C_27_online_authorization_local_list_accepted(station, csms):
-    """C14.FR.01/02: listed as Accepted, LocalPreAuthorize: starts at once, no AuthorizeRequest."""
+    """C14: listed as Accepted, LocalPreAuthorize: starts at once, no AuthorizeRequest."""
     mark = await listed_online(station, csms, "Accepted", "Invalid")
     assert await tapped(station, VALID) == "accepted locally (LocalPreAuthorize)"
     await started(station, csms, after=mark)
@@ -365,7 +365,7 @@ async def test_TC_C_27_online_authorization_local_list_accepted(station, csms):
 
 
 async def listed_then_asked(station, csms, status: str, backend_status: str) -> int:
-    """C14.FR.03: listed as not Accepted: the backend is asked."""
+    """C14: listed as not Accepted: the backend is asked."""
     mark = await listed_online(station, csms, status, backend_status)
     assert await tapped(station, VALID) == f"backend: {backend_status}"
     await csms.wait_call("Authorize", after=mark)
@@ -406,7 +406,7 @@ async def test_TC_C_58_online_local_list_disable_post_authorize(station, csms):
 # ---- C10 / C11: what the cache stores, clearing it ------------------------------------------------
 
 async def test_TC_C_32_cache_persistent_over_reboot(station, csms):
-    """C10.FR.?: the cache survives a reboot: the card is accepted from it afterwards."""
+    """C10: the cache survives a reboot: the card is accepted from it afterwards."""
     await station.boot()
     await cached(station, csms, VALID, {"status": "Accepted"})
     await configure(csms, **PRE_AUTHORIZE)
@@ -422,7 +422,7 @@ async def test_TC_C_32_cache_persistent_over_reboot(station, csms):
 
 
 async def test_TC_C_33_cache_updated_on_authorize_response(station, csms):
-    """C10.FR.01/03: each AuthorizeResponse updates the cache: Accepted, then Blocked; offline
+    """C10: each AuthorizeResponse updates the cache: Accepted, then Blocked; offline
     the card is then refused."""
     await station.boot()
     await cached(station, csms, VALID, {"status": "Accepted"})
@@ -434,7 +434,7 @@ async def test_TC_C_33_cache_updated_on_authorize_response(station, csms):
 
 
 async def test_TC_C_34_cache_updated_on_transaction_response(station, csms):
-    """C10.FR.02: the idTokenInfo of a TransactionEventResponse updates the cache: the backend
+    """C10: the idTokenInfo of a TransactionEventResponse updates the cache: the backend
     accepts the card (Authorize), then answers Blocked to its Started; offline later the card is
     refused."""
     await station.boot()
@@ -465,7 +465,7 @@ async def test_TC_C_36_cache_local_pre_authorize_false(station, csms):
 
 
 async def test_TC_C_37_clear_cache_accepted(station, csms):
-    """C11.FR.01/02: ClearCache Accepted; the card is no longer known offline."""
+    """C11: ClearCache Accepted; the card is no longer known offline."""
     await station.boot()
     await cached(station, csms, VALID, {"status": "Accepted"})
     assert await csms.call("ClearCache", {}) == {"status": "Accepted"}
@@ -475,7 +475,7 @@ async def test_TC_C_37_clear_cache_accepted(station, csms):
 
 
 async def test_TC_C_38_clear_cache_rejected(station, csms):
-    """C11.FR.04: the cache disabled (AuthCacheCtrlr.Enabled false): ClearCache Rejected."""
+    """C11: the cache disabled (AuthCacheCtrlr.Enabled false): ClearCache Rejected."""
     await station.boot()
     await configure(csms, AuthCacheCtrlr_Enabled="false")
     assert await csms.call("ClearCache", {}) == {"status": "Rejected"}
@@ -498,7 +498,7 @@ async def test_TC_C_46_cache_lifetime(station, csms):
 # ---- C09: groups ---------------------------------------------------------------------------------
 
 async def test_TC_C_39_authorization_by_group_id_success(station, csms):
-    """C09.FR.02/03: a card of the same group (groupIdToken in its AuthorizeResponse) stops the
+    """C09: a card of the same group (groupIdToken in its AuthorizeResponse) stops the
     transaction another card of the group started."""
     await station.boot()
     transaction_id = await charging(station, csms, GROUP_1)
@@ -510,7 +510,7 @@ async def test_TC_C_39_authorization_by_group_id_success(station, csms):
 
 
 async def test_TC_C_40_authorization_by_group_id_local_list(station, csms):
-    """C09.FR.04: the group known from the local list: the other card stops it, no AuthorizeRequest."""
+    """C09: the group known from the local list: the other card stops it, no AuthorizeRequest."""
     await station.boot()
     group = {"idToken": PARENT, "type": "Central"}
     assert (await csms.call("SendLocalList", {"versionNumber": 1, "updateType": "Full", "localAuthorizationList": [
@@ -526,7 +526,7 @@ async def test_TC_C_40_authorization_by_group_id_local_list(station, csms):
 
 
 async def test_TC_C_41_authorization_by_group_id_cache(station, csms):
-    """C09.FR.05: the group known from the cache: the other card stops it, no AuthorizeRequest."""
+    """C09: the group known from the cache: the other card stops it, no AuthorizeRequest."""
     await station.boot()
     await cached(station, csms, GROUP_2, KNOWN_GROUP_2)
     transaction_id = await charging(station, csms, GROUP_1)
@@ -601,7 +601,7 @@ async def test_TC_C_45_master_pass_cannot_start_transaction(station, csms):
 
 
 async def test_TC_C_49_stop_transaction_master_pass_without_ui(station, csms):
-    """C16.FR.02: no UI to choose with: a master pass stops every ongoing transaction (E07:
+    """C16: no UI to choose with: a master pass stops every ongoing transaction (E07:
     StopAuthorized, Local, the master pass as idToken)."""
     csms.knows.id_tokens[MASTER] = MASTER_INFO
     await station.boot()
