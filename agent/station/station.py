@@ -425,7 +425,24 @@ class Station:
         record = self.store.transaction_by_tx_id(transaction_id)
         for conn in self.connectors.values():
             if record is not None and conn.transaction_local_id == record.local_id:
-                self._dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
+                stop = bool(self.settings["stop_on_invalid_id"])
+                allowance_wh = self.settings["max_energy_on_invalid_id_wh"]
+                if allowance_wh > 0:
+                    self._tasks.append(asyncio.create_task(
+                        self._reject_after(conn, record.local_id, record.meter_start_wh + allowance_wh, stop),
+                        name=f"max-energy-on-invalid-id-{conn.id}"))
+                else:
+                    self._dispatch(conn, TransactionRejected(stop=stop))
+
+    async def _reject_after(self, conn: Connector, local_id: int, until_wh: int, stop: bool) -> None:
+        """OCPP 2.0.1 §2.6.7 TxCtrlr.MaxEnergyOnInvalidId: energy still flows after the token was
+        found invalid, up to this much in the transaction; then it is deauthorized as without it."""
+        log.info("connector %d: token invalid, charging on up to %d Wh (MaxEnergyOnInvalidId)", conn.id, until_wh)
+        while conn.transaction_local_id == local_id:
+            if conn.reading is not None and conn.reading.energy_wh >= until_wh:
+                self._dispatch(conn, TransactionRejected(stop=stop))
+                return
+            await asyncio.sleep(max(0.1, conn.hardware.poll_interval_s))  # the poller renews the reading
 
     def change_availability(self, evse_id: int | None, operative: bool) -> AvailabilityResult:
         """OCPP 1.6 §5.2: Accepted, Scheduled (after the running transaction) or Rejected;

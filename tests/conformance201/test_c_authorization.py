@@ -70,9 +70,9 @@ async def charging(station, csms, id_token: str = VALID) -> str:
     return event["transactionInfo"]["transactionId"]
 
 
-async def ended(csms, transaction_id: str, *, after: int) -> dict:
+async def ended(csms, transaction_id: str, *, after: int, timeout: float = 15.0) -> dict:
     return await csms.wait_call("TransactionEvent", lambda p: p["eventType"] == "Ended"
-                                    and p["transactionInfo"]["transactionId"] == transaction_id, after=after)
+                                and p["transactionInfo"]["transactionId"] == transaction_id, after=after, timeout=timeout)
 
 
 ACCEPTING = ("backend: Accepted", "accepted locally", "offline, accepted", "offline, unknown idTag allowed")
@@ -254,13 +254,13 @@ async def test_TC_C_57_authorization_through_cache_disable_post_authorize(statio
 
 # ---- C12 with TransactionEventResponse: StopTxOnInvalidId, MaxEnergyOnInvalidId -----------------
 
-async def offline_start_then_invalid(station, csms, stop_on_invalid: str) -> tuple[int, str]:
+async def offline_start_then_invalid(station, csms, stop_on_invalid: str, max_energy_wh: int = 0) -> tuple[int, str]:
     """A card cached as Accepted starts offline; back online, the backend answers the queued
     Started with Invalid (E05 / C12)."""
     await station.boot()
     await cached(station, csms, VALID, {"status": "Accepted"})
     await configure(csms, **PRE_AUTHORIZE, AuthCtrlr_LocalAuthorizeOffline="true",
-                    TxCtrlr_StopTxOnInvalidId=stop_on_invalid, TxCtrlr_MaxEnergyOnInvalidId="0")
+                    TxCtrlr_StopTxOnInvalidId=stop_on_invalid, TxCtrlr_MaxEnergyOnInvalidId=str(max_energy_wh))
     csms.knows.id_tokens[VALID] = {"status": "Invalid"}
     await offline_with_ev(station, csms)
     assert await tapped(station, VALID) == "offline, accepted by the local list/cache"
@@ -286,6 +286,35 @@ async def test_TC_C_17_authorization_through_cache_stop_tx_on_invalid_id_false(s
     await station.no_energy()
     await csms.barrier()
     assert not [e for e in csms.transaction_events(transaction_id, after=mark) if e["eventType"] == "Ended"]
+
+
+async def test_TC_C_15_cache_stop_tx_on_invalid_id_false_max_energy(station, csms):
+    """§2.6.7 MaxEnergyOnInvalidId > 0, StopTxOnInvalidId false: the transaction goes on and
+    energy flows up to the allowance (here far away): not deauthorized, not suspended."""
+    mark, transaction_id = await offline_start_then_invalid(station, csms, "false", 100000)
+    energy = station.evse()["energy_wh"]
+    await station.sim.wait_for(lambda s: s["evses"][0]["energy_wh"] > energy + 50, timeout=15)  # charging goes on
+    await csms.barrier()
+    assert station.evse()["contactor_closed"]
+    events = csms.transaction_events(transaction_id, after=mark)
+    assert not [e for e in events if e["eventType"] == "Ended" or e["triggerReason"] == "Deauthorized"]
+    assert not [e for e in events if e["transactionInfo"].get("chargingState") == "SuspendedEVSE"]
+
+
+async def test_TC_C_18_cache_stop_tx_on_invalid_id_true_max_energy(station, csms):
+    """§2.6.7 MaxEnergyOnInvalidId > 0, StopTxOnInvalidId true: energy flows on until the
+    transaction has delivered the allowance, then it ends Deauthorized."""
+    allowance = 400
+    mark, transaction_id = await offline_start_then_invalid(station, csms, "true", allowance)
+    started_event = csms.transaction_events(transaction_id, after=mark)[0]
+    meter_start = started_event["meterValue"][0]["sampledValue"][0]["value"]
+    assert station.evse()["energy_wh"] < meter_start + allowance  # the Invalid came before the allowance was used
+    event = await ended(csms, transaction_id, after=mark, timeout=60)
+    assert event["triggerReason"] == "Deauthorized"
+    meter_stop = next(v["sampledValue"][0]["value"] for v in event["meterValue"]
+                      if v["sampledValue"][0].get("context") == "Transaction.End")
+    assert meter_stop - meter_start >= allowance
+    await station.no_energy()
 
 
 # ---- C13 / C15: offline, the local authorization list ------------------------------------------
