@@ -95,8 +95,9 @@ class LocalAuthPort(Protocol):
 
     def clear_cache(self) -> bool: ...
 
-    def remember(self, id_tag: str, info: Any) -> None:
-        """An IdTokenInfo the backend sent (Authorize, transaction answers)."""
+    def remember(self, id_tag: str, info: Any, token_type: str | None = None) -> None:
+        """An IdTokenInfo the backend sent (Authorize, transaction answers), of a token of
+        ``token_type`` (OCPP 2.0.1; None: an OCPP 1.6 idTag)."""
         ...
 
 

@@ -80,6 +80,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CARD_TYPE = IdTokenType.ISO14443.value  # what the card reader yields: a contactless card's UID
+
 
 class Station:
     def __init__(
@@ -265,7 +267,7 @@ class Station:
 
     async def _authorize(self, conn: Connector, id_tag: str) -> None:
         try:
-            verdict = await self.authorizer.authorize(id_tag, self.backend)
+            verdict = await self.authorizer.authorize(id_tag, self.backend, CARD_TYPE)
         except Exception:  # never leave the session waiting for an answer: refuse
             log.exception("card %s: authorization failed", id_tag)
             self._dispatch(conn, AuthorizationResult(id_tag, False))
@@ -294,7 +296,7 @@ class Station:
                 # A card of the same group may stop a session (OCPP 1.6 §5.16), a master pass
                 # any (OCPP 2.0.1 C16): learn its parent.
                 try:
-                    parent = await self.authorizer.parent_of(id_tag, self.backend)
+                    parent = await self.authorizer.parent_of(id_tag, self.backend, CARD_TYPE)
                 except Exception:  # the card still counts as itself; the reader goes on
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
             if running and self._master_pass(parent):
@@ -309,7 +311,7 @@ class Station:
             if parent is None and self.reservations.refuses(conn.id, id_tag) and self.reservations.group_holding(conn.id):
                 # The connector is kept for a reservation of a group: is the card in it (OCPP 2.0.1 H03 S2)?
                 try:
-                    parent = await self.authorizer.parent_of(id_tag, self.backend)
+                    parent = await self.authorizer.parent_of(id_tag, self.backend, CARD_TYPE)
                 except Exception:
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
             if self.reservations.refuses(conn.id, id_tag, parent):
@@ -330,7 +332,7 @@ class Station:
     def remote_start(self, id_token: IdToken, evse_id: int | None, remote_start_id: int | None = None) -> bool:
         """OCPP 1.6 §5.11 / 2.0.1 F01: Accepted when the EVSE can start; the session does the rest."""
         id_tag = id_token.value
-        known = self.authorizer.local.lookup(id_tag)
+        known = self.authorizer.local.lookup(id_tag, id_token.type.value)
         parent = known.parent_id_tag if known is not None else None  # its group, if known here
         if evse_id is None:
             evse_id = connector_for_remote_start(self._facts(), id_tag, parent)

@@ -50,10 +50,11 @@ async def verdict(station, id_token: str, *, after: int, timeout: float = 10.0) 
             await asyncio.sleep(0.05)
 
 
-async def offline_tap_starts(station, csms, id_token: str) -> bool:
+async def offline_tap_starts(station, csms, id_token: str, *, offline: bool = False) -> bool:
     """Offline (LocalAuthorizeOffline true, unknown idTokens refused): does a tap of ``id_token``
     with the EV plugged start the energy transfer? What the list says decides."""
-    await csms.go_offline()
+    if not offline:
+        await csms.go_offline()
     station.plug()
     seen = len(station.log())
     await station.tap(id_token)
@@ -70,10 +71,14 @@ async def test_TC_D_01_send_local_list_full(station, csms):
     version; its idTokens authorize offline."""
     await station.boot()
     assert await send_list(csms, 1, "Full", entry(VALID_2)) == "Accepted"
-    assert await send_list(csms, 2, "Full", entry(VALID)) == "Accepted"
+    assert await send_list(csms, 2, "Full", entry(VALID), entry("04A1B2C3D4E5F8", token_type="KeyCode")) == "Accepted"
     assert await list_version(csms) == 2
-    assert await entries(csms) == 1  # VALID_2 went with the old list
-    assert await offline_tap_starts(station, csms, VALID)
+    assert await entries(csms) == 2  # VALID_2 went with the old list
+    await csms.go_offline()
+    seen = len(station.log())
+    await station.tap("04A1B2C3D4E5F8")  # a card whose UID is the KeyCode's value is another token (§2.28)
+    assert await verdict(station, "04A1B2C3D4E5F8", after=seen) == "offline, unknown idTag refused"
+    assert await offline_tap_starts(station, csms, VALID, offline=True)
 
 
 async def test_TC_D_02_send_local_list_differential_update(station, csms):
