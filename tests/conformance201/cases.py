@@ -626,6 +626,8 @@ def no_ui_to_choose_a_transaction() -> bool:
     return not display_reads and not any(w in n for n in names for w in ("keypad", "touch", "keyboard", "menu"))
 
 
+_NO_INPUT_UI = ("no user interface with input capabilities (a card reader and an output-only display): "
+                "a master pass stops every transaction (C16.FR.02, TC_C_49 applies instead)")
 _FIRMWARE_WAITS = ("the station downloads a firmware update while transactions run and installs it once they "
                    "ended (L01.FR.06); ")
 _ISO15118 = "no ISO 15118 stack: the station charges by IEC 61851-1 PWM only (Connector.ChargeProtocol CPPWM), "
@@ -637,9 +639,7 @@ NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
                    no_iso15118),
     **{f"TC_C_{n}_CS": (_ISO15118 + "so no contract certificate (eMAID) reaches it to authorize with", no_iso15118)
        for n in range(50, 56)},
-    **{f"TC_C_{n}_CS": ("no user interface with input capabilities (a card reader and an output-only display): "
-                        "a master pass stops every transaction (C16.FR.02, TC_C_49 applies instead)",
-                        no_ui_to_choose_a_transaction)
+    **{f"TC_C_{n}_CS": (_NO_INPUT_UI, no_ui_to_choose_a_transaction)
        for n in (47, 48)},
     "TC_E_11_CS": ("no meter that signs its readings: DataSigned cannot be a TxStartPoint", no_signed_meter_values),
     "TC_E_12_CS": ("no parking bay occupancy sensor: ParkingBayOccupancy cannot be a TxStartPoint",
