@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.backend.ports import AuthorizationStatus, BackendPort, IdTagInfo
-from agent.core.identity import IdToken, IdTokenType
+from agent.core.identity import IdToken
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 
@@ -268,8 +268,9 @@ class Authorizer:
         self.local = local
         self._settings = settings
 
-    async def authorize(self, id_tag: str, backend: BackendPort | None, token_type: str | None = None) -> Verdict:
-        """``token_type``: its OCPP 2.0.1 IdTokenEnumType when known (a card: ISO14443)."""
+    async def authorize(self, id_tag: str, backend: BackendPort | None, token: IdToken | None = None) -> Verdict:
+        """``token``: the idToken with its type, when known (a card; a remote start's, named by the backend)."""
+        token_type = token.type.value if token is not None else None
         known = self.local.lookup(id_tag, token_type)
         if backend is not None and backend.online:
             if (
@@ -283,24 +284,20 @@ class Authorizer:
                     and self.local.post_authorize_disabled(id_tag, token_type)):
                 return Verdict(False, known.parent_id_tag, f"locally {known.status.value}, not asked again "
                                                            "(DisablePostAuthorize)")
-            info = await backend.authorize(_token(id_tag, token_type))  # the adapter caches what it is told
+            info = await backend.authorize(token or IdToken(id_tag))  # the adapter caches what it is told
             if info is not None:
                 accepted = info.status is AuthorizationStatus.ACCEPTED
                 return Verdict(accepted, info.parent_id_tag, f"backend: {info.status.value}")
             known = self.local.lookup(id_tag, token_type)
         return offline_verdict(known, self._settings)
 
-    async def parent_of(self, id_tag: str, backend: BackendPort | None, token_type: str | None = None) -> str | None:
+    async def parent_of(self, id_tag: str, backend: BackendPort | None, token: IdToken | None = None) -> str | None:
         """The idTag's parent (group) idTag: known locally, else asked of the backend (§5.16)."""
-        info = self.local.lookup(id_tag, token_type)
+        info = self.local.lookup(id_tag, token.type.value if token is not None else None)
         if info is None and backend is not None and backend.online:
-            info = await backend.authorize(_token(id_tag, token_type))  # the adapter caches what it is told
+            info = await backend.authorize(token or IdToken(id_tag))  # the adapter caches what it is told
         # Only a card that is itself valid speaks for its group.
         if info is None or info.status is not AuthorizationStatus.ACCEPTED:
             return None
         return info.parent_id_tag
 
-
-def _token(id_tag: str, token_type: str | None) -> IdToken:
-    """The token to ask the backend about: of its type when known, else a card's (ISO14443)."""
-    return IdToken(id_tag) if token_type is None else IdToken(id_tag, IdTokenType(token_type))

@@ -36,7 +36,7 @@ from agent.backend.ports import (
 )
 from agent.core.card_routing import connector_for_card, connector_for_remote_start
 from agent.core.connector_facts import ConnectorFacts
-from agent.core.identity import ConnectorRef, IdToken, IdTokenType
+from agent.core.identity import ConnectorRef, IdToken, IdTokenType, card
 from agent.core.session import (
     AuthorizationResult,
     Authorize,
@@ -79,8 +79,6 @@ if TYPE_CHECKING:
     from agent.station.safety_io import ConnectorSafety
 
 log = logging.getLogger(__name__)
-
-CARD_TYPE = IdTokenType.ISO14443.value  # what the card reader yields: a contactless card's UID
 
 
 class Station:
@@ -267,7 +265,7 @@ class Station:
 
     async def _authorize(self, conn: Connector, id_tag: str) -> None:
         try:
-            verdict = await self.authorizer.authorize(id_tag, self.backend, CARD_TYPE)
+            verdict = await self.authorizer.authorize(id_tag, self.backend, card(id_tag))
         except Exception:  # never leave the session waiting for an answer: refuse
             log.exception("card %s: authorization failed", id_tag)
             self._dispatch(conn, AuthorizationResult(id_tag, False))
@@ -296,7 +294,7 @@ class Station:
                 # A card of the same group may stop a session (OCPP 1.6 §5.16), a master pass
                 # any (OCPP 2.0.1 C16): learn its parent.
                 try:
-                    parent = await self.authorizer.parent_of(id_tag, self.backend, CARD_TYPE)
+                    parent = await self.authorizer.parent_of(id_tag, self.backend, card(id_tag))
                 except Exception:  # the card still counts as itself; the reader goes on
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
             if running and self._master_pass(parent):
@@ -311,7 +309,7 @@ class Station:
             if parent is None and self.reservations.refuses(conn.id, id_tag) and self.reservations.group_holding(conn.id):
                 # The connector is kept for a reservation of a group: is the card in it (OCPP 2.0.1 H03 S2)?
                 try:
-                    parent = await self.authorizer.parent_of(id_tag, self.backend, CARD_TYPE)
+                    parent = await self.authorizer.parent_of(id_tag, self.backend, card(id_tag))
                 except Exception:
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
             if self.reservations.refuses(conn.id, id_tag, parent):
