@@ -93,12 +93,15 @@ class LocalAuthPort(Protocol):
 
     def list_version(self) -> int: ...
 
+    def installed_list_version(self) -> int: ...
+
     def list_size(self) -> int: ...
 
     def clear_cache(self) -> bool: ...
 
-    def remember(self, id_tag: str, info: Any) -> None:
-        """An IdTokenInfo the backend sent (Authorize, transaction answers)."""
+    def remember(self, id_tag: str, info: Any, token_type: str | None = None) -> None:
+        """An IdTokenInfo the backend sent (Authorize, transaction answers), of a token of
+        ``token_type`` (OCPP 2.0.1; None: an OCPP 1.6 idTag)."""
         ...
 
 

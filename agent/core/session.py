@@ -115,6 +115,7 @@ class RemoteStartRequested:
 @dataclass(frozen=True)
 class StopRequested:
     reason: StopReason
+    id_tag: str | None = None  # the token that ended it, when one did (OCPP 2.0.1 C16 master pass)
 
 
 @dataclass(frozen=True)
@@ -489,8 +490,8 @@ class Session:
                     self.authorized_type = token_type
                     self.authorized_remote_start = remote_start_id
                     self._authorized(id_tag, now, out, parent_id_tag, StartTrigger.REMOTE_START)
-            case StopRequested(reason):
-                self._stop(reason, None, out)
+            case StopRequested(reason, id_tag):
+                self._stop(reason, id_tag, out)
             case TransactionRecorded(start):
                 if self.transaction is not None and self.transaction.start == start:
                     self.transaction.recorded = True

@@ -126,21 +126,22 @@ class Ocpp201Adapter:
         try:
             await self.call(
                 call.Authorize(id_token={"id_token": id_token.value, "type": id_token.type.value}),
-                apply=lambda result: remembered.append(self.remember(id_token.value, result.id_token_info)),
+                apply=lambda result: remembered.append(
+                    self.remember(id_token.value, result.id_token_info, id_token.type.value)),
             )
         except (OCPPError, LinkDown, asyncio.TimeoutError) as exc:
             log.warning("Authorize %s: no answer (%s)", id_token.value, type(exc).__name__)
             return None
         return remembered[0] if remembered else None
 
-    def remember(self, id_tag: str, wire: dict[str, Any]) -> IdTagInfo | None:
-        """C10: every IdTokenInfo received goes to the authorization cache."""
+    def remember(self, id_tag: str, wire: dict[str, Any], token_type: str | None = None) -> IdTagInfo | None:
+        """C10: every IdTokenInfo received goes to the authorization cache, with its token's type."""
         try:
             info = id_token_info(wire)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("idTokenInfo for %s not understood (%r): not cached", id_tag, exc)
             return None
-        self.services.local_auth.remember(id_tag, info)
+        self.services.local_auth.remember(id_tag, info, token_type)
         return info
 
     def status_changed(self, where: ConnectorRef, status: ConnectorStatus, fault: Fault | None) -> None:

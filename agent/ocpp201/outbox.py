@@ -102,7 +102,7 @@ class Outbox201:
         token = message.body.get("id_token")
         info = getattr(answer, "id_token_info", None)
         if token and info:
-            remembered = self._adapter.remember(token["value"], info)
+            remembered = self._adapter.remember(token["value"], info, token.get("type"))
             if message.kind == STARTED and remembered is not None and remembered.status.value != "Accepted":
                 log.warning("TransactionEvent Started: idToken %s", remembered.status.value)
                 self._adapter.station.start_refused(message.body["transaction_id"])

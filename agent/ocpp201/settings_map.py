@@ -142,6 +142,12 @@ PROPOSED: dict[str, Proposed] = {
         "L01: free EVSEs stay available while a firmware update waits for the others"),
     "aligned_send_during_idle": Proposed(False, ("AlignedDataCtrlr", "SendDuringIdle", None),
                                          "J01.FR.20: no clock-aligned values sent while a transaction runs"),
+    "auth_cache_disable_post_authorize": Proposed(False, ("AuthCacheCtrlr", "DisablePostAuthorize", None),
+                                                  "§2.4.6 (C10/C12): a token cached as not Accepted is refused "
+                                                  "without an AuthorizeRequest"),
+    "local_auth_list_disable_post_authorize": Proposed(False, ("LocalAuthListCtrlr", "DisablePostAuthorize", None),
+                                                       "§2.5.6 (C14): a token listed as not Accepted is refused "
+                                                       "without an AuthorizeRequest"),
 }
 
 # Values the device model keeps in the key-value store itself, shared with the 1.6 adapter.

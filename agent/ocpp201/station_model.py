@@ -395,6 +395,8 @@ class _Builder:
                  min_limit=1, max_limit=31536000, spec="§2.4.3")
         self.var(cache, "Policy", DataType.OPTION_LIST, s("auth_cache_policy"), mutability=RW, values=("LRU",),
                  spec="§2.4.5")
+        self.var(cache, "DisablePostAuthorize", DataType.BOOLEAN, s("auth_cache_disable_post_authorize"),
+                 mutability=RW, spec="§2.4.6 AuthCacheDisablePostAuthorize")
 
         local = Component("LocalAuthListCtrlr")
         self.available(local, spec="§2.5.3")
@@ -405,6 +407,8 @@ class _Builder:
                  spec="§2.5.4")
         self.var(local, "BytesPerMessage", DataType.INTEGER, Constant(self.caps.bytes_per_message["SendLocalList"]),
                  required=True, spec="§2.5.5")
+        self.var(local, "DisablePostAuthorize", DataType.BOOLEAN, s("local_auth_list_disable_post_authorize"),
+                 mutability=RW, spec="§2.5.6 LocalAuthListDisablePostAuthorize")
 
     def tx(self) -> None:
         s = self.setting

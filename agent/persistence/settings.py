@@ -77,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
     "time_source": ["Heartbeat"],
     "time_adjustment_reporting_threshold_s": 60,
     "allow_new_sessions_pending_firmware_update": False,
+    "auth_cache_disable_post_authorize": False,
+    "local_auth_list_disable_post_authorize": False,
 }
 
 

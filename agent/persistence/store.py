@@ -153,7 +153,11 @@ MIGRATIONS: list[Migration] = [Migration(script) for script in MIGRATION_SCRIPTS
     Migration("", older_code_can_use=False, convert=transaction_events.migrate),
     # 10: OCPP 2.0.1 L02: the requestId of an unsigned update (agent/maintenance/firmware.py)
     Migration("ALTER TABLE firmware_update ADD COLUMN request_id INTEGER"),
-    # 13: OCPP 2.0.1 O01-O06: the backend's display messages (agent/station/display_messages.py)
+    # 11: OCPP 2.0.1 §2.28 IdTokenType: the type of a listed or cached idToken (agent/station/authorization.py);
+    # NULL (an OCPP 1.6 idTag, or stored before) matches a token of any type
+    Migration("ALTER TABLE local_auth_list ADD COLUMN token_type TEXT;\n"
+              "ALTER TABLE auth_cache ADD COLUMN token_type TEXT"),
+    # 12: OCPP 2.0.1 O01-O06: the backend's display messages (agent/station/display_messages.py)
     Migration("CREATE TABLE display_messages (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"),
 ]
 

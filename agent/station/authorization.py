@@ -7,6 +7,10 @@ rules that decide whether an idTag may charge (OCPP 1.6 §3.5, version-neutral).
   (Authorize, StartTransaction, StopTransaction confirmations), except for idTags
   that are in the list: the list wins over the cache.
 - An entry whose expiry date has passed counts as Expired (§3.5.2).
+- OCPP 2.0.1 names a token by value and type (§2.28 IdTokenType): an entry keeps the type it
+  was given (migration 11) and then stands for that type only; an entry without one (OCPP 1.6,
+  whose idTags have no type) for a value of any type. A lookup without a type (1.6) finds either.
+  The value stays the key: a list holds one entry per value, whatever its type.
 
 Both live in SQLite (tables from migration 2 in ``agent/persistence/store.py``) and survive restarts.
 Nothing here awaits anything except ``Authorizer.authorize`` / ``parent_of``, which ask
@@ -50,6 +54,7 @@ class ListEntry:
 
     id_tag: str
     info: IdTagInfo | None
+    token_type: str | None = None  # OCPP 2.0.1 IdTokenEnumType; None: any (1.6)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,13 @@ class LocalAuthorization:
             return 0
         return self._store.execute("SELECT list_version FROM local_auth_meta").fetchone()[0]
 
+    def installed_list_version(self) -> int:
+        """OCPP 2.0.1 D02.FR.01: the version of the list the backend installed last, also when
+        that list is empty (D01.FR.18: 0 means no list is installed); 0 when the list is off."""
+        if not self.list_enabled:
+            return 0
+        return self._store.execute("SELECT list_version FROM local_auth_meta").fetchone()[0]
+
     def list_size(self) -> int:
         return self._store.execute("SELECT count(*) FROM local_auth_list").fetchone()[0]
 
@@ -117,10 +129,11 @@ class LocalAuthorization:
                         self._store.execute("DELETE FROM local_auth_list WHERE id_tag=?", (entry.id_tag,))
                     else:
                         self._store.execute(
-                            """INSERT INTO local_auth_list(id_tag, status, expiry, parent_id_tag) VALUES (?,?,?,?)
-                               ON CONFLICT(id_tag) DO UPDATE SET
-                               status=excluded.status, expiry=excluded.expiry, parent_id_tag=excluded.parent_id_tag""",
-                            _row(entry.id_tag, entry.info),
+                            """INSERT INTO local_auth_list(id_tag, status, expiry, parent_id_tag, token_type)
+                               VALUES (?,?,?,?,?) ON CONFLICT(id_tag) DO UPDATE SET status=excluded.status,
+                               expiry=excluded.expiry, parent_id_tag=excluded.parent_id_tag,
+                               token_type=excluded.token_type""",
+                            (*_row(entry.id_tag, entry.info), entry.token_type),
                         )
                 size = self.list_size()
                 if size > self._settings["local_auth_list_max_length"]:
@@ -131,10 +144,10 @@ class LocalAuthorization:
             return UpdateStatus.FAILED
         return UpdateStatus.ACCEPTED
 
-    def list_entry(self, id_tag: str) -> IdTagInfo | None:
+    def list_entry(self, id_tag: str, token_type: str | None = None) -> IdTagInfo | None:
         if not self.list_enabled:
             return None
-        return self._read("local_auth_list", id_tag)
+        return self._read("local_auth_list", id_tag, token_type)
 
     # ---- the authorization cache (§3.5.2, §5.4) --------------------------------------
 
@@ -142,16 +155,17 @@ class LocalAuthorization:
     def cache_enabled(self) -> bool:
         return bool(self._settings["authorization_cache_enabled"])
 
-    def remember(self, id_tag: str, info: IdTagInfo) -> None:
+    def remember(self, id_tag: str, info: IdTagInfo, token_type: str | None = None) -> None:
         """An idTagInfo from the backend: cache it, unless the idTag is in the list (§4.1)."""
-        if not self.cache_enabled or self.list_entry(id_tag) is not None:
+        if not self.cache_enabled or self.list_entry(id_tag, token_type) is not None:
             return
         with self._store.atomic():
             self._store.execute(
-                """INSERT INTO auth_cache(id_tag, status, expiry, parent_id_tag, updated_at) VALUES (?,?,?,?,?)
-                   ON CONFLICT(id_tag) DO UPDATE SET status=excluded.status, expiry=excluded.expiry,
-                   parent_id_tag=excluded.parent_id_tag, updated_at=excluded.updated_at""",
-                (*_row(id_tag, info), time.time()),
+                """INSERT INTO auth_cache(id_tag, status, expiry, parent_id_tag, updated_at, token_type)
+                   VALUES (?,?,?,?,?,?) ON CONFLICT(id_tag) DO UPDATE SET status=excluded.status,
+                   expiry=excluded.expiry, parent_id_tag=excluded.parent_id_tag, updated_at=excluded.updated_at,
+                   token_type=excluded.token_type""",
+                (*_row(id_tag, info), time.time(), token_type),
             )
             surplus = self.cache_size() - self._cache_max_entries
             if surplus > 0:
@@ -161,10 +175,23 @@ class LocalAuthorization:
                     (id_tag, surplus),
                 )
 
-    def cached(self, id_tag: str) -> IdTagInfo | None:
+    def cached(self, id_tag: str, token_type: str | None = None) -> IdTagInfo | None:
+        """The cached idTagInfo; an entry not used for AuthCacheCtrlr.LifeTime is gone (OCPP 2.0.1
+        §2.4.3; 1.6 leaves the policy to the charge point), one used is kept longer (LRU)."""
         if not self.cache_enabled:
             return None
-        return self._read("auth_cache", id_tag)
+        info = self._read("auth_cache", id_tag, token_type)
+        if info is None:
+            return None
+        now = time.time()
+        with self._store.atomic():
+            row = self._store.execute("SELECT updated_at FROM auth_cache WHERE id_tag=?", (id_tag,)).fetchone()
+            if row is not None and now - row["updated_at"] > self._settings["auth_cache_lifetime_s"]:
+                self._store.execute("DELETE FROM auth_cache WHERE id_tag=?", (id_tag,))
+                log.info("cache: %s not used for AuthCacheLifeTime, forgotten", id_tag)
+                return None
+            self._store.execute("UPDATE auth_cache SET updated_at=? WHERE id_tag=?", (now, id_tag))
+        return info
 
     def cache_size(self) -> int:
         return self._store.execute("SELECT count(*) FROM auth_cache").fetchone()[0]
@@ -179,23 +206,33 @@ class LocalAuthorization:
 
     # ---- both ------------------------------------------------------------------------
 
-    def lookup(self, id_tag: str) -> IdTagInfo | None:
-        """What is known locally about ``id_tag``: the list first, then the cache (§3.5.3)."""
-        info = self.list_entry(id_tag)
+    def lookup(self, id_tag: str, token_type: str | None = None) -> IdTagInfo | None:
+        """What is known locally about ``id_tag`` (of ``token_type``, None: any): the list
+        first, then the cache (§3.5.3)."""
+        info = self.list_entry(id_tag, token_type)
         if info is None:
-            info = self.cached(id_tag)
+            info = self.cached(id_tag, token_type)
         return info
 
-    def _read(self, table: str, id_tag: str) -> IdTagInfo | None:
+    def post_authorize_disabled(self, id_tag: str, token_type: str | None = None) -> bool:
+        """OCPP 2.0.1 §2.4.6 AuthCacheDisablePostAuthorize / §2.5.6 LocalAuthListDisablePostAuthorize:
+        a token the list (or, not listed, the cache) holds as not Accepted is refused without
+        asking the backend again (otherwise C10/C12/C14 ask it)."""
+        listed = self.list_entry(id_tag, token_type)
+        if listed is not None:
+            return bool(self._settings["local_auth_list_disable_post_authorize"])
+        return self.cached(id_tag, token_type) is not None and bool(self._settings["auth_cache_disable_post_authorize"])
+
+    def _read(self, table: str, id_tag: str, token_type: str | None = None) -> IdTagInfo | None:
         try:
             row = self._store.execute(
-                f"SELECT status, expiry, parent_id_tag FROM {table} WHERE id_tag=?", (id_tag,)
+                f"SELECT status, expiry, parent_id_tag, token_type FROM {table} WHERE id_tag=?", (id_tag,)
             ).fetchone()
         except (sqlite3.Error, UnicodeError) as exc:  # an idTag SQLite cannot take is not known here
             log.warning("%s: %r cannot be looked up: %s", table, id_tag, exc)
             return None
-        if row is None:
-            return None
+        if row is None or token_type is not None and row["token_type"] not in (None, token_type):
+            return None  # OCPP 2.0.1 §2.28: the same value of another type is another token
         expiry = dt.datetime.fromisoformat(row["expiry"]) if row["expiry"] else None
         status = AuthorizationStatus(row["status"])
         if status is AuthorizationStatus.ACCEPTED and expiry is not None and expiry <= self._now():
@@ -232,8 +269,9 @@ class Authorizer:
         self._settings = settings
 
     async def authorize(self, id_tag: str, backend: BackendPort | None, token: IdToken | None = None) -> Verdict:
-        """``token``: the idToken with its type, when the backend named it (a remote start)."""
-        known = self.local.lookup(id_tag)
+        """``token``: the idToken with its type, when known (a card; a remote start's, named by the backend)."""
+        token_type = token.type.value if token is not None else None
+        known = self.local.lookup(id_tag, token_type)
         if backend is not None and backend.online:
             if (
                 self._settings["local_pre_authorize"]
@@ -242,19 +280,24 @@ class Authorizer:
             ):
                 # §3.5.1 LocalPreAuthorize: start at once, without asking the backend.
                 return Verdict(True, known.parent_id_tag, "accepted locally (LocalPreAuthorize)")
+            if (known is not None and known.status is not AuthorizationStatus.ACCEPTED
+                    and self.local.post_authorize_disabled(id_tag, token_type)):
+                return Verdict(False, known.parent_id_tag, f"locally {known.status.value}, not asked again "
+                                                           "(DisablePostAuthorize)")
             info = await backend.authorize(token or IdToken(id_tag))  # the adapter caches what it is told
             if info is not None:
                 accepted = info.status is AuthorizationStatus.ACCEPTED
                 return Verdict(accepted, info.parent_id_tag, f"backend: {info.status.value}")
-            known = self.local.lookup(id_tag)
+            known = self.local.lookup(id_tag, token_type)
         return offline_verdict(known, self._settings)
 
-    async def parent_of(self, id_tag: str, backend: BackendPort | None) -> str | None:
+    async def parent_of(self, id_tag: str, backend: BackendPort | None, token: IdToken | None = None) -> str | None:
         """The idTag's parent (group) idTag: known locally, else asked of the backend (§5.16)."""
-        info = self.local.lookup(id_tag)
+        info = self.local.lookup(id_tag, token.type.value if token is not None else None)
         if info is None and backend is not None and backend.online:
-            info = await backend.authorize(IdToken(id_tag))  # the adapter caches what it is told
+            info = await backend.authorize(token or IdToken(id_tag))  # the adapter caches what it is told
         # Only a card that is itself valid speaks for its group.
         if info is None or info.status is not AuthorizationStatus.ACCEPTED:
             return None
         return info.parent_id_tag
+

@@ -1,6 +1,6 @@
 """The backend's display messages (OCPP 2.0.1 block O), kept across restarts.
 
-Each message is one row of ``display_messages`` (migration 13), its fields as JSON. Messages
+Each message is one row of ``display_messages`` (migration 12), its fields as JSON. Messages
 whose endDateTime passed or whose transaction ended are removed when next read (O01, O02);
 which one a display shows is the pure rule of agent/core/display_messages.py. The displays
 read it through ``agent/ui/notes.py DriverInfo``, an adapter through ``UserInfoPort``.

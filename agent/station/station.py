@@ -36,7 +36,7 @@ from agent.backend.ports import (
 )
 from agent.core.card_routing import connector_for_card, connector_for_remote_start
 from agent.core.connector_facts import ConnectorFacts
-from agent.core.identity import ConnectorRef, IdToken, IdTokenType
+from agent.core.identity import ConnectorRef, IdToken, IdTokenType, card
 from agent.core.session import (
     AuthorizationResult,
     Authorize,
@@ -63,7 +63,7 @@ from agent.core.session import (
 )
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
-from agent.station.authorization import Authorizer, LocalAuthorization
+from agent.station.authorization import Authorizer, LocalAuthorization, Verdict
 from agent.station.charging_limits import ChargingLimits
 from agent.station.clock import Clock
 from agent.station.connector import Connector, ConnectorHardware
@@ -265,13 +265,21 @@ class Station:
 
     async def _authorize(self, conn: Connector, id_tag: str) -> None:
         try:
-            verdict = await self.authorizer.authorize(id_tag, self.backend)
+            verdict = await self.authorizer.authorize(id_tag, self.backend, card(id_tag))
         except Exception:  # never leave the session waiting for an answer: refuse
             log.exception("card %s: authorization failed", id_tag)
             self._dispatch(conn, AuthorizationResult(id_tag, False))
             return
+        if verdict.accepted and self._master_pass(verdict.parent_id_tag):
+            # OCPP 2.0.1 C16 / errata: a master pass stops transactions, it starts none (TC_C_45).
+            verdict = Verdict(False, verdict.parent_id_tag, "a master pass (MasterPassGroupId) starts no transaction")
         log.info("card %s: %s", id_tag, verdict.why)
         self._dispatch(conn, AuthorizationResult(id_tag, verdict.accepted, verdict.parent_id_tag))
+
+    def _master_pass(self, group: str | None) -> bool:
+        """OCPP 2.0.1 AuthCtrlr.MasterPassGroupId (§2.3.7): the group of the master pass cards."""
+        master = self.settings["master_pass_group_id"]
+        return bool(master) and group is not None and group.casefold() == master.casefold()
 
     # ---- cards ---------------------------------------------------------------------
 
@@ -280,18 +288,28 @@ class Station:
             self._last_card = IdToken(id_tag)
             parent = None
             running = [c.session.transaction for c in self.connectors.values() if c.session.transaction]
-            if any(tx.parent_id_tag for tx in running) and all(tx.id_tag != id_tag for tx in running):
-                # A card of the same group may stop a session (OCPP 1.6 §5.16): learn its parent.
+            master_pass = bool(self.settings["master_pass_group_id"])
+            if (any(tx.parent_id_tag for tx in running) or master_pass) and running \
+                    and all(tx.id_tag != id_tag for tx in running):
+                # A card of the same group may stop a session (OCPP 1.6 §5.16), a master pass
+                # any (OCPP 2.0.1 C16): learn its parent.
                 try:
-                    parent = await self.authorizer.parent_of(id_tag, self.backend)
+                    parent = await self.authorizer.parent_of(id_tag, self.backend, card(id_tag))
                 except Exception:  # the card still counts as itself; the reader goes on
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
+            if running and self._master_pass(parent):
+                # C16.FR.02: no UI to choose one, so a master pass stops every transaction (E07).
+                log.info("card %s: master pass, stopping every transaction", id_tag)
+                for each in self.connectors.values():
+                    if each.session.transaction is not None:
+                        self._dispatch(each, StopRequested(StopReason.LOCAL, id_tag))
+                continue
             conn = self.connectors[connector_for_card(self._facts(), id_tag, parent)]
             log.info("card %s presented -> connector %d", id_tag, conn.id)
             if parent is None and self.reservations.refuses(conn.id, id_tag) and self.reservations.group_holding(conn.id):
                 # The connector is kept for a reservation of a group: is the card in it (OCPP 2.0.1 H03 S2)?
                 try:
-                    parent = await self.authorizer.parent_of(id_tag, self.backend)
+                    parent = await self.authorizer.parent_of(id_tag, self.backend, card(id_tag))
                 except Exception:
                     log.exception("card %s: cannot learn its parent idTag", id_tag)
             if self.reservations.refuses(conn.id, id_tag, parent):
@@ -312,7 +330,7 @@ class Station:
     def remote_start(self, id_token: IdToken, evse_id: int | None, remote_start_id: int | None = None) -> bool:
         """OCPP 1.6 §5.11 / 2.0.1 F01: Accepted when the EVSE can start; the session does the rest."""
         id_tag = id_token.value
-        known = self.authorizer.local.lookup(id_tag)
+        known = self.authorizer.local.lookup(id_tag, id_token.type.value)
         parent = known.parent_id_tag if known is not None else None  # its group, if known here
         if evse_id is None:
             evse_id = connector_for_remote_start(self._facts(), id_tag, parent)
@@ -410,7 +428,24 @@ class Station:
         record = self.store.transaction_by_tx_id(transaction_id)
         for conn in self.connectors.values():
             if record is not None and conn.transaction_local_id == record.local_id:
-                self._dispatch(conn, TransactionRejected(stop=bool(self.settings["stop_on_invalid_id"])))
+                stop = bool(self.settings["stop_on_invalid_id"])
+                allowance_wh = self.settings["max_energy_on_invalid_id_wh"]
+                if allowance_wh > 0:
+                    self._tasks.append(asyncio.create_task(
+                        self._reject_after(conn, record.local_id, record.meter_start_wh + allowance_wh, stop),
+                        name=f"max-energy-on-invalid-id-{conn.id}"))
+                else:
+                    self._dispatch(conn, TransactionRejected(stop=stop))
+
+    async def _reject_after(self, conn: Connector, local_id: int, until_wh: int, stop: bool) -> None:
+        """OCPP 2.0.1 §2.6.7 TxCtrlr.MaxEnergyOnInvalidId: energy still flows after the token was
+        found invalid, up to this much in the transaction; then it is deauthorized as without it."""
+        log.info("connector %d: token invalid, charging on up to %d Wh (MaxEnergyOnInvalidId)", conn.id, until_wh)
+        while conn.transaction_local_id == local_id:
+            if conn.reading is not None and conn.reading.energy_wh >= until_wh:
+                self._dispatch(conn, TransactionRejected(stop=stop))
+                return
+            await asyncio.sleep(max(0.1, conn.hardware.poll_interval_s))  # the poller renews the reading
 
     def change_availability(self, evse_id: int | None, operative: bool) -> AvailabilityResult:
         """OCPP 1.6 §5.2: Accepted, Scheduled (after the running transaction) or Rejected;

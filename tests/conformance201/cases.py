@@ -645,6 +645,20 @@ def shows_in_every_state() -> bool:
             and reached == set(MessageState) == set(SUPPORTED_STATES))
 
 
+def no_ui_to_choose_a_transaction() -> bool:
+    """The EV driver's side of the station is a card reader, a display (output only) and safety
+    inputs: drivers/interfaces.py has no keypad, touch screen or menu to pick a transaction with."""
+    import inspect
+
+    from drivers import interfaces
+
+    names = [name.lower() for name, _ in inspect.getmembers(interfaces, inspect.isclass)]
+    display_reads = [m for m in dir(interfaces.Display) if any(w in m for w in ("press", "touch", "key", "select"))]
+    return not display_reads and not any(w in n for n in names for w in ("keypad", "touch", "keyboard", "menu"))
+
+
+_NO_INPUT_UI = ("no user interface with input capabilities (a card reader and an output-only display): "
+                "a master pass stops every transaction (C16.FR.02, TC_C_49 applies instead)")
 _FIRMWARE_WAITS = ("the station downloads a firmware update while transactions run and installs it once they "
                    "ended (L01.FR.06); ")
 _ISO15118 = "no ISO 15118 stack: the station charges by IEC 61851-1 PWM only (Connector.ChargeProtocol CPPWM), "
@@ -656,6 +670,8 @@ NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
                    no_iso15118),
     **{f"TC_C_{n}_CS": (_ISO15118 + "so no contract certificate (eMAID) reaches it to authorize with", no_iso15118)
        for n in range(50, 56)},
+    **{f"TC_C_{n}_CS": (_NO_INPUT_UI, no_ui_to_choose_a_transaction)
+       for n in (47, 48)},
     "TC_E_11_CS": ("no meter that signs its readings: DataSigned cannot be a TxStartPoint", no_signed_meter_values),
     "TC_E_12_CS": ("no parking bay occupancy sensor: ParkingBayOccupancy cannot be a TxStartPoint",
                    no_parking_bay_sensor),

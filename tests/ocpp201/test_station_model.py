@@ -58,8 +58,9 @@ SPEC_NAMES = {
     "AuthCtrlr": {"Enabled", "AuthorizeRemoteStart", "LocalAuthorizeOffline", "LocalPreAuthorize",
                   "OfflineTxForUnknownIdEnabled", "MasterPassGroupId", "DisableRemoteAuthorization",
                   "SupportedIdTokenTypes"},  # SupportedIdTokenTypes: errata 2.63
-    "AuthCacheCtrlr": {"Available", "Enabled", "LifeTime", "Policy"},
-    "LocalAuthListCtrlr": {"Available", "Enabled", "Entries", "ItemsPerMessage", "BytesPerMessage"},
+    "AuthCacheCtrlr": {"Available", "Enabled", "LifeTime", "Policy", "DisablePostAuthorize"},
+    "LocalAuthListCtrlr": {"Available", "Enabled", "Entries", "ItemsPerMessage", "BytesPerMessage",
+                           "DisablePostAuthorize"},
     "TxCtrlr": {"EVConnectionTimeOut", "StopTxOnEVSideDisconnect", "TxStartPoint", "TxStopPoint",
                 "MaxEnergyOnInvalidId", "StopTxOnInvalidId"},
     "SampledDataCtrlr": {"Available", "Enabled", "TxEndedMeasurands", "TxEndedInterval", "TxStartedMeasurands",

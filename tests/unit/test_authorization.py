@@ -274,3 +274,43 @@ def test_parent_of_a_card_locally_else_from_the_backend(opened):
     assert run(authorizer.parent_of("CC", backend)) == "FLEET-2"
     assert run(authorizer.parent_of("DD", FakeBackend(online=False))) is None
     assert backend.asked == ["CC"]
+
+
+# ---- OCPP 2.0.1: typed tokens (§2.28 IdTokenType), DisablePostAuthorize, cache LifeTime ------
+
+
+def test_a_typed_entry_stands_for_its_type_an_untyped_one_for_any(local):
+    local.update_list(1, [ListEntry("ABC", ACCEPTED, "KeyCode"), ListEntry("DEF", BLOCKED)], full=True)
+    assert local.lookup("ABC", "KeyCode") == ACCEPTED
+    assert local.lookup("ABC", "ISO14443") is None  # a card with the same value is another token
+    assert local.lookup("ABC") == ACCEPTED  # OCPP 1.6 asks without a type
+    assert local.lookup("DEF", "ISO14443") == BLOCKED  # listed through 1.6: any type
+    local.remember("CC", ACCEPTED, "ISO14443")
+    assert local.lookup("CC", "ISO14443") == ACCEPTED and local.lookup("CC", "Central") is None
+
+
+def test_an_untyped_database_reads_as_before(opened):
+    store, settings, local, _now = opened()
+    store.execute("INSERT INTO auth_cache(id_tag, status, updated_at) VALUES ('OLD', 'Accepted', 0)")
+    settings.set("auth_cache_lifetime_s", 10 ** 10)
+    assert local.lookup("OLD", "ISO14443") == ACCEPTED
+
+
+def test_post_authorize_disabled_per_store(opened):
+    _store, settings, local, _now = opened()
+    full(local, 1, AA=BLOCKED)
+    local.remember("BB", BLOCKED)
+    assert not local.post_authorize_disabled("AA") and not local.post_authorize_disabled("BB")
+    settings.set("local_auth_list_disable_post_authorize", True)
+    assert local.post_authorize_disabled("AA") and not local.post_authorize_disabled("BB")
+    settings.set("auth_cache_disable_post_authorize", True)
+    assert local.post_authorize_disabled("BB") and not local.post_authorize_disabled("CC")
+
+
+def test_a_cache_entry_unused_for_its_lifetime_is_forgotten(opened):
+    store, settings, local, _now = opened()
+    local.remember("AA", ACCEPTED)
+    settings.set("auth_cache_lifetime_s", 60)
+    assert local.lookup("AA") == ACCEPTED
+    store.execute("UPDATE auth_cache SET updated_at = updated_at - 61")
+    assert local.lookup("AA") is None and local.cache_size() == 0

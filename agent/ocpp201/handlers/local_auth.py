@@ -1,8 +1,8 @@
 """Functional blocks C and D in what the backend asks: ClearCache (C11), GetLocalListVersion
 (D02) and SendLocalList (D01), over the neutral local list and cache (LocalAuthPort).
 
-The list keys by the idToken's value: the neutral list is shared with OCPP 1.6, whose
-idTags have no type (Part 2 §2.28 IdTokenType.type is kept by the session, not the list).
+The list keys by the idToken's value and keeps its type (Part 2 §2.28): a listed token stands
+for its type only; the neutral list is shared with OCPP 1.6, whose idTags have no type.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ class LocalAuthHandlers:
         try:
             entries = [
                 ListEntry(item["id_token"]["id_token"],
-                          id_token_info(item["id_token_info"]) if item.get("id_token_info") else None)
+                          id_token_info(item["id_token_info"]) if item.get("id_token_info") else None,
+                          item["id_token"]["type"])
                 for item in local_authorization_list or []
             ]
         except (ValueError, KeyError, TypeError) as exc:
@@ -43,10 +44,11 @@ class LocalAuthHandlers:
         status = {"Accepted": "Accepted", "VersionMismatch": "VersionMismatch"}.get(result.value, "Failed")
         return call_result.SendLocalList(status=status)
 
-    # D02 GetLocalListVersion: 0 when there is no list (D02.FR.02).
+    # D02 GetLocalListVersion: the version installed last, also of an empty list; 0 when no
+    # list is installed (D01.FR.18) or the list is disabled (LocalAuthListCtrlr.Enabled false).
     @on(Action.get_local_list_version)
     def on_get_local_list_version(self, **_: Any) -> Any:
-        return call_result.GetLocalListVersion(version_number=max(0, self.local.list_version()))
+        return call_result.GetLocalListVersion(version_number=self.local.installed_list_version())
 
     # C11 ClearCache: Rejected while the cache is off (C11.FR.04 AuthCacheCtrlr.Enabled false).
     @on(Action.clear_cache)
