@@ -3,15 +3,12 @@ customData (Part 2 §2.13 CustomDataType: a vendorId and any properties) in what
 with the strict backend checking every message both ways.
 
 The station registers no vendor DataTransfer handler (AdapterServices.data_transfer is empty),
-so every vendorId is unknown to it (P01: UnknownVendorId). TC_P_04 (customData inside a
-ChargingProfile) needs SetChargingProfile, block K's: "not yet implemented" until it is served."""
+so every vendorId is unknown to it (P01: UnknownVendorId)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from tests.conformance.strict_csms import CallErrorReply
-from tests.conformance201.cases import not_yet_implemented
 from tests.conformance201.conftest import CP_ID  # noqa: F401  (the station's identity, for readers)
 
 CUSTOM = {"vendorId": "com.example.octt", "colour": "green", "nested": {"level": 2, "list": [1, "two"]}}
@@ -53,10 +50,5 @@ async def test_TC_P_04_receive_custom_data_in_charging_profile(station, csms):
                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10, "customData": CUSTOM}]}
     profile = {"id": 41, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
                "chargingProfileKind": "Absolute", "chargingSchedule": [schedule], "customData": CUSTOM}
-    try:
-        reply = await csms.call("SetChargingProfile", {"evseId": 1, "chargingProfile": profile, "customData": CUSTOM})
-    except CallErrorReply as exc:
-        if exc.code in ("NotImplemented", "NotSupported"):
-            not_yet_implemented("SetChargingProfile (block K) is not served by this adapter yet")
-        raise
+    reply = await csms.call("SetChargingProfile", {"evseId": 1, "chargingProfile": profile, "customData": CUSTOM})
     assert reply["status"] == "Accepted"
