@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.identity import IdToken
 from agent.ocpp201.handlers.certificates import CertificateHandlers
+from agent.ocpp201.handlers.diagnostics import DiagnosticsHandlers
 from agent.ocpp201.handlers.firmware import FirmwareHandlers
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
@@ -42,6 +43,7 @@ class Handlers:
             CertificateHandlers(adapter),
             FirmwareHandlers(adapter),
             ReservationHandlers(adapter),
+            DiagnosticsHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:
