@@ -6,8 +6,10 @@ holds (CustomerInformation), with the strict backend checking every message both
 
 from __future__ import annotations
 
+import asyncio
 import tarfile
 
+from tests.conformance.conftest import VALID
 from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 
 
@@ -28,7 +30,7 @@ async def uploaded(csms, request_id: int, *, after: int, final: str = "Uploaded"
 
 # ---- N01 GetLog -----------------------------------------------------------------------------
 
-async def test_TC_N_25_retrieve_log_diagnostics_log_success(station, csms, ftp_server):
+async def test_TC_N_25_retrieve_log_diagnostics_log_success(station, csms, ftp_server):  # noqa: F811 (the fixture)
     """N01.FR.01-04: Accepted with the file's name; Uploading then Uploaded with the requestId; the
     archive is on the server, with the station's state; a trigger afterwards reports Idle."""
     await station.boot()
@@ -62,7 +64,7 @@ async def test_TC_N_34_retrieve_log_rejected(station, csms):
     assert not csms.calls_of("LogStatusNotification", after=mark)
 
 
-async def test_TC_N_35_retrieve_log_security_log_success(station, csms, http_server):
+async def test_TC_N_35_retrieve_log_security_log_success(station, csms, http_server):  # noqa: F811 (the fixture)
     """N01 SecurityLog over HTTP POST: Accepted, Uploading, Uploaded; the upload holds the
     security log (the agent's start was recorded in it)."""
     await station.boot()
@@ -73,7 +75,7 @@ async def test_TC_N_35_retrieve_log_security_log_success(station, csms, http_ser
     assert answer["filename"] in http_server.uploads
 
 
-async def test_TC_N_36_retrieve_log_second_request(station, csms, ftp_server):
+async def test_TC_N_36_retrieve_log_second_request(station, csms, ftp_server):  # noqa: F811 (the fixture)
     """N01.FR.12/20: a second GetLog while the first is still uploading (retrying an unreachable
     server): AcceptedCanceled; the first gets LogStatusNotification AcceptedCanceled, the second
     is uploaded."""
@@ -87,3 +89,475 @@ async def test_TC_N_36_retrieve_log_second_request(station, csms, ftp_server):
     assert await uploaded(csms, 362, after=mark) == ["Uploading", "Uploaded"]
     assert log_statuses(csms, 361, after=mark) == ["Uploading", "AcceptedCanceled"]
     assert (ftp_server.root / answer["filename"]).stat().st_size > 0
+
+
+# ---- monitors: helpers ----------------------------------------------------------------------
+
+HEARTBEAT = ({"name": "OCPPCommCtrlr"}, {"name": "HeartbeatInterval"})
+EVSE_POWER = ({"name": "EVSE", "evse": {"id": 1}}, {"name": "Power"})
+ENERGY = ({"name": "FiscalMetering", "evse": {"id": 1}}, {"name": "EnergyImportRegister"})
+METER_PROBLEM = ({"name": "FiscalMetering", "evse": {"id": 1}}, {"name": "Problem"})
+CONNECTOR_STATE = ({"name": "Connector", "evse": {"id": 1, "connectorId": 1}}, {"name": "AvailabilityState"})
+
+
+def monitor(target: tuple[dict, dict], type_: str, value: float, severity: int = 5, **more) -> dict:
+    component, variable = target
+    return {"component": component, "variable": variable, "type": type_, "value": value, "severity": severity, **more}
+
+
+async def set_monitors(csms, *items: dict) -> list[dict]:
+    return (await csms.call("SetVariableMonitoring", {"setMonitoringData": list(items)}))["setMonitoringResult"]
+
+
+async def set_monitor(csms, item: dict) -> int:
+    """One monitor Accepted; its id."""
+    [result] = await set_monitors(csms, item)
+    assert result["status"] == "Accepted", result
+    return result["id"]
+
+
+async def monitoring_report(csms, request_id: int, **request) -> dict[int, dict]:
+    """GetMonitoringReport Accepted and every NotifyMonitoringReport page of it (N02.FR.04/09:
+    one requestId, seqNo 0, 1, ..., tbc on all but the last): each monitor by id, with its
+    component and variable."""
+    mark = csms.mark()
+    answer = await csms.call("GetMonitoringReport", {"requestId": request_id, **request})
+    assert answer["status"] == "Accepted", answer
+
+    def pages():
+        found = [p for p in csms.calls_of("NotifyMonitoringReport", after=mark) if p["requestId"] == request_id]
+        return found if found and not found[-1].get("tbc", False) else None
+    found = await csms.wait_for(pages)
+    assert [p["seqNo"] for p in found] == list(range(len(found)))
+    return {m["id"]: {**m, "component": item["component"], "variable": item["variable"]}
+            for page in found for item in page.get("monitor", []) for m in item["variableMonitoring"]}
+
+
+async def set_heartbeat_interval(csms, seconds: int) -> None:
+    result = await csms.call("SetVariables", {"setVariableData": [
+        {"component": HEARTBEAT[0], "variable": HEARTBEAT[1], "attributeValue": str(seconds)}]})
+    assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+
+
+async def event_of(csms, monitor_id: int, *, after: int, where=lambda e: True, timeout: float = 15.0) -> dict:
+    """The eventData of the first NotifyEvent from ``after`` on for monitor ``monitor_id``."""
+    def found():
+        return next((e for p in csms.calls_of("NotifyEvent", after=after) for e in p["eventData"]
+                     if e.get("variableMonitoringId") == monitor_id and where(e)), None)
+    return await csms.wait_for(found, timeout=timeout)
+
+
+def events_of(csms, monitor_id: int, *, after: int) -> list[dict]:
+    return [e for p in csms.calls_of("NotifyEvent", after=after) for e in p["eventData"]
+            if e.get("variableMonitoringId") == monitor_id]
+
+
+# ---- N02 GetMonitoringReport ----------------------------------------------------------------
+
+async def test_TC_N_01_get_monitoring_report_with_monitoring_criteria(station, csms):
+    """N02.FR.06/12: ThresholdMonitoring: the threshold monitors only (the new one among them)."""
+    await station.boot()
+    upper = await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 1000))
+    await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    found = await monitoring_report(csms, 1, monitoringCriteria=["ThresholdMonitoring"])
+    assert upper in found
+    assert {m["type"] for m in found.values()} <= {"UpperThreshold", "LowerThreshold"}
+
+
+async def test_TC_N_02_get_monitoring_report_with_component_variable(station, csms):
+    """N02.FR.08: componentVariable: the monitors of that variable only."""
+    await station.boot()
+    ids = {await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 1000)),
+           await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))}
+    found = await monitoring_report(csms, 2, componentVariable=[{"component": HEARTBEAT[0], "variable": HEARTBEAT[1]}])
+    assert set(found) == ids
+
+
+async def test_TC_N_03_get_monitoring_report_criteria_and_component_variable(station, csms):
+    """N02.FR.05: both: the monitors that meet both."""
+    await station.boot()
+    upper = await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 1000))
+    await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    found = await monitoring_report(csms, 3, monitoringCriteria=["ThresholdMonitoring"],
+                                    componentVariable=[{"component": HEARTBEAT[0], "variable": HEARTBEAT[1]}])
+    assert set(found) == {upper}
+
+
+async def test_TC_N_04_get_monitoring_report_unknown_component_criteria(station, csms):
+    """N02.FR.10: nothing matches: EmptyResultSet, and no report follows."""
+    await station.boot()
+    mark = csms.mark()
+    answer = await csms.call("GetMonitoringReport", {"requestId": 4, "componentVariable": [
+        {"component": {"name": "FluxCapacitor"}}]})
+    assert answer["status"] == "EmptyResultSet"
+    await csms.barrier()
+    assert not csms.calls_of("NotifyMonitoringReport", after=mark)
+
+
+async def test_TC_N_47_get_monitoring_report_report_all(station, csms):
+    """N02.FR.11: every monitor: the hard-wired ones (the meter's and the contactor's Problem),
+    the preconfigured ones and the custom ones."""
+    await station.boot()
+    custom = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    found = await monitoring_report(csms, 47)
+    watched = {(m["component"]["name"], m["variable"]["name"]) for m in found.values()}
+    assert {("FiscalMetering", "Problem"), ("PowerContactor", "Problem"), ("Connector", "AvailabilityState"),
+            ("OCPPCommCtrlr", "HeartbeatInterval")} <= watched
+    assert found[custom]["type"] == "Delta" and found[custom]["value"] == 10
+
+
+# ---- N03 SetMonitoringBase ------------------------------------------------------------------
+
+async def test_TC_N_05_set_monitoring_base_success(station, csms):
+    """N03.FR.01/03: All: Accepted, ActiveMonitoringBase says so, the preconfigured monitors are
+    active and the custom ones stay."""
+    await station.boot()
+    custom = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    assert await csms.call("SetMonitoringBase", {"monitoringBase": "All"}) == {"status": "Accepted"}
+    result = await csms.call("GetVariables", {"getVariableData": [
+        {"component": {"name": "MonitoringCtrlr"}, "variable": {"name": "ActiveMonitoringBase"}}]})
+    assert result["getVariableResult"][0]["attributeValue"] == "All"
+    found = await monitoring_report(csms, 5)
+    assert custom in found
+    assert any(m["component"]["name"] == "Connector" for m in found.values())
+
+
+async def test_TC_N_06_set_monitoring_base_removal_of_custom_monitors(station, csms):
+    """N03.FR.04/05: FactoryDefault drops the custom monitors and keeps the preconfigured ones;
+    HardWiredOnly leaves the hard-wired ones only."""
+    await station.boot()
+    custom = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    assert await csms.call("SetMonitoringBase", {"monitoringBase": "FactoryDefault"}) == {"status": "Accepted"}
+    found = await monitoring_report(csms, 61)
+    assert custom not in found and any(m["component"]["name"] == "Connector" for m in found.values())
+    assert await csms.call("SetMonitoringBase", {"monitoringBase": "HardWiredOnly"}) == {"status": "Accepted"}
+    found = await monitoring_report(csms, 62)
+    assert {m["variable"]["name"] for m in found.values()} == {"Problem"}
+
+
+# ---- N04 SetVariableMonitoring --------------------------------------------------------------
+
+async def test_TC_N_08_set_variable_monitoring_one_element(station, csms):
+    """N04.FR.08/11: Accepted with an id the station chose; reported as set."""
+    await station.boot()
+    [result] = await set_monitors(csms, monitor(HEARTBEAT, "UpperThreshold", 1000, 4))
+    assert result["status"] == "Accepted" and result["component"] == HEARTBEAT[0] and result["type"] == "UpperThreshold"
+    found = await monitoring_report(csms, 8)
+    assert found[result["id"]] == {"id": result["id"], "transaction": False, "value": 1000, "type": "UpperThreshold",
+                                   "severity": 4, "component": HEARTBEAT[0], "variable": HEARTBEAT[1]}
+
+
+async def test_TC_N_09_set_variable_monitoring_multiple_elements(station, csms):
+    """N04.FR.01/02: one result per element, in order, each with its component and variable."""
+    await station.boot()
+    results = await set_monitors(csms, monitor(HEARTBEAT, "UpperThreshold", 1000), monitor(EVSE_POWER, "Delta", 500),
+                                 monitor(ENERGY, "Delta", 100))
+    assert [r["status"] for r in results] == ["Accepted"] * 3
+    assert [r["variable"]["name"] for r in results] == ["HeartbeatInterval", "Power", "EnergyImportRegister"]
+
+
+async def test_TC_N_10_set_variable_monitoring_multiple_on_same_component_variable(station, csms):
+    """Several monitors of different types on one variable: each Accepted with its own id."""
+    await station.boot()
+    results = await set_monitors(csms, monitor(HEARTBEAT, "UpperThreshold", 1000), monitor(HEARTBEAT, "LowerThreshold", 10),
+                                 monitor(HEARTBEAT, "Delta", 5))
+    assert [r["status"] for r in results] == ["Accepted"] * 3
+    assert len({r["id"] for r in results}) == 3
+
+
+async def test_TC_N_11_set_variable_monitoring_unknown_component(station, csms):
+    """N04.FR.03."""
+    await station.boot()
+    [result] = await set_monitors(csms, monitor(({"name": "FluxCapacitor"}, {"name": "Power"}), "Delta", 1))
+    assert result["status"] == "UnknownComponent"
+
+
+async def test_TC_N_12_set_variable_monitoring_value_out_of_range_delta(station, csms):
+    """N04.FR.14: a negative Delta is Rejected."""
+    await station.boot()
+    [result] = await set_monitors(csms, monitor(HEARTBEAT, "Delta", -5))
+    assert result["status"] == "Rejected"
+
+
+async def test_TC_N_13_set_variable_monitoring_value_out_of_range_threshold(station, csms):
+    """N04.FR.06: a threshold beyond the variable's maxLimit (HeartbeatInterval: 86400) is Rejected."""
+    await station.boot()
+    [result] = await set_monitors(csms, monitor(HEARTBEAT, "UpperThreshold", 100000))
+    assert result["status"] == "Rejected"
+
+
+async def test_TC_N_15_set_variable_monitoring_duplicate_type_and_severity(station, csms):
+    """N04.FR.10: a second monitor of the same type and severity on a variable: Duplicate."""
+    await station.boot()
+    await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 1000, 4))
+    [result] = await set_monitors(csms, monitor(HEARTBEAT, "UpperThreshold", 2000, 4))
+    assert result["status"] == "Duplicate"
+
+
+async def test_TC_N_37_set_variable_monitoring_unknown_variable(station, csms):
+    """N04.FR.04."""
+    await station.boot()
+    [result] = await set_monitors(csms, monitor(({"name": "OCPPCommCtrlr"}, {"name": "FluxLevel"}), "Delta", 1))
+    assert result["status"] == "UnknownVariable"
+
+
+async def test_TC_N_38_set_variable_monitoring_not_supported_monitor_type(station, csms):
+    """N04.FR.05: a threshold on a boolean: UnsupportedMonitorType."""
+    await station.boot()
+    stop_on_invalid = ({"name": "TxCtrlr"}, {"name": "StopTxOnInvalidId"})
+    [result] = await set_monitors(csms, monitor(stop_on_invalid, "UpperThreshold", 1))
+    assert result["status"] == "UnsupportedMonitorType"
+
+
+async def test_TC_N_39_set_variable_monitoring_component_variable_does_not_correspond(station, csms):
+    """N04.FR.16: the id of a monitor of another variable: Rejected, the monitor unchanged."""
+    await station.boot()
+    existing = await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 1000))
+    [result] = await set_monitors(csms, monitor(EVSE_POWER, "UpperThreshold", 5000, id=existing))
+    assert result["status"] == "Rejected"
+    assert (await monitoring_report(csms, 39))[existing]["variable"] == HEARTBEAT[1]
+
+
+async def test_TC_N_40_set_variable_monitoring_replace_variable_monitor(station, csms):
+    """N04.FR.12: the same id again replaces the monitor."""
+    await station.boot()
+    existing = await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 1000))
+    assert await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 2000, 3, id=existing)) == existing
+    found = await monitoring_report(csms, 40)
+    assert (found[existing]["value"], found[existing]["severity"]) == (2000, 3)
+
+
+async def test_TC_N_41_set_variable_monitoring_return_to_factory_default(station, csms):
+    """N04.FR.15, N03.FR.04: a preconfigured monitor changed by the CSMS is a custom one until
+    SetMonitoringBase FactoryDefault restores the manufacturer's."""
+    await station.boot()
+    before = await monitoring_report(csms, 411, componentVariable=[
+        {"component": CONNECTOR_STATE[0], "variable": CONNECTOR_STATE[1]}])
+    [(preconfigured, original)] = before.items()
+    await set_monitor(csms, monitor(CONNECTOR_STATE, "Delta", 1, 3, id=preconfigured))
+    assert (await monitoring_report(csms, 412))[preconfigured]["severity"] == 3
+    assert await csms.call("SetMonitoringBase", {"monitoringBase": "FactoryDefault"}) == {"status": "Accepted"}
+    assert (await monitoring_report(csms, 413))[preconfigured] == original
+
+
+async def test_TC_N_43_set_variable_monitoring_second_of_three_out_of_range(station, csms):
+    """N04.FR.01/06: each element on its own: Accepted, Rejected, Accepted."""
+    await station.boot()
+    results = await set_monitors(csms, monitor(HEARTBEAT, "UpperThreshold", 1000),
+                                 monitor(HEARTBEAT, "LowerThreshold", -1), monitor(HEARTBEAT, "Delta", 5))
+    assert [r["status"] for r in results] == ["Accepted", "Rejected", "Accepted"]
+
+
+# ---- N05 SetMonitoringLevel -----------------------------------------------------------------
+
+async def test_TC_N_16_set_monitoring_level_success(station, csms):
+    """N05.FR.01/03: level 3: a severity-2 monitor reports, a severity-7 one on the same change does not."""
+    await station.boot()
+    assert await csms.call("SetMonitoringLevel", {"severity": 3}) == {"status": "Accepted"}
+    urgent = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 1, 2))
+    minor = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 1, 7))
+    mark = csms.mark()
+    await set_heartbeat_interval(csms, 600)
+    event = await event_of(csms, urgent, after=mark)
+    assert (event["trigger"], event["actualValue"]) == ("Delta", "600")
+    await csms.barrier()
+    assert not events_of(csms, minor, after=mark)
+
+
+async def test_TC_N_17_set_monitoring_level_out_of_range(station, csms):
+    """N05.FR.02: a severity beyond 0-9 is Rejected and the level stays."""
+    await station.boot()
+    assert await csms.call("SetMonitoringLevel", {"severity": 10}) == {"status": "Rejected"}
+    result = await csms.call("GetVariables", {"getVariableData": [
+        {"component": {"name": "MonitoringCtrlr"}, "variable": {"name": "ActiveMonitoringLevel"}}]})
+    assert result["getVariableResult"][0]["attributeValue"] == "9"
+
+
+# ---- N06 ClearVariableMonitoring ------------------------------------------------------------
+
+async def test_TC_N_18_clear_monitoring_success(station, csms):
+    """N06.FR.01: Accepted, and the monitor is gone."""
+    await station.boot()
+    existing = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    answer = await csms.call("ClearVariableMonitoring", {"id": [existing]})
+    assert answer == {"clearMonitoringResult": [{"status": "Accepted", "id": existing}]}
+    assert existing not in await monitoring_report(csms, 18)
+
+
+async def test_TC_N_19_clear_monitoring_not_found(station, csms):
+    """N06.FR.02."""
+    await station.boot()
+    answer = await csms.call("ClearVariableMonitoring", {"id": [424242]})
+    assert answer == {"clearMonitoringResult": [{"status": "NotFound", "id": 424242}]}
+
+
+async def test_TC_N_44_clear_monitoring_rejected(station, csms):
+    """N06.FR.03: a hard-wired monitor cannot be cleared: Rejected, and it stays."""
+    await station.boot()
+    found = await monitoring_report(csms, 441, componentVariable=[
+        {"component": METER_PROBLEM[0], "variable": METER_PROBLEM[1]}])
+    [hard_wired] = found
+    answer = await csms.call("ClearVariableMonitoring", {"id": [hard_wired]})
+    assert answer == {"clearMonitoringResult": [{"status": "Rejected", "id": hard_wired}]}
+    assert hard_wired in await monitoring_report(csms, 442)
+
+
+# ---- N07 / N08 events -----------------------------------------------------------------------
+
+async def test_TC_N_20_alert_event_threshold_value_exceeded(station, csms):
+    """N07.FR.16/02/06: an UpperThreshold on the EVSE's measured power: an Alerting event when the
+    EV draws more, with the monitor's id and the value; a cleared one when the charging ends."""
+    await station.boot()
+    upper = await set_monitor(csms, monitor(EVSE_POWER, "UpperThreshold", 1000, 3))
+    mark = csms.mark()
+    await station.tap(VALID)
+    station.plug()
+    await station.energy_flows()
+    event = await event_of(csms, upper, after=mark)
+    assert event["trigger"] == "Alerting" and float(event["actualValue"]) > 1000 and not event.get("cleared")
+    assert event["component"] == EVSE_POWER[0] and event["eventNotificationType"] == "CustomMonitor"
+    station.unplug()
+    cleared = await event_of(csms, upper, after=mark, where=lambda e: e.get("cleared"))
+    assert float(cleared["actualValue"]) <= 1000
+
+
+async def test_TC_N_21_alert_event_caused_by_hardwired_trigger(station, csms):
+    """Hard-wired monitors: the meter stops answering: NotifyEvent HardWiredMonitor on
+    FiscalMetering.Problem true; it answers again: false."""
+    await station.boot()
+    [hard_wired] = await monitoring_report(csms, 21, componentVariable=[
+        {"component": METER_PROBLEM[0], "variable": METER_PROBLEM[1]}])
+    mark = csms.mark()
+    station.sim.inject_fault(1, "meter_comm")
+    event = await event_of(csms, hard_wired, after=mark, where=lambda e: e["actualValue"] == "true", timeout=30)
+    assert event["eventNotificationType"] == "HardWiredMonitor" and event["component"] == METER_PROBLEM[0]
+    station.sim.clear_fault(1)
+    await event_of(csms, hard_wired, after=mark, where=lambda e: e["actualValue"] == "false", timeout=30)
+
+
+async def logged(station, text: str, timeout: float = 15.0) -> None:
+    """The agent has written ``text`` to its log (looked at often: no event announces a line)."""
+    async with asyncio.timeout(timeout):
+        while text not in station.log():
+            await asyncio.sleep(0.05)
+
+
+async def offline_events(station, csms, severities: tuple[int, ...]) -> tuple[list[int], int]:
+    """OfflineQueuingSeverity 4, Delta monitors of ``severities`` on the connector's state, the
+    backend gone, an EV plugged in; then the backend back. (monitor ids, mark before going offline)."""
+    await station.boot()
+    result = await csms.call("SetVariables", {"setVariableData": [{"component": {"name": "MonitoringCtrlr"},
+                             "variable": {"name": "OfflineQueuingSeverity"}, "attributeValue": "4"}]})
+    assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    ids = [await set_monitor(csms, monitor(CONNECTOR_STATE, "Delta", 1, s)) for s in severities]
+    mark = csms.mark()
+    await csms.go_offline()
+    station.plug()
+    for monitor_id in ids:  # the station saw it while offline (no event says so: its log does)
+        await logged(station, f"monitor {monitor_id} (Delta Connector@1.1.AvailabilityState")
+    await csms.go_online()
+    return ids, mark
+
+
+async def test_TC_N_22_offline_notification_queued(station, csms):
+    """N07.FR.04: events of monitors at or below OfflineQueuingSeverity that fire offline are sent
+    once online again."""
+    (equal, lower), mark = await offline_events(station, csms, (4, 2))
+    for monitor_id in (equal, lower):
+        event = await event_of(csms, monitor_id, after=mark, timeout=30)
+        assert event["actualValue"] == "Occupied"
+
+
+async def test_TC_N_23_offline_notification_not_queued(station, csms):
+    """N07.FR.04: an event of a monitor above OfflineQueuingSeverity that fired offline is dropped
+    (the one below it, from the same change, arrives)."""
+    (higher, lower), mark = await offline_events(station, csms, (6, 3))
+    await event_of(csms, lower, after=mark, timeout=30)
+    await csms.barrier()
+    assert not events_of(csms, higher, after=mark)
+
+
+async def test_TC_N_24_set_variable_monitoring_periodic_event(station, csms):
+    """N08.FR.05/06: a Periodic monitor of 2 s on the energy register: NotifyEvent trigger Periodic
+    with the value, again and again."""
+    await station.boot()
+    periodic = await set_monitor(csms, monitor(ENERGY, "Periodic", 2))
+    mark = csms.mark()
+    await csms.wait_for(lambda: len(events_of(csms, periodic, after=mark)) >= 2, timeout=15)
+    first, second = events_of(csms, periodic, after=mark)[:2]
+    assert first["trigger"] == second["trigger"] == "Periodic" and first["eventId"] != second["eventId"]
+    assert float(first["actualValue"]) >= 0
+
+
+async def test_TC_N_45_alert_event_delta_value_exceeded(station, csms):
+    """N07.FR.18: a Delta of 5 Wh on the meter's energy register: events while the EV charges,
+    each more than 5 Wh from the one before."""
+    await station.boot()
+    delta = await set_monitor(csms, monitor(ENERGY, "Delta", 5))
+    mark = csms.mark()
+    await station.tap(VALID)
+    station.plug()
+    await csms.wait_for(lambda: len(events_of(csms, delta, after=mark)) >= 2, timeout=30)
+    first, second = events_of(csms, delta, after=mark)[:2]
+    assert first["trigger"] == "Delta" and float(second["actualValue"]) - float(first["actualValue"]) > 5
+
+
+async def test_TC_N_51_set_variable_monitoring_modifying_a_monitor_and_trigger(station, csms):
+    """N07.FR.11: a threshold changed so that the value is beyond it fires at once."""
+    await station.boot()
+    await set_heartbeat_interval(csms, 300)
+    upper = await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 500))
+    mark = csms.mark()
+    await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 100, id=upper))
+    event = await event_of(csms, upper, after=mark)
+    assert (event["trigger"], event["actualValue"]) == ("Alerting", "300")
+
+
+async def test_TC_N_52_set_variable_monitoring_removing_a_monitor(station, csms):
+    """N07.FR.12: a tripped threshold that is cleared away reports nothing when the value comes back."""
+    await station.boot()
+    await set_heartbeat_interval(csms, 300)
+    mark = csms.mark()
+    upper = await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 100))
+    await event_of(csms, upper, after=mark)
+    assert (await csms.call("ClearVariableMonitoring", {"id": [upper]}))["clearMonitoringResult"][0]["status"] == "Accepted"
+    await set_heartbeat_interval(csms, 50)
+    await csms.barrier()
+    assert [e.get("cleared", False) for e in events_of(csms, upper, after=mark)] == [False]
+
+
+async def test_TC_N_53_alert_event_persistent_over_reboot(station, csms):
+    """N07.FR.13: monitors are kept across a restart: the same monitor fires after it."""
+    await station.boot()
+    delta = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    mark = csms.mark()
+    await station.restart()
+    await csms.wait_call("BootNotification", after=mark, timeout=30)
+    assert delta in await monitoring_report(csms, 53)
+    mark = csms.mark()
+    await set_heartbeat_interval(csms, 999)
+    assert (await event_of(csms, delta, after=mark))["actualValue"] == "999"
+
+
+async def test_TC_N_56_alert_event_delta_not_numeric_exceeded(station, csms):
+    """N07.FR.19: a Delta on a value that is no number (the connector's AvailabilityState) fires at
+    every change: an EV plugged in makes it Occupied."""
+    await station.boot()
+    delta = await set_monitor(csms, monitor(CONNECTOR_STATE, "Delta", 1, 3))
+    mark = csms.mark()
+    station.plug()
+    event = await event_of(csms, delta, after=mark)
+    assert (event["trigger"], event["actualValue"]) == ("Delta", "Occupied")
+
+
+async def test_TC_N_61_alert_event_variable_monitoring_on_numeric(station, csms):
+    """N07.FR.18: a Delta of 10 on a number: a change of 5 reports nothing, one of 20 does."""
+    await station.boot()
+    await set_heartbeat_interval(csms, 300)
+    delta = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    mark = csms.mark()
+    await set_heartbeat_interval(csms, 305)
+    await set_heartbeat_interval(csms, 325)
+    event = await event_of(csms, delta, after=mark)
+    assert event["actualValue"] == "325"
+    assert [e["actualValue"] for e in events_of(csms, delta, after=mark)] == ["325"]

@@ -17,6 +17,7 @@ from agent.ocpp201.handlers.certificates import CertificateHandlers
 from agent.ocpp201.handlers.diagnostics import DiagnosticsHandlers
 from agent.ocpp201.handlers.firmware import FirmwareHandlers
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
+from agent.ocpp201.handlers.monitoring import MonitoringHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
 from agent.ocpp201.handlers.reservation import ReservationHandlers
@@ -44,6 +45,7 @@ class Handlers:
             FirmwareHandlers(adapter),
             ReservationHandlers(adapter),
             DiagnosticsHandlers(adapter),
+            MonitoringHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:

@@ -18,7 +18,6 @@ upload is under way, else the upload's status and requestId).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,12 @@ from ocpp.routing import after, on
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import Action
 
-from agent.backend.services import DiagnosticsPort, DiagnosticsRequest, UnsupportedLocation, redact_url
+from agent.backend.services import (
+    DiagnosticsPort,
+    DiagnosticsRequest,
+    UnsupportedLocation,
+    redact_url,
+)
 from agent.ocpp201.connection import LinkDown
 from agent.ocpp201.mapping import UPLOAD_LOG_STATUS
 
@@ -91,7 +95,7 @@ class DiagnosticsHandlers:
         if cancelled is not None:  # N01.FR.20
             try:
                 await self.adapter.call(call.LogStatusNotification(status="AcceptedCanceled", request_id=cancelled))
-            except (OCPPError, LinkDown, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OCPPError, LinkDown) as exc:
                 log.warning("LogStatusNotification AcceptedCanceled %d: %r", cancelled, exc)
 
 
@@ -101,4 +105,4 @@ def _when(text: str, field: str) -> dt.datetime:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except (ValueError, AttributeError):
         raise FormatViolationError(description=f"{field}: {text!r} is not a date and time") from None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
