@@ -614,6 +614,15 @@ def installs_after_the_transactions_downloads_during_them() -> bool:
     return firmware.INSTALL_WAITS_FOR_TRANSACTIONS and not firmware.DOWNLOAD_WAITS_FOR_TRANSACTIONS
 
 
+def serves_every_monitoring_base() -> bool:
+    """SetMonitoringBase takes All, FactoryDefault and HardWiredOnly (agent/core/monitoring.py),
+    and MonitoringCtrlr.ActiveMonitoringBase lists the three."""
+    from agent.core.monitoring import MonitoringBase
+
+    bases = {"All", "FactoryDefault", "HardWiredOnly"}
+    return {b.value for b in MonitoringBase} == bases and set(_values_list("MonitoringCtrlr", "ActiveMonitoringBase")) == bases
+
+
 _FIRMWARE_WAITS = ("the station downloads a firmware update while transactions run and installs it once they "
                    "ended (L01.FR.06); ")
 _ISO15118 = "no ISO 15118 stack: the station charges by IEC 61851-1 PWM only (Connector.ChargeProtocol CPPWM), "
@@ -667,6 +676,8 @@ NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
                    "NotSupported", smart_charging),
     "TC_K_42_CS": ("the station computes composite schedules in both A and W (SmartChargingCtrlr.RateUnit)",
                    both_rate_units),
+    "TC_N_07_CS": ("the station serves every monitoring base (All, FactoryDefault, HardWiredOnly), so none is "
+                   "NotSupported (N03.FR.02)", serves_every_monitoring_base),
 }
 
 

@@ -561,3 +561,118 @@ async def test_TC_N_61_alert_event_variable_monitoring_on_numeric(station, csms)
     event = await event_of(csms, delta, after=mark)
     assert event["actualValue"] == "325"
     assert [e["actualValue"] for e in events_of(csms, delta, after=mark)] == ["325"]
+
+
+# ---- N09 / N10 CustomerInformation ----------------------------------------------------------
+
+def customer(request_id: int, *, report: bool, clear: bool, token: str | None = VALID, **more) -> dict:
+    request = {"requestId": request_id, "report": report, "clear": clear, **more}
+    if token is not None:
+        request["idToken"] = {"idToken": token, "type": "ISO14443"}
+    return request
+
+
+async def customer_data(csms, request: dict) -> str:
+    """CustomerInformation Accepted; the data of its NotifyCustomerInformation messages, joined
+    (N09.FR.05: seqNo 0, 1, ..., tbc on all but the last)."""
+    mark = csms.mark()
+    assert await csms.call("CustomerInformation", request) == {"status": "Accepted"}
+
+    def pages():
+        found = [p for p in csms.calls_of("NotifyCustomerInformation", after=mark) if p["requestId"] == request["requestId"]]
+        return found if found and not found[-1].get("tbc", False) else None
+    found = await csms.wait_for(pages)
+    assert [p["seqNo"] for p in found] == list(range(len(found)))
+    return "".join(p["data"] for p in found)
+
+
+async def card_cached(station, csms) -> None:
+    """The card was tapped and the backend's Accepted answer is in the authorization cache."""
+    mark = csms.mark()
+    await station.tap(VALID)
+    await csms.wait_call("Authorize", after=mark)
+    await csms.barrier()  # the answer was taken before anything else goes on
+
+
+async def test_TC_N_27_get_customer_information_accepted_and_data(station, csms):
+    """N09.FR.02/05: what the station holds for the idToken: its authorization cache entry."""
+    await station.boot()
+    await card_cached(station, csms)
+    data = await customer_data(csms, customer(27, report=True, clear=False))
+    assert "authorization cache: Accepted" in data
+
+
+async def test_TC_N_28_get_customer_information_accepted_and_no_data(station, csms):
+    """N09.FR.06: an idToken the station never saw: a NotifyCustomerInformation saying so."""
+    await station.boot()
+    assert await customer_data(csms, customer(28, report=True, clear=False, token="NEVER-SEEN")) == (
+        "No data held for this customer")
+
+
+async def test_TC_N_29_get_customer_information_not_accepted(station, csms):
+    """N09.FR.07: neither report nor clear: Rejected, nothing follows."""
+    await station.boot()
+    mark = csms.mark()
+    assert (await csms.call("CustomerInformation", customer(29, report=False, clear=False)))["status"] == "Rejected"
+    await csms.barrier()
+    assert not csms.calls_of("NotifyCustomerInformation", after=mark)
+
+
+async def test_TC_N_30_clear_customer_information_clear_and_report_data(station, csms):
+    """N10.FR.03: report and clear: the data held and that it was cleared; asked again, nothing is
+    held. A transaction of the idToken that is running keeps it (its end is still to be sent), and
+    is delivered as ever."""
+    await station.boot()
+    mark = csms.mark()
+    await station.tap(VALID)
+    station.plug()
+    started = await csms.wait_transaction_event("Started", after=mark)
+    data = await customer_data(csms, customer(30, report=True, clear=True))
+    assert "authorization cache: Accepted" in data and "authorization cache: cleared" in data
+    assert "kept until they ended and were delivered" in data
+    station.unplug()
+    ended = await csms.wait_transaction_event("Ended", after=mark)
+    assert ended["transactionInfo"]["transactionId"] == started["transactionInfo"]["transactionId"]
+    await csms.barrier()  # its delivery confirmed (the outbox emptied on the answer)
+    data = await customer_data(csms, customer(301, report=True, clear=True))
+    assert "transactions: 1 cleared" in data
+    assert await customer_data(csms, customer(302, report=True, clear=False)) == "No data held for this customer"
+
+
+async def test_TC_N_31_clear_customer_information_clear_and_report_no_data(station, csms):
+    """N10.FR.04: nothing held: a NotifyCustomerInformation saying so."""
+    await station.boot()
+    assert await customer_data(csms, customer(31, report=True, clear=True, token="NEVER-SEEN")) == (
+        "No data held for this customer")
+
+
+async def test_TC_N_32_clear_customer_information_clear_and_no_report(station, csms):
+    """N10.FR.06: clear only: a NotifyCustomerInformation that it is cleared; then nothing is held."""
+    await station.boot()
+    await card_cached(station, csms)
+    data = await customer_data(csms, customer(32, report=False, clear=True))
+    assert data.startswith("Cleared") and "authorization cache: cleared" in data
+    assert await customer_data(csms, customer(321, report=True, clear=False)) == "No data held for this customer"
+
+
+async def test_TC_N_33_clear_customer_information_invalid(station, csms):
+    """No customer named (no idToken, customerCertificate or customerIdentifier): Invalid."""
+    await station.boot()
+    answer = await csms.call("CustomerInformation", customer(33, report=True, clear=True, token=None))
+    assert answer["status"] == "Invalid"
+
+
+async def test_TC_N_62_clear_customer_information_customer_identifier(station, csms):
+    """A customerIdentifier: the station keeps none, so nothing is held (and nothing cleared)."""
+    await station.boot()
+    assert await customer_data(csms, customer(62, report=True, clear=True, token=None, customerIdentifier="C-42")) == (
+        "No data held for this customer")
+
+
+async def test_TC_N_63_clear_customer_information_customer_certificate(station, csms):
+    """A customerCertificate: no ISO 15118 stack, so the station keeps no customer certificate."""
+    await station.boot()
+    certificate = {"hashAlgorithm": "SHA256", "issuerNameHash": "a" * 64, "issuerKeyHash": "b" * 64,
+                   "serialNumber": "01"}
+    assert await customer_data(csms, customer(63, report=True, clear=True, token=None,
+                                              customerCertificate=certificate)) == "No data held for this customer"

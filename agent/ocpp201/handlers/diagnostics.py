@@ -1,4 +1,4 @@
-"""Functional block N (Diagnostics), the log part: GetLog (N01) for the DiagnosticsLog (the
+"""Functional block N (Diagnostics), the log and customer parts: GetLog (N01) for the DiagnosticsLog (the
 diagnostics archive of agent/maintenance/diagnostics.py) and the SecurityLog, uploaded to the
 request's FTP or HTTP(S) location by agent/maintenance/transfer.py.
 
@@ -11,6 +11,14 @@ request's FTP or HTTP(S) location by agent/maintenance/transfer.py.
   AcceptedCanceled, before the new upload's statuses.
 - A location the station cannot upload to (a scheme other than ftp/http/https, no host):
   Rejected.
+
+CustomerInformation (N09 get, N10 clear): what the station holds about an idToken (the local list,
+the authorization cache, the transactions kept and the connector history: the neutral
+``CustomerDataPort``, agent/station/customer_data.py) is reported, or cleared and reported, in
+NotifyCustomerInformation messages of at most 512 characters (seqNo, tbc) after the answer. The
+station keeps no customer certificates (no ISO 15118) and no customerIdentifier: for those the
+answer is that nothing is held. Neither report nor clear: Rejected (N09.FR.07, N10.FR.07); no
+customer named: Invalid.
 
 ``log_status`` is what TriggerMessage LogStatusNotification reports (F06: Idle when no
 upload is under way, else the upload's status and requestId).
@@ -55,6 +63,7 @@ class DiagnosticsHandlers:
         self.services = adapter.services
         # Accepted requests by message id, started from @after: (request, the requestId it cancels).
         self._accepted: dict[str, tuple[DiagnosticsRequest, int | None]] = {}
+        self._customers: dict[str, tuple[int, list[str]]] = {}  # CustomerInformation: (requestId, lines)
 
     # N01 GetLog (``log`` is the request's field, not the logger)
     @on(Action.get_log)
@@ -97,6 +106,58 @@ class DiagnosticsHandlers:
                 await self.adapter.call(call.LogStatusNotification(status="AcceptedCanceled", request_id=cancelled))
             except (TimeoutError, OCPPError, LinkDown) as exc:
                 log.warning("LogStatusNotification AcceptedCanceled %d: %r", cancelled, exc)
+
+    # N09 / N10 CustomerInformation
+    @on(Action.customer_information)
+    def on_customer_information(self, request_id: int, report: bool, clear: bool,
+                                customer_certificate: dict[str, Any] | None = None,
+                                id_token: dict[str, Any] | None = None, customer_identifier: str | None = None,
+                                call_unique_id: str = "", **_: Any) -> Any:
+        if id_token is None and customer_certificate is None and customer_identifier is None:
+            return call_result.CustomerInformation(status="Invalid", status_info={
+                "reason_code": "MissingParam", "additional_info": "no idToken, customerCertificate or customerIdentifier"})
+        if not report and not clear:
+            return call_result.CustomerInformation(status="Rejected")  # N09.FR.07, N10.FR.07
+        customers = self.services.customer_data
+        if id_token is not None and customers is None:
+            return call_result.CustomerInformation(status="Rejected", status_info={"reason_code": "NotSupported"})
+        lines: list[str] = []
+        if id_token is not None and customers is not None:
+            held = customers.report(id_token["id_token"]) if report else []
+            cleared = customers.clear(id_token["id_token"]) if clear else []
+            # N09.FR.05, N10.FR.03: what is held (and what became of it); N10.FR.06: that it is cleared.
+            lines = held + cleared if report else ["Cleared", *cleared]
+        if not lines:
+            lines = ["No data held for this customer"]  # N09.FR.06, N10.FR.04
+        self._customers[call_unique_id] = (request_id, lines)
+        log.info("CustomerInformation %d (report %s, clear %s): %d lines", request_id, report, clear, len(lines))
+        return call_result.CustomerInformation(status="Accepted")  # N09.FR.02, N10.FR.01
+
+    @after(Action.customer_information)
+    async def after_customer_information(self, call_unique_id: str = "", **_: Any) -> None:
+        accepted = self._customers.pop(call_unique_id, None)
+        if accepted is None:
+            return
+        request_id, lines = accepted
+        pages = _pages(lines, DATA_SIZE)
+        generated_at = self.services.clock.iso()
+        for seq_no, data in enumerate(pages):  # N09.FR.05
+            try:
+                await self.adapter.call(call.NotifyCustomerInformation(
+                    data=data, seq_no=seq_no, generated_at=generated_at, request_id=request_id,
+                    tbc=seq_no < len(pages) - 1))
+            except (OCPPError, LinkDown, TimeoutError) as exc:
+                log.warning("NotifyCustomerInformation %d page %d: %r", request_id, seq_no, exc)
+                return
+
+
+DATA_SIZE = 512  # NotifyCustomerInformationRequest.data
+
+
+def _pages(lines: list[str], size: int) -> list[str]:
+    """The lines joined by newlines into pieces of at most ``size`` characters."""
+    text = "\n".join(lines)
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
 
 
 def _when(text: str, field: str) -> dt.datetime:
