@@ -10,6 +10,7 @@ import asyncio
 import tarfile
 
 from tests.conformance.conftest import VALID
+from tests.conformance201.security_steps import KEY, pki, profile_lines, write_key  # noqa: F401 (pki: fixture)
 from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 
 
@@ -500,6 +501,24 @@ async def test_TC_N_45_alert_event_delta_value_exceeded(station, csms):
     await csms.wait_for(lambda: len(events_of(csms, delta, after=mark)) >= 2, timeout=30)
     first, second = events_of(csms, delta, after=mark)[:2]
     assert first["trigger"] == "Delta" and float(second["actualValue"]) - float(first["actualValue"]) > 5
+
+
+async def test_TC_N_48_alert_event_variable_monitoring_on_write_only(station, csms, pki):  # noqa: F811 (the fixture)
+    """N07.FR.10: a Delta monitor on the write-only BasicAuthPassword (security profile 2, where it
+    may be set) fires when the password is written, with an empty actualValue: the value is never
+    shown."""
+    password = "OCTT-monitored-password-1"
+    await csms.listen(version="2.0.1", tls=pki.tls(), passwords=[KEY, password.encode()])
+    write_key(station)
+    await station.boot(ocpp=profile_lines(2, pki))
+    written = await set_monitor(csms, monitor(({"name": "SecurityCtrlr"}, {"name": "BasicAuthPassword"}), "Delta", 1, 2))
+    mark = csms.mark()
+    result = await csms.call("SetVariables", {"setVariableData": [{"component": {"name": "SecurityCtrlr"},
+                             "variable": {"name": "BasicAuthPassword"}, "attributeValue": password}]})
+    assert result["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    event = await event_of(csms, written, after=mark, timeout=30)  # sent once reconnected with it
+    assert (event["trigger"], event["actualValue"]) == ("Delta", "")
+    assert password not in station.log()
 
 
 async def test_TC_N_51_set_variable_monitoring_modifying_a_monitor_and_trigger(station, csms):
