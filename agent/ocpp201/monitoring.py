@@ -6,9 +6,9 @@ cause. The rules are pure, in agent/core/monitoring.py; this module holds the st
   itself whatever the CSMS does: the Problem of every physical part (a meter or board that stops
   answering, a contactor that fails to open or close, a cable lock that fails), an RCD that trips,
   an emergency stop pressed, and the temperature above the limit where the station derates.
-- Preconfigured monitors (restored by SetMonitoringBase FactoryDefault / All): a Delta on each
-  connector's AvailabilityState (severity 8, Informational), and an UpperThreshold on each
-  EVSE's Power at its maximum (an EV drawing more than the EVSE can give, severity 4, Error).
+- Preconfigured monitors (restored by SetMonitoringBase FactoryDefault / All): an UpperThreshold
+  on each EVSE's Power at its maximum (an EV drawing more than the EVSE can give, severity 4,
+  Error). Nothing that fires in normal operation: a connector's state is StatusNotification's.
 - Custom monitors: SetVariableMonitoring.
 
 Everything but the hard-wired monitors is stored in the key-value store (the settings table) as
@@ -131,8 +131,6 @@ class Monitors:
                 limit = self.model.value(definition, AttributeType.MAX_SET)
                 hard.append(Monitor(len(hard) + 1, target, MonitorType.UPPER_THRESHOLD, float(limit), 5,
                                     kind=MonitorKind.HARD_WIRED))
-            elif (part, name) == ("Connector", "AvailabilityState"):
-                pre.append(Monitor(500 + len(pre), target, MonitorType.DELTA, 1, 8, kind=MonitorKind.PRECONFIGURED))
             elif (part, name) == ("EVSE", "Power") and definition.characteristics.max_limit is not None:
                 pre.append(Monitor(500 + len(pre), target, MonitorType.UPPER_THRESHOLD,
                                    float(definition.characteristics.max_limit), 4, kind=MonitorKind.PRECONFIGURED))

@@ -202,7 +202,7 @@ async def test_TC_N_47_get_monitoring_report_report_all(station, csms):
     custom = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
     found = await monitoring_report(csms, 47)
     watched = {(m["component"]["name"], m["variable"]["name"]) for m in found.values()}
-    assert {("FiscalMetering", "Problem"), ("PowerContactor", "Problem"), ("Connector", "AvailabilityState"),
+    assert {("FiscalMetering", "Problem"), ("PowerContactor", "Problem"), ("EVSE", "Power"),
             ("OCPPCommCtrlr", "HeartbeatInterval")} <= watched
     assert found[custom]["type"] == "Delta" and found[custom]["value"] == 10
 
@@ -220,7 +220,7 @@ async def test_TC_N_05_set_monitoring_base_success(station, csms):
     assert result["getVariableResult"][0]["attributeValue"] == "All"
     found = await monitoring_report(csms, 5)
     assert custom in found
-    assert any(m["component"]["name"] == "Connector" for m in found.values())
+    assert any(m["component"]["name"] == "EVSE" for m in found.values())
 
 
 async def test_TC_N_06_set_monitoring_base_removal_of_custom_monitors(station, csms):
@@ -230,7 +230,7 @@ async def test_TC_N_06_set_monitoring_base_removal_of_custom_monitors(station, c
     custom = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
     assert await csms.call("SetMonitoringBase", {"monitoringBase": "FactoryDefault"}) == {"status": "Accepted"}
     found = await monitoring_report(csms, 61)
-    assert custom not in found and any(m["component"]["name"] == "Connector" for m in found.values())
+    assert custom not in found and any(m["component"]["name"] == "EVSE" for m in found.values())
     assert await csms.call("SetMonitoringBase", {"monitoringBase": "HardWiredOnly"}) == {"status": "Accepted"}
     found = await monitoring_report(csms, 62)
     assert {m["variable"]["name"] for m in found.values()} == {"Problem"}
@@ -333,9 +333,9 @@ async def test_TC_N_41_set_variable_monitoring_return_to_factory_default(station
     SetMonitoringBase FactoryDefault restores the manufacturer's."""
     await station.boot()
     before = await monitoring_report(csms, 411, componentVariable=[
-        {"component": CONNECTOR_STATE[0], "variable": CONNECTOR_STATE[1]}])
+        {"component": EVSE_POWER[0], "variable": EVSE_POWER[1]}])
     [(preconfigured, original)] = before.items()
-    await set_monitor(csms, monitor(CONNECTOR_STATE, "Delta", 1, 3, id=preconfigured))
+    await set_monitor(csms, monitor(EVSE_POWER, "UpperThreshold", 5000, 3, id=preconfigured))
     assert (await monitoring_report(csms, 412))[preconfigured]["severity"] == 3
     assert await csms.call("SetMonitoringBase", {"monitoringBase": "FactoryDefault"}) == {"status": "Accepted"}
     assert (await monitoring_report(csms, 413))[preconfigured] == original
