@@ -332,8 +332,8 @@ class Monitors:
         }
         if alert.cleared:
             event["cleared"] = True  # N07.FR.02
-        transaction_id = running.get(component.evse_id or 0) or (next(iter(running.values()), None)
-                                                                  if component.evse_id is None else None)
+        transaction_id = (running.get(component.evse_id) if component.evse_id is not None
+                          else next(iter(running.values()), None))
         if monitor.transaction and transaction_id is not None:
             event["transaction_id"] = transaction_id
         log.info("monitor %d (%s %s.%s, severity %d): %s %s", monitor.id, monitor.type.value, component, variable,

@@ -491,16 +491,18 @@ async def test_TC_N_24_set_variable_monitoring_periodic_event(station, csms):
 
 
 async def test_TC_N_45_alert_event_delta_value_exceeded(station, csms):
-    """N07.FR.18: a Delta of 5 Wh on the meter's energy register: events while the EV charges,
-    each more than 5 Wh from the one before."""
+    """N07.FR.18: a Delta of 5 Wh on the meter's energy register, active during transactions only:
+    events while the EV charges, each more than 5 Wh from the one before, naming the transaction."""
     await station.boot()
-    delta = await set_monitor(csms, monitor(ENERGY, "Delta", 5))
+    delta = await set_monitor(csms, monitor(ENERGY, "Delta", 5, transaction=True))
     mark = csms.mark()
     await station.tap(VALID)
     station.plug()
+    started = await csms.wait_transaction_event("Started", after=mark)
     await csms.wait_for(lambda: len(events_of(csms, delta, after=mark)) >= 2, timeout=30)
     first, second = events_of(csms, delta, after=mark)[:2]
     assert first["trigger"] == "Delta" and float(second["actualValue"]) - float(first["actualValue"]) > 5
+    assert first["transactionId"] == started["transactionInfo"]["transactionId"]
 
 
 async def test_TC_N_48_alert_event_variable_monitoring_on_write_only(station, csms, pki):  # noqa: F811 (the fixture)
