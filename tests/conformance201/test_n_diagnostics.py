@@ -548,16 +548,22 @@ async def test_TC_N_52_set_variable_monitoring_removing_a_monitor(station, csms)
 
 
 async def test_TC_N_53_alert_event_persistent_over_reboot(station, csms):
-    """N07.FR.13: monitors are kept across a restart: the same monitor fires after it."""
+    """N07.FR.13/14: monitors are kept across a restart, and so is a threshold's state: a Delta
+    fires after it, and a threshold exceeded before it reports cleared when the value comes back."""
     await station.boot()
+    await set_heartbeat_interval(csms, 300)
     delta = await set_monitor(csms, monitor(HEARTBEAT, "Delta", 10))
+    mark = csms.mark()
+    upper = await set_monitor(csms, monitor(HEARTBEAT, "UpperThreshold", 100))
+    await event_of(csms, upper, after=mark)
     mark = csms.mark()
     await station.restart()
     await csms.wait_call("BootNotification", after=mark, timeout=30)
-    assert delta in await monitoring_report(csms, 53)
+    assert {delta, upper} <= set(await monitoring_report(csms, 53))
     mark = csms.mark()
-    await set_heartbeat_interval(csms, 999)
-    assert (await event_of(csms, delta, after=mark))["actualValue"] == "999"
+    await set_heartbeat_interval(csms, 60)
+    assert (await event_of(csms, delta, after=mark))["actualValue"] == "60"
+    assert (await event_of(csms, upper, after=mark))["cleared"] is True
 
 
 async def test_TC_N_56_alert_event_delta_not_numeric_exceeded(station, csms):
