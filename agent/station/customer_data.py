@@ -6,6 +6,8 @@ Where an idToken is held:
 - the local authorization list: reported, never cleared here (N10.FR.03/06: only the CSMS changes
   the list, with SendLocalList, so its version stays true);
 - the authorization cache: reported and cleared;
+- a reservation made for it: reported and kept (clearing it would take the reserved EVSE from
+  the customer; it ends at its expiry or when used);
 - the transactions table (the ones kept for support after they ended) and the connector history
   ("transaction N by <idToken>"): reported; cleared by replacing the idToken, but only for
   transactions that ended and whose messages were all delivered. A transaction still running, or
@@ -39,6 +41,8 @@ class CustomerData:
         cached = self._row("auth_cache", id_token)
         if cached is not None:
             lines.append(f"authorization cache: {_describe(cached)}")
+        for row in self._reservations(id_token):
+            lines.append(f"reservation {row['reservation_id']} on EVSE {row['connector_id']} until {row['expiry']}")
         for row in self._transactions(id_token):
             state = "running" if row["stopped_at"] is None else f"ended {row['stopped_at']}"
             lines.append(f"transaction {row['tx_id'] or row['local_id']} on EVSE {row['connector_id']}: "
@@ -72,6 +76,8 @@ class CustomerData:
                 lines.append(f"connector history: {history} entries cleared")
         if self._row("local_auth_list", id_token) is not None:
             lines.append("local authorization list: kept (changed by the CSMS only, SendLocalList)")
+        if self._reservations(id_token):
+            lines.append("reservations: kept until used or expired")
         log.info("customer data of an idToken cleared: %s", "; ".join(lines) or "nothing held")
         return lines
 
@@ -79,6 +85,12 @@ class CustomerData:
         return self._store.execute(
             f"SELECT status, expiry, parent_id_tag FROM {table} WHERE id_tag = ? COLLATE NOCASE", (id_token,)
         ).fetchone()
+
+    def _reservations(self, id_token: str) -> list:
+        return self._store.execute(
+            "SELECT reservation_id, connector_id, expiry FROM reservations WHERE id_tag = ? COLLATE NOCASE "
+            "ORDER BY reservation_id", (id_token,)
+        ).fetchall()
 
     def _transactions(self, id_token: str) -> list:
         return self._store.execute(

@@ -58,3 +58,13 @@ def test_the_local_list_is_reported_and_kept(tmp_path):
     assert data.report(CARD) == ["local authorization list: Accepted"]
     assert data.clear(CARD) == ["local authorization list: kept (changed by the CSMS only, SendLocalList)"]
     assert local.list_entry(CARD) is not None
+
+
+def test_a_reservation_is_reported_and_kept(tmp_path):
+    store, _, data = station(tmp_path)
+    with store.atomic():
+        store.execute("INSERT INTO reservations(reservation_id, connector_id, id_tag, expiry) VALUES (7, 1, ?, ?)",
+                      (CARD, "2026-03-01T13:00:00+00:00"))
+    assert data.report(CARD) == ["reservation 7 on EVSE 1 until 2026-03-01T13:00:00+00:00"]
+    assert data.clear(CARD) == ["reservations: kept until used or expired"]
+    assert data.report(CARD) != []
