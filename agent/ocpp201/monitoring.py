@@ -31,7 +31,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ocpp.exceptions import OCPPError
 from ocpp.v201 import call
@@ -154,7 +154,7 @@ class Monitors:
         return out
 
     def _save(self) -> None:
-        kept = [{"id": m.id, "component": m.target[0].to_dict(), "variable": m.target[1].to_dict(),
+        kept = [{"id": m.id, "component": _target(m)[0].to_dict(), "variable": _target(m)[1].to_dict(),
                  "type": m.type.value, "value": m.value, "severity": m.severity, "transaction": m.transaction,
                  "kind": m.kind.value} for m in self.monitors if m.kind is not MonitorKind.HARD_WIRED]
         self.store.put_setting(MONITORS_KEY, json.dumps(kept))
@@ -261,9 +261,9 @@ class Monitors:
         for monitor in sorted(self.monitors, key=lambda m: m.id):
             if types is not None and monitor.type not in types:
                 continue
-            if wanted and not any(_matches(monitor.target, item) for item in wanted):
+            if wanted and not any(_matches(_target(monitor), item) for item in wanted):
                 continue
-            by_target.setdefault(monitor.target, []).append(monitor)
+            by_target.setdefault(_target(monitor), []).append(monitor)
         return [{"component": component.to_dict(), "variable": variable.to_dict(),
                  "variable_monitoring": [{"id": m.id, "transaction": m.transaction, "value": m.value,
                                           "type": m.type.value, "severity": m.severity} for m in monitors]}
@@ -326,7 +326,7 @@ class Monitors:
             self._wakeup.set()
 
     def _fire(self, monitor: Monitor, alert: Alert, value: str | None, running: dict[int, str]) -> None:
-        component, variable = monitor.target
+        component, variable = _target(monitor)
         event: dict[str, Any] = {
             "event_id": self.adapter.next_event_id(), "timestamp": self.adapter.services.clock.iso(),
             "trigger": alert.trigger, "actual_value": (value or "")[:2500], "component": component.to_dict(),
@@ -365,7 +365,7 @@ class Monitors:
     # ---- helpers ---------------------------------------------------------------------------
 
     def _definition(self, monitor: Monitor) -> VariableDef | None:
-        return self.model.find(*monitor.target)
+        return self.model.find(*_target(monitor))
 
     def _text(self, definition: VariableDef) -> str | None:
         if not _readable(definition):
@@ -387,8 +387,13 @@ class Monitors:
 
     @staticmethod
     def _in_transaction(monitor: Monitor, running: dict[int, str]) -> bool:
-        evse_id = monitor.target[0].evse_id
+        evse_id = _target(monitor)[0].evse_id
         return bool(running) if evse_id is None else evse_id in running
+
+
+def _target(monitor: Monitor) -> Target:
+    """What a monitor of this station watches (the core keeps it opaque)."""
+    return cast(Target, monitor.target)
 
 
 def _readable(definition: VariableDef) -> bool:

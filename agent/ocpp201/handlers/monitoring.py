@@ -32,10 +32,15 @@ class MonitoringHandlers:
         self.monitors = adapter.monitors
         self._reports: dict[str, tuple[int, list[dict[str, Any]]]] = {}  # accepted, by message id
 
+    def _items_per_message(self, message: str) -> int:
+        """MonitoringCtrlr.ItemsPerMessage[message] (N04.FR.09, N06.FR.06)."""
+        model = self.adapter.device_model
+        definition = model.find(Component("MonitoringCtrlr"), Variable("ItemsPerMessage", message))
+        return int(model.value(definition)) if definition is not None else 1 << 16
+
     @on(Action.set_variable_monitoring)
     def on_set_variable_monitoring(self, set_monitoring_data: list[dict[str, Any]], **_: Any) -> Any:
-        limit = self.adapter.device_model.value(self.adapter.device_model.find(
-            Component("MonitoringCtrlr"), Variable("ItemsPerMessage", "SetVariableMonitoring")))
+        limit = self._items_per_message("SetVariableMonitoring")
         if len(set_monitoring_data) > limit:  # N04.FR.09
             raise OccurrenceConstraintViolationError(
                 description=f"{len(set_monitoring_data)} setMonitoringData, ItemsPerMessage allows {limit}")
@@ -59,8 +64,7 @@ class MonitoringHandlers:
 
     @on(Action.clear_variable_monitoring)
     def on_clear_variable_monitoring(self, id: list[int], **_: Any) -> Any:
-        limit = self.adapter.device_model.value(self.adapter.device_model.find(
-            Component("MonitoringCtrlr"), Variable("ItemsPerMessage", "ClearVariableMonitoring")))
+        limit = self._items_per_message("ClearVariableMonitoring")
         if len(id) > limit:  # N06.FR.06
             raise OccurrenceConstraintViolationError(description=f"{len(id)} ids, ItemsPerMessage allows {limit}")
         return call_result.ClearVariableMonitoring(  # N06.FR.05
