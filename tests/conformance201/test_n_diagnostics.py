@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import tarfile
 
+import pytest
+
 from tests.conformance.conftest import VALID
+from tests.conformance.strict_csms import CallErrorReply
 from tests.conformance201.security_steps import KEY, pki, profile_lines, write_key  # noqa: F401 (pki: fixture)
 from tests.file_servers import closed_port, ftp_server, http_server  # noqa: F401 (fixtures)
 
@@ -255,6 +258,11 @@ async def test_TC_N_09_set_variable_monitoring_multiple_elements(station, csms):
                                  monitor(ENERGY, "Delta", 100))
     assert [r["status"] for r in results] == ["Accepted"] * 3
     assert [r["variable"]["name"] for r in results] == ["HeartbeatInterval", "Power", "EnergyImportRegister"]
+    # N04.FR.09: more elements than MonitoringCtrlr.ItemsPerMessage (32): CALLERROR, the session goes on.
+    with pytest.raises(CallErrorReply) as refused:
+        await set_monitors(csms, *[monitor(HEARTBEAT, "Delta", n, 5) for n in range(33)])
+    assert refused.value.code == "OccurrenceConstraintViolation"
+    assert (await set_monitors(csms, monitor(ENERGY, "Delta", 50, 2)))[0]["status"] == "Accepted"
 
 
 async def test_TC_N_10_set_variable_monitoring_multiple_on_same_component_variable(station, csms):
