@@ -100,6 +100,7 @@ async def test_TC_N_36_retrieve_log_second_request(station, csms, ftp_server):  
 HEARTBEAT = ({"name": "OCPPCommCtrlr"}, {"name": "HeartbeatInterval"})
 EVSE_POWER = ({"name": "EVSE", "evse": {"id": 1}}, {"name": "Power"})
 ENERGY = ({"name": "FiscalMetering", "evse": {"id": 1}}, {"name": "EnergyImportRegister"})
+CONTACTOR_PROBLEM = ({"name": "PowerContactor", "evse": {"id": 1}}, {"name": "Problem"})
 METER_PROBLEM = ({"name": "FiscalMetering", "evse": {"id": 1}}, {"name": "Problem"})
 CONNECTOR_STATE = ({"name": "Connector", "evse": {"id": 1, "connectorId": 1}}, {"name": "AvailabilityState"})
 
@@ -432,7 +433,8 @@ async def test_TC_N_20_alert_event_threshold_value_exceeded(station, csms):
 
 async def test_TC_N_21_alert_event_caused_by_hardwired_trigger(station, csms):
     """Hard-wired monitors: the meter stops answering: NotifyEvent HardWiredMonitor on
-    FiscalMetering.Problem true; it answers again: false."""
+    FiscalMetering.Problem true; it answers again: false. The contactor welds: PowerContactor.Problem
+    true, then false once it opens."""
     await station.boot()
     [hard_wired] = await monitoring_report(csms, 21, componentVariable=[
         {"component": METER_PROBLEM[0], "variable": METER_PROBLEM[1]}])
@@ -442,6 +444,15 @@ async def test_TC_N_21_alert_event_caused_by_hardwired_trigger(station, csms):
     assert event["eventNotificationType"] == "HardWiredMonitor" and event["component"] == METER_PROBLEM[0]
     station.sim.clear_fault(1)
     await event_of(csms, hard_wired, after=mark, where=lambda e: e["actualValue"] == "false", timeout=30)
+    # A contactor that will not open: its feedback contact reads closed while the coil is off.
+    [contactor] = await monitoring_report(csms, 211, componentVariable=[
+        {"component": CONTACTOR_PROBLEM[0], "variable": CONTACTOR_PROBLEM[1]}])
+    mark = csms.mark()
+    station.sim.gpio.set(1, "welded", True)
+    event = await event_of(csms, contactor, after=mark, where=lambda e: e["actualValue"] == "true", timeout=30)
+    assert event["eventNotificationType"] == "HardWiredMonitor" and event["component"] == CONTACTOR_PROBLEM[0]
+    station.sim.gpio.set(1, "welded", False)
+    await event_of(csms, contactor, after=mark, where=lambda e: e["actualValue"] == "false", timeout=30)
 
 
 async def logged(station, text: str, timeout: float = 15.0) -> None:
