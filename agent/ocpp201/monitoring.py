@@ -3,9 +3,9 @@ exist, kept across restarts, evaluated against the variables' values, and the No
 cause. The rules are pure, in agent/core/monitoring.py; this module holds the state and the I/O.
 
 - Hard-wired monitors (N04.FR.18: never replaced nor cleared) are what the station watches by
-  itself whatever the CSMS does: the Problem of the parts whose failure it detects (a meter that
-  stops answering, a contactor whose feedback disagrees, a temperature sensor gone silent), an
-  RCD that trips, an emergency stop pressed, and the temperature above the derating limit.
+  itself whatever the CSMS does: the Problem of each EVSE (any of its faults, its board not
+  answering among them) and of the parts whose failure it detects (a meter that stops answering,
+  a contactor whose feedback disagrees, a temperature sensor gone silent), an RCD that trips, an emergency stop pressed, and the temperature above the derating limit.
 - Preconfigured monitors (restored by SetMonitoringBase FactoryDefault / All): an UpperThreshold
   on each EVSE's Power at its maximum (an EV drawing more than the EVSE can give, severity 4,
   Error). Nothing that fires in normal operation: a connector's state is StatusNotification's.
@@ -77,7 +77,8 @@ DEFAULT_OFFLINE_SEVERITY = 4  # Error and worse are kept while offline
 FIRST_CUSTOM_ID = 1000  # hard-wired monitors count from 1, preconfigured ones from 500
 
 # The parts whose failure the station itself detects (agent/ocpp201/live.py reads their Problem
-# from the faults: meter not answering, contactor feedback disagreeing, temperature sensor silent).
+# from the faults: meter not answering, contactor feedback disagreeing, temperature sensor silent),
+# and each EVSE, whose Problem is any fault of it (its board not answering, a pilot fault, ...).
 # The cable lock's Problem is reported by the adapter itself (G05.FR.02, HardWiredNotification).
 WATCHED_PARTS = ("FiscalMetering", "PowerContactor", "TemperatureSensor")
 Target = tuple[Component, Variable]
@@ -126,7 +127,7 @@ class Monitors:
         for definition in self.model.definitions():
             target = (definition.component, definition.variable)
             name, part = definition.variable.name, definition.component.name
-            if name == "Problem" and part in WATCHED_PARTS:
+            if name == "Problem" and (part in WATCHED_PARTS or part == "EVSE"):
                 hard.append(Monitor(len(hard) + 1, target, MonitorType.DELTA, 1, 1, kind=MonitorKind.HARD_WIRED))
             elif (part, name) in (("RCD", "Tripped"), ("EmergencyStopSensor", "Active")):
                 hard.append(Monitor(len(hard) + 1, target, MonitorType.DELTA, 1, 0, kind=MonitorKind.HARD_WIRED))

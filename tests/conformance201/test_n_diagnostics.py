@@ -434,7 +434,7 @@ async def test_TC_N_20_alert_event_threshold_value_exceeded(station, csms):
 async def test_TC_N_21_alert_event_caused_by_hardwired_trigger(station, csms):
     """Hard-wired monitors: the meter stops answering: NotifyEvent HardWiredMonitor on
     FiscalMetering.Problem true; it answers again: false. The contactor welds: PowerContactor.Problem
-    true, then false once it opens."""
+    true, then false once it opens. The board stops answering: EVSE.Problem true, then false."""
     await station.boot()
     [hard_wired] = await monitoring_report(csms, 21, componentVariable=[
         {"component": METER_PROBLEM[0], "variable": METER_PROBLEM[1]}])
@@ -453,6 +453,14 @@ async def test_TC_N_21_alert_event_caused_by_hardwired_trigger(station, csms):
     assert event["eventNotificationType"] == "HardWiredMonitor" and event["component"] == CONTACTOR_PROBLEM[0]
     station.sim.gpio.set(1, "welded", False)
     await event_of(csms, contactor, after=mark, where=lambda e: e["actualValue"] == "false", timeout=30)
+    # The board stops answering: the EVSE's Problem.
+    [evse] = await monitoring_report(csms, 212, componentVariable=[
+        {"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "Problem"}}])
+    mark = csms.mark()
+    station.sim.inject_fault(1, "comm")
+    await event_of(csms, evse, after=mark, where=lambda e: e["actualValue"] == "true", timeout=30)
+    station.sim.clear_fault(1)
+    await event_of(csms, evse, after=mark, where=lambda e: e["actualValue"] == "false", timeout=30)
 
 
 async def logged(station, text: str, timeout: float = 15.0) -> None:
