@@ -361,6 +361,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     )
     events.queued = outbox.changed
     from agent.backend.network_profiles import NetworkProfiles
+    from agent.station.customer_data import CustomerData
 
     network = NetworkProfiles(store, settings.__getitem__, security, charge_point_id=config.charge_point.id,
                               config_url=config.ocpp.csms_url)  # B09/B10: the slots the link connects with
@@ -384,6 +385,7 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
         diagnostics=collector,
         network=network,
         on_registered=release.confirm if release is not None else lambda: None,
+        customer_data=CustomerData(store, station.authorizer.local),
     )
     router.adapters.update(build_adapters(config, station, services, take_boot_reason(store)))
     station.backend = router

@@ -237,6 +237,15 @@ class UserInfoPort(Protocol):
         ...
 
 
+class CustomerDataPort(Protocol):
+    """The data the station holds about a customer, by idToken (agent/station/customer_data.py):
+    one line per place it is held (N09 report) or was cleared or kept (N10 clear)."""
+
+    def report(self, id_token: str) -> list[str]: ...
+
+    def clear(self, id_token: str) -> list[str]: ...
+
+
 DataTransferHandler = Callable[[str | None, str | None], tuple[str, str | None]]
 
 
@@ -264,3 +273,5 @@ class AdapterServices:
     # Told once per start when the backend accepts the station (a new release confirms itself).
     on_registered: Callable[[], None] = lambda: None
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The customer data held by idToken (OCPP 2.0.1 N09/N10 CustomerInformation).
+    customer_data: CustomerDataPort | None = None

@@ -36,6 +36,7 @@ from agent.ocpp201.handlers.security import CertificateSigning
 from agent.ocpp201.handlers.tariff_cost import follow_tariff_fallback, transaction_answered
 from agent.ocpp201.live import LiveValues
 from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, id_token_info, meter_value
+from agent.ocpp201.monitoring import Monitors
 from agent.ocpp201.outbox import Outbox201
 from agent.ocpp201.settings_map import StoreKeyValue
 from agent.ocpp201.station_model import StationDescription, build_device_model
@@ -108,9 +109,15 @@ class Ocpp201Adapter:
         self.handlers = build_handlers(self)
         self.data_transfer = dict(services.data_transfer)
         follow_tariff_fallback(self)  # I04
+        self.monitors = Monitors(self)  # N: variable monitors and their NotifyEvent
 
     def background(self) -> list[Any]:
-        return []
+        return [self.monitors.run()]
+
+    def next_event_id(self) -> int:
+        """A new NotifyEvent eventId (Part 2 §2.27 EventDataType), unique per start."""
+        self._event_ids += 1
+        return self._event_ids
 
     # ---- the BackendPort -----------------------------------------------------------
 

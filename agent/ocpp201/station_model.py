@@ -181,7 +181,8 @@ class _Builder:
             extra: tuple[Attribute, ...] = (), persistent: bool | None = None) -> None:
         if values is not None and max_limit is None and data_type in (DataType.MEMBER_LIST, DataType.SEQUENCE_LIST):
             max_limit = len(",".join(values))  # §2.51: maxLimit of a list is the length of its CSV
-        monitorable = self.caps.monitoring and mutability is not WO and not isinstance(source, Constant)
+        # N07.FR.10: a write-only variable is monitored too (its events carry no value).
+        monitorable = self.caps.monitoring and not isinstance(source, Constant)
         characteristics = Characteristics(data_type, unit, min_limit, max_limit, values, monitorable)
         actual = Attribute(AttributeType.ACTUAL, mutability, source, persistent)
         self.out.append(VariableDef(component, Variable(name, instance), characteristics, (actual, *extra),
@@ -518,6 +519,14 @@ class _Builder:
                      instance=message, required=required, spec=f"§2.11 ItemsPerMessage{message}")
             self.var(co, "BytesPerMessage", DataType.INTEGER, Constant(caps.bytes_per_message[message]),
                      instance=message, required=required, spec=f"§2.11 BytesPerMessage{message}")
+        # The monitoring state of agent/ocpp201/monitoring.py (its keys): the base and level set by
+        # SetMonitoringBase / SetMonitoringLevel, and the severities kept while offline (N07.FR.04).
+        self.var(co, "ActiveMonitoringBase", DataType.OPTION_LIST, Stored("ocpp201.ActiveMonitoringBase", "All"),
+                 values=("All", "FactoryDefault", "HardWiredOnly"), spec="§2.11 ActiveMonitoringBase")
+        self.var(co, "ActiveMonitoringLevel", DataType.INTEGER, Stored("ocpp201.ActiveMonitoringLevel", 9),
+                 min_limit=0, max_limit=9, spec="§2.11 ActiveMonitoringLevel")
+        self.var(co, "OfflineQueuingSeverity", DataType.INTEGER, Stored("ocpp201.OfflineQueuingSeverity", 4),
+                 mutability=RW, min_limit=0, max_limit=9, spec="§2.11 OfflineQueuingSeverity")
 
     # ---- physical parts (App.3.2) -----------------------------------------------------------
 

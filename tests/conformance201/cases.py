@@ -659,6 +659,15 @@ def no_ui_to_choose_a_transaction() -> bool:
 
 _NO_INPUT_UI = ("no user interface with input capabilities (a card reader and an output-only display): "
                 "a master pass stops every transaction (C16.FR.02, TC_C_49 applies instead)")
+def serves_every_monitoring_base() -> bool:
+    """SetMonitoringBase takes All, FactoryDefault and HardWiredOnly (agent/core/monitoring.py),
+    and MonitoringCtrlr.ActiveMonitoringBase lists the three."""
+    from agent.core.monitoring import MonitoringBase
+
+    bases = {"All", "FactoryDefault", "HardWiredOnly"}
+    return {b.value for b in MonitoringBase} == bases and set(_values_list("MonitoringCtrlr", "ActiveMonitoringBase")) == bases
+
+
 _FIRMWARE_WAITS = ("the station downloads a firmware update while transactions run and installs it once they "
                    "ended (L01.FR.06); ")
 _ISO15118 = "no ISO 15118 stack: the station charges by IEC 61851-1 PWM only (Connector.ChargeProtocol CPPWM), "
@@ -725,6 +734,8 @@ NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
     "TC_K_52_CS": ("no energy management system or other external input sets a charging limit on this station "
                    "(no such setting; ChargingStationExternalConstraints is never installed), so there is no "
                    "external limit to report", no_external_limit_input),
+    "TC_N_07_CS": ("the station serves every monitoring base (All, FactoryDefault, HardWiredOnly), so none is "
+                   "NotSupported (N03.FR.02)", serves_every_monitoring_base),
 }
 
 

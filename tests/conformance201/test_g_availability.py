@@ -195,7 +195,8 @@ async def test_TC_G_20_connector_status_lock_failure(station, csms):
     mark = csms.mark()
     await station.tap(VALID)
     station.plug()
-    event = await csms.wait_call("NotifyEvent", after=mark, timeout=10)
+    event = await csms.wait_call("NotifyEvent", lambda p: p["eventData"][0]["component"]["name"] ==
+                                 "ConnectorPlugRetentionLock", after=mark, timeout=10)  # (the EVSE's monitor reports too)
     data = event["eventData"][0]
     assert data["component"] == {"name": "ConnectorPlugRetentionLock", "evse": {"id": 1, "connectorId": 1}}
     assert (data["variable"], data["actualValue"], data["trigger"]) == ({"name": "Problem"}, "true", "Delta")

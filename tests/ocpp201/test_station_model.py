@@ -75,7 +75,8 @@ SPEC_NAMES = {
     "DisplayMessageCtrlr": {"Available", "Enabled", "DisplayMessages", "SupportedFormats", "SupportedPriorities"},
     "MonitoringCtrlr": {"Available", "Enabled", "ItemsPerMessage[SetVariableMonitoring]",
                         "BytesPerMessage[SetVariableMonitoring]", "ItemsPerMessage[ClearVariableMonitoring]",
-                        "BytesPerMessage[ClearVariableMonitoring]"},
+                        "BytesPerMessage[ClearVariableMonitoring]", "ActiveMonitoringBase", "ActiveMonitoringLevel",
+                        "OfflineQueuingSeverity"},
     "CustomizationCtrlr": {"CustomImplementationEnabled[org.openchargealliance.costmsg]"},
     "Controller": {"Available", "Active", "Problem", "FirmwareVersion"},  # App.3.2.19
     "TokenReader": {"Available", "Problem"},  # App.3.2.53

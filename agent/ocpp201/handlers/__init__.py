@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 from agent.core.identity import IdToken
 from agent.ocpp201.handlers.certificates import CertificateHandlers
 from agent.ocpp201.handlers.display_messages import DisplayMessageHandlers
+from agent.ocpp201.handlers.diagnostics import DiagnosticsHandlers
 from agent.ocpp201.handlers.firmware import FirmwareHandlers
 from agent.ocpp201.handlers.local_auth import LocalAuthHandlers
+from agent.ocpp201.handlers.monitoring import MonitoringHandlers
 from agent.ocpp201.handlers.provisioning import ProvisioningHandlers
 from agent.ocpp201.handlers.remote_control import RemoteControlHandlers
 from agent.ocpp201.handlers.reservation import ReservationHandlers
@@ -51,6 +53,8 @@ class Handlers:
             DisplayMessageHandlers(adapter),
             SmartChargingHandlers(adapter),
             TariffCostHandlers(adapter),
+            DiagnosticsHandlers(adapter),
+            MonitoringHandlers(adapter),
         ]
 
     def remote_start_profile(self, profile: dict[str, Any], token: IdToken, evse_id: int | None) -> bool:
