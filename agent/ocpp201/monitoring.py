@@ -5,7 +5,8 @@ cause. The rules are pure, in agent/core/monitoring.py; this module holds the st
 - Hard-wired monitors (N04.FR.18: never replaced nor cleared) are what the station watches by
   itself whatever the CSMS does: the Problem of each EVSE (any of its faults, its board not
   answering among them) and of the parts whose failure it detects (a meter that stops answering,
-  a contactor whose feedback disagrees, a temperature sensor gone silent), an RCD that trips, an emergency stop pressed, and the temperature above the derating limit.
+  a contactor whose feedback disagrees, a temperature sensor gone silent), an RCD that trips, an
+  emergency stop pressed, and the temperature above the derating limit.
 - Preconfigured monitors (restored by SetMonitoringBase FactoryDefault / All): an UpperThreshold
   on each EVSE's Power at its maximum (an EV drawing more than the EVSE can give, severity 4,
   Error). Nothing that fires in normal operation: a connector's state is StatusNotification's.
