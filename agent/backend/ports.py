@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from agent.core.identity import ConnectorRef, IdToken
 from agent.core.session import ConnectorStatus, Fault, ReserveResult, StopReason
+from agent.core.transaction_points import TransactionPoints
 
 
 class AuthorizationStatus(enum.Enum):
@@ -180,6 +181,10 @@ class StationPort(Protocol):
         ...
 
     def last_card(self) -> IdToken | None: ...
+
+    def configure_transactions(self, points: TransactionPoints) -> None:
+        """When transactions start and end (OCPP 2.0.1 TxStartPoint / TxStopPoint); 1.6's rule until set."""
+        ...
 
 
 def sample_to_json(sample: Sample) -> dict[str, Any]:

@@ -44,6 +44,8 @@ STOPPED_REASON = {
     StopReason.UNLOCK_COMMAND.value: "Other",
     StopReason.EMERGENCY_STOP.value: "EmergencyStop",
     StopReason.OTHER.value: "Other",
+    StopReason.TIMEOUT.value: "Timeout",
+    StopReason.STOPPED_BY_EV.value: "StoppedByEV",
 }
 
 # §3.84 TriggerReasonEnumType of an Ended event, from why the transaction ended.
@@ -59,6 +61,8 @@ ENDED_TRIGGER = {
     StopReason.UNLOCK_COMMAND.value: "UnlockCommand",
     StopReason.EMERGENCY_STOP.value: "AbnormalCondition",
     StopReason.OTHER.value: "AbnormalCondition",
+    StopReason.TIMEOUT.value: "EVConnectTimeout",
+    StopReason.STOPPED_BY_EV.value: "ChargingStateChanged",
 }
 
 # §3.71 UploadLogStatusEnumType for the neutral upload statuses.

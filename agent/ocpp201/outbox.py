@@ -58,6 +58,8 @@ class Outbox201:
                 meter_values.append(energy_reading(body["timestamp"], body["meter_wh"], "Transaction.Begin"))
         elif message.kind == UPDATED:
             trigger = body.get("trigger", "MeterValuePeriodic")
+            if body.get("remote_start_id") is not None:  # F02: a remote start authorized the transaction
+                info["remote_start_id"] = body["remote_start_id"]
             meter_values += [meter_value(s) for s in body.get("samples", [])]
         else:
             reason = body.get("reason", "Other")
@@ -101,7 +103,7 @@ class Outbox201:
         info = getattr(answer, "id_token_info", None)
         if token and info:
             remembered = self._adapter.remember(token["value"], info)
-            if message.kind == STARTED and remembered is not None and remembered.status.value != "Accepted":
-                log.warning("TransactionEvent Started: idToken %s", remembered.status.value)
+            if message.kind != ENDED and remembered is not None and remembered.status.value != "Accepted":
+                log.warning("TransactionEvent %s: idToken %s", EVENT_TYPE[message.kind], remembered.status.value)
                 self._adapter.station.start_refused(message.body["transaction_id"])
         self._adapter.answered_transaction_event(message.body, answer)
