@@ -294,6 +294,7 @@ class StartTrigger(enum.Enum):
     AUTHORIZED = "Authorized"  # the EV was plugged in; then the card was accepted
     CABLE_PLUGGED_IN = "CablePluggedIn"  # the card was accepted; then the EV was plugged in
     REMOTE_START = "RemoteStart"  # the backend started it with the EV plugged in
+    CHARGING_STATE_CHANGED = "ChargingStateChanged"  # the EV began to draw (TxStartPoint EnergyTransfer)
 
 
 @dataclass(frozen=True)
@@ -390,6 +391,7 @@ class _Transaction:
     # goes on (Authorized no TxStopPoint): no energy until authorized.
     authorized: bool = True
     connect_by: float | None = None  # started before the EV came (TxStartPoint Authorized): EVConnectionTimeOut
+    energy_first: bool = False  # started as the EV drew on the offer (TxStartPoint EnergyTransfer)
     charging_state: ChargingState | None = None  # the last one reported
 
 
@@ -646,6 +648,10 @@ class Session:
         elif not was_plugged and self.plugged and self.authorized is not None:
             self.start_trigger = StartTrigger.CABLE_PLUGGED_IN
             self._begin_once_locked(out)
+        elif (self.plugged and not was_drawing and pilot in (PilotState.C, PilotState.D) and self.authorized is not None
+              and self.can_start()):
+            self.start_trigger = StartTrigger.CHARGING_STATE_CHANGED  # EnergyTransfer reached
+            self._begin_once_locked(out)
 
     def _on_card(self, id_tag: str, parent_id_tag: str | None, out: list[Command]) -> None:
         tx = self.transaction
@@ -743,25 +749,36 @@ class Session:
 
     def _begin_if_waiting(self, out: list[Command]) -> None:
         """An authorized EV driver plugged in and waits for the lock: start if it is locked now."""
-        if self.plugged and self.authorized is not None and self.can_start() and self.locked:
+        if self.plugged and self.authorized is not None and self.can_start() and self.locked \
+                and not self._waits_for_energy_transfer():
             self._begin(self.authorized[0], out)
 
     def _begin_once_locked(self, out: list[Command]) -> None:
         """Authorized and plugged: start, once the cable is locked where there is a lock (the
         safety I/O locks it now: a lock that fails reports ConnectorLockFailure and no
         transaction starts until it locks)."""
-        if self.lock_required and not self.locked:
+        if self.lock_required and not self.locked or self._waits_for_energy_transfer():
             return
         self._begin(self.authorized[0], out)
+
+    def _waits_for_energy_transfer(self) -> bool:
+        """An authorized EV is connected but no start point is reached until it draws (TxStartPoint
+        EnergyTransfer alone): current is offered before the transaction, which starts when the
+        EV answers the offer (state C)."""
+        drawing = self.pilot in (PilotState.C, PilotState.D)
+        return not self.points.starts(EvseFacts(ev_connected=True, authorized=True, ev_draws=drawing))
 
     def _begin(self, id_tag: str, out: list[Command]) -> None:
         self.authorized = None
         self._starts += 1
-        self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent, start=self._starts)
+        energy_first = self.plugged and not self.points.starts(EvseFacts(ev_connected=True, authorized=True))
+        self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent, start=self._starts,
+                                        energy_first=energy_first)
         self.authorized_parent = None
         used = self.reservation  # only its idTag or group gets this far (reserved_for_other)
-        # Not recorded yet, nothing offered: the EV is there (or not yet), no more.
-        self.transaction.charging_state = ChargingState.EV_CONNECTED if self.plugged else ChargingState.IDLE
+        # Not recorded yet: the EV is there (or not yet) and, at EnergyTransfer, draws.
+        self.transaction.charging_state = (ChargingState.CHARGING if energy_first else
+                                           ChargingState.EV_CONNECTED if self.plugged else ChargingState.IDLE)
         out.append(StartTransaction(id_tag, used.reservation_id if used else None, start=self._starts,
                                     trigger=self.start_trigger, token_type=self.authorized_type,
                                     remote_start_id=self.authorized_remote_start,
@@ -830,8 +847,10 @@ class Session:
     def _offer(self, out: list[Command]) -> None:
         # No energy that could not be billed: only for a transaction whose start is recorded.
         tx = self.transaction
-        want = (self.allowed_a if tx is not None and tx.recorded and tx.authorized and not tx.deauthorized
-                and not self.faults else 0.0)
+        offer = tx is not None and (tx.recorded or tx.energy_first) and tx.authorized and not tx.deauthorized
+        if tx is None and self.authorized is not None and self.plugged and self._waits_for_energy_transfer():
+            offer = True  # TxStartPoint EnergyTransfer: the EV must see an offer to draw on
+        want = self.allowed_a if offer and not self.faults else 0.0
         if want != self.offered_a:
             self.offered_a = want
             out.append(OfferCurrent(want))

@@ -98,6 +98,32 @@ async def test_TC_E_01_start_options_power_path_closed(station, csms):
     assert states(events_of(csms, transaction_id)) == ["EVConnected", "Charging"]
 
 
+async def test_TC_E_02_start_options_energy_transfer(station, csms):
+    """E01.FR.04 (TxStartPoint EnergyTransfer): an authorized EV that does not draw gets the offer
+    (PWM) but no transaction; when it draws (state C) the transaction starts (Started
+    ChargingStateChanged, Charging) and energy flows."""
+    await station.boot()
+    await points(csms, start="EnergyTransfer")
+    mark = csms.mark()
+    station.plug()
+    station.sim.set_ev_state(1, "B")
+    await station.tap(VALID)
+    await csms.wait_call("Authorize", after=mark)
+    await station.sim.wait_for(lambda s: s["evses"][0]["current_limit_a"] >= 6, timeout=10)
+    await csms.barrier()
+    assert not csms.transaction_events(after=mark)
+    assert not station.evse()["contactor_closed"]
+    station.sim.set_ev_state(1, "C")
+    started = await csms.wait_transaction_event("Started", after=mark)
+    assert started["triggerReason"] == "ChargingStateChanged" and started["idToken"]["idToken"] == VALID
+    assert started["transactionInfo"]["chargingState"] == "Charging"
+    await station.energy_flows()
+    mark = csms.mark()
+    await station.tap(VALID)
+    await ended(csms, started["transactionInfo"]["transactionId"], after=mark)
+    events_of(csms, started["transactionInfo"]["transactionId"])
+
+
 async def test_TC_E_03_local_start_cable_plugin_first(station, csms):
     """E02 (cable first): Occupied at plug-in, Authorize, Started (triggerReason Authorized, the
     idToken and the EVSE, the meter at Transaction.Begin), energy, Charging."""

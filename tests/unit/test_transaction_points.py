@@ -202,3 +202,16 @@ def test_ev_connected_stop_point_only_deauthorizes_on_a_card():
     assert of(OfferCurrent, out) == [OfferCurrent(0.0)] and not of(StopTransaction, out)
     out = s.handle(PilotChanged(PilotState.A), 2.0)
     assert [c.reason for c in of(StopTransaction, out)] == [StopReason.EV_DISCONNECTED]
+
+
+def test_energy_transfer_start_offers_first_and_starts_when_the_ev_draws():
+    s = session("EnergyTransfer")
+    s.handle(PilotChanged(PilotState.B), 0.0)
+    out = s.handle(RemoteStartRequested("R"), 0.0)
+    assert not of(StartTransaction, out) and of(OfferCurrent, out) == [OfferCurrent(16.0)]
+    out = s.handle(PilotChanged(PilotState.C), 1.0)
+    [start] = of(StartTransaction, out)
+    assert start.trigger is StartTrigger.CHARGING_STATE_CHANGED and start.charging_state is ChargingState.CHARGING
+    assert not of(OfferCurrent, out)  # the offer stays while the start is recorded
+    recorded(s, out)
+    assert not of(OfferCurrent, out) and not of(ChargingStateChanged, out)
