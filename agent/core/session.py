@@ -593,7 +593,8 @@ class Session:
                     self.authorized = None
             case TransactionRestored(id_tag, pilot):
                 self.pilot = pilot
-                self.transaction = _Transaction(id_tag, recorded=True)  # it was, before the restart
+                # It was recorded before the restart; "" = nobody had authorized it (TxStartPoint EVConnected).
+                self.transaction = _Transaction(id_tag, recorded=True, authorized=bool(id_tag))
                 self.finishing = False
             case ReservationMade(reservation):
                 # An EV already plugged does not stop it (restored, or its driver's card claims it).

@@ -740,3 +740,61 @@ async def test_TC_E_08_stop_options_energy_transfer_stopped_stop_authorized(stat
     assert end["triggerReason"] == "StopAuthorized" and end["transactionInfo"]["stoppedReason"] == "Local"
     await station.no_energy()
 
+
+
+# ---- beyond the OCTT cases: exactly once and in order across a crash and a power cut --------------
+
+def delivered_once_in_order(csms, transaction_id: str) -> list[dict]:
+    """The transaction's events as the backend took them: a resend after a crash repeats an
+    unanswered event with the same message id; apart from that seqNo 0, 1, ... each once."""
+    calls = [c for c in csms.calls if c.action == "TransactionEvent"
+             and c.payload["transactionInfo"]["transactionId"] == transaction_id]
+    first: dict[int, str] = {}
+    events = []
+    for c in calls:
+        seq_no = c.payload["seqNo"]
+        if seq_no in first:
+            assert first[seq_no] == c.unique_id, f"seqNo {seq_no} sent twice under different message ids"
+            continue
+        first[seq_no] = c.unique_id
+        events.append(c.payload)
+    assert [e["seqNo"] for e in events] == list(range(len(events)))
+    return events
+
+
+async def test_sigkill_mid_transaction_resends_the_unanswered_event_and_goes_on(station, csms):
+    """SIGKILL while an event waits for its answer: after the restart the same event comes again
+    (same message id), the transaction goes on with the EV still plugged in, and its Ended follows
+    with the next seqNo."""
+    await station.boot()
+    transaction_id = await charging(station, csms)
+    mark = csms.mark()
+    csms.answers["TransactionEvent"] = HOLD
+    station.sim.set_ev_state(1, "B")
+    await csms.wait_transaction_event("Updated", after=mark)
+    await station.restart(kill=True)
+    del csms.answers["TransactionEvent"]
+    await csms.wait_call("BootNotification", after=mark, timeout=30)
+    station.sim.set_ev_state(1, "C")
+    await station.energy_flows(timeout=20)
+    stop = csms.mark()
+    await station.tap(VALID)
+    end = await ended(csms, transaction_id, after=stop, timeout=20)
+    assert end["transactionInfo"]["stoppedReason"] == "Local"
+    events = delivered_once_in_order(csms, transaction_id)
+    assert events[0]["eventType"] == "Started" and events[-1]["eventType"] == "Ended"
+
+
+async def test_power_cut_mid_transaction_ends_it_with_power_loss_after_restart(station, csms):
+    """A power cut (SIGKILL) while charging, the EV gone when the station is back: the transaction
+    ends with stoppedReason PowerLoss, its Ended after everything queued before it, each once."""
+    await station.boot()
+    transaction_id = await charging(station, csms)
+    mark = csms.mark()
+    await station.agent.kill()
+    station.unplug()
+    await station.agent.start()
+    end = await ended(csms, transaction_id, after=mark, timeout=30)
+    assert end["transactionInfo"]["stoppedReason"] == "PowerLoss"
+    events = delivered_once_in_order(csms, transaction_id)
+    assert [e["eventType"] for e in events].count("Ended") == 1
