@@ -646,6 +646,8 @@ class Session:
             self.faults.discard(Fault.NOT_RECORDED)  # the next EV may try again
             if tx is not None and (self.stop_on_ev_disconnect or not tx.authorized):
                 self._stop(StopReason.EV_DISCONNECTED, None, out)
+            elif tx is not None and not self.lock_required and self.points.ev_gone_times_out:
+                tx.connect_by = now + self.connection_timeout_s  # E10.FR.02: a fixed cable's EV may come back
         elif not was_plugged and self.plugged and self.authorized is not None:
             self.start_trigger = StartTrigger.CABLE_PLUGGED_IN
             self._begin_once_locked(out)

@@ -63,6 +63,9 @@ class TransactionPoints:
     # OCPP 2.0.1: a change of the charging state during a transaction is an event of its own
     # (TransactionEvent Updated, triggerReason ChargingStateChanged, §3.84); 1.6 has none.
     report_charging_state: bool = False
+    # OCPP 2.0.1 E10.FR.02: with a fixed cable and StopTxOnEVSideDisconnect false, an EV unplugged
+    # that does not come back within EVConnectionTimeOut deauthorizes (ends) the transaction.
+    ev_gone_times_out: bool = False
 
     @classmethod
     def named(cls, start: Iterable[str], stop: Iterable[str], *, report_charging_state: bool = True) -> TransactionPoints:
@@ -71,7 +74,7 @@ class TransactionPoints:
         known = {p.value: p for p in TxPoint}
         starts = frozenset(known[n] for n in start if n in known) or cls.start
         stops = frozenset(known[n] for n in stop if n in known) or cls.stop
-        return cls(starts, stops, report_charging_state)
+        return cls(starts, stops, report_charging_state, ev_gone_times_out=report_charging_state)
 
     def starts(self, facts: EvseFacts) -> bool:
         """E01.FR.01-05: the transaction starts at the first start point reached."""

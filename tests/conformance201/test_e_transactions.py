@@ -370,17 +370,21 @@ async def test_TC_E_25_ev_side_disconnect_deauthorize_unlock_false(station, csms
 
 
 async def test_TC_E_26_ev_side_disconnect_suspend_transaction(station, csms):
-    """E10 (StopTxOnEVSideDisconnect false): the EV unplugged at its side suspends the transaction
-    (no energy, no Ended: Updated EVCommunicationLost, chargingState Idle); plugged in again, it
-    goes on (Charging) in the same transaction."""
+    """E10.FR.01/03 (TxStopPoint Authorized, StopTxOnEVSideDisconnect false, UnlockOnEVSideDisconnect
+    false): the EV unplugged at its side suspends the transaction (no energy, no Ended: Updated
+    EVCommunicationLost, chargingState Idle; the cable stays locked); plugged in again, it goes on
+    (Charging) in the same transaction."""
     await station.boot()
+    await points(csms, stop="Authorized")
     await set_variables(csms, "TxCtrlr", StopTxOnEVSideDisconnect="false")
+    await set_variables(csms, "OCPPCommCtrlr", UnlockOnEVSideDisconnect="false")
     transaction_id = await charging(station, csms)
     mark = csms.mark()
     station.sim.unplug_ev(1)
     lost = await csms.wait_transaction_event("Updated", after=mark)
     assert lost["triggerReason"] == "EVCommunicationLost" and lost["transactionInfo"]["chargingState"] == "Idle"
     await station.no_energy()
+    assert station.lock_locked()
     station.plug()
     await station.energy_flows()
     back = await csms.wait_transaction_event(
@@ -388,6 +392,25 @@ async def test_TC_E_26_ev_side_disconnect_suspend_transaction(station, csms):
     assert back["transactionInfo"]["transactionId"] == transaction_id
     assert not [e for e in events_of(csms, transaction_id) if e["eventType"] == "Ended"]
 
+
+
+async def test_TC_E_27_ev_side_disconnect_suspend_fixed_cable_connection_timeout(station, csms):
+    """E10.FR.02/03 (a fixed cable, TxStopPoint Authorized, StopTxOnEVSideDisconnect false): the EV
+    unplugged suspends the transaction (Updated EVCommunicationLost, Idle); when it does not come
+    back within EVConnectionTimeOut the transaction is deauthorized and ends (EVConnectTimeout,
+    stoppedReason Timeout)."""
+    await station.boot(lock=False)
+    await points(csms, stop="Authorized")
+    await set_variables(csms, "TxCtrlr", StopTxOnEVSideDisconnect="false", EVConnectionTimeOut="3")
+    transaction_id = await charging(station, csms)
+    mark = csms.mark()
+    station.sim.unplug_ev(1)
+    lost = await csms.wait_transaction_event("Updated", after=mark)
+    assert lost["triggerReason"] == "EVCommunicationLost" and lost["transactionInfo"]["chargingState"] == "Idle"
+    await station.no_energy()
+    end = await ended(csms, transaction_id, after=mark, timeout=20)
+    assert end["triggerReason"] == "EVConnectTimeout" and end["transactionInfo"]["stoppedReason"] == "Timeout"
+    events_of(csms, transaction_id)
 
 # ---- E14: GetTransactionStatus -------------------------------------------------------------------
 

@@ -215,3 +215,25 @@ def test_energy_transfer_start_offers_first_and_starts_when_the_ev_draws():
     assert not of(OfferCurrent, out)  # the offer stays while the start is recorded
     recorded(s, out)
     assert not of(OfferCurrent, out) and not of(ChargingStateChanged, out)
+
+
+def test_a_fixed_cable_ev_that_does_not_come_back_ends_the_transaction():
+    s = session()
+    s.stop_on_ev_disconnect = False
+    s.handle(PilotChanged(PilotState.C), 0.0)
+    recorded(s, s.handle(RemoteStartRequested("R"), 0.0))
+    out = s.handle(PilotChanged(PilotState.A), 10.0)
+    assert of(ChargingStateChanged, out) == [ChargingStateChanged(ChargingState.IDLE, "EVCommunicationLost")]
+    assert not of(StopTransaction, s.handle(Tick(), 39.0))
+    assert [c.reason for c in of(StopTransaction, s.handle(Tick(), 40.0))] == [StopReason.TIMEOUT]
+
+
+def test_an_ev_back_in_time_goes_on_charging():
+    s = session()
+    s.stop_on_ev_disconnect = False
+    s.handle(PilotChanged(PilotState.C), 0.0)
+    recorded(s, s.handle(RemoteStartRequested("R"), 0.0))
+    s.handle(PilotChanged(PilotState.A), 10.0)
+    out = s.handle(PilotChanged(PilotState.C), 20.0)
+    assert of(ChargingStateChanged, out) == [ChargingStateChanged(ChargingState.CHARGING, "CablePluggedIn")]
+    assert not of(StopTransaction, s.handle(Tick(), 100.0))
