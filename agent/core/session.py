@@ -644,7 +644,8 @@ class Session:
                 self.cable_held_for = tx.id_tag
             self.finishing = self.finishing and self.cable_present
             self.faults.discard(Fault.NOT_RECORDED)  # the next EV may try again
-            if tx is not None and (self.stop_on_ev_disconnect or not tx.authorized):
+            ev_leaving_ends = self.points.ends(EvseFacts(ev_connected=False, authorized=True))
+            if tx is not None and (self.stop_on_ev_disconnect or not tx.authorized or ev_leaving_ends):
                 self._stop(StopReason.EV_DISCONNECTED, None, out)
             elif tx is not None and not self.lock_required and self.points.ev_gone_times_out:
                 tx.connect_by = now + self.connection_timeout_s  # E10.FR.02: a fixed cable's EV may come back

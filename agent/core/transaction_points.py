@@ -3,9 +3,12 @@
 OCPP 2.0.1 names the moments (Part 2 §2.6.6 TxStartPoint / TxStopPoint, use cases E01 and E06):
 a transaction starts at the first of its start points reached (E01.FR.01-05) and ends as soon as
 one of its stop points no longer holds (E06.FR.01-08). OCPP 1.6 has one fixed rule: it starts
-when an authorized EV is connected and ends when the EV leaves or the driver stops it — the
-default here (PowerPathClosed; EVConnected, Authorized), so a station that is never configured
-otherwise behaves as in 1.6. The 2.0.1 adapter configures the station with the points of its
+when an authorized EV is connected and ends when the driver stops it, or when the EV leaves if
+StopTransactionOnEVSideDisconnect says so — the default here (start PowerPathClosed, stop
+Authorized; the EV leaving is left to that setting), so a station that is never configured
+otherwise behaves as in 1.6. In 2.0.1 an EVConnected, PowerPathClosed or EnergyTransfer stop
+point ends the transaction when the EV leaves whatever StopTxOnEVSideDisconnect says (OCTT
+TC_E_20, TC_E_37); with Authorized alone that setting decides (E10). The 2.0.1 adapter configures the station with the points of its
 TxCtrlr variables (agent/ocpp201/adapter.py).
 
 This station has no parking bay sensor and no meter that signs its readings, so
@@ -59,7 +62,7 @@ class EvseFacts:
 @dataclass(frozen=True)
 class TransactionPoints:
     start: frozenset[TxPoint] = frozenset({TxPoint.POWER_PATH_CLOSED})
-    stop: frozenset[TxPoint] = frozenset({TxPoint.EV_CONNECTED, TxPoint.AUTHORIZED})
+    stop: frozenset[TxPoint] = frozenset({TxPoint.AUTHORIZED})
     # OCPP 2.0.1: a change of the charging state during a transaction is an event of its own
     # (TransactionEvent Updated, triggerReason ChargingStateChanged, §3.84); 1.6 has none.
     report_charging_state: bool = False

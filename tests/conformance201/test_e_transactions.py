@@ -267,10 +267,11 @@ async def test_TC_E_35_stop_options_power_path_closed_remote_stop(station, csms)
 
 
 async def test_TC_E_37_stop_options_power_path_closed_ev_side_disconnect(station, csms):
-    """E06.FR.06 (TxStopPoint PowerPathClosed): the cable out of the EV ends it (EVDisconnected,
-    triggerReason EVCommunicationLost, chargingState Idle)."""
+    """E06.FR.06 (TxStopPoint PowerPathClosed, StopTxOnEVSideDisconnect false): the cable out of the
+    EV ends it all the same (EVDisconnected, triggerReason EVCommunicationLost, chargingState Idle)."""
     await station.boot()
     await points(csms, stop="PowerPathClosed")
+    await set_variables(csms, "TxCtrlr", StopTxOnEVSideDisconnect="false")
     transaction_id = await charging(station, csms)
     mark = csms.mark()
     station.sim.unplug_ev(1)
@@ -281,24 +282,35 @@ async def test_TC_E_37_stop_options_power_path_closed_ev_side_disconnect(station
 
 
 async def test_TC_E_14_stop_options_ev_disconnected_charging_station_side(station, csms):
-    """E06.FR.03 (TxStopPoint EVConnected): the cable taken out at the station ends it
-    (EVDisconnected); the connector is Available."""
+    """E06.FR.02 (TxStopPoint EVConnected): the driver's card only stops the energy (Updated
+    StopAuthorized: the transaction goes on, EVConnectedPostSession); the cable taken out at the
+    station then ends it (Available, Ended EVDisconnected)."""
     await station.boot()
     await points(csms, stop="EVConnected")
     transaction_id = await charging(station, csms)
     mark = csms.mark()
+    await station.tap(VALID)
+    stopped = await csms.wait_transaction_event("Updated", lambda p: p["triggerReason"] == "StopAuthorized", after=mark)
+    assert stopped["transactionInfo"]["transactionId"] == transaction_id
+    await station.no_energy()
+    await csms.barrier()
+    assert not [e for e in csms.transaction_events(transaction_id, after=mark) if e["eventType"] == "Ended"]
     station.unplug()
+    await csms.wait_connector_status("Available", after=mark)
     end = await ended(csms, transaction_id, after=mark)
     assert end["transactionInfo"]["stoppedReason"] == "EVDisconnected"
-    await csms.wait_connector_status("Available", after=mark)
+    events_of(csms, transaction_id)
 
 
 async def test_TC_E_20_stop_options_ev_disconnected_ev_side(station, csms):
-    """E06.FR.03 (TxStopPoint EVConnected), an IEC 61851-1 EV unplugged at its side ends it
-    (EVDisconnected); the cable stays in the socket until taken (Occupied)."""
+    """E06.FR.02 (TxStopPoint EVConnected, StopTxOnEVSideDisconnect false): an IEC 61851-1 EV
+    that stopped drawing (SuspendedEV) unplugged at its side ends it (EVDisconnected)."""
     await station.boot()
     await points(csms, stop="EVConnected")
+    await set_variables(csms, "TxCtrlr", StopTxOnEVSideDisconnect="false")
     transaction_id = await charging(station, csms)
+    station.sim.set_ev_state(1, "B")
+    await csms.wait_transaction_event("Updated", lambda p: p["transactionInfo"].get("chargingState") == "SuspendedEV")
     mark = csms.mark()
     station.sim.unplug_ev(1)
     end = await ended(csms, transaction_id, after=mark)
@@ -327,15 +339,18 @@ async def test_TC_E_16_stop_options_deauthorized_invalid_id_token(station, csms)
 
 
 async def test_TC_E_17_stop_options_deauthorized_ev_side_disconnect(station, csms):
-    """E10 (StopTxOnEVSideDisconnect true): the EV unplugged at its side deauthorizes and
-    ends the transaction (EVDisconnected)."""
+    """E06.FR.04 (TxStopPoint Authorized, StopTxOnEVSideDisconnect true): the EV unplugged at its
+    side deauthorizes and so ends the transaction (EVCommunicationLost, Idle, EVDisconnected)."""
     await station.boot()
+    await points(csms, stop="Authorized")
     await set_variables(csms, "TxCtrlr", StopTxOnEVSideDisconnect="true")
+    await set_variables(csms, "OCPPCommCtrlr", UnlockOnEVSideDisconnect="false")
     transaction_id = await charging(station, csms)
     mark = csms.mark()
     station.sim.unplug_ev(1)
     end = await ended(csms, transaction_id, after=mark)
     assert end["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+    assert end["triggerReason"] == "EVCommunicationLost" and end["transactionInfo"]["chargingState"] == "Idle"
     await station.no_energy()
 
 

@@ -40,9 +40,11 @@ DRAWING = EvseFacts(ev_connected=True, authorized=True, ev_draws=True)
 
 
 def test_the_default_is_ocpp16s_rule():
+    """1.6: it starts when an authorized EV is connected, ends when the driver stops it; the EV
+    leaving is StopTransactionOnEVSideDisconnect's to decide."""
     points = TransactionPoints()
     assert not points.starts(EV_ONLY) and not points.starts(DRIVER_ONLY) and points.starts(BOTH)
-    assert points.ends(EV_ONLY) and points.ends(DRIVER_ONLY) and not points.ends(BOTH)
+    assert points.ends(EV_ONLY) and not points.ends(DRIVER_ONLY) and not points.ends(BOTH)
     assert not points.report_charging_state
 
 
@@ -71,7 +73,7 @@ def test_a_transaction_ends_when_a_stop_point_no_longer_holds(stop, goes_on_at):
 def test_points_this_station_cannot_reach_are_left_out():
     points = TransactionPoints.named(["ParkingBayOccupancy", "EVConnected"], ["DataSigned"])
     assert points.start == {TxPoint.EV_CONNECTED}
-    assert points.stop == TransactionPoints().stop  # nothing left: the default
+    assert points.stop == {TxPoint.AUTHORIZED}  # nothing left: the default
     assert points.report_charging_state
 
 
@@ -218,7 +220,7 @@ def test_energy_transfer_start_offers_first_and_starts_when_the_ev_draws():
 
 
 def test_a_fixed_cable_ev_that_does_not_come_back_ends_the_transaction():
-    s = session()
+    s = session(stop=("Authorized",))
     s.stop_on_ev_disconnect = False
     s.handle(PilotChanged(PilotState.C), 0.0)
     recorded(s, s.handle(RemoteStartRequested("R"), 0.0))
@@ -229,7 +231,7 @@ def test_a_fixed_cable_ev_that_does_not_come_back_ends_the_transaction():
 
 
 def test_an_ev_back_in_time_goes_on_charging():
-    s = session()
+    s = session(stop=("Authorized",))
     s.stop_on_ev_disconnect = False
     s.handle(PilotChanged(PilotState.C), 0.0)
     recorded(s, s.handle(RemoteStartRequested("R"), 0.0))
@@ -237,3 +239,19 @@ def test_an_ev_back_in_time_goes_on_charging():
     out = s.handle(PilotChanged(PilotState.C), 20.0)
     assert of(ChargingStateChanged, out) == [ChargingStateChanged(ChargingState.CHARGING, "CablePluggedIn")]
     assert not of(StopTransaction, s.handle(Tick(), 100.0))
+
+
+@pytest.mark.parametrize(("stop", "stop_on_ev_disconnect", "ends"), [
+    (("EVConnected",), False, True),  # OCTT TC_E_20
+    (("PowerPathClosed",), False, True),  # OCTT TC_E_37
+    (("Authorized",), False, False),  # OCTT TC_E_26: suspended
+    (("Authorized",), True, True),  # OCTT TC_E_17
+])
+def test_the_ev_leaving(stop, stop_on_ev_disconnect, ends):
+    s = session(stop=stop)
+    s.stop_on_ev_disconnect = stop_on_ev_disconnect
+    s.lock_required = s.locked = True  # a socket with its cable locked: no connection timeout
+    s.handle(PilotChanged(PilotState.C), 0.0)
+    recorded(s, s.handle(RemoteStartRequested("R"), 0.0))
+    out = s.handle(PilotChanged(PilotState.A), 1.0)
+    assert bool(of(StopTransaction, out)) is ends
