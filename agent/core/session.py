@@ -845,6 +845,10 @@ class Session:
             return
         now = self._charging_state()
         if now != tx.charging_state:
+            if trigger == "CablePluggedIn" and now is not ChargingState.EV_CONNECTED:
+                # The plug-in is told as such (EVConnected), what the EV then does after it.
+                out.append(ChargingStateChanged(ChargingState.EV_CONNECTED, trigger))
+                trigger = "ChargingStateChanged"
             tx.charging_state = now
             out.append(ChargingStateChanged(now, trigger))
 

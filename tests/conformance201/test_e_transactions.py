@@ -402,6 +402,8 @@ async def test_TC_E_26_ev_side_disconnect_suspend_transaction(station, csms):
     assert station.lock_locked()
     station.plug()
     await station.energy_flows()
+    plugged = await csms.wait_transaction_event("Updated", lambda p: p["triggerReason"] == "CablePluggedIn", after=mark)
+    assert plugged["transactionInfo"]["chargingState"] == "EVConnected"
     back = await csms.wait_transaction_event(
         "Updated", lambda p: p["transactionInfo"].get("chargingState") == "Charging", after=mark)
     assert back["transactionInfo"]["transactionId"] == transaction_id
@@ -731,7 +733,7 @@ async def test_TC_E_10_start_options_authorized_local(station, csms):
     transaction_id = started["transactionInfo"]["transactionId"]
     station.plug()
     plugged = await csms.wait_transaction_event("Updated", after=mark)
-    assert plugged["triggerReason"] == "CablePluggedIn"
+    assert plugged["triggerReason"] == "CablePluggedIn" and plugged["transactionInfo"]["chargingState"] == "EVConnected"
     await station.energy_flows()
     await csms.wait_transaction_event("Updated", lambda p: p["transactionInfo"].get("chargingState") == "Charging",
                                       after=mark)
@@ -754,8 +756,8 @@ async def test_TC_E_13_start_options_authorized_remote(station, csms):
 
 
 async def test_TC_E_22_stop_options_energy_transfer_stopped_suspended_ev(station, csms):
-    """E06.FR.08 (TxStopPoint EnergyTransfer): the EV stops taking energy (state B): the
-    transaction ends (stoppedReason StoppedByEV)."""
+    """E06.FR.07 (TxStopPoint EnergyTransfer): the EV stops taking energy (state B): the
+    transaction ends (Ended ChargingStateChanged, EVConnected, stoppedReason StoppedByEV)."""
     await station.boot()
     await points(csms, stop="EnergyTransfer")
     transaction_id = await charging(station, csms)
@@ -763,11 +765,12 @@ async def test_TC_E_22_stop_options_energy_transfer_stopped_suspended_ev(station
     station.sim.set_ev_state(1, "B")
     end = await ended(csms, transaction_id, after=mark)
     assert end["transactionInfo"]["stoppedReason"] == "StoppedByEV"
+    assert end["triggerReason"] == "ChargingStateChanged" and end["transactionInfo"]["chargingState"] == "EVConnected"
     await station.no_energy()
 
 
 async def test_TC_E_08_stop_options_energy_transfer_stopped_stop_authorized(station, csms):
-    """E06.FR.08 (TxStopPoint EnergyTransfer): the driver's card stops the energy and with it the
+    """E06.FR.07 (TxStopPoint EnergyTransfer): the driver's card stops the energy and with it the
     transaction (StopAuthorized, Local)."""
     await station.boot()
     await points(csms, stop="EnergyTransfer")

@@ -156,7 +156,8 @@ def test_authorized_start_then_the_ev_comes():
     out = s.handle(RemoteStartRequested("R"), 0.0)
     recorded(s, out)
     out = s.handle(PilotChanged(PilotState.C), 5.0)
-    assert of(ChargingStateChanged, out) == [ChargingStateChanged(ChargingState.CHARGING, "CablePluggedIn")]
+    assert of(ChargingStateChanged, out) == [ChargingStateChanged(ChargingState.EV_CONNECTED, "CablePluggedIn"),
+                                             ChargingStateChanged(ChargingState.CHARGING)]
     assert not of(StopTransaction, s.handle(Tick(), 100.0))  # the EV came: no timeout
 
 
@@ -237,7 +238,8 @@ def test_an_ev_back_in_time_goes_on_charging():
     recorded(s, s.handle(RemoteStartRequested("R"), 0.0))
     s.handle(PilotChanged(PilotState.A), 10.0)
     out = s.handle(PilotChanged(PilotState.C), 20.0)
-    assert of(ChargingStateChanged, out) == [ChargingStateChanged(ChargingState.CHARGING, "CablePluggedIn")]
+    assert of(ChargingStateChanged, out) == [ChargingStateChanged(ChargingState.EV_CONNECTED, "CablePluggedIn"),
+                                             ChargingStateChanged(ChargingState.CHARGING)]
     assert not of(StopTransaction, s.handle(Tick(), 100.0))
 
 
