@@ -257,3 +257,15 @@ def test_the_ev_leaving(stop, stop_on_ev_disconnect, ends):
     recorded(s, s.handle(RemoteStartRequested("R"), 0.0))
     out = s.handle(PilotChanged(PilotState.A), 1.0)
     assert bool(of(StopTransaction, out)) is ends
+
+
+def test_a_card_goes_to_the_transaction_that_waits_for_one():
+    from agent.core.card_routing import connector_for_card, connector_for_remote_start
+    from agent.core.connector_facts import ConnectorFacts
+
+    free = Session(max_current_a=16.0)
+    waiting = session("EVConnected")
+    recorded(waiting, waiting.handle(PilotChanged(PilotState.B), 0.0))
+    facts = [ConnectorFacts.of(1, free), ConnectorFacts.of(2, waiting)]
+    assert connector_for_card(facts, "A") == 2
+    assert connector_for_remote_start(facts, "A") == 2  # F02: the EV plugged in there
