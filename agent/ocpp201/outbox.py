@@ -7,9 +7,12 @@ was queued, online or after a reconnect (E13 offline transactions: ``offline`` t
 happened while offline), in order, each once. The first event of a transaction names its EVSE
 (E01.FR.16); Started and an Ended caused by a token carry the idToken; the meter register at
 the start and at the end goes with Started (Transaction.Begin) and Ended (Transaction.End,
-with the TxEnded samples). A TransactionEventResponse's idTokenInfo goes to the authorization
-cache (C10) and, when not Accepted, deauthorizes the transaction (E05, StopTxOnInvalidId);
-a totalCost goes to the display (I02).
+with the TxEnded samples). Updated also tells each change of the charging state (chargingState,
+triggerReason ChargingStateChanged / CablePluggedIn / EVCommunicationLost) and the idToken that
+authorized a transaction started before anyone was (TxStartPoint EVConnected, with the
+remoteStartId of a remote start: F02). A TransactionEventResponse's idTokenInfo goes to the
+authorization cache (C10) and, when not Accepted, deauthorizes the transaction (E05,
+StopTxOnInvalidId); a totalCost goes to the display (I02).
 """
 
 from __future__ import annotations
