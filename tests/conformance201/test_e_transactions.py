@@ -839,3 +839,23 @@ async def test_power_cut_mid_transaction_ends_it_with_power_loss_after_restart(s
     assert end["transactionInfo"]["stoppedReason"] == "PowerLoss"
     events = delivered_once_in_order(csms, transaction_id)
     assert [e["eventType"] for e in events].count("Ended") == 1
+
+
+async def test_remote_start_authorizes_the_transaction_started_at_plug_in(station, csms):
+    """F02 with TxStartPoint EVConnected: the EV plugged in started a transaction; a
+    RequestStartTransaction (no evseId) is Accepted and authorizes that same transaction
+    (Updated RemoteStart with the remoteStartId and the idToken), no second one starts."""
+    await station.boot()
+    await points(csms, start="EVConnected")
+    mark = csms.mark()
+    station.plug()
+    started = await csms.wait_transaction_event("Started", after=mark)
+    transaction_id = started["transactionInfo"]["transactionId"]
+    request = {"idToken": {"idToken": "REMOTE-TAG-1", "type": "Central"}, "remoteStartId": 77}
+    assert (await csms.call("RequestStartTransaction", request))["status"] == "Accepted"
+    update = await csms.wait_transaction_event("Updated", lambda p: p["triggerReason"] == "RemoteStart", after=mark)
+    assert update["transactionInfo"] == {**update["transactionInfo"], "transactionId": transaction_id, "remoteStartId": 77}
+    assert update["idToken"] == {"idToken": "REMOTE-TAG-1", "type": "Central"}
+    await station.energy_flows()
+    await csms.barrier()
+    assert len([e for e in csms.transaction_events(after=mark) if e["eventType"] == "Started"]) == 1
