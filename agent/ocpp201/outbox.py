@@ -27,7 +27,14 @@ from ocpp.v201 import call
 
 from agent.backend.outbox import ENDED, STARTED, UPDATED, LinkLost, OutboxMessage, Refused
 from agent.ocpp201.connection import LinkDown
-from agent.ocpp201.mapping import ENDED_TRIGGER, SECURITY_EVENT_TYPE, STOPPED_REASON, energy_reading, meter_value
+from agent.ocpp201.mapping import (
+    ENDED_TRIGGER,
+    SECURITY_EVENT_TYPE,
+    STOPPED_REASON,
+    energy_reading,
+    meter_value,
+    phases_used,
+)
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -82,6 +89,7 @@ class Outbox201:
             transaction_info=info,
             meter_value=meter_values or None,
             offline=True if body.get("offline") else None,
+            number_of_phases_used=phases_used(body.get("samples", [])) if message.kind == UPDATED else None,
             reservation_id=body.get("reservation_id") if message.kind == STARTED else None,
             evse={"id": body["evse_id"], "connector_id": body.get("connector_id", 1)} if message.kind == STARTED else None,
             id_token={"id_token": token["value"], "type": token["type"]} if token else None,

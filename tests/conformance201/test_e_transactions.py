@@ -859,3 +859,18 @@ async def test_remote_start_authorizes_the_transaction_started_at_plug_in(statio
     await station.energy_flows()
     await csms.barrier()
     assert len([e for e in csms.transaction_events(after=mark) if e["eventType"] == "Started"]) == 1
+
+
+async def test_number_of_phases_used_is_what_the_meter_measures(station, csms):
+    """numberOfPhasesUsed: the periodic Updated events carry the phases whose Current.Import the
+    meter shows the EV drawing (the simulated EV charges on all three)."""
+    await station.boot()
+    await set_variables(csms, "SampledDataCtrlr", TxUpdatedMeasurands="Energy.Active.Import.Register,Current.Import",
+                        TxUpdatedInterval="1")
+    transaction_id = await charging(station, csms)
+    mark = csms.mark()
+    periodic = await csms.wait_transaction_event(
+        "Updated", lambda p: p["triggerReason"] == "MeterValuePeriodic" and "numberOfPhasesUsed" in p, after=mark,
+        timeout=20)
+    assert periodic["transactionInfo"]["transactionId"] == transaction_id
+    assert periodic["numberOfPhasesUsed"] == station.evse()["phases"] == 3
