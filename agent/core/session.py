@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.core.identity import IdTokenType
-from agent.core.transaction_points import ChargingState, EvseFacts, TransactionPoints, charging_state
+from agent.core.transaction_points import (
+    ChargingState,
+    EvseFacts,
+    TransactionPoints,
+    charging_state,
+)
 from drivers.interfaces import PilotState
 
 # Below this the pilot PWM cannot signal a current: IEC 61851-1 Annex A.

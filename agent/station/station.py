@@ -43,6 +43,7 @@ from agent.core.session import (
     AvailabilityChanged,
     CardIgnored,
     CardPresented,
+    ChargingStateChanged,
     Command,
     ConnectorStatus,
     Event,
@@ -58,10 +59,11 @@ from agent.core.session import (
     StopReason,
     StopRequested,
     StopTransaction,
+    TransactionAuthorized,
+    TransactionDeauthorized,
     TransactionRejected,
     UnlockRequested,
 )
-from agent.core.session import ChargingStateChanged, TransactionAuthorized, TransactionDeauthorized
 from agent.core.transaction_points import TransactionPoints
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
