@@ -237,6 +237,8 @@ def build_adapters(config: AgentConfig, station: Station, services: AdapterServi
                 station, services, Identity201(**vars(identity)), station_description(config),
                 response_timeout_s=config.ocpp.response_timeout_s, boot_reason=boot_reason,
             )
+            if version == config.ocpp.versions[0]:
+                adapters[version].configure_station()  # preferred: its transaction points from the start
     return adapters
 
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from agent.core.identity import ConnectorRef, IdToken
 from agent.core.session import ConnectorStatus, Fault, ReserveResult, StopReason
+from agent.core.transaction_points import TransactionPoints
 
 
 class AuthorizationStatus(enum.Enum):
@@ -184,6 +185,10 @@ class StationPort(Protocol):
     def update_transaction_now(self, evse_id: int, trigger: str) -> bool:
         """Queue a transaction update (meter values now, the transaction's updated measurands) for
         the EVSE's running transaction, with ``trigger`` (2.0.1 triggerReason); False without one."""
+        ...
+
+    def configure_transactions(self, points: TransactionPoints) -> None:
+        """When transactions start and end (OCPP 2.0.1 TxStartPoint / TxStopPoint); 1.6's rule until set."""
         ...
 
 

@@ -24,6 +24,9 @@ class ConnectorFacts:
     transaction_parent_id_tag: str | None = None  # and its group (OCPP 1.6 §5.16)
     reservation: Reservation | None = None  # the connector's own reservation (OCPP 1.6 §3.12)
     serviceable: bool = True  # neither faulted nor unavailable
+    # A transaction runs here that nobody authorized yet (OCPP 2.0.1 TxStartPoint EVConnected,
+    # ``Session.awaits_authorization``): a card or a remote start goes to it.
+    awaits_authorization: bool = False
 
     @classmethod
     def of(cls, evse_id: int, session: Session) -> ConnectorFacts:
@@ -38,12 +41,13 @@ class ConnectorFacts:
             transaction_parent_id_tag=tx.parent_id_tag if tx is not None else None,
             reservation=session.reservation,
             serviceable=not session.faults and session.available,
+            awaits_authorization=session.awaits_authorization(),
         )
 
     @property
     def waiting_for_card(self) -> bool:
         """Could start, and no card or remote start is accepted here yet."""
-        return self.can_start and not self.authorized
+        return (self.can_start or self.awaits_authorization) and not self.authorized
 
     def reserved_for_other(self, id_tag: str, parent_id_tag: str | None = None) -> bool:
         """OCPP 1.6 §3.12.1: reserved, and neither ``id_tag`` nor its group is the reservation's."""

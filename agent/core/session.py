@@ -18,6 +18,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.core.identity import IdTokenType
+from agent.core.transaction_points import (
+    ChargingState,
+    EvseFacts,
+    TransactionPoints,
+    charging_state,
+)
 from drivers.interfaces import PilotState
 
 # Below this the pilot PWM cannot signal a current: IEC 61851-1 Annex A.
@@ -80,6 +86,11 @@ class StopReason(enum.Enum):
     UNLOCK_COMMAND = "UnlockCommand"
     EMERGENCY_STOP = "EmergencyStop"
     OTHER = "Other"
+    # OCPP 2.0.1 only (§3.67 ReasonEnumType), reached only with its transaction points
+    # (agent/core/transaction_points.py): no EV came within EVConnectionTimeOut; the EV stopped
+    # taking energy while EnergyTransfer is a stop point.
+    TIMEOUT = "Timeout"
+    STOPPED_BY_EV = "StoppedByEV"
 
 
 # ---- events (in) -------------------------------------------------------------------
@@ -289,6 +300,7 @@ class StartTrigger(enum.Enum):
     AUTHORIZED = "Authorized"  # the EV was plugged in; then the card was accepted
     CABLE_PLUGGED_IN = "CablePluggedIn"  # the card was accepted; then the EV was plugged in
     REMOTE_START = "RemoteStart"  # the backend started it with the EV plugged in
+    CHARGING_STATE_CHANGED = "ChargingStateChanged"  # the EV began to draw (TxStartPoint EnergyTransfer)
 
 
 @dataclass(frozen=True)
@@ -299,12 +311,45 @@ class StartTransaction:
     trigger: StartTrigger = field(default=StartTrigger.AUTHORIZED, compare=False)
     token_type: str = field(default="ISO14443", compare=False)  # IdTokenType of ``id_tag``
     remote_start_id: int | None = field(default=None, compare=False)  # the remote start it follows
+    # When the session reports charging states (TransactionPoints.report_charging_state): the
+    # state at the start; ``id_tag`` "" = started before anyone was authorized (EVConnected).
+    charging_state: ChargingState | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class StopTransaction:
     reason: StopReason
     id_tag: str | None  # the card that stopped it, if one did
+    charging_state: ChargingState | None = field(default=None, compare=False)  # after it (when reported)
+
+
+@dataclass(frozen=True)
+class TransactionAuthorized:
+    """A transaction that started before anyone was authorized (TxStartPoint EVConnected) is
+    authorized now (OCPP 2.0.1 E01.FR.02: TransactionEvent Updated with the idToken)."""
+
+    id_tag: str
+    token_type: str
+    trigger: StartTrigger
+    remote_start_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TransactionDeauthorized:
+    """The driver stopped the authorization of a transaction that does not end with it
+    (Authorized is no stop point): no more energy, the transaction goes on until the EV leaves."""
+
+    reason: StopReason
+    id_tag: str | None
+
+
+@dataclass(frozen=True)
+class ChargingStateChanged:
+    """The charging state of the running transaction changed (OCPP 2.0.1 §3.16); ``trigger``:
+    what changed it (§3.84 TriggerReasonEnumType)."""
+
+    state: ChargingState
+    trigger: str = "ChargingStateChanged"
 
 
 @dataclass(frozen=True)
@@ -336,6 +381,7 @@ class ReservationEnded:
 
 Command = (
     Authorize | StartTransaction | StopTransaction | OfferCurrent | StatusChanged | CardIgnored | ReservationEnded
+    | TransactionAuthorized | TransactionDeauthorized | ChargingStateChanged
 )
 
 
@@ -347,6 +393,12 @@ class _Transaction:
     start: int = 0  # the number of its StartTransaction command
     deauthorized: bool = False  # StartTransaction.conf said the tag is not valid
     parent_id_tag: str | None = None  # any card of this group may stop it (OCPP 1.6 §5.16)
+    # Started before anyone was authorized (TxStartPoint EVConnected), or deauthorized while it
+    # goes on (Authorized no TxStopPoint): no energy until authorized.
+    authorized: bool = True
+    connect_by: float | None = None  # started before the EV came (TxStartPoint Authorized): EVConnectionTimeOut
+    energy_first: bool = False  # started as the EV drew on the offer (TxStartPoint EnergyTransfer)
+    charging_state: ChargingState | None = None  # the last one reported
 
 
 @dataclass
@@ -392,6 +444,10 @@ class Session:
     # What the board was last told to offer; None until the first command, so the
     # first event always states it (a board powers up offering its default current).
     offered_a: float | None = None
+    # When transactions start and end (agent/core/transaction_points.py): 1.6's rule unless the
+    # 2.0.1 adapter configures its TxStartPoint / TxStopPoint.
+    points: TransactionPoints = field(default_factory=TransactionPoints)
+    _state_trigger: str = "ChargingStateChanged"  # what changed the charging state next reported
     _status: tuple[ConnectorStatus, Fault | None] | None = None
     _starts: int = 0  # StartTransaction commands issued
 
@@ -447,6 +503,16 @@ class Session:
         """Whether a new transaction could start now (remote start, card)."""
         return self.transaction is None and self.available and not self.faults and not self.finishing
 
+    def awaits_authorization(self) -> bool:
+        """A transaction runs that nobody authorized yet (TxStartPoint EVConnected): a card or a
+        remote start authorizes it (OCPP 2.0.1 F02: a remote start uses it)."""
+        tx = self.transaction
+        return tx is not None and not tx.authorized and not self.faults
+
+    def takes_remote_start(self) -> bool:
+        """Whether a remote start could be taken now: a new transaction, or one that waits."""
+        return (self.can_start() or self.awaits_authorization()) and self.authorized is None
+
     def reserve_result(self, reservation_id: int) -> ReserveResult:
         """OCPP 1.6 §5.13: can this connector be reserved now (its own reservation is replaced)?"""
         if self.faults:
@@ -486,7 +552,7 @@ class Session:
                     else:
                         out.append(CardIgnored(id_tag, "not authorized"))
             case RemoteStartRequested(id_tag, parent_id_tag, token_type, remote_start_id):
-                if self.can_start() and not self.reserved_for_other(id_tag, parent_id_tag):
+                if (self.can_start() or self.awaits_authorization()) and not self.reserved_for_other(id_tag, parent_id_tag):
                     self.authorized_type = token_type
                     self.authorized_remote_start = remote_start_id
                     self._authorized(id_tag, now, out, parent_id_tag, StartTrigger.REMOTE_START)
@@ -524,13 +590,17 @@ class Session:
             case DerateChanged(amps):
                 self.derate_a = amps
             case Tick():
+                tx = self.transaction
+                if tx is not None and tx.connect_by is not None and not self.plugged and now >= tx.connect_by:
+                    self._stop(StopReason.TIMEOUT, None, out)  # §2.6.1 EVConnectionTimeOut: no EV came
                 if self.authorized is not None and not self.plugged and now >= self.authorized[1]:
                     # OCPP 1.6 §9.1.7 ConnectionTimeOut: the driver never plugged in.
                     out.append(CardIgnored(self.authorized[0], "connection timeout"))
                     self.authorized = None
             case TransactionRestored(id_tag, pilot):
                 self.pilot = pilot
-                self.transaction = _Transaction(id_tag, recorded=True)  # it was, before the restart
+                # It was recorded before the restart; "" = nobody had authorized it (TxStartPoint EVConnected).
+                self.transaction = _Transaction(id_tag, recorded=True, authorized=bool(id_tag))
                 self.finishing = False
             case ReservationMade(reservation):
                 # An EV already plugged does not stop it (restored, or its driver's card claims it).
@@ -554,31 +624,54 @@ class Session:
                 self._stop(StopReason.UNLOCK_COMMAND, None, out)
         self._check_reservation(now, out)
         self._free_vend(now, out)
+        self._begin_unauthorized(out)
         self._offer(out)
+        self._report_charging_state(out)
         self._report_status(out)
         return out
 
     def _on_pilot(self, pilot: PilotState, now: float, out: list[Command]) -> None:
         was_plugged = self.plugged
+        was_drawing = self.pilot in (PilotState.C, PilotState.D)
         self.pilot = pilot
+        tx = self.transaction
+        if was_plugged != self.plugged:
+            self._state_trigger = "CablePluggedIn" if self.plugged else "EVCommunicationLost"
+        if tx is not None and self.plugged:
+            tx.connect_by = None  # the EV came
+        if (tx is not None and tx.recorded and tx.authorized and was_drawing and pilot is PilotState.B
+                and self.points.ends(EvseFacts(ev_connected=True, authorized=True, ev_draws=False))):
+            self._stop(StopReason.STOPPED_BY_EV, None, out)  # EnergyTransfer is a stop point
+            return
         if was_plugged and not self.plugged:
-            tx = self.transaction
             if tx is not None and self.lock_required and self.locked and not self.unlock_on_ev_disconnect:
                 # OCPP 1.6 §9.1.37 UnlockConnectorOnEVSideDisconnect = false: the cable stays
                 # locked at the charge point (its lock held it, so only the EV side came loose).
                 self.cable_held_for = tx.id_tag
             self.finishing = self.finishing and self.cable_present
             self.faults.discard(Fault.NOT_RECORDED)  # the next EV may try again
-            if tx is not None and self.stop_on_ev_disconnect:
+            ev_leaving_ends = self.points.ends(EvseFacts(ev_connected=False, authorized=True))
+            if tx is not None and (self.stop_on_ev_disconnect or not tx.authorized or ev_leaving_ends):
                 self._stop(StopReason.EV_DISCONNECTED, None, out)
+            elif tx is not None and not self.lock_required and self.points.ev_gone_times_out:
+                tx.connect_by = now + self.connection_timeout_s  # E10.FR.02: a fixed cable's EV may come back
         elif not was_plugged and self.plugged and self.authorized is not None:
             self.start_trigger = StartTrigger.CABLE_PLUGGED_IN
+            self._begin_once_locked(out)
+        elif (self.plugged and not was_drawing and pilot in (PilotState.C, PilotState.D) and self.authorized is not None
+              and self.can_start()):
+            self.start_trigger = StartTrigger.CHARGING_STATE_CHANGED  # EnergyTransfer reached
             self._begin_once_locked(out)
 
     def _on_card(self, id_tag: str, parent_id_tag: str | None, out: list[Command]) -> None:
         tx = self.transaction
         if tx is None and self.cable_held_for is not None and self.cable_held_for == id_tag:
             self.cable_held_for = None  # its EV driver came back for the cable: unlock it
+            return
+        if tx is not None and not tx.authorized:
+            if self.pending_auth is None:  # it waits for a driver: this card may be one
+                self.pending_auth = id_tag
+                out.append(Authorize(id_tag))
             return
         if tx is not None:
             # OCPP 1.6 §5.16: the card that started it, or one with the same parent idTag.
@@ -613,11 +706,42 @@ class Session:
 
     def _authorized(self, id_tag: str, now: float, out: list[Command], parent_id_tag: str | None = None,
                     trigger: StartTrigger = StartTrigger.AUTHORIZED) -> None:
+        if self.awaits_authorization():
+            self._authorize_transaction(id_tag, parent_id_tag, trigger, out)
+            return
         self.authorized_parent = parent_id_tag
         self.authorized = (id_tag, now + self.connection_timeout_s)
         self.start_trigger = trigger
         if self.plugged and not self.finishing:
             self._begin_once_locked(out)
+        elif not self.plugged and self.can_start() and self.points.starts(EvseFacts(ev_connected=False, authorized=True)):
+            self._begin(id_tag, out)  # TxStartPoint Authorized: it starts now, the EV may come
+            if self.transaction is not None:
+                self.transaction.connect_by = now + self.connection_timeout_s
+
+    def _authorize_transaction(self, id_tag: str, parent_id_tag: str | None, trigger: StartTrigger,
+                               out: list[Command]) -> None:
+        """The running transaction that waited for a driver has one now (E01.FR.02, F02)."""
+        tx = self.transaction
+        if tx is None:
+            return
+        tx.id_tag, tx.parent_id_tag, tx.authorized = id_tag, parent_id_tag, True
+        out.append(TransactionAuthorized(id_tag, self.authorized_type, trigger, self.authorized_remote_start))
+        if self.reservation is not None:
+            self._end_reservation("used", out)
+
+    def _begin_unauthorized(self, out: list[Command]) -> None:
+        """TxStartPoint EVConnected: an EV connected at a free connector starts a transaction
+        before anyone is authorized (E01.FR.02); energy flows once someone is."""
+        if (self.plugged and self.points.starts(EvseFacts(ev_connected=True, authorized=False))
+                and self.can_start() and self.authorized is None
+                and self.pending_auth is None and self.reservation is None and not self.kept_for_reservation):
+            self._starts += 1
+            self.transaction = _Transaction("", start=self._starts, authorized=False)
+            self.transaction.charging_state = self._charging_state()
+            out.append(StartTransaction("", None, start=self._starts, trigger=StartTrigger.CABLE_PLUGGED_IN,
+                                        token_type=IdTokenType.NO_AUTHORIZATION.value,
+                                        charging_state=self._charging_state()))
 
     def _free_vend(self, now: float, out: list[Command]) -> None:
         """Plug in and charge, no card: an EV plugged in at a connector that could start, with
@@ -635,26 +759,41 @@ class Session:
 
     def _begin_if_waiting(self, out: list[Command]) -> None:
         """An authorized EV driver plugged in and waits for the lock: start if it is locked now."""
-        if self.plugged and self.authorized is not None and self.can_start() and self.locked:
+        if self.plugged and self.authorized is not None and self.can_start() and self.locked \
+                and not self._waits_for_energy_transfer():
             self._begin(self.authorized[0], out)
 
     def _begin_once_locked(self, out: list[Command]) -> None:
         """Authorized and plugged: start, once the cable is locked where there is a lock (the
         safety I/O locks it now: a lock that fails reports ConnectorLockFailure and no
         transaction starts until it locks)."""
-        if self.lock_required and not self.locked or self.authorized is None:
+        if self.lock_required and not self.locked or self.authorized is None or self._waits_for_energy_transfer():
             return
         self._begin(self.authorized[0], out)
+
+    def _waits_for_energy_transfer(self) -> bool:
+        """An authorized EV is connected but no start point is reached until it draws (TxStartPoint
+        EnergyTransfer alone): current is offered before the transaction, which starts when the
+        EV answers the offer (state C)."""
+        drawing = self.pilot in (PilotState.C, PilotState.D)
+        return not self.points.starts(EvseFacts(ev_connected=True, authorized=True, ev_draws=drawing))
 
     def _begin(self, id_tag: str, out: list[Command]) -> None:
         self.authorized = None
         self._starts += 1
-        self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent, start=self._starts)
+        energy_first = self.plugged and not self.points.starts(EvseFacts(ev_connected=True, authorized=True))
+        self.transaction = _Transaction(id_tag, parent_id_tag=self.authorized_parent, start=self._starts,
+                                        energy_first=energy_first)
         self.authorized_parent = None
         used = self.reservation  # only its idTag or group gets this far (reserved_for_other)
+        # Not recorded yet: the EV is there (or not yet) and, at EnergyTransfer, draws.
+        self.transaction.charging_state = (ChargingState.CHARGING if energy_first else
+                                           ChargingState.EV_CONNECTED if self.plugged else ChargingState.IDLE)
         out.append(StartTransaction(id_tag, used.reservation_id if used else None, start=self._starts,
                                     trigger=self.start_trigger, token_type=self.authorized_type,
-                                    remote_start_id=self.authorized_remote_start))
+                                    remote_start_id=self.authorized_remote_start,
+                                    charging_state=self.transaction.charging_state if self.points.report_charging_state
+                                    else None))
         if used is not None:
             self._end_reservation("used", out)
 
@@ -676,7 +815,17 @@ class Session:
         self.reservation = None
 
     def _stop(self, reason: StopReason, id_tag: str | None, out: list[Command]) -> None:
-        if self.transaction is None:
+        tx = self.transaction
+        if tx is None:
+            return
+        deauthorizing = reason in (StopReason.LOCAL, StopReason.REMOTE, StopReason.DEAUTHORIZED)
+        if deauthorizing and self.plugged and not self.points.ends(EvseFacts(ev_connected=True, authorized=False)):
+            # Authorized is no stop point: the energy stops, the transaction goes on until the EV
+            # leaves (TxStopPoint EVConnected).
+            if tx.authorized:
+                tx.authorized = False
+                self._offer(out)
+                out.append(TransactionDeauthorized(reason, id_tag))
             return
         self.transaction = None
         self.finishing = self.cable_present
@@ -684,12 +833,39 @@ class Session:
             self.available, self.scheduled_available = self.scheduled_available, None
         # Open the contactor before the meter is read for meterStop.
         self._offer(out)
-        out.append(StopTransaction(reason, id_tag))
+        after = self._charging_state(ended=True) if self.points.report_charging_state else None
+        out.append(StopTransaction(reason, id_tag, charging_state=after))
+
+    def _charging_state(self, *, ended: bool = False) -> ChargingState:
+        """The transaction's charging state now (agent/core/transaction_points.py); after its end
+        EVConnected or Idle."""
+        tx = self.transaction
+        authorized = tx is not None and tx.authorized and not ended
+        return charging_state(self.plugged, (self.offered_a or 0.0) >= MIN_OFFER_A and authorized,
+                              self.pilot in (PilotState.C, PilotState.D), authorized)
+
+    def _report_charging_state(self, out: list[Command]) -> None:
+        """OCPP 2.0.1: each change of a recorded transaction's charging state is reported."""
+        tx, trigger = self.transaction, self._state_trigger
+        self._state_trigger = "ChargingStateChanged"
+        if tx is None or not tx.recorded or not self.points.report_charging_state:
+            return
+        now = self._charging_state()
+        if now != tx.charging_state:
+            if trigger == "CablePluggedIn" and now is not ChargingState.EV_CONNECTED:
+                # The plug-in is told as such (EVConnected), what the EV then does after it.
+                out.append(ChargingStateChanged(ChargingState.EV_CONNECTED, trigger))
+                trigger = "ChargingStateChanged"
+            tx.charging_state = now
+            out.append(ChargingStateChanged(now, trigger))
 
     def _offer(self, out: list[Command]) -> None:
         # No energy that could not be billed: only for a transaction whose start is recorded.
         tx = self.transaction
-        want = self.allowed_a if tx is not None and tx.recorded and not tx.deauthorized and not self.faults else 0.0
+        offer = tx is not None and (tx.recorded or tx.energy_first) and tx.authorized and not tx.deauthorized
+        if tx is None and self.authorized is not None and self.plugged and self._waits_for_energy_transfer():
+            offer = True  # TxStartPoint EnergyTransfer: the EV must see an offer to draw on
+        want = self.allowed_a if offer and not self.faults else 0.0
         if want != self.offered_a:
             self.offered_a = want
             out.append(OfferCurrent(want))

@@ -78,6 +78,8 @@ class Outbox16:
         if transaction is None or transaction.backend_id is None:
             return None  # its StartTransaction was never confirmed: no transactionId to name
         backend_id = int(transaction.backend_id)
+        if message.kind == UPDATED and not body.get("samples"):
+            return None  # an OCPP 2.0.1 event without meter values (a charging state): nothing in 1.6
         if message.kind == UPDATED:
             return call.MeterValues(
                 connector_id=body["evse_id"],

@@ -28,6 +28,7 @@ from agent.backend.services import AdapterServices, DiagnosticsStatus, FirmwareS
 from agent.core.identity import ConnectorRef, IdToken
 from agent.core.session import ConnectorStatus, Fault
 from agent.core.status_hold import StatusHold
+from agent.core.transaction_points import TransactionPoints
 from agent.ocpp201.connection import ChargePoint201, LinkDown
 from agent.ocpp201.device_model import Component, DeviceModel, Variable
 from agent.ocpp201.handlers import build_handlers
@@ -110,6 +111,8 @@ class Ocpp201Adapter:
         self.data_transfer = dict(services.data_transfer)
         follow_tariff_fallback(self)  # I04
         self.monitors = Monitors(self)  # N: variable monitors and their NotifyEvent
+        self._configured_station = False  # configure_station called: keep the station's points current
+        services.settings.on_change(self._transaction_points_changed)
 
     def background(self) -> list[Any]:
         return [self.monitors.run()]
@@ -118,6 +121,17 @@ class Ocpp201Adapter:
         """A new NotifyEvent eventId (Part 2 §2.27 EventDataType), unique per start."""
         self._event_ids += 1
         return self._event_ids
+
+    def configure_station(self) -> None:
+        """E01 / E06: the station starts and ends transactions at the TxCtrlr's TxStartPoint and
+        TxStopPoint (agent/core/transaction_points.py), and reports charging states."""
+        settings = self.services.settings
+        self.station.configure_transactions(TransactionPoints.named(settings["tx_start_point"], settings["tx_stop_point"]))
+        self._configured_station = True
+
+    def _transaction_points_changed(self, name: str, _value: Any) -> None:
+        if name in ("tx_start_point", "tx_stop_point") and self._configured_station:
+            self.configure_station()
 
     # ---- the BackendPort -----------------------------------------------------------
 
@@ -211,6 +225,7 @@ class Ocpp201Adapter:
         cp = ChargePoint201(self.charge_point_id, ws, self.handlers.for_connection(), self._response_timeout_s)
         cp.refuses = self.refuses
         self._cp = cp
+        self.configure_station()  # a 2.0.1 connection: its transaction points
         self._accepted = False
         if not self._registered_once:
             self.registration = None

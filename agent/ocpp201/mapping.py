@@ -44,6 +44,8 @@ STOPPED_REASON = {
     StopReason.UNLOCK_COMMAND.value: "Other",
     StopReason.EMERGENCY_STOP.value: "EmergencyStop",
     StopReason.OTHER.value: "Other",
+    StopReason.TIMEOUT.value: "Timeout",
+    StopReason.STOPPED_BY_EV.value: "StoppedByEV",
 }
 
 # §3.84 TriggerReasonEnumType of an Ended event, from why the transaction ended.
@@ -59,6 +61,8 @@ ENDED_TRIGGER = {
     StopReason.UNLOCK_COMMAND.value: "UnlockCommand",
     StopReason.EMERGENCY_STOP.value: "AbnormalCondition",
     StopReason.OTHER.value: "AbnormalCondition",
+    StopReason.TIMEOUT.value: "EVConnectTimeout",
+    StopReason.STOPPED_BY_EV.value: "ChargingStateChanged",
 }
 
 # §3.71 UploadLogStatusEnumType for the neutral upload statuses.
@@ -115,6 +119,23 @@ def meter_value(sample: Sample | dict[str, Any], context: str | None = None) -> 
             for v in sample.values
         ],
     }
+
+
+# Below this a phase's Current.Import is no charging on it (measurement noise, the EV's standby).
+PHASE_IN_USE_A = 1.0
+
+
+def phases_used(samples: list[dict[str, Any]]) -> int | None:
+    """TransactionEventRequest numberOfPhasesUsed: the phases whose sampled Current.Import shows the
+    EV drawing; None when the samples carry no per-phase current (the station cannot tell)."""
+    phases: dict[str, bool] = {}
+    for sample in samples:
+        for value in sample.get("values", []):
+            if value.get("measurand") == "Current.Import" and value.get("phase"):
+                phase = value["phase"][:2]  # L1, L2, L3
+                phases[phase] = phases.get(phase, False) or float(value["value"]) >= PHASE_IN_USE_A
+    used = sum(phases.values())
+    return used or None
 
 
 def energy_reading(timestamp: str, wh: int, context: str) -> dict[str, Any]:

@@ -7,9 +7,12 @@ was queued, online or after a reconnect (E13 offline transactions: ``offline`` t
 happened while offline), in order, each once. The first event of a transaction names its EVSE
 (E01.FR.16); Started and an Ended caused by a token carry the idToken; the meter register at
 the start and at the end goes with Started (Transaction.Begin) and Ended (Transaction.End,
-with the TxEnded samples). A TransactionEventResponse's idTokenInfo goes to the authorization
-cache (C10) and, when not Accepted, deauthorizes the transaction (E05, StopTxOnInvalidId);
-a totalCost goes to the display (I02).
+with the TxEnded samples). Updated also tells each change of the charging state (chargingState,
+triggerReason ChargingStateChanged / CablePluggedIn / EVCommunicationLost) and the idToken that
+authorized a transaction started before anyone was (TxStartPoint EVConnected, with the
+remoteStartId of a remote start: F02). A TransactionEventResponse's idTokenInfo goes to the
+authorization cache (C10) and, when not Accepted, deauthorizes the transaction (E05,
+StopTxOnInvalidId); a totalCost goes to the display (I02).
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from ocpp.v201 import call
 
 from agent.backend.outbox import ENDED, STARTED, UPDATED, LinkLost, OutboxMessage, Refused
 from agent.ocpp201.connection import LinkDown
-from agent.ocpp201.mapping import ENDED_TRIGGER, SECURITY_EVENT_TYPE, STOPPED_REASON, energy_reading, meter_value
+from agent.ocpp201.mapping import (
+    ENDED_TRIGGER,
+    SECURITY_EVENT_TYPE,
+    STOPPED_REASON,
+    energy_reading,
+    meter_value,
+    phases_used,
+)
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -60,6 +70,8 @@ class Outbox201:
                 meter_values.append(energy_reading(body["timestamp"], body["meter_wh"], "Transaction.Begin"))
         elif message.kind == UPDATED:
             trigger = body.get("trigger", "MeterValuePeriodic")
+            if body.get("remote_start_id") is not None:  # F02: a remote start authorized the transaction
+                info["remote_start_id"] = body["remote_start_id"]
             meter_values += [meter_value(s) for s in body.get("samples", [])]
         else:
             reason = body.get("reason", "Other")
@@ -79,6 +91,7 @@ class Outbox201:
             transaction_info=info,
             meter_value=meter_values or None,
             offline=True if body.get("offline") else None,
+            number_of_phases_used=phases_used(body.get("samples", [])) if message.kind == UPDATED else None,
             reservation_id=body.get("reservation_id") if message.kind == STARTED else None,
             evse={"id": body["evse_id"], "connector_id": body.get("connector_id", 1)} if message.kind == STARTED else None,
             id_token={"id_token": token["value"], "type": token["type"]} if token else None,
@@ -103,7 +116,7 @@ class Outbox201:
         info = getattr(answer, "id_token_info", None)
         if token and info:
             remembered = self._adapter.remember(token["value"], info, token.get("type"))
-            if message.kind == STARTED and remembered is not None and remembered.status.value != "Accepted":
-                log.warning("TransactionEvent Started: idToken %s", remembered.status.value)
+            if message.kind != ENDED and remembered is not None and remembered.status.value != "Accepted":
+                log.warning("TransactionEvent %s: idToken %s", EVENT_TYPE[message.kind], remembered.status.value)
                 self._adapter.station.start_refused(message.body["transaction_id"])
         self._adapter.answered_transaction_event(message.body, answer)

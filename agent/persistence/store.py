@@ -347,6 +347,14 @@ class Store:
             if stop_samples:
                 self._keep_stop_samples(local_id, stop_samples)
 
+    def authorize_transaction(self, local_id: int, id_tag: str, token_type: str, event: dict[str, Any]) -> None:
+        """A transaction started before anyone was authorized has its idToken now, and the event
+        that tells it is queued, atomically (OCPP 2.0.1 TxStartPoint EVConnected)."""
+        with self._tx():
+            self._db.execute("UPDATE transactions SET id_tag=?, token_type=? WHERE local_id=?",
+                             (id_tag, token_type, local_id))
+            self._enqueue_event(transaction_events.UPDATED, local_id, event)
+
     def keep_stop_samples(self, local_id: int, samples: list[Any]) -> None:
         """Samples for the transaction's end (OCPP 1.6 StopTxnSampledData / StopTxnAlignedData)."""
         with self._tx():

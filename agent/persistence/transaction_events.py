@@ -20,6 +20,11 @@ Outbox kinds ``tx_started``, ``tx_updated``, ``tx_ended``; bodies (JSON)::
     reason           Ended: agent/core/session.py StopReason
     reservation_id, remote_start_id   Started, when there was one
     offline          queued while the backend could not be reached
+    charging_state   OCPP 2.0.1 ChargingStateEnumType, when the station reports charging states
+                     (agent/core/transaction_points.py); an Updated without samples is such a
+                     change (1.6 has nothing to send for it)
+Updated also carries ``id_token`` (and ``remote_start_id``) when it authorized a transaction
+that started before anyone was (TxStartPoint EVConnected), or stopped its authorization.
 
 Migration 9 converts what an older release left queued (1.6-shaped ``tx_start`` /
 ``tx_meter`` / ``tx_stop`` rows) into these events, in order, keeping each message id so a

@@ -43,6 +43,7 @@ from agent.core.session import (
     AvailabilityChanged,
     CardIgnored,
     CardPresented,
+    ChargingStateChanged,
     Command,
     ConnectorStatus,
     Event,
@@ -58,9 +59,12 @@ from agent.core.session import (
     StopReason,
     StopRequested,
     StopTransaction,
+    TransactionAuthorized,
+    TransactionDeauthorized,
     TransactionRejected,
     UnlockRequested,
 )
+from agent.core.transaction_points import TransactionPoints
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
 from agent.station.authorization import Authorizer, LocalAuthorization, Verdict
@@ -247,9 +251,17 @@ class Station:
                     log.warning("connector %d: cannot set %.1f A on the board: %s", conn.id, amps, exc)
             case StartTransaction():
                 await self.transactions.begin(conn, command)
-            case StopTransaction(reason, id_tag):
+            case StopTransaction(reason, id_tag, charging_state):
                 if conn.transaction_local_id is not None:
-                    await self.transactions.finish(conn, reason, id_tag, conn.transaction_local_id)
+                    await self.transactions.finish(conn, reason, id_tag, conn.transaction_local_id, charging_state)
+            case TransactionAuthorized():
+                self.transactions.authorized(conn, command)
+            case TransactionDeauthorized(reason, id_tag):
+                trigger = {StopReason.REMOTE: "RemoteStop", StopReason.DEAUTHORIZED: "Deauthorized"}.get(
+                    reason, "StopAuthorized")
+                self.transactions.updated(conn, trigger, id_tag=id_tag)
+            case ChargingStateChanged(state, trigger):
+                self.transactions.updated(conn, trigger, charging_state=state)
             case Authorize(id_tag):
                 asyncio.create_task(self._authorize(conn, id_tag))
             case StatusChanged(status, fault):
@@ -335,7 +347,7 @@ class Station:
         if evse_id is None:
             evse_id = connector_for_remote_start(self._facts(), id_tag, parent)
         conn = self.connectors.get(evse_id) if evse_id is not None else None
-        if conn is None or not conn.session.can_start() or conn.session.authorized is not None:
+        if conn is None or not conn.session.takes_remote_start():
             return False
         if conn.session.reserved_for_other(id_tag, parent) or self.reservations.refuses(conn.id, id_tag, parent):
             # OCPP 1.6 §3.12.1: another idTag than the reservation's may start if its parent idTag
@@ -367,6 +379,12 @@ class Station:
             return
         self.reservations.claim(conn.id, id_tag, parent)
         self._dispatch(conn, RemoteStartRequested(id_tag, parent, id_token.type.value, remote_start_id))
+
+    def configure_transactions(self, points: TransactionPoints) -> None:
+        """When transactions start and end (agent/core/transaction_points.py): the OCPP 2.0.1
+        adapter sets its TxStartPoint / TxStopPoint; otherwise 1.6's rule."""
+        for conn in self.connectors.values():
+            conn.session.points = points
 
     def reserve(self, request: ReservationRequest) -> ReserveResult:
         """OCPP 1.6 §5.13: reserve an EVSE (None: any) until ``expiry`` (wall clock)."""

@@ -26,9 +26,11 @@ from agent.core.session import (
     FaultRaised,
     StartTransaction,
     StopReason,
+    TransactionAuthorized,
     TransactionRecorded,
     TransactionRestored,
 )
+from agent.core.transaction_points import ChargingState
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store
 from agent.station.clock import Clock
@@ -77,14 +79,19 @@ class TransactionRecorder:
         try:
             meter_start = await self._meters.energy_wh(conn)
             timestamp = self._clock.iso()
+            event = self._event(conn, timestamp, trigger=command.trigger.value, meter_wh=meter_start,
+                                reservation_id=command.reservation_id, remote_start_id=remote_start_id,
+                                samples=self._meters.started_samples(conn))
+            if id_tag:  # "" = started before anyone was authorized (TxStartPoint EVConnected)
+                event["id_token"] = {"value": id_tag, "type": token_type}
+            if command.charging_state is not None:
+                event["charging_state"] = command.charging_state.value
             conn.transaction_local_id = self._store.begin_transaction(
                 conn.id,
                 id_tag,
                 meter_start,
                 timestamp,
-                self._event(conn, timestamp, trigger=command.trigger.value, id_token={"value": id_tag, "type": token_type},
-                            meter_wh=meter_start, reservation_id=command.reservation_id, remote_start_id=remote_start_id,
-                            samples=self._meters.started_samples(conn)),
+                event,
                 token_type=token_type,
                 remote_start_id=remote_start_id,
             )
@@ -106,8 +113,10 @@ class TransactionRecorder:
         self._history.record(conn.id, "start", f"transaction {conn.transaction_local_id} by {id_tag} at {meter_start} Wh")
         self._outbox_changed()
 
-    async def finish(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int) -> None:
-        """Record the stop of transaction ``local_id`` (the card that stopped it: ``id_tag``)."""
+    async def finish(self, conn: Connector, reason: StopReason, id_tag: str | None, local_id: int,
+                     charging_state: ChargingState | None = None) -> None:
+        """Record the stop of transaction ``local_id`` (the card that stopped it: ``id_tag``;
+        the charging state after it, when the session reports them)."""
         if conn.session.offered_a == 0 and conn.board_status is not None and conn.board_status.relay_closed:
             await self._wait_relay_open(conn)
         meter_stop = await self._meters.energy_wh(conn)
@@ -115,6 +124,8 @@ class TransactionRecorder:
         body = self._event(conn, timestamp, meter_wh=meter_stop, reason=reason.value, samples=[])
         if id_tag:
             body["id_token"] = {"value": id_tag, "type": "ISO14443"}
+        if charging_state is not None:
+            body["charging_state"] = charging_state.value
         stop_measurands = list(
             dict.fromkeys(self._settings["stop_txn_sampled_data"] + self._settings["stop_txn_aligned_data"])
         )
@@ -144,6 +155,32 @@ class TransactionRecorder:
         self.ended.set()
         log.info("connector %d: transaction %d stopped (%s) at %d Wh", conn.id, local_id, reason.value, meter_stop)
         self._history.record(conn.id, "stop", f"transaction {local_id} ({reason.value}) at {meter_stop} Wh")
+        self._outbox_changed()
+
+    def authorized(self, conn: Connector, command: TransactionAuthorized) -> None:
+        """A transaction that started unauthorized has its driver now: stored with the event
+        that tells it (TransactionEvent Updated with the idToken, E01.FR.02 / F02)."""
+        if conn.transaction_local_id is None:
+            return
+        body = self._event(conn, self._clock.iso(), trigger=command.trigger.value, samples=[],
+                           id_token={"value": command.id_tag, "type": command.token_type})
+        if command.remote_start_id is not None:
+            body["remote_start_id"] = command.remote_start_id
+        self._store.authorize_transaction(conn.transaction_local_id, command.id_tag, command.token_type, body)
+        self._outbox_changed()
+
+    def updated(self, conn: Connector, trigger: str, *, charging_state: ChargingState | None = None,
+                id_tag: str | None = None) -> None:
+        """An event of the running transaction without meter values: its charging state changed,
+        or its driver stopped the authorization while it goes on (TransactionEvent Updated)."""
+        if conn.transaction_local_id is None:
+            return
+        body = self._event(conn, self._clock.iso(), trigger=trigger, samples=[])
+        if charging_state is not None:
+            body["charging_state"] = charging_state.value
+        if id_tag:
+            body["id_token"] = {"value": id_tag, "type": "ISO14443"}
+        self._store.queue_meter_values(conn.transaction_local_id, body)
         self._outbox_changed()
 
     async def resolve_restored(self, conn: Connector, pilot: PilotState) -> None:

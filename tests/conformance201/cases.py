@@ -579,6 +579,13 @@ def no_parking_bay_sensor() -> bool:
     return not bay_input and not _has_component("BayOccupancySensor") and "ParkingBayOccupancy" not in points
 
 
+def charges_iec61851_evs() -> bool:
+    """Every connector charges an IEC 61851-1 EV (Connector.ChargeProtocol CPPWM): the station is
+    one that is able to, so the variant of the test for one that is not does not apply."""
+    protocols = _values("Connector", "ChargeProtocol")
+    return bool(protocols) and all(p == "CPPWM" for p in protocols)
+
+
 def serves_every_base_report() -> bool:
     from agent.ocpp201.reports import ReportBase
 
@@ -687,6 +694,8 @@ NOT_APPLICABLE: dict[str, tuple[str, Callable[[], bool]]] = {
     "TC_E_19_CS": ("no parking bay occupancy sensor: ParkingBayOccupancy cannot be a TxStopPoint",
                    no_parking_bay_sensor),
     "TC_E_46_CS": (_ISO15118 + "so no EV ends charging over ISO 15118", no_iso15118),
+    "TC_E_54_CS": ("the station is able to charge IEC 61851-1 EVs (Connector.ChargeProtocol CPPWM): its EV-side "
+                   "disconnect is TC_E_20; this variant is for stations that are not", charges_iec61851_evs),
     "TC_J_04_CS": ("no meter that signs its readings: no signedMeterValue to send in clock-aligned values",
                    no_signed_meter_values),
     "TC_J_11_CS": ("no meter that signs its readings: no signedMeterValue to send in sampled values",

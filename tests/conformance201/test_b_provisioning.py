@@ -74,12 +74,14 @@ def named(items: list[dict]) -> set[tuple[str, str]]:
 
 
 async def charging(station, csms) -> str:
-    """Reusable state EnergyTransferStarted; the transactionId."""
+    """Reusable state EnergyTransferStarted (reported: Updated Charging); the transactionId."""
     mark = csms.mark()
     await station.tap(VALID)
     station.plug()
     started = await csms.wait_transaction_event("Started", after=mark)
     await station.energy_flows()
+    await csms.wait_transaction_event("Updated", lambda p: p["transactionInfo"].get("chargingState") == "Charging",
+                                      after=mark)
     return started["transactionInfo"]["transactionId"]
 
 
