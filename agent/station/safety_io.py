@@ -396,36 +396,6 @@ def build_safety(section: Any, factory: Any) -> ConnectorSafety:
     return ConnectorSafety(devices, section)
 
 
-def check_gpio_config(section: Any, where: str, used_pins: dict[int, str]) -> None:
-    """Raise ConfigError for a ``[connectors.gpio]`` table that cannot work."""
-    from agent.app.config import ConfigError
-
-    for name in ("contactor", "contactor_feedback", "rcd", "rcm_test", "emergency_stop", "stop_button",
-                 "lock_direction", "lock_motor", "lock_feedback", "led_green", "led_blue", "led_red"):
-        pin = getattr(section, name)
-        if pin is None:
-            continue
-        key = f"{where}.{name}"
-        if pin.pin not in GPIO_PINS:
-            raise ConfigError(f"{key}.pin: {pin.pin} is not a GPIO of the 40-pin header (BCM 0-27)")
-        if pin.pin in used_pins:
-            raise ConfigError(f"{key}.pin: GPIO {pin.pin} is already used by {used_pins[pin.pin]}")
-        used_pins[pin.pin] = key
-        if pin.pull_up is not None and name in OUTPUTS:
-            raise ConfigError(f"{key}.pull_up: {name} is an output; pulls are for inputs")
-    pairs = (("contactor_feedback", "contactor"), ("rcm_test", "rcd"), ("lock_direction", "lock_motor"),
-             ("lock_motor", "lock_direction"), ("lock_feedback", "lock_motor"))
-    for needs, needed in pairs:
-        if getattr(section, needs) is not None and getattr(section, needed) is None:
-            raise ConfigError(f"{where}.{needs}: needs {where}.{needed}")
-    if section.feedback_debounce_s <= 0 or section.lock_pulse_s <= 0 or section.lock_check_s < 0:
-        raise ConfigError(f"{where}: feedback_debounce_s and lock_pulse_s must be > 0, lock_check_s >= 0")
-    if not 0 < section.rcm_test_pulse_s <= section.rcm_test_timeout_s:
-        raise ConfigError(f"{where}.rcm_test_timeout_s: must be >= rcm_test_pulse_s > 0")
-    if section.lock_attempts < 1 or section.lock_max_moves < 1 or section.lock_window_s <= 0:
-        raise ConfigError(f"{where}: lock_attempts and lock_max_moves must be >= 1, lock_window_s > 0")
-
-
 def build_gpio(config: Any) -> tuple[Any, dict[int, ConnectorSafety]]:
     """(pin factory or None, {connector id: ConnectorSafety}) for every ``[connectors.gpio]``."""
     sections = {c.id: c.gpio for c in config.connectors if c.gpio is not None}
