@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from simulator.config import SimConfig, load_config
+from simulator.config import MAX_SPEED, MIN_SPEED, SimConfig, load_config
 from simulator.twins.gpio import GpioBench
 from simulator.i2c_devices import I2cChips
 from simulator.wire.modbus import ModbusBus, RegisterWrite
@@ -23,7 +23,6 @@ from simulator.twins.readers.vpcd_card import SEEN_EMPTY_WAIT_S, parse_uid, pres
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1  # real seconds between model steps (each step advances TICK_S x speed)
-MIN_SPEED, MAX_SPEED = 0.1, 3600.0  # what set_speed accepts (3600: an hour per second)
 
 
 class Simulator:

@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+MIN_SPEED, MAX_SPEED = 0.1, 3600.0  # what Simulator.set_speed accepts (3600: an hour per second)
+
 RCD_LAYOUTS = ("syssi", "pdf")
 WORD_ORDERS = ("big", "little")
 OWN_METER_BOARDS = ("heidelberg", "bender", "openevse")  # may run with meter = "none"

@@ -39,51 +39,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-from pathlib import Path
 from urllib.parse import urlsplit
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from simulator.twins.gpio import SETTABLE
 from simulator.model import Fault
 from simulator.twins.readers.vpcd_card import SEEN_EMPTY_WAIT_S
+from simulator.web.requests import SIM_KEY, STATIC, _error, _evse_id, _json_body, _sim
+from simulator.web.page_api import add_page_routes
 
 if TYPE_CHECKING:
     from simulator.app import Simulator
 
-STATIC = Path(__file__).parent / "static"
 OCPP_BACKLOG = 200  # OCPP log entries a new event stream starts with
-SIM_KEY = web.AppKey("simulator", object)
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
-
-
-def _sim(request: web.Request) -> Simulator:
-    return request.app[SIM_KEY]  # type: ignore[return-value]
-
-
-def _evse_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    sim = _sim(request)
-    if not raw.isdigit() or int(raw) not in sim.model.evses:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"unknown evse {raw}"}),
-                               content_type="application/json")
-    return int(raw)
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be JSON"}),
-                                 content_type="application/json") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}),
-                                 content_type="application/json")
-    return body
 
 
 async def get_state(request: web.Request) -> web.Response:
@@ -291,8 +261,6 @@ def build_app(sim: Simulator) -> web.Application:
     app.router.add_post("/api/temperature", set_temperature)
     app.router.add_post("/api/i2c/{addr}/fault", i2c_fault)
     app.router.add_delete("/api/i2c/{addr}/fault", i2c_fault)
-    from simulator.web.page_api import add_page_routes  # it imports this module's helpers
-
     add_page_routes(app)
     return app
 

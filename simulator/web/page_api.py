@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from simulator.app import MAX_SPEED, MIN_SPEED
+from simulator.config import MAX_SPEED, MIN_SPEED
 from simulator.twins.gpio import SETTABLE
-from simulator.web.http_api import STATIC, _error, _evse_id, _json_body, _sim
+from simulator.web.requests import STATIC, _error, _evse_id, _json_body, _sim
 from simulator.model import Fault
 from simulator.web.ocpp_log import OcppLogError
 
