@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
             check_csms_url(overrides["ocpp.csms_url"], "--csms-url")
         config = load_config(args.config, **overrides)
-        from agent.app.composition import check as check_semantics
+        from agent.app.config_check import check as check_semantics
 
         check_semantics(config)
     except ConfigError as exc:

@@ -20,6 +20,7 @@ from agent import __version__
 from agent.app import systemd
 from agent.station.clock import Clock
 from agent.app.config import AgentConfig, ConfigError
+from agent.app.config_check import initial_settings
 from agent.app.lifecycle import Lifecycle
 from agent.app.peripherals import build_peripherals
 from agent.backend.link import Link, endpoint_url
@@ -39,33 +40,6 @@ MIB = 1 << 20
 
 def build_settings(config: AgentConfig, store: Store) -> Settings:
     return Settings(store, initial_settings(config))
-
-
-def initial_settings(config: AgentConfig) -> dict[str, Any]:
-    """The settings the configuration file sets (``[ocpp.keys]``, OCPP 1.6 key names)."""
-    from agent.ocpp16.keys import KeysError
-    from agent.ocpp16.keys import initial_settings as from_keys
-
-    try:
-        return from_keys(config.ocpp.keys, len(config.connectors))
-    except KeysError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def check(config: AgentConfig) -> None:
-    """Checks that need more than the schema (raises ConfigError)."""
-    from agent.security.link_security import check_files
-    from agent.security.setup import manufacturer_roots
-
-    initial_settings(config)
-    check_files(config)
-    from agent.service.page import check_files as check_service_page
-
-    check_service_page(config)
-    try:
-        manufacturer_roots(config)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
 
 
 def make_private(data_dir: Path) -> None:
@@ -462,4 +436,4 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     return lifecycle.restart_requested
 
 
-__all__ = ["run", "check", "ConfigError"]
+__all__ = ["run", "ConfigError"]

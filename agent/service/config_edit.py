@@ -8,7 +8,7 @@
 - ``propose`` merges a form into the file's TOML with tomlkit, which keeps the file's
   comments, order and every key the form does not show (``[ocpp.keys]``, GPIO, displays,
   ``[service_page]``...); only what changed is written. The result is checked exactly as
-  ``evse-agent check-config`` checks a file (``load_config`` then ``composition.check``).
+  ``evse-agent check-config`` checks a file (``load_config`` then ``config_check.check``).
 - ``apply`` writes the new file atomically in place of the one the agent was started with,
   keeping the one before as ``<name>.previous``; ``restore`` swaps the two back. Both refuse
   when the file changed after the diff was shown (its SHA-256 is part of the proposal).
@@ -31,6 +31,7 @@ from typing import Any, Literal
 import tomlkit
 from tomlkit.items import AoT
 
+from agent.app.config_check import check
 from agent.app.config import (
     AgentConfig,
     BusSection,
@@ -337,8 +338,6 @@ def merge(text: str, form: dict[str, Any], current: dict[str, Any] | None = None
 
 def check_text(text: str) -> AgentConfig:
     """``evse-agent check-config`` on ``text`` (raises ConfigError)."""
-    from agent.app.composition import check
-
     with tempfile.TemporaryDirectory(prefix="evse-agent-check-") as directory:
         path = Path(directory) / "agent.toml"
         path.write_text(text, encoding="utf-8")

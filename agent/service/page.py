@@ -30,18 +30,6 @@ def page_directory(config: AgentConfig) -> Path:
     return Path(config.storage.data_dir) / DIRECTORY
 
 
-def check_files(config: AgentConfig) -> None:
-    """The operator's certificate and key load (check-config; raises ConfigError)."""
-    page = config.service_page
-    if page.listen and page.cert:
-        from agent.service.tls import server_context
-
-        try:
-            server_context(Path(page.cert), Path(page.key))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"service_page.cert, service_page.key: cannot be used: {exc}") from None
-
-
 def build_service_page(config: AgentConfig, config_path: Path | None, *, station: Any, lifecycle: Any,
                        status: Callable[[], dict[str, Any]], diagnostics: Any = None, security_events: Any = None,
                        secrets: Callable[[], Iterable[str]] = tuple, user_info: Any = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.app.composition import check
+from agent.app.config_check import check
 from agent.app.config import ConfigError, load_config, split_listen
 from tests.integration.conftest import agent_config
 
