@@ -248,6 +248,7 @@ def station_description(config: AgentConfig):
         temperature_sensor=config.temperature.driver != "none",
         temperature_high_c=config.temperature.derate_above_c,
         message_timeout_s=int(config.ocpp.response_timeout_s),
+        free_vend=bool(config.free_vend.id_tag),
     )
 
 

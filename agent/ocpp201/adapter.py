@@ -34,7 +34,7 @@ from agent.ocpp201.device_model import Component, DeviceModel, Variable
 from agent.ocpp201.handlers import build_handlers
 from agent.ocpp201.handlers.reservation import status_update
 from agent.ocpp201.handlers.security import CertificateSigning
-from agent.ocpp201.handlers.tariff_cost import follow_tariff_fallback, transaction_answered
+from agent.ocpp201.handlers.tariff_cost import authorize_answered, follow_tariff_fallback, transaction_answered
 from agent.ocpp201.live import LiveValues
 from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, id_token_info, meter_value
 from agent.ocpp201.monitoring import Monitors
@@ -144,11 +144,15 @@ class Ocpp201Adapter:
         if not self.online or self.services.settings["disable_remote_authorization"]:
             return None
         remembered: list[IdTagInfo | None] = []
+
+        def answered(result: Any) -> None:
+            remembered.append(self.remember(id_token.value, result.id_token_info, id_token.type.value))
+            authorize_answered(self, result)  # I01: the driver's tariff on the display
+
         try:
             await self.call(
                 call.Authorize(id_token={"id_token": id_token.value, "type": id_token.type.value}),
-                apply=lambda result: remembered.append(
-                    self.remember(id_token.value, result.id_token_info, id_token.type.value)),
+                apply=answered,
             )
         except (OCPPError, LinkDown, asyncio.TimeoutError) as exc:
             log.warning("Authorize %s: no answer (%s)", id_token.value, type(exc).__name__)

@@ -97,6 +97,7 @@ class StationDescription:
     display_chars: tuple[int, int] = (21, 8)  # width, height in characters (SSD1306 128x64, 5x7 font)
     nominal_voltage_v: float = 230.0
     message_timeout_s: int = 30  # [ocpp] response_timeout_s
+    free_vend: bool = False  # [free_vend] id_tag set: plug in and charge, idToken type Local
 
     def __post_init__(self) -> None:
         # Part 1 §7.1/§7.2: EVSEs 1..n and connectors 1..m per EVSE, none skipped.
@@ -131,10 +132,20 @@ class Capabilities:
     display_messages_max: int = 20  # agent/station/display_messages.py MAX_MESSAGES
     display_formats: tuple[str, ...] = ("ASCII", "UTF8")  # the OLED shows text; no HTML, no URI
     display_priorities: tuple[str, ...] = ("AlwaysFront", "InFront", "NormalCycle")
-    id_token_types: tuple[str, ...] = ("Central", "ISO14443", "NoAuthorization")
+    id_token_types: tuple[str, ...] | None = None  # None: supported_id_token_types(station)
     reset_evse: bool = True  # an EVSE can be reset on its own
     monitoring: bool = True  # MonitoringCtrlr and supportsMonitoring
     custom_implementations: tuple[str, ...] = ()  # vendorIds of CustomizationCtrlr
+
+
+def supported_id_token_types(station: StationDescription) -> tuple[str, ...]:
+    """AuthCtrlr.SupportedIdTokenTypes (errata 2.63): the IdTokenEnumType of every token the
+    station identifies a driver by (agent/core/identity.py): Central, a remote start's; ISO14443,
+    a card's UID as the PN532 or PC/SC reader reads it (identity.card), where there is a reader;
+    Local, the token free vend makes up (agent/core/session.py), where it is on. The local list
+    and the cache hold any type, but only these are ever presented to them. No NoAuthorization:
+    no transaction starts without a token."""
+    return ("Central",) + (("ISO14443",) if station.card_reader else ()) + (("Local",) if station.free_vend else ())
 
 
 def build_device_model(
@@ -386,8 +397,9 @@ class _Builder:
                  spec="§2.3.7")
         self.var(co, "DisableRemoteAuthorization", DataType.BOOLEAN, s("disable_remote_authorization"),
                  mutability=RW, spec="§2.3.8")
-        self.var(co, "SupportedIdTokenTypes", DataType.MEMBER_LIST, Constant(list(self.caps.id_token_types)),
-                 values=self.caps.id_token_types, spec="errata 2.63")
+        token_types = self.caps.id_token_types or supported_id_token_types(self.station)
+        self.var(co, "SupportedIdTokenTypes", DataType.MEMBER_LIST, Constant(list(token_types)),
+                 values=token_types, spec="errata 2.63")
 
         cache = Component("AuthCacheCtrlr")
         self.available(cache, spec="§2.4.2")

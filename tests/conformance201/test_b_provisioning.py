@@ -726,6 +726,32 @@ async def test_TC_B_47_migrate_fallback_after_attempts_new_csms_root(station, cs
     assert (await get_variables(csms, cv("SecurityCtrlr", "SecurityProfile")))[0]["attributeValue"] == "2"
 
 
+async def test_TC_B_50_migrate_to_new_profile_success_new_csms_root_new_csms(station, csms, csms2, tmp_path):
+    """B10 with TLS (security profile 2), M05: the CSMS installs the root of a new CSMS
+    (InstallCertificate CSMSRootCertificate), then moves the station to it (slot 2, priority
+    "2,1", a Reset): the station trusts the new CSMS's certificate and boots there (B10.FR.04)."""
+    from tests.conformance.test_25_security import KEY, Pki, profile_lines, write_key
+    from tests.pki import TestCA, key_pem, pem
+
+    pki = Pki(tmp_path / "pki")
+    await csms.listen(version="2.0.1", tls=pki.tls(), passwords=[KEY])
+    new_root = TestCA("New CSMS Root CA")
+    new_server = new_root.server()
+    await csms2.listen(version="2.0.1", tls={"cert": pem(new_server.cert), "key": key_pem(new_server.key).decode()},
+                       passwords=[KEY])
+    write_key(station)
+    await station.boot(ocpp=profile_lines(2, pki))
+    answer = await csms.call("InstallCertificate", {"certificateType": "CSMSRootCertificate",
+                                                    "certificate": new_root.pem})
+    assert answer["status"] == "Accepted"
+    await migrate_with(csms, connection_data(csms2.url("wss"), 2), attempts=2)
+    boot = await csms2.wait_call("BootNotification", timeout=30)
+    assert boot["reason"] == "RemoteReset"
+    await csms2.wait_connector_status("Available")
+    assert await active_profile(csms2) == "2"
+    assert (await get_variables(csms2, cv("SecurityCtrlr", "SecurityProfile")))[0]["attributeValue"] == "2"
+
+
 async def migrate_with(csms, data: dict, *, attempts: int) -> int:
     assert await csms.call("SetNetworkProfile", {"configurationSlot": 2, "connectionData": data}) == {"status": "Accepted"}
     result = await set_variables(csms, (cv("OCPPCommCtrlr", "NetworkConfigurationPriority"), "2,1"),

@@ -20,7 +20,7 @@ from tests.conformance201.test_l_firmware import (  # noqa: F401  (fixtures)
     station2,
     update_firmware,
 )
-from tests.file_servers import Stream
+from tests.file_servers import Stream, closed_port
 
 REMOTE_TOKEN = {"idToken": REMOTE, "type": "Central"}
 
@@ -267,6 +267,23 @@ async def test_TC_F_15_trigger_message_log_status_notification_idle(station, csm
     mark = csms.mark()
     assert await trigger(csms, "LogStatusNotification") == {"status": "Accepted"}
     assert await csms.wait_call("LogStatusNotification", after=mark) == {"status": "Idle"}
+
+
+async def test_TC_F_16_trigger_message_log_status_notification_uploading(station, csms):
+    """F06.FR.04, N01.FR.12: while a GetLog upload is under way (retrying a server that does not
+    answer): LogStatusNotification Uploading with the upload's requestId."""
+    await station.boot()
+    mark = csms.mark()
+    unreachable = f"ftp://user:password@127.0.0.1:{closed_port()}/"
+    request = {"log": {"remoteLocation": unreachable}, "logType": "DiagnosticsLog", "requestId": 16,
+               "retries": 5, "retryInterval": 60}
+    assert (await csms.call("GetLog", request))["status"] == "Accepted"
+    uploading = await csms.wait_for_call("LogStatusNotification", lambda p: p.get("requestId") == 16, after=mark,
+                                         timeout=20)
+    assert uploading.payload == {"status": "Uploading", "requestId": 16}
+    assert await trigger(csms, "LogStatusNotification") == {"status": "Accepted"}
+    assert await csms.wait_call("LogStatusNotification", after=uploading.seq + 1) == {"status": "Uploading",
+                                                                                       "requestId": 16}
 
 
 async def test_TC_F_17_trigger_message_firmware_status_notification_specific_evse_not_relevant(station, csms):

@@ -105,3 +105,23 @@ async def test_TC_I_07_running_total_cost_from_transaction_event_response(statio
     await csms.wait_transaction_event("Updated", after=mark)
     await on_display(station, "Cost 0.75")
     await on_display(station, "0.30/kWh")
+
+
+async def test_driver_tariff_from_authorize_response(station, csms):
+    """I01: the personalMessage of the AuthorizeResponse's IdTokenInfo (the driver's tariff) is
+    shown when the driver presents the card, before any transaction."""
+    usual = csms._answer201_Authorize
+    tariff = {"format": "ASCII", "language": "en", "content": "Yours: 0.25/kWh"}
+
+    def authorize(payload: dict) -> dict:
+        answer = usual(payload)
+        return {**answer, "idTokenInfo": {**answer["idTokenInfo"], "personalMessage": tariff}}
+
+    csms.answers["Authorize"] = authorize
+    await station.boot(extra=DISPLAY)
+    assert not shows(station.sim.display(1), "0.25/kWh")
+    mark = csms.mark()
+    await station.tap(VALID)
+    assert (await csms.wait_call("Authorize", after=mark))["idToken"]["idToken"] == VALID
+    await on_display(station, "0.25/kWh")
+    assert not csms.transaction_events(after=mark)

@@ -341,3 +341,31 @@ def test_a_station_description_is_checked():
         full_station(evses=(EvseDescription(2),))  # EVSEs are numbered from 1 (Part 1 §7.1)
     with pytest.raises(ValueError, match="Part 1"):
         full_station(evses=(EvseDescription(1, (ConnectorDescription(2),)),))  # connectors too (§7.2)
+
+
+def test_supported_id_token_types_are_the_types_the_station_identifies_drivers_by():
+    """AuthCtrlr.SupportedIdTokenTypes: Central (remote starts); ISO14443 where a reader reads
+    cards; Local where free vend makes its token up; nothing the station never presents."""
+    from agent.app.composition import station_description
+    from agent.app.config import AgentConfig, CardReaderSection, FreeVendSection
+    from agent.core.identity import card, central
+    from agent.core.session import PilotChanged, PilotState, Session, StartTransaction, Tick
+
+    def supported(station) -> list[str]:
+        m = model(station)
+        definition = m.find(Component("AuthCtrlr"), Variable("SupportedIdTokenTypes"))
+        assert definition.characteristics.values_list == tuple(m.value(definition))  # valuesList: the same
+        return m.value(definition)
+
+    free_vend = Session(max_current_a=16, free_vend_id_tag="FREE")
+    free_vend.handle(Tick(), 0)
+    (start,) = [c for c in free_vend.handle(PilotChanged(PilotState.B), 1) if isinstance(c, StartTransaction)]
+    assert supported(full_station(free_vend=True)) == [central("X").type.value, card("04A1").type.value,
+                                                      start.token_type]
+    assert supported(full_station(card_reader=False)) == ["Central"]
+    assert supported(full_station()) == ["Central", "ISO14443"]
+    # The configuration says which (agent/app/composition.py).
+    described = station_description(AgentConfig(card_reader=CardReaderSection(driver="pcsc"),
+                                                free_vend=FreeVendSection(id_tag="FREE")))
+    assert (described.card_reader, described.free_vend) == (True, True)
+    assert (station_description(AgentConfig()).card_reader, station_description(AgentConfig()).free_vend) == (False, False)

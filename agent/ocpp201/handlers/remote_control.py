@@ -18,7 +18,8 @@ from agent.backend.ports import AvailabilityResult, Sample, UnlockResult
 from agent.core.identity import ConnectorRef, IdToken, IdTokenType
 from agent.core.trigger_rules import Answer, FollowUp, FollowUpQueue, Scope
 from agent.ocpp201.connection import LinkDown
-from agent.ocpp201.mapping import CONNECTOR_STATUS, UPLOAD_LOG_STATUS, meter_value
+from agent.ocpp201.handlers.diagnostics import log_status
+from agent.ocpp201.mapping import CONNECTOR_STATUS, meter_value
 
 if TYPE_CHECKING:
     from agent.ocpp201.adapter import Ocpp201Adapter
@@ -205,10 +206,8 @@ class RemoteControlHandlers:
             case "SignCertificate":
                 await adapter.certificate_signing.request()
             case "LogStatusNotification":
-                diagnostics = self.services.diagnostics
-                busy = diagnostics is not None and diagnostics.request_id is not None and diagnostics.status.value != "Idle"
-                status = UPLOAD_LOG_STATUS[diagnostics.status] if busy and diagnostics is not None else "Idle"
-                await adapter.call(call.LogStatusNotification(status=status, request_id=diagnostics.request_id if busy else None))
+                status, request_id = log_status(self.services.diagnostics)  # F06, N01.FR.12
+                await adapter.call(call.LogStatusNotification(status=status, request_id=request_id))
             case _:
                 raise ValueError(f"no follow-up {follow_up.message}")
 

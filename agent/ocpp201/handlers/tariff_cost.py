@@ -5,8 +5,9 @@ agent/ui:
 - the running total cost of a transaction, from CostUpdated or from the totalCost of a
   TransactionEventResponse to a Started / Updated event (I02), and the final total cost from the
   answer to the Ended event (I03), while TariffCostCtrlr.Enabled[Cost] is true;
-- the driver's tariff, the personalMessage of the IdTokenInfo in a TransactionEventResponse (I01),
-  and its updatedPersonalMessage (I06), while TariffCostCtrlr.Enabled[Tariff] is true;
+- the driver's tariff, the personalMessage of the IdTokenInfo in an AuthorizeResponse or a
+  TransactionEventResponse (I01), and its updatedPersonalMessage (I06), while
+  TariffCostCtrlr.Enabled[Tariff] is true;
 - the fallbacks: TariffCostCtrlr.TariffFallbackMessage, when set, is the tariff shown to a driver
   the CSMS sent none for (the display's default price text, I04), and TotalCostFallbackMessage is
   shown when the answer to the Ended event brings no totalCost (I05).
@@ -86,6 +87,16 @@ def transaction_answered(adapter: Ocpp201Adapter, body: dict[str, Any], answer: 
     info = getattr(answer, "id_token_info", None) or {}
     show_personal_message(adapter, evse_id, getattr(answer, "updated_personal_message", None)
                           or info.get("personal_message"))
+
+
+def authorize_answered(adapter: Ocpp201Adapter, answer: Any) -> None:
+    """I01: the driver's tariff, the personalMessage of an AuthorizeResponse's IdTokenInfo, on the
+    displays of the EVSEs its evseId names, else on every display (an Authorize names no EVSE:
+    the driver is at the station's reader, before choosing one)."""
+    info = getattr(answer, "id_token_info", None) or {}
+    message = info.get("personal_message")
+    for evse_id in info.get("evse_id") or [0]:
+        show_personal_message(adapter, evse_id, message)
 
 
 def follow_tariff_fallback(adapter: Ocpp201Adapter) -> None:
