@@ -93,6 +93,9 @@ class Outbox16:
             transaction_data=[meter_value(s) for s in body.get("samples", [])] or None,
         )
 
+    def prepare(self, message: OutboxMessage, request: Any) -> Any:
+        return self._adapter.prepare_call(request, message.unique_id)
+
     async def send(self, message: OutboxMessage, request: Any, apply: Any) -> Any:
         try:
             return await self._adapter.call(request, unique_id=message.unique_id, apply=apply)
