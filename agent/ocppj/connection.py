@@ -120,7 +120,7 @@ class Connection:
                     async with asyncio.timeout(self._response_timeout):  # type: ignore[attr-defined]
                         return await answer
                 except TimeoutError:
-                    raise asyncio.TimeoutError(
+                    raise TimeoutError(
                         f"Waited {self._response_timeout}s for response on {prepared.frame}.") from None  # type: ignore[attr-defined]
             finally:
                 self._waiting.pop(prepared.unique_id, None)
