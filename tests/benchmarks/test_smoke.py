@@ -13,7 +13,7 @@ from tests.benchmarks.report import percentile, ratio_row
 from tests.benchmarks.suite import run_all
 
 EXPECTED = {
-    "footprint": {"footprint.rss", "footprint.idle_cpu"},
+    "footprint": {"footprint.rss", "footprint.rss_fixed", "footprint.idle_cpu"},
     "startup": {"startup.boot"},
     "tap": {"tap.agent_p99"},
     "safety": {f"safety.{k}@{p}s" for k in ("rcd", "unplug", "c_to_b") for p in ("0.25", "0.05")},
