@@ -128,6 +128,10 @@ def is_call(action: str, **fields) -> Callable[[Frame], bool]:
 
 
 async def _serve_alone() -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # one socket per charger of a fleet
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     csms = LoopbackCsms(record=False)
     await csms.start(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
     print(f"PORT {csms.port}", flush=True)

@@ -18,7 +18,7 @@ EXPECTED = {
     "tap": {"tap.agent_p99"},
     "safety": {f"safety.{k}@{p}s" for k in ("rcd", "unplug", "c_to_b") for p in ("0.25", "0.05")},
     "backlog": {"backlog.replay"},
-    "scale": {"scale.fleet", "scale.cost"},
+    "scale": {"scale.fleet", "scale.cost", "scale.fleet_all_cores"},
     "hostile": {"hostile.composite", "hostile.trigger_flood"},
 }
 
