@@ -20,7 +20,7 @@ from ocpp.v16 import call
 
 from agent.backend.outbox import ENDED, STARTED, UPDATED, LinkLost, OutboxMessage, Refused
 from agent.backend.ports import Sample, sample_from_json
-from agent.ocpp16.connection import LinkDown
+from agent.ocpp16.connection import LinkDown, WireCall
 
 
 if TYPE_CHECKING:
@@ -56,6 +56,27 @@ def meter_value(sample: Sample | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def wire_meter_value(sample: dict[str, Any]) -> dict[str, Any]:
+    """A stored sample → OCPP 1.6 §7.32 MeterValue as on the wire: ``to_wire`` of
+    :func:`meter_value`, built directly (a backlog replay sends thousands)."""
+    values = []
+    for v in sample.get("values", []):
+        unit = v.get("unit", "Wh")
+        value = float(v["value"])
+        wire = {
+            "value": f"{round(value)}" if unit == "Wh" else f"{value:.1f}",
+            "context": v.get("context", "Sample.Periodic"),
+            "measurand": v.get("measurand", "Energy.Active.Import.Register"),
+            "unit": unit,
+        }
+        if v.get("phase"):
+            wire["phase"] = v["phase"]
+        if v.get("location"):
+            wire["location"] = v["location"]
+        values.append(wire)
+    return {"timestamp": sample["timestamp"], "sampledValue": values}
+
+
 class Outbox16:
     """``agent.backend.outbox.OutboxChannel`` for OCPP 1.6."""
 
@@ -78,12 +99,12 @@ class Outbox16:
         if transaction is None or transaction.backend_id is None:
             return None  # its StartTransaction was never confirmed: no transactionId to name
         backend_id = int(transaction.backend_id)
-        if message.kind == UPDATED:
-            return call.MeterValues(
-                connector_id=body["evse_id"],
-                transaction_id=backend_id,
-                meter_value=[meter_value(s) for s in body["samples"]],
-            )
+        if message.kind == UPDATED:  # the bulk of a backlog: straight to the wire (still validated)
+            return WireCall("MeterValues", {  # keys in call.MeterValues' field order, as to_wire writes them
+                "connectorId": body["evse_id"],
+                "meterValue": [wire_meter_value(s) for s in body["samples"]],
+                "transactionId": backend_id,
+            })
         return call.StopTransaction(
             meter_stop=body["meter_wh"],
             timestamp=body["timestamp"],

@@ -52,6 +52,15 @@ class PreparedCall:
     error: Exception | None = None
 
 
+@dataclass(frozen=True)
+class WireCall:
+    """A CALL whose payload is already as on the wire (camelCase, no None values): for a hot path
+    that builds it directly instead of a call dataclass; validated all the same."""
+
+    action: str
+    payload: dict[str, Any]
+
+
 @dataclass
 class _Waiting:
     action: str
@@ -84,11 +93,12 @@ class Connection:
                     waiting.answer.set_exception(LinkDown("connection closed"))
 
     def prepare_call(self, payload: Any, unique_id: str | None = None) -> PreparedCall:
-        """``payload`` (a call dataclass of this version) as its CALL frame, validated."""
+        """``payload`` (a call dataclass of this version, or a WireCall) as its CALL frame, validated."""
         unique_id = unique_id or str(uuid.uuid4())
-        action = type(payload).__name__
+        wire = type(payload) is WireCall
+        action = payload.action if wire else type(payload).__name__
         try:
-            message = Call(unique_id=unique_id, action=action, payload=to_wire(payload))
+            message = Call(unique_id=unique_id, action=action, payload=payload.payload if wire else to_wire(payload))
             validate_payload(message, self._ocpp_version)  # type: ignore[attr-defined]
             return PreparedCall(unique_id, action, message.to_json())
         except Exception as exc:  # what the library's call() raises before sending anything
@@ -96,7 +106,7 @@ class Connection:
 
     async def send_call(self, payload: Any, *, unique_id: str | None = None,
                         apply: Callable[[Any], None] | None = None) -> Any:
-        """Send a CALL (a call dataclass, or a PreparedCall); its answer as the library's result
+        """Send a CALL (a call dataclass, a WireCall or a PreparedCall); its answer as the library's result
         dataclass. LinkDown at once if the connection closes meanwhile (the library would let
         it wait out its whole response timeout); a CALLERROR raises its OCPPError, no answer
         in time asyncio.TimeoutError. ``apply(answer)`` runs before the next frame from the
