@@ -82,6 +82,9 @@ class Outbox16:
 
     def __init__(self, adapter: Ocpp16Adapter) -> None:
         self._adapter = adapter
+        # transaction_id -> the backend's id: bound once and never changed (§4.8), so the
+        # MeterValues of a backlog do not each look it up.
+        self._backend_ids: dict[str, int] = {}
 
     def render(self, message: OutboxMessage) -> Any | None:
         body = message.body
@@ -95,10 +98,15 @@ class Outbox16:
                 timestamp=body["timestamp"],
                 reservation_id=body.get("reservation_id"),  # §3.12.1: the reservation it used
             )
-        transaction = self._adapter.station.transaction(body["transaction_id"])
-        if transaction is None or transaction.backend_id is None:
-            return None  # its StartTransaction was never confirmed: no transactionId to name
-        backend_id = int(transaction.backend_id)
+        backend_id = self._backend_ids.get(body["transaction_id"])
+        if backend_id is None:
+            transaction = self._adapter.station.transaction(body["transaction_id"])
+            if transaction is None or transaction.backend_id is None:
+                return None  # its StartTransaction was never confirmed: no transactionId to name
+            backend_id = int(transaction.backend_id)
+            if len(self._backend_ids) >= 16:
+                self._backend_ids.clear()
+            self._backend_ids[body["transaction_id"]] = backend_id
         if message.kind == UPDATED:  # the bulk of a backlog: straight to the wire (still validated)
             return WireCall("MeterValues", {  # keys in call.MeterValues' field order, as to_wire writes them
                 "connectorId": body["evse_id"],
