@@ -130,7 +130,7 @@ def is_call(action: str, **fields) -> Callable[[Frame], bool]:
 async def _serve_alone() -> None:
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # one socket per charger of a fleet
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # one socket per charger of a fleet
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     # Thousands of connections: the default thresholds make the collector scan them all every
     # few seconds, a pause of about a second each with 10,000 (tests/benchmarks/fleet.py).

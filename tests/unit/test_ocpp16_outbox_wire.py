@@ -52,7 +52,7 @@ def test_the_outbox_renders_a_stored_meter_values_as_the_dataclass_would_be_sent
         backend_id = "5"
 
     class Adapter:  # the adapter's side the channel uses (our own interface)
-        class station:  # noqa: N801
+        class station:
             @staticmethod
             def transaction(transaction_id):
                 return Transaction()
