@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     from agent.app.composition import run as run_agent
     from agent.persistence.store import StorageError
 
+    # What the imports made lives as long as the process: out of the collector's way, so its
+    # collections while messages flow (a backlog replay) scan only what came after.
+    gc.freeze()
     try:
         restart = asyncio.run(run_agent(config, config_path=Path(args.config)))
     except StorageError as exc:

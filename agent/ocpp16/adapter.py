@@ -220,6 +220,11 @@ class Ocpp16Adapter:
             raise LinkDown("not connected")
         return await cp.send_call(payload, unique_id=unique_id, apply=apply)
 
+    def prepare_call(self, payload: Any, unique_id: str) -> Any:
+        """``payload`` made ready to send on the current connection (``call`` takes either)."""
+        cp = self._cp
+        return cp.prepare_call(payload, unique_id) if cp is not None else payload
+
     async def _register(self) -> None:
         """OCPP 1.6 §4.2: BootNotification until Accepted; Pending/Rejected retry after ``interval``.
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from agent.ocppj.connection import Connection, LinkDown
+from agent.ocppj.connection import Connection, LinkDown, WireCall
 from agent.ocppj.v16 import ChargePoint
 from agent.ocppj.wire import OCPP16
 
-__all__ = ["ChargePoint16", "LinkDown"]
+__all__ = ["ChargePoint16", "LinkDown", "WireCall"]
 
 
 class ChargePoint16(Connection, ChargePoint):

@@ -20,7 +20,7 @@ from ocpp.v16 import call
 
 from agent.backend.outbox import ENDED, STARTED, UPDATED, LinkLost, OutboxMessage, Refused
 from agent.backend.ports import Sample, sample_from_json
-from agent.ocpp16.connection import LinkDown
+from agent.ocpp16.connection import LinkDown, WireCall
 
 
 if TYPE_CHECKING:
@@ -56,11 +56,35 @@ def meter_value(sample: Sample | dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def wire_meter_value(sample: dict[str, Any]) -> dict[str, Any]:
+    """A stored sample → OCPP 1.6 §7.32 MeterValue as on the wire: ``to_wire`` of
+    :func:`meter_value`, built directly (a backlog replay sends thousands)."""
+    values = []
+    for v in sample.get("values", []):
+        unit = v.get("unit", "Wh")
+        value = float(v["value"])
+        wire = {
+            "value": f"{round(value)}" if unit == "Wh" else f"{value:.1f}",
+            "context": v.get("context", "Sample.Periodic"),
+            "measurand": v.get("measurand", "Energy.Active.Import.Register"),
+            "unit": unit,
+        }
+        if v.get("phase"):
+            wire["phase"] = v["phase"]
+        if v.get("location"):
+            wire["location"] = v["location"]
+        values.append(wire)
+    return {"timestamp": sample["timestamp"], "sampledValue": values}
+
+
 class Outbox16:
     """``agent.backend.outbox.OutboxChannel`` for OCPP 1.6."""
 
     def __init__(self, adapter: Ocpp16Adapter) -> None:
         self._adapter = adapter
+        # transaction_id -> the backend's id: bound once and never changed (§4.8), so the
+        # MeterValues of a backlog do not each look it up.
+        self._backend_ids: dict[str, int] = {}
 
     def render(self, message: OutboxMessage) -> Any | None:
         body = message.body
@@ -74,18 +98,23 @@ class Outbox16:
                 timestamp=body["timestamp"],
                 reservation_id=body.get("reservation_id"),  # §3.12.1: the reservation it used
             )
-        transaction = self._adapter.station.transaction(body["transaction_id"])
-        if transaction is None or transaction.backend_id is None:
-            return None  # its StartTransaction was never confirmed: no transactionId to name
-        backend_id = int(transaction.backend_id)
+        backend_id = self._backend_ids.get(body["transaction_id"])
+        if backend_id is None:
+            transaction = self._adapter.station.transaction(body["transaction_id"])
+            if transaction is None or transaction.backend_id is None:
+                return None  # its StartTransaction was never confirmed: no transactionId to name
+            backend_id = int(transaction.backend_id)
+            if len(self._backend_ids) >= 16:
+                self._backend_ids.clear()
+            self._backend_ids[body["transaction_id"]] = backend_id
         if message.kind == UPDATED and not body.get("samples"):
             return None  # an OCPP 2.0.1 event without meter values (a charging state): nothing in 1.6
-        if message.kind == UPDATED:
-            return call.MeterValues(
-                connector_id=body["evse_id"],
-                transaction_id=backend_id,
-                meter_value=[meter_value(s) for s in body["samples"]],
-            )
+        if message.kind == UPDATED:  # the bulk of a backlog: straight to the wire (still validated)
+            return WireCall("MeterValues", {  # keys in call.MeterValues' field order, as to_wire writes them
+                "connectorId": body["evse_id"],
+                "meterValue": [wire_meter_value(s) for s in body["samples"]],
+                "transactionId": backend_id,
+            })
         return call.StopTransaction(
             meter_stop=body["meter_wh"],
             timestamp=body["timestamp"],
@@ -94,6 +123,9 @@ class Outbox16:
             id_tag=body["id_token"]["value"] if body.get("id_token") else None,
             transaction_data=[meter_value(s) for s in body.get("samples", [])] or None,
         )
+
+    def prepare(self, message: OutboxMessage, request: Any) -> Any:
+        return self._adapter.prepare_call(request, message.unique_id)
 
     async def send(self, message: OutboxMessage, request: Any, apply: Any) -> Any:
         try:

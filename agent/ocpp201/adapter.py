@@ -277,6 +277,11 @@ class Ocpp201Adapter:
             raise LinkDown("not connected")
         return await cp.send_call(payload, unique_id=unique_id, apply=apply)
 
+    def prepare_call(self, payload: Any, unique_id: str) -> Any:
+        """``payload`` made ready to send on the current connection (``call`` takes either)."""
+        cp = self._cp
+        return cp.prepare_call(payload, unique_id) if cp is not None else payload
+
     def boot_request(self, reason: str | None = None) -> Any:
         station: dict[str, Any] = {"model": self.identity.model, "vendor_name": self.identity.vendor}
         if self.identity.serial_number:

@@ -97,6 +97,9 @@ class Outbox201:
             id_token={"id_token": token["value"], "type": token["type"]} if token else None,
         )
 
+    def prepare(self, message: OutboxMessage, request: Any) -> Any:
+        return self._adapter.prepare_call(request, message.unique_id)
+
     async def send(self, message: OutboxMessage, request: Any, apply: Any) -> Any:
         try:
             return await self._adapter.call(request, unique_id=message.unique_id, apply=apply)

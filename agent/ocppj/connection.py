@@ -2,11 +2,19 @@
 routes, compiled schema validation (agent/ocppj/charge_point.py), the wire corrections of the
 version's dialect (agent/ocppj/wire.py), and CALLs that fail at once when the connection closes.
 
-The answer to a CALL is applied before the next frame is handled: the library's receive loop
-hands a CALLRESULT to the waiting call and reads on at once, so a backend that answers a
-StartTransaction and at once sends a RemoteStopTransaction for it could find the
-transactionId not yet bound. ``send_call(apply=...)`` applies the answer, and the receive
-loop waits for that (at most the response timeout) before it reads the next frame.
+Outgoing CALLs (``send_call``) take a shorter way than the library's ``ChargePoint.call``, with
+the same checks and the same results: the payload is converted and validated against its
+schema (compiled, agent/ocppj/validation.py), the frame written once (``prepare_call``: this
+can be done ahead, while the previous CALL waits for its answer), then sent under the
+library's ``_call_lock`` (OCPP-J 1.6 §4.1.1 / 2.0.1 §4.1.1: one CALL in flight at a time).
+The answer is taken by the receive loop straight from the frame the wire layer already parsed
+(no second and third ``json.loads``, no queue): a CALLRESULT is validated against its
+schema and becomes the library's result dataclass, a CALLERROR the library's exception.
+
+The answer to a CALL is applied before the next frame is handled: a backend that answers a
+StartTransaction and at once sends a RemoteStopTransaction for it must find the
+transactionId bound. ``send_call(apply=...)`` runs ``apply(answer)`` in the receive loop,
+before it reads the next frame.
 
 Handlers are plain objects, one per feature profile (``agent/ocpp16/handlers/``); their
 ``@on`` / ``@after`` methods are merged into the library's route map
@@ -16,18 +24,48 @@ Handlers are plain objects, one per feature profile (``agent/ocpp16/handlers/``)
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from ocpp.messages import Call, CallError, CallResult
 from ocpp.routing import create_route_map
 
-from agent.ocppj.wire import OCPP16, Dialect, SpecConnection
+from agent.ocppj.charge_point import from_wire, to_wire
+from agent.ocppj.validation import validate_payload
+from agent.ocppj.wire import CALLERROR, CALLRESULT, OCPP16, Dialect, SpecConnection
 
 
 class LinkDown(Exception):
     """The connection closed while a CALL waited for its answer."""
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A CALL ready to go: converted, validated and written as its frame; or the error the
+    library's ``call`` would raise for it (raised when it is sent)."""
+
+    unique_id: str
+    action: str
+    frame: str | None
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class WireCall:
+    """A CALL whose payload is already as on the wire (camelCase, no None values): for a hot path
+    that builds it directly instead of a call dataclass; validated all the same."""
+
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class _Waiting:
+    action: str
+    answer: asyncio.Future
+    apply: Callable[[Any], None] | None
 
 
 class Connection:
@@ -38,70 +76,92 @@ class Connection:
     def __init__(self, charge_point_id: str, ws: Any, handlers: Iterable[object], response_timeout: float) -> None:
         super().__init__(charge_point_id, SpecConnection(ws, self.dialect), response_timeout=response_timeout)  # type: ignore[call-arg]
         self.ws = ws
-        # The CALLs whose answers are awaited, by message id: set once the answer is applied.
-        # (Several may wait at once: the library sends one at a time, but callers queue.)
-        self._applied: dict[str, asyncio.Event] = {}
+        # The CALL whose answer is awaited, by message id (one at a time: the call lock).
+        self._waiting: dict[str, _Waiting] = {}
+        self._receiving = True
         for handler in handlers:
             for action, routes in create_route_map(handler).items():
                 self.route_map.setdefault(action, {}).update(routes)
 
-    async def route_message(self, raw_msg: str) -> None:
-        unique_id = _answer_id(raw_msg)
-        applied = self._applied.get(unique_id) if unique_id is not None else None
-        if applied is None:
-            await super().route_message(raw_msg)  # type: ignore[misc]
-            return
-        await super().route_message(raw_msg)  # type: ignore[misc]
-        # asyncio.timeout, not wait_for: wait_for (Python 3.11) swallows a cancellation that
-        # comes as the event is set, and the receive loop would then never end.
+    async def start(self) -> None:
         try:
-            async with asyncio.timeout(self._response_timeout):  # type: ignore[attr-defined]
-                await applied.wait()
-        except TimeoutError:
-            pass
+            await super().start()  # type: ignore[misc]
+        finally:  # the connection closed (or the loop was cancelled): nobody answers any more
+            self._receiving = False
+            for waiting in self._waiting.values():
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(LinkDown("connection closed"))
+
+    def prepare_call(self, payload: Any, unique_id: str | None = None) -> PreparedCall:
+        """``payload`` (a call dataclass of this version, or a WireCall) as its CALL frame, validated."""
+        unique_id = unique_id or str(uuid.uuid4())
+        wire = type(payload) is WireCall
+        action = payload.action if wire else type(payload).__name__
+        try:
+            message = Call(unique_id=unique_id, action=action, payload=payload.payload if wire else to_wire(payload))
+            validate_payload(message, self._ocpp_version)  # type: ignore[attr-defined]
+            return PreparedCall(unique_id, action, message.to_json())
+        except Exception as exc:  # what the library's call() raises before sending anything
+            return PreparedCall(unique_id, action, None, exc)
 
     async def send_call(self, payload: Any, *, unique_id: str | None = None,
                         apply: Callable[[Any], None] | None = None) -> Any:
-        """Send a CALL; LinkDown at once if the connection closes meanwhile (the library would
-        let it wait out its whole response timeout). A CALLERROR raises its OCPPError.
-        ``apply(answer)`` runs before the next frame from the backend is handled."""
-        from ocpp.exceptions import OCPPError
-
-        unique_id = unique_id or str(uuid.uuid4())
-        self._applied[unique_id] = asyncio.Event()
-        try:
-            request = asyncio.ensure_future(self.call(payload, suppress=False, unique_id=unique_id))
-            # A request that fails after we stopped waiting for it (the link closed first) has
-            # nobody left to tell: retrieve its exception so asyncio does not log it as lost.
-            request.add_done_callback(lambda task: task.cancelled() or task.exception())
-            closed = asyncio.ensure_future(self.ws.wait_closed())
+        """Send a CALL (a call dataclass, a WireCall or a PreparedCall); its answer as the library's result
+        dataclass. LinkDown at once if the connection closes meanwhile (the library would let
+        it wait out its whole response timeout); a CALLERROR raises its OCPPError, no answer
+        in time asyncio.TimeoutError. ``apply(answer)`` runs before the next frame from the
+        backend is handled."""
+        prepared = payload if isinstance(payload, PreparedCall) else self.prepare_call(payload, unique_id)
+        if prepared.error is not None:
+            raise prepared.error
+        answer = asyncio.get_running_loop().create_future()
+        async with self._call_lock:  # type: ignore[attr-defined]
+            if not self._receiving or self.ws.close_code is not None:
+                raise LinkDown(f"connection closed before {prepared.action}")
+            self._waiting[prepared.unique_id] = _Waiting(prepared.action, answer, apply)
             try:
-                await asyncio.wait({request, closed}, return_when=asyncio.FIRST_COMPLETED)
+                try:
+                    await self._send(prepared.frame)  # type: ignore[attr-defined]
+                except Exception as exc:
+                    if self.ws.close_code is not None:
+                        raise LinkDown(str(exc)) from exc
+                    raise
+                try:
+                    async with asyncio.timeout(self._response_timeout):  # type: ignore[attr-defined]
+                        return await answer
+                except TimeoutError:
+                    raise TimeoutError(
+                        f"Waited {self._response_timeout}s for response on {prepared.frame}.") from None  # type: ignore[attr-defined]
             finally:
-                closed.cancel()
-            if not request.done():
-                request.cancel()
-                raise LinkDown(f"connection closed during {type(payload).__name__}")
-            try:
-                answer = request.result()
-            except Exception as exc:
-                if self.ws.close_code is not None and not isinstance(exc, OCPPError):
-                    raise LinkDown(str(exc)) from exc
-                raise
-            if apply is not None:
-                apply(answer)
-            return answer
-        finally:
-            self._applied.pop(unique_id).set()
+                self._waiting.pop(prepared.unique_id, None)
 
+    async def route_message(self, raw_msg: str) -> None:
+        message = self._connection.parsed(raw_msg)  # type: ignore[attr-defined]
+        if (type(message) is list and len(message) > 1 and message[0] in (CALLRESULT, CALLERROR)
+                and type(message[1]) is str and len(message) in ((3,) if message[0] == CALLRESULT else (4, 5))):
+            waiting = self._waiting.get(message[1])
+            if waiting is None or waiting.answer.done():
+                self.logger.error("Ignoring response with unknown unique id: %s", raw_msg)  # type: ignore[attr-defined]
+            else:
+                self._answered(waiting, message)
+            return
+        await super().route_message(raw_msg)  # type: ignore[misc]
 
-def _answer_id(raw: str | bytes) -> str | None:
-    """The message id of a CALLRESULT / CALLERROR frame, else None."""
-    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-    if not text.lstrip().startswith(("[3", "[4")):
-        return None
-    try:
-        message = json.loads(text)
-    except ValueError:
-        return None
-    return message[1] if isinstance(message, list) and len(message) > 1 and isinstance(message[1], str) else None
+    def _answered(self, waiting: _Waiting, message: list) -> None:
+        """What the library's ``call`` does with the answer, then ``apply``; the waiting
+        call gets the result or the exception."""
+        if message[0] == CALLERROR:
+            error = CallError(*message[1:])
+            self.logger.warning("Received a CALLError: %s'", error)  # type: ignore[attr-defined]
+            waiting.answer.set_exception(error.to_exception())
+            return
+        try:
+            result = CallResult(message[1], message[2], waiting.action)
+            validate_payload(result, self._ocpp_version)  # type: ignore[attr-defined]
+            answer = getattr(self._call_result, waiting.action)(**from_wire(result.payload))  # type: ignore[attr-defined]
+            if waiting.apply is not None:
+                waiting.apply(answer)
+        except Exception as exc:
+            waiting.answer.set_exception(exc)
+        else:
+            waiting.answer.set_result(answer)

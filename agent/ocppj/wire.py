@@ -219,6 +219,7 @@ class SpecConnection:
     def __init__(self, ws: Any, dialect: Dialect = OCPP16) -> None:
         self._ws = ws
         self.dialect = dialect
+        self._last: tuple[str | bytes | None, Any] = (None, None)  # the CALLRESULT last handed on, parsed
 
     async def recv(self) -> str | bytes:
         while True:
@@ -228,7 +229,20 @@ class SpecConnection:
             if screened.answer is not None:
                 await self._ws.send(screened.answer)
             if screened.forward is not None:
+                # A CALLRESULT handed on as it came was screened for numbers: its parse is JSON's.
+                message = screened.message
+                is_result = screened.forward is frame and type(message) is list and message and message[0] == CALLRESULT
+                self._last = (frame, message) if is_result else (None, None)
                 return screened.forward
+
+    def parsed(self, frame: str | bytes) -> Any:
+        """``json.loads(frame)`` of a frame ``recv`` returned (None if it is not JSON), parsed once."""
+        if frame is self._last[0]:
+            return self._last[1]
+        try:
+            return json.loads(frame)
+        except (ValueError, RecursionError):
+            return None
 
     async def send(self, frame: str) -> None:
         await self._ws.send(fix_outgoing(frame, self.dialect))

@@ -419,14 +419,16 @@ class Store:
         row = self._db.execute("SELECT * FROM outbox ORDER BY seq LIMIT 1").fetchone()
         if row is None:
             return None
-        return OutboxMessage(
-            seq=row["seq"],
-            unique_id=row["unique_id"],
-            kind=row["kind"],
-            local_tx_id=row["local_tx_id"],
-            body=json.loads(row["body"]),
-            attempts=row["attempts"],
-        )
+        return _outbox_message(row)
+
+    def outbox_head_seq(self) -> int | None:
+        """The seq of the oldest queued message, None when none is queued."""
+        return self._db.execute("SELECT min(seq) FROM outbox").fetchone()[0]
+
+    def outbox_after(self, seq: int) -> OutboxMessage | None:
+        """The queued message after ``seq`` (read ahead while ``seq`` is in flight)."""
+        row = self._db.execute("SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)).fetchone()
+        return _outbox_message(row) if row is not None else None
 
     def outbox_length(self) -> int:
         return self._db.execute("SELECT count(*) FROM outbox").fetchone()[0]
@@ -440,15 +442,17 @@ class Store:
         ).fetchone()
         return row is not None
 
-    def delivered(self, seq: int, *, remote_tx_id: int | None = None, local_tx_id: int | None = None) -> None:
+    def delivered(self, seq: int, *, remote_tx_id: int | None = None, local_tx_id: int | None = None,
+                  durable: bool = False) -> None:
         """The backend confirmed ``seq``; a StartTransaction also binds the backend's id.
 
         A plain delivery (no id to bind) is committed without waiting for the disk
         (synchronous=NORMAL, WAL): a power cut right after it can only make the message be
         sent again, with the same message id, and the next durable commit (any queued
         message) makes it durable too. One fsync per confirmation capped a backlog replay
-        at a few hundred messages a second (tests/benchmarks, backlog replay)."""
-        relaxed = remote_tx_id is None
+        at a few hundred messages a second (tests/benchmarks, backlog replay). ``durable``:
+        synced all the same (agent/backend/outbox.py says when)."""
+        relaxed = remote_tx_id is None and not durable
         if relaxed:
             self._db.execute("PRAGMA synchronous=NORMAL")
         try:
@@ -458,7 +462,8 @@ class Store:
                         "UPDATE transactions SET remote_id=? WHERE local_id=?", (remote_tx_id, local_tx_id)
                     )
                 self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
-                self._prune()
+                if not relaxed:  # a transaction's last message (its stop) is a durable delivery
+                    self._prune()
         finally:
             if relaxed:
                 self._db.execute("PRAGMA synchronous=FULL")
@@ -523,3 +528,14 @@ class _Transaction:
             raise StorageError(f"database: cannot write: {error}") from error
         if isinstance(exc, sqlite3.Error):
             raise StorageError(f"database: cannot write: {exc}") from exc
+
+
+def _outbox_message(row: sqlite3.Row) -> OutboxMessage:
+    return OutboxMessage(
+        seq=row["seq"],
+        unique_id=row["unique_id"],
+        kind=row["kind"],
+        local_tx_id=row["local_tx_id"],
+        body=json.loads(row["body"]),
+        attempts=row["attempts"],
+    )

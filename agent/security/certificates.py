@@ -29,20 +29,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509 import ocsp
-from cryptography.x509.oid import NameOID
-from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, VerificationError
-from cryptography.x509.verification import Store as TrustStore
+from agent.security.lazy_crypto import ec, exceptions, hashes, ocsp, oid, serialization, verification, x509
 
 from agent.security.secret_files import private_directory, write_secret
 
 log = logging.getLogger(__name__)
 
-HASHES = {"SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
+HASHES = ("SHA256", "SHA384", "SHA512")  # cryptography.hazmat.primitives.hashes names
 
 
 class RootKind(enum.Enum):
@@ -168,7 +161,7 @@ class CertificateStore:
     def certificate_id(self, cert: x509.Certificate, kind: RootKind, algorithm: str = "SHA256") -> CertificateId:
         request = (
             ocsp.OCSPRequestBuilder()
-            .add_certificate(cert, self._issuer_or_self(cert, kind), HASHES[algorithm]())
+            .add_certificate(cert, self._issuer_or_self(cert, kind), getattr(hashes, algorithm)())
             .build()
         )
         return CertificateId(
@@ -198,7 +191,7 @@ class CertificateStore:
                 continue
             try:
                 cert.verify_directly_issued_by(issuer)
-            except (ValueError, TypeError, InvalidSignature):
+            except (ValueError, TypeError, exceptions.InvalidSignature):
                 continue
             return issuer
         raise CertificateError("neither self-signed nor issued by an installed root certificate")
@@ -223,9 +216,9 @@ class CertificateStore:
         key = ec.generate_private_key(ec.SECP256R1())
         private_directory(self._own)
         write_secret(self._own / "pending.key", _private_pem(key))
-        subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+        subject = [x509.NameAttribute(oid.NameOID.COMMON_NAME, common_name)]
         if organization:
-            subject.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+            subject.append(x509.NameAttribute(oid.NameOID.ORGANIZATION_NAME, organization))
         csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(subject)).sign(key, hashes.SHA256())
         return csr.public_bytes(serialization.Encoding.PEM).decode()
 
@@ -247,19 +240,19 @@ class CertificateStore:
             raise CertificateError("no Central System root certificate to verify it against")
         # RFC 5280 path validation; unlike a web client certificate, a charge point
         # certificate names itself in its subject (CN, O = CpoName), not in a subjectAltName.
-        leaf_policy = ExtensionPolicy.webpki_defaults_ee().may_be_present(
-            x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
+        leaf_policy = verification.ExtensionPolicy.webpki_defaults_ee().may_be_present(
+            x509.SubjectAlternativeName, verification.Criticality.AGNOSTIC, None
         )
         verifier = (
-            PolicyBuilder()
-            .store(TrustStore(trusted))
+            verification.PolicyBuilder()
+            .store(verification.Store(trusted))
             .time(now)
-            .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=leaf_policy)
+            .extension_policies(ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(), ee_policy=leaf_policy)
             .build_client_verifier()
         )
         try:
             verifier.verify(leaf, chain[1:])
-        except VerificationError as exc:
+        except verification.VerificationError as exc:
             raise CertificateError(f"the chain does not verify: {exc}") from None
         name = _fingerprint(leaf)[:16]
         installed = ClientCertificate(self._own / f"{name}.pem", self._own / f"{name}.key")

@@ -17,14 +17,7 @@ import binascii
 import datetime as dt
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-from cryptography.x509.oid import ExtendedKeyUsageOID
-from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder, VerificationError
-from cryptography.x509.verification import Store as TrustStore
+from agent.security.lazy_crypto import asymmetric_utils, ec, exceptions, hashes, oid, padding, rsa, verification, x509
 
 CHUNK = 1 << 20
 
@@ -36,7 +29,7 @@ class FirmwareSignatureError(ValueError):
 def _code_signing_if_restricted(policy, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None) -> None:
     # A certificate restricted to other uses (a TLS server certificate of the same
     # manufacturer, say) does not sign firmware; one without extendedKeyUsage may.
-    if eku is not None and ExtendedKeyUsageOID.CODE_SIGNING not in eku and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
+    if eku is not None and oid.ExtendedKeyUsageOID.CODE_SIGNING not in eku and oid.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
         raise ValueError("its extendedKeyUsage does not include codeSigning")
 
 
@@ -51,21 +44,21 @@ def check_signing_certificate(pem: str, roots: list[x509.Certificate], now: dt.d
     if not roots:
         raise FirmwareSignatureError("no ManufacturerRootCertificate is installed to verify the signing certificate with")
     leaf_policy = (
-        ExtensionPolicy.webpki_defaults_ee()
+        verification.ExtensionPolicy.webpki_defaults_ee()
         # A signing certificate names its holder in the subject, not in a subjectAltName.
-        .may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
-        .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _code_signing_if_restricted)
+        .may_be_present(x509.SubjectAlternativeName, verification.Criticality.AGNOSTIC, None)
+        .may_be_present(x509.ExtendedKeyUsage, verification.Criticality.AGNOSTIC, _code_signing_if_restricted)
     )
     verifier = (
-        PolicyBuilder()
-        .store(TrustStore(roots))
+        verification.PolicyBuilder()
+        .store(verification.Store(roots))
         .time(now)
-        .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=leaf_policy)
+        .extension_policies(ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(), ee_policy=leaf_policy)
         .build_client_verifier()
     )
     try:
         verifier.verify(chain[0], chain[1:])
-    except VerificationError as exc:
+    except verification.VerificationError as exc:
         raise FirmwareSignatureError(f"the signing certificate does not verify against the manufacturer root: {exc}") from None
     return chain[0]
 
@@ -100,7 +93,7 @@ def verify_file_signature(pem: str, signature_b64: str, path: Path) -> None:
     with open(path, "rb") as file:
         while chunk := file.read(CHUNK):
             digest.update(chunk)
-    prehashed = Prehashed(hashes.SHA256())
+    prehashed = asymmetric_utils.Prehashed(hashes.SHA256())
     key = certificate.public_key()
     try:
         if isinstance(key, rsa.RSAPublicKey):
@@ -109,5 +102,5 @@ def verify_file_signature(pem: str, signature_b64: str, path: Path) -> None:
             key.verify(signature, digest.finalize(), ec.ECDSA(prehashed))
         else:
             raise FirmwareSignatureError(f"unsupported signing key type {type(key).__name__} (RSA or ECDSA only)")
-    except InvalidSignature:
+    except exceptions.InvalidSignature:
         raise FirmwareSignatureError(f"the signature does not match {path.name}") from None

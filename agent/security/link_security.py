@@ -50,9 +50,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.serialization import Encoding
+from agent.security.lazy_crypto import exceptions, serialization, x509
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from agent.security.certificates import CertificateId, CertificateStore, ClientCertificate, NotManaged, RootKind, load_certificates
@@ -313,7 +311,7 @@ class LinkSecurity:
                 return None
             try:
                 new.verify_directly_issued_by(root)
-            except (ValueError, TypeError, InvalidSignature):
+            except (ValueError, TypeError, exceptions.InvalidSignature):
                 continue
             return None
         return "AdditionalRootCertificateCheck: the new CSMS root is not signed by the CSMS root in use"
@@ -581,4 +579,4 @@ def _remove(path: Path) -> None:
 
 
 def _pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(Encoding.PEM).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode()

@@ -128,6 +128,15 @@ def is_call(action: str, **fields) -> Callable[[Frame], bool]:
 
 
 async def _serve_alone() -> None:
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # one socket per charger of a fleet
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # Thousands of connections: the default thresholds make the collector scan them all every
+    # few seconds, a pause of about a second each with 10,000 (tests/benchmarks/fleet.py).
+    import gc
+
+    gc.set_threshold(100_000)
     csms = LoopbackCsms(record=False)
     await csms.start(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
     print(f"PORT {csms.port}", flush=True)

@@ -116,16 +116,19 @@ class AgentProcess:
     log_path: Path
     python_flags: tuple[str, ...] = ()
     log_level: str = "INFO"
+    cpu: int | None = None  # pinned to this CPU (``--one-core``: a Raspberry Pi-sized run)
     proc: asyncio.subprocess.Process | None = None
     started: float = 0.0  # time.time() just before the process was created
 
     async def start(self) -> None:
         log = open(self.log_path, "ab")
         self.started = time.time()
+        cpu = self.cpu
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, *self.python_flags, "-m", "agent.app.cli", "run", "--config", str(self.config),
             "--log-level", self.log_level, stdout=log, stderr=log, cwd=ROOT,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            preexec_fn=None if cpu is None else lambda: os.sched_setaffinity(0, {cpu}),  # as taskset -c CPU
         )
         log.close()
 
@@ -184,10 +187,11 @@ async def wait_log(agent: AgentProcess, pattern: str, *, after: float = 0.0, tim
 class Rig:
     """Simulator + loopback backend in this process; agents as processes (stopped at exit)."""
 
-    def __init__(self, workdir: Path, *, heartbeat_interval: int = 300) -> None:
+    def __init__(self, workdir: Path, *, heartbeat_interval: int = 300, agent_cpu: int | None = None) -> None:
         from tests.benchmarks.backend import LoopbackCsms
 
         self.workdir = workdir
+        self.agent_cpu = agent_cpu
         self.sim = StampedSimulator()
         self.csms = LoopbackCsms(heartbeat_interval=heartbeat_interval)
         self.agents: list[AgentProcess] = []
@@ -211,7 +215,7 @@ class Rig:
                                      log_level=log_level, **config))
         log = self.workdir / f"{name}.log"
         log.unlink(missing_ok=True)
-        agent = AgentProcess(path, log, python_flags, log_level)
+        agent = AgentProcess(path, log, python_flags, log_level, cpu=self.agent_cpu)
         self.agents.append(agent)
         return agent
 

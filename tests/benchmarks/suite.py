@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -24,11 +24,12 @@ class Mode:
     fleet_window_s: float
     fleet_interval_s: float
     triggers: int  # TriggerMessages in the flood
+    agent_cpu: int | None = None  # --one-core: the agent process pinned to this CPU
 
 
 MODES = {
-    "full": Mode("full", 60, 7, 20, True, 20, 10_000, (250, 500, 1000, 2000, 4000), 30, 10, 20_000),
-    "quick": Mode("quick", 10, 3, 5, True, 5, 2_000, (100, 400), 10, 5, 20_000),
+    "full": Mode("full", 60, 7, 20, True, 20, 10_000, (2500, 5000, 10_000, 15_000), 30, 10, 20_000),
+    "quick": Mode("quick", 10, 3, 5, True, 5, 2_000, (2500, 10_000), 10, 10, 20_000),
     "smoke": Mode("smoke", 1, 1, 2, False, 1, 50, (10,), 2, 1, 400),
 }
 
@@ -36,35 +37,35 @@ MODES = {
 async def _footprint(workdir: Path, mode: Mode) -> list[Row]:
     from tests.benchmarks.footprint import footprint
 
-    async with Rig(workdir) as rig:
+    async with Rig(workdir, agent_cpu=mode.agent_cpu) as rig:
         return await footprint(rig, idle_s=mode.idle_s, card_reader=mode.card_reader)
 
 
 async def _startup(workdir: Path, mode: Mode) -> list[Row]:
     from tests.benchmarks.footprint import startup
 
-    async with Rig(workdir) as rig:
+    async with Rig(workdir, agent_cpu=mode.agent_cpu) as rig:
         return await startup(rig, runs=mode.startup_runs, card_reader=mode.card_reader)
 
 
 async def _tap(workdir: Path, mode: Mode) -> list[Row]:
     from tests.benchmarks.tap import tap_to_power
 
-    async with Rig(workdir) as rig:
+    async with Rig(workdir, agent_cpu=mode.agent_cpu) as rig:
         return await tap_to_power(rig, taps=mode.taps, card=mode.card_reader)
 
 
 async def _safety(workdir: Path, mode: Mode) -> list[Row]:
     from tests.benchmarks.safety import safety_reaction
 
-    async with Rig(workdir) as rig:
+    async with Rig(workdir, agent_cpu=mode.agent_cpu) as rig:
         return await safety_reaction(rig, runs=mode.safety_runs)
 
 
 async def _backlog(workdir: Path, mode: Mode) -> list[Row]:
     from tests.benchmarks.backlog import backlog_replay
 
-    async with Rig(workdir) as rig:
+    async with Rig(workdir, agent_cpu=mode.agent_cpu) as rig:
         return await backlog_replay(rig, messages=mode.backlog)
 
 
@@ -78,7 +79,7 @@ async def _scale(workdir: Path, mode: Mode) -> list[Row]:
 async def _hostile(workdir: Path, mode: Mode) -> list[Row]:
     from tests.benchmarks.hostile import hostile_backend
 
-    async with Rig(workdir) as rig:
+    async with Rig(workdir, agent_cpu=mode.agent_cpu) as rig:
         return await hostile_backend(rig, triggers=mode.triggers)
 
 
@@ -93,8 +94,9 @@ BENCHMARKS = {
 }
 
 
-async def run_all(workdir: Path, mode_name: str, names: list[str], progress: TextIO | None = None) -> list[Row]:
-    mode = MODES[mode_name]
+async def run_all(workdir: Path, mode_name: str, names: list[str], progress: TextIO | None = None,
+                  agent_cpu: int | None = None) -> list[Row]:
+    mode = replace(MODES[mode_name], agent_cpu=agent_cpu)
     rows: list[Row] = []
     for name in names:
         started = time.monotonic()

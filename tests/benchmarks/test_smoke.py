@@ -13,12 +13,12 @@ from tests.benchmarks.report import percentile, ratio_row
 from tests.benchmarks.suite import run_all
 
 EXPECTED = {
-    "footprint": {"footprint.rss", "footprint.idle_cpu"},
+    "footprint": {"footprint.rss", "footprint.rss_fixed", "footprint.idle_cpu"},
     "startup": {"startup.boot"},
     "tap": {"tap.agent_p99"},
     "safety": {f"safety.{k}@{p}s" for k in ("rcd", "unplug", "c_to_b") for p in ("0.25", "0.05")},
     "backlog": {"backlog.replay"},
-    "scale": {"scale.fleet", "scale.cost"},
+    "scale": {"scale.fleet", "scale.cost", "scale.fleet_all_cores"},
     "hostile": {"hostile.composite", "hostile.trigger_flood"},
 }
 
@@ -51,3 +51,16 @@ def test_rows_say_by_how_much_a_target_is_missed():
 def test_p99_of_few_samples_is_the_largest():
     assert percentile([3.0, 1.0, 2.0], 99) == 3.0
     assert percentile(list(range(1, 201)), 99) == 198
+
+
+async def test_one_core_pins_the_agent_and_nothing_else(tmp_path):
+    import os
+
+    from tests.benchmarks.harness import Rig
+
+    cpu = max(os.sched_getaffinity(0))
+    async with Rig(tmp_path, agent_cpu=cpu) as rig:
+        agent = rig.agent("pinned")
+        await rig.booted(agent)
+        assert os.sched_getaffinity(agent.proc.pid) == {cpu}
+        assert os.sched_getaffinity(0) != {cpu} or len(os.sched_getaffinity(0)) == 1  # the rig is not pinned

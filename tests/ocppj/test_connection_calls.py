@@ -1,0 +1,72 @@
+"""agent.ocppj.connection's own CALL path (send_call): the answer taken from the parsed frame
+and applied, errors as the library raises them, and LinkDown at once when the connection
+closes (not after the response timeout)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from ocpp.exceptions import NotImplementedError as OcppNotImplemented
+from ocpp.exceptions import TypeConstraintViolationError
+from ocpp.v16 import call, call_result
+from websockets.asyncio.client import connect
+
+from agent.ocpp16.connection import ChargePoint16, LinkDown
+from tests.integration.raw_csms import RawCsms
+
+
+@contextlib.asynccontextmanager
+async def connection(peer: RawCsms, response_timeout: float = 30):
+    async with connect(f"ws://127.0.0.1:{peer.port}/CP1", subprotocols=["ocpp1.6"]) as ws:
+        cp = ChargePoint16("CP1", ws, [], response_timeout)
+        receiver = asyncio.create_task(cp.start())
+        try:
+            yield cp, ws
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(BaseException):
+                await receiver
+
+
+@pytest.fixture
+async def peer():
+    raw = RawCsms()
+    await raw.start()
+    yield raw
+    await raw.stop()
+
+
+async def test_results_and_errors_as_the_library_gives_them(peer):
+    peer.answer["Heartbeat"] = lambda payload: ("result", {"currentTime": 5})  # wrong type
+    peer.answer["DataTransfer"] = lambda payload: ("error", "NotImplemented")
+    async with connection(peer) as (cp, _):
+        applied = []
+        answer = await cp.send_call(call.StartTransaction(connector_id=1, id_tag="T", meter_start=0,
+                                                          timestamp="2025-01-01T00:00:00Z"), apply=applied.append)
+        assert answer == call_result.StartTransaction(transaction_id=100, id_tag_info={"status": "Accepted"})
+        assert applied == [answer]
+        with pytest.raises(TypeConstraintViolationError):  # the answer is validated too
+            await cp.send_call(call.Heartbeat())
+        with pytest.raises(OcppNotImplemented):  # the library's exception for the code
+            await cp.send_call(call.DataTransfer(vendor_id="v"))
+        with pytest.raises(TypeConstraintViolationError):  # never sent
+            await cp.send_call(call.Authorize(id_tag="X" * 21))
+        # Several callers at once: each gets its own answer (the call lock sends one at a time).
+        calls = [cp.send_call(call.Authorize(id_tag=f"T{n}")) for n in range(5)]
+        assert len(await asyncio.gather(*calls)) == 5
+    sent = [f for f in peer.received if f[0] == 2]
+    assert [f[2] for f in sent].count("Authorize") == 5 and not any(f[3].get("idTag") == "X" * 21 for f in sent)
+
+
+async def test_a_closed_connection_ends_the_waiting_call_at_once(peer):
+    peer.answer["Heartbeat"] = lambda payload: ("hold", None)
+    async with connection(peer, response_timeout=60) as (cp, _):
+        waiting = asyncio.create_task(cp.send_call(call.Heartbeat()))
+        await peer.wait_for(lambda f: f[0] == 2 and f[2] == "Heartbeat")
+        await peer.ws.close()
+        with pytest.raises(LinkDown):
+            await asyncio.wait_for(waiting, 10)  # not the 60 s response timeout
+        with pytest.raises(LinkDown):
+            await cp.send_call(call.Heartbeat())

@@ -1,0 +1,91 @@
+"""The outbox pump reads the next message while the current one is in flight, and still
+sends each once, in order, one at a time; which confirmations it syncs to disk."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent.backend.outbox import OutboxPump
+from agent.persistence.store import Store
+
+
+class RecordingStore(Store):
+    """The real store, noting whether each confirmation was synced."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.confirmations: list[tuple[str, bool]] = []
+
+    def delivered(self, seq, *, remote_tx_id=None, local_tx_id=None, durable=False):
+        kind = self.execute("SELECT kind FROM outbox WHERE seq=?", (seq,)).fetchone()[0]
+        self.confirmations.append((kind, durable or remote_tx_id is not None))
+        super().delivered(seq, remote_tx_id=remote_tx_id, local_tx_id=local_tx_id, durable=durable)
+
+
+class Channel:
+    """An OutboxChannel (the adapters' side, our own interface) answering each message itself."""
+
+    def __init__(self) -> None:
+        self.rendered: list[int] = []
+        self.prepared: list[int] = []
+        self.sent: list[tuple[int, str]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.done = asyncio.Event()
+
+    def render(self, message):
+        self.rendered.append(message.seq)
+        return ("request", message.seq)
+
+    def prepare(self, message, request):
+        self.prepared.append(message.seq)
+        return ("prepared", message.seq)
+
+    async def send(self, message, request, apply):
+        assert request[1] == message.seq
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.sent.append((message.seq, request[0]))
+        await asyncio.sleep(0)  # the backend answers later
+        self.in_flight -= 1
+        apply({"transaction_id": 7})
+        return {"transaction_id": 7}
+
+    def backend_id(self, message, answer):
+        return answer["transaction_id"] if message.kind == "tx_started" else None
+
+    def delivered(self, message, answer):
+        if message.kind == "tx_ended":
+            self.done.set()
+
+
+async def test_a_backlog_goes_once_in_order_each_read_ahead_while_the_previous_waits(tmp_path):
+    store = RecordingStore(tmp_path / "db")
+    local = store.begin_transaction(1, "AA", 0, "t0", {})
+    for n in range(20):
+        store.queue_meter_values(local, {"n": n})
+    store.end_transaction(local, 600, "t1", "Local", {})
+    queued = [row[0] for row in store.execute("SELECT seq FROM outbox ORDER BY seq")]
+    pump, channel = OutboxPump(store, lambda: 3, lambda: 0.01, sync_every_s=3600), Channel()
+    task = asyncio.create_task(pump.run(channel))
+    await asyncio.wait_for(channel.done.wait(), 10)
+    task.cancel()
+    assert [seq for seq, _ in channel.sent] == queued  # each once, in order
+    assert channel.most_in_flight == 1  # one CALL at a time
+    # Everything after the first was read and made ready while the one before it was in flight.
+    assert [how for _, how in channel.sent] == ["request"] + ["prepared"] * (len(queued) - 1)
+    assert store.outbox_length() == 0 and store.transaction(local).remote_id == 7
+    # Start and stop synced, the meter values between them not (at least one an hour here).
+    assert store.confirmations[0] == ("tx_started", True) and store.confirmations[-1] == ("tx_ended", True)
+    assert not any(synced for _, synced in store.confirmations[1:-1])
+
+
+async def test_the_last_message_of_a_backlog_is_synced(tmp_path):
+    store = RecordingStore(tmp_path / "db")
+    local = store.begin_transaction(1, "AA", 0, "t0", {})
+    store.queue_meter_values(local, {"n": 1})
+    pump, channel = OutboxPump(store, lambda: 3, lambda: 0.01), Channel()
+    task = asyncio.create_task(pump.run(channel))
+    await asyncio.wait_for(pump.drain(10), 10)
+    task.cancel()
+    assert store.confirmations == [("tx_started", True), ("tx_updated", True)]
