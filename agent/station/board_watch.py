@@ -77,6 +77,7 @@ class BoardWatch(Threaded):
         self._unhandled_cut: Reading | None = None  # a reading with a cut the station has not taken yet
         self._taken = 0  # the seq of the last reading the station took
         self._wake_pending = False
+        self._waiting = False  # the station waits in next_reading
         self._seq = 0
         self._main_loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None  # on the main loop
@@ -137,7 +138,9 @@ class BoardWatch(Threaded):
             self._latest = reading
             if cut is not None and self._unhandled_cut is None:
                 self._unhandled_cut = reading
-            wake = not self._wake_pending and self._main_loop is not None
+            # The main loop is woken only when the station waits for a reading or one brings a
+            # cut: fast readings it would not look at cost it nothing.
+            wake = (self._waiting or cut is not None) and not self._wake_pending and self._main_loop is not None
             self._wake_pending = self._wake_pending or wake
         if wake:
             try:
@@ -160,21 +163,26 @@ class BoardWatch(Threaded):
         self._arrived.set()
 
     def _take(self) -> Reading | None:
+        """The reading to hand over, if any; else the station is marked waiting (atomically, so
+        a reading published meanwhile wakes it)."""
         with self._guard:
             if self._unhandled_cut is not None:
                 reading, self._unhandled_cut = self._unhandled_cut, None
             elif self._latest is not None and self._latest.seq > self._taken:
                 reading = self._latest
             else:
+                self._waiting = True
                 return None
+            self._waiting = False
             self._taken = max(self._taken, reading.seq)
             return reading
 
     async def next_reading(self) -> Reading:
         """The newest reading the station has not taken yet (first any with a cut), waiting for one."""
+        self._arrived.clear()
         while (reading := self._take()) is None:
-            self._arrived.clear()
             await self._arrived.wait()
+            self._arrived.clear()
         return reading
 
     async def set_current_limit(self, amps: float) -> None:
