@@ -310,6 +310,8 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
                                       energized_s=min(section.energized_poll_interval_s, section.poll_interval_s))
                for section, board, _ in hardware}
     gpio_factory, safeties = build_gpio(config)  # GPIO contactor, RCD, e-stop, lock, LEDs per connector
+    for evse_id, safety in safeties.items():
+        safety.on_trip = watches[evse_id].trip  # a trip input: 0 A from the hardware thread at once
     connectors = [
         ConnectorHardware(
             evse_id=section.id,

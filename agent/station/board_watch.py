@@ -82,6 +82,8 @@ class BoardWatch(Threaded):
         self._main_loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None  # on the main loop
         self._task: Any = None
+        self._trips: set[asyncio.Task] = set()
+        self._energizing: asyncio.Event | None = None  # set on an offer of current (hardware loop)
 
     # ---- started by the composition root, from the main loop ------------------------------
 
@@ -97,6 +99,7 @@ class BoardWatch(Threaded):
     # ---- the hardware thread ------------------------------------------------------------
 
     async def _watch(self) -> None:
+        self._energizing = asyncio.Event()  # on the hardware loop
         last: BoardStatus | None = None
         while True:
             try:
@@ -105,7 +108,13 @@ class BoardWatch(Threaded):
                 raise
             except Exception:  # the watch is what keeps the connector safe: it never ends
                 log.exception("connector %d: board watch failed", self.evse_id)
-            await asyncio.sleep(poll_interval(self.reflex, last, self.idle_s, self.energized_s))
+            # Until the next read; an offer of current cuts an idle wait short (fast from the start).
+            self._energizing.clear()
+            try:
+                async with asyncio.timeout(poll_interval(self.reflex, last, self.idle_s, self.energized_s)):
+                    await self._energizing.wait()
+            except TimeoutError:
+                pass
 
     async def _read_once(self) -> BoardStatus | None:
         try:
@@ -154,6 +163,8 @@ class BoardWatch(Threaded):
             log.info("connector %d: %.1f A held at 0 A until the station has handled '%s'",
                      self.evse_id, amps, self.reflex.reason)
         await self.device.set_current_limit(written)
+        if written > 0 and self._energizing is not None:
+            self._energizing.set()  # watched closely from now on, not after the idle wait
 
     # ---- the station's side (its event loop) ---------------------------------------------
 
@@ -188,6 +199,26 @@ class BoardWatch(Threaded):
     async def set_current_limit(self, amps: float) -> None:
         """The station's offer, written on the hardware thread (0 A while a cut is held)."""
         await self._thread.run(self._write(amps))
+
+    def trip(self, reason: str) -> None:
+        """A trip input became active (RCD, emergency stop; any thread): 0 A written on the hardware
+        thread. No cut is held: the station's offers stay at 0 while the input is active
+        (agent/station/safety_io.py ``gate_offer``)."""
+        self._thread.call_soon(self._start_trip, reason)
+
+    def _start_trip(self, reason: str) -> None:
+        task = asyncio.ensure_future(self._trip(reason))
+        self._trips.add(task)  # kept until done (the loop holds tasks only weakly)
+        task.add_done_callback(self._trips.discard)
+
+    async def _trip(self, reason: str) -> None:
+        self.reflex.command(0.0)
+        try:
+            await self.device.set_current_limit(0.0)
+        except (DeviceUnavailable, DeviceError) as exc:
+            log.error("connector %d: %s input: cannot write 0 A: %s", self.evse_id, reason, exc)
+            return
+        log.warning("connector %d: %s input: 0 A written by the hardware thread", self.evse_id, reason)
 
     def acknowledge(self, seq: int) -> None:
         """The station has acted on cut ``seq``: its offers count again."""

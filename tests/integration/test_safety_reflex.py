@@ -14,6 +14,7 @@ import signal
 
 from ocpp_csms import TransactionStoppedEvent
 
+from tests.integration.test_gpio_safety import CONTACTOR, charging_through_the_contactor, gpio, gpio_config
 from tests.integration.test_hardware_faults import faulted
 from tests.integration.test_outages import start_charging
 from tests.integration.test_session_flow import booted, evse
@@ -81,3 +82,20 @@ async def test_unplug_reaches_zero_amps_while_the_event_loop_is_blocked(sim, csm
     await log_shows(agent, RELEASED, after=blocked_at, timeout=30)
     stopped = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent))
     assert stopped.transaction.stop_reason == "EVDisconnected"
+
+
+async def test_rcd_input_opens_the_contactor_and_writes_zero_while_the_event_loop_is_blocked(sim, csms, make_agent):
+    agent = await make_agent(csms.port, card_reader=False,
+                             gpio=gpio_config(sim, CONTACTOR + ["rcd", "rcm_test"]) + STALL)
+    await booted(csms)
+    await charging_through_the_contactor(sim, csms)  # the RCM self-test passed first
+    writes = len(sim.register_writes)
+    blocked_at = await block_the_loop(agent)
+    sim.gpio.set(1, "rcd_tripped", True)
+    await sim.wait_for(lambda s: not gpio(s)["coil"] and zero_written(sim, writes), timeout=15)
+    assert RELEASED not in agent.log()[blocked_at:]  # seen open before the loop was released
+    await assert_cut_while_blocked(agent, blocked_at, "rcd input")
+    await log_shows(agent, RELEASED, after=blocked_at, timeout=30)
+    await csms.recorder.wait_for(faulted("GroundFailure", "E-RCD"))
+    stopped = await csms.recorder.wait_for(lambda e: isinstance(e, TransactionStoppedEvent))
+    assert stopped.transaction.stop_reason == "Other"

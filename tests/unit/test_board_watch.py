@@ -83,6 +83,7 @@ def thread():
 async def test_a_danger_while_charging_writes_zero_on_the_hardware_thread(thread):
     board = FakeBoard()
     watch = BoardWatch(board, thread, evse_id=1, idle_s=0.01, energized_s=0.01)
+    board.now = status(PilotState.B, relay=False, offered=0.0)  # plugged, nothing offered yet
     watch.start()
     try:
         await watch.set_current_limit(16.0)
@@ -90,6 +91,7 @@ async def test_a_danger_while_charging_writes_zero_on_the_hardware_thread(thread
         board.now = status()
         while (reading := await watch.next_reading()).status != status():
             pass
+        assert len(board.writes) == 1  # no danger: nothing more written
         board.wrote.clear()
         board.now = status(fault=BoardFault.RCD)
         reading = await watch.next_reading()
@@ -100,6 +102,7 @@ async def test_a_danger_while_charging_writes_zero_on_the_hardware_thread(thread
         # An offer the station queued before it knew is held at 0 until it acknowledges.
         await watch.set_current_limit(16.0)
         assert board.writes[-1] == (0.0, "test-hardware")
+        board.now = status(relay=False, offered=0.0)  # the RCD reset
         watch.acknowledge(reading.cut.seq)
         await watch.set_current_limit(10.0)
         assert board.writes[-1] == (10.0, "test-hardware")
@@ -125,6 +128,23 @@ async def test_the_reading_with_a_cut_is_never_skipped(thread):
         reading = await watch.next_reading()
         assert reading.cut is not None and reading.status.pilot is PilotState.A
         assert (await watch.next_reading()).seq > reading.seq
+    finally:
+        watch.stop()
+
+
+async def test_an_offer_of_current_cuts_the_idle_wait_short(thread):
+    board = FakeBoard()
+    board.now = status(PilotState.B, relay=False, offered=0.0)
+    watch = BoardWatch(board, thread, evse_id=1, idle_s=3600.0, energized_s=0.005)  # idle: never again
+    watch.start()
+    try:
+        first = await watch.next_reading()
+        await watch.set_current_limit(16.0)
+        board.now = status(PilotState.A, relay=False)  # unplugged while offered
+        reading = await watch.next_reading()
+        while reading.cut is None:
+            reading = await watch.next_reading()
+        assert reading.seq > first.seq and board.writes[-1] == (0.0, "test-hardware")
     finally:
         watch.stop()
 
