@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.core.identity import IdTokenType
+from agent.core.offer_pacing import OfferPacing
 from drivers.interfaces import PilotState
 
 # Below this the pilot PWM cannot signal a current: IEC 61851-1 Annex A.
@@ -391,6 +392,10 @@ class Session:
     # What the board was last told to offer; None until the first command, so the
     # first event always states it (a board powers up offering its default current).
     offered_a: float | None = None
+    # IEC 61851-1: the offer changes at most every 5 s, one clock for every source of limits
+    # (smart charging, derating, the backend's profiles, a pause): agent/core/offer_pacing.py.
+    pacing: OfferPacing = field(default_factory=OfferPacing)
+    _now: float = 0.0  # the time of the event being handled
     _status: tuple[ConnectorStatus, Fault | None] | None = None
     _starts: int = 0  # StartTransaction commands issued
 
@@ -466,6 +471,7 @@ class Session:
     def handle(self, event: Event, now: float) -> list[Command]:
         """Apply ``event`` (which happened at monotonic time ``now``); return the commands."""
         out: list[Command] = []
+        self._now = now
         match event:
             case PilotChanged(pilot):
                 self._on_pilot(pilot, now, out)
@@ -688,9 +694,12 @@ class Session:
         # No energy that could not be billed: only for a transaction whose start is recorded.
         tx = self.transaction
         want = self.allowed_a if tx is not None and tx.recorded and not tx.deauthorized and not self.faults else 0.0
-        if want != self.offered_a:
-            self.offered_a = want
-            out.append(OfferCurrent(want))
+        # Starting and stopping at once; any other change 5 s after the last one (a held one
+        # comes due at a later event, the station's Tick at the latest).
+        amps = self.pacing.request(want, self._now)
+        if amps is not None and amps != self.offered_a:
+            self.offered_a = amps
+            out.append(OfferCurrent(amps))
 
     def _report_status(self, out: list[Command]) -> None:
         now = (self.status(), self.fault)
