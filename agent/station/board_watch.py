@@ -109,9 +109,13 @@ class BoardWatch(Threaded):
             except Exception:  # the watch is what keeps the connector safe: it never ends
                 log.exception("connector %d: board watch failed", self.evse_id)
             # Until the next read; an offer of current cuts an idle wait short (fast from the start).
+            interval = poll_interval(self.reflex, last, self.idle_s, self.energized_s)
+            if interval <= self.energized_s:
+                await asyncio.sleep(interval)  # fast already: nothing to cut short
+                continue
             self._energizing.clear()
             try:
-                async with asyncio.timeout(poll_interval(self.reflex, last, self.idle_s, self.energized_s)):
+                async with asyncio.timeout(interval):
                     await self._energizing.wait()
             except TimeoutError:
                 pass
@@ -122,13 +126,14 @@ class BoardWatch(Threaded):
         except (DeviceUnavailable, DeviceError) as exc:
             self._publish(None, exc, None)
             return None
+        offered = self.reflex.commanded_a > 0  # by the station (else: the board's own power-up current)
         cut = self.reflex.reading(status)
         if cut is not None:
-            await self._write_zero(cut)
+            await self._write_zero(cut, offered)
         self._publish(status, None, cut)
         return status
 
-    async def _write_zero(self, cut: Cut) -> None:
+    async def _write_zero(self, cut: Cut, offered: bool = True) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -137,8 +142,9 @@ class BoardWatch(Threaded):
             log.error("connector %d: %s: cannot write 0 A: %s", self.evse_id, cut.reason, exc)
             return
         self.cut_latencies_s.append(loop.time() - started)
-        log.warning("connector %d: %s: 0 A written by the hardware thread (cut %d)",
-                    self.evse_id, cut.reason, cut.seq)
+        log.log(logging.WARNING if offered else logging.INFO,
+                "connector %d: %s: 0 A written by the hardware thread (cut %d)%s", self.evse_id, cut.reason, cut.seq,
+                "" if offered else ": the board offered current on its own (power-up)")
 
     def _publish(self, status: BoardStatus | None, error: Exception | None, cut: Cut | None) -> None:
         with self._guard:
