@@ -71,7 +71,6 @@ class BoardWatch(Threaded):
         self.idle_s = idle_s
         self.energized_s = energized_s
         self.reflex = SafetyReflex()  # touched only on the hardware thread
-        self.cut_latencies_s: list[float] = []  # read returned -> 0 A written (for the benchmarks' logs)
         self._guard = threading.Lock()  # the slots below, shared by the two threads
         self._latest: Reading | None = None
         self._unhandled_cut: Reading | None = None  # a reading with a cut the station has not taken yet
@@ -134,14 +133,11 @@ class BoardWatch(Threaded):
         return status
 
     async def _write_zero(self, cut: Cut, offered: bool = True) -> None:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
         try:
             await self.device.set_current_limit(0.0)
         except (DeviceUnavailable, DeviceError) as exc:  # the station's poll notices a lost board
             log.error("connector %d: %s: cannot write 0 A: %s", self.evse_id, cut.reason, exc)
             return
-        self.cut_latencies_s.append(loop.time() - started)
         log.log(logging.WARNING if offered else logging.INFO,
                 "connector %d: %s: 0 A written by the hardware thread (cut %d)%s", self.evse_id, cut.reason, cut.seq,
                 "" if offered else ": the board offered current on its own (power-up)")
