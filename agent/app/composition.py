@@ -289,14 +289,25 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     settings = build_settings(config, store)
     clock = Clock()
     closeables, hardware, reader, i2c = build_hardware(config)
+    from agent.station.board_watch import BoardWatch
+    from agent.station.hardware_thread import HardwareThread, Threaded
     from agent.station.safety_io import build_gpio
 
+    # The buses, boards and meters live on the hardware thread, each board watched there with
+    # its safety reflex (agent/station/board_watch.py): a busy event loop cannot delay a cut.
+    hardware_thread = HardwareThread()
+    hardware_thread.start()
+    watches = {section.id: BoardWatch(board, hardware_thread, evse_id=section.id, idle_s=section.poll_interval_s,
+                                      energized_s=min(section.energized_poll_interval_s, section.poll_interval_s))
+               for section, board, _ in hardware}
     gpio_factory, safeties = build_gpio(config)  # GPIO contactor, RCD, e-stop, lock, LEDs per connector
+    for evse_id, safety in safeties.items():
+        safety.on_trip = watches[evse_id].trip  # a trip input: 0 A from the hardware thread at once
     connectors = [
         ConnectorHardware(
             evse_id=section.id,
-            board=board,
-            meter=meter,
+            board=watches[section.id],
+            meter=Threaded(meter, hardware_thread) if meter is not None else None,
             safety=safeties.get(section.id),
             poll_interval_s=section.poll_interval_s,
             phases=section.phases,
@@ -401,6 +412,12 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, lifecycle.request_stop, signal.Signals(signum).name)
+    if config.testing.loop_stall_s > 0:
+        from agent.app.testing_hooks import install_loop_stall
+
+        install_loop_stall(loop, config.testing.loop_stall_s)
+    for watch in watches.values():
+        watch.start()
     tasks = [
         asyncio.create_task(station.run(), name="station"),
         asyncio.create_task(link.run(), name="link"),
@@ -427,8 +444,11 @@ async def run(config: AgentConfig, lifecycle: Lifecycle | None = None, config_pa
         await status_server.stop()
         if reader is not None:
             await reader.close()
-        for closeable in closeables:
-            await closeable.close()
+        for watch in watches.values():
+            watch.stop()
+        for closeable in closeables:  # the buses and links on the hardware thread, the I²C bus here
+            await (closeable.close() if closeable is i2c else hardware_thread.run(closeable.close()))
+        hardware_thread.stop()
         for safety in safeties.values():
             safety.release()  # contactor open, lines freed
         if gpio_factory is not None:

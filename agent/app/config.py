@@ -191,6 +191,10 @@ class ConnectorSection:
     phases: Literal[1, 3] = 3
     poll_interval_s: float = 0.25
     gpio: GpioSection | None = None
+    # While current is offered (or the board's relay is closed) the board is read this often,
+    # on the hardware thread, whose safety reflex writes 0 A on an RCD trip, unplug or fault
+    # (agent/station/board_watch.py); a board's own access spacing (min_interval_s) still applies.
+    energized_poll_interval_s: float = 0.03
     # OCPP 2.0.1 §3.21 ConnectorEnumType: "sType2" a socket, "cType2" a fixed cable, ...
     connector_type: str = "sType2"
 
@@ -283,6 +287,15 @@ class ServicePageSection:
 
 
 @dataclass(frozen=True)
+class TestingSection:
+    """For tests and benchmarks only (agent/app/testing_hooks.py): absent on a charger."""
+
+    # > 0: SIGUSR2 blocks the agent's event loop this long (a busy computation, as a backend's
+    # heavy request would), to show that the safety reflex does not wait for it.
+    loop_stall_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     charge_point: ChargePointSection = field(default_factory=ChargePointSection)
     ocpp: OcppSection = field(default_factory=OcppSection)
@@ -299,6 +312,7 @@ class AgentConfig:
     ev_driver: EvDriverSection = field(default_factory=EvDriverSection)
     free_vend: FreeVendSection = field(default_factory=FreeVendSection)
     service_page: ServicePageSection = field(default_factory=ServicePageSection)
+    testing: TestingSection = field(default_factory=TestingSection)
 
 
 def load_config(path: str | Path, **overrides: Any) -> AgentConfig:
@@ -512,6 +526,8 @@ def _check_semantics(config: AgentConfig) -> None:
                               f"(sType2, cType2, cCCS2, ...)")
         if conn.poll_interval_s <= 0:
             raise ConfigError(f"{where}.poll_interval_s: must be > 0")
+        if conn.energized_poll_interval_s <= 0:
+            raise ConfigError(f"{where}.energized_poll_interval_s: must be > 0")
         context = registry.Context(bus_kinds=bus_kinds, poll_interval_s=conn.poll_interval_s)
         check_device(conn.board, f"{where}.board", context)
         check_device(conn.meter, f"{where}.meter", context)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.core.identity import IdTokenType
+from agent.core.offer_pacing import OfferPacing
 from agent.core.transaction_points import (
     ChargingState,
     EvseFacts,
@@ -448,6 +449,10 @@ class Session:
     # 2.0.1 adapter configures its TxStartPoint / TxStopPoint.
     points: TransactionPoints = field(default_factory=TransactionPoints)
     _state_trigger: str = "ChargingStateChanged"  # what changed the charging state next reported
+    # IEC 61851-1: the offer changes at most every 5 s, one clock for every source of limits
+    # (smart charging, derating, the backend's profiles, a pause): agent/core/offer_pacing.py.
+    pacing: OfferPacing = field(default_factory=OfferPacing)
+    _now: float = 0.0  # the time of the event being handled
     _status: tuple[ConnectorStatus, Fault | None] | None = None
     _starts: int = 0  # StartTransaction commands issued
 
@@ -533,6 +538,7 @@ class Session:
     def handle(self, event: Event, now: float) -> list[Command]:
         """Apply ``event`` (which happened at monotonic time ``now``); return the commands."""
         out: list[Command] = []
+        self._now = now
         match event:
             case PilotChanged(pilot):
                 self._on_pilot(pilot, now, out)
@@ -866,9 +872,12 @@ class Session:
         if tx is None and self.authorized is not None and self.plugged and self._waits_for_energy_transfer():
             offer = True  # TxStartPoint EnergyTransfer: the EV must see an offer to draw on
         want = self.allowed_a if offer and not self.faults else 0.0
-        if want != self.offered_a:
-            self.offered_a = want
-            out.append(OfferCurrent(want))
+        # Starting and stopping at once; any other change 5 s after the last one (a held one
+        # comes due at a later event, the station's Tick at the latest).
+        amps = self.pacing.request(want, self._now)
+        if amps is not None and amps != self.offered_a:
+            self.offered_a = amps
+            out.append(OfferCurrent(amps))
 
     def _report_status(self, out: list[Command]) -> None:
         now = (self.status(), self.fault)

@@ -3,10 +3,9 @@
 Owns the ``SmartCharging`` profiles (``agent/core/smart_charging.py``) for the station: keeps
 them in the store, tells them which transaction runs where, and applies each
 connector's limit to its session with ``LimitChanged`` at every period start and
-whenever profiles change. While a connector offers current (PWM on) its limit changes
-at most every 5 s (IEC 61851-1, docs/hardware/control-pilot.md#timing: PWM updated at most every 5 s); a
-connector that offers nothing is updated at once, so a transaction starts with the
-limit already in place. Version-neutral: the OCPP adapter calls ``install``,
+whenever profiles change, at once: the session paces the offer (IEC 61851-1: the PWM
+changes at most every 5 s), one clock per connector over every source of limits
+(agent/core/offer_pacing.py). Version-neutral: the OCPP adapter calls ``install``,
 ``clear``, ``composite`` and ``add_pending``.
 """
 
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PWM_UPDATE_INTERVAL_S = 5.0  # IEC 61851-1 (docs/hardware/control-pilot.md#timing)
 POLL_S = 1.0  # how often transactions starting / ending are looked for
 VOLTAGE_HYSTERESIS_V = 5.0  # the meter's voltage is taken over when it moved this far
 PENDING_GRACE_S = 60.0  # a remote start's profile waits ConnectionTimeOut + this for its transaction
@@ -60,8 +58,6 @@ class ChargingLimits:
         self._saved: dict[int, Profile] = {p.id: p for p in stored}
         self._tx: dict[int, int | None] = {}  # connector → transaction key last seen
         self._applied: dict[int, float | None] = {}  # connector → limit last dispatched
-        self._last_pwm_change: dict[int, float] = {}
-        self._had_transaction: dict[int, bool] = {}
         self._voltage: dict[int, float] = {}
         self._wakeup = asyncio.Event()
         self._generation = 0  # counts changes of profiles and transactions
@@ -155,11 +151,6 @@ class ChargingLimits:
         """Dispatch the connector's limit if it changed and may change now; the seconds
         until this connector wants to be looked at again."""
         cid = view.evse_id
-        mono = self._monotonic()
-        active = view.transaction_id_tag is not None  # the PWM is the transaction's
-        if active and not self._had_transaction.get(cid, False):
-            self._last_pwm_change[cid] = mono  # it just started
-        self._had_transaction[cid] = active
         voltage = self._voltage_for(cid, view)
         want = self.smart.limit_at(cid, now, voltage) if self.enabled else None
         wait = POLL_S
@@ -168,11 +159,6 @@ class ChargingLimits:
             wait = min(wait, (nxt - now).total_seconds())
         if want == self._applied.get(cid):
             return wait
-        if active:
-            earliest = self._last_pwm_change[cid] + PWM_UPDATE_INTERVAL_S
-            if mono < earliest:
-                return min(wait, earliest - mono)
-            self._last_pwm_change[cid] = mono
         log.info("connector %d: charging limit %s", cid, "none" if want is None else f"{want:.1f} A")
         self._applied[cid] = want
         self.station.dispatch(cid, LimitChanged(view.max_current_a if want is None else want))

@@ -29,6 +29,7 @@ from agent.core.session import (
     PilotChanged,
     Tick,
 )
+from agent.station.board_watch import AcknowledgeCut, BoardWatch
 from drivers.interfaces import BoardFault, BoardStatus, DeviceError, DeviceUnavailable, PilotState
 
 if TYPE_CHECKING:
@@ -133,14 +134,32 @@ class DevicePoller:
         self._dispatch(Tick())
 
     async def poll_board(self) -> None:
-        conn = self.conn
-        try:
-            status = await conn.hardware.board.read_status()
-        except (DeviceUnavailable, DeviceError) as exc:
-            if conn.board_health.failed(exc):
-                log.error("connector %d: board lost: %s", conn.id, exc)
-                self._dispatch(FaultRaised(Fault.BOARD_COMM))
+        board = self.conn.hardware.board
+        if not isinstance(board, BoardWatch):
+            try:
+                status = await board.read_status()
+            except (DeviceUnavailable, DeviceError) as exc:
+                self._board_failed(exc)
+                return
+            await self._board_read(status)
             return
+        # Watched on the hardware thread (agent/station/board_watch.py): its latest reading.
+        reading = await board.next_reading()
+        if reading.status is None:
+            self._board_failed(reading.error)
+        else:
+            await self._board_read(reading.status)
+        if reading.cut is not None:  # acted on once the commands just queued have run
+            self.conn.commands.put_nowait([AcknowledgeCut(reading.cut.seq)])
+
+    def _board_failed(self, exc: Exception) -> None:
+        conn = self.conn
+        if conn.board_health.failed(exc):
+            log.error("connector %d: board lost: %s", conn.id, exc)
+            self._dispatch(FaultRaised(Fault.BOARD_COMM))
+
+    async def _board_read(self, status: BoardStatus) -> None:
+        conn = self.conn
         if conn.board_health.succeeded():
             log.info("connector %d: board answers again", conn.id)
             self._dispatch(FaultCleared(Fault.BOARD_COMM))

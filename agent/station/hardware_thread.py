@@ -7,8 +7,10 @@ buses and the drivers on them (boards and meters: one bus, one loop), each board
 agent/core/safety_reflex.py), and the GPIO trip inputs' cuts. The station reaches the devices
 through ``Threaded`` proxies, whose coroutines run here and are awaited there.
 
-Python's GIL lets this thread run while the main one computes (it switches every 5 ms by
-default, ``sys.getswitchinterval``), so a reaction waits for at most about that.
+Python's GIL lets this thread run while the main one computes: a thread that waits for the
+GIL gets it after at most ``sys.getswitchinterval()``. A reaction takes several such waits (the
+wake-up, the read, the write), so the hardware thread sets it to ``SWITCH_INTERVAL_S`` (1 ms,
+Python's default is 5 ms) when it starts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import concurrent.futures
 import functools
 import inspect
 import logging
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -25,6 +28,8 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+SWITCH_INTERVAL_S = 0.001  # how long a computing thread may keep the GIL from the hardware thread
 
 
 class HardwareThread:
@@ -34,6 +39,7 @@ class HardwareThread:
         self._started = threading.Event()
 
     def start(self) -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._thread.start()
         self._started.wait()
 

@@ -114,6 +114,9 @@ class ConnectorSafety:
         self._tested_tx: object | None = None  # the transaction whose RCM self-test has run
         self._offer_held = False  # an offer was kept back until power is allowed
         self._raised: set[Fault] = set()  # trip faults raised here (the board may raise RCD too)
+        # Called on gpiozero's thread when a trip input becomes active: the board watch writes
+        # 0 A on the hardware thread (agent/station/board_watch.py BoardWatch.trip).
+        self.on_trip: Callable[[str], None] | None = None
 
     # ---- wiring into the station ---------------------------------------------------------
 
@@ -207,6 +210,12 @@ class ConnectorSafety:
     def _from_thread(self, name: str, active: bool) -> None:
         """gpiozero's callback thread: hand the change to the event loop at once."""
         changed_at = time.perf_counter()
+        if active and name in ("rcd", "emergency_stop") and not (name == "rcd" and self.rcm.state is SelfTest.RUNNING):
+            # Safety does not wait for the event loop (it may be busy): contactor open and 0 A
+            # now; the loop raises the fault when it gets to it.
+            self._open_contactor()
+            if self.on_trip is not None:
+                self.on_trip(name)
         try:
             self._loop.call_soon_threadsafe(self._input_changed, name, active, changed_at)
         except RuntimeError:  # the loop has closed (shutting down)

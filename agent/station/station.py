@@ -68,6 +68,7 @@ from agent.core.transaction_points import TransactionPoints
 from agent.persistence.settings import Settings
 from agent.persistence.store import StorageError, Store, TransactionRecord
 from agent.station.authorization import Authorizer, LocalAuthorization, Verdict
+from agent.station.board_watch import AcknowledgeCut
 from agent.station.charging_limits import ChargingLimits
 from agent.station.clock import Clock
 from agent.station.connector import Connector, ConnectorHardware
@@ -274,6 +275,8 @@ class Station:
                 log.info("connector %d: card %s: %s", conn.id, id_tag, why)
             case ReservationEnded(reservation_id, why):
                 self.reservations.ended(conn.id, reservation_id, why)
+            case AcknowledgeCut(seq):  # the board watch's cut acted on (agent/station/board_watch.py)
+                conn.hardware.board.acknowledge(seq)
 
     async def _authorize(self, conn: Connector, id_tag: str) -> None:
         try:

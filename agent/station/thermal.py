@@ -9,8 +9,9 @@ below the stop threshold. A sensor that stops answering suspends charging the sa
 (``Fault.TEMP_SENSOR``): without it nothing guards the temperature.
 
 Derating reaches the session as ``DerateChanged`` (its own fact beside smart charging's
-limit). While a connector offers current its derating changes at most every 5 s
-(IEC 61851-1, docs/hardware/control-pilot.md#timing); the stop acts at once. The last reading is kept in
+limit) as soon as it changes; the session paces the offer it makes of it, one 5 s clock per
+connector over every source of limits (IEC 61851-1, agent/core/offer_pacing.py); the stop
+acts at once. The last reading is kept in
 ``station.temperature_c`` for the Temperature measurand of MeterValues.
 """
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PWM_UPDATE_INTERVAL_S = 5.0  # IEC 61851-1 (docs/hardware/control-pilot.md#timing)
 LOST_AFTER_FAILURES = 3
 
 
@@ -75,7 +75,6 @@ class ThermalGuard:
         self.hot = False
         self.failures = 0
         self._applied: dict[int, float | None] = {}
-        self._last_change: dict[int, float] = {}
 
     async def run(self) -> None:
         while True:
@@ -102,6 +101,10 @@ class ThermalGuard:
             self._each(FaultCleared(Fault.TEMP_SENSOR))
         self.failures = 0
         self.station.temperature_c = celsius
+        # The derating first: charging that resumes after cooling starts at the current allowed now.
+        for evse_id in self.station.evses():
+            view = self.station.view(evse_id)
+            self._derate(view, derated_current(celsius, view.max_current_a, self.limits), celsius)
         hot = overheated(celsius, self.hot, self.limits)
         if hot != self.hot:
             self.hot = hot
@@ -110,9 +113,6 @@ class ThermalGuard:
             else:
                 log.info("thermal: %.1f °C: cooled down, charging may go on", celsius)
             self._each(FaultRaised(Fault.HIGH_TEMPERATURE) if hot else FaultCleared(Fault.HIGH_TEMPERATURE))
-        for evse_id in self.station.evses():
-            view = self.station.view(evse_id)
-            self._derate(view, derated_current(celsius, view.max_current_a, self.limits), celsius)
 
     def _each(self, event) -> None:
         for evse_id in self.station.evses():
@@ -122,11 +122,7 @@ class ThermalGuard:
         evse_id = view.evse_id
         if amps == self._applied.get(evse_id):
             return
-        now = self._monotonic()
-        if view.offered_a and now < self._last_change.get(evse_id, -math.inf) + PWM_UPDATE_INTERVAL_S:
-            return  # the PWM changed less than 5 s ago: next reading
         self._applied[evse_id] = amps
-        self._last_change[evse_id] = now
         if amps is None:
             log.info("connector %d: %.1f °C: no thermal derating", evse_id, celsius)
         else:

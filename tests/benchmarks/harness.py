@@ -24,8 +24,9 @@ REG_CURRENT = 1000  # EVSE-DIN configured current: 0 = contactor off
 
 
 def agent_config(*, modbus_port: int, csms_port: int, data_dir: Path, card_reader: bool = False,
-                 poll_interval_s: float = 0.25, keys: str = "", log_level: str = "INFO") -> str:
-    """config/agent-sim.toml (two EVSE-DIN boards + two SDM630 on one bus) on the given ports."""
+                 poll_interval_s: float = 0.25, keys: str = "", log_level: str = "INFO", extra: str = "") -> str:
+    """config/agent-sim.toml (two EVSE-DIN boards + two SDM630 on one bus) on the given ports;
+    ``extra``: TOML appended at the end (e.g. a [testing] section)."""
     connectors = "".join(
         f"""
 [[connectors]]
@@ -78,7 +79,7 @@ timeout_s = 0.5
 [card_reader]
 driver = "{'pcsc' if card_reader else 'none'}"
 reader = "Virtual PCD"
-"""
+{extra}"""
 
 
 class StampedSimulator(Simulator):

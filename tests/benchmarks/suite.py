@@ -59,7 +59,7 @@ async def _safety(workdir: Path, mode: Mode) -> list[Row]:
     from tests.benchmarks.safety import safety_reaction
 
     async with Rig(workdir, agent_cpu=mode.agent_cpu) as rig:
-        return await safety_reaction(rig, runs=mode.safety_runs)
+        return await safety_reaction(rig, runs=mode.safety_runs, cpu_window_s=min(mode.idle_s, 30))
 
 
 async def _backlog(workdir: Path, mode: Mode) -> list[Row]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from agent.station.clock import Clock
-from agent.core.session import PilotChanged, RemoteStartRequested, TransactionRecorded
+from agent.core.session import PilotChanged, RemoteStartRequested, Tick, TransactionRecorded
 from agent.persistence.settings import Settings
 from agent.core.smart_charging import Kind, Period, Profile, Purpose, RateUnit, Schedule
 from agent.station.connector import ConnectorHardware
@@ -93,27 +93,31 @@ def test_smart_charging_disabled_leaves_the_profiles_unapplied_until_enabled(tmp
 
 
 def test_while_charging_the_limit_changes_at_most_every_5_s(tmp_path):
+    """ChargingLimits tells the session at once; the session's one clock (agent/core/offer_pacing.py)
+    holds the change until 5 s after the last, and offers it at the next event (the poller's Tick)."""
     station, conn, clock, mono = make_station(tmp_path)
     limits = station.charging_limits
+
+    def step() -> None:
+        limits.step()
+        station.dispatch(conn.id, Tick())  # as the DevicePoller does every poll
+
     station.dispatch(conn.id, PilotChanged(PilotState.C))
     station.dispatch(conn.id, RemoteStartRequested("TAG"))
     station.dispatch(conn.id, TransactionRecorded(1))  # as Station._run_command does once it is stored
     assert conn.session.offered_a == 16.0
-    limits.step()  # the PWM started now
+    step()  # the PWM started now
     limits.install(tx_default(1, 10.0))
     mono.t += 1
-    limits.step()
+    step()
     assert conn.session.offered_a == 16.0
     mono.t += 4
-    limits.step()
+    step()
     assert conn.session.offered_a == 10.0
     limits.install(tx_default(1, 4.0))  # under 6 A: a pause, not the end of the transaction
     mono.t += 2
-    limits.step()
-    assert conn.session.offered_a == 10.0
-    mono.t += 3
-    limits.step()
-    assert conn.session.offered_a == 0.0 and conn.session.transaction is not None
+    step()
+    assert conn.session.offered_a == 0.0 and conn.session.transaction is not None  # stopping never waits
 
 
 def test_a_period_start_wakes_the_task_and_applies(tmp_path):

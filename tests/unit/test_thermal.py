@@ -11,9 +11,11 @@ from agent.core.session import (
     ConnectorStatus,
     DerateChanged,
     Fault,
+    FaultRaised,
     LimitChanged,
     OfferCurrent,
     Session,
+    Tick,
 )
 from agent.station.thermal import ThermalGuard, ThermalLimits, derated_current, overheated
 from drivers.interfaces import DeviceUnavailable
@@ -41,12 +43,39 @@ def test_derating_and_smart_charging_limit_combine_to_the_lower():
     assert s.offered_a == 16
     out = s.handle(DerateChanged(10.0), 10)
     assert of(OfferCurrent, out) == [OfferCurrent(10.0)]
-    s.handle(LimitChanged(8.0), 11)
+    s.handle(LimitChanged(8.0), 15)
     assert s.offered_a == 8.0
-    s.handle(LimitChanged(16.0), 12)
+    s.handle(LimitChanged(16.0), 20)
     assert s.offered_a == 10.0  # smart charging lifted its limit; the derating stays
-    s.handle(DerateChanged(None), 13)
+    s.handle(DerateChanged(None), 25)
     assert s.offered_a == 16.0
+
+
+def test_two_sources_changing_one_second_apart_share_one_5_s_clock():
+    """IEC 61851-1: the offer changes at most every 5 s, whichever source of limits asks
+    (issue 16 item 2: derating and smart charging each kept a clock of their own)."""
+    s = charging_session()
+    offers: list[tuple[float, float]] = []  # (time, amps) of every OfferCurrent
+
+    def handle(event, now: float) -> None:
+        offers.extend((now, c.amps) for c in of(OfferCurrent, s.handle(event, now)))
+
+    handle(DerateChanged(12.0), 10)  # the last change was long ago: at once
+    handle(LimitChanged(10.0), 11)  # 1 s later: held, not offered
+    handle(DerateChanged(11.0), 11)  # the same moment: the newest wish counts
+    for now in (12, 13, 14, 14.9, 15, 16, 17):
+        handle(Tick(), now)  # the station's poll
+    assert offers == [(10, 12.0), (15, 10.0)]
+    assert s.offered_a == 10.0
+    handle(LimitChanged(None), 16)  # back up to the derating, 11 A: 5 s after the last change
+    handle(Tick(), 19.9)
+    assert offers[-1] == (15, 10.0)
+    handle(Tick(), 20)
+    assert offers[-1] == (20, 11.0)
+    handle(FaultRaised(Fault.HIGH_TEMPERATURE), 21)  # stopping never waits
+    assert offers[-1] == (21, 0.0)
+    changes = [t for t, _ in offers]
+    assert all(b - a >= 5 for a, b in zip(changes, changes[1:-1]))  # every change but the stop paced
 
 
 @dataclass
@@ -107,6 +136,7 @@ async def test_heat_derates_then_stops_then_charging_resumes_when_cool():
     assert session.offered_a == 11.0  # the PWM changed 1 s ago: IEC 61851-1 wants 5 s
     station.now[0] += 5
     await guard.check()
+    station.dispatch(1, Tick())  # the station's poll: the held change is due
     assert session.offered_a == 9.0
 
     sensor.celsius = 76.0
