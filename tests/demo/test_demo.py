@@ -207,3 +207,56 @@ async def test_demo_runs_a_card_session_and_stops_on_ctrl_c():
         print("\n".join(out.lines[-40:]))
     assert code == 0
     assert any("stopping" in line for line in out.lines)
+
+
+@pytest.mark.pcsc
+async def test_demo_in_ocpp_201_runs_a_card_session():
+    http_port, csms_port, modbus_port = free_port(), free_port(), free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent.app.cli", "demo", "--ocpp-version", "2.0.1",
+        "--http-port", str(http_port), "--csms-port", str(csms_port), "--modbus-port", str(modbus_port),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"},
+    )
+    out = Output(proc.stdout)
+    try:
+        await out.wait_for("connected (ocpp2.0.1)")
+        boot = await out.wait_for("BootNotification reason=")
+        assert "PowerUp" in boot
+        await out.wait_for("StatusNotification evse=1 connector=1 Available")
+        base = f"http://127.0.0.1:{http_port}"
+        await asyncio.to_thread(http, "POST", base + "/api/evses/1/plug")
+        await asyncio.to_thread(http, "POST", base + "/api/card", {"uid": "04A1B2C3D4E5F6"})
+        started = await out.wait_for("TransactionEvent Started")
+        assert "evse=1" in started and "idToken=04A1B2C3D4E5F6" in started
+        await out.wait_for("connector 1: Charging")  # the demo backend accepted the idToken
+        assert not any("StartTransaction" in line for line in out.lines)  # no 1.6 on the wire
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 30)
+        await out.task
+        print("\n".join(out.lines[-40:]))
+    assert code == 0
+
+
+async def test_demo_backend_speaks_the_version_the_charge_point_offers_first():
+    from websockets.asyncio.client import connect
+
+    from simulator.csms.demo_csms import DemoCsms
+
+    csms = DemoCsms(printer=None)
+    port = await csms.start(port=0)
+    try:
+        for offered in (["ocpp2.0.1", "ocpp1.6"], ["ocpp1.6", "ocpp2.0.1"], ["ocpp2.0.1"]):
+            async with connect(f"ws://127.0.0.1:{port}/CP-1", subprotocols=offered) as ws:
+                assert ws.subprotocol == offered[0]
+    finally:
+        await csms.stop()
+    only_16 = DemoCsms(printer=None, subprotocols=("ocpp1.6",))
+    port = await only_16.start(port=0)
+    try:
+        async with connect(f"ws://127.0.0.1:{port}/CP-1", subprotocols=["ocpp2.0.1", "ocpp1.6"]) as ws:
+            assert ws.subprotocol == "ocpp1.6"
+    finally:
+        await only_16.stop()
