@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--http-port", type=int, default=8765, help="simulator page port (default 8765)")
     demo.add_argument("--csms-port", type=int, default=9000, help="demo backend port (default 9000)")
     demo.add_argument("--modbus-port", type=int, default=5020, help="simulated RS-485 bus as Modbus TCP (default 5020)")
+    demo.add_argument("--ocpp-version", choices=["1.6", "2.0.1"],
+                      help="the demo backend and the agent speak only this version (default: what config/agent-sim.toml offers, 1.6)")
 
     password = commands.add_parser("service-password", help="set the password of a service page role")
     from agent.service.page import add_password_arguments
@@ -56,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from agent.app.demo import run_demo
 
-        return run_demo(http_port=args.http_port, csms_port=args.csms_port, modbus_port=args.modbus_port)
+        return run_demo(http_port=args.http_port, csms_port=args.csms_port, modbus_port=args.modbus_port,
+                        ocpp_version=args.ocpp_version)
 
     if args.command == "status":
         return show_status(args)

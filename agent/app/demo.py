@@ -109,7 +109,10 @@ def _agent_config(modbus_port: int, directory: str) -> Path:
     return path
 
 
-def run_demo(http_port: int = 8765, csms_port: int = 9000, modbus_port: int = 5020) -> int:
+def run_demo(http_port: int = 8765, csms_port: int = 9000, modbus_port: int = 5020,
+             ocpp_version: str | None = None) -> int:
+    """``ocpp_version`` ("1.6" or "2.0.1"): the demo backend speaks only it and the agent offers
+    only it; None: the backend serves both and the agent offers what agent-sim.toml says."""
     taken = _taken_port({"the simulator page": (http_port, "--http-port"),
                          "the simulated Modbus bus": (modbus_port, "--modbus-port"),
                          "the demo backend": (csms_port, "--csms-port")})
@@ -140,8 +143,9 @@ def run_demo(http_port: int = 8765, csms_port: int = 9000, modbus_port: int = 50
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, stop)
         sim = start("simulator", "-m", "simulator.cli", "--http-port", str(http_port), "--modbus-port", str(modbus_port))
+        version = ("--ocpp-version", ocpp_version) if ocpp_version else ()
         csms = start("demo CSMS", "-m", "simulator.csms.demo_csms", "--port", str(csms_port),
-                     "--sim-url", f"http://127.0.0.1:{http_port}")  # its OCPP log on the page
+                     "--sim-url", f"http://127.0.0.1:{http_port}", *version)  # its OCPP log on the page
         _wait_port(modbus_port, sim, "the simulator")
         _wait_port(http_port, sim, "the simulator page")
         _wait_port(csms_port, csms, "the demo CSMS")
@@ -156,6 +160,7 @@ def run_demo(http_port: int = 8765, csms_port: int = 9000, modbus_port: int = 50
             f"ws://127.0.0.1:{csms_port}",
             "--data-dir",
             data_dir,
+            *version,
         )
         _say(
             f"\n  evse-agent demo is running.\n"

@@ -1,7 +1,9 @@
-"""A tiny demo central system (OCPP 1.6-J server side) that accepts everything.
+"""A tiny demo central system (OCPP 1.6-J and 2.0.1 server side) that accepts everything.
 
-``python -m simulator.csms.demo_csms [--host 127.0.0.1] [--port 9000] [--sim-url URL]``; charge
-points connect to ``ws://HOST:PORT/<charge point id>``. One readable line is printed per message
+``python -m simulator.csms.demo_csms [--host 127.0.0.1] [--port 9000] [--sim-url URL]
+[--ocpp-version 1.6|2.0.1]``; charge points connect to ``ws://HOST:PORT/<charge point id>``.
+Without ``--ocpp-version`` it serves both subprotocols and speaks the first one the charge point
+offers (its preference, as ``[ocpp] versions`` orders them); with it, only that one. One readable line is printed per message
 received. With ``--sim-url`` (the simulator's page, e.g. http://127.0.0.1:8765) every frame in
 both directions also goes to the page's OCPP log (simulator/web/ocpp_feed.py).
 """
@@ -21,10 +23,15 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import NegotiationError
+from websockets.typing import Subprotocol
+
+from simulator.csms.demo_csms201 import DemoChargingStation201
 
 from simulator.web.ocpp_feed import FrameListener, SimLogFeed, TappedConnection
 
 HEARTBEAT_INTERVAL = 300
+SUBPROTOCOLS = ("ocpp1.6", "ocpp2.0.1")  # what the demo backend can speak
 
 
 def _now() -> str:
@@ -117,12 +124,14 @@ class DemoChargePoint(ChargePoint):
 class DemoCsms:
     """Start/stop the demo server; ``lines`` keeps what was printed (for tests)."""
 
-    def __init__(self, printer: Callable[[str], None] | None = print, on_frame: FrameListener | None = None):
+    def __init__(self, printer: Callable[[str], None] | None = print, on_frame: FrameListener | None = None,
+                 subprotocols: tuple[str, ...] = SUBPROTOCOLS):
         self.printer = printer
+        self.subprotocols = subprotocols  # served; the charge point's first offered one is spoken
         self.on_frame = on_frame  # every frame, both ways (SimLogFeed)
         self.lines: list[str] = []
         self.tx_ids = itertools.count(1)
-        self.charge_points: dict[str, DemoChargePoint] = {}
+        self.charge_points: dict[str, DemoChargePoint | DemoChargingStation201] = {}
         self._server = None
         self.port: int | None = None
 
@@ -132,13 +141,14 @@ class DemoCsms:
             self.printer(line)
 
     async def _handler(self, ws: ServerConnection) -> None:
-        if ws.subprotocol != "ocpp1.6":
-            await ws.close(1002, "subprotocol ocpp1.6 required")
+        if ws.subprotocol not in self.subprotocols:  # websockets refuses it already: kept for safety
+            await ws.close(1002, f"subprotocol {' or '.join(self.subprotocols)} required")
             return
         cp_id = ws.request.path.strip("/").split("/")[-1] or "unknown"
-        cp = DemoChargePoint(cp_id, TappedConnection(ws, cp_id, self.on_frame) if self.on_frame else ws, self)
+        side = DemoChargingStation201 if ws.subprotocol == "ocpp2.0.1" else DemoChargePoint
+        cp = side(cp_id, TappedConnection(ws, cp_id, self.on_frame) if self.on_frame else ws, self)
         self.charge_points[cp_id] = cp
-        self.log(f"CSMS: {cp_id} connected")
+        self.log(f"CSMS: {cp_id} connected ({ws.subprotocol})")
         try:
             await cp.start()
         except Exception:  # noqa: BLE001 - a closed connection ends the session
@@ -148,9 +158,18 @@ class DemoCsms:
             self.log(f"CSMS: {cp_id} disconnected")
 
     async def start(self, host: str = "127.0.0.1", port: int = 9000) -> int:
-        self._server = await serve(self._handler, host, port, subprotocols=["ocpp1.6"])
+        self._server = await serve(self._handler, host, port, subprotocols=[Subprotocol(p) for p in self.subprotocols],
+                                   select_subprotocol=self._select_subprotocol)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
+
+    def _select_subprotocol(self, _connection: ServerConnection, offered: list[str]) -> Subprotocol:
+        """The first subprotocol the charge point offers that is served (websockets' own choice
+        would follow the server's order instead)."""
+        for subprotocol in offered:
+            if subprotocol in self.subprotocols:
+                return Subprotocol(subprotocol)
+        raise NegotiationError(f"no common subprotocol; expected one of {', '.join(self.subprotocols)}")
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -159,13 +178,14 @@ class DemoCsms:
             self._server = None
 
 
-async def _run(host: str, port: int, sim_url: str | None = None) -> None:
+async def _run(host: str, port: int, sim_url: str | None = None,
+               subprotocols: tuple[str, ...] = SUBPROTOCOLS) -> None:
     feed = SimLogFeed(sim_url) if sim_url else None
     if feed is not None:
         await feed.start()
-    csms = DemoCsms(printer=lambda line: print(line, flush=True), on_frame=feed)
+    csms = DemoCsms(printer=lambda line: print(line, flush=True), on_frame=feed, subprotocols=subprotocols)
     bound = await csms.start(host, port)
-    print(f"demo-csms: listening on ws://{host}:{bound}/<charge point id> (ocpp1.6)", flush=True)
+    print(f"demo-csms: listening on ws://{host}:{bound}/<charge point id> ({', '.join(subprotocols)})", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -181,9 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9000)
     p.add_argument("--sim-url", help="the simulator page (http://HOST:PORT): feed its OCPP log")
+    p.add_argument("--ocpp-version", choices=["1.6", "2.0.1"],
+                   help="speak only this version (default: both, the charge point's first offered one)")
     args = p.parse_args(argv)
+    subprotocols = (f"ocpp{args.ocpp_version}",) if args.ocpp_version else SUBPROTOCOLS
     try:
-        asyncio.run(_run(args.host, args.port, args.sim_url))
+        asyncio.run(_run(args.host, args.port, args.sim_url, subprotocols))
     except OSError as exc:  # the port is taken, most often
         print(f"demo-csms: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
               " (stop the program holding it, or choose another --port)", file=sys.stderr)

@@ -207,3 +207,112 @@ async def test_demo_runs_a_card_session_and_stops_on_ctrl_c():
         print("\n".join(out.lines[-40:]))
     assert code == 0
     assert any("stopping" in line for line in out.lines)
+
+
+@pytest.mark.pcsc
+async def test_demo_in_ocpp_201_runs_a_card_session():
+    http_port, csms_port, modbus_port = free_port(), free_port(), free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agent.app.cli", "demo", "--ocpp-version", "2.0.1",
+        "--http-port", str(http_port), "--csms-port", str(csms_port), "--modbus-port", str(modbus_port),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1"},
+    )
+    out = Output(proc.stdout)
+    try:
+        await out.wait_for("connected (ocpp2.0.1)")
+        boot = await out.wait_for("BootNotification reason=")
+        assert "PowerUp" in boot
+        await out.wait_for("StatusNotification evse=1 connector=1 Available")
+        base = f"http://127.0.0.1:{http_port}"
+        await asyncio.to_thread(http, "POST", base + "/api/evses/1/plug")
+        await asyncio.to_thread(http, "POST", base + "/api/card", {"uid": "04A1B2C3D4E5F6"})
+        started = await out.wait_for("TransactionEvent Started")
+        assert "evse=1" in started and "idToken=04A1B2C3D4E5F6" in started, started
+        await out.wait_for("connector 1: Charging")  # the demo backend accepted the idToken
+        await asyncio.to_thread(http, "POST", base + "/api/evses/1/unplug")
+        ended = await out.wait_for("TransactionEvent Ended")
+        assert "stoppedReason=EVDisconnected" in ended, ended
+        assert not any("StartTransaction" in line for line in out.lines)  # no 1.6 on the wire
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 30)
+        await out.task
+        print("\n".join(out.lines[-40:]))
+    assert code == 0, out.lines[-10:]
+
+
+async def test_demo_backend_speaks_the_version_the_charge_point_offers_first():
+    from websockets.asyncio.client import connect
+
+    from simulator.csms.demo_csms import DemoCsms
+
+    csms = DemoCsms(printer=None)
+    port = await csms.start(port=0)
+    try:
+        for offered in (["ocpp2.0.1", "ocpp1.6"], ["ocpp1.6", "ocpp2.0.1"], ["ocpp2.0.1"]):
+            async with connect(f"ws://127.0.0.1:{port}/CP-1", subprotocols=offered) as ws:
+                assert ws.subprotocol == offered[0]
+    finally:
+        await csms.stop()
+    only_16 = DemoCsms(printer=None, subprotocols=("ocpp1.6",))
+    port = await only_16.start(port=0)
+    try:
+        async with connect(f"ws://127.0.0.1:{port}/CP-1", subprotocols=["ocpp2.0.1", "ocpp1.6"]) as ws:
+            assert ws.subprotocol == "ocpp1.6"
+    finally:
+        await only_16.stop()
+
+
+async def test_demo_backend_answers_a_201_station_and_prints_each_message():
+    """The `ocpp` library's 2.0.1 station side against the demo backend: every answer passes the
+    library's schema check, and each message is one readable line."""
+    from ocpp.v201 import ChargePoint as Station
+    from ocpp.v201 import call
+    from websockets.asyncio.client import connect
+
+    from simulator.csms.demo_csms import DemoCsms
+
+    csms = DemoCsms(printer=None, subprotocols=("ocpp2.0.1",))
+    port = await csms.start(port=0)
+    now = "2026-12-05T08:00:00Z"
+    try:
+        async with connect(f"ws://127.0.0.1:{port}/CS-1", subprotocols=["ocpp2.0.1"]) as ws:
+            station = Station("CS-1", ws)
+            receiving = asyncio.create_task(station.start())
+            boot = await station.call(call.BootNotification(
+                charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp"))
+            assert boot.status == "Accepted" and boot.interval > 0
+            assert (await station.call(call.Heartbeat())).current_time
+            await station.call(call.StatusNotification(timestamp=now, connector_status="Available", evse_id=1,
+                                                        connector_id=1))
+            token = {"id_token": "04A1B2C3", "type": "ISO14443"}
+            assert (await station.call(call.Authorize(id_token=token))).id_token_info["status"] == "Accepted"
+            started = await station.call(call.TransactionEvent(
+                event_type="Started", timestamp=now, trigger_reason="Authorized", seq_no=0,
+                transaction_info={"transaction_id": "tx-1"}, id_token=token, evse={"id": 1, "connector_id": 1}))
+            assert started.id_token_info["status"] == "Accepted"
+            sample = [{"timestamp": now, "sampled_value": [{"value": 1200.0}]}]
+            await station.call(call.MeterValues(evse_id=1, meter_value=sample))
+            await station.call(call.NotifyReport(request_id=1, generated_at=now, seq_no=0))
+            await station.call(call.NotifyEvent(generated_at=now, seq_no=0, event_data=[{
+                "event_id": 1, "timestamp": now, "trigger": "Alerting", "actual_value": "true",
+                "event_notification_type": "HardWiredMonitor", "component": {"name": "EVSE"},
+                "variable": {"name": "Problem"}}]))
+            await station.call(call.SecurityEventNotification(type="StartupOfTheDevice", timestamp=now))
+            await station.call(call.TransactionEvent(
+                event_type="Ended", timestamp=now, trigger_reason="EVCommunicationLost", seq_no=1,
+                transaction_info={"transaction_id": "tx-1", "stopped_reason": "EVDisconnected"}))
+            receiving.cancel()
+    finally:
+        await csms.stop()
+    printed = "\n".join(csms.lines)
+    for line in ("CS-1 connected (ocpp2.0.1)", "BootNotification reason=PowerUp vendor=V model=M", "Heartbeat",
+                 "StatusNotification evse=1 connector=1 Available", "Authorize idToken=04A1B2C3 (ISO14443)",
+                 "TransactionEvent Started tx=tx-1 seqNo=0 trigger=Authorized evse=1 idToken=04A1B2C3",
+                 "MeterValues evse=1 Energy.Active.Import.Register=1200.0",
+                 "NotifyReport requestId=1 seqNo=0 0 variable(s)", "NotifyEvent EVSE.Problem=true (Alerting)",
+                 "SecurityEventNotification StartupOfTheDevice",
+                 "TransactionEvent Ended tx=tx-1 seqNo=1 trigger=EVCommunicationLost stoppedReason=EVDisconnected"):
+        assert line in printed, line
