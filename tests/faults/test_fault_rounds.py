@@ -25,6 +25,7 @@ import json
 import os
 import random
 from collections import Counter
+from typing import ClassVar
 
 import pytest
 
@@ -65,8 +66,8 @@ BAD_FRAMES_201 = [
     '[2,"b2","NoSuchAction",{}]',
     '[2,"b3","RequestStopTransaction",{}]',
     '[2,"b4","RequestStopTransaction",{"transactionId":5}]',
-    '[2,"b5","SetVariables",{"setVariableData":[{"component":{"name":"OCPPCommCtrlr"},'
-    '"variable":{"name":"HeartbeatInterval"},"attributeValue":"-1"}]}]',
+    ('[2,"b5","SetVariables",{"setVariableData":[{"component":{"name":"OCPPCommCtrlr"},'
+     '"variable":{"name":"HeartbeatInterval"},"attributeValue":"-1"}]}]'),
     '[2,"b6","ChangeAvailability",{"operationalStatus":"Inoperative","evse":{"id":99}}]',
     '[3,"never-sent",{}]',
     '[4,"never-sent","InternalError","",{}]',
@@ -86,7 +87,7 @@ ERROR_CODES_201 = {"FormatViolation", "GenericError", "InternalError", "MessageT
 async def _try(coro):
     try:
         return await coro
-    except Exception:
+    except Exception:  # noqa: BLE001  (a link that is down fails in many ways; the caller tries again)
         return None
 
 
@@ -95,7 +96,7 @@ class Books16:
 
     version = "1.6"
     rounds = ROUNDS
-    agent_options: dict = {}
+    agent_options: ClassVar[dict] = {}
 
     def __init__(self) -> None:
         self.backend = LedgerCsms()
@@ -152,8 +153,9 @@ class Books16:
             (t, end, ledger.session_of(t).stops[0]["meterStop"]) for t, (_, end) in expected.items()
             if t not in lost and abs(ledger.session_of(t).stops[0]["meterStop"] - end) > 1
         ]
-        figures = (f"{len(lost)} transactions lost, {duplicated} duplicated", f"{ledger.resends} resends recognised "
-                   f"by message id, {ledger.unknown_transaction} messages for unknown transactions")
+        figures = (f"{len(lost)} transactions lost, {duplicated} duplicated",
+                   (f"{ledger.resends} resends recognised by message id, "
+                    f"{ledger.unknown_transaction} messages for unknown transactions"))
         problems = [("lost", lost)] * bool(lost) + [("duplicated", duplicated)] * bool(duplicated) \
             + [("wrong meter", wrong_meter)] * bool(wrong_meter) \
             + [("unknown transaction", ledger.unknown_transaction)] * bool(ledger.unknown_transaction)
@@ -165,7 +167,7 @@ class Books201:
 
     version = "2.0.1"
     rounds = ROUNDS
-    agent_options = {"extra_ocpp": 'versions = ["ocpp2.0.1"]'}
+    agent_options: ClassVar[dict] = {"extra_ocpp": 'versions = ["ocpp2.0.1"]'}
 
     def __init__(self) -> None:
         self.backend = Ledger201()
@@ -180,7 +182,7 @@ class Books201:
                 mark = len(ledger.frames)
                 if ledger.stations and await _try(ledger.request("GetVariables", request, timeout=2)) is not None:
                     return
-                await ledger.wait_for(lambda: len(ledger.frames) > mark + 1, timeout=timeout)  # more than our request
+                await ledger.wait_for(lambda seen=mark: len(ledger.frames) > seen + 1, timeout=timeout)  # more than our request
 
     async def remote_start(self, tag: str) -> None:
         ledger = self.backend
@@ -190,7 +192,7 @@ class Books201:
         async with asyncio.timeout(30):
             while (await ledger.request("RequestStartTransaction", request))["status"] != "Accepted":
                 mark = len(ledger.frames)  # the unplug not seen yet: until the station says more
-                await ledger.wait_for(lambda: len(ledger.frames) > mark)
+                await ledger.wait_for(lambda seen=mark: len(ledger.frames) > seen)
 
     def mark(self) -> int:
         return len(self.backend.calls)
@@ -275,7 +277,7 @@ async def test_fault_rounds(sim, books, make_agent):
             if last_end is not None:  # no energy between the sessions: the meter stands where the last one ended
                 assert abs(start_energy - last_end) <= 1, (start_energy, last_end)
             await books.remote_start(tag)
-            await sim.wait_for(lambda s: evse(s)["contactor_closed"] and evse(s)["energy_wh"] > start_energy + 3,
+            await sim.wait_for(lambda s, e0=start_energy: evse(s)["contactor_closed"] and evse(s)["energy_wh"] > e0 + 3,
                                timeout=20)
             fault = rng.choice(["kill", "kill_unplugged", "cut", "meter", "board", "frames", "none"])
             counts[fault] += 1
