@@ -58,6 +58,7 @@ class Ledger201(LibraryCsms):
         self.transactions: dict[str, Transaction] = {}
         self.resends = 0
         self.duplicates = 0
+        self.raw_sent: set[str] = set()  # the texts send_raw put on the wire
         self.answers["TransactionEvent"] = self._transaction_event
 
     def _transaction_event(self, payload: dict) -> dict:
@@ -82,8 +83,14 @@ class Ledger201(LibraryCsms):
 
     async def send_raw(self, text: str, identity: str | None = None) -> None:
         station = self._station(identity)
+        self.raw_sent.add(text)
         self._record(Frame(station.id, "to_station", text))
         await self._sockets[station.id].send(text)
+
+    def refused(self) -> list:
+        """The CALLERRORs the library itself sent (not ``send_raw``): what the station sent did not pass."""
+        return [f.message for f in self.frames
+                if f.direction == "to_station" and f.text.startswith("[4") and f.text not in self.raw_sent]
 
     def answer_to(self, unique_id: str) -> Any:
         for frame in self.frames:
