@@ -98,3 +98,29 @@ def _ends(call, session) -> bool:
         return call.payload["transactionId"] == session.transaction_id
     return (call.action == "TransactionEvent" and call.payload["eventType"] == "Ended"
             and call.payload["transactionInfo"]["transactionId"] == session.transaction_id)
+
+
+async def test_a_session_wholly_offline_is_delivered_after_reconnecting(station, speaks):
+    await station.boot()
+    mark = station.csms.mark()
+    await station.tap(VALID)  # known online first: the authorization cache keeps it (1.6 §3.5, 2.0.1 C10)
+    await station.csms.wait_call("Authorize", after=mark)
+    mark = station.csms.mark()
+    await station.tap(VALID)  # and taken back: no EV came
+    await speaks.status("Available", after=mark)
+    await station.csms.go_offline()
+    offline = station.csms.mark()
+    await station.tap(VALID)
+    station.plug()
+    await station.energy_flows()  # started offline, on the cached authorization
+    started_at = station.evse()["energy_wh"]
+    station.unplug()
+    await station.no_energy()
+    stopped_at = station.evse()["energy_wh"]
+    await station.csms.go_online()
+    session = await speaks.started(VALID, after=offline)
+    ending = await speaks.ended(session, after=offline, timeout=30)
+    assert session.meter_start is not None and abs(session.meter_start - started_at) <= 3
+    assert ending.reason == "EVDisconnected"
+    assert abs(ending.meter_stop - stopped_at) <= 1
+    assert len([c for c in station.csms.calls[offline:] if _ends(c, session)]) == 1  # delivered once
