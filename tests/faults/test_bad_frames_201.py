@@ -33,6 +33,9 @@ BAD_CALLS = [
 ]
 IGNORED = ['not json at all', "[]", "[2]", '{"not": "an array"}', '[3,"never-sent",{}]',
            '[4,"never-sent","InternalError","",{}]']
+# OCPP-J 2.0.1 §4.1.3: a message type number not in the list (2.1's CALLRESULTERROR 5, SEND 6)
+# is ignored: no answer at all.
+UNKNOWN_TYPES = ['[5,"u5","InternalError","",{}]', '[6,"u6","Heartbeat",{}]']
 
 
 async def test_bad_frames_get_the_2_0_1_callerror_and_the_session_goes_on(sim, make_agent):
@@ -41,7 +44,7 @@ async def test_bad_frames_get_the_2_0_1_callerror_and_the_session_goes_on(sim, m
     try:
         agent = await charging_in_201(ledger, sim, make_agent, "BAD")
         connection = ledger.stations["CP-TEST-1"]
-        for text in IGNORED:
+        for text in IGNORED + UNKNOWN_TYPES:
             await ledger.send_raw(text)
         wrong = []
         for text, codes in BAD_CALLS:
@@ -55,6 +58,7 @@ async def test_bad_frames_get_the_2_0_1_callerror_and_the_session_goes_on(sim, m
         assert (await ledger.request("GetVariables", {"getVariableData": [
             {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}))
         assert ledger.stations["CP-TEST-1"] is connection
+        assert ledger.answer_to("u5") is None and ledger.answer_to("u6") is None  # answered in order: none came
         assert agent.proc.returncode is None
         assert evse(sim.state())["contactor_closed"]
         assert "Ended" not in ledger.transaction_of("BAD").event_types
