@@ -47,6 +47,7 @@ class Ending:
 
 class Speaks16:
     version = "1.6"
+    format_violation = "FormationViolation"  # OCPP-J 1.6 §4.2.3
     statuses: ClassVar[dict[str, str]] = {"Available": "Available", "Charging": "Charging", "Reserved": "Reserved", "Unavailable": "Unavailable"}
 
     def __init__(self, csms: StrictCsms) -> None:
@@ -87,6 +88,7 @@ class Speaks16:
 
 class Speaks201:
     version = "2.0.1"
+    format_violation = "FormatViolation"  # OCPP-J 2.0.1 §4.3
     statuses: ClassVar[dict[str, str]] = {"Available": "Available", "Charging": "Occupied", "Reserved": "Reserved", "Unavailable": "Unavailable"}
 
     def __init__(self, csms: StrictCsms) -> None:

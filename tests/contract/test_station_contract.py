@@ -5,6 +5,7 @@ what the backend received, in the neutral words of the translation."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from tests.conformance.conftest import REMOTE, VALID
 
@@ -91,6 +92,45 @@ async def test_the_backend_takes_the_connector_out_of_service_and_back(station, 
     assert await speaks.remote_start(REMOTE) == "Accepted"
     await speaks.started(REMOTE, after=mark)
     await station.energy_flows()
+
+
+async def test_bad_frames_get_a_callerror_and_the_session_goes_on(station, speaks):
+    await station.boot()
+    mark = station.csms.mark()
+    station.plug()
+    assert await speaks.remote_start(REMOTE) == "Accepted"
+    session = await speaks.started(REMOTE, after=mark)
+    await station.energy_flows()
+    bad = {"x1": ('[2,"x1","NoSuchAction",{}]', "NotImplemented"),
+           "x2": ('[2,"x2","DataTransfer",{"vendorId":5}]', "TypeConstraintViolation"),
+           "x3": ('[2,"x3","DataTransfer"]', speaks.format_violation),
+           "x4": ('[2,"x4","DataTransfer",{"vendorId":"x","data":NaN}]', speaks.format_violation)}
+    for text, _ in bad.values():
+        await station.csms.send_raw(text)
+    await station.csms.wait_for(lambda: len(_answers(station.csms, bad)) == len(bad))
+    assert _answers(station.csms, bad) == {unique_id: code for unique_id, (_, code) in bad.items()}
+    await station.csms.barrier()  # still answering on the same connection
+    assert station.evse()["contactor_closed"]
+    assert not [c for c in station.csms.calls[mark:] if _ends(c, session)]
+    # ocpp-rpc sent them raw, so it knows none of their ids: that and nothing else it may report.
+    theirs = [v for v in station.csms.violations
+              if v.get("error") in {f"Received CALLERROR for unrecognised message ID: {u}" for u in bad}]
+    assert len(theirs) == len(bad)
+    station.csms.violations[:] = [v for v in station.csms.violations if v not in theirs]
+
+
+def _answers(csms, bad: dict) -> dict:
+    found = {}
+    for frame in csms.frames:
+        if frame.get("direction") != "from_cp":
+            continue
+        try:
+            message = json.loads(frame["text"])
+        except ValueError:
+            continue
+        if isinstance(message, list) and len(message) >= 3 and message[0] == 4 and message[1] in bad:
+            found[message[1]] = message[2]
+    return found
 
 
 def _ends(call, session) -> bool:
