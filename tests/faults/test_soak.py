@@ -1,4 +1,4 @@
-"""Long runs: a crash loop, and many sessions with frequent meter values.
+"""Long runs: a crash loop (in OCPP 1.6 and 2.0.1), and many sessions with frequent meter values.
 
 Quick in CI; SOAK_SESSIONS / CRASH_LOOPS make them long. They print what they measured."""
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from ocpp_csms import MeterValuesEvent, TransactionStartedEvent, TransactionStoppedEvent
 
+from tests.faults.ledger201 import Ledger201
 from tests.integration.test_session_flow import booted, evse, status_reached
 
 SESSIONS = int(os.environ.get("SOAK_SESSIONS", "15"))
@@ -58,6 +59,46 @@ async def test_crash_loop_loses_nothing_and_storage_stays_bounded(sim, csms, mak
     # WAL checkpoints keep the files from growing with each restart (no more than a
     # checkpoint's worth, 1000 pages of 4 KiB, over the first size).
     assert sizes[-1] <= sizes[0] + 4_200_000
+
+
+@pytest.mark.timeout(120 + CRASH_LOOPS * 10)
+async def test_crash_loop_loses_nothing_and_storage_stays_bounded_in_201(sim, make_agent, tmp_path):
+    ledger = Ledger201()  # the ``ocpp`` library's 2.0.1 CSMS, keeping TransactionEvents by message id
+    await ledger.start()
+    try:
+        agent = await make_agent(ledger.port, card_reader=False, extra_ocpp='versions = ["ocpp2.0.1"]')
+        await ledger.wait_call("StatusNotification", timeout=30)  # registered
+        ledger.knows.id_tokens["LOOP"] = {"status": "Accepted"}
+        sim.plug(1)
+        answer = await ledger.request("RequestStartTransaction",
+                                      {"idToken": {"idToken": "LOOP", "type": "Central"}, "remoteStartId": 1})
+        assert answer["status"] == "Accepted"
+        await ledger.wait_for(lambda: ledger.transaction_of("LOOP"))
+        sizes = []
+        for _ in range(CRASH_LOOPS):
+            seen = len(ledger.transaction_of("LOOP").events)
+            await agent.kill()
+            mark = ledger.mark()
+            await agent.start()
+            await ledger.wait_call("StatusNotification", lambda p: p["connectorStatus"] == "Occupied", after=mark,
+                                   timeout=20)
+            await sim.wait_for(lambda s: evse(s)["contactor_closed"], timeout=20)  # the session resumed
+            # and goes on with new events (TxUpdatedInterval 1 s): their seqNo must continue across the kill
+            await ledger.wait_for(lambda seen=seen: len(ledger.transaction_of("LOOP").events) > seen, timeout=20)
+            sizes.append(storage_bytes(tmp_path / "data"))
+        sim.unplug(1)
+        final = await sim.wait_for(lambda s: not evse(s)["contactor_closed"])
+        tx = await ledger.wait_for(lambda: (t := ledger.transaction_of("LOOP")) and "Ended" in t.event_types and t,
+                                   timeout=30)
+        assert list(ledger.transactions) == [tx.transaction_id]  # one transaction across all the kills
+        assert tx.problems() == []  # each event once, seqNo 0, 1, 2, ..., Started first, Ended last
+        assert ledger.duplicates == 0
+        assert abs(tx.register("Transaction.End") - evse(final)["energy_wh"]) <= 1
+        print(f"\ncrash loop (OCPP 2.0.1): {CRASH_LOOPS} kills, {len(tx.events)} TransactionEvents, "
+              f"{ledger.resends} resends, storage {sizes[0]} -> {sizes[-1]} bytes")
+        assert sizes[-1] <= sizes[0] + 4_200_000
+    finally:
+        await ledger.stop()
 
 
 @pytest.mark.timeout(120 + SESSIONS * 10)
