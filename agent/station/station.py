@@ -501,10 +501,14 @@ class Station:
 
     async def stop_all(self, reason: StopReason, evse_id: int | None = None, timeout_s: float = 10.0) -> None:
         """End every running transaction (of one EVSE, when given: Reset) and wait until each stop is stored."""
+        # A transaction whose stop the session has decided but that is not stored yet counts
+        # too: a restart now would resume it after the EV driver ended it.
         running = [c for c in self.connectors.values()
-                   if c.session.transaction is not None and evse_id in (None, c.id)]
+                   if (c.session.transaction is not None or c.transaction_local_id is not None)
+                   and evse_id in (None, c.id)]
         for conn in running:
-            self._dispatch(conn, StopRequested(reason))
+            if conn.session.transaction is not None:
+                self._dispatch(conn, StopRequested(reason))
         async with asyncio.timeout(timeout_s):
             while any(c.transaction_local_id is not None for c in running):
                 self.transactions.ended.clear()
