@@ -35,6 +35,8 @@ from tests.ocppj.corpus import all_schemas, instance, mutations, paired_mutation
 SCHEMAS = all_schemas()
 V16 = [s for s in SCHEMAS if s.version == "1.6"]
 TALLY: Counter = Counter()  # what the corpus covered, printed at the end (pytest -s)
+# test_zzz_corpus_size reads the tally of the whole module: one xdist worker runs it all, in order.
+pytestmark = pytest.mark.xdist_group("ocppj-validation-corpus")
 
 
 DECIMAL_ACTIONS = {"SetChargingProfile", "RemoteStartTransaction", "GetCompositeSchedule"}
