@@ -535,3 +535,33 @@ def test_a_remote_start_profile_goes_when_its_deadline_comes():
     assert sc.limit_at(1, T0) == 8.0
     sc.expire_pending(at(minutes=2))
     assert sc.pending == [] and sc.limit_at(1, T0) is None
+
+
+def test_the_next_change_of_a_relative_profile_counts_from_the_transaction_start():
+    sc = station()
+    sc.transaction_started(1, key=1, start=T0, id_tag="A")
+    sc.install(profile(2, purpose=Purpose.TX, kind=Kind.RELATIVE, start=None, periods=[(0, 16.0), (600, 8.0), (1800, 16.0)]))
+    assert sc.limit_at(1, at(minutes=12)) == 8.0
+    assert sc.next_change_after(1, at(minutes=12)) == at(minutes=30)
+
+
+def test_the_next_change_of_a_watts_profile_is_found():
+    sc = station(profile(1, unit=RateUnit.WATTS, periods=[(0, 11040.0), (3600, 4140.0)]))
+    assert sc.limit_at(1, T0) == 16.0
+    assert sc.next_change_after(1, T0) == at(hours=1)
+
+
+def test_composite_of_connector_zero_counts_each_connectors_own_limit():
+    sc = station(
+        profile(1, connector=0, periods=[(0, 16.0)]),  # TxDefault for every connector ...
+        profile(2, connector=2, periods=[(0, 10.0)]),  # ... but connector 2 has its own
+        connectors=(1, 2),
+        max_a=32.0,
+    )
+    sc.transaction_started(1, key=1, start=at(minutes=-5), id_tag="A")
+    # Connector 1's transaction has a TxProfile in W, read from the transaction start: 8 A, then 6 A.
+    sc.install(profile(3, purpose=Purpose.TX, kind=Kind.RELATIVE, start=None, unit=RateUnit.WATTS,
+                       periods=[(0, 5520.0), (600, 4140.0)]))
+    assert sc.limit_at(1, T0) == 8.0
+    composite = sc.composite(0, T0, 1200)
+    assert [(p.start_s, p.limit) for p in composite.periods] == [(0, 18.0), (300, 16.0)]
