@@ -8,7 +8,7 @@ import pytest
 
 from agent.station.authorization import Authorizer, ListEntry, LocalAuthorization, UpdateStatus, offline_verdict
 from agent.backend.ports import AuthorizationStatus, IdTagInfo
-from agent.core.identity import IdToken
+from agent.core.identity import IdToken, IdTokenType
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
 
@@ -314,3 +314,110 @@ def test_a_cache_entry_unused_for_its_lifetime_is_forgotten(opened):
     assert local.lookup("AA") == ACCEPTED
     store.execute("UPDATE auth_cache SET updated_at = updated_at - 61")
     assert local.lookup("AA") is None and local.cache_size() == 0
+
+
+# ---- OCPP 2.0.1: the rules with typed tokens and DisablePostAuthorize ---------------------
+
+
+class TypedBackend(FakeBackend):
+    """Records the idTokens it is asked about, with their types."""
+
+    def __init__(self, online: bool = True, answers: dict[str, IdTagInfo] | None = None) -> None:
+        super().__init__(online, answers)
+        self.tokens: list[IdToken] = []
+
+    async def authorize(self, id_token: IdToken) -> IdTagInfo | None:
+        self.tokens.append(id_token)
+        return await super().authorize(id_token)
+
+
+CARD = IdToken("ABC", IdTokenType.ISO14443)
+KEY = IdToken("ABC", IdTokenType.KEY_CODE)
+
+
+def test_a_card_is_not_pre_authorized_by_a_listed_key_code_of_the_same_value(opened):
+    _store, settings, local, _now = opened(local_pre_authorize=True)
+    local.update_list(1, [ListEntry("ABC", IdTagInfo(AuthorizationStatus.ACCEPTED, None, "FLEET-1"), "KeyCode")],
+                      full=True)
+    backend = TypedBackend(answers={"ABC": BLOCKED})
+    authorizer = Authorizer(local, settings)
+    verdict = run(authorizer.authorize("ABC", backend, CARD))
+    assert not verdict.accepted and backend.tokens == [CARD]  # asked, with the card's type
+    verdict = run(authorizer.authorize("ABC", backend, KEY))
+    assert verdict.accepted and verdict.parent_id_tag == "FLEET-1" and backend.tokens == [CARD]
+
+
+def test_a_listed_key_code_does_not_accept_a_card_when_the_backend_does_not_answer(opened):
+    _store, settings, local, _now = opened()
+    local.update_list(1, [ListEntry("ABC", ACCEPTED, "KeyCode")], full=True)
+    authorizer = Authorizer(local, settings)
+    assert not run(authorizer.authorize("ABC", TypedBackend(answers={}), CARD)).accepted
+    assert run(authorizer.authorize("ABC", TypedBackend(answers={}), KEY)).accepted
+
+
+def test_local_auth_list_disable_post_authorize_refuses_a_listed_blocked_token_without_asking(opened):
+    _store, settings, local, _now = opened(local_auth_list_disable_post_authorize=True)
+    full(local, 1, AA=BLOCKED, BB=ACCEPTED)
+    backend = TypedBackend(answers={"AA": ACCEPTED, "BB": ACCEPTED})
+    authorizer = Authorizer(local, settings)
+    assert run(authorizer.authorize("AA", backend, IdToken("AA"))).accepted is False
+    assert backend.asked == []  # C14.FR.03: not asked again
+    assert run(authorizer.authorize("BB", backend, IdToken("BB"))).accepted  # Accepted: asked as always
+    assert backend.asked == ["BB"]
+    settings.set("local_auth_list_disable_post_authorize", False)
+    assert run(authorizer.authorize("AA", backend, IdToken("AA"))).accepted  # now the backend decides
+    assert backend.asked == ["BB", "AA"]
+
+
+def test_auth_cache_disable_post_authorize_applies_to_a_cached_card_not_to_a_listed_key_code(opened):
+    _store, settings, local, _now = opened(auth_cache_disable_post_authorize=True)
+    local.remember("ABC", BLOCKED, "ISO14443")  # the card was refused before ...
+    local.update_list(1, [ListEntry("ABC", BLOCKED, "KeyCode")], full=True)  # ... then a key code is listed
+    backend = TypedBackend(answers={"ABC": ACCEPTED})
+    authorizer = Authorizer(local, settings)
+    # The card is known from the cache, whose DisablePostAuthorize is on: not asked again.
+    assert not run(authorizer.authorize("ABC", backend, CARD)).accepted and backend.tokens == []
+    # The key code is known from the list, whose DisablePostAuthorize is off: the backend decides.
+    assert run(authorizer.authorize("ABC", backend, KEY)).accepted and backend.tokens == [KEY]
+
+
+def test_post_authorize_is_not_disabled_for_a_token_known_only_under_another_type(opened):
+    _store, _settings, local, _now = opened(auth_cache_disable_post_authorize=True,
+                                            local_auth_list_disable_post_authorize=False)
+    local.remember("ABC", BLOCKED, "KeyCode")
+    assert local.post_authorize_disabled("ABC", "KeyCode")
+    assert not local.post_authorize_disabled("ABC", "ISO14443")  # an unknown card: asked
+    local.update_list(1, [ListEntry("QR", BLOCKED, "KeyCode")], full=True)
+    # A card of the value of a listed key code is not the listed token: the cache's setting applies.
+    local.remember("QR", BLOCKED, "ISO14443")
+    assert local.post_authorize_disabled("QR", "ISO14443")
+    assert not local.post_authorize_disabled("QR", "KeyCode")
+
+
+def test_the_cache_remembers_a_card_whose_value_is_listed_as_a_key_code(local):
+    local.update_list(1, [ListEntry("ABC", ACCEPTED, "KeyCode")], full=True)
+    local.remember("ABC", BLOCKED, "ISO14443")
+    assert local.lookup("ABC", "ISO14443") == BLOCKED
+    assert local.lookup("ABC", "KeyCode") == ACCEPTED
+
+
+def test_parent_of_a_card_is_not_taken_from_a_listed_key_code_of_the_same_value(opened):
+    _store, settings, local, _now = opened()
+    local.update_list(1, [ListEntry("ABC", IdTagInfo(AuthorizationStatus.ACCEPTED, None, "FLEET-1"), "KeyCode")],
+                      full=True)
+    backend = TypedBackend(answers={"ABC": IdTagInfo(AuthorizationStatus.ACCEPTED, None, "FLEET-2")})
+    authorizer = Authorizer(local, settings)
+    assert run(authorizer.parent_of("ABC", backend, CARD)) == "FLEET-2" and backend.tokens == [CARD]
+    assert run(authorizer.parent_of("ABC", backend, KEY)) == "FLEET-1" and backend.tokens == [CARD]
+
+
+def test_offline_a_locally_accepted_card_brings_its_group(opened):
+    settings = opened()[1]
+    verdict = offline_verdict(IdTagInfo(AuthorizationStatus.ACCEPTED, None, "FLEET-1"), settings)
+    assert verdict.accepted and verdict.parent_id_tag == "FLEET-1"
+
+
+def test_an_update_of_exactly_send_local_list_max_length_entries_is_accepted(opened):
+    _store, _settings, local, _now = opened(send_local_list_max_length=2)
+    assert full(local, 1, AA=ACCEPTED, BB=ACCEPTED) is UpdateStatus.ACCEPTED
+    assert local.list_size() == 2

@@ -209,6 +209,8 @@ def test_without_same_level_replacing_only_the_same_id_replaces():
         (profile(2, valid_from=at(hours=1)), None),  # begins when the installed one ends
         (profile(2, valid_from=at(minutes=59)), 1),
         (profile(2, valid_to=at(hours=-1)), None),  # over before the installed one begins
+        (profile(2, valid_to=T0), None),  # ends when the installed one begins
+        (profile(2, valid_to=at(minutes=1)), 1),
     ],
 )
 def test_overlapping_profiles_of_one_level_conflict(new, clash):
@@ -373,6 +375,7 @@ def test_composite_starts_mid_period():
         profile(kind=Kind.RECURRING, recurrency=None),
         profile(kind=Kind.RECURRING, recurrency=Recurrency.DAILY, start=None),
         profile(valid_from=at(hours=1), valid_to=T0),
+        profile(valid_from=T0, valid_to=T0),  # valid for no time at all
         profile(duration=0),
     ],
 )
@@ -486,3 +489,79 @@ def test_storage_form_round_trips():
     stored_before = to_dict(p)
     del stored_before["schedule"]["schedule_id"]  # written before OCPP 2.0.1 kept schedule ids
     assert from_dict(stored_before) == p
+
+
+def test_a_tx_profile_stored_for_its_transaction_is_restored_for_it():
+    p = dataclasses.replace(profile(3, purpose=Purpose.TX, kind=Kind.RELATIVE, start=None), transaction=17)
+    stored = to_dict(p)
+    assert stored["recurrency"] is None and stored["valid_from"] is None and stored["schedule"]["start"] is None
+    restored = from_dict(stored)
+    assert restored == p and restored.transaction == 17
+
+
+def test_a_clash_is_found_behind_profiles_that_do_not_clash():
+    installed = [profile(1, stack=2), profile(2, connector=0), profile(3, valid_to=at(hours=1))]
+    found = conflicting(profile(4, valid_from=at(minutes=30)), installed)
+    assert found is not None and found.id == 3
+
+
+@pytest.mark.parametrize(
+    "fine",
+    [
+        profile(stack=10),  # ChargeProfileMaxStackLevel itself
+        profile(periods=[(0, 0.0)]),  # a limit of 0 pauses charging
+        profile(duration=1),
+        profile(valid_from=T0, valid_to=at(seconds=1)),
+    ],
+)
+def test_profiles_at_the_edge_of_the_rules_are_accepted(fine):
+    sc = station()
+    assert sc.install(fine) == [] and sc.profiles == [fine]
+
+
+def test_a_new_remote_start_profile_for_one_id_tag_keeps_the_others():
+    sc = station(connectors=(1, 2))
+    sc.add_pending(profile(5, connector=0, purpose=Purpose.TX, periods=[(0, 8.0)]), 1, "A", deadline=at(minutes=2))
+    sc.add_pending(profile(6, connector=0, purpose=Purpose.TX, periods=[(0, 6.0)]), 2, "B", deadline=at(minutes=2))
+    sc.add_pending(profile(7, connector=0, purpose=Purpose.TX, periods=[(0, 10.0)]), 1, "A", deadline=at(minutes=2))
+    assert sc.limit_at(1, T0) == 10.0 and sc.limit_at(2, T0) == 6.0
+    assert [p.id for p in sc.transaction_started(2, key=1, start=T0, id_tag="B")] == [6]
+
+
+def test_a_remote_start_profile_goes_when_its_deadline_comes():
+    sc = station()
+    sc.add_pending(profile(5, connector=0, purpose=Purpose.TX, periods=[(0, 8.0)]), 1, "A", deadline=at(minutes=2))
+    sc.expire_pending(at(minutes=1))
+    assert sc.limit_at(1, T0) == 8.0
+    sc.expire_pending(at(minutes=2))
+    assert sc.pending == [] and sc.limit_at(1, T0) is None
+
+
+def test_the_next_change_of_a_relative_profile_counts_from_the_transaction_start():
+    sc = station()
+    sc.transaction_started(1, key=1, start=T0, id_tag="A")
+    sc.install(profile(2, purpose=Purpose.TX, kind=Kind.RELATIVE, start=None, periods=[(0, 16.0), (600, 8.0), (1800, 16.0)]))
+    assert sc.limit_at(1, at(minutes=12)) == 8.0
+    assert sc.next_change_after(1, at(minutes=12)) == at(minutes=30)
+
+
+def test_the_next_change_of_a_watts_profile_is_found():
+    sc = station(profile(1, unit=RateUnit.WATTS, periods=[(0, 11040.0), (3600, 4140.0)]))
+    assert sc.limit_at(1, T0) == 16.0
+    assert sc.next_change_after(1, T0) == at(hours=1)
+
+
+def test_composite_of_connector_zero_counts_each_connectors_own_limit():
+    sc = station(
+        profile(1, connector=0, periods=[(0, 16.0)]),  # TxDefault for every connector ...
+        profile(2, connector=2, periods=[(0, 10.0)]),  # ... but connector 2 has its own
+        connectors=(1, 2),
+        max_a=32.0,
+    )
+    sc.transaction_started(1, key=1, start=at(minutes=-5), id_tag="A")
+    # Connector 1's transaction has a TxProfile in W, read from the transaction start: 8 A, then 6 A.
+    sc.install(profile(3, purpose=Purpose.TX, kind=Kind.RELATIVE, start=None, unit=RateUnit.WATTS,
+                       periods=[(0, 5520.0), (600, 4140.0)]))
+    assert sc.limit_at(1, T0) == 8.0
+    composite = sc.composite(0, T0, 1200)
+    assert [(p.start_s, p.limit) for p in composite.periods] == [(0, 18.0), (300, 16.0)]
