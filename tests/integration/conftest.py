@@ -164,11 +164,15 @@ async def proxy(csms):
 
 
 @pytest.fixture
-async def make_agent(tmp_path, sim):
-    """Start agents (as processes) against ``sim``; all are stopped after the test."""
+async def make_agent(request, tmp_path, sim):
+    """Start agents (as processes) against ``sim``; all are stopped after the test. Their card
+    reader is the one vpcd reader in pcscd only for a test marked ``pcsc`` (those run one at a
+    time, tests/conftest.py): an agent polling it beside another test's taps would see them."""
     agents: list[AgentProcess] = []
+    shares_the_reader = request.node.get_closest_marker("pcsc") is not None
 
     async def make(csms_port: int, **kwargs) -> AgentProcess:
+        kwargs.setdefault("card_reader", shares_the_reader)
         config = tmp_path / "agent.toml"
         config.write_text(
             agent_config(modbus_port=sim.modbus_port, csms_port=csms_port, data_dir=tmp_path / "data", **kwargs)
