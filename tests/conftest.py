@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     yield  # xdist's own hook puts each test's group into its node id: the controller schedules by that
     # If it did not, the reader's tests would run beside each other and fail as flakes: stop.
     # (pytest 9.2 moved the node id from where pytest-xdist 3.8 writes it: setup.cfg pins pytest 9.1.)
-    if config.getvalue("loadgroup"):  # an xdist worker under --dist loadgroup
+    if config.getoption("loadgroup", default=False):  # an xdist worker under --dist loadgroup
         lost = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
         if lost:
             why = (f"pytest-xdist did not group {len(lost)} tests (first: {lost[0]}); "
