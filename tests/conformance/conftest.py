@@ -229,6 +229,11 @@ port = {self.sim.gpio_port}
         self.sim.tap_card(uid)
         await self.sim.wait_for(lambda s: s["card"] == uid, timeout=5)
 
+    async def card_gone(self) -> None:
+        """The last card has left the reader. Before a reboot: a card still lying on the reader
+        when the agent starts again is read as a new presentation (its hand has not moved yet)."""
+        await self.sim.wait_for(lambda s: s["card"] is None and s["card_next"] is None, timeout=5)
+
     def evse(self) -> dict:
         return next(e for e in self.sim.state()["evses"] if e["id"] == 1)
 

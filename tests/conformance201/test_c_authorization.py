@@ -439,6 +439,7 @@ async def test_TC_C_32_cache_persistent_over_reboot(station, csms):
     await station.boot()
     await cached(station, csms, VALID, {"status": "Accepted"})
     await configure(csms, **PRE_AUTHORIZE)
+    await station.card_gone()  # else the new agent reads the card of the last tap as a new one
     mark = csms.mark()
     assert await csms.call("Reset", {"type": "OnIdle"}) == {"status": "Accepted"}
     await csms.wait_call("BootNotification", after=mark, timeout=30)
