@@ -237,6 +237,7 @@ class Store:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._synchronous = "FULL"  # what the connection is set to (``_sync``)
             self._db.execute("PRAGMA foreign_keys=ON")
             check = self._db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
@@ -299,11 +300,20 @@ class Store:
         log.warning("database: copied to %s before migration %d", copy.name, number)
 
     def _tx(self):
+        self._sync("FULL")
         return _Transaction(self._db)
+
+    def _sync(self, mode: str) -> None:
+        """``PRAGMA synchronous``, set only when it changes: a backlog's run of relaxed
+        confirmations (``delivered``) does not switch back and forth for every message."""
+        if self._synchronous != mode:
+            self._db.execute(f"PRAGMA synchronous={mode}")
+            self._synchronous = mode
 
     # ---- for modules that keep their own tables (created by a migration above) ------
 
     def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        self._sync("FULL")  # their writes (autocommit) are as durable as any other
         return self._db.execute(sql, params)
 
     def atomic(self) -> _Transaction:
@@ -453,20 +463,15 @@ class Store:
         at a few hundred messages a second (tests/benchmarks, backlog replay). ``durable``:
         synced all the same (agent/backend/outbox.py says when)."""
         relaxed = remote_tx_id is None and not durable
-        if relaxed:
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with self._tx():
-                if remote_tx_id is not None and local_tx_id is not None:
-                    self._db.execute(
-                        "UPDATE transactions SET remote_id=? WHERE local_id=?", (remote_tx_id, local_tx_id)
-                    )
-                self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
-                if not relaxed:  # a transaction's last message (its stop) is a durable delivery
-                    self._prune()
-        finally:
-            if relaxed:
-                self._db.execute("PRAGMA synchronous=FULL")
+        self._sync("NORMAL" if relaxed else "FULL")  # anything else written sets FULL again (``_tx``)
+        with _Transaction(self._db):
+            if remote_tx_id is not None and local_tx_id is not None:
+                self._db.execute(
+                    "UPDATE transactions SET remote_id=? WHERE local_id=?", (remote_tx_id, local_tx_id)
+                )
+            self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+            if not relaxed:  # a transaction's last message (its stop) is a durable delivery
+                self._prune()
 
     def failed_attempt(self, seq: int) -> None:
         with self._tx():
