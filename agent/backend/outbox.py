@@ -97,8 +97,10 @@ class OutboxPump:
         self._interval_s = interval_s
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
-        # Read and rendered while the message before it was in flight: (message, request).
-        self._ahead: tuple[OutboxMessage, Any] | None = None
+        # Read and rendered while the message before it was in flight: (message, request, the
+        # seq before it, the store's outbox_removals then).
+        self._ahead: tuple[OutboxMessage, Any, int, int] | None = None
+        self._last_delivered: int | None = None  # seq of the last message confirmed
         self._followed: int | None = None  # seq of a message known to have another after it
         self._synced_at = 0.0  # time.monotonic() of the last confirmation synced to disk
 
@@ -112,8 +114,10 @@ class OutboxPump:
         self._ahead = None
         while True:
             ahead, self._ahead = self._ahead, None
-            if ahead is not None and self._store.outbox_head_seq() == ahead[0].seq:
-                message, request = ahead
+            # The message read ahead is now the oldest if the one before it was delivered and
+            # nothing else left the outbox meanwhile (new messages queue behind it).
+            if ahead is not None and ahead[2] == self._last_delivered and ahead[3] == self._store.outbox_removals:
+                message, request = ahead[0], ahead[1]
             else:
                 message = self._store.outbox_head()
                 request = None
@@ -169,6 +173,7 @@ class OutboxPump:
         of its transaction, which is bound once and never changes; one that cannot be made
         yet (the id comes with ``current``'s answer) is not kept and is made when due."""
         try:
+            removals = self._store.outbox_removals
             following = self._store.outbox_after(current.seq)
             if following is None:
                 return
@@ -177,7 +182,8 @@ class OutboxPump:
             if request is None:
                 return
             prepare = getattr(channel, "prepare", None)
-            self._ahead = (following, prepare(following, request) if prepare is not None else request)
+            self._ahead = (following, prepare(following, request) if prepare is not None else request,
+                           current.seq, removals)
         except Exception:  # rendered again when due, where a failure is handled
             log.debug("outbox: look-ahead failed", exc_info=True)
 
@@ -191,6 +197,7 @@ class OutboxPump:
             self._store.delivered(message.seq, remote_tx_id=backend_id, local_tx_id=message.local_tx_id)
         else:
             self._store.delivered(message.seq, durable=durable)
+        self._last_delivered = message.seq
         if durable or backend_id is not None:
             self._synced_at = now
         channel.delivered(message, answer)

@@ -226,6 +226,9 @@ class Store:
         self.path = path
         self.max_queued = max_queued
         self.newer_schema: int | None = None  # a newer release's schema this release runs on
+        # Outbox rows removed other than by their delivery (dropped, or the oldest MeterValues
+        # given up when the outbox is full): the pump's read-ahead is stale when this moved.
+        self.outbox_removals = 0
         if path != ":memory:":
             try:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -414,6 +417,7 @@ class Store:
                 "DELETE FROM outbox WHERE seq = (SELECT min(seq) FROM outbox WHERE kind=?) RETURNING seq",
                 (transaction_events.UPDATED,),
             ).fetchall()
+            self.outbox_removals += len(dropped)
             log.warning(
                 "outbox: %d messages queued (limit %d): %s",
                 queued,
@@ -430,10 +434,6 @@ class Store:
         if row is None:
             return None
         return _outbox_message(row)
-
-    def outbox_head_seq(self) -> int | None:
-        """The seq of the oldest queued message, None when none is queued."""
-        return self._db.execute("SELECT min(seq) FROM outbox").fetchone()[0]
 
     def outbox_after(self, seq: int) -> OutboxMessage | None:
         """The queued message after ``seq`` (read ahead while ``seq`` is in flight)."""
@@ -480,6 +480,7 @@ class Store:
     def drop(self, seq: int) -> None:
         with self._tx():
             self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+        self.outbox_removals += 1
 
     def _prune(self) -> None:
         # Finished transactions whose messages were all delivered are kept for a while

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.backend.outbox import OutboxPump
+from agent.backend.outbox import OutboxPump, Refused
 from agent.persistence.store import Store
 
 
@@ -89,3 +89,54 @@ async def test_the_last_message_of_a_backlog_is_synced(tmp_path):
     await asyncio.wait_for(pump.drain(10), 10)
     task.cancel()
     assert store.confirmations == [("tx_started", True), ("tx_updated", True)]
+
+
+class MeddlingChannel(Channel):
+    """Runs ``during(seq)`` while a message is in flight (after the next was read ahead), and
+    refuses the seqs in ``refuse`` once each."""
+
+    def __init__(self, during=None, refuse=()) -> None:
+        super().__init__()
+        self.during = during or (lambda seq: None)
+        self.refuse = set(refuse)
+
+    async def send(self, message, request, apply):
+        self.sent.append((message.seq, request[0]))
+        await asyncio.sleep(0)  # the look-ahead runs here
+        self.during(message.seq)
+        if message.seq in self.refuse:
+            self.refuse.discard(message.seq)
+            raise Refused("CALLERROR InternalError")
+        apply({"transaction_id": 7})
+        return {"transaction_id": 7}
+
+
+async def test_a_message_read_ahead_and_then_dropped_is_not_sent(tmp_path):
+    store = Store(tmp_path / "db", max_queued=3)
+    local = store.begin_transaction(1, "AA", 0, "t0", {})
+    store.queue_meter_values(local, {"n": 1})
+    store.queue_meter_values(local, {"n": 2})
+    start, first, second = [row[0] for row in store.execute("SELECT seq FROM outbox ORDER BY seq")]
+    # While the start is in flight (the first MeterValues read ahead), the outbox is full and
+    # gives up its oldest MeterValues for a new one: the one read ahead.
+    channel = MeddlingChannel(during=lambda seq: seq == start and store.queue_meter_values(local, {"n": 3}))
+    pump = OutboxPump(store, lambda: 3, lambda: 0.01)
+    task = asyncio.create_task(pump.run(channel))
+    await asyncio.wait_for(pump.drain(10), 10)
+    task.cancel()
+    sent = [seq for seq, _ in channel.sent]
+    assert first not in sent and sent[:2] == [start, second] and len(sent) == 3
+
+
+async def test_a_refused_message_goes_again_before_the_one_read_ahead(tmp_path):
+    store = Store(tmp_path / "db")
+    local = store.begin_transaction(1, "AA", 0, "t0", {})
+    store.queue_meter_values(local, {"n": 1})
+    store.queue_meter_values(local, {"n": 2})
+    start, first, second = [row[0] for row in store.execute("SELECT seq FROM outbox ORDER BY seq")]
+    channel = MeddlingChannel(refuse={first})
+    pump = OutboxPump(store, lambda: 3, lambda: 0.001)
+    task = asyncio.create_task(pump.run(channel))
+    await asyncio.wait_for(pump.drain(10), 10)
+    task.cancel()
+    assert [seq for seq, _ in channel.sent] == [start, first, first, second]
