@@ -70,3 +70,19 @@ async def test_a_closed_connection_ends_the_waiting_call_at_once(peer):
             await asyncio.wait_for(waiting, 10)  # not the 60 s response timeout
         with pytest.raises(LinkDown):
             await cp.send_call(call.Heartbeat())
+
+
+async def test_no_answer_in_time_is_a_timeout_and_the_next_call_goes(peer):
+    held = {"first": True}
+
+    def heartbeat(payload):
+        if held.pop("first", False):
+            return ("hold", None)  # never answered
+        return ("result", {"currentTime": "2025-01-01T00:00:00Z"})
+
+    peer.answer["Heartbeat"] = heartbeat
+    async with connection(peer, response_timeout=0.2) as (cp, _):
+        with pytest.raises(TimeoutError, match="Waited 0.2s for response on"):
+            await cp.send_call(call.Heartbeat())
+        answer = await cp.send_call(call.Heartbeat())  # the lock was released, the timer is gone
+        assert answer.current_time == "2025-01-01T00:00:00Z"
