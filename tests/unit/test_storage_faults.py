@@ -44,6 +44,8 @@ def test_write_failures_are_storage_errors(tmp_path):
     other.execute("BEGIN IMMEDIATE")
     with pytest.raises(StorageError, match="cannot write"):
         store.end_transaction(local, 10, "t2", "Local", {})
+    with pytest.raises(StorageError, match="cannot write"):  # a confirmation too: the message stays
+        store.delivered(store.outbox_head().seq)
     other.rollback()
     store.end_transaction(local, 10, "t2", "Local", {})  # and works again after
     assert store.outbox_length() == 2
