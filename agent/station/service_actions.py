@@ -144,6 +144,7 @@ class CardTap:
         if self._waiter is not None and not self._waiter.done():
             raise TestRefused("busy", "a card test is already waiting for a card")
         self._waiter = asyncio.get_running_loop().create_future()
+        log.info("service page's card test: waiting up to %g s for a card", timeout_s)
         try:
             return await asyncio.wait_for(asyncio.shield(self._waiter), timeout_s)
         except TimeoutError:

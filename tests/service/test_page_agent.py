@@ -36,6 +36,13 @@ async def get_json(http, path):
         return response.status, await response.json(content_type=None)
 
 
+async def wait_for_log(page, text: str, timeout: float = 10.0) -> None:
+    """Until the agent (another process) has logged ``text``: its log file is what announces it."""
+    async with asyncio.timeout(timeout):
+        while text not in page.agent.log():
+            await asyncio.sleep(0.02)
+
+
 def coil(sim) -> bool:
     return sim.state()["gpio"][1]["coil"]
 
@@ -182,7 +189,7 @@ async def test_meter_card_and_led_tests(page_sim, csms, make_page):
         status, meter = await post(http, "/api/test/meter", {"connector": 1}, csrf)
         assert status == 200 and meter["voltage_v"] == [230.0, 230.0, 230.0]
         card = asyncio.create_task(post(http, "/api/test/card", {}, csrf))
-        await asyncio.sleep(0.3)  # the request is waiting (nothing announces it)
+        await wait_for_log(page, "card test: waiting up to")  # the request waits: tap now
         sim.tap_card(CARD)
         status, result = await card
         assert status == 200 and result == {"id_tag": CARD, "accepted": True, "why": "backend: Accepted"}
