@@ -169,11 +169,13 @@ else
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV"
   fi
-  # Build from a copy: a root-owned build/ and *.egg-info in the checkout are not wanted.
+  # Build from a copy: a root-owned build/ and *.egg-info in the checkout are not wanted. Only
+  # what the package is built from (setup.cfg: its packages, README.md as its description), so
+  # nothing else written in the checkout meanwhile (a test run, an editor) can disturb the copy.
   build="$(mktemp -d)"
   trap 'rm -rf "$build"' EXIT
-  tar -C "$SRC" --exclude=./.git --exclude=./.venv --exclude=./build --exclude=./dist \
-      --exclude='*.egg-info' --exclude=__pycache__ -cf - . | tar -C "$build" -xf -
+  tar -C "$SRC" --exclude='*.egg-info' --exclude=__pycache__ \
+      -cf - agent drivers simulator setup.cfg pyproject.toml README.md | tar -C "$build" -xf -
   say "venv: pip install $SRC (not editable)"
   PIP_ROOT_USER_ACTION=ignore "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-input "$build"
   [[ -x "$VENV/bin/evse-agent" ]] || die "$VENV/bin/evse-agent missing after pip install"
