@@ -36,7 +36,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from agent.persistence.store import OutboxMessage, Store
 from agent.persistence.transaction_events import ENDED, STARTED, UPDATED
@@ -88,6 +88,15 @@ class OutboxChannel(Protocol):
         ...
 
 
+class _ReadAhead(NamedTuple):
+    """A message read and rendered while the one before it was in flight."""
+
+    message: OutboxMessage
+    request: Any
+    after_seq: int  # the message in flight then
+    removals: int  # the store's outbox_removals then
+
+
 class OutboxPump:
     def __init__(self, store: Store, attempts: Callable[[], int], interval_s: Callable[[], float],
                  sync_every_s: float = SYNC_AT_LEAST_EVERY_S) -> None:
@@ -97,9 +106,7 @@ class OutboxPump:
         self._interval_s = interval_s
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
-        # Read and rendered while the message before it was in flight: (message, request, the
-        # seq before it, the store's outbox_removals then).
-        self._ahead: tuple[OutboxMessage, Any, int, int] | None = None
+        self._ahead: _ReadAhead | None = None
         self._last_delivered: int | None = None  # seq of the last message confirmed
         self._followed: int | None = None  # seq of a message known to have another after it
         self._synced_at = 0.0  # time.monotonic() of the last confirmation synced to disk
@@ -116,8 +123,9 @@ class OutboxPump:
             ahead, self._ahead = self._ahead, None
             # The message read ahead is now the oldest if the one before it was delivered and
             # nothing else left the outbox meanwhile (new messages queue behind it).
-            if ahead is not None and ahead[2] == self._last_delivered and ahead[3] == self._store.outbox_removals:
-                message, request = ahead[0], ahead[1]
+            if (ahead is not None and ahead.after_seq == self._last_delivered
+                    and ahead.removals == self._store.outbox_removals):
+                message, request = ahead.message, ahead.request
             else:
                 message = self._store.outbox_head()
                 request = None
@@ -182,8 +190,8 @@ class OutboxPump:
             if request is None:
                 return
             prepare = getattr(channel, "prepare", None)
-            self._ahead = (following, prepare(following, request) if prepare is not None else request,
-                           current.seq, removals)
+            self._ahead = _ReadAhead(following, prepare(following, request) if prepare is not None else request,
+                                     current.seq, removals)
         except Exception:  # rendered again when due, where a failure is handled
             log.debug("outbox: look-ahead failed", exc_info=True)
 
