@@ -15,6 +15,7 @@ from ocpp_csms import BootEvent, CentralSystem, SecurityEvent, TransactionStarte
 
 from tests.integration.conftest import Recorder
 from tests.integration.test_oled_build import shows
+from tests.integration.test_security import log_shows
 from tests.integration.test_session_flow import booted, evse, status_reached
 from tests.service.conftest import CARD, INSTALLER_PASSWORD, SUPPORT_PASSWORD, cli, login
 
@@ -34,13 +35,6 @@ async def post(http, path, body, csrf=None, **kwargs):
 async def get_json(http, path):
     async with http.get(path, allow_redirects=False) as response:
         return response.status, await response.json(content_type=None)
-
-
-async def wait_for_log(page, text: str, timeout: float = 10.0) -> None:
-    """Until the agent (another process) has logged ``text``: its log file is what announces it."""
-    async with asyncio.timeout(timeout):
-        while text not in page.agent.log():
-            await asyncio.sleep(0.02)
 
 
 def coil(sim) -> bool:
@@ -189,7 +183,7 @@ async def test_meter_card_and_led_tests(page_sim, csms, make_page):
         status, meter = await post(http, "/api/test/meter", {"connector": 1}, csrf)
         assert status == 200 and meter["voltage_v"] == [230.0, 230.0, 230.0]
         card = asyncio.create_task(post(http, "/api/test/card", {}, csrf))
-        await wait_for_log(page, "card test: waiting up to")  # the request waits: tap now
+        await log_shows(page.agent, "card test: waiting up to")  # the request waits: tap now
         sim.tap_card(CARD)
         status, result = await card
         assert status == 200 and result == {"id_tag": CARD, "accepted": True, "why": "backend: Accepted"}
