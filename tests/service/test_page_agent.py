@@ -266,11 +266,9 @@ async def test_commissioning_a_new_backend_restarts_and_reconnects_and_can_be_un
         # The previous configuration is kept: restore it.
         status, proposal = await post(http, "/api/config/restore/check", {}, csrf)
         assert proposal["ok"] and any(str(csms.port) in line for line in proposal["diff"])
-        boots = len(csms.recorder.of(BootEvent))
+        mark = len(csms.recorder.events)
         assert (await post(http, "/api/config/restore/apply", {"digest": proposal["digest"]}, csrf))[0] == 200
-        async with asyncio.timeout(30):
-            while len(csms.recorder.of(BootEvent)) <= boots:
-                await asyncio.sleep(0.1)
+        await csms.recorder.wait_for(lambda e: isinstance(e, BootEvent), timeout=30, after=mark)
     assert page.agent.proc.pid == pid and page.agent.proc.returncode is None  # restarted in place (exec)
     assert f"ws://127.0.0.1:{csms.port}/ocpp" in page.config_path.read_text()
     log = security_log(page)
