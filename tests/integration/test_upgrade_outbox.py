@@ -14,13 +14,16 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from agent.app.status_socket import SOCKET_NAME, query
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "outbox-schema-8.db"
 
 
-async def confirmed(path: Path, timeout: float = 10.0) -> None:
-    """Until the agent has committed the backend's answers (its outbox holds no transaction message)."""
+async def confirmed(data: Path, timeout: float = 10.0) -> None:
+    """Until the agent has committed the backend's answers: nothing queued, says ``evse-agent status``
+    (the database is the running agent's alone)."""
     async with asyncio.timeout(timeout):
-        while sqlite3.connect(path).execute("SELECT count(*) FROM outbox WHERE kind != 'security_event'").fetchone()[0]:
+        while (await asyncio.to_thread(query, data / SOCKET_NAME))["queued_messages"]:
             await asyncio.sleep(0.05)
 
 
@@ -58,7 +61,7 @@ async def test_messages_an_older_release_queued_are_delivered_once_in_order(sim,
     assert all(len(values) == 1 and values[0]["unit"] == "Wh" for values in energy)
 
     # Delivered once: once the agent has the answers, a restart sends none of them again.
-    await confirmed(data / "evse-agent.db")
+    await confirmed(data)
     mark = len(raw_csms.received)
     await agent.stop()
     await agent.start()
@@ -66,6 +69,7 @@ async def test_messages_an_older_release_queued_are_delivered_once_in_order(sim,
     await raw_csms.wait_for(lambda f: f[0] == 2 and f[2] == "StatusNotification", after=mark, timeout=30)
     again = [f for f in raw_csms.received[mark:] if f[0] == 2 and f[1] in {uid for _, uid in before}]
     assert again == []
+    await agent.stop()  # the database is the running agent's alone
     db = sqlite3.connect(data / "evse-agent.db")
     assert db.execute("SELECT count(*) FROM outbox WHERE kind != 'security_event'").fetchone()[0] == 0
     assert (tmp_path / "data" / "evse-agent.db.before-schema-9").exists()  # kept for support staff

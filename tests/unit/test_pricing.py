@@ -134,9 +134,13 @@ def test_meter_value_triggers_fire_once_or_on_each_change():
 @pytest.fixture
 def keys(tmp_path):
     """(ConfigurationKeys with the pricing keys, pricing, reopen) over one database file."""
+    stores: list[Store] = []
 
     def open_():
+        if stores:  # a restart: the last process's store is gone
+            stores.pop().close()
         store = Store(tmp_path / "db")
+        stores.append(store)
         pricing = Pricing(language="en", supported_languages=("en", "de"))
         table = ConfigurationKeys(Settings(store), 1)
         table.add(PricingKeys(pricing, store))

@@ -1,7 +1,10 @@
-"""Storage that fails: a damaged file, a directory that cannot be written, a full queue."""
+"""Storage that fails: a damaged file, a directory that cannot be written, a disk that fills up,
+a second agent on the same file, a full queue."""
 
+import json
 import logging
-import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -35,21 +38,56 @@ def test_unwritable_directory_gives_a_memory_store_and_says_so(tmp_path, caplog)
     store.close()
 
 
+# A disk that fills up while the agent runs, in a process of its own: from the moment the file
+# size limit is 0 no write reaches any file (EFBIG, the signal ignored), as on a full disk.
+DISK_FILLS_UP = """
+import json, resource, signal, sys
+from agent.persistence.store import StorageError, Store
+
+store = Store(sys.argv[1])
+local = store.begin_transaction(1, "AA", 0, "t", {})
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, hard))
+errors = []
+for write in (lambda: store.end_transaction(local, 10, "t2", "Local", {}),
+              lambda: store.delivered(store.outbox_head().seq)):  # a confirmation too: the message stays
+    try:
+        write()
+    except StorageError as exc:
+        errors.append(str(exc))
+queued_while_full = store.outbox_length()
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))  # space again
+store.end_transaction(local, 10, "t2", "Local", {})
+print(json.dumps({"errors": errors, "queued_while_full": queued_while_full, "queued": store.outbox_length()}))
+"""
+
+
 def test_write_failures_are_storage_errors(tmp_path):
-    store = Store(tmp_path / "db")
-    local = store.begin_transaction(1, "AA", 0, "t", {})
-    # Another process holding the write lock is the same failure path as a full disk:
-    # the write cannot happen, and the caller is told so instead of crashing.
-    other = sqlite3.connect(tmp_path / "db", timeout=0)
-    other.execute("BEGIN IMMEDIATE")
-    with pytest.raises(StorageError, match="cannot write"):
-        store.end_transaction(local, 10, "t2", "Local", {})
-    with pytest.raises(StorageError, match="cannot write"):  # a confirmation too: the message stays
-        store.delivered(store.outbox_head().seq)
-    other.rollback()
-    store.end_transaction(local, 10, "t2", "Local", {})  # and works again after
-    assert store.outbox_length() == 2
-    store.close()
+    # The write cannot happen, and the caller is told so instead of crashing; it works again after.
+    done = subprocess.run([sys.executable, "-c", DISK_FILLS_UP, str(tmp_path / "db")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert len(result["errors"]) == 2 and all("cannot write" in e for e in result["errors"]), result
+    assert result["queued_while_full"] == 1  # the start, still queued: nothing lost
+    assert result["queued"] == 2
+
+
+def test_a_second_agent_on_the_same_data_directory_gets_no_storage(tmp_path, caplog):
+    path = tmp_path / "evse-agent.db"
+    first = Store(path)
+    first.begin_transaction(1, "AA", 0, "t", {})
+    with pytest.raises(StorageError, match="locked"):
+        Store(path)
+    with caplog.at_level(logging.CRITICAL):
+        second, problem = open_store(path, 100)
+    # It charges nothing (connectors Faulted) and delivers nothing the first one queued.
+    assert second.path == ":memory:" and "locked" in problem and second.outbox_length() == 0
+    assert first.outbox_length() == 1
+    second.close()
+    first.close()
+    assert Store(path).outbox_length() == 1  # free again once the first is gone
 
 
 def test_queue_bound_drops_oldest_meter_values_never_start_or_stop(tmp_path, caplog):
