@@ -486,14 +486,21 @@ class Store:
         synced all the same (agent/backend/outbox.py says when)."""
         relaxed = remote_tx_id is None and not durable
         self._sync("NORMAL" if relaxed else "FULL")  # anything else written sets FULL again (``_tx``)
+        if relaxed:
+            # One statement is its own transaction (autocommit): no BEGIN and COMMIT round trips
+            # into SQLite, 3-4 µs of a confirmation's ~25 in a backlog replay.
+            try:
+                self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
+            except sqlite3.Error as exc:
+                raise StorageError(f"database: cannot write: {exc}") from exc
+            return
         with _Transaction(self._db):
             if remote_tx_id is not None and local_tx_id is not None:
                 self._db.execute(
                     "UPDATE transactions SET remote_id=? WHERE local_id=?", (remote_tx_id, local_tx_id)
                 )
             self._db.execute("DELETE FROM outbox WHERE seq=?", (seq,))
-            if not relaxed:  # a transaction's last message (its stop) is a durable delivery
-                self._prune()
+            self._prune()  # a transaction's last message (its stop) is a durable delivery
 
     def failed_attempt(self, seq: int) -> None:
         with self._tx():
