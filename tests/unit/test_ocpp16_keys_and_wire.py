@@ -1,8 +1,11 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.ocpp16.keys import ChangeResult, ConfigurationKeys
+from agent.ocppj import wire
 from agent.ocppj.wire import call_error_for_malformed, fix_outgoing, screen
 from agent.persistence.settings import Settings
 from agent.persistence.store import Store
@@ -127,3 +130,35 @@ def test_frames_of_any_shape_pass_screening_to_the_library():
     for frame in ('[4,"x",[1],"",{}]', '[4,"x",{"a":1}]', '[3]', '[2]', '[4]', '[3,["x"],{}]', '{"a":1}', '[]', '7'):
         screened = screen(frame)
         assert screened.forward == frame and screened.answer is None, frame
+
+
+@given(st.one_of(
+    st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                 lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=20).map(json.dumps),
+    st.text(alphabet='[]{}",:0123456789.eE+-NaIfinitytruefalsenul \ufeff', max_size=40),
+))
+@settings(max_examples=500, deadline=None)
+def test_frames_parse_as_json_loads_parses_them(text):
+    """The screen's decoder, made once, reads a frame exactly as json.loads(parse_constant=...) does:
+    the same value (NaN / Infinity as what the screen refuses), or the same kind of error."""
+    def read(parse, frame):
+        try:
+            return ("value", _comparable(parse(frame)))
+        except (ValueError, RecursionError) as exc:
+            return ("error", type(exc))
+
+    for frame in (text, text.encode()):
+        assert read(wire._parse, frame) == read(lambda f: json.loads(f, parse_constant=wire._NotJson), frame)
+
+
+def _comparable(value):
+    """A parsed frame with its NaN / Infinity markers as their names (they compare by identity)."""
+    if isinstance(value, wire._NotJson):
+        return ("not json", value.name)
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, float) and value != value:
+        return "nan"
+    return value
