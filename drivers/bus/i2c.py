@@ -12,7 +12,11 @@ mirrors Linux ``i2c_rdwr`` (one transfer = messages to one address, repeated sta
               status: 0 done, 1 no acknowledge (no device at addr, or it is silent),
                       2 malformed request
 
-A transfer gets one reply; a connection carries any number of them, one at a time.
+A transfer gets one reply; a connection carries any number of them, one at a time. So a
+transfer that ends without reading its reply (cancelled by its caller's timeout, as a PN532
+status poll is) or reads one that does not fit its request closes the connection: on it
+the next transfer would read the reply meant for this one, and every later one the reply
+of the one before.
 """
 
 from __future__ import annotations
@@ -136,12 +140,23 @@ class TcpI2c:
             except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
                 await self._drop()
                 raise DeviceUnavailable(f"i2c {self.host}:{self.port}: {exc!r}") from exc
-        status, data = (reply[0], reply[1:]) if reply else (STATUS_BAD, b"")
-        if status == STATUS_NACK:
-            raise DeviceUnavailable(f"i2c 0x{addr:02X}: no acknowledge")
-        if status != STATUS_OK or len(data) != want:
-            raise DeviceError(f"i2c 0x{addr:02X}: bad reply (status {status}, {len(data)} of {want} bytes)")
+            except BaseException:  # cancelled: its reply may be on its way (module docstring)
+                self._abandon()
+                raise
+            status, data = (reply[0], reply[1:]) if reply else (STATUS_BAD, b"")
+            if status == STATUS_NACK:
+                raise DeviceUnavailable(f"i2c 0x{addr:02X}: no acknowledge")
+            if status != STATUS_OK or len(data) != want:
+                if status == STATUS_OK:  # the reply of another transfer: the stream is out of step
+                    self._abandon()
+                raise DeviceError(f"i2c 0x{addr:02X}: bad reply (status {status}, {len(data)} of {want} bytes)")
         return data
+
+    def _abandon(self) -> None:
+        """Close the connection without waiting (the next transfer opens a new one)."""
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
 
     async def _drop(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None

@@ -326,3 +326,19 @@ async def test_ssd1306_settings_are_sent_again_without_switching_the_panel_off(b
     await display.show(picture)
     assert twin.on and twin.charge_pump and twin.picture()["rows"] == picture.rows()
     assert 0xAE not in twin.commands_seen  # no dark flash for the panel that was fine
+
+
+async def test_a_transfer_cancelled_before_its_reply_does_not_leave_the_reply_to_the_next(bus):
+    # The PN532 driver polls the chip's status under a timeout; one that fires while a read is
+    # out must not make every later transfer read the reply of the one before it.
+    sim, client = bus
+    twin = Pn532Twin()
+    sim.attach(0x24, twin)
+    assert await client.read(0x24, 1) == b"\x00"  # connected; the chip has nothing to say
+    cut_short = asyncio.ensure_future(client.read(0x24, 1))
+    await asyncio.sleep(0)  # it sends its request and waits for the reply
+    cut_short.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cut_short
+    await client.write(0x24, information_frame(0x02))  # GetFirmwareVersion: no reply bytes expected
+    assert await client.read(0x24, 1) == b"\x01"  # and the chip's own answer: ready
