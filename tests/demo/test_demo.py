@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
 import os
 import select
@@ -18,13 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port, port_is_free
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(method: str, url: str, body: dict | None = None) -> dict:
@@ -91,18 +86,6 @@ def wait_exited(pidfd: int, timeout: float) -> bool:
     readable when its process exits, child of ours or not)."""
     readable, _, _ = select.select([pidfd], [], [], timeout)
     return bool(readable)
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-        return True
 
 
 async def stopped_leaves_nothing_behind(signum: int, *, parent_exits_cleanly: bool) -> None:

@@ -11,7 +11,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from tests.drivers.modbus_servers import SimBus, free_port, start_tcp_server
+from tests.drivers.modbus_servers import SimBus, start_tcp_server
+from tests.ports import free_port
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusSerialServer
 

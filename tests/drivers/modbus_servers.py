@@ -9,7 +9,6 @@ an unknown id with an exception response).
 
 from __future__ import annotations
 
-import socket
 
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
@@ -97,12 +96,6 @@ class SimBus:
             self._drop = False
             return b""
         return data
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def start_tcp_server(sim: SimBus, port: int, framer=FramerType.SOCKET) -> ModbusTcpServer:

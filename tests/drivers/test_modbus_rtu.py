@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.drivers.modbus_servers import EVSE_UNIT, METER_UNIT, free_port, start_tcp_server
+from tests.drivers.modbus_servers import EVSE_UNIT, METER_UNIT, start_tcp_server
+from tests.ports import free_port
 from pymodbus.framer import FramerType
 
 from drivers.boards.evse_din import EvseDinBoard

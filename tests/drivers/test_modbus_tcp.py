@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tests.drivers.modbus_servers import EVSE_UNIT, METER_UNIT, free_port, start_tcp_server
+from tests.drivers.modbus_servers import EVSE_UNIT, METER_UNIT, start_tcp_server
+from tests.ports import free_port
 from drivers.boards.evse_din import EvseDinBoard
 from drivers.interfaces import (
     BoardFault, DeviceError, DeviceUnavailable, EvseBoard, PilotState, PowerMeter,

@@ -25,11 +25,12 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("ARTHEXIS_VENV", ROOT / ".venv-arthexis"))
@@ -62,12 +63,6 @@ def unavailable() -> str | None:
     if shutil.which("redis-server") is None:
         return "no redis-server (Debian package redis-server)"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
@@ -115,7 +110,7 @@ class ArthexisCsms:
 
     async def _start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        redis_port = _free_port()
+        redis_port = free_port()
         redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
                                   "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._procs.append(redis)
@@ -134,7 +129,7 @@ class ArthexisCsms:
             [str(PYTHON), "-c", hasher], env=self._env, capture_output=True, text=True, check=True).stdout.strip())
         self._env["ARTHEXIS_OCPP_ENROLLMENT_TOKEN_HASH"] = token_hash
         await asyncio.to_thread(self._manage, "migrate", "--noinput")
-        self.port = _free_port()
+        self.port = free_port()
         log = (self.workdir / "daphne.log").open("w")
         daphne = subprocess.Popen([str(VENV / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
                                    "tests.ocpp201.arthexis_asgi:application"],

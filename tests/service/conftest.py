@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import ssl
 import sys
 from pathlib import Path
@@ -21,16 +20,11 @@ from simulator.config import load_config as load_sim_config
 from simulator.twins.gpio import agent_toml
 from tests.integration.conftest import ROOT, AgentProcess, agent_config
 from tests.integration.conftest import csms  # noqa: F401 - a fixture used here
+from tests.ports import free_port
 
 INSTALLER_PASSWORD = "correct horse battery"
 SUPPORT_PASSWORD = "support staple 42"
 CARD = "04A1B2C3D4E5F6"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def page_config(sim: Simulator, csms_port: int, data_dir: Path, port: int, lifetime_s: float = 3600,
