@@ -76,10 +76,11 @@ class TransactionRecorder:
     async def begin(self, conn: Connector, command: StartTransaction) -> None:
         """Store the transaction and queue its start; then the session may offer energy."""
         id_tag, token_type, remote_start_id = command.id_tag, command.token_type, command.remote_start_id
+        offline = self._offline()  # as the start happens, not once the meter has answered
         try:
             meter_start = await self._meters.energy_wh(conn)
             timestamp = self._clock.iso()
-            event = self._event(conn, timestamp, trigger=command.trigger.value, meter_wh=meter_start,
+            event = self._event(conn, timestamp, offline, trigger=command.trigger.value, meter_wh=meter_start,
                                 reservation_id=command.reservation_id, remote_start_id=remote_start_id,
                                 samples=self._meters.started_samples(conn))
             if id_tag:  # "" = started before anyone was authorized (TxStartPoint EVConnected)
@@ -117,11 +118,12 @@ class TransactionRecorder:
                      charging_state: ChargingState | None = None) -> None:
         """Record the stop of transaction ``local_id`` (the card that stopped it: ``id_tag``;
         the charging state after it, when the session reports them)."""
+        offline = self._offline()  # as the stop happens: the relay and the meter take a moment
         if conn.session.offered_a == 0 and conn.board_status is not None and conn.board_status.relay_closed:
             await self._wait_relay_open(conn)
         meter_stop = await self._meters.energy_wh(conn)
         timestamp = self._clock.iso()
-        body = self._event(conn, timestamp, meter_wh=meter_stop, reason=reason.value, samples=[])
+        body = self._event(conn, timestamp, offline, meter_wh=meter_stop, reason=reason.value, samples=[])
         if id_tag:
             body["id_token"] = {"value": id_tag, "type": "ISO14443"}
         if charging_state is not None:
@@ -162,7 +164,7 @@ class TransactionRecorder:
         that tells it (TransactionEvent Updated with the idToken, E01.FR.02 / F02)."""
         if conn.transaction_local_id is None:
             return
-        body = self._event(conn, self._clock.iso(), trigger=command.trigger.value, samples=[],
+        body = self._event(conn, self._clock.iso(), self._offline(), trigger=command.trigger.value, samples=[],
                            id_token={"value": command.id_tag, "type": command.token_type})
         if command.remote_start_id is not None:
             body["remote_start_id"] = command.remote_start_id
@@ -175,7 +177,7 @@ class TransactionRecorder:
         or its driver stopped the authorization while it goes on (TransactionEvent Updated)."""
         if conn.transaction_local_id is None:
             return
-        body = self._event(conn, self._clock.iso(), trigger=trigger, samples=[])
+        body = self._event(conn, self._clock.iso(), self._offline(), trigger=trigger, samples=[])
         if charging_state is not None:
             body["charging_state"] = charging_state.value
         if id_tag:
@@ -218,11 +220,14 @@ class TransactionRecorder:
             for conn in faulted:
                 self._dispatch(conn, FaultCleared(Fault.STORAGE))
 
-    def _event(self, conn: Connector, timestamp: str, **fields: Any) -> dict[str, Any]:
-        """A transaction event's body (agent/persistence/transaction_events.py)."""
+    def _offline(self) -> bool:
         backend = self._backend()
-        return {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1,
-                "offline": not (backend is not None and backend.online), **fields}
+        return not (backend is not None and backend.online)
+
+    def _event(self, conn: Connector, timestamp: str, offline: bool, **fields: Any) -> dict[str, Any]:
+        """A transaction event's body (agent/persistence/transaction_events.py); ``offline``: the
+        link was down when it happened (OCPP 2.0.1 TransactionEventRequest.offline)."""
+        return {"timestamp": timestamp, "evse_id": conn.id, "connector_id": 1, "offline": offline, **fields}
 
     async def _wait_relay_open(self, conn: Connector, timeout_s: float = 2.0) -> None:
         """Give the board a moment to report the contactor open, so meterStop is final."""
