@@ -335,8 +335,16 @@ async def test_a_transfer_cancelled_before_its_reply_does_not_leave_the_reply_to
     twin = Pn532Twin()
     sim.attach(0x24, twin)
     assert await client.read(0x24, 1) == b"\x00"  # connected; the chip has nothing to say
+    answered = asyncio.Event()
+    serve = sim.transfer
+
+    def transfer(address, messages):
+        answered.set()
+        return serve(address, messages)
+
+    sim.transfer = transfer
     cut_short = asyncio.ensure_future(client.read(0x24, 1))
-    await asyncio.sleep(0)  # it sends its request and waits for the reply
+    await answered.wait()  # its request is out and its reply on the way, not yet read
     cut_short.cancel()
     with pytest.raises(asyncio.CancelledError):
         await cut_short
