@@ -159,9 +159,9 @@ class TcpI2c:
             writer.close()
 
     async def _drop(self) -> None:
-        writer, self._reader, self._writer = self._writer, None, None
+        writer = self._writer
+        self._abandon()
         if writer is not None:
-            writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
