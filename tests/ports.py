@@ -2,7 +2,7 @@
 
 A port found with ``bind(("127.0.0.1", 0))`` and released is in the ephemeral range, where any
 outgoing connection or port-0 server (on the other test worker, too) can take it before the
-server binds it: the server then cannot listen. These come from below that range, are free
+server binds it: the server then cannot listen. These come from outside that range, are free
 when chosen, and never handed out twice in one run.
 """
 
@@ -35,8 +35,9 @@ def port_is_free(port: int) -> bool:
 
 def free_port() -> int:
     ephemeral = ephemeral_ports()
-    for port in random.sample(range(20000, 32768), 500):
-        if port not in ephemeral and port not in _HANDED_OUT and port_is_free(port):
+    outside = [*range(10000, ephemeral.start), *range(ephemeral.stop, 65536)]
+    for port in random.sample(outside, min(500, len(outside))):
+        if port not in _HANDED_OUT and port_is_free(port):
             _HANDED_OUT.add(port)
             return port
-    raise RuntimeError("no free port below the ephemeral range")
+    raise RuntimeError("no free port outside the ephemeral range")
