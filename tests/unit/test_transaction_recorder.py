@@ -36,13 +36,18 @@ class MeterWhileTheLinkComesBack:
         return MeterReading(energy_wh=1234.0, power_w=0.0)
 
 
-def recorder_with(tmp_path, link: Link) -> tuple[Station, Store]:
+async def stop_stored(tmp_path, link: Link) -> dict:
+    """A transaction stopped by its card on a real Station; the body of its stored stop."""
     store = Store(tmp_path / "agent.db")
     hardware = ConnectorHardware(evse_id=1, board=IdleBoard(), meter=MeterWhileTheLinkComesBack(link),
                                  max_current_a=16.0)
     station = Station([hardware], store, Settings(store), FixedClock(), monotonic=Monotonic())
     station.backend = link  # type: ignore[assignment]
-    return station, store
+    conn = station.connectors[1]
+    conn.transaction_local_id = local = store.begin_transaction(1, "CARD1", 0, "2026-03-04T11:59:00Z", {})
+    store.delivered(store.outbox_head().seq)
+    await station.transactions.finish(conn, StopReason.LOCAL, "CARD1", local)
+    return store.outbox_head().body
 
 
 async def test_a_stop_made_offline_says_offline_though_the_link_is_back_when_it_is_stored(tmp_path):
@@ -50,21 +55,10 @@ async def test_a_stop_made_offline_says_offline_though_the_link_is_back_when_it_
     # (meterStop) comes after the link is up again. OCPP 2.0.1 TransactionEventRequest.offline:
     # the event happened while offline.
     link = Link(online=False)
-    station, store = recorder_with(tmp_path, link)
-    conn = station.connectors[1]
-    conn.transaction_local_id = local = store.begin_transaction(1, "CARD1", 0, "2026-03-04T11:59:00Z", {})
-    store.delivered(store.outbox_head().seq)
-    await station.transactions.finish(conn, StopReason.LOCAL, "CARD1", local)
+    stop = await stop_stored(tmp_path, link)
     assert link.online and link.queued == 1  # back before the stop was stored and queued
-    stop = store.outbox_head()
-    assert stop.body["offline"] is True and stop.body["meter_wh"] == 1234
+    assert stop["offline"] is True and stop["meter_wh"] == 1234
 
 
 async def test_an_event_made_online_says_online(tmp_path):
-    link = Link(online=True)
-    station, store = recorder_with(tmp_path, link)
-    conn = station.connectors[1]
-    conn.transaction_local_id = local = store.begin_transaction(1, "CARD1", 0, "2026-03-04T11:59:00Z", {})
-    store.delivered(store.outbox_head().seq)
-    await station.transactions.finish(conn, StopReason.LOCAL, "CARD1", local)
-    assert store.outbox_head().body["offline"] is False
+    assert (await stop_stored(tmp_path, Link(online=True)))["offline"] is False
