@@ -14,9 +14,11 @@ attempt apart, then dropped with a log line. A lost connection is not an attempt
 message waits for the next connection.
 
 Replaying a backlog (thousands of messages after a long outage), the next message is read
-and rendered while the current one waits for its answer (``_look_ahead``), so the time
-between an answer and the next CALL is only the confirmation's commit. Still one CALL in
-flight (OCPP-J 1.6 §4.1.1), each confirmation its own commit before the next is sent.
+and rendered while the current one waits for its answer (``_look_ahead``), and the
+confirmation hands it to the connection as the CALL that follows (``_Following``): the
+receive loop sends it right after the commit, without waking this task first. So the time
+between an answer and the next CALL is the confirmation's commit and the write. Still one
+CALL in flight (OCPP-J 1.6 §4.1.1), each confirmation its own commit before the next is sent.
 
 Durability of a confirmation (``Store.delivered``): the deletion of a delivered message is
 committed before the next message goes out, so a crash of the agent never sends a message
@@ -67,10 +69,12 @@ class OutboxChannel(Protocol):
         """The request to send, or None when the message can never be sent (dropped)."""
         ...
 
-    async def send(self, message: OutboxMessage, request: Any, apply: Callable[[Any], None]) -> Any:
+    async def send(self, message: OutboxMessage, request: Any, apply: Callable[[Any], Any]) -> Any:
         """Send it with ``message.unique_id``; the answer, or Refused / LinkLost. ``apply(answer)``
         must run before anything else the backend sends is handled (the adapter's connection
-        does that), so a transactionId is bound before a request can name it."""
+        does that), so a transactionId is bound before a request can name it. What ``apply``
+        returns, when not None, is the message that follows (``_Following``): the connection
+        may send it at once (agent/ocppj/connection.py, ``FollowUp``), or ignore it."""
         ...
 
     def prepare(self, message: OutboxMessage, request: Any) -> Any:
@@ -97,6 +101,25 @@ class _ReadAhead(NamedTuple):
     removals: int  # the store's outbox_removals then
 
 
+class _Following:
+    """The message read ahead, offered as the CALL that follows the one just confirmed
+    (agent/ocppj/connection.py ``FollowUp``: ``request``, ``apply``, ``went_out``)."""
+
+    __slots__ = ("_pump", "_channel", "ahead", "request")
+
+    def __init__(self, pump: OutboxPump, channel: OutboxChannel, ahead: _ReadAhead) -> None:
+        self._pump = pump
+        self._channel = channel
+        self.ahead = ahead
+        self.request = ahead.request
+
+    def apply(self, answer: Any) -> _Following | None:
+        return self._pump._confirmed(self._channel, self.ahead.message, answer)
+
+    def went_out(self) -> None:
+        self._pump._sent_ahead = self.ahead  # delivered next, whatever else changed meanwhile
+
+
 class OutboxPump:
     def __init__(self, store: Store, attempts: Callable[[], int], interval_s: Callable[[], float],
                  sync_every_s: float = SYNC_AT_LEAST_EVERY_S) -> None:
@@ -107,6 +130,7 @@ class OutboxPump:
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
         self._ahead: _ReadAhead | None = None
+        self._sent_ahead: _ReadAhead | None = None  # already on the wire, sent as a follow-up
         self._last_delivered: int | None = None  # seq of the last message confirmed
         self._followed: int | None = None  # seq of a message known to have another after it
         self._synced_at = 0.0  # time.monotonic() of the last confirmation synced to disk
@@ -118,12 +142,15 @@ class OutboxPump:
     async def run(self, channel: OutboxChannel) -> None:
         """Deliver while the connection lasts (the adapter cancels it when the link goes)."""
         self._wakeup.set()
-        self._ahead = None
+        self._ahead = self._sent_ahead = None
         while True:
             ahead, self._ahead = self._ahead, None
+            sent, self._sent_ahead = self._sent_ahead, None
+            if sent is not None:  # the connection sent it already: take its answer (and the turn)
+                message, request = sent.message, sent.request
             # The message read ahead is now the oldest if the one before it was delivered and
             # nothing else left the outbox meanwhile (new messages queue behind it).
-            if (ahead is not None and ahead.after_seq == self._last_delivered
+            elif (ahead is not None and ahead.after_seq == self._last_delivered
                     and ahead.removals == self._store.outbox_removals):
                 message, request = ahead.message, ahead.request
             else:
@@ -195,7 +222,9 @@ class OutboxPump:
         except Exception:  # rendered again when due, where a failure is handled
             log.debug("outbox: look-ahead failed", exc_info=True)
 
-    def _confirmed(self, channel: OutboxChannel, message: OutboxMessage, answer: Any) -> None:
+    def _confirmed(self, channel: OutboxChannel, message: OutboxMessage, answer: Any) -> _Following | None:
+        """Commit the confirmation of ``message``; the message after it, if it was read ahead
+        and is still the next (the connection may send it at once)."""
         now = time.monotonic()
         # Synced to disk: a start or a stop, the last one queued, or none for a second (see above).
         durable = (message.kind in (STARTED, ENDED) or self._followed != message.seq
@@ -209,3 +238,7 @@ class OutboxPump:
         if durable or backend_id is not None:
             self._synced_at = now
         channel.delivered(message, answer)
+        ahead = self._ahead
+        if ahead is not None and ahead.after_seq == message.seq and ahead.removals == self._store.outbox_removals:
+            return _Following(self, channel, ahead)
+        return None

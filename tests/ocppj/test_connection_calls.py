@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import pytest
 from ocpp.exceptions import NotImplementedError as OcppNotImplemented
@@ -86,3 +87,59 @@ async def test_no_answer_in_time_is_a_timeout_and_the_next_call_goes(peer):
             await cp.send_call(call.Heartbeat())
         answer = await cp.send_call(call.Heartbeat())  # the lock was released, the timer is gone
         assert answer.current_time == "2025-01-01T00:00:00Z"
+
+
+class FollowUp:
+    """What the outbox's confirmation returns (agent/backend/outbox.py ``_Following``)."""
+
+    def __init__(self, request, applied: list) -> None:
+        self.request = request
+        self.applied = applied
+        self.sent = False
+
+    def apply(self, answer):
+        self.applied.append(answer)
+
+    def went_out(self) -> None:
+        self.sent = True
+
+
+def start_transaction():
+    return call.StartTransaction(connector_id=1, id_tag="T", meter_start=0, timestamp="2025-01-01T00:00:00Z")
+
+
+async def test_the_call_an_answer_names_goes_out_from_the_receive_loop(peer):
+    async with connection(peer) as (cp, _):
+        applied: list = []
+        follow_up = FollowUp(cp.prepare_call(call.Authorize(id_tag="NEXT"), "next-1"), applied)
+
+        def confirmed(answer):
+            applied.append(answer)
+            return follow_up
+
+        first = await cp.send_call(start_transaction(), apply=confirmed)
+        assert follow_up.sent  # before its caller asked for it
+        await peer.wait_for(lambda f: f[0] == 2 and f[1] == "next-1")  # on the wire
+        second = await cp.send_call(follow_up.request)  # takes the answer of the CALL in flight
+        assert applied == [first, second] and second.id_tag_info == {"status": "Accepted"}
+        assert await asyncio.wait_for(cp.send_call(call.Heartbeat()), 10)  # the turn was passed on
+    frames = [f for f in peer.received if f[0] == 2]
+    assert [f[2] for f in frames] == ["StartTransaction", "Authorize", "Heartbeat"]
+    assert [f[1] for f in frames].count("next-1") == 1  # sent once
+
+
+async def test_a_caller_waiting_for_the_turn_goes_before_a_follow_up(peer):
+    peer.answer["StartTransaction"] = lambda payload: ("hold", None)
+    async with connection(peer) as (cp, _):
+        applied: list = []
+        follow_up = FollowUp(cp.prepare_call(call.Authorize(id_tag="NEXT"), "next-1"), applied)
+        first = asyncio.create_task(cp.send_call(start_transaction(), apply=lambda answer: follow_up))
+        held = await peer.wait_for(lambda f: f[0] == 2 and f[2] == "StartTransaction")
+        heartbeat = asyncio.create_task(cp.send_call(call.Heartbeat()))
+        while not cp._call_lock.wanted:  # the heartbeat waits for the turn
+            await asyncio.sleep(0)
+        await peer.send(json.dumps([3, held[1], {"transactionId": 5, "idTagInfo": {"status": "Accepted"}}]))
+        await asyncio.wait_for(asyncio.gather(first, heartbeat), 10)
+        assert not follow_up.sent  # so its caller sends it, in turn
+        await asyncio.wait_for(cp.send_call(follow_up.request), 10)
+    assert [f[2] for f in peer.received if f[0] == 2] == ["StartTransaction", "Heartbeat", "Authorize"]

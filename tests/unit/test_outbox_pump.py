@@ -140,3 +140,85 @@ async def test_a_refused_message_goes_again_before_the_one_read_ahead(tmp_path):
     await asyncio.wait_for(pump.drain(10), 10)
     task.cancel()
     assert [seq for seq, _ in channel.sent] == [start, first, first, second]
+
+
+class FollowingChannel(Channel):
+    """Like the OCPP connection (agent/ocppj/connection.py): the follow-up that a confirmation
+    returns goes out at once, sent by the "receive loop", unless ``decline(seq)`` (another
+    caller waits for the turn); its caller then only takes its answer."""
+
+    def __init__(self, decline=lambda seq: False, during=lambda seq: None) -> None:
+        super().__init__()
+        self.decline = decline
+        self.during = during  # runs when the follow-up ``seq`` went out, before its caller takes it
+        self.on_wire: tuple[int, object] | None = None  # (seq, its apply): sent as a follow-up, not yet taken
+
+    async def send(self, message, request, apply):
+        if self.on_wire is not None and self.on_wire[0] == message.seq:
+            apply = self.on_wire[1]  # the follow-up's own: it was in flight before this call
+            self.on_wire = None
+        else:
+            assert self.on_wire is None, "a second CALL while a follow-up is in flight"
+            self.sent.append((message.seq, "caller"))
+        await asyncio.sleep(0)  # the backend answers later; the look-ahead runs here
+        follow_up = apply({"transaction_id": 7})
+        if follow_up is not None and not self.decline(follow_up.request[1]):
+            assert follow_up.request == ("prepared", follow_up.request[1])
+            self.sent.append((follow_up.request[1], "follow-up"))
+            self.on_wire = (follow_up.request[1], follow_up.apply)
+            follow_up.went_out()
+            self.during(follow_up.request[1])
+        return {"transaction_id": 7}
+
+
+def backlog(store: Store, meter_values: int) -> list[int]:
+    local = store.begin_transaction(1, "AA", 0, "t0", {})
+    for n in range(meter_values):
+        store.queue_meter_values(local, {"n": n})
+    store.end_transaction(local, 600, "t1", "Local", {})
+    return [row[0] for row in store.execute("SELECT seq FROM outbox ORDER BY seq")]
+
+
+async def test_each_confirmation_hands_the_next_message_to_the_connection(tmp_path):
+    store = RecordingStore(tmp_path / "db")
+    queued = backlog(store, 20)
+    pump, channel = OutboxPump(store, lambda: 3, lambda: 0.01, sync_every_s=3600), FollowingChannel()
+    task = asyncio.create_task(pump.run(channel))
+    await asyncio.wait_for(channel.done.wait(), 10)
+    task.cancel()
+    assert [seq for seq, _ in channel.sent] == queued  # each once, in order
+    # After the first, each went out as soon as the one before it was confirmed.
+    assert [how for _, how in channel.sent] == ["caller"] + ["follow-up"] * (len(queued) - 1)
+    assert store.outbox_length() == 0 and channel.on_wire is None
+    assert [kind for kind, _ in store.confirmations] == ["tx_started"] + ["tx_updated"] * 20 + ["tx_ended"]
+
+
+async def test_a_follow_up_the_connection_declines_is_sent_by_the_pump(tmp_path):
+    store = Store(tmp_path / "db")
+    queued = backlog(store, 6)
+    declined = set(queued[2::2])  # another CALL waited for the turn then
+    channel = FollowingChannel(decline=lambda seq: seq in declined)
+    pump = OutboxPump(store, lambda: 3, lambda: 0.01)
+    task = asyncio.create_task(pump.run(channel))
+    await asyncio.wait_for(channel.done.wait(), 10)
+    task.cancel()
+    assert [seq for seq, _ in channel.sent] == queued
+    assert {seq for seq, how in channel.sent if how == "caller"} == {queued[0], *declined}
+
+
+async def test_a_follow_up_dropped_from_a_full_outbox_in_flight_is_still_answered(tmp_path):
+    store = Store(tmp_path / "db")
+    start, first, second, stop = backlog(store, 2)
+    store.max_queued = 3  # the start's confirmation leaves three
+    local = store.execute("SELECT local_id FROM transactions").fetchone()[0]
+    # Right after the first MeterValues went out as a follow-up, a new one fills the outbox,
+    # which gives up its oldest MeterValues: the one in flight. Its caller still takes its
+    # answer (the connection holds the turn for it) before anything else is sent.
+    channel = FollowingChannel(during=lambda seq: seq == first and store.queue_meter_values(local, {"n": 3}))
+    pump = OutboxPump(store, lambda: 3, lambda: 0.01)
+    task = asyncio.create_task(pump.run(channel))
+    await asyncio.wait_for(pump.drain(10), 10)
+    task.cancel()
+    sent = [seq for seq, _ in channel.sent]
+    assert sent[:4] == [start, first, second, stop] and len(sent) == 5  # then the new one; none twice
+    assert channel.on_wire is None and store.outbox_length() == 0
