@@ -31,7 +31,6 @@ class Channel:
         self.sent: list[tuple[int, str]] = []
         self.in_flight = 0
         self.most_in_flight = 0
-        self.done = asyncio.Event()
 
     def render(self, message):
         self.rendered.append(message.seq)
@@ -55,8 +54,18 @@ class Channel:
         return answer["transaction_id"] if message.kind == "tx_started" else None
 
     def delivered(self, message, answer):
-        if message.kind == "tx_ended":
-            self.done.set()
+        pass
+
+
+async def replay(store: Store, channel, *, interval_s: float = 0.01, sync_every_s: float | None = None) -> None:
+    """Run the pump over ``channel`` until every queued message was delivered."""
+    sync = {} if sync_every_s is None else {"sync_every_s": sync_every_s}
+    pump = OutboxPump(store, lambda: 3, lambda: interval_s, **sync)
+    task = asyncio.create_task(pump.run(channel))
+    try:
+        await asyncio.wait_for(pump.drain(10), 10)
+    finally:
+        task.cancel()
 
 
 async def test_a_backlog_goes_once_in_order_each_read_ahead_while_the_previous_waits(tmp_path):
@@ -66,10 +75,8 @@ async def test_a_backlog_goes_once_in_order_each_read_ahead_while_the_previous_w
         store.queue_meter_values(local, {"n": n})
     store.end_transaction(local, 600, "t1", "Local", {})
     queued = [row[0] for row in store.execute("SELECT seq FROM outbox ORDER BY seq")]
-    pump, channel = OutboxPump(store, lambda: 3, lambda: 0.01, sync_every_s=3600), Channel()
-    task = asyncio.create_task(pump.run(channel))
-    await asyncio.wait_for(channel.done.wait(), 10)
-    task.cancel()
+    channel = Channel()
+    await replay(store, channel, sync_every_s=3600)
     assert [seq for seq, _ in channel.sent] == queued  # each once, in order
     assert channel.most_in_flight == 1  # one CALL at a time
     # Everything after the first was read and made ready while the one before it was in flight.
@@ -84,10 +91,7 @@ async def test_the_last_message_of_a_backlog_is_synced(tmp_path):
     store = RecordingStore(tmp_path / "db")
     local = store.begin_transaction(1, "AA", 0, "t0", {})
     store.queue_meter_values(local, {"n": 1})
-    pump, channel = OutboxPump(store, lambda: 3, lambda: 0.01), Channel()
-    task = asyncio.create_task(pump.run(channel))
-    await asyncio.wait_for(pump.drain(10), 10)
-    task.cancel()
+    await replay(store, Channel())
     assert store.confirmations == [("tx_started", True), ("tx_updated", True)]
 
 
@@ -120,10 +124,7 @@ async def test_a_message_read_ahead_and_then_dropped_is_not_sent(tmp_path):
     # While the start is in flight (the first MeterValues read ahead), the outbox is full and
     # gives up its oldest MeterValues for a new one: the one read ahead.
     channel = MeddlingChannel(during=lambda seq: seq == start and store.queue_meter_values(local, {"n": 3}))
-    pump = OutboxPump(store, lambda: 3, lambda: 0.01)
-    task = asyncio.create_task(pump.run(channel))
-    await asyncio.wait_for(pump.drain(10), 10)
-    task.cancel()
+    await replay(store, channel)
     sent = [seq for seq, _ in channel.sent]
     assert first not in sent and sent[:2] == [start, second] and len(sent) == 3
 
@@ -135,10 +136,7 @@ async def test_a_refused_message_goes_again_before_the_one_read_ahead(tmp_path):
     store.queue_meter_values(local, {"n": 2})
     start, first, second = [row[0] for row in store.execute("SELECT seq FROM outbox ORDER BY seq")]
     channel = MeddlingChannel(refuse={first})
-    pump = OutboxPump(store, lambda: 3, lambda: 0.001)
-    task = asyncio.create_task(pump.run(channel))
-    await asyncio.wait_for(pump.drain(10), 10)
-    task.cancel()
+    await replay(store, channel, interval_s=0.001)
     assert [seq for seq, _ in channel.sent] == [start, first, first, second]
 
 
@@ -182,10 +180,8 @@ def backlog(store: Store, meter_values: int) -> list[int]:
 async def test_each_confirmation_hands_the_next_message_to_the_connection(tmp_path):
     store = RecordingStore(tmp_path / "db")
     queued = backlog(store, 20)
-    pump, channel = OutboxPump(store, lambda: 3, lambda: 0.01, sync_every_s=3600), FollowingChannel()
-    task = asyncio.create_task(pump.run(channel))
-    await asyncio.wait_for(channel.done.wait(), 10)
-    task.cancel()
+    channel = FollowingChannel()
+    await replay(store, channel, sync_every_s=3600)
     assert [seq for seq, _ in channel.sent] == queued  # each once, in order
     # After the first, each went out as soon as the one before it was confirmed.
     assert [how for _, how in channel.sent] == ["caller"] + ["follow-up"] * (len(queued) - 1)
@@ -198,10 +194,7 @@ async def test_a_follow_up_the_connection_declines_is_sent_by_the_pump(tmp_path)
     queued = backlog(store, 6)
     declined = set(queued[2::2])  # another CALL waited for the turn then
     channel = FollowingChannel(decline=lambda seq: seq in declined)
-    pump = OutboxPump(store, lambda: 3, lambda: 0.01)
-    task = asyncio.create_task(pump.run(channel))
-    await asyncio.wait_for(channel.done.wait(), 10)
-    task.cancel()
+    await replay(store, channel)
     assert [seq for seq, _ in channel.sent] == queued
     assert {seq for seq, how in channel.sent if how == "caller"} == {queued[0], *declined}
 
@@ -215,10 +208,7 @@ async def test_a_follow_up_dropped_from_a_full_outbox_in_flight_is_still_answere
     # which gives up its oldest MeterValues: the one in flight. Its caller still takes its
     # answer (the connection holds the turn for it) before anything else is sent.
     channel = FollowingChannel(during=lambda seq: seq == first and store.queue_meter_values(local, {"n": 3}))
-    pump = OutboxPump(store, lambda: 3, lambda: 0.01)
-    task = asyncio.create_task(pump.run(channel))
-    await asyncio.wait_for(pump.drain(10), 10)
-    task.cancel()
+    await replay(store, channel)
     sent = [seq for seq, _ in channel.sent]
     assert sent[:4] == [start, first, second, stop] and len(sent) == 5  # then the new one; none twice
     assert channel.on_wire is None and store.outbox_length() == 0
