@@ -105,13 +105,16 @@ class _Following:
     """The message read ahead, offered as the CALL that follows the one just confirmed
     (agent/ocppj/connection.py ``FollowUp``: ``request``, ``apply``, ``went_out``)."""
 
-    __slots__ = ("_pump", "_channel", "ahead", "request")
+    __slots__ = ("_pump", "_channel", "ahead")
 
     def __init__(self, pump: OutboxPump, channel: OutboxChannel, ahead: _ReadAhead) -> None:
         self._pump = pump
         self._channel = channel
         self.ahead = ahead
-        self.request = ahead.request
+
+    @property
+    def request(self) -> Any:
+        return self.ahead.request
 
     def apply(self, answer: Any) -> _Following | None:
         return self._pump._confirmed(self._channel, self.ahead.message, answer)

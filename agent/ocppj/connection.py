@@ -210,7 +210,7 @@ class Connection:
         by its own caller, in turn)."""
         prepared = follow_up.request
         if (type(prepared) is not PreparedCall or prepared.frame is None or self._call_lock.wanted
-                or self._follow_up is not None or prepared.unique_id in self._waiting):
+                or self._follow_up is not None):
             return
         answer = asyncio.get_running_loop().create_future()
         self._waiting[prepared.unique_id] = _Waiting(prepared.action, answer, follow_up.apply)

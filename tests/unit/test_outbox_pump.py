@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agent.backend.outbox import OutboxPump, Refused
+from agent.backend.outbox import SYNC_AT_LEAST_EVERY_S, OutboxPump, Refused
 from agent.persistence.store import Store
 
 
@@ -57,10 +57,10 @@ class Channel:
         pass
 
 
-async def replay(store: Store, channel, *, interval_s: float = 0.01, sync_every_s: float | None = None) -> None:
+async def replay(store: Store, channel, *, interval_s: float = 0.01,
+                 sync_every_s: float = SYNC_AT_LEAST_EVERY_S) -> None:
     """Run the pump over ``channel`` until every queued message was delivered."""
-    sync = {} if sync_every_s is None else {"sync_every_s": sync_every_s}
-    pump = OutboxPump(store, lambda: 3, lambda: interval_s, **sync)
+    pump = OutboxPump(store, lambda: 3, lambda: interval_s, sync_every_s)
     task = asyncio.create_task(pump.run(channel))
     try:
         await asyncio.wait_for(pump.drain(10), 10)
