@@ -20,6 +20,7 @@ class Mode:
     card_reader: bool  # the shared vpcd reader: never in smoke mode (the test suite)
     safety_runs: int  # per trigger kind
     backlog: int  # queued transaction messages
+    backlog_lan: int  # the same, against a backend 1 ms away
     fleet_sizes: tuple[int, ...]
     fleet_window_s: float
     fleet_interval_s: float
@@ -28,9 +29,9 @@ class Mode:
 
 
 MODES = {
-    "full": Mode("full", 60, 7, 20, True, 20, 10_000, (2500, 5000, 10_000, 15_000), 30, 10, 20_000),
-    "quick": Mode("quick", 10, 3, 5, True, 5, 2_000, (2500, 10_000), 10, 10, 20_000),
-    "smoke": Mode("smoke", 1, 1, 2, False, 1, 50, (10,), 2, 1, 400),
+    "full": Mode("full", 60, 7, 20, True, 20, 10_000, 2_000, (2500, 5000, 10_000, 15_000), 30, 10, 20_000),
+    "quick": Mode("quick", 10, 3, 5, True, 5, 2_000, 1_000, (2500, 10_000), 10, 10, 20_000),
+    "smoke": Mode("smoke", 1, 1, 2, False, 1, 50, 20, (10,), 2, 1, 400),
 }
 
 
@@ -63,10 +64,11 @@ async def _safety(workdir: Path, mode: Mode) -> list[Row]:
 
 
 async def _backlog(workdir: Path, mode: Mode) -> list[Row]:
-    from tests.benchmarks.backlog import backlog_replay
+    from tests.benchmarks.backlog import backlog_replay, backlog_replay_over_lan
 
     async with Rig(workdir, agent_cpu=mode.agent_cpu) as rig:
-        return await backlog_replay(rig, messages=mode.backlog)
+        return (await backlog_replay(rig, messages=mode.backlog)
+                + await backlog_replay_over_lan(rig, messages=mode.backlog_lan))
 
 
 async def _scale(workdir: Path, mode: Mode) -> list[Row]:

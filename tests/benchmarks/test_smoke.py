@@ -18,7 +18,7 @@ EXPECTED = {
     "tap": {"tap.agent_p99"},
     "safety": {"safety.rcd@default", "safety.unplug@default", "safety.c_to_b@default", "safety.rcd@loop_blocked",
                "safety.cpu_idle", "safety.cpu_charging", "safety.rs485@9600", "safety.rs485@19200"},
-    "backlog": {"backlog.replay"},
+    "backlog": {"backlog.replay", "backlog.replay@rtt1ms"},
     "scale": {"scale.fleet", "scale.cost", "scale.fleet_all_cores"},
     "hostile": {"hostile.composite", "hostile.trigger_flood"},
 }
