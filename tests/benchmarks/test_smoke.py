@@ -13,7 +13,7 @@ from tests.benchmarks.report import percentile, ratio_row
 from tests.benchmarks.suite import run_all
 
 EXPECTED = {
-    "footprint": {"footprint.rss", "footprint.rss_fixed", "footprint.idle_cpu"},
+    "footprint": {"footprint.rss", "footprint.rss_fixed", "footprint.idle_cpu", "footprint.charging_cpu"},
     "startup": {"startup.boot"},
     "tap": {"tap.agent_p99"},
     "safety": {"safety.rcd@default", "safety.unplug@default", "safety.c_to_b@default", "safety.rcd@loop_blocked",
