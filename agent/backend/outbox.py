@@ -16,15 +16,22 @@ message waits for the next connection.
 Replaying a backlog (thousands of messages after a long outage), the next message is read
 and rendered while the current one waits for its answer (``_look_ahead``), and the
 confirmation hands it to the connection as the CALL that follows (``_Following``): the
-receive loop sends it right after the commit, without waking this task first. So the time
-between an answer and the next CALL is the confirmation's commit and the write. Still one
-CALL in flight (OCPP-J 1.6 §4.1.1), each confirmation its own commit before the next is sent.
+receive loop sends it at once, without waking this task first. So the time between an
+answer and the next CALL is the write (and the commit, for the confirmations committed
+first: below). Still one CALL in flight (OCPP-J 1.6 §4.1.1), each confirmation its own commit.
 
-Durability of a confirmation (``Store.delivered``): the deletion of a delivered message is
-committed before the next message goes out, so a crash of the agent never sends a message
-twice. Against a power cut, a StartTransaction's and a StopTransaction's confirmation, the
-last one of a backlog and at least one a second are synced to disk (synchronous=FULL: one
-fsync, which makes every commit before it durable too, since the WAL is written in order).
+Durability of a confirmation (``Store.delivered``): one that binds a transaction id or is
+synced to disk (below) is committed before the next message goes out. A plain one (a
+MeterValues confirmation with a message read ahead after it) is committed right after that
+message is written, while the backend handles it (``_commit_delivered``, the next step of the
+event loop: before any other answer is taken or the outbox read again), so the commit is off
+the path from an answer to the next CALL. Either way a crash between an answer and its commit
+makes that one message be sent again with its message id (a backend recognises it); deferring
+lengthens that window from the commit (~20 µs) to the write and the commit (~70 µs), and
+there is never more than one message sent and not confirmed. Against a power cut, a
+StartTransaction's and a StopTransaction's confirmation, the last one of a backlog and at
+least one a second are synced to disk (synchronous=FULL: one fsync, which makes every commit
+before it durable too, since the WAL is written in order).
 The MeterValues confirmations between them are not waited for on the disk: a power cut
 can make those few (at most a second's worth) be sent again, with the same message id and
 the same timestamped values, which a backend recognises, while an fsync per message would
@@ -137,6 +144,7 @@ class OutboxPump:
         self._last_delivered: int | None = None  # seq of the last message confirmed
         self._followed: int | None = None  # seq of a message known to have another after it
         self._synced_at = 0.0  # time.monotonic() of the last confirmation synced to disk
+        self._commit_after_send: int | None = None  # a plain confirmation, deleted once the next CALL is out
 
     def changed(self) -> None:
         """A message was queued."""
@@ -233,15 +241,28 @@ class OutboxPump:
         durable = (message.kind in (STARTED, ENDED) or self._followed != message.seq
                    or now - self._synced_at >= self._sync_every_s)
         backend_id = channel.backend_id(message, answer)
+        ahead = self._ahead
+        follows = ahead is not None and ahead.after_seq == message.seq and ahead.removals == self._store.outbox_removals
         if backend_id is not None:
             self._store.delivered(message.seq, remote_tx_id=backend_id, local_tx_id=message.local_tx_id)
-        else:
+        elif durable or not follows:
             self._store.delivered(message.seq, durable=durable)
+        else:  # committed right after the next CALL is written (see above)
+            self._commit_after_send = message.seq
+            asyncio.get_running_loop().call_soon(self._commit_delivered)
         self._last_delivered = message.seq
         if durable or backend_id is not None:
             self._synced_at = now
         channel.delivered(message, answer)
-        ahead = self._ahead
-        if ahead is not None and ahead.after_seq == message.seq and ahead.removals == self._store.outbox_removals:
-            return _Following(self, channel, ahead)
-        return None
+        return _Following(self, channel, ahead) if follows and ahead is not None else None
+
+    def _commit_delivered(self) -> None:
+        """The deferred deletion of a plain confirmation; the next loop step, so before this
+        task or anything else looks at the outbox again."""
+        seq, self._commit_after_send = self._commit_after_send, None
+        if seq is None:
+            return
+        try:
+            self._store.delivered(seq)
+        except Exception as exc:  # noqa: BLE001 - kept in the outbox: sent again, with its message id
+            log.error("outbox: the confirmation of #%d was not stored: %s", seq, exc)

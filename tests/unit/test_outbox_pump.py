@@ -212,3 +212,44 @@ async def test_a_follow_up_dropped_from_a_full_outbox_in_flight_is_still_answere
     sent = [seq for seq, _ in channel.sent]
     assert sent[:4] == [start, first, second, stop] and len(sent) == 5  # then the new one; none twice
     assert channel.on_wire is None and store.outbox_length() == 0
+
+
+class CommitWatchingChannel(FollowingChannel):
+    """Notes what the outbox holds when each follow-up goes out and when each answer is taken."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(during=lambda seq: self.stored_when_sent.update({seq: self._stored()}))
+        self.store = store
+        self.stored_when_sent: dict[int, set[int]] = {}
+        self.stored_when_answered: dict[int, set[int]] = {}
+
+    def _stored(self) -> set[int]:
+        return {row[0] for row in self.store.execute("SELECT seq FROM outbox")}
+
+    def _noting(self, seq, apply):
+        def noting(answer):
+            self.stored_when_answered[seq] = self._stored()
+            return apply(answer)
+        return noting
+
+    async def send(self, message, request, apply):
+        if self.on_wire is not None and self.on_wire[0] == message.seq:  # its answer goes to the follow-up's apply
+            self.on_wire = (message.seq, self._noting(message.seq, self.on_wire[1]))
+        return await super().send(message, request, self._noting(message.seq, apply))
+
+
+async def test_a_plain_confirmation_is_committed_right_after_the_next_call_went_out(tmp_path):
+    store = RecordingStore(tmp_path / "db")
+    start, *meter_values, stop = queued = backlog(store, 4)
+    channel = CommitWatchingChannel(store)
+    await replay(store, channel, sync_every_s=3600)
+    assert [seq for seq, _ in channel.sent] == queued
+    # The start's confirmation (it binds the backend's id) is committed before the next CALL;
+    # a MeterValues confirmation only once that CALL is written, while the backend handles it.
+    assert start not in channel.stored_when_sent[meter_values[0]]
+    for previous, seq in zip(meter_values, [*meter_values[1:], stop], strict=True):
+        assert previous in channel.stored_when_sent[seq]
+        # ... and before the answer to that CALL is taken.
+        assert previous not in channel.stored_when_answered[seq]
+    assert store.outbox_length() == 0
+    assert [kind for kind, _ in store.confirmations] == ["tx_started"] + ["tx_updated"] * 4 + ["tx_ended"]
