@@ -144,7 +144,6 @@ class OutboxPump:
         self._last_delivered: int | None = None  # seq of the last message confirmed
         self._followed: int | None = None  # seq of a message known to have another after it
         self._synced_at = 0.0  # time.monotonic() of the last confirmation synced to disk
-        self._commit_after_send: int | None = None  # a plain confirmation, deleted once the next CALL is out
 
     def changed(self) -> None:
         """A message was queued."""
@@ -242,26 +241,23 @@ class OutboxPump:
                    or now - self._synced_at >= self._sync_every_s)
         backend_id = channel.backend_id(message, answer)
         ahead = self._ahead
-        follows = ahead is not None and ahead.after_seq == message.seq and ahead.removals == self._store.outbox_removals
+        if ahead is not None and (ahead.after_seq != message.seq or ahead.removals != self._store.outbox_removals):
+            ahead = None  # not the next message any more
         if backend_id is not None:
             self._store.delivered(message.seq, remote_tx_id=backend_id, local_tx_id=message.local_tx_id)
-        elif durable or not follows:
+        elif durable or ahead is None:
             self._store.delivered(message.seq, durable=durable)
         else:  # committed right after the next CALL is written (see above)
-            self._commit_after_send = message.seq
-            asyncio.get_running_loop().call_soon(self._commit_delivered)
+            asyncio.get_running_loop().call_soon(self._commit_delivered, message.seq)
         self._last_delivered = message.seq
         if durable or backend_id is not None:
             self._synced_at = now
         channel.delivered(message, answer)
-        return _Following(self, channel, ahead) if follows and ahead is not None else None
+        return _Following(self, channel, ahead) if ahead is not None else None
 
-    def _commit_delivered(self) -> None:
+    def _commit_delivered(self, seq: int) -> None:
         """The deferred deletion of a plain confirmation; the next loop step, so before this
         task or anything else looks at the outbox again."""
-        seq, self._commit_after_send = self._commit_after_send, None
-        if seq is None:
-            return
         try:
             self._store.delivered(seq)
         except Exception as exc:  # noqa: BLE001 - kept in the outbox: sent again, with its message id

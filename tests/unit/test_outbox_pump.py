@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from agent.backend.outbox import SYNC_AT_LEAST_EVERY_S, OutboxPump, Refused
-from agent.persistence.store import Store
+from agent.persistence.store import StorageError, Store
 
 
 class RecordingStore(Store):
@@ -253,3 +253,23 @@ async def test_a_plain_confirmation_is_committed_right_after_the_next_call_went_
         assert previous not in channel.stored_when_answered[seq]
     assert store.outbox_length() == 0
     assert [kind for kind, _ in store.confirmations] == ["tx_started"] + ["tx_updated"] * 4 + ["tx_ended"]
+
+
+async def test_a_deferred_confirmation_that_cannot_be_stored_leaves_the_message_queued(tmp_path, caplog):
+    class FailingOnce(Store):
+        failed: int | None = None
+
+        def delivered(self, seq, *, remote_tx_id=None, local_tx_id=None, durable=False):
+            if self.failed is None and remote_tx_id is None and not durable:
+                self.failed = seq
+                raise StorageError("database: cannot write: disk I/O error")
+            super().delivered(seq, remote_tx_id=remote_tx_id, local_tx_id=local_tx_id, durable=durable)
+
+    store = FailingOnce(tmp_path / "db")
+    queued = backlog(store, 3)
+    channel = FollowingChannel()
+    await replay(store, channel, sync_every_s=3600)
+    # The rest goes on in order; the one whose confirmation was not stored goes again, by its id.
+    assert [seq for seq, _ in channel.sent] == [*queued, store.failed]
+    assert store.failed == queued[1] and store.outbox_length() == 0
+    assert f"confirmation of #{store.failed} was not stored" in caplog.text
